@@ -1,0 +1,49 @@
+/**
+ * Embedding API: run a STAN server inside a Node process (applications, test suites).
+ *
+ *   import { startServer } from 'nats-streaming-server-ts';
+ *   const s = await startServer({ streaming: { clusterID: 'test-cluster' }, nats: { port: 0 } });
+ *   console.log(s.natsURL);
+ *   await s.close();
+ */
+import { defaultServerOptions, ServerOptions, StreamingOptions, NatsServerOptions } from './config/options';
+import type { Logger } from './logging/logger';
+import { StreamingServer } from './server/streaming';
+
+export type { ServerOptions, StreamingOptions, NatsServerOptions } from './config/options';
+export type { Logger } from './logging/logger';
+export { StreamingServer } from './server/streaming';
+
+export interface EmbeddedServerConfig {
+  streaming?: Partial<StreamingOptions>;
+  nats?: Partial<NatsServerOptions>;
+  /** Receives the server's log lines; silent by default. */
+  logger?: Logger;
+  natsLogger?: Logger;
+}
+
+export interface ServerHandle {
+  /** `nats://host:port` of the NATS server STAN clients connect to. */
+  readonly natsURL: string;
+  readonly clusterID: string;
+  readonly server: StreamingServer;
+  close(): Promise<void>;
+}
+
+/** Starts a server from an options object; every option not given takes the reference default. */
+export async function startServer(cfg: EmbeddedServerConfig = {}): Promise<ServerHandle> {
+  const base = defaultServerOptions();
+  const options: ServerOptions = {
+    streaming: { ...base.streaming, ...cfg.streaming },
+    // Embedded programmatically, the reference listens on 127.0.0.1 by default (spec §5.6).
+    nats: { ...base.nats, host: '127.0.0.1', ...cfg.nats },
+    explicit: new Set<string>(),
+  };
+  const server = await StreamingServer.start(options, { stanLogger: cfg.logger, natsLogger: cfg.natsLogger });
+  return {
+    natsURL: server.natsURL,
+    clusterID: options.streaming.clusterID,
+    server,
+    close: () => server.shutdown(),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Builds the process loggers from the logging options (-l, -T, -D/-V, -SD/-SV, --log_json).
+ *
+ * Default output is the reference's text line, which operators' scripts grep:
+ *   [1234] 2018/10/17 14:11:24.641146 [INF] STREAM: Streaming Server is ready
+ * (without -T=false's timestamp: `[1234] [INF] STREAM: ...`). `--log_json` switches to pino's
+ * JSON lines. Both write through pino's SonicBoom destination: buffered, non-blocking, and
+ * reopenable for log rotation (SIGUSR1).
+ */
+import pino from 'pino';
+import type { Logger } from './logger';
+
+export interface LogSettings {
+  file: string;
+  logtime: boolean;
+  json: boolean;
+  natsDebug: boolean;
+  natsTrace: boolean;
+  stanDebug: boolean;
+  stanTrace: boolean;
+}
+
+export interface LogOutput {
+  /** Logger of the embedded NATS server (no prefix; -D/-V). */
+  nats: Logger;
+  /** Logger of the streaming server ("STREAM: " prefix; -SD/-SV). */
+  stan: Logger;
+  /** Reopens the log file (SIGUSR1); a no-op on stderr. */
+  reopen(): void;
+  /** Flushes buffered lines synchronously (before exit). */
+  flushSync(): void;
+}
+
+type Level = 'INF' | 'WRN' | 'ERR' | 'FTL' | 'DBG' | 'TRC';
+const PINO_LEVEL: Record<Level, string> = { INF: 'info', WRN: 'warn', ERR: 'error', FTL: 'fatal', DBG: 'debug', TRC: 'trace' };
+
+function pad(n: number, w: number): string {
+  return String(n).padStart(w, '0');
+}
+
+/** `2018/10/17 14:11:24.641146` in local time, as Go's log package with microseconds. */
+export function formatLogTime(d: Date, micros: number): string {
+  return (
+    `${d.getFullYear()}/${pad(d.getMonth() + 1, 2)}/${pad(d.getDate(), 2)} ` +
+    `${pad(d.getHours(), 2)}:${pad(d.getMinutes(), 2)}:${pad(d.getSeconds(), 2)}.${pad(micros, 6)}`
+  );
+}
+
+export function createLogOutput(s: LogSettings): LogOutput {
+  const dest = pino.destination({ dest: s.file || 2, sync: s.file === '', minLength: s.file ? 4096 : 0, mkdir: true });
+  const pid = process.pid;
+  let write: (level: Level, prefix: string, msg: string) => void;
+  if (s.json) {
+    const p = pino({ level: 'trace', base: { pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+    write = (level, prefix, msg) => {
+      const fn = PINO_LEVEL[level] as 'info';
+      p[fn]({ component: prefix ? 'stan' : 'nats' }, msg);
+    };
+  } else {
+    write = (level, prefix, msg) => {
+      let line: string;
+      if (s.logtime) {
+        const ms = performance.timeOrigin + performance.now();
+        const d = new Date(Math.floor(ms));
+        const micros = Math.floor((ms % 1000) * 1000);
+        line = `[${pid}] ${formatLogTime(d, micros)} [${level}] ${prefix}${msg}\n`;
+      } else {
+        line = `[${pid}] [${level}] ${prefix}${msg}\n`;
+      }
+      dest.write(line);
+    };
+  }
+  const make = (prefix: string, debug: boolean, trace: boolean): Logger => ({
+    notice: (m) => write('INF', prefix, m),
+    warn: (m) => write('WRN', prefix, m),
+    error: (m) => write('ERR', prefix, m),
+    fatal: (m) => write('FTL', prefix, m),
+    debug: debug ? (m) => write('DBG', prefix, m) : () => {},
+    trace: trace ? (m) => write('TRC', prefix, m) : () => {},
+    isDebug: debug,
+    isTrace: trace,
+  });
+  return {
+    nats: make('', s.natsDebug, s.natsTrace),
+    stan: make('STREAM: ', s.stanDebug, s.stanTrace),
+    reopen: () => {
+      if (s.file) dest.reopen();
+    },
+    flushSync: () => {
+      try {
+        dest.flushSync();
+      } catch {
+        // Nothing buffered, or the destination is not ready yet: nothing to flush.
+      }
+    },
+  };
+}

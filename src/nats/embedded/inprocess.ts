@@ -1,0 +1,211 @@
+/**
+ * In-process NATS transport: the STAN core's connection to the embedded server without a
+ * socket. Publishing is one sublist match plus, per subscriber, either a direct handler
+ * call (in-process subscriber) or one append into a socket client's write buffer.
+ * Subscriptions are sublist entries whose delivery calls the handler synchronously.
+ *
+ * Payloads handed to `publish()` may be referenced (not copied) by socket clients'
+ * outbound queues until the next flush, so callers must not mutate them afterwards.
+ */
+import {
+  NoRespondersError,
+  RequestTimeoutError,
+  type MsgHandler,
+  type NatsTransport,
+  type SubscribeOptions,
+  type TransportSubscription,
+} from '../transport';
+import type { ConnectionStats } from './client';
+import { nuid } from './nuid';
+import type { EmbeddedNatsServer, InProcessPeer } from './server';
+import { isValidQueueName, isValidSubject } from './subject';
+import { Subscription, type SubOwner } from './subscription';
+
+interface PendingRequest {
+  resolve(data: Uint8Array): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout | null;
+}
+
+class InProcessSubscription implements TransportSubscription {
+  constructor(
+    private readonly conn: InProcessConnection,
+    readonly sub: Subscription,
+  ) {}
+
+  unsubscribe(): void {
+    this.conn.removeSubscription(this.sub);
+  }
+}
+
+export class InProcessConnection implements NatsTransport, SubOwner, InProcessPeer {
+  readonly cid: number;
+  /** The in-process connection is its own connection: it sees its own publishes. */
+  readonly echo = true;
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+
+  private isClosed = false;
+  private readonly subs = new Set<Subscription>();
+  private readonly startTime = new Date();
+  private sidSeq = 0;
+  // Requests share one wildcard inbox subscription, so a request costs no sublist churn.
+  private respPrefix = '';
+  private respSub: Subscription | null = null;
+  private readonly pending = new Map<string, PendingRequest>();
+  private reqSeq = 0;
+
+  constructor(
+    private readonly server: EmbeddedNatsServer,
+    readonly name: string,
+  ) {
+    this.cid = server.nextCid();
+    server.registerInProcess(this);
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  publish(subject: string, data: Uint8Array, reply?: string): void {
+    if (this.isClosed) return;
+    this.server.route(this, subject, reply, -1, data);
+  }
+
+  subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): TransportSubscription {
+    if (this.isClosed) throw new Error('nats: connection closed');
+    if (!isValidSubject(subject)) throw new Error(`nats: invalid subject "${subject}"`);
+    const queue = opts?.queue;
+    if (queue !== undefined && !isValidQueueName(queue)) throw new Error(`nats: invalid queue name "${queue}"`);
+    const sub = new Subscription(this, subject, queue, String(++this.sidSeq), handler);
+    this.subs.add(sub);
+    this.server.sublist.insert(sub);
+    return new InProcessSubscription(this, sub);
+  }
+
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (this.isClosed) return Promise.reject(new Error('nats: connection closed'));
+    if (this.respSub === null) {
+      this.respPrefix = `_INBOX.${nuid()}.`;
+      this.respSub = new Subscription(this, `${this.respPrefix}*`, undefined, String(++this.sidSeq), this.onResponse);
+      this.subs.add(this.respSub);
+      this.server.sublist.insert(this.respSub);
+    }
+    const token = (++this.reqSeq).toString(36);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const entry: PendingRequest = { resolve, reject, timer: null };
+      this.pending.set(token, entry);
+      const n = this.server.route(this, subject, this.respPrefix + token, -1, data);
+      // An in-process responder may already have answered synchronously.
+      if (!this.pending.has(token)) return;
+      if (n === 0) {
+        this.pending.delete(token);
+        reject(new NoRespondersError(subject));
+        return;
+      }
+      entry.timer = setTimeout(() => {
+        this.pending.delete(token);
+        reject(new RequestTimeoutError(subject));
+      }, timeoutMs);
+    });
+  }
+
+  private readonly onResponse: MsgHandler = (subject, _reply, data) => {
+    const token = subject.substring(this.respPrefix.length);
+    const entry = this.pending.get(token);
+    if (entry === undefined) return; // late answer after a timeout
+    this.pending.delete(token);
+    if (entry.timer !== null) clearTimeout(entry.timer);
+    entry.resolve(data);
+  };
+
+  newInbox(): string {
+    return `_INBOX.${nuid()}`;
+  }
+
+  flush(): Promise<void> {
+    // Publishes are handed to the server synchronously; nothing is buffered here.
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.shutdown();
+    return Promise.resolve();
+  }
+
+  /** Also called by the server when it shuts down. */
+  shutdown(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const sub of this.subs) {
+      sub.closed = true;
+      this.server.sublist.remove(sub);
+    }
+    this.subs.clear();
+    this.respSub = null;
+    for (const entry of this.pending.values()) {
+      if (entry.timer !== null) clearTimeout(entry.timer);
+      entry.reject(new Error('nats: connection closed'));
+    }
+    this.pending.clear();
+    this.server.unregisterInProcess(this);
+  }
+
+  // ---- SubOwner --------------------------------------------------------------------
+
+  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
+    const handler = sub.handler;
+    if (handler === null) return;
+    try {
+      // Handlers take no headers; give them the body only.
+      handler(subject, reply, hdrLen > 0 ? data.subarray(hdrLen) : data);
+    } catch (err) {
+      // A failing handler must not break delivery to the other subscribers (or the
+      // socket connection whose publish triggered it).
+      this.server.logger.error(`In-process handler for "${sub.subject}" failed: ${(err as Error).stack ?? String(err)}`);
+    }
+  }
+
+  removeSubscription(sub: Subscription): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    this.subs.delete(sub);
+    this.server.sublist.remove(sub);
+  }
+
+  snapshot(): ConnectionStats {
+    const subs = [...this.subs];
+    return {
+      cid: this.cid,
+      kind: 'inprocess',
+      ip: '',
+      port: 0,
+      start: this.startTime,
+      lastActivity: new Date(),
+      name: this.name,
+      lang: 'ts-inprocess',
+      version: '',
+      subscriptions: subs.length,
+      subscriptionsList: subs.map((s) => ({
+        subject: s.subject,
+        ...(s.queue !== undefined ? { queue: s.queue } : {}),
+        sid: s.sid,
+        msgs: s.delivered,
+        max: s.max,
+      })),
+      pendingBytes: 0,
+      inMsgs: this.inMsgs,
+      outMsgs: this.outMsgs,
+      inBytes: this.inBytes,
+      outBytes: this.outBytes,
+    };
+  }
+}
+
+/** Opens an in-process connection to `server` (named `name` in monitoring). */
+export function connectInProcess(server: EmbeddedNatsServer, name: string): NatsTransport & InProcessConnection {
+  if (server.isClosed) throw new Error('nats: server is closed');
+  return new InProcessConnection(server, name);
+}

@@ -1,0 +1,333 @@
+/**
+ * The embedded, in-process NATS core server: a TCP listener speaking the client protocol
+ * (for STAN clients) plus the routing shared with in-process connections (for the STAN
+ * core's own traffic, which never touches a socket).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { NatsServerOptions } from '../../config/options';
+import type { Logger } from '../../logging/logger';
+import { ClientConnection, CloseReason, type ConnectionStats } from './client';
+import { Sublist, type SublistStats } from './sublist';
+import type { Subscription, SubOwner } from './subscription';
+
+export const SERVER_VERSION = '2.10.0';
+/** Reported in INFO `go`; informational only (spec §1.2). */
+const GO_VERSION = 'go1.21.0';
+/** Closed connections kept for monitoring (the reference's max_closed_clients). */
+const MAX_CLOSED = 10_000;
+
+export interface NatsServerStats {
+  serverId: string;
+  serverName: string;
+  version: string;
+  start: Date;
+  /** Socket client connections currently open. */
+  connections: number;
+  totalConnections: number;
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+  slowConsumers: number;
+  staleConnections: number;
+  subscriptions: number;
+  sublist: SublistStats;
+}
+
+/** Anything the server can report per connection (socket or in-process). */
+export interface StatsSource {
+  readonly cid: number;
+  snapshot(): ConnectionStats;
+}
+
+/** Something the server must close on shutdown (in-process connections). */
+export interface InProcessPeer extends StatsSource {
+  shutdown(): void;
+}
+
+function randomServerId(): string {
+  // Same shape as the reference's nkey ids: 'N' + 55 base32 chars.
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const rnd = randomBytes(55);
+  let id = 'N';
+  for (let i = 0; i < 55; i++) id += alphabet[rnd[i] & 31];
+  return id;
+}
+
+export class EmbeddedNatsServer {
+  readonly serverId = randomServerId();
+  readonly serverName: string;
+  readonly sublist = new Sublist<Subscription>();
+  readonly authRequired: boolean;
+  readonly startTime = new Date();
+
+  private readonly clients = new Map<number, ClientConnection>();
+  private readonly inProcess = new Map<number, InProcessPeer>();
+  private readonly closedConns: ConnectionStats[] = [];
+  private cidSeq = 0;
+  private infoHead = '';
+  private listener: Server | null = null;
+  private boundPort = 0;
+  private closing: Promise<void> | null = null;
+
+  // /varz counters.
+  private inMsgs = 0;
+  private outMsgs = 0;
+  private inBytes = 0;
+  private outBytes = 0;
+  private totalConnections = 0;
+  private slowConsumers = 0;
+  private staleConnections = 0;
+
+  private constructor(
+    readonly options: Readonly<NatsServerOptions>,
+    readonly logger: Logger,
+  ) {
+    this.serverName = this.serverId;
+    this.authRequired = options.authorization !== '' || options.username !== '' || options.users.length > 0;
+  }
+
+  static async start(opts: NatsServerOptions, logger: Logger): Promise<EmbeddedNatsServer> {
+    const s = new EmbeddedNatsServer({ ...opts }, logger);
+    await s.listen();
+    return s;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get address(): { host: string; port: number } {
+    return { host: this.options.host, port: this.boundPort };
+  }
+
+  /** A URL clients on this machine can use (0.0.0.0/:: mean "any", so use loopback). */
+  get clientURL(): string {
+    const h = this.options.host;
+    const host = h === '' || h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
+    return `nats://${host}:${this.boundPort}`;
+  }
+
+  private listen(): Promise<void> {
+    const o = this.options;
+    const log = this.logger;
+    log.notice('Starting nats-server');
+    log.notice(`  Version:  ${SERVER_VERSION}`);
+    log.notice('  Git:      [not set]');
+    log.notice(`  Name:     ${this.serverName}`);
+    log.notice(`  ID:       ${this.serverId}`);
+    if (o.maxPayload > 8 * 1024 * 1024) {
+      log.warn(`Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance`);
+    }
+    if (o.users.some((u) => u.password.startsWith('$2'))) {
+      log.warn('bcrypt password hashes are not supported by the embedded server; such users cannot log in');
+    }
+    if (o.users.some((u) => u.permissions !== undefined)) {
+      log.warn('user permissions are not enforced by the embedded server');
+    }
+    const srv = createServer({ noDelay: true }, this.onConnection);
+    this.listener = srv;
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        srv.off('listening', onListening);
+        reject(err);
+      };
+      const onListening = (): void => {
+        srv.off('error', onError);
+        srv.on('error', (err) => log.error(`Client listener error: ${err.message}`));
+        const addr = srv.address();
+        this.boundPort = typeof addr === 'object' && addr !== null ? addr.port : o.port;
+        this.buildInfo();
+        log.notice(`Listening for client connections on ${o.host}:${this.boundPort}`);
+        log.notice('Server is ready');
+        resolve();
+      };
+      srv.once('error', onError);
+      srv.once('listening', onListening);
+      // exclusive: never share the port with cluster workers; Node sets SO_REUSEADDR on
+      // listening sockets, so a restarted server can bind the same port at once.
+      srv.listen({ host: o.host === '' ? undefined : o.host, port: o.port, exclusive: true });
+    });
+  }
+
+  private buildInfo(): void {
+    const o = this.options;
+    const info: Record<string, unknown> = {
+      server_id: this.serverId,
+      server_name: this.serverName,
+      version: SERVER_VERSION,
+      proto: 1,
+      go: GO_VERSION,
+      host: o.host,
+      port: this.boundPort,
+      headers: true,
+      max_payload: o.maxPayload,
+    };
+    if (this.authRequired) info.auth_required = true;
+    const json = JSON.stringify(info);
+    // Per-client fields are appended to this prefix, so INFO costs one concat per accept.
+    this.infoHead = `INFO ${json.slice(0, -1)}`;
+  }
+
+  /** The INFO line for one client (spec §1.2), with the reference's space before CRLF. */
+  infoFor(cid: number, ip: string): Buffer {
+    return Buffer.from(`${this.infoHead},"client_id":${cid},"client_ip":${JSON.stringify(ip)}} \r\n`);
+  }
+
+  private readonly onConnection = (socket: Socket): void => {
+    if (this.closing !== null) {
+      socket.destroy();
+      return;
+    }
+    const cid = this.nextCid();
+    const c = new ClientConnection(cid, socket, this);
+    if (this.clients.size >= this.options.maxConnections) {
+      this.logger.error(`${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0} - cid:${cid} - maximum connections exceeded`);
+      c.start('maximum connections exceeded');
+      return;
+    }
+    this.clients.set(cid, c);
+    this.totalConnections++;
+    c.start();
+  };
+
+  nextCid(): number {
+    return ++this.cidSeq;
+  }
+
+  /** Called by a client connection once it is closed. */
+  clientClosed(c: ClientConnection, snap: ConnectionStats): void {
+    if (!this.clients.delete(c.cid)) return;
+    this.closedConns.push(snap);
+    if (this.closedConns.length > MAX_CLOSED) this.closedConns.shift();
+  }
+
+  noteSlowConsumer(): void {
+    this.slowConsumers++;
+  }
+
+  noteStaleConnection(): void {
+    this.staleConnections++;
+  }
+
+  registerInProcess(peer: InProcessPeer): void {
+    this.inProcess.set(peer.cid, peer);
+  }
+
+  unregisterInProcess(peer: InProcessPeer): void {
+    this.inProcess.delete(peer.cid);
+  }
+
+  /** Checks CONNECT credentials against the configured token / user / users (spec §5). */
+  authenticate(connect: Record<string, unknown>): boolean {
+    const o = this.options;
+    if (o.authorization !== '') return connect.auth_token === o.authorization;
+    const user = connect.user;
+    const pass = connect.pass;
+    if (typeof user !== 'string' || typeof pass !== 'string') return false;
+    if (o.username !== '' && user === o.username && pass === o.password) return true;
+    for (const u of o.users) if (u.user === user && u.password === pass) return true;
+    return false;
+  }
+
+  /**
+   * Delivers one published message to every matching subscription (and one member per
+   * queue group). Returns how many subscriptions received it (0 = no responders).
+   * This is the hot path for both socket and in-process publishers.
+   */
+  route(pub: SubOwner, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): number {
+    const size = data.length;
+    pub.inMsgs++;
+    pub.inBytes += size;
+    this.inMsgs++;
+    this.inBytes += size;
+    const r = this.sublist.match(subject);
+    let n = 0;
+    const ps = r.psubs;
+    for (let i = 0; i < ps.length; i++) {
+      const sub = ps[i];
+      if (sub.closed || (sub.owner === pub && !pub.echo)) continue;
+      this.deliverOne(sub, subject, reply, hdrLen, data);
+      n++;
+    }
+    const qs = r.qsubs;
+    for (let g = 0; g < qs.length; g++) {
+      const members = qs[g];
+      const len = members.length;
+      // Random start, then the first eligible member: uniform when all are eligible.
+      let k = (Math.random() * len) | 0;
+      for (let t = 0; t < len; t++) {
+        const sub = members[k];
+        if (!sub.closed && (sub.owner !== pub || pub.echo)) {
+          this.deliverOne(sub, subject, reply, hdrLen, data);
+          n++;
+          break;
+        }
+        k = k + 1 === len ? 0 : k + 1;
+      }
+    }
+    return n;
+  }
+
+  private deliverOne(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
+    const owner = sub.owner;
+    const size = data.length;
+    sub.delivered++;
+    owner.outMsgs++;
+    owner.outBytes += size;
+    this.outMsgs++;
+    this.outBytes += size;
+    owner.deliver(sub, subject, reply, hdrLen, data);
+    if (sub.max > 0 && sub.delivered >= sub.max) owner.removeSubscription(sub);
+  }
+
+  stats(): NatsServerStats {
+    return {
+      serverId: this.serverId,
+      serverName: this.serverName,
+      version: SERVER_VERSION,
+      start: this.startTime,
+      connections: this.clients.size,
+      totalConnections: this.totalConnections,
+      inMsgs: this.inMsgs,
+      outMsgs: this.outMsgs,
+      inBytes: this.inBytes,
+      outBytes: this.outBytes,
+      slowConsumers: this.slowConsumers,
+      staleConnections: this.staleConnections,
+      subscriptions: this.sublist.size,
+      sublist: this.sublist.stats(),
+    };
+  }
+
+  /** Open connections: socket clients, then in-process ones (kind 'inprocess'). */
+  connections(): ConnectionStats[] {
+    const out: ConnectionStats[] = [];
+    for (const c of this.clients.values()) out.push(c.snapshot());
+    for (const p of this.inProcess.values()) out.push(p.snapshot());
+    return out;
+  }
+
+  /** Recently closed socket connections, oldest first (with `stop` and `reason`). */
+  closedConnections(): readonly ConnectionStats[] {
+    return this.closedConns;
+  }
+
+  get isClosed(): boolean {
+    return this.closing !== null;
+  }
+
+  /** Stops listening and drops every connection; resolves once the port is free. */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    const srv = this.listener;
+    this.closing = new Promise<void>((resolve) => {
+      if (srv === null) return resolve();
+      srv.close(() => resolve());
+      for (const c of [...this.clients.values()]) c.destroy(CloseReason.ServerShutdown);
+      for (const p of [...this.inProcess.values()]) p.shutdown();
+    });
+    return this.closing;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * What the server's routing knows about a subscriber: a socket client or an in-process
+ * connection. Both implement `SubOwner`, so one publish path serves both and in-process
+ * traffic skips protocol encoding entirely.
+ */
+import type { MsgHandler } from '../transport';
+import type { SublistEntry } from './sublist';
+
+export interface SubOwner {
+  readonly cid: number;
+  /** false = never deliver this connection's own publishes to it. */
+  readonly echo: boolean;
+  /** Per-connection counters, updated by the server's routing. */
+  inMsgs: number;
+  inBytes: number;
+  outMsgs: number;
+  outBytes: number;
+  /**
+   * Hands one message to this subscriber. `hdrLen` > 0 means `data` starts with a header
+   * block of that many bytes (HPUB); -1/0 means no headers.
+   */
+  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void;
+  /** Removes a subscription (auto-unsubscribe reached its max). */
+  removeSubscription(sub: Subscription): void;
+}
+
+export class Subscription implements SublistEntry {
+  /** Set when removed, so a fan-out already in progress skips it. */
+  closed = false;
+  delivered = 0;
+  /** Auto-unsubscribe after this many messages; 0 = unlimited. */
+  max = 0;
+  /** Pre-encoded ` <sid> ` for MSG lines (socket clients only). */
+  sidBytes: Buffer | null = null;
+
+  constructor(
+    readonly owner: SubOwner,
+    readonly subject: string,
+    readonly queue: string | undefined,
+    readonly sid: string,
+    /** In-process subscriptions only: called synchronously on delivery. */
+    readonly handler: MsgHandler | null,
+  ) {}
+}

@@ -1,0 +1,371 @@
+/**
+ * Message delivery, acknowledgements and redelivery (spec §3.4, §3.5).
+ *
+ * Messages are sent in their stored wire form (StoredMsg.bytes). A redelivery appends the
+ * `redelivered` (field 6) and `redeliveryCount` (field 7) fields to those bytes: protobuf
+ * decoders keep the last value of a repeated scalar field, so this is a valid MsgProto and
+ * the message is never re-encoded.
+ */
+import type { NatsTransport } from '../nats/transport';
+import type { Logger } from '../logging/logger';
+import type { StoredMsg } from '../store/types';
+import { Channel, Client, QueueGroup, Subscription } from './state';
+
+/** Redeliver entries expiring within this window together (reference: 15 ms). */
+const REDELIVERY_SLACK_MS = 15;
+
+export interface DeliveryContext {
+  transport: NatsTransport;
+  logger: Logger;
+  lookupClient(id: string): Client | undefined;
+  stats: { outMsgs: number; outBytes: number };
+}
+
+export function redeliveredBytes(bytes: Uint8Array, count: number): Uint8Array {
+  // field 6 varint (tag 0x30) = 1; field 7 varint (tag 0x38) = count
+  const extra: number[] = [0x30, 0x01];
+  if (count > 0) {
+    extra.push(0x38);
+    let v = count >>> 0;
+    while (v > 0x7f) {
+      extra.push((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    extra.push(v);
+  }
+  const out = Buffer.allocUnsafe(bytes.length + extra.length);
+  out.set(bytes, 0);
+  for (let i = 0; i < extra.length; i++) out[bytes.length + i] = extra[i];
+  return out;
+}
+
+export class Delivery {
+  constructor(private readonly ctx: DeliveryContext) {}
+
+  private clientHasFailedHB(sub: Subscription): boolean {
+    const c = this.ctx.lookupClient(sub.state.clientID);
+    return c !== undefined && c.failedHB > 0;
+  }
+
+  private send(sub: Subscription, msg: StoredMsg, redelivered: boolean, count: number): void {
+    const bytes = redelivered ? redeliveredBytes(msg.bytes, count) : msg.bytes;
+    this.ctx.transport.publish(sub.state.inbox, bytes);
+    this.ctx.stats.outMsgs++;
+    this.ctx.stats.outBytes += bytes.length;
+    if (this.ctx.logger.isTrace) {
+      this.ctx.logger.trace(
+        `[Client:${sub.state.clientID}] ${redelivered ? 'Redelivering' : 'Delivering'} msg to subid=${sub.id}, subject=${sub.channel.name}, seq=${msg.seq}`,
+      );
+    }
+  }
+
+  private addPending(sub: Subscription, seq: number, expiration: number): void {
+    sub.acksPending.set(seq, expiration);
+    sub.channel.store.subs.addSeqPending(sub.id, seq);
+    this.ensureAckTimer(sub, expiration);
+  }
+
+  /** Arms the ack timer so that it fires no later than `at`. */
+  ensureAckTimer(sub: Subscription, at: number): void {
+    if (sub.ackTimer !== undefined && sub.ackTimerAt <= at) return;
+    if (sub.ackTimer !== undefined) clearTimeout(sub.ackTimer);
+    const delay = Math.max(0, at - Date.now());
+    sub.ackTimerAt = at;
+    sub.ackTimer = setTimeout(() => {
+      sub.ackTimer = undefined;
+      sub.ackTimerAt = 0;
+      void this.redeliverExpired(sub, false);
+    }, delay);
+  }
+
+  stopAckTimer(sub: Subscription): void {
+    if (sub.ackTimer !== undefined) clearTimeout(sub.ackTimer);
+    sub.ackTimer = undefined;
+    sub.ackTimerAt = 0;
+  }
+
+  /** Reads a message, synchronously when the store has it in memory. */
+  private read(channel: Channel, seq: number): StoredMsg | undefined | Promise<StoredMsg | undefined> {
+    const m = channel.store.msgs.lookupCached(seq);
+    if (m !== null) return m;
+    return channel.store.msgs.lookup(seq);
+  }
+
+  /** Deliver newly committed messages of a channel to all its online subscriptions. */
+  deliverChannel(channel: Channel): void {
+    for (const sub of channel.plainSubs) this.pumpSub(sub);
+    for (const g of channel.queues.values()) this.pumpGroup(channel, g);
+  }
+
+  /** Sends messages after lastSent to a plain or durable subscription, within MaxInflight. */
+  pumpSub(sub: Subscription): void {
+    if (sub.pumping || sub.holdNew || sub.isOffline || sub.group) return;
+    const channel = sub.channel;
+    const ackWait = sub.ackWaitMs;
+    while (sub.state.lastSent < channel.deliverableSeq && sub.acksPending.size < sub.state.maxInFlight) {
+      let seq = sub.state.lastSent + 1;
+      const first = channel.store.msgs.firstSeq;
+      if (seq < first) seq = first; // removed by limits: skip to the first available
+      if (seq > channel.deliverableSeq) break;
+      const m = this.read(channel, seq);
+      if (m instanceof Promise) {
+        sub.pumping = true;
+        m.then(
+          (msg) => {
+            sub.pumping = false;
+            if (sub.isOffline || !channel.plainSubs.has(sub)) return;
+            if (msg && sub.state.lastSent < seq) {
+              sub.state.lastSent = seq;
+              this.send(sub, msg, false, 0);
+              this.addPending(sub, seq, Date.now() + ackWait);
+            } else if (!msg && sub.state.lastSent < seq) {
+              sub.state.lastSent = seq;
+            }
+            this.pumpSub(sub);
+          },
+          (err: unknown) => {
+            sub.pumping = false;
+            this.ctx.logger.error(`Unable to read message ${seq} of channel "${channel.name}": ${String(err)}`);
+          },
+        );
+        return;
+      }
+      sub.state.lastSent = seq;
+      if (m === undefined) continue;
+      this.send(sub, m, false, 0);
+      this.addPending(sub, seq, Date.now() + ackWait);
+    }
+  }
+
+  /**
+   * Picks the member for the next message (spec §3.4): among members that are not stalled and
+   * whose client has no failed heartbeat, the one with the fewest pending acks (first wins
+   * ties); else the first non-stalled member; undefined when all are stalled (or `force`).
+   */
+  pickMember(g: QueueGroup, force: boolean): Subscription | undefined {
+    let best: Subscription | undefined;
+    let fallback: Subscription | undefined;
+    for (const m of g.members) {
+      if (!force && m.isStalled) continue;
+      if (fallback === undefined) fallback = m;
+      if (this.clientHasFailedHB(m)) continue;
+      if (best === undefined || m.acksPending.size < best.acksPending.size) best = m;
+    }
+    const chosen = best ?? fallback;
+    if (chosen !== undefined && g.members.length > 1 && g.members[0] === chosen) {
+      // Round-robin among equals: the chosen first member goes to the end.
+      g.members.shift();
+      g.members.push(chosen);
+    }
+    return chosen;
+  }
+
+  pumpGroup(channel: Channel, g: QueueGroup): void {
+    if (g.pumping || g.members.length === 0) return;
+    while (g.lastSent < channel.deliverableSeq) {
+      let seq = g.lastSent + 1;
+      const first = channel.store.msgs.firstSeq;
+      if (seq < first) seq = first;
+      if (seq > channel.deliverableSeq) break;
+      const holdCheck = g.members.every((m) => m.isStalled || m.holdNew);
+      if (holdCheck) break;
+      const m = this.read(channel, seq);
+      if (m instanceof Promise) {
+        g.pumping = true;
+        m.then(
+          (msg) => {
+            g.pumping = false;
+            if (g.lastSent < seq) {
+              if (msg) {
+                const member = this.pickMember(g, false);
+                if (!member) return;
+                g.lastSent = seq;
+                this.sendToMember(member, g, msg);
+              } else {
+                g.lastSent = seq;
+              }
+            }
+            this.pumpGroup(channel, g);
+          },
+          (err: unknown) => {
+            g.pumping = false;
+            this.ctx.logger.error(`Unable to read message ${seq} of channel "${channel.name}": ${String(err)}`);
+          },
+        );
+        return;
+      }
+      if (m === undefined) {
+        g.lastSent = seq;
+        continue;
+      }
+      const member = this.pickMember(g, false);
+      if (member === undefined) break;
+      g.lastSent = seq;
+      this.sendToMember(member, g, m);
+    }
+  }
+
+  private sendToMember(member: Subscription, g: QueueGroup, msg: StoredMsg): void {
+    member.state.lastSent = g.lastSent;
+    this.send(member, msg, false, 0);
+    this.addPending(member, msg.seq, Date.now() + member.ackWaitMs);
+  }
+
+  /** Processes an Ack for `sub` (spec §3.4). Returns true if a pending entry was removed. */
+  ack(sub: Subscription, seq: number): boolean {
+    let holder: Subscription | undefined = sub;
+    if (!sub.acksPending.has(seq)) {
+      holder = undefined;
+      if (sub.group) {
+        for (const m of sub.group.members) {
+          if (m.acksPending.has(seq)) {
+            holder = m;
+            break;
+          }
+        }
+      }
+      if (holder === undefined) return false;
+    }
+    const wasStalled = holder.isStalled;
+    holder.acksPending.delete(seq);
+    holder.redeliveryCounts.delete(seq);
+    holder.channel.store.subs.ackSeqPending(holder.id, seq);
+    if (holder.acksPending.size === 0) this.stopAckTimer(holder);
+    if (wasStalled && !holder.isStalled) {
+      if (holder.group) this.pumpGroup(holder.channel, holder.group);
+      else this.pumpSub(holder);
+    }
+    return true;
+  }
+
+  /**
+   * Redelivers the expired pending messages of a subscription (spec §3.5). `startup` is true
+   * for the pass right after recovery, where queue messages go back to the member that held
+   * them.
+   */
+  async redeliverExpired(sub: Subscription, startup: boolean): Promise<void> {
+    if (sub.redelivering) return;
+    if (sub.acksPending.size === 0) return;
+    const channel = sub.channel;
+    const ackWait = sub.ackWaitMs;
+    if (sub.isOffline) return;
+    if (!sub.group && this.clientHasFailedHB(sub)) {
+      // The client is not answering heartbeats: don't flood it, try again later.
+      this.ensureAckTimer(sub, Date.now() + ackWait);
+      return;
+    }
+    sub.redelivering = true;
+    try {
+      const now = Date.now();
+      const entries = [...sub.acksPending.entries()].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+      let nextExpiration = 0;
+      for (const [seq, exp] of entries) {
+        if (exp >= now + REDELIVERY_SLACK_MS) {
+          nextExpiration = exp;
+          break;
+        }
+        if (!sub.acksPending.has(seq)) continue; // acked meanwhile
+        let msg = this.read(channel, seq);
+        if (msg instanceof Promise) msg = await msg;
+        if (sub.isOffline || !sub.acksPending.has(seq)) continue;
+        if (msg === undefined) {
+          // Dropped by limits: nothing to redeliver, treat it as acknowledged.
+          sub.acksPending.delete(seq);
+          sub.redeliveryCounts.delete(seq);
+          channel.store.subs.ackSeqPending(sub.id, seq);
+          continue;
+        }
+        let target = sub;
+        if (sub.group && !startup) {
+          const best = this.pickMember(sub.group, true);
+          if (best !== undefined && best !== sub) {
+            // The message moves to the better member: implicit ack on the original one.
+            sub.acksPending.delete(seq);
+            channel.store.subs.ackSeqPending(sub.id, seq);
+            target = best;
+          }
+        }
+        const counts = target.redeliveryCounts;
+        const count = (counts.get(seq) ?? 0) + 1;
+        counts.set(seq, count);
+        let newExp = exp > 0 ? exp + ackWait : now + ackWait;
+        // Never schedule in the past: a long-gone expiration would redeliver in a tight loop.
+        if (newExp <= now) newExp = now + target.ackWaitMs;
+        if (target === sub) {
+          sub.acksPending.set(seq, newExp);
+        } else {
+          this.addPending(target, seq, newExp);
+        }
+        this.send(target, msg, true, count);
+      }
+      if (sub.acksPending.size > 0) {
+        if (nextExpiration === 0) {
+          let min = Infinity;
+          for (const e of sub.acksPending.values()) if (e < min) min = e;
+          nextExpiration = min;
+        }
+        this.ensureAckTimer(sub, Math.max(nextExpiration, Date.now() + REDELIVERY_SLACK_MS));
+      }
+    } finally {
+      sub.redelivering = false;
+    }
+  }
+
+  /**
+   * Durable resume / durable-queue shadow take-over: every pending message is redelivered
+   * first (by sequence, ignoring MaxInflight), then new messages flow (spec §3.3).
+   */
+  async redeliverAllPending(sub: Subscription): Promise<void> {
+    sub.holdNew = true;
+    try {
+      const seqs = [...sub.acksPending.keys()].sort((a, b) => a - b);
+      const now = Date.now();
+      for (const seq of seqs) {
+        let msg = this.read(sub.channel, seq);
+        if (msg instanceof Promise) msg = await msg;
+        if (sub.isOffline) return;
+        if (!sub.acksPending.has(seq)) continue;
+        if (msg === undefined) {
+          sub.acksPending.delete(seq);
+          sub.channel.store.subs.ackSeqPending(sub.id, seq);
+          continue;
+        }
+        const count = (sub.redeliveryCounts.get(seq) ?? 0) + 1;
+        sub.redeliveryCounts.set(seq, count);
+        sub.acksPending.set(seq, now + sub.ackWaitMs);
+        this.send(sub, msg, true, count);
+      }
+      if (sub.acksPending.size > 0) this.ensureAckTimer(sub, now + sub.ackWaitMs);
+    } finally {
+      sub.holdNew = false;
+    }
+    if (sub.group) this.pumpGroup(sub.channel, sub.group);
+    else this.pumpSub(sub);
+  }
+
+  /**
+   * A member left a queue group that still has members: its pending messages are spread
+   * round-robin over the others, already expired, and redelivered within 100 ms (§3.5).
+   */
+  redistribute(from: Subscription, g: QueueGroup): void {
+    if (from.acksPending.size === 0 || g.members.length === 0) return;
+    const entries = [...from.acksPending.entries()].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+    const expired = Date.now() - 1000;
+    let i = 0;
+    const touched = new Set<Subscription>();
+    for (const [seq] of entries) {
+      const m = g.members[i % g.members.length];
+      i++;
+      m.acksPending.set(seq, expired);
+      m.channel.store.subs.addSeqPending(m.id, seq);
+      touched.add(m);
+    }
+    from.acksPending.clear();
+    for (const m of touched) {
+      if (m.ackTimer !== undefined) clearTimeout(m.ackTimer);
+      m.ackTimer = undefined;
+      m.ackTimerAt = 0;
+      this.ensureAckTimer(m, Date.now() + 100);
+    }
+  }
+}

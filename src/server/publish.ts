@@ -1,0 +1,120 @@
+/**
+ * The publish pipeline (spec §3.2 step 4). Publishes are sequenced and recorded in the store
+ * as they arrive, gathered into one batch per event-loop turn, made durable by a single
+ * `store.commit()` (the group commit), then delivered to subscribers, and only then
+ * acknowledged to their publishers. While a commit is in flight the next batch fills up,
+ * so a slow store gets bigger batches instead of more round trips.
+ */
+import type { Logger } from '../logging/logger';
+import type { NatsTransport } from '../nats/transport';
+import { PubAckCodec } from '../protocol/codec';
+import type { Store } from '../store/types';
+import type { Channel } from './state';
+
+interface Pending {
+  channel: Channel;
+  seq: number;
+  guid: string;
+  ackSubject: string | undefined;
+}
+
+/** PubAck{guid} encoded by hand: it is sent once per message. */
+function encodeOkPubAck(guid: string): Uint8Array {
+  const len = Buffer.byteLength(guid);
+  if (len < 128) {
+    const b = Buffer.allocUnsafe(2 + len);
+    b[0] = 0x0a;
+    b[1] = len;
+    b.write(guid, 2, 'utf8');
+    return b;
+  }
+  return PubAckCodec.encode({ guid });
+}
+
+export class PublishPipeline {
+  private batch: Pending[] = [];
+  private scheduled = false;
+  private committing = false;
+  private idleWaiters: Array<() => void> = [];
+  /** Set by the server: deliver committed messages of a channel. */
+  onCommitted: (channel: Channel) => void = () => {};
+  /** Set by the server (FT): false while this server may not answer clients. */
+  canReply: () => boolean = () => true;
+
+  constructor(
+    private readonly store: Store,
+    private readonly transport: NatsTransport,
+    private readonly logger: Logger,
+    private readonly maxBatch: number,
+  ) {}
+
+  /** Queue a message already recorded in the store (channel.nextSeq assigned). */
+  add(channel: Channel, seq: number, guid: string, ackSubject: string | undefined): void {
+    this.batch.push({ channel, seq, guid, ackSubject });
+    if (!this.scheduled && !this.committing) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Resolves once everything received so far has been committed, delivered and acked. */
+  barrier(): Promise<void> {
+    if (!this.scheduled && !this.committing && this.batch.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.committing) return;
+    if (this.batch.length === 0) {
+      this.releaseWaiters();
+      return;
+    }
+    const batch = this.batch.length > this.maxBatch && this.maxBatch > 0 ? this.batch.splice(0, this.maxBatch) : this.batch;
+    if (batch === this.batch) this.batch = [];
+    this.committing = true;
+    this.store.commit().then(
+      () => this.committed(batch, undefined),
+      (err: unknown) => this.committed(batch, err instanceof Error ? err : new Error(String(err))),
+    );
+  };
+
+  private committed(batch: Pending[], err: Error | undefined): void {
+    this.committing = false;
+    if (err) {
+      this.logger.error(`Unable to store messages: ${err.message}`);
+      // The messages are not durable: every publisher of the batch gets the store error.
+      for (const p of batch) this.sendAck(p, err.message);
+    } else {
+      let last: Channel | undefined;
+      for (const p of batch) {
+        if (p.seq > p.channel.deliverableSeq) p.channel.deliverableSeq = p.seq;
+      }
+      for (const p of batch) {
+        if (p.channel !== last) {
+          last = p.channel;
+          this.onCommitted(p.channel);
+        }
+      }
+      for (const p of batch) this.sendAck(p, '');
+    }
+    if (this.batch.length > 0) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    } else {
+      this.releaseWaiters();
+    }
+  }
+
+  private sendAck(p: Pending, error: string): void {
+    if (!p.ackSubject || !this.canReply()) return;
+    const bytes = error ? PubAckCodec.encode({ guid: p.guid, error }) : encodeOkPubAck(p.guid);
+    this.transport.publish(p.ackSubject, bytes);
+  }
+
+  private releaseWaiters(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+}

@@ -1,0 +1,792 @@
+/**
+ * The STAN core: answers the protocol requests of spec §3 over a NatsTransport and keeps the
+ * runtime state (clients, channels, subscriptions) consistent with the store.
+ */
+import type { Logger } from '../logging/logger';
+import type { NatsTransport, TransportSubscription } from '../nats/transport';
+import type { StreamingOptions } from '../config/options';
+import {
+  AckCodec,
+  ClientInfo,
+  CloseRequestCodec,
+  CloseResponseCodec,
+  ConnectRequest,
+  ConnectRequestCodec,
+  ConnectResponseCodec,
+  isCtrlMsg,
+  PingCodec,
+  PingResponseCodec,
+  PubAckCodec,
+  PubMsg,
+  PubMsgCodec,
+  ServerInfo,
+  StartPosition,
+  SubscriptionRequest,
+  SubscriptionRequestCodec,
+  SubscriptionResponseCodec,
+  SubState,
+  UnsubscribeRequest,
+  UnsubscribeRequestCodec,
+} from '../protocol/codec';
+import { RecoveredState, Store, StoreError } from '../store/types';
+import { Delivery } from './delivery';
+import * as E from './errors';
+import { PublishPipeline } from './publish';
+import { Channel, Client, connIDKey, durableKey, QueueGroup, Subscription } from './state';
+import { isValidChannel, isValidClientID, serverSubjects } from './subjects';
+
+/** How long the liveness probe of an already registered client ID waits (spec §3.1). */
+const DUP_CLIENT_PROBE_MS = 500;
+
+export type ServerState = 'STANDALONE' | 'FT_ACTIVE' | 'FT_STANDBY' | 'FAILED' | 'SHUTDOWN';
+
+export interface StanCoreStats {
+  inMsgs: number;
+  inBytes: number;
+  outMsgs: number;
+  outBytes: number;
+}
+
+/** Current time in Unix nanoseconds, with sub-millisecond resolution. */
+function nowNanos(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1e6);
+}
+
+export class StanCore {
+  readonly clients = new Map<string, Client>();
+  private readonly clientsByConn = new Map<string, Client>();
+  readonly channels = new Map<string, Channel>();
+  /** Lower-cased channel name → channel, to refuse names differing only by case. */
+  private readonly channelsFolded = new Map<string, Channel>();
+  private readonly dupChecks = new Set<string>();
+  private readonly subscriptions: TransportSubscription[] = [];
+  readonly stats: StanCoreStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
+  readonly delivery: Delivery;
+  readonly publisher: PublishPipeline;
+  info: ServerInfo;
+  private closed = false;
+
+  constructor(
+    private readonly opts: StreamingOptions,
+    readonly store: Store,
+    private readonly nc: NatsTransport,
+    private readonly log: Logger,
+  ) {
+    this.info = serverSubjects(opts.clusterID, opts.discoverPrefix);
+    this.delivery = new Delivery({
+      transport: nc,
+      logger: log,
+      lookupClient: (id) => this.clients.get(id),
+      stats: this.stats,
+    });
+    this.publisher = new PublishPipeline(store, nc, log, opts.ioBatchSize);
+    this.publisher.onCommitted = (ch) => this.delivery.deliverChannel(ch);
+  }
+
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const ch of this.channels.values()) {
+      n += ch.plainSubs.size;
+      for (const d of ch.durables.values()) if (d.isOffline) n++;
+      for (const g of ch.queues.values()) n += g.members.length + (g.shadow && g.members.length === 0 ? 1 : 0);
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Applies recovered state (persistent stores) or records a fresh ServerInfo. */
+  recover(state: RecoveredState | null): void {
+    if (state === null) {
+      this.store.init(this.info);
+      return;
+    }
+    if (state.info.ClusterID !== this.opts.clusterID) {
+      throw new Error(`cluster ID "${this.opts.clusterID}" does not match recovered value of "${state.info.ClusterID}"`);
+    }
+    // Subjects come from the store: a store created by an older server keeps its names.
+    const fresh = serverSubjects(this.opts.clusterID, this.opts.discoverPrefix);
+    this.info = { ...state.info, SubClose: state.info.SubClose || fresh.SubClose };
+    for (const ci of state.clients) this.registerClient(ci);
+    for (const rc of state.channels) {
+      const ch = this.addChannel(rc.channel);
+      for (const rs of rc.subs) this.restoreSub(ch, rs.state, rs.pending);
+    }
+  }
+
+  private restoreSub(ch: Channel, st: SubState, pending: number[]): void {
+    const sub = new Subscription(st, ch);
+    for (const seq of pending) sub.acksPending.set(seq, 0);
+    const online = st.clientID !== '' && !st.isClosed && this.clients.has(st.clientID);
+    if (st.qGroup) {
+      let g = ch.queues.get(st.qGroup);
+      if (!g) {
+        g = new QueueGroup(st.qGroup, st.isDurable, st.lastSent);
+        ch.queues.set(st.qGroup, g);
+      }
+      if (st.lastSent > g.lastSent) g.lastSent = st.lastSent;
+      sub.group = g;
+      if (online) {
+        g.members.push(sub);
+      } else if (st.isDurable) {
+        g.shadow = sub;
+        return;
+      } else {
+        this.store.lookupChannel(ch.name)?.subs.deleteSub(st.ID);
+        return;
+      }
+    } else if (st.isDurable) {
+      ch.durables.set(durableKey(st.clientID, ch.name, st.durableName), sub);
+      if (!online) {
+        sub.state.isClosed = true;
+        return;
+      }
+      ch.plainSubs.add(sub);
+    } else {
+      if (!online) {
+        // A plain subscription whose client did not come back is gone (reference behaviour).
+        ch.store.subs.deleteSub(st.ID);
+        return;
+      }
+      ch.plainSubs.add(sub);
+    }
+    this.clients.get(st.clientID)?.subs.add(sub);
+    this.attachAckInbox(sub);
+  }
+
+  /** Subscribes to the request subjects and starts heartbeats: from here on clients are served. */
+  startServing(): void {
+    const s = this.info;
+    this.subscriptions.push(
+      this.nc.subscribe(s.Discovery, (_subj, reply, data) => this.onConnect(reply, data)),
+      this.nc.subscribe(`${s.Publish}.>`, (subj, reply, data) => this.onPublish(subj, reply, data)),
+      this.nc.subscribe(s.Subscribe, (_subj, reply, data) => void this.onSubscribe(reply, data)),
+      this.nc.subscribe(s.Unsubscribe, (_subj, reply, data) => void this.onUnsubscribe(reply, data, false)),
+      this.nc.subscribe(s.SubClose, (_subj, reply, data) => void this.onUnsubscribe(reply, data, true)),
+      this.nc.subscribe(s.Close, (_subj, reply, data) => void this.onCloseClient(reply, data)),
+      this.nc.subscribe(`${s.Discovery}.pings`, (_subj, reply, data) => this.onPing(reply, data)),
+    );
+    for (const c of this.clients.values()) this.scheduleHB(c, this.opts.clientHBInterval);
+    // Recovered pending messages: expirations are unknown, so they are set from the message
+    // timestamps and the expired ones redelivered before new messages flow (spec §3.5).
+    for (const ch of this.channels.values()) {
+      for (const sub of ch.byAckInbox.values()) void this.redeliverRecovered(sub);
+      this.delivery.deliverChannel(ch);
+      this.checkInactivity(ch);
+    }
+  }
+
+  private async redeliverRecovered(sub: Subscription): Promise<void> {
+    if (sub.acksPending.size === 0) return;
+    sub.holdNew = true;
+    try {
+      for (const seq of [...sub.acksPending.keys()]) {
+        const m = await sub.channel.store.msgs.lookup(seq);
+        const exp = m ? Math.floor(m.timestamp / 1e6) + sub.ackWaitMs : 0;
+        sub.acksPending.set(seq, exp);
+      }
+      await this.delivery.redeliverExpired(sub, true);
+    } finally {
+      sub.holdNew = false;
+    }
+    if (sub.group) this.delivery.pumpGroup(sub.channel, sub.group);
+    else this.delivery.pumpSub(sub);
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.subscriptions) s.unsubscribe();
+    await this.publisher.barrier();
+    for (const c of this.clients.values()) if (c.hbTimer) clearTimeout(c.hbTimer);
+    for (const ch of this.channels.values()) {
+      if (ch.inactivityTimer) clearTimeout(ch.inactivityTimer);
+      for (const sub of ch.byAckInbox.values()) {
+        this.delivery.stopAckTimer(sub);
+        sub.ackSub?.unsubscribe();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  private registerClient(info: ClientInfo): Client {
+    const c = new Client(info, connIDKey(info.ConnID));
+    this.clients.set(info.ID, c);
+    if (c.connKey) this.clientsByConn.set(c.connKey, c);
+    return c;
+  }
+
+  private reply(subject: string | undefined, bytes: Uint8Array): void {
+    if (subject) this.nc.publish(subject, bytes);
+  }
+
+  private connectError(reply: string | undefined, error: string): void {
+    this.reply(reply, ConnectResponseCodec.encode({ error }));
+  }
+
+  private onConnect(reply: string | undefined, data: Uint8Array): void {
+    let req: ConnectRequest;
+    try {
+      req = ConnectRequestCodec.decode(data);
+    } catch {
+      this.log.error(`Invalid connection request: unable to decode`);
+      return this.connectError(reply, E.ERR_INVALID_CONN_REQ);
+    }
+    if (!req.heartbeatInbox) {
+      this.log.error(`[Client:${req.clientID}] Invalid connection request: missing heartbeat inbox`);
+      return this.connectError(reply, E.ERR_INVALID_CONN_REQ);
+    }
+    if (!isValidClientID(req.clientID)) {
+      this.log.error(`[Client:${req.clientID}] Invalid client ID`);
+      return this.connectError(reply, E.ERR_INVALID_CLIENT_ID);
+    }
+    const existing = this.clients.get(req.clientID);
+    if (!existing) return void this.acceptClient(req, reply, false);
+    if (this.dupChecks.has(req.clientID)) {
+      this.log.error(`[Client:${req.clientID}] Connect failed; already registered (check in progress)`);
+      return this.connectError(reply, E.ERR_CLIENT_ID_REGISTERED);
+    }
+    // Is the old connection alive? Ask its heartbeat inbox before replacing it (spec §3.1).
+    this.dupChecks.add(req.clientID);
+    this.nc.request(existing.info.HbInbox, new Uint8Array(0), DUP_CLIENT_PROBE_MS).then(
+      () => {
+        this.dupChecks.delete(req.clientID);
+        this.log.error(`[Client:${req.clientID}] Connect failed; already registered and the existing client answered`);
+        this.connectError(reply, E.ERR_CLIENT_ID_REGISTERED);
+      },
+      async () => {
+        try {
+          const current = this.clients.get(req.clientID);
+          if (current === existing) {
+            await this.closeClient(existing, 'replaced');
+            this.log.debug(`[Client:${req.clientID}] Replaced old client (Inbox=${existing.info.HbInbox})`);
+          }
+          await this.acceptClient(req, reply, true);
+        } finally {
+          this.dupChecks.delete(req.clientID);
+        }
+      },
+    );
+  }
+
+  private async acceptClient(req: ConnectRequest, reply: string | undefined, replaced: boolean): Promise<void> {
+    const info: ClientInfo = {
+      ID: req.clientID,
+      HbInbox: req.heartbeatInbox,
+      ConnID: req.connID ?? new Uint8Array(0),
+      Protocol: req.protocol,
+      PingInterval: req.pingInterval,
+      PingMaxOut: req.pingMaxOut,
+    };
+    let client: Client;
+    try {
+      client = this.registerClient(info);
+      this.store.addClient(info);
+      await this.store.commit();
+    } catch (err) {
+      this.clients.delete(req.clientID);
+      this.clientsByConn.delete(connIDKey(req.connID));
+      const msg = err instanceof Error ? err.message : String(err);
+      this.log.error(`[Client:${req.clientID}] Error registering client: ${msg}`);
+      return this.connectError(reply, msg);
+    }
+    const s = this.info;
+    const proto1 = req.protocol >= 1;
+    this.reply(
+      reply,
+      ConnectResponseCodec.encode({
+        pubPrefix: s.Publish,
+        subRequests: s.Subscribe,
+        unsubRequests: s.Unsubscribe,
+        closeRequests: s.Close,
+        subCloseRequests: s.SubClose,
+        pingRequests: proto1 ? `${s.Discovery}.pings` : '',
+        pingInterval: proto1 ? req.pingInterval : 0,
+        pingMaxOut: proto1 ? req.pingMaxOut : 0,
+        protocol: 1,
+      }),
+    );
+    this.scheduleHB(client, this.opts.clientHBInterval);
+    if (!replaced) this.log.debug(`[Client:${req.clientID}] Connected (Inbox=${req.heartbeatInbox})`);
+  }
+
+  /** Closes a client as a CloseRequest does: plain subs removed, durables offline (§3.7). */
+  async closeClient(c: Client, why: string): Promise<void> {
+    if (c.closing) return;
+    c.closing = true;
+    if (c.hbTimer) clearTimeout(c.hbTimer);
+    c.hbTimer = undefined;
+    for (const sub of [...c.subs]) this.removeSub(sub, false);
+    this.clients.delete(c.id);
+    if (c.connKey && this.clientsByConn.get(c.connKey) === c) this.clientsByConn.delete(c.connKey);
+    this.store.deleteClient(c.id);
+    try {
+      await this.store.commit();
+    } catch (err) {
+      this.log.error(`[Client:${c.id}] Error closing client: ${String(err)}`);
+    }
+    if (why !== 'replaced') this.log.debug(`[Client:${c.id}] Closed (Inbox=${c.info.HbInbox})`);
+  }
+
+  private async onCloseClient(reply: string | undefined, data: Uint8Array): Promise<void> {
+    let clientID: string;
+    try {
+      clientID = CloseRequestCodec.decode(data).clientID;
+    } catch {
+      this.log.error('Received invalid close request');
+      return this.reply(reply, CloseResponseCodec.encode({ error: E.ERR_INVALID_CLOSE_REQ }));
+    }
+    await this.publisher.barrier();
+    const c = this.clients.get(clientID);
+    if (!c) {
+      this.log.error(`[Client:${clientID}] Close request for unknown client`);
+      return this.reply(reply, CloseResponseCodec.encode({ error: E.ERR_UNKNOWN_CLIENT }));
+    }
+    await this.closeClient(c, 'request');
+    this.reply(reply, CloseResponseCodec.encode({}));
+  }
+
+  private onPing(reply: string | undefined, data: Uint8Array): void {
+    if (data.length === 0) return;
+    let connID: Uint8Array;
+    try {
+      connID = PingCodec.decode(data).connID;
+    } catch {
+      return;
+    }
+    const c = this.clientsByConn.get(connIDKey(connID));
+    if (c === undefined) {
+      this.reply(reply, PingResponseCodec.encode({ error: E.ERR_CLIENT_REPLACED }));
+      return;
+    }
+    this.reply(reply, new Uint8Array(0));
+    // The client pings us, so it is alive: re-check its heartbeat soon to clear the failure.
+    if (c.failedHB > 0) this.scheduleHB(c, 1);
+  }
+
+  // ---------------------------------------------------------------- heartbeats
+
+  private scheduleHB(c: Client, delay: number): void {
+    if (this.closed || c.closing) return;
+    if (c.hbTimer) clearTimeout(c.hbTimer);
+    c.hbTimer = setTimeout(() => this.sendHB(c), delay);
+  }
+
+  private sendHB(c: Client): void {
+    c.hbTimer = undefined;
+    if (this.closed || c.closing) return;
+    this.nc.request(c.info.HbInbox, new Uint8Array(0), this.opts.clientHBTimeout).then(
+      () => {
+        c.failedHB = 0;
+        this.scheduleHB(c, this.opts.clientHBInterval);
+      },
+      () => {
+        if (this.closed || c.closing) return;
+        c.failedHB++;
+        if (c.failedHB > this.opts.clientHBFailCount) {
+          this.log.debug(`[Client:${c.id}] Timed out on heartbeats`);
+          void this.closeClient(c, 'heartbeats');
+          return;
+        }
+        this.scheduleHB(c, this.opts.clientHBInterval);
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------- channels
+
+  private addChannel(cs: Channel['store']): Channel {
+    const ch = new Channel(cs);
+    this.channels.set(cs.name, ch);
+    this.channelsFolded.set(cs.name.toLowerCase(), ch);
+    return ch;
+  }
+
+  /** Looks up or lazily creates a channel; throws StoreError with a client-facing message. */
+  private getOrCreateChannel(name: string): Channel {
+    const ch = this.channels.get(name);
+    if (ch !== undefined) {
+      if (ch.deleting) throw new StoreError(E.ERR_CHANNEL_BEING_DELETED);
+      return ch;
+    }
+    const clash = this.channelsFolded.get(name.toLowerCase());
+    if (clash !== undefined) throw new StoreError(E.errChannelCaseClash(name, clash.name));
+    const created = this.addChannel(this.store.createChannel(name));
+    this.log.notice(`Channel "${name}" has been created`);
+    return created;
+  }
+
+  /** Starts (or stops) the max_inactivity timer of a channel (spec §3.2 item 7). */
+  checkInactivity(ch: Channel): void {
+    const limit = ch.store.limits.maxInactivity;
+    if (limit <= 0 || this.closed) return;
+    if (ch.inactivityTimer) clearTimeout(ch.inactivityTimer);
+    ch.inactivityTimer = undefined;
+    if (ch.hasActiveSubs()) return;
+    ch.inactivityTimer = setTimeout(() => void this.deleteInactiveChannel(ch), limit);
+  }
+
+  private async deleteInactiveChannel(ch: Channel): Promise<void> {
+    ch.inactivityTimer = undefined;
+    if (ch.hasActiveSubs() || this.channels.get(ch.name) !== ch) return;
+    ch.deleting = true;
+    await this.publisher.barrier();
+    if (ch.hasActiveSubs()) {
+      ch.deleting = false;
+      return;
+    }
+    for (const sub of ch.durables.values()) this.delivery.stopAckTimer(sub);
+    for (const g of ch.queues.values()) if (g.shadow) this.delivery.stopAckTimer(g.shadow);
+    this.store.deleteChannel(ch.name);
+    this.channels.delete(ch.name);
+    this.channelsFolded.delete(ch.name.toLowerCase());
+    try {
+      await this.store.commit();
+    } catch (err) {
+      this.log.error(`Error deleting channel "${ch.name}": ${String(err)}`);
+    }
+    this.log.notice(`Channel "${ch.name}" has been deleted`);
+  }
+
+  // ---------------------------------------------------------------- publish
+
+  private pubAckError(reply: string | undefined, guid: string, error: string): void {
+    this.reply(reply, PubAckCodec.encode({ guid, error }));
+  }
+
+  private onPublish(natsSubject: string, reply: string | undefined, data: Uint8Array): void {
+    let pm: PubMsg;
+    try {
+      pm = PubMsgCodec.decode(data);
+    } catch {
+      if (isCtrlMsg(data)) return;
+      this.log.error(`Received invalid publish request on "${natsSubject}": unable to decode`);
+      return this.pubAckError(reply, '', E.ERR_INVALID_PUB_REQ);
+    }
+    if (!pm.guid || !isValidChannel(pm.subject)) {
+      this.log.error(`[Client:${pm.clientID}] Received invalid publish request (guid="${pm.guid}", subject="${pm.subject}")`);
+      return this.pubAckError(reply, pm.guid, E.ERR_INVALID_PUB_REQ);
+    }
+    const c = pm.connID && pm.connID.length > 0 ? this.clientsByConn.get(connIDKey(pm.connID)) : this.clients.get(pm.clientID);
+    if (c === undefined) {
+      this.log.error(`[Client:${pm.clientID}] Received publish from unknown client (subject="${pm.subject}")`);
+      return this.pubAckError(reply, pm.guid, E.ERR_INVALID_PUB_REQ);
+    }
+    let ch: Channel;
+    try {
+      ch = this.getOrCreateChannel(pm.subject);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      this.log.error(`[Client:${pm.clientID}] Unable to create channel "${pm.subject}": ${msg}`);
+      return this.pubAckError(reply, pm.guid, msg);
+    }
+    const seq = ch.nextSeq + 1;
+    let ts = nowNanos();
+    if (ts < ch.lastTimestamp) ts = ch.lastTimestamp;
+    try {
+      ch.store.msgs.store({ seq, timestamp: ts, subject: pm.subject, reply: pm.reply, data: pm.data });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      this.log.error(`[Client:${pm.clientID}] Unable to store message on "${pm.subject}": ${msg}`);
+      return this.pubAckError(reply, pm.guid, msg);
+    }
+    ch.nextSeq = seq;
+    ch.lastTimestamp = ts;
+    this.stats.inMsgs++;
+    this.stats.inBytes += data.length;
+    if (this.log.isTrace) {
+      this.log.trace(`[Client:${pm.clientID}] Received message from publisher subj=${pm.subject} guid=${pm.guid}`);
+    }
+    if (ch.inactivityTimer) this.checkInactivity(ch);
+    this.publisher.add(ch, seq, pm.guid, reply);
+  }
+
+  // ---------------------------------------------------------------- subscribe
+
+  private subError(reply: string | undefined, error: string): void {
+    this.reply(reply, SubscriptionResponseCodec.encode({ error }));
+  }
+
+  private async onSubscribe(reply: string | undefined, data: Uint8Array): Promise<void> {
+    let req: SubscriptionRequest;
+    try {
+      req = SubscriptionRequestCodec.decode(data);
+    } catch {
+      this.log.error('Received invalid subscription request: unable to decode');
+      return this.subError(reply, E.ERR_INVALID_SUB_REQ);
+    }
+    const fail = (error: string, detail?: string): void => {
+      this.log.error(`[Client:${req.clientID}] Invalid subscription request for "${req.subject}": ${detail ?? error}`);
+      this.subError(reply, error);
+    };
+    if (!req.clientID) return fail(E.ERR_MISSING_CLIENT_ID);
+    if (req.ackWaitInSecs <= 0) return fail(E.ERR_INVALID_ACK_WAIT);
+    if (req.maxInFlight <= 0) return fail(E.ERR_INVALID_MAX_IN_FLIGHT);
+    if (req.startPosition < StartPosition.NewOnly || req.startPosition > StartPosition.First) return fail(E.ERR_INVALID_START);
+    if (!isValidChannel(req.subject)) return fail(E.ERR_INVALID_SUBJECT);
+    const client = this.clients.get(req.clientID);
+    if (client === undefined) return fail(E.ERR_UNKNOWN_CLIENT);
+    let ch: Channel;
+    try {
+      ch = this.getOrCreateChannel(req.subject);
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+    if (req.qGroup && req.durableName && req.durableName.includes(':')) return fail(E.ERR_DURABLE_QUEUE_COLON);
+
+    let sub: Subscription;
+    let resumed = false;
+    try {
+      if (req.qGroup) {
+        const r = await this.subscribeQueue(ch, req);
+        sub = r.sub;
+        resumed = r.resumed;
+      } else if (req.durableName) {
+        const key = durableKey(req.clientID, req.subject, req.durableName);
+        const existing = ch.durables.get(key);
+        if (existing !== undefined && !existing.isOffline) {
+          if (!this.opts.replaceDurable) return fail(E.ERR_DUP_DURABLE);
+          this.removeSub(existing, false);
+        }
+        if (existing !== undefined) {
+          sub = existing;
+          this.resumeState(sub, req);
+          resumed = true;
+          ch.store.subs.updateSub(sub.state);
+        } else {
+          sub = await this.newSub(ch, req, '');
+          ch.durables.set(key, sub);
+        }
+        ch.plainSubs.add(sub);
+      } else {
+        sub = await this.newSub(ch, req, '');
+        ch.plainSubs.add(sub);
+      }
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+    client.subs.add(sub);
+    this.attachAckInbox(sub);
+    try {
+      await this.store.commit();
+    } catch (err) {
+      this.removeSub(sub, true);
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+    if (client.closing || !this.clients.has(client.id)) {
+      // The client went away while we were committing.
+      this.removeSub(sub, false);
+      return fail(E.ERR_UNKNOWN_CLIENT);
+    }
+    this.reply(reply, SubscriptionResponseCodec.encode({ ackInbox: sub.state.ackInbox }));
+    this.log.debug(
+      `[Client:${req.clientID}] ${resumed ? 'Resumed' : 'Started new'} subscription subject=${req.subject}` +
+        `${req.qGroup ? ` queue=${req.qGroup}` : ''}${req.durableName ? ` durable=${req.durableName}` : ''} inbox=${req.inbox} subid=${sub.id}`,
+    );
+    if (ch.inactivityTimer) this.checkInactivity(ch);
+    // The response goes out first; delivery starts on the next turn (spec §3.3).
+    setImmediate(() => {
+      if (resumed && sub.acksPending.size > 0) void this.delivery.redeliverAllPending(sub);
+      else if (sub.group) this.delivery.pumpGroup(ch, sub.group);
+      else this.delivery.pumpSub(sub);
+    });
+  }
+
+  private resumeState(sub: Subscription, req: SubscriptionRequest): void {
+    const st = sub.state;
+    st.clientID = req.clientID;
+    st.inbox = req.inbox;
+    st.ackInbox = this.nc.newInbox();
+    st.maxInFlight = req.maxInFlight;
+    st.ackWaitInSecs = req.ackWaitInSecs;
+    st.isClosed = false;
+  }
+
+  /** Computes lastSent for a new subscription from its start position (spec §2.1 table). */
+  private async startLastSent(ch: Channel, req: SubscriptionRequest): Promise<number> {
+    const msgs = ch.store.msgs;
+    const last = ch.deliverableSeq;
+    const first = msgs.firstSeq;
+    switch (req.startPosition as StartPosition) {
+      case StartPosition.NewOnly:
+        return last;
+      case StartPosition.LastReceived:
+        return last > 0 ? last - 1 : 0;
+      case StartPosition.TimeDeltaStart: {
+        const seq = await msgs.firstSeqAtOrAfter(nowNanos() - req.startTimeDelta);
+        return Math.min(seq, last + 1) - 1;
+      }
+      case StartPosition.SequenceStart: {
+        const s = req.startSequence;
+        if (s === 0 || s < first) return first > 0 ? first - 1 : 0;
+        if (s > last) return last;
+        return s - 1;
+      }
+      case StartPosition.First:
+        return first > 0 ? first - 1 : 0;
+    }
+  }
+
+  private async newSub(ch: Channel, req: SubscriptionRequest, qGroup: string): Promise<Subscription> {
+    const state: SubState = {
+      ID: 0,
+      clientID: req.clientID,
+      qGroup,
+      inbox: req.inbox,
+      ackInbox: this.nc.newInbox(),
+      maxInFlight: req.maxInFlight,
+      ackWaitInSecs: req.ackWaitInSecs,
+      durableName: qGroup ? '' : req.durableName,
+      lastSent: qGroup ? 0 : await this.startLastSent(ch, req),
+      isDurable: req.durableName !== '',
+      isClosed: false,
+    };
+    ch.store.subs.createSub(state);
+    return new Subscription(state, ch);
+  }
+
+  private async subscribeQueue(ch: Channel, req: SubscriptionRequest): Promise<{ sub: Subscription; resumed: boolean }> {
+    const name = req.durableName ? `${req.durableName}:${req.qGroup}` : req.qGroup;
+    let g = ch.queues.get(name);
+    if (g !== undefined && g.members.length === 0 && g.shadow !== undefined) {
+      // First member back in a durable queue group: it takes over the shadow.
+      const sub = g.shadow;
+      g.shadow = undefined;
+      this.resumeState(sub, req);
+      sub.state.lastSent = g.lastSent;
+      g.members.push(sub);
+      ch.store.subs.updateSub(sub.state);
+      return { sub, resumed: true };
+    }
+    if (g === undefined) {
+      const lastSent = await this.startLastSent(ch, req);
+      g = new QueueGroup(name, req.durableName !== '', lastSent);
+      const sub = await this.newSub(ch, req, name);
+      sub.state.lastSent = lastSent;
+      ch.store.subs.updateSub(sub.state);
+      ch.queues.set(name, g);
+      sub.group = g;
+      g.members.push(sub);
+      return { sub, resumed: false };
+    }
+    const sub = await this.newSub(ch, req, name);
+    sub.state.lastSent = g.lastSent;
+    sub.group = g;
+    g.members.push(sub);
+    return { sub, resumed: false };
+  }
+
+  private attachAckInbox(sub: Subscription): void {
+    sub.ackSub?.unsubscribe();
+    sub.channel.byAckInbox.set(sub.state.ackInbox, sub);
+    sub.ackSub = this.nc.subscribe(sub.state.ackInbox, (_s, _r, data) => this.onAck(sub, data));
+  }
+
+  private onAck(sub: Subscription, data: Uint8Array): void {
+    let seq: number;
+    try {
+      const ack = AckCodec.decode(data);
+      seq = ack.sequence;
+      if (ack.subject !== sub.channel.name) {
+        if (!this.channels.has(ack.subject)) {
+          this.log.error(`Received ack for unknown channel "${ack.subject}"`);
+          return;
+        }
+      }
+    } catch {
+      if (!isCtrlMsg(data)) this.log.error(`[Client:${sub.state.clientID}] Received invalid ack (subid=${sub.id})`);
+      return;
+    }
+    if (this.log.isTrace) this.log.trace(`[Client:${sub.state.clientID}] Processing ack for subid=${sub.id}, subject=${sub.channel.name}, seq=${seq}`);
+    this.delivery.ack(sub, seq);
+  }
+
+  // ---------------------------------------------------------------- unsubscribe / close
+
+  private async onUnsubscribe(reply: string | undefined, data: Uint8Array, isClose: boolean): Promise<void> {
+    let req: UnsubscribeRequest;
+    try {
+      req = UnsubscribeRequestCodec.decode(data);
+    } catch {
+      this.log.error(`Received invalid ${isClose ? 'sub close' : 'unsubscribe'} request: unable to decode`);
+      return this.subError(reply, E.ERR_INVALID_UNSUB_REQ);
+    }
+    // Messages and acks received before this request are processed first (barrier).
+    await this.publisher.barrier();
+    const fail = (error: string): void => {
+      this.log.error(`[Client:${req.clientID}] ${isClose ? 'Close subscription' : 'Unsubscribe'} request for "${req.subject}" failed: ${error}`);
+      this.subError(reply, error);
+    };
+    const ch = this.channels.get(req.subject);
+    if (ch === undefined) return fail(E.ERR_UNKNOWN_CHANNEL);
+    let sub = ch.byAckInbox.get(req.inbox);
+    if (sub === undefined) {
+      for (const s of ch.byAckInbox.values()) {
+        if (s.state.inbox === req.inbox) {
+          sub = s;
+          break;
+        }
+      }
+    }
+    if (sub === undefined) return fail(E.ERR_INVALID_SUB);
+    if (sub.state.clientID !== req.clientID) return fail(E.ERR_UNKNOWN_CLIENT);
+    this.removeSub(sub, !isClose);
+    try {
+      await this.store.commit();
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+    this.log.debug(`[Client:${req.clientID}] ${isClose ? 'Closed' : 'Unsubscribed'} subscription subject=${req.subject} subid=${sub.id}`);
+    this.reply(reply, SubscriptionResponseCodec.encode({}));
+  }
+
+  /**
+   * Removes a subscription from the runtime state, per the table of spec §3.6:
+   * `unsubscribe` deletes durables for good; a close keeps them offline (shadow for queues).
+   */
+  removeSub(sub: Subscription, unsubscribe: boolean): void {
+    const ch = sub.channel;
+    const subs = ch.store.subs;
+    this.delivery.stopAckTimer(sub);
+    sub.ackSub?.unsubscribe();
+    sub.ackSub = undefined;
+    ch.byAckInbox.delete(sub.state.ackInbox);
+    this.clients.get(sub.state.clientID)?.subs.delete(sub);
+    const g = sub.group;
+    if (g !== undefined) {
+      const i = g.members.indexOf(sub);
+      if (i >= 0) g.members.splice(i, 1);
+      if (g.members.length > 0) {
+        this.delivery.redistribute(sub, g);
+        subs.deleteSub(sub.id);
+        // The group may have been stalled on the leaving member.
+        this.delivery.pumpGroup(ch, g);
+      } else if (g.durable && !unsubscribe) {
+        // Last member of a durable queue group closes: the group survives as a shadow.
+        sub.state.clientID = '';
+        sub.state.lastSent = g.lastSent;
+        sub.state.ackInbox = '';
+        g.shadow = sub;
+        subs.updateSub(sub.state);
+      } else {
+        ch.queues.delete(g.name);
+        subs.deleteSub(sub.id);
+      }
+    } else if (sub.state.isDurable) {
+      ch.plainSubs.delete(sub);
+      if (unsubscribe) {
+        ch.durables.delete(durableKey(sub.state.clientID, ch.name, sub.state.durableName));
+        subs.deleteSub(sub.id);
+      } else {
+        sub.state.isClosed = true;
+        sub.state.ackInbox = '';
+        subs.updateSub(sub.state);
+      }
+    } else {
+      ch.plainSubs.delete(sub);
+      subs.deleteSub(sub.id);
+    }
+    this.checkInactivity(ch);
+  }
+}

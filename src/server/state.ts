@@ -1,0 +1,120 @@
+/**
+ * The in-memory runtime state of the STAN core: clients, channels, subscriptions, queue groups.
+ * Plain data holders with small invariant-keeping helpers; the behaviour lives in
+ * delivery.ts (sending, acks, redelivery) and server.ts (request handling).
+ */
+import type { ClientInfo, SubState } from '../protocol/codec';
+import type { ChannelStore } from '../store/types';
+import type { TransportSubscription } from '../nats/transport';
+
+export class Client {
+  /** Failed server→client heartbeats in a row (spec §1.4). */
+  failedHB = 0;
+  hbTimer: NodeJS.Timeout | undefined;
+  readonly subs = new Set<Subscription>();
+  /** Set while the client is being closed so late events do not resurrect it. */
+  closing = false;
+
+  constructor(public info: ClientInfo, public readonly connKey: string) {}
+
+  get id(): string {
+    return this.info.ID;
+  }
+}
+
+/** Bytes are compared by value; a latin1 string is a cheap exact map key for them. */
+export function connIDKey(connID: Uint8Array | undefined): string {
+  if (!connID || connID.length === 0) return '';
+  return Buffer.from(connID.buffer, connID.byteOffset, connID.byteLength).toString('latin1');
+}
+
+export class Subscription {
+  /** seq → expiration time (ms since epoch); 0 = unknown (recovered), see spec §3.5. */
+  readonly acksPending = new Map<number, number>();
+  /** Plain subscriptions count redeliveries per sequence; queue members use the group's map. */
+  readonly redeliveries = new Map<number, number>();
+  ackTimer: NodeJS.Timeout | undefined;
+  /** When the ack timer fires (ms since epoch); 0 = not armed. */
+  ackTimerAt = 0;
+  ackSub: TransportSubscription | undefined;
+  /** True while pending messages of a resumed durable are redelivered; new messages wait. */
+  holdNew = false;
+  /** Guards against concurrent pumps when a store read is asynchronous. */
+  pumping = false;
+  /** Guards the (possibly asynchronous) redelivery pass. */
+  redelivering = false;
+  group: QueueGroup | undefined;
+
+  constructor(public state: SubState, public readonly channel: Channel) {}
+
+  get id(): number {
+    return this.state.ID;
+  }
+  get isQueue(): boolean {
+    return this.group !== undefined;
+  }
+  get isOffline(): boolean {
+    return this.state.isClosed || this.state.clientID === '';
+  }
+  get ackWaitMs(): number {
+    return this.state.ackWaitInSecs * 1000;
+  }
+  get isStalled(): boolean {
+    return this.acksPending.size >= this.state.maxInFlight;
+  }
+  get redeliveryCounts(): Map<number, number> {
+    return this.group ? this.group.redeliveries : this.redeliveries;
+  }
+}
+
+export class QueueGroup {
+  readonly members: Subscription[] = [];
+  readonly redeliveries = new Map<number, number>();
+  /**
+   * A durable queue group whose last member left with Close keeps its position and pending
+   * messages in a "shadow" subscription (clientID "") until a member joins again (§3.6).
+   */
+  shadow: Subscription | undefined;
+  pumping = false;
+
+  constructor(public readonly name: string, public readonly durable: boolean, public lastSent: number) {}
+}
+
+export class Channel {
+  /** Highest sequence assigned to a publish (stored, maybe not yet committed). */
+  nextSeq: number;
+  /** Highest sequence whose commit completed: delivery never goes past it. */
+  deliverableSeq: number;
+  /** Last assigned timestamp (ns); timestamps never go back within a channel. */
+  lastTimestamp = 0;
+  /** Online plain and durable subscriptions (not queue members). */
+  readonly plainSubs = new Set<Subscription>();
+  /** Durable subscriptions (online or offline) by durable key. */
+  readonly durables = new Map<string, Subscription>();
+  readonly queues = new Map<string, QueueGroup>();
+  /** Every live subscription (incl. queue members) by ack inbox. */
+  readonly byAckInbox = new Map<string, Subscription>();
+  inactivityTimer: NodeJS.Timeout | undefined;
+  deleting = false;
+  limitWarned = false;
+
+  constructor(public readonly store: ChannelStore) {
+    this.nextSeq = store.msgs.lastSeq;
+    this.deliverableSeq = store.msgs.lastSeq;
+  }
+
+  get name(): string {
+    return this.store.name;
+  }
+
+  /** Subscriptions that keep a channel alive for max_inactivity (offline durables don't). */
+  hasActiveSubs(): boolean {
+    if (this.plainSubs.size > 0) return true;
+    for (const g of this.queues.values()) if (g.members.length > 0) return true;
+    return false;
+  }
+}
+
+export function durableKey(clientID: string, channel: string, durableName: string): string {
+  return `${clientID}-${channel}-${durableName}`;
+}

@@ -1,0 +1,148 @@
+/**
+ * Start-up and shutdown of a whole streaming server: embedded (or external) NATS, store,
+ * recovery, the single-instance check, then serving. Used by the CLI and the embedding API.
+ */
+import type { ServerOptions } from '../config/options';
+import type { Logger } from '../logging/logger';
+import { silentLogger } from '../logging/logger';
+import type { NatsTransport } from '../nats/transport';
+import { CloseRequestCodec, ConnectRequestCodec, ConnectResponseCodec } from '../protocol/codec';
+import type { Store } from '../store/types';
+import { MemoryStore } from '../store/memory';
+import { validateStoreLimits, formatLimitsTable } from '../store/limits';
+import { EmbeddedNatsServer } from '../nats/embedded/server';
+import { connectInProcess } from '../nats/embedded/inprocess';
+import { nuid } from '../nats/embedded/nuid';
+import { StanCore, ServerState } from './server';
+import { checkSupported } from './unsupported';
+
+/** Version of the reference server whose behaviour we reproduce (reported to tools). */
+export const STAN_VERSION = '0.25.6';
+/** How long the start-up check waits for another server with our cluster ID (spec §1.5). */
+const SINGLE_INSTANCE_CHECK_MS = 250;
+
+export interface StartOptions {
+  natsLogger?: Logger;
+  stanLogger?: Logger;
+}
+
+export class StreamingServer {
+  state: ServerState = 'STANDALONE';
+  readonly serverID = nuid();
+  readonly startTime = new Date();
+
+  private constructor(
+    readonly options: ServerOptions,
+    readonly core: StanCore,
+    readonly store: Store,
+    readonly nc: NatsTransport,
+    readonly natsServer: EmbeddedNatsServer | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Client URL of the NATS server clients should use. */
+  get natsURL(): string {
+    if (this.natsServer) {
+      const host = this.options.nats.host === '0.0.0.0' || this.options.nats.host === '' ? '127.0.0.1' : this.options.nats.host;
+      return `nats://${host}:${this.natsServer.port}`;
+    }
+    return this.options.streaming.natsServerURL.split(',')[0];
+  }
+
+  static async start(options: ServerOptions, loggers: StartOptions = {}): Promise<StreamingServer> {
+    const log = loggers.stanLogger ?? silentLogger;
+    const natsLog = loggers.natsLogger ?? silentLogger;
+    const so = options.streaming;
+    checkSupported(options);
+    validateStoreLimits(so.storeLimits);
+
+    log.notice(`Starting nats-streaming-server[${so.clusterID}] version ${STAN_VERSION}`);
+    const serverID = nuid();
+    log.notice(`ServerID: ${serverID}`);
+    log.notice(`Go version: node${process.versions.node}`);
+
+    let natsServer: EmbeddedNatsServer | undefined;
+    let nc: NatsTransport;
+    if (so.natsServerURL) {
+      const { connectExternal } = await import('../nats/external');
+      const urls = so.natsServerURL.split(',').map((u) => u.trim()).filter((u) => u !== '');
+      log.notice(`Connecting to NATS Server at ${urls.map(obfuscateURL).join(',')}`);
+      nc = await connectExternal(urls, { name: `_NSS-${so.clusterID}-general` }, log);
+    } else {
+      natsServer = await EmbeddedNatsServer.start(options.nats, natsLog);
+      nc = connectInProcess(natsServer, `_NSS-${so.clusterID}-general`);
+    }
+
+    let store: Store | undefined;
+    try {
+      store = new MemoryStore(so.storeLimits);
+      const core = new StanCore(so, store, nc, log);
+      log.notice('Recovering the state...');
+      const recovered = await store.recover();
+      core.recover(recovered);
+      if (recovered === null) log.notice('No recovered state');
+      else log.notice(`Recovered ${recovered.channels.length} channel(s)`);
+
+      if (!so.partitioning && !so.ftGroupName) await checkSingleInstance(nc, core.info.Discovery, so.clusterID);
+
+      const server = new StreamingServer(options, core, store, nc, natsServer, log);
+      (server as { serverID: string }).serverID = serverID;
+      core.startServing();
+      log.notice(`Message store is ${store.type}`);
+      for (const line of formatLimitsTable(so.storeLimits, options.explicit)) log.notice(line);
+      log.notice('Streaming Server is ready');
+      return server;
+    } catch (err) {
+      await store?.close().catch(() => undefined);
+      await nc.close().catch(() => undefined);
+      await natsServer?.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private shuttingDown: Promise<void> | undefined;
+
+  /** Graceful stop: no new work, pending commits finish, store closed, NATS closed. */
+  shutdown(): Promise<void> {
+    if (!this.shuttingDown) {
+      this.shuttingDown = (async () => {
+        this.log.notice('Shutting down.');
+        this.state = 'SHUTDOWN';
+        await this.core.shutdown();
+        await this.store.close();
+        await this.nc.close();
+        await this.natsServer?.close();
+      })();
+    }
+    return this.shuttingDown;
+  }
+}
+
+/** Hides the password of `nats://user:pass@host` URLs in logs. */
+export function obfuscateURL(u: string): string {
+  return u.replace(/(\/\/[^:/@]+:)[^@/]*@/, '$1[REDACTED]@');
+}
+
+/**
+ * Refuses to start when another server already answers our discovery subject (spec §1.5):
+ * two servers with one cluster ID on one NATS would both process every request.
+ */
+async function checkSingleInstance(nc: NatsTransport, discovery: string, clusterID: string): Promise<void> {
+  const req = ConnectRequestCodec.encode({ clientID: clusterID, heartbeatInbox: nc.newInbox() });
+  let reply: Uint8Array;
+  try {
+    reply = await nc.request(discovery, req, SINGLE_INSTANCE_CHECK_MS);
+  } catch {
+    return; // timeout or no responders: we are alone
+  }
+  let closeSubject: string;
+  try {
+    closeSubject = ConnectResponseCodec.decode(reply).closeRequests;
+  } catch (err) {
+    throw new Error(`unmarshall error while detecting another server instance: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // Our probe registered a client on the other server: remove it again.
+  if (closeSubject) nc.publish(closeSubject, CloseRequestCodec.encode({ clientID: clusterID }));
+  await nc.flush().catch(() => undefined);
+  throw new Error(`discovered another streaming server with cluster ID "${clusterID}"`);
+}

@@ -1,0 +1,408 @@
+/**
+ * The MEMORY store: everything lives in the process; nothing survives a restart.
+ *
+ * Records are applied at once, so `commit()` has nothing to wait for and returns one shared
+ * resolved promise (no allocation per publish).
+ *
+ * Messages are kept per channel in a growable ring buffer indexed by `seq - firstSeq`:
+ * O(1) append, O(1) drop of the oldest, O(1) lookup. Only the encoded bytes and the
+ * timestamp are kept per message (the sequence is implied by the position), because the
+ * benchmarks hold 100k–1M messages.
+ */
+import type { ChannelLimits, StoreLimits } from '../config/options';
+import { MsgProtoCodec, type ClientInfo, type ServerInfo, type SubState } from '../protocol/codec';
+import { limitsResolver, validateStoreLimits } from './limits';
+import {
+  ERR_TOO_MANY_CHANNELS,
+  ERR_TOO_MANY_SUBS,
+  StoreError,
+  type ChannelStore,
+  type MsgStore,
+  type NewMsg,
+  type RecoveredState,
+  type Store,
+  type StoredMsg,
+  type SubStore,
+} from './types';
+
+export type LimitKind = 'msgs' | 'bytes' | 'age';
+
+export interface MemoryStoreOptions {
+  /** Wall clock in ms; injectable so tests can drive max_age deterministically. */
+  now?: () => number;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const INITIAL_CAPACITY = 8;
+/** Below this capacity we never shrink: not worth the copy. */
+const MIN_SHRINK_CAPACITY = 1024;
+
+/** Callbacks a channel's message store needs from its owning store. */
+interface MsgStoreHooks {
+  now: () => number;
+  limitReached: (channel: string, kind: LimitKind) => void;
+  error: (err: Error) => void;
+}
+
+/**
+ * Message store of one channel.
+ *
+ * Sequence semantics (as the reference memstore):
+ *  - never had a message: firstSeq = lastSeq = 0;
+ *  - otherwise firstSeq is the oldest stored sequence, and once every message has expired
+ *    (max_age) firstSeq = lastSeq + 1, so that `lastSeq - firstSeq + 1` is the count and
+ *    the next stored message becomes the first. Count/bytes limits never empty a channel.
+ *
+ * The server assigns contiguous sequences; should a gap ever appear (seq > lastSeq+1) the
+ * missing sequences are kept as empty slots (lookups return undefined) so that indexing
+ * stays O(1). The slot at the head is always a real message when msgCount > 0.
+ */
+export class MemoryMsgStore implements MsgStore {
+  private _firstSeq = 0;
+  private _lastSeq = 0;
+  private _msgCount = 0;
+  private _byteCount = 0;
+  /** Ring of encoded messages; `undefined` for gap slots. */
+  private slots: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(INITIAL_CAPACITY).fill(undefined);
+  /** Timestamps (ns) parallel to `slots`; a gap slot repeats the previous timestamp. */
+  private times = new Float64Array(INITIAL_CAPACITY);
+  private head = 0;
+  /** Number of occupied slots (messages + gaps) = lastSeq - firstSeq + 1 when non-empty. */
+  private len = 0;
+  private ageTimer: NodeJS.Timeout | undefined;
+  private countLimitWarned = false;
+  private ageLimitWarned = false;
+  private closed = false;
+
+  constructor(
+    readonly channel: string,
+    private readonly limits: ChannelLimits,
+    private readonly hooks: MsgStoreHooks,
+  ) {}
+
+  get firstSeq(): number {
+    return this._firstSeq;
+  }
+  get lastSeq(): number {
+    return this._lastSeq;
+  }
+  get msgCount(): number {
+    return this._msgCount;
+  }
+  get byteCount(): number {
+    return this._byteCount;
+  }
+
+  store(msg: NewMsg): StoredMsg {
+    const encoded = MsgProtoCodec.encode({
+      sequence: msg.seq,
+      subject: msg.subject,
+      reply: msg.reply,
+      data: msg.data,
+      timestamp: msg.timestamp,
+    });
+    const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes: encoded };
+    // Duplicate/old sequence: the contract says ignore. We still return the encoded form so
+    // a caller replaying a batch gets a consistent value back.
+    if (msg.seq <= this._lastSeq) return stored;
+
+    if (this.len === 0) {
+      // Empty (never used, or everything expired): the new message starts the ring.
+      this.head = 0;
+      this._firstSeq = msg.seq;
+    } else {
+      const prevTs = this.times[(this.head + this.len - 1) & (this.slots.length - 1)];
+      for (let s = this._lastSeq + 1; s < msg.seq; s++) this.push(undefined, prevTs);
+    }
+    this.push(encoded, msg.timestamp);
+    this._lastSeq = msg.seq;
+    this._msgCount++;
+    this._byteCount += encoded.length;
+    this.enforceCountLimits();
+    if (this.limits.maxAge > 0 && this.ageTimer === undefined && !this.closed) this.armAgeTimer();
+    return stored;
+  }
+
+  lookupCached(seq: number): StoredMsg | undefined {
+    if (seq < this._firstSeq || seq > this._lastSeq || this.len === 0) return undefined;
+    const i = (this.head + (seq - this._firstSeq)) & (this.slots.length - 1);
+    const bytes = this.slots[i];
+    return bytes === undefined ? undefined : { seq, timestamp: this.times[i], bytes };
+  }
+
+  lookup(seq: number): Promise<StoredMsg | undefined> {
+    return Promise.resolve(this.lookupCached(seq));
+  }
+
+  /** Synchronous form of firstSeqAtOrAfter (the data is in memory). */
+  firstSeqAtOrAfterSync(ts: number): number {
+    // Binary search over the ring: timestamps are non-decreasing in sequence order.
+    let lo = 0;
+    let hi = this.len;
+    const mask = this.slots.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.times[(this.head + mid) & mask] < ts) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === this.len) return this._lastSeq + 1;
+    return this._firstSeq + lo;
+  }
+
+  firstSeqAtOrAfter(ts: number): Promise<number> {
+    return Promise.resolve(this.firstSeqAtOrAfterSync(ts));
+  }
+
+  /**
+   * Removes the messages older than max_age (by their timestamp) and re-arms the timer for
+   * the next oldest one. Called by the timer; public so tests can drive it with an
+   * injected clock. Returns the number of removed messages.
+   */
+  expire(): number {
+    // A manual call while the timer is armed must not leave two timers running.
+    if (this.ageTimer !== undefined) clearTimeout(this.ageTimer);
+    this.ageTimer = undefined;
+    const maxAge = this.limits.maxAge;
+    if (maxAge <= 0 || this.closed) return 0;
+    const nowNs = this.hooks.now() * 1e6;
+    const maxAgeNs = maxAge * 1e6;
+    let removed = 0;
+    while (this._msgCount > 0 && nowNs - this.times[this.head] >= maxAgeNs) {
+      this.removeFirst();
+      removed++;
+    }
+    if (this._msgCount === 0) {
+      // Reference behaviour: an expired-empty channel reports first = last + 1.
+      this._firstSeq = this._lastSeq + 1;
+    }
+    this.maybeShrink();
+    if (removed > 0 && !this.ageLimitWarned) {
+      this.ageLimitWarned = true;
+      this.hooks.limitReached(this.channel, 'age');
+    }
+    if (this._msgCount > 0) this.armAgeTimer();
+    return removed;
+  }
+
+  /** Stops the age timer (channel deleted or store closed). */
+  close(): void {
+    this.closed = true;
+    if (this.ageTimer !== undefined) clearTimeout(this.ageTimer);
+    this.ageTimer = undefined;
+  }
+
+  private armAgeTimer(): void {
+    const oldestMs = this.times[this.head] / 1e6;
+    // A timestamp in the future (clock skew) simply yields a longer delay; clamp to >= 0.
+    const delay = Math.max(0, oldestMs + this.limits.maxAge - this.hooks.now());
+    const t = setTimeout(() => {
+      try {
+        this.expire();
+      } catch (err) {
+        this.hooks.error(err instanceof Error ? err : new Error(String(err)));
+      }
+    }, Math.ceil(delay));
+    // Never keep the process alive for expiry alone.
+    t.unref();
+    this.ageTimer = t;
+  }
+
+  private enforceCountLimits(): void {
+    const { maxMsgs, maxBytes } = this.limits;
+    let kind: LimitKind | undefined;
+    // Always keep the newest message, even if alone it exceeds max_bytes.
+    while (this._msgCount > 1) {
+      if (maxMsgs > 0 && this._msgCount > maxMsgs) kind ??= 'msgs';
+      else if (maxBytes > 0 && this._byteCount > maxBytes) kind ??= 'bytes';
+      else break;
+      this.removeFirst();
+    }
+    if (kind !== undefined && !this.countLimitWarned) {
+      // One warning per channel, like the reference (a single "hit limit" flag for both).
+      this.countLimitWarned = true;
+      this.hooks.limitReached(this.channel, kind);
+    }
+  }
+
+  /** Drops the head message, then any gap slots so the head is a real message again. */
+  private removeFirst(): void {
+    const mask = this.slots.length - 1;
+    const bytes = this.slots[this.head];
+    if (bytes !== undefined) {
+      this._msgCount--;
+      this._byteCount -= bytes.length;
+    }
+    this.slots[this.head] = undefined;
+    this.head = (this.head + 1) & mask;
+    this.len--;
+    this._firstSeq++;
+    while (this.len > 0 && this.slots[this.head] === undefined) {
+      this.head = (this.head + 1) & mask;
+      this.len--;
+      this._firstSeq++;
+    }
+  }
+
+  private push(bytes: Uint8Array | undefined, ts: number): void {
+    if (this.len === this.slots.length) this.resize(this.slots.length * 2);
+    const i = (this.head + this.len) & (this.slots.length - 1);
+    this.slots[i] = bytes;
+    this.times[i] = ts;
+    this.len++;
+  }
+
+  /** Give memory back after a large expiry; capacities stay powers of two for masking. */
+  private maybeShrink(): void {
+    let cap = this.slots.length;
+    if (cap <= MIN_SHRINK_CAPACITY || this.len > cap / 4) return;
+    while (cap > MIN_SHRINK_CAPACITY && this.len <= cap / 4) cap /= 2;
+    this.resize(cap);
+  }
+
+  private resize(cap: number): void {
+    const mask = this.slots.length - 1;
+    const slots = new Array<Uint8Array | undefined>(cap).fill(undefined);
+    const times = new Float64Array(cap);
+    for (let k = 0; k < this.len; k++) {
+      const i = (this.head + k) & mask;
+      slots[k] = this.slots[i];
+      times[k] = this.times[i];
+    }
+    this.slots = slots;
+    this.times = times;
+    this.head = 0;
+  }
+}
+
+/**
+ * Subscriptions of one channel. The server keeps the live subscription state (pending,
+ * acks), so the memory store only assigns IDs and counts stored subscriptions for
+ * max_subs; update/pending/ack records are no-ops.
+ */
+export class MemorySubStore implements SubStore {
+  private readonly ids = new Set<number>();
+
+  constructor(
+    private readonly limits: ChannelLimits,
+    private readonly nextId: () => number,
+  ) {}
+
+  get subCount(): number {
+    return this.ids.size;
+  }
+
+  createSub(state: SubState): void {
+    const max = this.limits.maxSubscriptions;
+    if (max > 0 && this.ids.size >= max) throw new StoreError(ERR_TOO_MANY_SUBS);
+    state.ID = this.nextId();
+    this.ids.add(state.ID);
+  }
+
+  updateSub(_state: SubState): void {
+    // Nothing to persist: the server holds the state.
+  }
+
+  /** Idempotent: deleting an unknown id does not change the count. */
+  deleteSub(id: number): void {
+    this.ids.delete(id);
+  }
+
+  addSeqPending(_id: number, _seq: number): void {
+    // Nothing to persist.
+  }
+
+  ackSeqPending(_id: number, _seq: number): void {
+    // Nothing to persist.
+  }
+}
+
+class MemoryChannelStore implements ChannelStore {
+  readonly msgs: MemoryMsgStore;
+  readonly subs: MemorySubStore;
+
+  constructor(
+    readonly name: string,
+    readonly limits: ChannelLimits,
+    hooks: MsgStoreHooks,
+    nextSubId: () => number,
+  ) {
+    this.msgs = new MemoryMsgStore(name, limits, hooks);
+    this.subs = new MemorySubStore(limits, nextSubId);
+  }
+}
+
+export class MemoryStore implements Store {
+  readonly type = 'MEMORY' as const;
+  readonly limits: StoreLimits;
+  onError?: (err: Error) => void;
+  /**
+   * Called (synchronously) the first time a channel drops messages because of max_msgs or
+   * max_bytes (once per channel for both, like the reference), and the first time max_age
+   * expires messages of a channel, so the server can log a warning once.
+   */
+  onLimitReached?: (channel: string, kind: LimitKind) => void;
+
+  private readonly channels = new Map<string, MemoryChannelStore>();
+  private lastSubId = 0;
+  private readonly hooks: MsgStoreHooks;
+
+  constructor(limits: StoreLimits, opts: MemoryStoreOptions = {}) {
+    validateStoreLimits(limits);
+    this.limits = limits;
+    this.hooks = {
+      now: opts.now ?? Date.now,
+      limitReached: (channel, kind) => this.onLimitReached?.(channel, kind),
+      error: (err) => this.onError?.(err),
+    };
+  }
+
+  recover(): Promise<RecoveredState | null> {
+    return Promise.resolve(null);
+  }
+
+  init(_info: ServerInfo): void {
+    // Nothing survives a restart, so there is nothing to record.
+  }
+
+  addClient(_info: ClientInfo): void {
+    // The server keeps its client registry; nothing to persist.
+  }
+
+  deleteClient(_id: string): void {
+    // See addClient.
+  }
+
+  createChannel(name: string): ChannelStore {
+    if (this.channels.has(name)) throw new StoreError('already exists');
+    const max = this.limits.maxChannels;
+    if (max > 0 && this.channels.size >= max) throw new StoreError(ERR_TOO_MANY_CHANNELS);
+    const limits = limitsResolver(this.limits).resolve(name);
+    const ch = new MemoryChannelStore(name, limits, this.hooks, () => ++this.lastSubId);
+    this.channels.set(name, ch);
+    return ch;
+  }
+
+  lookupChannel(name: string): ChannelStore | undefined {
+    return this.channels.get(name);
+  }
+
+  deleteChannel(name: string): void {
+    const ch = this.channels.get(name);
+    if (!ch) return;
+    ch.msgs.close();
+    this.channels.delete(name);
+  }
+
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  commit(): Promise<void> {
+    return RESOLVED;
+  }
+
+  close(): Promise<void> {
+    for (const ch of this.channels.values()) ch.msgs.close();
+    return RESOLVED;
+  }
+}

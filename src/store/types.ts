@@ -1,0 +1,138 @@
+/**
+ * The store contract the STAN core talks to. MEMORY implements it now; the event-sourced SQL
+ * store (PostgreSQL, MySQL/MariaDB, SQLite for `-store file`) implements the same contract.
+ *
+ * Shape of the contract, and why:
+ *  - Every mutation is a synchronous *record* call. A persistent store appends it to its
+ *    pending event batch; the memory store applies it at once.
+ *  - `commit()` resolves once everything recorded before the call is durable. Many callers
+ *    awaiting `commit()` concurrently share one transaction: that is the group commit. The
+ *    server sends a PubAck only after the commit that covers the message resolved.
+ *  - Reads the delivery hot path needs are synchronous when the data is in memory
+ *    (`lookupCached`), with an async fallback for stores that keep only a window cached.
+ */
+import type { ChannelLimits, StoreLimits } from '../config/options';
+import type { ClientInfo, ServerInfo, SubState } from '../protocol/codec';
+
+export type StoreType = 'MEMORY' | 'FILE' | 'SQL';
+
+/** A stored message, kept in its wire form so delivery never re-encodes it. */
+export interface StoredMsg {
+  seq: number;
+  /** Unix nanoseconds (see MsgProto.timestamp). */
+  timestamp: number;
+  /** Marshalled MsgProto with redelivered=false; its length is the message size for limits. */
+  bytes: Uint8Array;
+}
+
+/** What the server hands to MsgStore.store(); sequence and timestamp are assigned by the server. */
+export interface NewMsg {
+  seq: number;
+  timestamp: number;
+  subject: string;
+  reply: string;
+  data: Uint8Array;
+}
+
+export interface MsgStore {
+  /** First available sequence; 0 when the channel never had a message. */
+  readonly firstSeq: number;
+  /** Last stored sequence; 0 when the channel never had a message. */
+  readonly lastSeq: number;
+  /** Number of messages currently stored. */
+  readonly msgCount: number;
+  /** Total size of stored messages (sum of StoredMsg.bytes lengths). */
+  readonly byteCount: number;
+  /**
+   * Record a message (seq must be lastSeq+1; a seq <= lastSeq is ignored) and apply the
+   * channel's count/bytes limits by dropping the oldest messages (always keeping the newest).
+   * Returns the stored form.
+   */
+  store(msg: NewMsg): StoredMsg;
+  /**
+   * Synchronous lookup: the message, `undefined` if it is not in the store (never was, or
+   * removed by limits), or `null` when the store does not hold it in memory and `lookup()`
+   * must be used.
+   */
+  lookupCached(seq: number): StoredMsg | undefined | null;
+  lookup(seq: number): Promise<StoredMsg | undefined>;
+  /** First sequence whose timestamp >= ts (ns); lastSeq+1 if none. */
+  firstSeqAtOrAfter(ts: number): Promise<number>;
+}
+
+export interface SubStore {
+  /** Assigns state.ID (unique within the store) and records the subscription. */
+  createSub(state: SubState): void;
+  updateSub(state: SubState): void;
+  deleteSub(id: number): void;
+  addSeqPending(id: number, seq: number): void;
+  ackSeqPending(id: number, seq: number): void;
+  /** Stored subscriptions of this channel (incl. offline durables and shadows); for max_subs. */
+  readonly subCount: number;
+}
+
+export interface ChannelStore {
+  readonly name: string;
+  /** Effective limits of this channel (after inheritance). */
+  readonly limits: ChannelLimits;
+  readonly msgs: MsgStore;
+  readonly subs: SubStore;
+}
+
+export interface RecoveredSub {
+  state: SubState;
+  /** Sequences sent but not acknowledged, ascending. */
+  pending: number[];
+}
+
+export interface RecoveredChannel {
+  channel: ChannelStore;
+  subs: RecoveredSub[];
+}
+
+export interface RecoveredState {
+  info: ServerInfo;
+  clients: ClientInfo[];
+  channels: RecoveredChannel[];
+}
+
+/** Error with a message that is sent verbatim to clients (e.g. `too many channels`). */
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export const ERR_TOO_MANY_CHANNELS = 'too many channels';
+export const ERR_TOO_MANY_SUBS = 'too many subscriptions per channel';
+
+export interface Store {
+  readonly type: StoreType;
+  readonly limits: StoreLimits;
+  /**
+   * Load persisted state. Returns null when the store is empty (first start). A persistent
+   * store refuses (throws) data that belongs to another cluster ID.
+   */
+  recover(): Promise<RecoveredState | null>;
+  /** Record the server info (first start, or after a subject back-fill). */
+  init(info: ServerInfo): void;
+  addClient(info: ClientInfo): void;
+  deleteClient(id: string): void;
+  /**
+   * Create a channel with its effective limits. Throws StoreError(`too many channels`) when
+   * max_channels is reached.
+   */
+  createChannel(name: string): ChannelStore;
+  lookupChannel(name: string): ChannelStore | undefined;
+  deleteChannel(name: string): void;
+  readonly channelCount: number;
+  /** Resolves when every mutation recorded before the call is durable. */
+  commit(): Promise<void>;
+  /**
+   * Called by the store when max_age removed messages or a background error happened,
+   * so the server can log it; optional hook set by the server.
+   */
+  onError?: (err: Error) => void;
+  close(): Promise<void>;
+}
