@@ -18,7 +18,6 @@ import {
   PingResponseCodec,
   PubAckCodec,
   PubMsg,
-  PubMsgCodec,
   ServerInfo,
   StartPosition,
   SubscriptionRequest,
@@ -28,6 +27,7 @@ import {
   UnsubscribeRequest,
   UnsubscribeRequestCodec,
 } from '../protocol/codec';
+import { decodePubMsg } from '../protocol/fast';
 import { RecoveredState, Store, StoreError } from '../store/types';
 import { Delivery } from './delivery';
 import * as E from './errors';
@@ -458,7 +458,7 @@ export class StanCore {
   private onPublish(natsSubject: string, reply: string | undefined, data: Uint8Array): void {
     let pm: PubMsg;
     try {
-      pm = PubMsgCodec.decode(data);
+      pm = decodePubMsg(data);
     } catch {
       if (isCtrlMsg(data)) return;
       this.log.error(`Received invalid publish request on "${natsSubject}": unable to decode`);

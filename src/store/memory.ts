@@ -10,7 +10,8 @@
  * benchmarks hold 100k–1M messages.
  */
 import type { ChannelLimits, StoreLimits } from '../config/options';
-import { MsgProtoCodec, type ClientInfo, type ServerInfo, type SubState } from '../protocol/codec';
+import { encodeMsgProto } from '../protocol/fast';
+import { type ClientInfo, type ServerInfo, type SubState } from '../protocol/codec';
 import { limitsResolver, validateStoreLimits } from './limits';
 import {
   ERR_TOO_MANY_CHANNELS,
@@ -94,13 +95,7 @@ export class MemoryMsgStore implements MsgStore {
   }
 
   store(msg: NewMsg): StoredMsg {
-    const encoded = MsgProtoCodec.encode({
-      sequence: msg.seq,
-      subject: msg.subject,
-      reply: msg.reply,
-      data: msg.data,
-      timestamp: msg.timestamp,
-    });
+    const encoded = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestamp);
     const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes: encoded };
     // Duplicate/old sequence: the contract says ignore. We still return the encoded form so
     // a caller replaying a batch gets a consistent value back.

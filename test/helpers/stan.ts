@@ -21,7 +21,9 @@ export interface ConnectOpts {
 export function connect(url: string, clusterID: string, clientID: string, opts: ConnectOpts = {}): Promise<Stan> {
   return new Promise((resolve, reject) => {
     const sc = stanLib.connect(clusterID, clientID, { url, connectTimeout: 3000, ...opts } as stanLib.StanOptions);
-    const onErr = (err: Error): void => {
+    const onErr = (e: unknown): void => {
+      // The client emits server errors as plain strings.
+      const err = e instanceof Error ? e : new Error(String(e));
       sc.removeAllListeners('connect');
       try {
         sc.close();
@@ -54,7 +56,7 @@ export function subscribe(
 ): Promise<Subscription> {
   return new Promise((resolve, reject) => {
     const sub = qGroup ? sc.subscribe(subject, qGroup, opts) : sc.subscribe(subject, opts);
-    const onErr = (err: Error): void => reject(err);
+    const onErr = (e: unknown): void => reject(e instanceof Error ? e : new Error(String(e)));
     sub.once('error', onErr);
     sub.once('ready', () => {
       sub.removeListener('error', onErr);
@@ -124,4 +126,87 @@ export class Collector {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Subscribes expecting the server to refuse; resolves with the error text. */
+export async function subscribeError(sc: Stan, subject: string, opts: SubscriptionOptions, qGroup?: string): Promise<string> {
+  try {
+    await subscribe(sc, subject, opts, qGroup);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  throw new Error(`subscription to "${subject}" unexpectedly succeeded`);
+}
+
+/** Publishes expecting a PubAck error; resolves with its text. */
+export async function publishError(sc: Stan, subject: string, data: string): Promise<string> {
+  try {
+    await publish(sc, subject, data);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  throw new Error(`publish to "${subject}" unexpectedly succeeded`);
+}
+
+/** Publishes `n` messages `${prefix}1..n` in order, waiting for every PubAck. */
+export async function publishN(sc: Stan, subject: string, n: number, prefix = 'm'): Promise<void> {
+  for (let i = 1; i <= n; i++) await publish(sc, subject, `${prefix}${i}`);
+}
+
+/** Private fields of the node-nats-streaming client, to simulate broken clients. */
+interface StanInternals {
+  nc: { close(): void; unsubscribe(sid: number): void; flush(cb?: () => void): void };
+  hbSubscription: number | null;
+}
+
+/** Closes the client's NATS connection without a STAN close: the server still has it registered. */
+export function killNats(sc: Stan): void {
+  const s = sc as unknown as StanInternals;
+  sc.removeAllListeners('close');
+  s.nc.close();
+}
+
+/** Resolves once everything the client published (acks included) reached the NATS server. */
+export function flushNats(sc: Stan): Promise<void> {
+  const s = sc as unknown as StanInternals;
+  return new Promise((resolve) => s.nc.flush(() => resolve()));
+}
+
+/** Makes the client stop answering server heartbeats (it keeps its NATS connection and pings). */
+export function stopHeartbeats(sc: Stan): void {
+  const s = sc as unknown as StanInternals;
+  if (s.hbSubscription !== null) s.nc.unsubscribe(s.hbSubscription);
+  s.hbSubscription = null;
+}
+
+/** Resolves with the first `event` of an emitter, or rejects after timeoutMs. */
+export function waitEvent<T = unknown>(em: NodeJS.EventEmitter, event: string, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timeout waiting for "${event}"`)), timeoutMs);
+    em.once(event, (v: T) => {
+      clearTimeout(t);
+      resolve(v);
+    });
+  });
+}
+
+/** Subscription options from the client's defaults, adjusted by `f`. */
+export function opts(sc: Stan, f: (o: SubscriptionOptions) => void = () => undefined): SubscriptionOptions {
+  const o = sc.subscriptionOptions();
+  f(o);
+  return o;
+}
+
+/** Polls `pred` every 10 ms until it holds; rejects after timeoutMs. */
+export async function until(pred: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timeout waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** MsgProto.redeliveryCount (the client has the getter but its typings miss it). */
+export function redeliveryCount(m: Message): number {
+  return (m as unknown as { getRedeliveryCount(): number }).getRedeliveryCount();
 }

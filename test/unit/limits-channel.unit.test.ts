@@ -221,8 +221,8 @@ test('table: `>` entry nests the others and a long name widens the frame', () =>
   const name = ' a.very.long.channel.name.for.the.frame';
   assert.ok(lines.includes('>'));
   assert.ok(lines.includes(name));
-  // 7 levels: depth 1 -> 1 space left, 6 right.
-  assert.ok(lines.includes(' ' + ' |-> Messages      ' + ' '.repeat(6) + '            5'));
+  // 8 levels (tokens): depth 1 -> 1 space left, 7 right.
+  assert.ok(lines.includes(' ' + ' |-> Messages      ' + ' '.repeat(7) + '            5'));
   const width = lines.reduce((m, s) => Math.max(m, s.length), 0);
   assert.equal(lines[lines.length - 1], '-'.repeat(width));
   const title = lines.find((s) => s.includes(' List of Channels '));

@@ -1,0 +1,198 @@
+/**
+ * Hand-written codecs for the two messages on the publish hot path: PubMsg (decoded once per
+ * publish) and MsgProto (encoded once per stored message). Every other message goes through
+ * protobufjs (codec.ts). Both functions produce/accept exactly the proto3 wire format of
+ * proto/protocol.proto; unit tests check them against protobufjs on random inputs.
+ *
+ * Why by hand: protobufjs allocates a Writer and a fork chain per encode and a message object
+ * with prototype defaults per decode; at hundreds of thousands of messages per second those
+ * allocations dominate (see README, Benchmarks).
+ */
+import type { PubMsg } from './codec';
+import { DecodeError } from './codec';
+
+const EMPTY = Buffer.alloc(0);
+const TWO_32 = 4294967296;
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+function varintSize(v: number): number {
+  // v is a non-negative integer < 2^64 carried in a double.
+  if (v < 128) return 1;
+  if (v < 16384) return 2;
+  if (v < 2097152) return 3;
+  if (v < 268435456) return 4;
+  let n = 4;
+  let hi = Math.floor(v / 268435456);
+  while (hi > 0) {
+    n++;
+    hi = Math.floor(hi / 128);
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  if (v < TWO_32) {
+    let x = v >>> 0;
+    while (x > 127) {
+      buf[pos++] = (x & 127) | 128;
+      x >>>= 7;
+    }
+    buf[pos++] = x;
+    return pos;
+  }
+  // Large values (nanosecond timestamps): split into 32-bit halves, exact for any double.
+  let lo = v % TWO_32 >>> 0;
+  let hi = Math.floor(v / TWO_32) >>> 0;
+  while (hi > 0 || lo > 127) {
+    buf[pos++] = (lo & 127) | 128;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  buf[pos++] = lo;
+  return pos;
+}
+
+/**
+ * MsgProto{sequence, subject, reply, data, timestamp} as stored and delivered
+ * (redelivered = false, redeliveryCount = 0, CRC32 unset: default values are omitted).
+ */
+export function encodeMsgProto(seq: number, subject: string, reply: string, data: Uint8Array, timestamp: number): Buffer {
+  const subjLen = Buffer.byteLength(subject);
+  const replyLen = reply ? Buffer.byteLength(reply) : 0;
+  const dataLen = data.length;
+  let size = 0;
+  if (seq > 0) size += 1 + varintSize(seq);
+  if (subjLen > 0) size += 1 + varintSize(subjLen) + subjLen;
+  if (replyLen > 0) size += 1 + varintSize(replyLen) + replyLen;
+  if (dataLen > 0) size += 1 + varintSize(dataLen) + dataLen;
+  if (timestamp > 0) size += 1 + varintSize(timestamp);
+  const buf = Buffer.allocUnsafe(size);
+  let p = 0;
+  if (seq > 0) {
+    buf[p++] = 0x08;
+    p = writeVarint(buf, p, seq);
+  }
+  if (subjLen > 0) {
+    buf[p++] = 0x12;
+    p = writeVarint(buf, p, subjLen);
+    p += buf.write(subject, p, 'utf8');
+  }
+  if (replyLen > 0) {
+    buf[p++] = 0x1a;
+    p = writeVarint(buf, p, replyLen);
+    p += buf.write(reply, p, 'utf8');
+  }
+  if (dataLen > 0) {
+    buf[p++] = 0x22;
+    p = writeVarint(buf, p, dataLen);
+    buf.set(data, p);
+    p += dataLen;
+  }
+  if (timestamp > 0) {
+    buf[p++] = 0x28;
+    p = writeVarint(buf, p, timestamp);
+  }
+  return buf;
+}
+
+class Cursor {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  varint(): number {
+    const b = this.buf;
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= b.length) throw new Error('index out of range');
+      const byte = b[this.pos++];
+      result += (byte & 127) * mul;
+      if (byte < 128) return result;
+      mul *= 128;
+    }
+    throw new Error('invalid varint encoding');
+  }
+
+  /** Start of a length-delimited field; advances past it. */
+  lengthDelimited(): number {
+    const len = this.varint();
+    const start = this.pos;
+    if (start + len > this.buf.length) throw new Error(`index out of range: ${start} + ${len} > ${this.buf.length}`);
+    this.pos = start + len;
+    return start;
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        this.pos += 8;
+        break;
+      case 2:
+        this.lengthDelimited();
+        return;
+      case 5:
+        this.pos += 4;
+        break;
+      default:
+        throw new Error(`invalid wire type ${wireType} at offset ${this.pos}`);
+    }
+    if (this.pos > this.buf.length) throw new Error('index out of range');
+  }
+}
+
+/**
+ * Decodes a PubMsg. `data`, `connID` and `sha256` are views into `input` (no copy): callers
+ * that keep them beyond the current message must copy (the stores encode their own copy).
+ */
+export function decodePubMsg(input: Uint8Array): PubMsg {
+  const c = new Cursor(asBuffer(input));
+  const buf = c.buf;
+  const m: PubMsg = { clientID: '', guid: '', subject: '', reply: '', data: EMPTY, connID: EMPTY, sha256: EMPTY };
+  try {
+    while (c.pos < buf.length) {
+      const tag = c.varint();
+      const field = Math.floor(tag / 8);
+      const wt = tag & 7;
+      if (wt === 2 && field >= 1 && field <= 6) {
+        const start = c.lengthDelimited();
+        const end = c.pos;
+        switch (field) {
+          case 1:
+            m.clientID = buf.toString('utf8', start, end);
+            break;
+          case 2:
+            m.guid = buf.toString('utf8', start, end);
+            break;
+          case 3:
+            m.subject = buf.toString('utf8', start, end);
+            break;
+          case 4:
+            m.reply = buf.toString('utf8', start, end);
+            break;
+          case 5:
+            m.data = buf.subarray(start, end);
+            break;
+          case 6:
+            m.connID = buf.subarray(start, end);
+            break;
+        }
+      } else if (wt === 2 && field === 10) {
+        const start = c.lengthDelimited();
+        m.sha256 = buf.subarray(start, c.pos);
+      } else if (field === 0) {
+        throw new Error(`invalid field number 0 at offset ${c.pos}`);
+      } else {
+        c.skip(wt);
+      }
+    }
+  } catch (err) {
+    throw new DecodeError('pb.PubMsg', err);
+  }
+  return m;
+}

@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { MsgProtoCodec, PubMsgCodec, SubscriptionRequestCodec, isCtrlMsg, CtrlMsgCodec, DecodeError } from '../../src/protocol/codec';
+import { decodePubMsg, encodeMsgProto } from '../../src/protocol/fast';
+import { redeliveredBytes } from '../../src/server/delivery';
+
+function randInt(max: number): number {
+  return Math.floor(Math.random() * max);
+}
+function randStr(max: number): string {
+  const chars = 'abcdefghijklmnopqrstuvwxyz.-_é€0123456789';
+  let s = '';
+  const n = randInt(max);
+  for (let i = 0; i < n; i++) s += chars[randInt(chars.length)];
+  return s;
+}
+
+test('encodeMsgProto is byte-identical to protobufjs on random messages', () => {
+  const seqs = [0, 1, 127, 128, 16383, 16384, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1];
+  const stamps = [0, 1, 1_700_000_000_000_000_000, 1_795_718_434_890_123_456, 2 ** 40];
+  for (let i = 0; i < 500; i++) {
+    const seq = i < seqs.length ? seqs[i] : randInt(2 ** 40);
+    const timestamp = i < stamps.length ? stamps[i] : 1_700_000_000_000_000_000 + randInt(2 ** 40);
+    const subject = randStr(40);
+    const reply = randStr(10);
+    const data = randomBytes(randInt(300));
+    const ours = encodeMsgProto(seq, subject, reply, data, timestamp);
+    // proto3 (and the Go reference) omit default values; protobufjs writes any field that is
+    // present, so the reference encoding is built with defaults left out.
+    const ref = MsgProtoCodec.encode({
+      ...(seq ? { sequence: seq } : {}),
+      ...(subject ? { subject } : {}),
+      ...(reply ? { reply } : {}),
+      ...(data.length ? { data } : {}),
+      ...(timestamp ? { timestamp } : {}),
+    });
+    assert.deepEqual(Buffer.from(ours), Buffer.from(ref), `seq=${seq} ts=${timestamp}`);
+  }
+});
+
+test('decodePubMsg matches protobufjs on random messages, including unknown fields', () => {
+  for (let i = 0; i < 500; i++) {
+    const msg = {
+      clientID: randStr(20),
+      guid: randStr(30),
+      subject: randStr(40),
+      reply: randStr(10),
+      data: randomBytes(randInt(2000)),
+      connID: randomBytes(randInt(3) === 0 ? 0 : 22),
+      sha256: randomBytes(randInt(2) === 0 ? 0 : 32),
+    };
+    let bytes = Buffer.from(PubMsgCodec.encode(msg));
+    if (i % 3 === 0) {
+      // An unknown varint field (#15) and an unknown length-delimited field (#16) are skipped.
+      bytes = Buffer.concat([bytes, Buffer.from([0x78, 0x96, 0x01, 0x82, 0x01, 0x02, 0x41, 0x42])]);
+    }
+    const ours = decodePubMsg(bytes);
+    const ref = PubMsgCodec.decode(bytes);
+    assert.equal(ours.clientID, ref.clientID ?? '');
+    assert.equal(ours.guid, ref.guid ?? '');
+    assert.equal(ours.subject, ref.subject ?? '');
+    assert.equal(ours.reply, ref.reply ?? '');
+    assert.deepEqual(Buffer.from(ours.data), Buffer.from(ref.data ?? []));
+    assert.deepEqual(Buffer.from(ours.connID), Buffer.from(ref.connID ?? []));
+    assert.deepEqual(Buffer.from(ours.sha256), Buffer.from(ref.sha256 ?? []));
+  }
+});
+
+test('decodePubMsg rejects truncated input with a DecodeError', () => {
+  const bytes = Buffer.from(PubMsgCodec.encode({ guid: 'abc', subject: 'foo', data: Buffer.from('hello world') }));
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const part = bytes.subarray(0, cut);
+    let threw = false;
+    try {
+      decodePubMsg(part);
+    } catch (e) {
+      threw = true;
+      assert.ok(e instanceof DecodeError);
+    }
+    // A cut exactly between two fields is a valid (shorter) message; elsewhere it must throw.
+    const boundaries = new Set([5, 10]);
+    assert.equal(threw, !boundaries.has(cut), `cut at ${cut}`);
+  }
+});
+
+test('redelivered bytes decode with the flag and count, other fields untouched', () => {
+  const base = encodeMsgProto(42, 'foo', '', Buffer.from('payload'), 1_700_000_000_000_000_000);
+  for (const count of [0, 1, 127, 128, 300000]) {
+    const m = MsgProtoCodec.decode(redeliveredBytes(base, count));
+    assert.equal(m.sequence, 42);
+    assert.equal(m.subject, 'foo');
+    assert.equal(Buffer.from(m.data).toString(), 'payload');
+    assert.equal(m.redelivered, true);
+    assert.equal(m.redeliveryCount ?? 0, count);
+  }
+});
+
+test('protobufjs codecs: empty payload decodes to defaults; garbage throws DecodeError', () => {
+  const r = SubscriptionRequestCodec.decode(new Uint8Array(0));
+  assert.equal(r.clientID ?? '', '');
+  assert.throws(() => PubMsgCodec.decode(Buffer.from([0x0a, 0xff, 0xff])), DecodeError);
+});
+
+test('isCtrlMsg recognises a legacy control message but not garbage', () => {
+  assert.equal(isCtrlMsg(CtrlMsgCodec.encode({ MsgType: 3, ServerID: 'srv' })), true);
+  assert.equal(isCtrlMsg(Buffer.from([0xff, 0xff, 0xff])), false);
+  assert.equal(isCtrlMsg(new Uint8Array(0)), false);
+});
