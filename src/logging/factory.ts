@@ -47,7 +47,7 @@ export function formatLogTime(d: Date, micros: number): string {
 }
 
 export function createLogOutput(s: LogSettings): LogOutput {
-  const dest = pino.destination({ dest: s.file || 2, sync: s.file === '', minLength: s.file ? 4096 : 0, mkdir: true });
+  const dest = pino.destination({ dest: s.file || 2, sync: s.file === '', mkdir: true });
   const pid = process.pid;
   let write: (level: Level, prefix: string, msg: string) => void;
   if (s.json) {

@@ -503,3 +503,32 @@ test('split writes from a client are reassembled', async () => {
     await s.close();
   }
 });
+
+test('slow consumer: write deadline closes a subscriber that stops reading', async () => {
+  const log = captureLogger();
+  const s = await startServer({ writeDeadline: 200 }, log);
+  const { connectInProcess } = await import('../../src/nats/embedded');
+  const ip = connectInProcess(s, 'pub');
+  try {
+    const slow = await rawConnected(s.port);
+    slow.send('SUB big 1\r\n');
+    await slow.sync();
+    slow.socket.pause();
+    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    // Far more than the kernel socket buffers hold, published over several loop turns.
+    for (let i = 0; i < 200 && !slow.ended; i++) {
+      ip.publish('big', chunk);
+      if (i % 10 === 0) await delay(5);
+    }
+    await slow.until(() => slow.ended || s.stats().slowConsumers > 0, 5000);
+    assert.ok(
+      log.lines.some((l) => /Slow Consumer Detected: WriteDeadline of 0\.2s exceeded with \d+ chunks of \d+ total bytes\./.test(l)),
+      log.lines.join('\n'),
+    );
+    assert.equal(s.closedConnections()[0]?.reason, 'Slow Consumer (Write Deadline)');
+    slow.close();
+  } finally {
+    await ip.close();
+    await s.close();
+  }
+});
