@@ -187,6 +187,10 @@ export function decodePubMsg(input: Uint8Array): PubMsg {
         m.sha256 = buf.subarray(start, c.pos);
       } else if (field === 0) {
         throw new Error(`invalid field number 0 at offset ${c.pos}`);
+      } else if ((field >= 1 && field <= 6) || field === 10) {
+        // A known field with the wrong wire type fails as in Go (`proto: wrong wireType`);
+        // skipping it would turn a CtrlMsg (field 1 varint) into a "valid" PubMsg (spec §2.2).
+        throw new Error(`wrong wireType ${wt} for field ${field} at offset ${c.pos}`);
       } else {
         c.skip(wt);
       }

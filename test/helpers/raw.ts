@@ -5,10 +5,22 @@
 import { connect as natsConnect, createInbox, type NatsConnection, type Subscription as NatsSub } from 'nats';
 import {
   type Codec,
-  ConnectRequest,
+  type ConnectRequest,
   ConnectRequestCodec,
-  ConnectResponse,
+  type ConnectResponse,
   ConnectResponseCodec,
+  type MsgProto,
+  MsgProtoCodec,
+  type PubAck,
+  PubAckCodec,
+  type PubMsg,
+  PubMsgCodec,
+  type SubscriptionRequest,
+  SubscriptionRequestCodec,
+  type SubscriptionResponse,
+  SubscriptionResponseCodec,
+  type UnsubscribeRequest,
+  UnsubscribeRequestCodec,
 } from '../../src/protocol/codec';
 
 export type { NatsConnection } from 'nats';
@@ -103,3 +115,72 @@ export async function rawStanConnect(
 export const GARBAGE = new Uint8Array([0x7f, 0x01]);
 /** A truncated string field: the Go decoder refuses it (io.ErrUnexpectedEOF). */
 export const TRUNCATED = new Uint8Array([0x0a, 0x10, 0x61]);
+
+/** Publishes a (possibly invalid) PubMsg on `<pubPrefix>.<natsSubjectSuffix>` and decodes the PubAck. */
+export async function rawPublish(
+  nc: NatsConnection,
+  clusterID: string,
+  pm: Partial<PubMsg>,
+  suffix = pm.subject || 'x',
+): Promise<PubAck> {
+  return requestDecoded(nc, `_STAN.pub.${clusterID}.${suffix}`, PubMsgCodec.encode(pm), PubAckCodec);
+}
+
+/** A raw subscription request; returns the response. */
+export function rawSubscribe(nc: NatsConnection, clusterID: string, req: Partial<SubscriptionRequest>): Promise<SubscriptionResponse> {
+  return requestDecoded(
+    nc,
+    `_STAN.sub.${clusterID}`,
+    SubscriptionRequestCodec.encode({ maxInFlight: 100, ackWaitInSecs: 30, inbox: createInbox(), ...req }),
+    SubscriptionResponseCodec,
+  );
+}
+
+/** Unsubscribe (`close` false) or sub-close request; returns the response. */
+export function rawUnsub(nc: NatsConnection, clusterID: string, req: Partial<UnsubscribeRequest>, close = false): Promise<SubscriptionResponse> {
+  return requestDecoded(
+    nc,
+    `_STAN.${close ? 'subclose' : 'unsub'}.${clusterID}`,
+    UnsubscribeRequestCodec.encode(req),
+    SubscriptionResponseCodec,
+  );
+}
+
+/** Collects the MsgProto deliveries on a raw inbox. */
+export class RawInbox {
+  readonly msgs: MsgProto[] = [];
+  readonly subject = createInbox();
+  private readonly sub: NatsSub;
+  private waiters: Array<() => void> = [];
+
+  constructor(nc: NatsConnection) {
+    this.sub = nc.subscribe(this.subject, {
+      callback: (_e, m) => {
+        this.msgs.push(MsgProtoCodec.decode(m.data));
+        const w = this.waiters;
+        this.waiters = [];
+        for (const f of w) f();
+      },
+    });
+  }
+
+  async waitFor(n: number, timeoutMs = 3000): Promise<MsgProto[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.msgs.length < n) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timeout: got ${this.msgs.length} of ${n} messages`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.msgs;
+  }
+
+  unsubscribe(): void {
+    this.sub.unsubscribe();
+  }
+}

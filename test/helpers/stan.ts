@@ -157,12 +157,16 @@ export async function publishN(sc: Stan, subject: string, n: number, prefix = 'm
 interface StanInternals {
   nc: { close(): void; unsubscribe(sid: number): void; flush(cb?: () => void): void };
   hbSubscription: number | null;
+  /** Stops the client's ping timer and fails its pending publishes. */
+  cleanupOnClose(err?: Error): void;
 }
 
 /** Closes the client's NATS connection without a STAN close: the server still has it registered. */
 export function killNats(sc: Stan): void {
   const s = sc as unknown as StanInternals;
   sc.removeAllListeners('close');
+  // Stop the STAN ping timer too: it would publish on the closed connection and throw.
+  s.cleanupOnClose();
   s.nc.close();
 }
 

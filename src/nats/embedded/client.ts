@@ -190,7 +190,8 @@ export class ClientConnection implements SubOwner, ParserHandler {
   }
 
   onConnect(json: string): void {
-    if (this.trace) this.traceIn(`CONNECT ${json}`);
+    // Like the reference, keep secrets out of trace logs.
+    if (this.trace) this.traceIn(`CONNECT ${json.replace(/("(?:pass|auth_token|sig|jwt)"\s*:\s*)"(?:[^"\\]|\\.)*"/g, '$1"[REDACTED]"')}`);
     let o: unknown;
     try {
       o = JSON.parse(json);
@@ -364,10 +365,11 @@ export class ClientConnection implements SubOwner, ParserHandler {
   /** Encodes one MSG/HMSG into the outbound buffer. */
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
     if (this.closed) return;
-    let payload = data;
-    const hdr = hdrLen > 0 && this.headers ? hdrLen : -1;
+    // As in the reference, an HPUB with a 0-byte header block is delivered as plain MSG.
+    const isHpub = hdrLen > 0;
+    const hdr = isHpub && this.headers ? hdrLen : -1;
     // A client that did not ask for headers gets MSG with the header block stripped.
-    if (hdrLen > 0 && !this.headers) payload = data.subarray(hdrLen);
+    const payload = isHpub && !this.headers ? data.subarray(hdrLen) : data;
     const size = payload.length;
     const maxPending = this.server.options.maxPending;
     // Worst-case control line size: UTF-8 may take 3 bytes per UTF-16 unit.
@@ -600,7 +602,11 @@ export class ClientConnection implements SubOwner, ParserHandler {
     const s = this.socket;
     s.off('data', this.onData);
     if (hard) s.destroy();
-    else s.end(() => s.destroy());
+    else {
+      s.end(() => s.destroy());
+      // A peer that never reads would keep the half-closed socket forever.
+      setTimeout(() => s.destroy(), Math.min(this.server.options.writeDeadline, 2000)).unref();
+    }
     this.server.clientClosed(this, snap);
     if (this.server.logger.isDebug) this.server.logger.debug(`${this.prefix}${this.descr()}Client connection closed: ${reason}`);
     this.parts.length = 0;

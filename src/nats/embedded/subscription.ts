@@ -17,7 +17,8 @@ export interface SubOwner {
   outBytes: number;
   /**
    * Hands one message to this subscriber. `hdrLen` > 0 means `data` starts with a header
-   * block of that many bytes (HPUB); -1/0 means no headers.
+   * block of that many bytes (HPUB); -1 (PUB) or 0 (empty header block) means none, which
+   * is how the reference delivers `HPUB s 0 n` too (as MSG).
    */
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void;
   /** Removes a subscription (auto-unsubscribe reached its max). */

@@ -1,0 +1,114 @@
+/**
+ * Summarises a V8 `.cpuprofile` (written by `node --cpu-prof`): self time per function and per
+ * source file / area, so a profile can be read without DevTools.
+ *
+ *   node dist/bench/cpuprofile.js FILE.cpuprofile [TOP_N]
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface ProfileEntry {
+  name: string;
+  ms: number;
+  pct: number;
+}
+export interface ProfileSummary {
+  totalMs: number;
+  idleMs: number;
+  functions: ProfileEntry[];
+  files: ProfileEntry[];
+}
+
+function shortUrl(url: string): string {
+  if (url === '') return '';
+  let u = url.replace(/^file:\/\//, '');
+  const nm = u.lastIndexOf('node_modules/');
+  if (nm >= 0) return u.slice(nm + 'node_modules/'.length);
+  const dist = u.lastIndexOf('/dist/');
+  if (dist >= 0) return u.slice(dist + 1);
+  if (u.startsWith('node:')) return u;
+  u = path.basename(u);
+  return u;
+}
+
+export function summarise(profile: CpuProfile, top = 25): ProfileSummary {
+  const byId = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) byId.set(n.id, n);
+  const selfUs = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    // timeDeltas[i] is the time before sample i; attribute the next delta to this sample.
+    const dt = profile.timeDeltas[i + 1] ?? 0;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, dt));
+  }
+  const fn = new Map<string, number>();
+  const file = new Map<string, number>();
+  let total = 0;
+  let idle = 0;
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const cf = node.callFrame;
+    total += us;
+    if (cf.functionName === '(idle)') {
+      idle += us;
+      continue;
+    }
+    const url = shortUrl(cf.url);
+    const key = url ? `${cf.functionName || '(anonymous)'}  ${url}:${cf.lineNumber + 1}` : cf.functionName || '(anonymous)';
+    fn.set(key, (fn.get(key) ?? 0) + us);
+    const area = url ? url : cf.functionName.startsWith('(') ? cf.functionName : '(native/builtin)';
+    file.set(area, (file.get(area) ?? 0) + us);
+  }
+  const busy = total - idle;
+  const toEntries = (m: Map<string, number>): ProfileEntry[] =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({ name, ms: us / 1000, pct: busy > 0 ? (100 * us) / busy : 0 }));
+  return { totalMs: total / 1000, idleMs: idle / 1000, functions: toEntries(fn), files: toEntries(file) };
+}
+
+export function formatSummary(s: ProfileSummary): string {
+  const lines: string[] = [];
+  lines.push(
+    `profile: ${s.totalMs.toFixed(0)} ms sampled, ${(s.totalMs - s.idleMs).toFixed(0)} ms busy (${s.idleMs.toFixed(0)} ms idle); % of busy time`,
+  );
+  lines.push('  top self time by function:');
+  for (const e of s.functions) lines.push(`    ${e.pct.toFixed(1).padStart(5)}%  ${e.ms.toFixed(1).padStart(8)} ms  ${e.name}`);
+  lines.push('  self time by file:');
+  for (const e of s.files) lines.push(`    ${e.pct.toFixed(1).padStart(5)}%  ${e.ms.toFixed(1).padStart(8)} ms  ${e.name}`);
+  return lines.join('\n');
+}
+
+export function summariseFile(file: string, top = 25): ProfileSummary {
+  return summarise(JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile, top);
+}
+
+if (require.main === module) {
+  const file = process.argv[2];
+  if (!file) {
+    process.stderr.write('usage: cpuprofile FILE.cpuprofile [TOP_N]\n');
+    process.exit(2);
+  }
+  process.stdout.write(`${formatSummary(summariseFile(file, Number(process.argv[3] ?? 25)))}\n`);
+}

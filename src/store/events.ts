@@ -1,0 +1,146 @@
+/**
+ * The events of the event-sourced store: plain typed records, one discriminated union.
+ *
+ * Every client, channel and subscription operation is one event appended to `stan_events`;
+ * every published message is one row appended to `stan_messages` (a MessagePublished event
+ * kept in its own table because it is read by (channel, sequence) and retired by channel
+ * limits). Rows are never updated; retention (limits) and compaction (snapshots) delete
+ * whole rows.
+ *
+ * Projections (projection.ts) fold these events into the recovered state with a pure
+ * `evolve(state, event)`.
+ */
+import type { SubState } from '../protocol/codec';
+
+/** Numeric kinds are what the `kind` column stores; never renumber (forward-only). */
+export enum EventKind {
+  ServerInit = 1,
+  ClientConnected = 2,
+  ClientClosed = 3,
+  ChannelCreated = 4,
+  ChannelDeleted = 5,
+  SubCreated = 6,
+  SubUpdated = 7,
+  SubDeleted = 8,
+  MsgsSent = 9,
+  MsgsAcked = 10,
+  MsgsExpired = 11,
+  /** Not in stan_events: derived from a stan_messages row when replaying (see MsgStoredEvent). */
+  MsgStored = 12,
+}
+
+export interface ServerInitEvent {
+  kind: EventKind.ServerInit;
+  clusterID: string;
+  /** The subjects of spb.ServerInfo, kept so a store created by an older server keeps its names. */
+  discovery: string;
+  publish: string;
+  subscribe: string;
+  unsubscribe: string;
+  close: string;
+  subClose: string;
+  acksSubs: string;
+}
+
+export interface ClientConnectedEvent {
+  kind: EventKind.ClientConnected;
+  clientID: string;
+  hbInbox: string;
+  connID: Uint8Array;
+  protocol: number;
+  pingInterval: number;
+  pingMaxOut: number;
+}
+
+/** Close request, heartbeat timeout, or replacement by a new connection with the same ID. */
+export interface ClientClosedEvent {
+  kind: EventKind.ClientClosed;
+  clientID: string;
+}
+
+export interface ChannelCreatedEvent {
+  kind: EventKind.ChannelCreated;
+  channelID: number;
+  name: string;
+}
+
+/** Deleted by max_inactivity: its messages and subscriptions go with it. */
+export interface ChannelDeletedEvent {
+  kind: EventKind.ChannelDeleted;
+  channelID: number;
+}
+
+export interface SubCreatedEvent {
+  kind: EventKind.SubCreated;
+  channelID: number;
+  sub: SubState;
+}
+
+/** Durable close (offline) or resume, queue shadow, new position after a member left. */
+export interface SubUpdatedEvent {
+  kind: EventKind.SubUpdated;
+  channelID: number;
+  sub: SubState;
+}
+
+/** Unsubscribe, close of a plain sub, queue member leaving a non-empty group. */
+export interface SubDeletedEvent {
+  kind: EventKind.SubDeleted;
+  channelID: number;
+  subID: number;
+}
+
+/** Delivery progress: these sequences were sent and are pending acknowledgement. */
+export interface MsgsSentEvent {
+  kind: EventKind.MsgsSent;
+  channelID: number;
+  subID: number;
+  seqs: number[];
+}
+
+export interface MsgsAckedEvent {
+  kind: EventKind.MsgsAcked;
+  channelID: number;
+  subID: number;
+  seqs: number[];
+}
+
+/**
+ * Channel limits removed every message below `firstSeq` (their rows are deleted from
+ * stan_messages in the same transaction). Carries the new count/bytes so recovery needs no
+ * aggregate over the messages table.
+ */
+export interface MsgsExpiredEvent {
+  kind: EventKind.MsgsExpired;
+  channelID: number;
+  firstSeq: number;
+  removedMsgs: number;
+  removedBytes: number;
+}
+
+/**
+ * A message row of stan_messages seen as an event. Only its position and size matter to the
+ * projection (channel first/last sequence, count, bytes); the payload stays in the table and
+ * is read on demand, so recovery never loads messages.
+ */
+export interface MsgStoredEvent {
+  kind: EventKind.MsgStored;
+  channelID: number;
+  seq: number;
+  timestamp: number;
+  size: number;
+}
+
+export type StoreEvent =
+  | ServerInitEvent
+  | ClientConnectedEvent
+  | ClientClosedEvent
+  | ChannelCreatedEvent
+  | ChannelDeletedEvent
+  | SubCreatedEvent
+  | SubUpdatedEvent
+  | SubDeletedEvent
+  | MsgsSentEvent
+  | MsgsAckedEvent
+  | MsgsExpiredEvent
+  | MsgStoredEvent;
