@@ -414,7 +414,10 @@ async function main(): Promise<void> {
   }
 
   log('');
-  log(`median of ${o.runs} run(s), msgs/s:`);
+  log(
+    `median of ${o.runs} run(s), msgs/s; peak RSS = server VmRSS/VmHWM during the run` +
+      (o.warm ? ' (--warm: cumulative, the server holds every earlier run\'s channel too)' : ''),
+  );
   const header = ['scenario', 'load generator', 'pub', 'sub', 'total', 'pub per run', 'peak RSS', 'reference (Go server)'];
   const table: string[][] = [header];
   for (const r of rows) {

@@ -36,6 +36,8 @@ export interface ProfileSummary {
   idleMs: number;
   functions: ProfileEntry[];
   files: ProfileEntry[];
+  /** Every sample charged to its nearest ancestor frame in the project's own code (dist/). */
+  project: ProfileEntry[];
 }
 
 function shortUrl(url: string): string {
@@ -52,7 +54,24 @@ function shortUrl(url: string): string {
 
 export function summarise(profile: CpuProfile, top = 25): ProfileSummary {
   const byId = new Map<number, ProfileNode>();
-  for (const n of profile.nodes) byId.set(n.id, n);
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const frameKey = (cf: CallFrame): string => {
+    const url = shortUrl(cf.url);
+    return url ? `${cf.functionName || '(anonymous)'}  ${url}:${cf.lineNumber + 1}` : cf.functionName || '(anonymous)';
+  };
+  const projectFrame = (id: number): string => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur);
+      if (n && n.callFrame.url.includes('/dist/')) return frameKey(n.callFrame);
+    }
+    const n = byId.get(id);
+    return n ? `(outside project) ${frameKey(n.callFrame)}` : '(unknown)';
+  };
+  const proj = new Map<string, number>();
   const selfUs = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i];
@@ -74,8 +93,10 @@ export function summarise(profile: CpuProfile, top = 25): ProfileSummary {
       continue;
     }
     const url = shortUrl(cf.url);
-    const key = url ? `${cf.functionName || '(anonymous)'}  ${url}:${cf.lineNumber + 1}` : cf.functionName || '(anonymous)';
+    const key = frameKey(cf);
     fn.set(key, (fn.get(key) ?? 0) + us);
+    const pk = cf.functionName === '(garbage collector)' || cf.functionName === '(program)' ? cf.functionName : projectFrame(id);
+    proj.set(pk, (proj.get(pk) ?? 0) + us);
     const area = url ? url : cf.functionName.startsWith('(') ? cf.functionName : '(native/builtin)';
     file.set(area, (file.get(area) ?? 0) + us);
   }
@@ -85,7 +106,7 @@ export function summarise(profile: CpuProfile, top = 25): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, ms: us / 1000, pct: busy > 0 ? (100 * us) / busy : 0 }));
-  return { totalMs: total / 1000, idleMs: idle / 1000, functions: toEntries(fn), files: toEntries(file) };
+  return { totalMs: total / 1000, idleMs: idle / 1000, functions: toEntries(fn), files: toEntries(file), project: toEntries(proj) };
 }
 
 export function formatSummary(s: ProfileSummary): string {
@@ -95,6 +116,8 @@ export function formatSummary(s: ProfileSummary): string {
   );
   lines.push('  top self time by function:');
   for (const e of s.functions) lines.push(`    ${e.pct.toFixed(1).padStart(5)}%  ${e.ms.toFixed(1).padStart(8)} ms  ${e.name}`);
+  lines.push('  time charged to the nearest project function (its own code + the node/builtin calls it makes):');
+  for (const e of s.project) lines.push(`    ${e.pct.toFixed(1).padStart(5)}%  ${e.ms.toFixed(1).padStart(8)} ms  ${e.name}`);
   lines.push('  self time by file:');
   for (const e of s.files) lines.push(`    ${e.pct.toFixed(1).padStart(5)}%  ${e.ms.toFixed(1).padStart(8)} ms  ${e.name}`);
   return lines.join('\n');

@@ -7,10 +7,13 @@ import { loadOptions } from '../config/load';
 import { ConfigError } from '../config/errors';
 import { createLogOutput, LogOutput } from '../logging/factory';
 import { StreamingServer, STAN_VERSION } from '../server/streaming';
+import { migrateCommandArgs, runMigrateCommand } from './migrate';
 
 const PACKAGE_VERSION: string = (require('../../package.json') as { version: string }).version;
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const migrateArgs = migrateCommandArgs(argv);
+  if (migrateArgs !== null) process.exit(await runMigrateCommand(migrateArgs));
   let loaded: ReturnType<typeof loadOptions>;
   try {
     loaded = loadOptions(argv, process.env);
@@ -47,20 +50,19 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   });
   for (const w of loaded.warnings) out.stan.warn(w);
 
-  let server: StreamingServer;
-  try {
-    server = await StreamingServer.start(options, { natsLogger: out.nats, stanLogger: out.stan });
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    out.stan.fatal(msg);
-    out.flushSync();
-    // With -l the log goes to a file: say it on stderr too, where a failed start is looked for.
-    if (n.logFile) process.stderr.write(`nats-streaming-server: ${msg}\n`);
-    process.exit(1);
-  }
-  if (n.pidFile) fs.writeFileSync(n.pidFile, `${process.pid}`);
-
+  // Signals are handled from before start-up on: a SIGINT/SIGTERM that arrives while the
+  // server is starting (or right after it printed "ready") must still mean a graceful stop
+  // with the documented exit code, not the default "killed by signal".
+  let server: StreamingServer | undefined;
+  let pendingStop: number | undefined;
+  let stopping = false;
   const stop = (code: number): void => {
+    if (!server) {
+      pendingStop ??= code;
+      return;
+    }
+    if (stopping) return;
+    stopping = true;
     server
       .shutdown()
       .catch((err: unknown) => out.stan.error(`Error during shutdown: ${String(err)}`))
@@ -77,6 +79,19 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     out.stan.notice('Reopened log file');
   });
   process.on('SIGHUP', () => out.stan.warn('not supported yet: configuration reload (SIGHUP)'));
+
+  try {
+    server = await StreamingServer.start(options, { natsLogger: out.nats, stanLogger: out.stan });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    out.stan.fatal(msg);
+    out.flushSync();
+    // With -l the log goes to a file: say it on stderr too, where a failed start is looked for.
+    if (n.logFile) process.stderr.write(`nats-streaming-server: ${msg}\n`);
+    process.exit(1);
+  }
+  if (n.pidFile) fs.writeFileSync(n.pidFile, `${process.pid}`);
+  if (pendingStop !== undefined) stop(pendingStop);
 }
 
 if (require.main === module) {

@@ -102,7 +102,10 @@ export async function connectExternal(urls: string[], opts: ExternalConnectOptio
   const co: ConnectionOptions = {
     servers: urls,
     name: opts.name,
+    // As the reference: reconnect forever, every 250 ms (no first-connect retry: a start-up
+    // without a reachable NATS server fails).
     maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
   };
   if (opts.user !== undefined && opts.user !== '') {
     co.user = opts.user;

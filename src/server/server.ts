@@ -414,6 +414,9 @@ export class StanCore {
     if (clash !== undefined) throw new StoreError(E.errChannelCaseClash(name, clash.name));
     const created = this.addChannel(this.store.createChannel(name));
     this.log.notice(`Channel "${name}" has been created`);
+    // A channel created by a publish has no subscription: its max_inactivity clock starts now
+    // (a subscribe stops it again right after adding the subscription).
+    this.checkInactivity(created);
     return created;
   }
 
@@ -689,10 +692,12 @@ export class StanCore {
       const ack = AckCodec.decode(data);
       seq = ack.sequence;
       if (ack.subject !== sub.channel.name) {
+        // The reference finds the channel by Ack.subject, then the subscription by ack inbox
+        // *within that channel*: an ack naming another channel finds no subscription.
         if (!this.channels.has(ack.subject)) {
-          this.log.error(`Received ack for unknown channel "${ack.subject}"`);
-          return;
+          this.log.error(`Unable to process ack seq=${ack.sequence}, channel "${ack.subject}" not found`);
         }
+        return;
       }
     } catch {
       if (!isCtrlMsg(data)) this.log.error(`[Client:${sub.state.clientID}] Received invalid ack (subid=${sub.id})`);

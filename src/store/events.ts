@@ -114,8 +114,20 @@ export interface MsgsExpiredEvent {
   kind: EventKind.MsgsExpired;
   channelID: number;
   firstSeq: number;
+  /** Informational (logs, monitoring): the projection uses the absolute fields below. */
   removedMsgs: number;
   removedBytes: number;
+  /**
+   * The channel's state right after the removal: last sequence, message count and bytes.
+   * Absolute rather than relative because recovery replays events *before* the message rows
+   * above the snapshot, and rows removed by limits are never replayed: subtracting
+   * `removedMsgs` would then subtract messages that were never added. With absolute values
+   * the projection sets count/bytes and ignores the rows at or below `lastSeq` (already
+   * counted), so the result does not depend on that order (projection.ts).
+   */
+  lastSeq: number;
+  msgCount: number;
+  byteCount: number;
 }
 
 /**

@@ -56,6 +56,14 @@ export function subscribe(
 ): Promise<Subscription> {
   return new Promise((resolve, reject) => {
     const sub = qGroup ? sc.subscribe(subject, qGroup, opts) : sc.subscribe(subject, opts);
+    // The response and the first messages can arrive in one socket read: the client then
+    // emits those messages before our promise continuation runs. Keep them for a Collector.
+    const early: Message[] = [];
+    const keep = (m: Message): void => {
+      early.push(m);
+    };
+    sub.on('message', keep);
+    earlyMessages.set(sub, { early, stop: () => sub.removeListener('message', keep) });
     const onErr = (e: unknown): void => reject(e instanceof Error ? e : new Error(String(e)));
     sub.once('error', onErr);
     sub.once('ready', () => {
@@ -83,22 +91,35 @@ export function endSub(sub: Subscription, how: 'unsubscribe' | 'close'): Promise
   });
 }
 
-/** Collects messages of a subscription; `next(n)` waits for n more (or times out). */
+const earlyMessages = new WeakMap<Subscription, { early: Message[]; stop: () => void }>();
+
+/**
+ * Collects messages of a subscription (including those that arrived before the Collector was
+ * attached, when the subscription came from `subscribe`); `waitFor(n)` waits for n in total.
+ */
 export class Collector {
   readonly msgs: Message[] = [];
   private waiters: Array<{ n: number; resolve: () => void }> = [];
 
   constructor(sub: Subscription, private readonly autoAck = true) {
-    sub.on('message', (m: Message) => {
-      this.msgs.push(m);
-      if (this.autoAck) m.ack();
-      this.waiters = this.waiters.filter((w) => {
-        if (this.msgs.length >= w.n) {
-          w.resolve();
-          return false;
-        }
-        return true;
-      });
+    const e = earlyMessages.get(sub);
+    if (e !== undefined) {
+      e.stop();
+      earlyMessages.delete(sub);
+    }
+    for (const m of e?.early ?? []) this.add(m);
+    sub.on('message', (m: Message) => this.add(m));
+  }
+
+  private add(m: Message): void {
+    this.msgs.push(m);
+    if (this.autoAck) m.ack();
+    this.waiters = this.waiters.filter((w) => {
+      if (this.msgs.length >= w.n) {
+        w.resolve();
+        return false;
+      }
+      return true;
     });
   }
 

@@ -1,0 +1,36 @@
+/**
+ * The one place where PostgreSQL, MySQL/MariaDB and SQLite differ for the event store.
+ *
+ * Writes go through Knex (transactions, multi-row inserts, deletes) on a small writer pool;
+ * reads go through Kysely with typed tables on a separate reader pool, so recovery or
+ * monitoring reads never queue behind a group commit and vice versa.
+ */
+import type { Knex } from 'knex';
+import type { Kysely } from 'kysely';
+import type { Database } from './schema';
+
+export type DialectName = 'postgres' | 'mysql' | 'sqlite';
+
+export interface DialectAdapter {
+  readonly name: DialectName;
+  readonly knex: Knex;
+  readonly db: Kysely<Database>;
+  /** Rows per multi-row INSERT so that rows × columns stays under the bind-parameter limit. */
+  maxRowsPerInsert(columns: number): number;
+  /** Upper bound of one statement's size (MariaDB's max_allowed_packet); Infinity if none. */
+  readonly maxStatementBytes: number;
+  close(): Promise<void>;
+}
+
+/** Database values of BIGINT columns come back as number or string depending on the driver. */
+export function num(v: number | string | bigint | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'number' ? v : Number(v);
+}
+
+export function toBuffer(v: Uint8Array | Buffer | string | null | undefined): Buffer {
+  if (v === null || v === undefined) return Buffer.alloc(0);
+  if (Buffer.isBuffer(v)) return v;
+  if (typeof v === 'string') return Buffer.from(v, 'binary');
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}

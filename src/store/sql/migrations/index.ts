@@ -1,0 +1,13 @@
+/**
+ * Every schema migration, in order. Statically listed (not globbed from disk) so the same
+ * list is loaded from `dist/` by the compiled server and from `src/` by tsx tests.
+ *
+ * Adding one: create `NNNN_name.ts` here, append it below, raise `MAX_SCHEMA` (and
+ * `MIN_SCHEMA` if this release can no longer run without it) in ../schema-check.ts, run
+ * `npx tsx src/store/sql/gen-sql.ts` to write `sql/<dialect>/NNNN_name.sql`, and follow the
+ * expand/contract rule of migrations/README.md.
+ */
+import type { MigrationDef } from './types';
+import { m0001_initial } from './0001_initial';
+
+export const MIGRATIONS: readonly MigrationDef[] = [m0001_initial];

@@ -1,0 +1,304 @@
+/**
+ * Applies the schema migrations (migrations/index.ts) with Umzug, recording them in
+ * `stan_migrations` through a small Knex-backed Umzug storage.
+ *
+ * Forward-only: there is no `down`; a schema change is undone by a new migration.
+ *
+ * Locking, so that two servers (an FT pair started with --sql_auto_migrate, or a `migrate`
+ * command racing a server) never apply the same migration twice: every run happens on one
+ * pinned connection inside one transaction, and first takes a lock, then re-reads
+ * `stan_migrations` before running what is still pending:
+ *  - PostgreSQL: `pg_advisory_xact_lock(<STAN>, 1)`, released by the commit or rollback. DDL
+ *    is transactional there, so a run applies all its migrations or none.
+ *  - MySQL/MariaDB: `GET_LOCK('stan_migrate_<sha1 of the database name>', 60)`, released with
+ *    RELEASE_LOCK (or when the connection drops). DDL commits implicitly in MySQL, so a
+ *    migration that fails half-way leaves its earlier statements applied: migrations are
+ *    written so that each is one table/index per statement and the error names it.
+ *  - SQLite: `BEGIN IMMEDIATE` takes the database's write lock; DDL is transactional.
+ * A second migrator waits for the lock (60 s at most), then finds nothing pending.
+ */
+import type { Knex } from 'knex';
+import { Umzug, UmzugStorage, MigrationParams } from 'umzug';
+import { MIGRATIONS } from './migrations';
+import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migrations/types';
+import { MIGRATIONS_TABLE, TABLES } from './schema';
+
+/** How long a migrator waits for another one to finish. */
+export const MIGRATION_LOCK_TIMEOUT_S = 60;
+/** 'STAN' as a 32-bit integer: the first key of the Postgres advisory lock. */
+const PG_LOCK_KEY = 0x5354414e;
+
+/** The role may read and write rows but not change the schema. */
+export class MigrationPermissionError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'MigrationPermissionError';
+  }
+}
+
+/** Another migrator held the lock for longer than MIGRATION_LOCK_TIMEOUT_S. */
+export class MigrationLockTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MigrationLockTimeoutError';
+  }
+}
+
+/** The DDL of the `stan_migrations` table (Umzug's storage). */
+export function migrationsTableBuilder(knex: Knex, dialect: SqlDialect): Knex.SchemaBuilder {
+  const C = TABLES.stan_migrations;
+  return knex.schema.createTable(MIGRATIONS_TABLE, (t) => {
+    t.string(C[0], 255).notNullable().primary();
+    t.bigInteger(C[1]).notNullable();
+    t.integer(C[2]).notNullable();
+    if (dialect === 'mysql') {
+      t.engine('InnoDB');
+      t.charset('utf8mb4');
+      t.collate('utf8mb4_bin');
+    }
+  });
+}
+
+/** The statements of a schema builder, without running them. */
+export async function builderStatements(b: Knex.SchemaBuilder): Promise<string[]> {
+  const ddl = await b.generateDdlCommands();
+  // Typed string[], but some dialects return { sql, bindings } objects.
+  const all: unknown[] = [...ddl.pre, ...ddl.sql, ...ddl.post];
+  return all.map((s) => {
+    if (typeof s === 'string') return s;
+    if (typeof s === 'object' && s !== null && 'sql' in s) {
+      const { sql, bindings } = s as { sql: unknown; bindings?: unknown };
+      if (Array.isArray(bindings) && bindings.length > 0) throw new Error(`DDL with bind parameters: ${String(sql)}`);
+      if (typeof sql === 'string') return sql;
+    }
+    throw new Error(`unexpected DDL statement: ${JSON.stringify(s)}`);
+  });
+}
+
+/** Umzug storage over Knex: the context of every call is the Knex (transaction) to use. */
+export class KnexUmzugStorage implements UmzugStorage<Knex> {
+  constructor(private readonly migrations: readonly MigrationDef[] = MIGRATIONS) {}
+
+  async executed({ context }: Pick<MigrationParams<Knex>, 'context'>): Promise<string[]> {
+    return appliedMigrationNames(context);
+  }
+
+  async logMigration({ name, context }: MigrationParams<Knex>): Promise<void> {
+    const def = this.migrations.find((m) => m.name === name);
+    if (!def) throw new Error(`unknown migration ${name}`);
+    await context(MIGRATIONS_TABLE).insert({
+      name,
+      applied_at: Date.now(),
+      min_server_schema: def.minServerSchema,
+    });
+  }
+
+  async unlogMigration({ name }: MigrationParams<Knex>): Promise<void> {
+    throw new Error(`schema migrations are forward-only: cannot revert ${name}`);
+  }
+}
+
+/** Names recorded in `stan_migrations`, in order; [] when the table does not exist. */
+export async function appliedMigrationNames(knex: Knex): Promise<string[]> {
+  if (!(await knex.schema.hasTable(MIGRATIONS_TABLE))) return [];
+  const rows: Array<{ name: string }> = await knex(MIGRATIONS_TABLE).select('name');
+  return rows.map((r) => r.name).sort();
+}
+
+/** Known migrations not yet recorded in `stan_migrations`, in the order they would run. */
+export async function pendingMigrations(
+  knex: Knex,
+  migrations: readonly MigrationDef[] = MIGRATIONS,
+): Promise<MigrationDef[]> {
+  const applied = new Set(await appliedMigrationNames(knex));
+  return migrations.filter((m) => !applied.has(m.name));
+}
+
+export interface MigrateOptions {
+  /** Print (through `log`) the SQL each pending migration would run, and run nothing. */
+  dryRun?: boolean;
+  /** Where progress and dry-run SQL go; default: nowhere. */
+  log?: (line: string) => void;
+  /** The migration list (tests substitute a longer one). */
+  migrations?: readonly MigrationDef[];
+}
+
+export interface MigrateResult {
+  /** Migrations applied by this run (or, with dryRun, that would be). */
+  applied: string[];
+  /** With dryRun: every statement that would run, in order. */
+  statements: string[];
+}
+
+/**
+ * Applies every pending migration (or, with `dryRun`, prints their SQL).
+ * @throws MigrationPermissionError when the role may not change the schema
+ * @throws MigrationLockTimeoutError when another migrator keeps the lock
+ */
+export async function migrate(knex: Knex, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  const migrations = opts.migrations ?? MIGRATIONS;
+  const log = opts.log ?? ((): void => undefined);
+  const dialect = dialectOf(knex);
+  checkMigrationList(migrations);
+  if (opts.dryRun) return dryRun(knex, dialect, migrations, log);
+
+  try {
+    return await withMigrationLock(knex, dialect, async (conn) => {
+      if (!(await conn.schema.hasTable(MIGRATIONS_TABLE))) {
+        log(`creating table ${MIGRATIONS_TABLE}`);
+        await migrationsTableBuilder(conn, dialect);
+      }
+      const umzug = new Umzug<Knex>({
+        migrations: migrations.map((m) => ({
+          name: m.name,
+          up: async ({ context }: MigrationParams<Knex>): Promise<void> => {
+            for (const b of m.build(context, dialect)) await b;
+          },
+          down: async (): Promise<void> => {
+            throw new Error(`schema migrations are forward-only: cannot revert ${m.name}`);
+          },
+        })),
+        // A Knex instance is a function: Umzug would call it, so hand it over through a thunk.
+        context: () => conn,
+        storage: new KnexUmzugStorage(migrations),
+        logger: undefined,
+      });
+      umzug.on('migrating', ({ name }) => log(`applying migration ${name}`));
+      umzug.on('migrated', ({ name }) => log(`applied migration ${name}`));
+      const done = await umzug.up();
+      return { applied: done.map((d) => d.name), statements: [] };
+    });
+  } catch (err) {
+    throw translateMigrationError(err, dialect);
+  }
+}
+
+async function dryRun(
+  knex: Knex,
+  dialect: SqlDialect,
+  migrations: readonly MigrationDef[],
+  log: (line: string) => void,
+): Promise<MigrateResult> {
+  const statements: string[] = [];
+  const emit = (sql: string): void => {
+    const s = sql.endsWith(';') ? sql : `${sql};`;
+    statements.push(s);
+    log(s);
+  };
+  const hasTable = await knex.schema.hasTable(MIGRATIONS_TABLE);
+  const pending = await pendingMigrations(knex, migrations);
+  if (pending.length === 0) {
+    log('-- the schema is up to date: no pending migrations');
+    return { applied: [], statements };
+  }
+  if (!hasTable) {
+    log(`-- create the table of applied migrations`);
+    for (const s of await builderStatements(migrationsTableBuilder(knex, dialect))) emit(s);
+  }
+  for (const m of pending) {
+    log(`-- migration ${m.name}`);
+    for (const b of m.build(knex, dialect)) for (const s of await builderStatements(b)) emit(s);
+    emit(recordMigrationQuery(knex, dialect, m).toString());
+  }
+  return { applied: pending.map((m) => m.name), statements };
+}
+
+/** The INSERT recording a migration, with the database's clock (for the sql/ scripts). */
+export function recordMigrationQuery(knex: Knex, dialect: SqlDialect, m: MigrationDef): Knex.QueryBuilder {
+  const nowMs =
+    dialect === 'postgres'
+      ? 'CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) * 1000 AS BIGINT)'
+      : dialect === 'mysql'
+        ? 'CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 AS SIGNED)'
+        : "CAST(strftime('%s', 'now') AS INTEGER) * 1000";
+  return knex(MIGRATIONS_TABLE).insert({
+    name: m.name,
+    applied_at: knex.raw(nowMs),
+    min_server_schema: m.minServerSchema,
+  });
+}
+
+function checkMigrationList(migrations: readonly MigrationDef[]): void {
+  let prev = 0;
+  for (const m of migrations) {
+    const v = versionOf(m.name);
+    if (v !== m.version || v <= prev) throw new Error(`migration list out of order at ${m.name}`);
+    prev = v;
+  }
+}
+
+/** Runs `fn` on one pinned connection holding the migration lock (see the file comment). */
+async function withMigrationLock<T>(knex: Knex, dialect: SqlDialect, fn: (conn: Knex) => Promise<T>): Promise<T> {
+  if (dialect === 'sqlite') {
+    // Knex's SQLite clients use a single connection; BEGIN IMMEDIATE takes the write lock.
+    await knex.raw('BEGIN IMMEDIATE');
+    try {
+      const r = await fn(knex);
+      await knex.raw('COMMIT');
+      return r;
+    } catch (err) {
+      await knex.raw('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+  return knex.transaction(async (trx) => {
+    if (dialect === 'postgres') {
+      await trx.raw(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_TIMEOUT_S}s'`);
+      try {
+        await trx.raw('SELECT pg_advisory_xact_lock(?, 1)', [PG_LOCK_KEY]);
+      } catch (err) {
+        if (errorCode(err) === '55P03') throw lockTimeout();
+        throw err;
+      }
+      return fn(trx);
+    }
+    const lockName = "CONCAT('stan_migrate_', SHA1(COALESCE(DATABASE(), '')))";
+    const res: unknown = await trx.raw(`SELECT GET_LOCK(${lockName}, ?) AS got`, [MIGRATION_LOCK_TIMEOUT_S]);
+    const rows = Array.isArray(res) ? (res[0] as Array<{ got: number | null }>) : [];
+    if (rows[0]?.got !== 1) throw lockTimeout();
+    try {
+      return await fn(trx);
+    } finally {
+      await trx.raw(`SELECT RELEASE_LOCK(${lockName})`).catch(() => undefined);
+    }
+  });
+}
+
+function lockTimeout(): MigrationLockTimeoutError {
+  return new MigrationLockTimeoutError(
+    `another server or migrate command has been migrating this database for ${MIGRATION_LOCK_TIMEOUT_S} s: try again when it is done`,
+  );
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const c = (err as { code: unknown }).code;
+    return typeof c === 'string' ? c : undefined;
+  }
+  return undefined;
+}
+
+const PERMISSION_CODES = new Set([
+  '42501', // Postgres insufficient_privilege
+  'ER_TABLEACCESS_DENIED_ERROR', // 1142
+  'ER_DBACCESS_DENIED_ERROR', // 1044
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR', // 1227
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
+  'SQLITE_READONLY',
+  'SQLITE_AUTH',
+]);
+
+function translateMigrationError(err: unknown, dialect: SqlDialect): unknown {
+  if (err instanceof MigrationPermissionError || err instanceof MigrationLockTimeoutError) return err;
+  const code = errorCode(err);
+  if (code !== undefined && PERMISSION_CODES.has(code)) {
+    const detail = err instanceof Error ? err.message.split('\n')[0]?.replace(/^.* - /, '') : String(err);
+    return new MigrationPermissionError(
+      `cannot migrate the schema: the database role may not change it (${detail}); ` +
+        `run the migration as a role allowed to create tables (or have a DBA apply sql/${dialect}/), ` +
+        `then run the server with its restricted role`,
+      err,
+    );
+  }
+  return err;
+}

@@ -1,0 +1,113 @@
+/**
+ * Opens a dialect adapter for the configured store. Drivers are loaded lazily (inside this
+ * function) so the MEMORY store never pays for requiring pg, mysql2 or better-sqlite3 at
+ * start-up.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Knex } from 'knex';
+import type { Kysely } from 'kysely';
+import type { Database } from './schema';
+import type { DialectAdapter, DialectName } from './dialect';
+
+/** PostgreSQL's limit of bind parameters per statement. */
+const PG_MAX_PARAMS = 65_535;
+/** MySQL's prepared-statement limit is the same; text protocol inserts are bounded by size. */
+const MYSQL_MAX_PARAMS = 65_535;
+/** SQLite's SQLITE_MAX_VARIABLE_NUMBER since 3.32. */
+const SQLITE_MAX_PARAMS = 32_766;
+
+export interface OpenSqlOptions {
+  driver: 'postgres' | 'mysql';
+  source: string;
+  /** Reader pool size (sql_max_open_conns; <= 0 → 10). The writer uses its own 2 connections. */
+  maxOpenConns: number;
+}
+
+export interface OpenSqliteOptions {
+  /** Directory of `-store file -dir DIR`; the database file is DIR/stan.db. */
+  dir: string;
+  /** file_sync: synchronous=FULL (default) or NORMAL. */
+  sync: boolean;
+}
+
+export const SQLITE_FILE = 'stan.db';
+
+function adapter(
+  name: DialectName,
+  knex: Knex,
+  db: Kysely<Database>,
+  maxParams: number,
+  maxStatementBytes: number,
+  extraClose: () => Promise<void> = async () => undefined,
+): DialectAdapter {
+  return {
+    name,
+    knex,
+    db,
+    maxStatementBytes,
+    maxRowsPerInsert: (columns) => Math.max(1, Math.floor(maxParams / columns)),
+    close: async () => {
+      await db.destroy();
+      await knex.destroy();
+      await extraClose();
+    },
+  };
+}
+
+export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
+  const [{ default: knexFactory }, kysely, dsn] = await Promise.all([import('knex'), import('kysely'), import('./dsn')]);
+  const readers = o.maxOpenConns > 0 ? o.maxOpenConns : 10;
+  const conn = dsn.parseDataSource(o.driver, o.source);
+  if (o.driver === 'postgres') {
+    const pg = await import('pg');
+    // BIGINT (int8) columns: numbers, not strings (our values stay below 2^53 except ns
+    // timestamps, which lose sub-microsecond precision only).
+    pg.types.setTypeParser(20, (v: string) => Number(v));
+    const cfg = dsn.toPgConfig(conn);
+    const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 } });
+    const db = new kysely.Kysely<Database>({ dialect: new kysely.PostgresDialect({ pool: new pg.Pool({ ...cfg, max: readers }) }) });
+    return adapter('postgres', knex, db, PG_MAX_PARAMS, Infinity);
+  }
+  const mysql = await import('mysql2');
+  const cfg = { ...dsn.toMysqlConfig(conn), supportBigNumbers: true, bigNumberStrings: false };
+  const knex = knexFactory({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2 } });
+  const pool = mysql.createPool({ ...cfg, connectionLimit: readers });
+  const db = new kysely.Kysely<Database>({ dialect: new kysely.MysqlDialect({ pool }) });
+  // Read the server's packet limit so batches never exceed it.
+  const [rows] = await pool.promise().query('SELECT @@max_allowed_packet AS m');
+  const maxPacket = Number((rows as Array<{ m: number | string }>)[0]?.m ?? 4 * 1024 * 1024);
+  return adapter('mysql', knex, db, MYSQL_MAX_PARAMS, Math.floor(maxPacket * 0.8));
+}
+
+export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> {
+  const [{ default: knexFactory }, kysely, { default: BetterSqlite3 }] = await Promise.all([
+    import('knex'),
+    import('kysely'),
+    import('better-sqlite3'),
+  ]);
+  fs.mkdirSync(o.dir, { recursive: true });
+  const file = path.join(o.dir, SQLITE_FILE);
+  const pragmas = (d: { pragma(s: string): unknown }): void => {
+    d.pragma('journal_mode = WAL');
+    d.pragma(`synchronous = ${o.sync ? 'FULL' : 'NORMAL'}`);
+    d.pragma('busy_timeout = 5000');
+  };
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: file },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (c: { pragma(s: string): unknown }, done: (err: Error | null, c: unknown) => void) => {
+        pragmas(c);
+        done(null, c);
+      },
+    },
+  });
+  const reader = new BetterSqlite3(file);
+  pragmas(reader);
+  const db = new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database: reader }) });
+  return adapter('sqlite', knex, db, SQLITE_MAX_PARAMS, Infinity);
+}

@@ -1,0 +1,668 @@
+/**
+ * The event-sourced SQL store (PostgreSQL, MySQL/MariaDB, SQLite): see
+ * docs/design/event-store.md.
+ *
+ * Record calls (from the server, synchronous) turn into pending rows: message rows for
+ * stan_messages, event rows for stan_events, and retention deletes. `commit()` joins the next
+ * group commit: one transaction writes everything pending, then the committed events are
+ * folded into the projection (so the projection is always exactly the committed state, which
+ * is what a snapshot must capture).
+ */
+import type { ChannelLimits, StoreLimits } from '../../config/options';
+import type { ClientInfo, ServerInfo, SubState } from '../../protocol/codec';
+import { encodeMsgProto } from '../../protocol/fast';
+import { EventKind, StoreEvent } from '../events';
+import { encodeEvent, decodeEvent } from '../event-codec';
+import { emptyState, evolve, ProjectedState, toRecovered } from '../projection';
+import { decodeSnapshot, encodeSnapshot } from '../snapshot';
+import { limitsResolver, LimitsResolver, validateStoreLimits } from '../limits';
+import {
+  ChannelStore,
+  ERR_TOO_MANY_CHANNELS,
+  ERR_TOO_MANY_SUBS,
+  MsgStore,
+  NewMsg,
+  RecoveredState,
+  Store,
+  StoredMsg,
+  StoreError,
+  SubStore,
+} from '../types';
+import { DialectAdapter, num, toBuffer } from './dialect';
+
+/** Snapshot after this many events since the last one… */
+export const SNAPSHOT_EVERY_EVENTS = 50_000;
+/** …or after this long with at least one event (ms). */
+export const SNAPSHOT_EVERY_MS = 5 * 60_000;
+/** Recent messages kept in memory per channel so live delivery never reads the database. */
+const CACHE_MSGS = 4096;
+const CACHE_BYTES = 8 * 1024 * 1024;
+
+export interface SqlStoreOptions {
+  type: 'SQL' | 'FILE';
+  clusterID: string;
+  limits: StoreLimits;
+  /** Max rows per transaction (io_batch_size); 0 = unbounded (chunked by the dialect anyway). */
+  maxBatchRows: number;
+  now?: () => number;
+}
+
+interface MsgRow {
+  channel_id: number;
+  seq: number;
+  ts: number;
+  size: number;
+  data: Buffer;
+}
+
+interface EventRow {
+  kind: number;
+  channel_id: number | null;
+  body: Buffer;
+}
+
+interface Pending {
+  msgs: MsgRow[];
+  msgBytes: number;
+  events: StoreEvent[];
+  /** channel_id → delete every message below this sequence */
+  truncates: Map<number, number>;
+  /** channels whose rows go away entirely */
+  dropChannels: number[];
+  waiters: Array<{ resolve: () => void; reject: (err: Error) => void }>;
+}
+
+function newPending(): Pending {
+  return { msgs: [], msgBytes: 0, events: [], truncates: new Map(), dropChannels: [], waiters: [] };
+}
+
+function cloneSub(s: SubState): SubState {
+  return { ...s };
+}
+
+/** Delivery progress of one subscription within one batch, merged per kind in order. */
+type ProgressOp = { sent: boolean; seqs: number[] };
+
+class SqlMsgStore implements MsgStore {
+  firstSeq = 0;
+  lastSeq = 0;
+  msgCount = 0;
+  byteCount = 0;
+  /** seq → cached stored message (most recent ones); Map keeps insertion order = seq order. */
+  private readonly cache = new Map<number, StoredMsg>();
+  private cacheBytes = 0;
+  /** Sizes/timestamps of messages stored since start, for exact count/bytes/age limits. */
+  private readonly hot: Array<{ seq: number; size: number; ts: number }> = [];
+
+  constructor(private readonly ch: SqlChannelStore) {}
+
+  store(msg: NewMsg): StoredMsg {
+    const bytes = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestamp);
+    const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes };
+    if (msg.seq <= this.lastSeq) return stored;
+    if (this.msgCount === 0) this.firstSeq = msg.seq;
+    this.lastSeq = msg.seq;
+    this.msgCount++;
+    this.byteCount += bytes.length;
+    this.cache.set(msg.seq, stored);
+    this.cacheBytes += bytes.length;
+    this.hot.push({ seq: msg.seq, size: bytes.length, ts: msg.timestamp });
+    while (this.cache.size > CACHE_MSGS || (this.cacheBytes > CACHE_BYTES && this.cache.size > 1)) {
+      const first = this.cache.entries().next().value as [number, StoredMsg];
+      this.cache.delete(first[0]);
+      this.cacheBytes -= first[1].bytes.length;
+    }
+    this.ch.store.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size: bytes.length, data: Buffer.from(bytes) });
+    this.enforceLimits();
+    return stored;
+  }
+
+  /** Count and bytes limits: drop the oldest, always keep the newest (spec §6.1). */
+  private enforceLimits(): void {
+    const { maxMsgs, maxBytes } = this.ch.limits;
+    let newFirst = this.firstSeq;
+    let count = this.msgCount;
+    let bytes = this.byteCount;
+    if (maxMsgs > 0 && count > maxMsgs) {
+      const drop = count - maxMsgs;
+      bytes -= this.hotBytesBetween(newFirst, newFirst + drop);
+      newFirst += drop;
+      count -= drop;
+    }
+    if (maxBytes > 0 && bytes > maxBytes) {
+      // Only messages stored since start have known sizes; older ones are trimmed by the
+      // background retention pass (which asks the database).
+      for (const h of this.hot) {
+        if (h.seq < newFirst) continue;
+        if (bytes <= maxBytes || count <= 1) break;
+        bytes -= h.size;
+        count--;
+        newFirst = h.seq + 1;
+      }
+    }
+    if (newFirst !== this.firstSeq) this.truncate(newFirst, this.msgCount - count, this.byteCount - bytes);
+  }
+
+  private hotBytesBetween(from: number, to: number): number {
+    let b = 0;
+    for (const h of this.hot) {
+      if (h.seq >= to) break;
+      if (h.seq >= from) b += h.size;
+    }
+    // Sizes unknown (recovered rows): estimate with the average, corrected by the next recovery.
+    const known = this.hot.filter((h) => h.seq >= from && h.seq < to).length;
+    const unknown = to - from - known;
+    if (unknown > 0 && this.msgCount > 0) b += Math.round((this.byteCount / this.msgCount) * unknown);
+    return b;
+  }
+
+  /** Removes every message below newFirst (limits): memory now, rows in the next commit. */
+  truncate(newFirst: number, removedMsgs: number, removedBytes: number): void {
+    this.firstSeq = newFirst;
+    this.msgCount -= removedMsgs;
+    this.byteCount -= removedBytes;
+    while (this.hot.length > 0 && this.hot[0].seq < newFirst) this.hot.shift();
+    for (const [seq, m] of this.cache) {
+      if (seq >= newFirst) break;
+      this.cache.delete(seq);
+      this.cacheBytes -= m.bytes.length;
+    }
+    this.ch.store.recordEvent({
+      kind: EventKind.MsgsExpired,
+      channelID: this.ch.id,
+      firstSeq: newFirst,
+      removedMsgs,
+      removedBytes,
+      lastSeq: this.lastSeq,
+      msgCount: this.msgCount,
+      byteCount: this.byteCount,
+    });
+    this.ch.store.recordTruncate(this.ch.id, newFirst);
+  }
+
+  /** Expires messages older than max_age (called by the store's retention timer). */
+  expireOlderThan(cutoffNs: number): boolean {
+    let newFirst = this.firstSeq;
+    let removed = 0;
+    let bytes = 0;
+    for (const h of this.hot) {
+      if (h.ts >= cutoffNs) break;
+      if (h.seq < newFirst) continue;
+      newFirst = h.seq + 1;
+      removed++;
+      bytes += h.size;
+    }
+    if (removed === 0) return false;
+    this.truncate(newFirst, removed, bytes);
+    return true;
+  }
+
+  restore(first: number, last: number, count: number, bytes: number): void {
+    this.firstSeq = first;
+    this.lastSeq = last;
+    this.msgCount = count;
+    this.byteCount = bytes;
+  }
+
+  lookupCached(seq: number): StoredMsg | undefined | null {
+    if (seq < this.firstSeq || seq > this.lastSeq || this.msgCount === 0) return undefined;
+    return this.cache.get(seq) ?? null;
+  }
+
+  async lookup(seq: number): Promise<StoredMsg | undefined> {
+    const c = this.lookupCached(seq);
+    if (c !== null) return c;
+    const row = await this.ch.store.adapter.db
+      .selectFrom('stan_messages')
+      .select(['seq', 'ts', 'data'])
+      .where('channel_id', '=', this.ch.id)
+      .where('seq', '=', seq)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    return { seq: num(row.seq), timestamp: num(row.ts), bytes: toBuffer(row.data) };
+  }
+
+  async firstSeqAtOrAfter(ts: number): Promise<number> {
+    for (const m of this.cache.values()) {
+      // The cache covers the newest messages: if its oldest entry is already >= ts, the
+      // answer may be older; only a hit strictly inside the cache can be answered here.
+      if (m.timestamp >= ts) {
+        if (m.seq === this.firstSeq) return m.seq;
+        break;
+      }
+    }
+    const row = await this.ch.store.adapter.db
+      .selectFrom('stan_messages')
+      .select((eb) => eb.fn.min('seq').as('seq'))
+      .where('channel_id', '=', this.ch.id)
+      .where('ts', '>=', ts)
+      .where('seq', '>=', this.firstSeq)
+      .executeTakeFirst();
+    const s = row ? num(row.seq as number | string | null) : 0;
+    if (s > 0) return s;
+    // Not yet committed messages are only in the cache.
+    for (const m of this.cache.values()) if (m.timestamp >= ts) return m.seq;
+    return this.lastSeq + 1;
+  }
+}
+
+class SqlSubStore implements SubStore {
+  subCount = 0;
+  constructor(private readonly ch: SqlChannelStore) {}
+
+  createSub(state: SubState): void {
+    const max = this.ch.limits.maxSubscriptions;
+    if (max > 0 && this.subCount >= max) throw new StoreError(ERR_TOO_MANY_SUBS);
+    state.ID = this.ch.store.nextSubID();
+    this.subCount++;
+    this.ch.store.recordEvent({ kind: EventKind.SubCreated, channelID: this.ch.id, sub: cloneSub(state) });
+  }
+  updateSub(state: SubState): void {
+    this.ch.store.recordEvent({ kind: EventKind.SubUpdated, channelID: this.ch.id, sub: cloneSub(state) });
+  }
+  deleteSub(id: number): void {
+    this.subCount = Math.max(0, this.subCount - 1);
+    this.ch.store.recordEvent({ kind: EventKind.SubDeleted, channelID: this.ch.id, subID: id });
+  }
+  addSeqPending(id: number, seq: number): void {
+    this.ch.store.recordProgress(this.ch.id, id, true, seq);
+  }
+  ackSeqPending(id: number, seq: number): void {
+    this.ch.store.recordProgress(this.ch.id, id, false, seq);
+  }
+}
+
+class SqlChannelStore implements ChannelStore {
+  readonly msgs: SqlMsgStore;
+  readonly subs: SqlSubStore;
+  constructor(
+    readonly store: SqlStore,
+    readonly id: number,
+    readonly name: string,
+    readonly limits: ChannelLimits,
+  ) {
+    this.msgs = new SqlMsgStore(this);
+    this.subs = new SqlSubStore(this);
+  }
+}
+
+export class SqlStore implements Store {
+  readonly type: 'SQL' | 'FILE';
+  readonly limits: StoreLimits;
+  onError?: (err: Error) => void;
+  private readonly resolver: LimitsResolver;
+  private readonly channels = new Map<string, SqlChannelStore>();
+  private readonly channelsByID = new Map<number, SqlChannelStore>();
+  private projection: ProjectedState = emptyState();
+  private pending: Pending = newPending();
+  /** Delivery progress of the current batch, per "channelID:subID". */
+  private progress = new Map<string, { channelID: number; subID: number; ops: ProgressOp[] }>();
+  private committing = false;
+  private closed = false;
+  private lastChannelID = 0;
+  private lastSubID = 0;
+  private eventsSinceSnapshot = 0;
+  private lastSnapshotAt: number;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  constructor(readonly adapter: DialectAdapter, private readonly opts: SqlStoreOptions) {
+    validateStoreLimits(opts.limits);
+    this.type = opts.type;
+    this.limits = opts.limits;
+    this.resolver = limitsResolver(opts.limits);
+    this.now = opts.now ?? Date.now;
+    this.lastSnapshotAt = this.now();
+  }
+
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  // ------------------------------------------------------------ recovery
+
+  async recover(): Promise<RecoveredState | null> {
+    const db = this.adapter.db;
+    const server = await db.selectFrom('stan_server').select(['cluster_id']).where('id', '=', 1).executeTakeFirst();
+    if (server === undefined) return null;
+    if (server.cluster_id !== this.opts.clusterID) {
+      throw new StoreError(
+        `this database belongs to the STAN cluster "${server.cluster_id}", not "${this.opts.clusterID}": ` +
+          `use -cid ${server.cluster_id}, or another database for this cluster`,
+      );
+    }
+    const snap = await db
+      .selectFrom('stan_snapshots')
+      .select(['last_event_id', 'body'])
+      .orderBy('snapshot_id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    let state = snap ? decodeSnapshot(toBuffer(snap.body)) : emptyState();
+    let lastEventID = snap ? num(snap.last_event_id) : 0;
+    // Replay the events after the snapshot, in pages so memory stays bounded.
+    const PAGE = 10_000;
+    let replayed = 0;
+    for (;;) {
+      const rows = await db
+        .selectFrom('stan_events')
+        .select(['event_id', 'kind', 'body'])
+        .where('event_id', '>', lastEventID)
+        .orderBy('event_id')
+        .limit(PAGE)
+        .execute();
+      for (const r of rows) {
+        state = evolve(state, decodeEvent(num(r.kind) as EventKind, toBuffer(r.body)));
+        lastEventID = num(r.event_id);
+      }
+      replayed += rows.length;
+      if (rows.length < PAGE) break;
+    }
+    state.lastEventID = lastEventID;
+    this.replayedEvents = replayed;
+    // Message rows after each channel's projected last sequence (position and size only).
+    for (const ch of state.channels.values()) {
+      const rows = await db
+        .selectFrom('stan_messages')
+        .select(['seq', 'ts', 'size'])
+        .where('channel_id', '=', ch.id)
+        .where('seq', '>', ch.lastSeq)
+        .orderBy('seq')
+        .execute();
+      for (const r of rows) {
+        state = evolve(state, { kind: EventKind.MsgStored, channelID: ch.id, seq: num(r.seq), timestamp: num(r.ts), size: num(r.size) });
+      }
+    }
+    this.projection = state;
+    if (state.serverInfo === undefined) return null;
+    const rec = toRecovered(state);
+    this.lastChannelID = state.nextChannelID - 1;
+    this.lastSubID = state.nextSubID - 1;
+    const channels = [];
+    for (const rc of rec.channels) {
+      const cs = new SqlChannelStore(this, rc.channelID, rc.name, this.resolver.resolve(rc.name));
+      cs.msgs.restore(rc.firstSeq, rc.lastSeq, rc.msgCount, rc.byteCount);
+      cs.subs.subCount = rc.subs.length;
+      this.channels.set(rc.name, cs);
+      this.channelsByID.set(rc.channelID, cs);
+      channels.push({ channel: cs, subs: rc.subs });
+    }
+    // The clean-up rule's decisions (dropped subs, offline durables, shadows) go into the log
+    // too, so that the log agrees with what the server now runs with.
+    for (const e of rec.cleanup) this.recordEvent(e);
+    this.armRetention();
+    return { info: rec.info, clients: rec.clients, channels };
+  }
+
+  /** Events replayed by the last recover() (after the snapshot): tests and logs use it. */
+  replayedEvents = 0;
+
+  // ------------------------------------------------------------ records
+
+  init(info: ServerInfo): void {
+    this.recordEvent({
+      kind: EventKind.ServerInit,
+      clusterID: info.ClusterID,
+      discovery: info.Discovery,
+      publish: info.Publish,
+      subscribe: info.Subscribe,
+      unsubscribe: info.Unsubscribe,
+      close: info.Close,
+      subClose: info.SubClose,
+      acksSubs: info.AcksSubs,
+    });
+    this.needsServerRow = true;
+  }
+  private needsServerRow = false;
+
+  addClient(info: ClientInfo): void {
+    this.recordEvent({
+      kind: EventKind.ClientConnected,
+      clientID: info.ID,
+      hbInbox: info.HbInbox,
+      connID: info.ConnID,
+      protocol: info.Protocol,
+      pingInterval: info.PingInterval,
+      pingMaxOut: info.PingMaxOut,
+    });
+  }
+
+  deleteClient(id: string): void {
+    this.recordEvent({ kind: EventKind.ClientClosed, clientID: id });
+  }
+
+  createChannel(name: string): ChannelStore {
+    if (this.channels.has(name)) throw new StoreError('already exists');
+    const max = this.limits.maxChannels;
+    if (max > 0 && this.channels.size >= max) throw new StoreError(ERR_TOO_MANY_CHANNELS);
+    const id = ++this.lastChannelID;
+    const cs = new SqlChannelStore(this, id, name, this.resolver.resolve(name));
+    this.channels.set(name, cs);
+    this.channelsByID.set(id, cs);
+    this.recordEvent({ kind: EventKind.ChannelCreated, channelID: id, name });
+    this.armRetention();
+    return cs;
+  }
+
+  lookupChannel(name: string): ChannelStore | undefined {
+    return this.channels.get(name);
+  }
+
+  deleteChannel(name: string): void {
+    const cs = this.channels.get(name);
+    if (cs === undefined) return;
+    this.channels.delete(name);
+    this.channelsByID.delete(cs.id);
+    this.recordEvent({ kind: EventKind.ChannelDeleted, channelID: cs.id });
+    this.pending.dropChannels.push(cs.id);
+  }
+
+  nextSubID(): number {
+    return ++this.lastSubID;
+  }
+
+  recordEvent(e: StoreEvent): void {
+    this.flushProgress();
+    this.pending.events.push(e);
+  }
+
+  recordMessage(row: MsgRow): void {
+    this.pending.msgs.push(row);
+    this.pending.msgBytes += row.data.length;
+  }
+
+  /** The rows below firstSeq go in the next commit (the MsgsExpired event is recorded by the caller). */
+  recordTruncate(channelID: number, firstSeq: number): void {
+    this.pending.truncates.set(channelID, firstSeq);
+  }
+
+  recordProgress(channelID: number, subID: number, sent: boolean, seq: number): void {
+    const key = `${channelID}:${subID}`;
+    let p = this.progress.get(key);
+    if (p === undefined) {
+      p = { channelID, subID, ops: [] };
+      this.progress.set(key, p);
+    }
+    const last = p.ops[p.ops.length - 1];
+    if (last !== undefined && last.sent === sent) last.seqs.push(seq);
+    else p.ops.push({ sent, seqs: [seq] });
+  }
+
+  /**
+   * Turns batched delivery progress into events. Called before any other event is recorded
+   * so that ordering between progress and, e.g., a SubDeleted is kept.
+   */
+  private flushProgress(): void {
+    if (this.progress.size === 0) return;
+    for (const p of this.progress.values()) {
+      for (const op of p.ops) {
+        this.pending.events.push(
+          op.sent
+            ? { kind: EventKind.MsgsSent, channelID: p.channelID, subID: p.subID, seqs: op.seqs }
+            : { kind: EventKind.MsgsAcked, channelID: p.channelID, subID: p.subID, seqs: op.seqs },
+        );
+      }
+    }
+    this.progress.clear();
+  }
+
+  // ------------------------------------------------------------ group commit
+
+  commit(): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError('store closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.waiters.push({ resolve, reject });
+      if (!this.committing) this.startCommit();
+    });
+  }
+
+  private startCommit(): void {
+    this.committing = true;
+    // Let the current event-loop turn finish recording: everything it adds joins this batch.
+    setImmediate(() => void this.commitLoop());
+  }
+
+  private async commitLoop(): Promise<void> {
+    try {
+      while (this.pending.waiters.length > 0 || this.pending.msgs.length > 0 || this.pending.events.length > 0 || this.progress.size > 0) {
+        this.flushProgress();
+        const batch = this.pending;
+        this.pending = newPending();
+        try {
+          await this.writeBatch(batch);
+        } catch (err) {
+          const e = err instanceof Error ? err : new Error(String(err));
+          // Keep the rows: the in-memory state already contains them, so they are written by
+          // the next successful commit (at-least-once for the publishers that got an error).
+          this.requeue(batch);
+          for (const w of batch.waiters) w.reject(e);
+          this.onError?.(e);
+          await new Promise((r) => setTimeout(r, 200));
+          continue;
+        }
+        for (const e of batch.events) this.projection = evolve(this.projection, e);
+        for (const m of batch.msgs) {
+          this.projection = evolve(this.projection, { kind: EventKind.MsgStored, channelID: m.channel_id, seq: m.seq, timestamp: m.ts, size: m.size });
+        }
+        this.eventsSinceSnapshot += batch.events.length;
+        for (const w of batch.waiters) w.resolve();
+        if (this.snapshotDue()) await this.writeSnapshot().catch((err: unknown) => this.onError?.(err instanceof Error ? err : new Error(String(err))));
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private requeue(batch: Pending): void {
+    const next = this.pending;
+    next.msgs = batch.msgs.concat(next.msgs);
+    next.msgBytes += batch.msgBytes;
+    next.events = batch.events.concat(next.events);
+    for (const [k, v] of batch.truncates) if (!next.truncates.has(k)) next.truncates.set(k, v);
+    next.dropChannels = batch.dropChannels.concat(next.dropChannels);
+  }
+
+  private async writeBatch(b: Pending): Promise<void> {
+    const knex = this.adapter.knex;
+    const eventRows: EventRow[] = b.events.map((e) => ({
+      kind: e.kind,
+      channel_id: 'channelID' in e ? e.channelID : null,
+      body: Buffer.from(encodeEvent(e)),
+    }));
+    await knex.transaction(async (trx) => {
+      if (this.needsServerRow) {
+        await trx('stan_server').insert({ id: 1, cluster_id: this.opts.clusterID, created_at: this.now() });
+      }
+      const msgChunk = this.adapter.maxRowsPerInsert(5);
+      let i = 0;
+      while (i < b.msgs.length) {
+        // Bounded by bind parameters and by statement size (max_allowed_packet).
+        let bytes = 0;
+        let j = i;
+        while (j < b.msgs.length && j - i < msgChunk && (j === i || bytes + b.msgs[j].data.length < this.adapter.maxStatementBytes)) {
+          bytes += b.msgs[j].data.length * 2 + 64;
+          j++;
+        }
+        await trx('stan_messages').insert(b.msgs.slice(i, j));
+        i = j;
+      }
+      const evChunk = this.adapter.maxRowsPerInsert(3);
+      for (let k = 0; k < eventRows.length; k += evChunk) {
+        await trx('stan_events').insert(eventRows.slice(k, k + evChunk));
+      }
+      for (const [channelID, firstSeq] of b.truncates) {
+        await trx('stan_messages').where('channel_id', channelID).andWhere('seq', '<', firstSeq).del();
+      }
+      for (const channelID of b.dropChannels) {
+        await trx('stan_messages').where('channel_id', channelID).del();
+      }
+    });
+    this.needsServerRow = false;
+  }
+
+  // ------------------------------------------------------------ snapshots
+
+  private snapshotDue(): boolean {
+    if (this.eventsSinceSnapshot >= SNAPSHOT_EVERY_EVENTS) return true;
+    return this.eventsSinceSnapshot > 0 && this.now() - this.lastSnapshotAt >= SNAPSHOT_EVERY_MS;
+  }
+
+  /**
+   * Writes the projection (= committed state) and compacts: the events it covers and older
+   * snapshots are deleted in the same transaction. Runs inside the commit loop, so no batch
+   * is in flight.
+   */
+  async writeSnapshot(): Promise<void> {
+    const knex = this.adapter.knex;
+    await knex.transaction(async (trx) => {
+      const row = await trx('stan_events').max({ m: 'event_id' }).first();
+      const lastEventID = num((row as { m?: number | string | null } | undefined)?.m ?? 0);
+      if (lastEventID === 0 && this.projection.serverInfo === undefined) return;
+      this.projection.lastEventID = Math.max(lastEventID, this.projection.lastEventID);
+      const body = Buffer.from(encodeSnapshot(this.projection));
+      await trx('stan_snapshots').insert({ last_event_id: this.projection.lastEventID, created_at: this.now(), body });
+      await trx('stan_events').where('event_id', '<=', this.projection.lastEventID).del();
+      const newest = await trx('stan_snapshots').max({ m: 'snapshot_id' }).first();
+      const newestID = num((newest as { m?: number | string | null } | undefined)?.m ?? 0);
+      await trx('stan_snapshots').where('snapshot_id', '<', newestID).del();
+    });
+    this.eventsSinceSnapshot = 0;
+    this.lastSnapshotAt = this.now();
+  }
+
+  // ------------------------------------------------------------ retention (max_age)
+
+  private armRetention(): void {
+    if (this.retentionTimer !== undefined || this.closed) return;
+    let anyAge = false;
+    for (const c of this.channels.values()) if (c.limits.maxAge > 0) anyAge = true;
+    if (!anyAge) return;
+    this.retentionTimer = setInterval(() => this.expireByAge(), 1000);
+    this.retentionTimer.unref();
+  }
+
+  private expireByAge(): void {
+    const nowNs = this.now() * 1e6;
+    let any = false;
+    for (const c of this.channels.values()) {
+      const maxAge = c.limits.maxAge;
+      if (maxAge <= 0) continue;
+      if (c.msgs.expireOlderThan(nowNs - maxAge * 1e6)) any = true;
+    }
+    if (any) this.commit().catch((err: unknown) => this.onError?.(err instanceof Error ? err : new Error(String(err))));
+  }
+
+  // ------------------------------------------------------------ close
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    try {
+      await this.commit();
+      if (this.eventsSinceSnapshot > 0) await this.writeSnapshot();
+    } catch (err) {
+      this.onError?.(err instanceof Error ? err : new Error(String(err)));
+    }
+    this.closed = true;
+    await this.adapter.close();
+  }
+}
