@@ -8,7 +8,7 @@ import { silentLogger } from '../logging/logger';
 import type { NatsTransport } from '../nats/transport';
 import { CloseRequestCodec, ConnectRequestCodec, ConnectResponseCodec } from '../protocol/codec';
 import type { Store } from '../store/types';
-import { MemoryStore } from '../store/memory';
+import { openStore } from '../store/open-store';
 import { validateStoreLimits, formatLimitsTable } from '../store/limits';
 import { EmbeddedNatsServer } from '../nats/embedded/server';
 import { connectInProcess } from '../nats/embedded/inprocess';
@@ -75,7 +75,8 @@ export class StreamingServer {
 
     let store: Store | undefined;
     try {
-      store = new MemoryStore(so.storeLimits);
+      store = await openStore(so, log);
+      store.onError = (err) => log.error(`Store error: ${err.message}`);
       const core = new StanCore(so, store, nc, log);
       log.notice('Recovering the state...');
       const recovered = await store.recover();

@@ -7,13 +7,6 @@ import type { ServerOptions } from '../config/options';
 
 /** canonical option name → what it belongs to (shown in the error). */
 const NOT_YET: Record<string, string> = {
-  dir: 'FILE store',
-  sql_driver: 'SQL store',
-  sql_source: 'SQL store',
-  sql_no_caching: 'SQL store',
-  sql_max_open_conns: 'SQL store',
-  sql_bulk_insert_limit: 'SQL store',
-  sql_auto_migrate: 'SQL store',
   ft_group: 'fault tolerance',
   clustered: 'clustering',
   cluster_node_id: 'clustering',
@@ -56,6 +49,12 @@ const NOT_YET: Record<string, string> = {
 };
 
 const FILE_FLAG_PREFIX = 'file_';
+/**
+ * The FILE store is a SQLite database in --dir: of the reference's file-store tuning flags
+ * only file_sync keeps a meaning (synchronous=FULL vs NORMAL). The others tune a file layout
+ * we don't have; they are refused so nobody believes they took effect.
+ */
+const FILE_FLAGS_MAPPED = new Set(['file_sync']);
 
 export class NotSupportedError extends Error {
   constructor(readonly flags: string[]) {
@@ -64,12 +63,27 @@ export class NotSupportedError extends Error {
   }
 }
 
+/** An option that exists in the reference but has no meaning here. */
+export class UnsupportedFlagError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedFlagError';
+  }
+}
+
 /** Throws NotSupportedError listing every explicitly given option we cannot honour yet. */
 export function checkSupported(o: ServerOptions): void {
   const bad: string[] = [];
+  const fileBad: string[] = [];
   for (const name of o.explicit) {
-    if (name in NOT_YET || name.startsWith(FILE_FLAG_PREFIX)) bad.push(name);
+    if (name in NOT_YET) bad.push(name);
+    else if (name.startsWith(FILE_FLAG_PREFIX) && !FILE_FLAGS_MAPPED.has(name)) fileBad.push(name);
   }
-  if (o.streaming.storeType !== 'MEMORY') bad.push(`store=${o.streaming.storeType}`);
+  if (fileBad.length > 0) {
+    throw new UnsupportedFlagError(
+      `--${fileBad.sort().join(', --')}: no meaning for this server's FILE store (a SQLite database in --dir); ` +
+        'remove it (only --file_sync is honoured: synchronous=FULL when true, NORMAL when false)',
+    );
+  }
   if (bad.length > 0) throw new NotSupportedError([...new Set(bad)].sort());
 }

@@ -13,6 +13,7 @@ import {
   CloseResponseCodec,
   ConnectRequestCodec,
   StartPosition,
+  type SubscriptionRequest,
   SubscriptionRequestCodec,
   SubscriptionResponseCodec,
 } from '../../src/protocol/codec';
@@ -53,7 +54,7 @@ describe('STAN error paths', () => {
   });
 
   describe('subscription request validation (first failing check wins)', () => {
-    const ok = { clientID: 'err-raw', subject: 'valid.ch', maxInFlight: 10, ackWaitInSecs: 5, startPosition: StartPosition.NewOnly };
+    const ok: Partial<SubscriptionRequest> = { clientID: 'err-raw', subject: 'valid.ch', maxInFlight: 10, ackWaitInSecs: 5, startPosition: StartPosition.NewOnly };
 
     test('undecodable', async () => {
       const r = await requestDecoded(nc, `_STAN.sub.${cid}`, GARBAGE, SubscriptionResponseCodec);
@@ -61,7 +62,7 @@ describe('STAN error paths', () => {
     });
 
     test('each check in order', async () => {
-      const cases: Array<[Partial<typeof ok> & { qGroup?: string; durableName?: string; startSequence?: number }, string]> = [
+      const cases: Array<[Partial<SubscriptionRequest>, string]> = [
         [{ ...ok, clientID: '', ackWaitInSecs: 0, maxInFlight: 0, subject: 'a.*' }, 'stan: clientID missing'],
         [{ ...ok, ackWaitInSecs: 0, maxInFlight: 0, startPosition: 9 }, 'stan: invalid ack wait time, should be >= 1s'],
         [{ ...ok, ackWaitInSecs: -3 }, 'stan: invalid ack wait time, should be >= 1s'],

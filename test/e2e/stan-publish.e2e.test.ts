@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer } from '../helpers/server';
-import { close, Collector, connect, opts, publish, publishError, publishN, subscribe, type Stan } from '../helpers/stan';
+import { close, Collector, connect, opts, publish, publishError, subscribe, type Stan } from '../helpers/stan';
 import { CtrlMsgCodec, CtrlMsgType, PubAckCodec, StartPosition } from '../../src/protocol/codec';
 import type { ServerHandle } from '../../src/index';
 import { defaultStoreLimits } from '../../src/config/options';

@@ -8,6 +8,7 @@ import { close, Collector, connect, opts, publish, publishN, sleep, subscribe, t
 import { defaultStoreLimits } from '../../src/config/options';
 import { MsgProtoCodec, StartPosition, SubscriptionRequestCodec, SubscriptionResponseCodec } from '../../src/protocol/codec';
 import type { ServerHandle } from '../../src/index';
+import { StartPosition as stanStartPosition } from 'node-nats-streaming';
 import { createInbox, type NatsConnection, rawNats, rawStanConnect } from '../helpers/raw';
 
 describe('STAN subscription start positions', () => {
@@ -56,7 +57,7 @@ describe('STAN subscription start positions', () => {
   test('NewOnly (default): only messages published after the subscription', async () => {
     const ch = await channel('start.new');
     assert.deepEqual(await seqsWith6(ch, () => undefined), [6]);
-    assert.deepEqual(await seqsWith6(ch, (o) => o.setStartAt(StartPosition.NewOnly)), [7]);
+    assert.deepEqual(await seqsWith6(ch, (o) => o.setStartAt(stanStartPosition.NEW_ONLY)), [7]);
   });
 
   test('LastReceived: starts with the last stored message; on an empty channel like NewOnly', async () => {

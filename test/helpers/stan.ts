@@ -75,7 +75,7 @@ export function subscribe(
 
 export function close(sc: Stan): Promise<void> {
   return new Promise((resolve) => {
-    if (sc.isClosed()) return resolve();
+    if ((sc as unknown as { isClosed(): boolean }).isClosed()) return resolve();
     sc.once('close', () => resolve());
     sc.close();
   });

@@ -205,16 +205,22 @@ function futureMigrations(minServerSchema: number): MigrationDef[] {
 const TABLE_NAMES = Object.keys(TABLES).sort();
 
 /** Runs migrate() on the SQLite database of `dir` in a child process; resolves what it applied. */
-function migrateInChild(dir: string): Promise<{ applied: string[] }> {
+function migrateInChild(dir: string, startAt: number): Promise<{ applied: string[] }> {
   const script = path.join(tmpRoot, 'migrate-child.ts');
   if (!fs.existsSync(script)) {
     fs.writeFileSync(
       script,
       `import knexFactory from ${JSON.stringify(require.resolve('knex'))};
 import { migrate } from ${JSON.stringify(path.join(REPO_ROOT, 'src/store/sql/migrator'))};
+import { MIGRATIONS } from ${JSON.stringify(path.join(REPO_ROOT, 'src/store/sql/migrations'))};
+// A slow second migration (~0.5 s of work inside the lock) so that the racers overlap.
+const slow = { name: '0002_test_slow', version: 2, minServerSchema: 1, build: (knex: import('knex').Knex) => [
+  knex.schema.raw('CREATE TABLE stan_test_slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3000000) SELECT x FROM c'),
+] };
 const k = knexFactory({ client: 'better-sqlite3', connection: { filename: process.argv[2] as string }, useNullAsDefault: true,
   pool: { min: 1, max: 1, afterCreate: (c: { pragma(s: string): unknown }, done: (e: Error | null, c: unknown) => void) => { c.pragma('busy_timeout = 10000'); done(null, c); } } });
-migrate(k).then((r) => { process.stdout.write(JSON.stringify(r)); return k.destroy(); }, (e: unknown) => { process.stderr.write(String(e)); process.exitCode = 1; return k.destroy(); });
+const startAt = Number(process.argv[3]);
+setTimeout(() => migrate(k, { migrations: [...MIGRATIONS, slow] }).then((r) => { process.stdout.write(JSON.stringify(r)); return k.destroy(); }, (e: unknown) => { process.stderr.write(String(e)); process.exitCode = 1; return k.destroy(); }), Math.max(0, startAt - Date.now()));
 `,
     );
   }
@@ -263,8 +269,9 @@ for (const dialect of SQL_DIALECTS) {
       const back = await db.knex('stan_messages').first('data', 'ts');
       assert.equal(Buffer.from(back.data).length, big.length);
       assert.equal(String(back.ts), '1700000000000000000');
-      const [ev] = await db.knex('stan_events').insert({ kind: 2, channel_id: null, body: Buffer.from('x') }, ['event_id']);
-      assert.ok(ev !== undefined);
+      await db.knex('stan_events').insert([{ kind: 2, channel_id: null, body: Buffer.from('x') }, { kind: 3, channel_id: 1, body: Buffer.from('y') }]);
+      const ids = (await db.knex('stan_events').select('event_id').orderBy('event_id')).map((r: { event_id: unknown }) => Number(r.event_id));
+      assert.deepEqual(ids, [1, 2], 'auto-increment event ids');
     });
 
     test('two migrators at once: the lock lets exactly one apply each migration', async () => {
@@ -272,15 +279,18 @@ for (const dialect of SQL_DIALECTS) {
       let applied: string[];
       if (dialect === 'sqlite') {
         // better-sqlite3 waits for a lock synchronously, blocking its whole process: race
-        // three processes, as two servers would.
-        const outs = await Promise.all([0, 1, 2].map(() => migrateInChild(db.source)));
-        applied = outs.flatMap((o) => o.applied);
+        // three processes, as two servers would, all starting at the same instant.
+        const startAt = Date.now() + 1500;
+        const outs = await Promise.all([0, 1, 2].map(() => migrateInChild(db.source, startAt)));
+        applied = outs.flatMap((o) => o.applied).filter((n) => n !== '0002_test_slow');
+        assert.equal(outs.flatMap((o) => o.applied).length, 2, JSON.stringify(outs));
       } else {
         const results = await Promise.all([migrate(db.knex), migrate(knexFor(dialect, db.source)), migrate(knexFor(dialect, db.source))]);
         applied = results.flatMap((r) => r.applied);
       }
       assert.deepEqual(applied.sort(), ['0001_initial']);
-      assert.equal((await db.knex('stan_migrations').count({ n: '*' }))[0]?.n?.toString(), '1');
+      const recorded = (await db.knex('stan_migrations').select('name')).map((r: { name: string }) => r.name).sort();
+      assert.deepEqual(recorded, dialect === 'sqlite' ? ['0001_initial', '0002_test_slow'] : ['0001_initial']);
     });
 
     test('--dry-run prints the SQL of every pending migration and changes nothing', async () => {
