@@ -17,13 +17,15 @@ export class StoreConfigError extends Error {
 
 export async function openStore(so: StreamingOptions, log: Logger): Promise<Store> {
   if (so.storeType === 'MEMORY') return new MemoryStore(so.storeLimits);
-  const [{ SqlStore }, { prepareSchema }, open] = await Promise.all([
+  const [{ SqlStore }, { prepareSchema, assertNoReferenceFileStore }, open] = await Promise.all([
     import('./sql/sql-store'),
     import('./sql/schema-check'),
     import('./sql/open'),
   ]);
   if (so.storeType === 'FILE') {
     if (!so.filestoreDir) throw new StoreConfigError('the FILE store needs a directory: add --dir <path>');
+    // Before opening: opening would create our database file inside the reference's layout.
+    assertNoReferenceFileStore(so.filestoreDir);
     const adapter = await open.openSqlite({ dir: so.filestoreDir, sync: so.file.doSync });
     try {
       const st = await prepareSchema(adapter.knex, { dialect: 'sqlite', dir: so.filestoreDir, autoMigrate: true, log: (l) => log.notice(l) });

@@ -14,7 +14,7 @@ after(async () => {
 });
 
 test('same cluster ID on the same NATS: the second server refuses to start', async () => {
-  const first = await startServerProc(['-cid', 'solo']);
+  const first = await startServerProc(['-cid', 'solo', '-SD']);
   procs.push(first.proc);
 
   const dup = spawnServer(['-cid', 'solo', '-ns', first.url]);
@@ -26,7 +26,9 @@ test('same cluster ID on the same NATS: the second server refuses to start', asy
 
   // The probe's registration was removed again: the first server still serves, and the
   // cluster ID used as probe client ID is free.
-  const sc = await connect(first.url, 'solo', 'solo');
+  const sc = await connect(first.url, 'solo', 'solo').catch((e: unknown) => {
+    throw new Error(`${String(e)}\n${first.proc.output}\n${dup.output}`);
+  });
   await publish(sc, 'x', 'y');
   await close(sc);
 

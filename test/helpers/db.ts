@@ -8,7 +8,9 @@
  *   - `sharedPostgres()` / `sharedMariaDB()` give one lazily started instance per test process
  *     (stopped and removed when the process exits); `testDatabase('postgres' | 'mariadb')`
  *     creates a database with a unique name on it, so every test gets its own database and
- *     many test files can run in parallel without starting dozens of servers.
+ *     many test files can run in parallel without starting dozens of servers. `stop()`,
+ *     `kill()` and `restart()` on a shared instance affect every test of the process: tests
+ *     that restart the database under concurrent tests should use a private instance.
  *
  * Each instance has an admin role with a password (a superuser on Postgres, ALL PRIVILEGES
  * WITH GRANT OPTION on MariaDB), a first database, `createDatabase()`, and
@@ -20,7 +22,7 @@
  * Binaries: $PG_BIN_DIR (else the newest /usr/lib/postgresql/<v>/bin), $MARIADB_BIN_DIR (else
  * PATH, /usr/sbin, /usr/bin).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -222,21 +224,27 @@ function tail(file: string, lines: number): string {
   }
 }
 
-function run(cmd: string, args: string[], opts: { user?: OsUser; cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
-  try {
-    return execFileSync(cmd, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' },
-      uid: opts.user?.uid,
-      gid: opts.user?.gid,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      encoding: 'utf8',
-      timeout: 60000,
-    });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
-  }
+/** Runs a command to completion (asynchronously, so several instances can start at once). */
+function run(cmd: string, args: string[], opts: { user?: OsUser; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      cmd,
+      args,
+      {
+        cwd: opts.cwd,
+        env: opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' },
+        uid: opts.user?.uid,
+        gid: opts.user?.gid,
+        encoding: 'utf8',
+        timeout: 60000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
+  });
 }
 
 function sleep(ms: number): Promise<void> {
@@ -266,21 +274,21 @@ function pathDirs(): string[] {
 // TLS: a throw-away PKI made with openssl
 
 /** Generates a CA, a server certificate signed by it (SAN = `names`) and an unrelated CA. */
-export function generateTestCerts(dir: string, opts: TlsStartOptions = {}): TlsFiles {
+export async function generateTestCerts(dir: string, opts: TlsStartOptions = {}): Promise<TlsFiles> {
   const names = opts.names ?? ['localhost', '127.0.0.1'];
   fs.mkdirSync(dir, { recursive: true });
   const f = (n: string): string => path.join(dir, n);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const caExt = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
-  run('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '3650', '-subj', '/CN=stan test CA', ...caExt]);
-  run('openssl', ['req', '-x509', ...ec, '-keyout', f('wrong-ca.key'), '-out', f('wrong-ca.crt'), '-days', '3650', '-subj', '/CN=stan wrong CA', ...caExt]);
-  run('openssl', ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', `/CN=${names[0] ?? 'localhost'}`]);
+  await run('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '3650', '-subj', '/CN=stan test CA', ...caExt]);
+  await run('openssl', ['req', '-x509', ...ec, '-keyout', f('wrong-ca.key'), '-out', f('wrong-ca.crt'), '-days', '3650', '-subj', '/CN=stan wrong CA', ...caExt]);
+  await run('openssl', ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', `/CN=${names[0] ?? 'localhost'}`]);
   const san = names.map((n) => (/^[\d.]+$/.test(n) || n.includes(':') ? `IP:${n}` : `DNS:${n}`)).join(',');
   fs.writeFileSync(
     f('server.ext'),
     `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`,
   );
-  run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '3650', '-extfile', f('server.ext')]);
+  await run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '3650', '-extfile', f('server.ext')]);
   fs.chmodSync(f('server.key'), 0o600);
   return {
     dir,
@@ -501,7 +509,7 @@ export class PgInstance extends BaseInstance {
     const pwFile = path.join(this.dir, 'pwfile');
     fs.writeFileSync(pwFile, `${this.password}\n`, { mode: 0o600 });
     this.chown(pwFile);
-    run(
+    await run(
       path.join(this.bin, 'initdb'),
       ['-D', this.dataDir, '-U', this.user, `--pwfile=${pwFile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--no-locale', '--no-sync', '--no-instructions'],
       { user: this.osUser, cwd: this.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C', HOME: this.dir } },
@@ -509,7 +517,7 @@ export class PgInstance extends BaseInstance {
     fs.rmSync(pwFile);
     if (tls !== undefined) {
       const certDir = path.join(this.dir, 'tls');
-      this.tls = generateTestCerts(certDir, tls);
+      this.tls = await generateTestCerts(certDir, tls);
       for (const p of [certDir, ...fs.readdirSync(certDir).map((n) => path.join(certDir, n))]) this.chown(p);
     }
     await this.launch(false);
@@ -641,12 +649,13 @@ export class MariaInstance extends BaseInstance {
 
   private async init(tls: TlsStartOptions | undefined): Promise<void> {
     const userArgs = isRoot() ? ['--user=root'] : [];
-    run(
+    await run(
       this.bins.installDb,
-      ['--no-defaults', `--datadir=${this.dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve', ...userArgs, ...MARIA_COMMON],
+      // --tmpdir: parallel bootstraps sharing /tmp collide on their temporary table names
+      ['--no-defaults', `--datadir=${this.dataDir}`, `--tmpdir=${this.dir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve', ...userArgs, ...MARIA_COMMON],
       { cwd: this.dir },
     );
-    if (tls !== undefined) this.tls = generateTestCerts(path.join(this.dir, 'tls'), tls);
+    if (tls !== undefined) this.tls = await generateTestCerts(path.join(this.dir, 'tls'), tls);
     await this.launch(false);
     // root@localhost has no password and is only reachable through the socket.
     const root = await mysql.createConnection({ socketPath: this.socketPath, user: 'root', multipleStatements: true });

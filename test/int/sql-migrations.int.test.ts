@@ -28,6 +28,8 @@ import { MigrationDef, SqlDialect, SQL_DIALECTS } from '../../src/store/sql/migr
 import { migrate, MigrationPermissionError, pendingMigrations } from '../../src/store/sql/migrator';
 import {
   checkSchema,
+  migrateCommand,
+  redactSource,
   detectReferenceFileStore,
   listTables,
   MAX_SCHEMA,
@@ -456,6 +458,24 @@ for (const dialect of ['postgres', 'mysql'] as const) {
   });
 }
 
+test('the command in messages never shows the password of --sql_source', () => {
+  const cases: Array<[string, string]> = [
+    ['postgres://stan:s3cr@t@db.example.com:5432/stan?sslmode=require', 'postgres://stan:<password>@db.example.com:5432/stan?sslmode=require'],
+    ['user=stan password=secret dbname=stan sslmode=disable', 'user=stan password=<password> dbname=stan sslmode=disable'],
+    ["user=stan password='a b' dbname=x", 'user=stan password=<password> dbname=x'],
+    ['stan:p@ss:w@tcp(127.0.0.1:3306)/stan?tls=true', 'stan:<password>@tcp(127.0.0.1:3306)/stan?tls=true'],
+    ['mysql://u:pw@h/db?password=pw2', 'mysql://u:<password>@h/db?password=<password>'],
+    ['root@tcp(h)/db', 'root@tcp(h)/db'],
+    ['host=/tmp dbname=x', 'host=/tmp dbname=x'],
+  ];
+  for (const [src, want] of cases) assert.equal(redactSource(src), want);
+  assert.equal(
+    migrateCommand({ dialect: 'postgres', source: 'user=stan password=secret dbname=stan' }),
+    'nats-streaming-server migrate --sql_driver postgres --sql_source "user=stan password=<password> dbname=stan"',
+  );
+  assert.equal(migrateCommand({ dialect: 'sqlite', dir: '/var/lib/stan' }), 'nats-streaming-server migrate -store file -dir "/var/lib/stan"');
+});
+
 test('detectReferenceFileStore finds the reference FILE store layout; prepareSchema refuses it', async () => {
   const empty = fs.mkdtempSync(path.join(tmpRoot, 'ref-'));
   assert.deepEqual(detectReferenceFileStore(empty), []);
@@ -550,6 +570,7 @@ describe('nats-streaming-server migrate', { concurrency: false }, () => {
       assert.match(r.stderr, c.re);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.doesNotMatch(r.stderr, /\n\s+at /);
+      assert.equal(r.stdout, '', `nothing on stdout (driver or Knex noise): ${r.stdout}`);
     }
     assert.deepEqual(fs.readdirSync(refDir), ['server.dat'], 'no database file created in the reference dir');
   });

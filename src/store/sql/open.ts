@@ -10,6 +10,12 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema';
 import type { DialectAdapter, DialectName } from './dialect';
 
+/**
+ * Knex prints pool errors (with stack traces) on stdout by default; the server reports
+ * connection problems itself, in one clear line.
+ */
+const QUIET_KNEX_LOG = { warn() {}, error() {}, deprecate() {}, debug() {} };
+
 /** PostgreSQL's limit of bind parameters per statement. */
 const PG_MAX_PARAMS = 65_535;
 /** MySQL's prepared-statement limit is the same; text protocol inserts are bounded by size. */
@@ -65,13 +71,13 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     // timestamps, which lose sub-microsecond precision only).
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const cfg = dsn.toPgConfig(conn);
-    const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 } });
+    const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG });
     const db = new kysely.Kysely<Database>({ dialect: new kysely.PostgresDialect({ pool: new pg.Pool({ ...cfg, max: readers }) }) });
     return adapter('postgres', knex, db, PG_MAX_PARAMS, Infinity);
   }
   const mysql = await import('mysql2');
   const cfg = { ...dsn.toMysqlConfig(conn), supportBigNumbers: true, bigNumberStrings: false };
-  const knex = knexFactory({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2 } });
+  const knex = knexFactory({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG });
   const pool = mysql.createPool({ ...cfg, connectionLimit: readers });
   const db = new kysely.Kysely<Database>({ dialect: new kysely.MysqlDialect({ pool }) });
   // Read the server's packet limit so batches never exceed it.
@@ -97,6 +103,7 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
     client: 'better-sqlite3',
     connection: { filename: file },
     useNullAsDefault: true,
+    log: QUIET_KNEX_LOG,
     pool: {
       min: 1,
       max: 1,

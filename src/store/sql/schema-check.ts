@@ -123,7 +123,8 @@ export function redactSource(source: string): string {
   // key=value forms, quoted or not (libpq DSN, URL query strings).
   s = s.replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&;]*)/gi, `$1${R}`);
   // scheme://user:password@host
-  s = s.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, `$1:${R}@`);
+  // (up to the last '@', in case the password holds an unencoded one).
+  s = s.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):.*@(?=[^@]*$)/i, `$1:${R}@`);
   // Go MySQL DSN: user:password@tcp(...)/db — the password may contain anything but the last '@'.
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
     const at = s.lastIndexOf('@');
