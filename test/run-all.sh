@@ -42,9 +42,45 @@ npx tsc -p tsconfig.json
 
 # Tiers: unit (no I/O), int (real sockets/processes, one component), e2e (real clients,
 # real servers). Files of a tier run in parallel processes; 2 cores, so keep it modest.
-files=()
+#
+# Matrix: everything once with the MEMORY store and the embedded NATS; then the STAN
+# behaviour suite (test/e2e/stan-*) again against each persistent store (FILE = SQLite,
+# PostgreSQL, MariaDB) and against a real external nats-server (-ns).
+log_dir="$(mktemp -d)"
+total_pass=0
+total_fail=0
+failed_runs=()
+
+run() {
+  local name="$1"
+  shift
+  echo "== $name"
+  local out="$log_dir/$name.tap"
+  set +e
+  node --import tsx --test --test-reporter=tap --test-concurrency=2 --test-timeout=120000 "$@" 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  local p f
+  p=$(grep -E '^# pass [0-9]+' "$out" | tail -1 | awk '{print $3}')
+  f=$(grep -E '^# fail [0-9]+' "$out" | tail -1 | awk '{print $3}')
+  total_pass=$((total_pass + ${p:-0}))
+  total_fail=$((total_fail + ${f:-0}))
+  if [ "$rc" != 0 ]; then failed_runs+=("$name"); fi
+}
+
+all=()
 for tier in unit int e2e; do
-  for f in test/$tier/*.test.ts; do [ -e "$f" ] && files+=("$f"); done
+  for f in test/$tier/*.test.ts; do [ -e "$f" ] && all+=("$f"); done
 done
-echo "== node --test (${#files[@]} files)"
-exec node --import tsx --test --test-concurrency=2 --test-timeout=120000 "${files[@]}"
+behaviour=(test/e2e/stan-*.e2e.test.ts)
+
+run "all-memory-embedded" "${all[@]}"
+STAN_TEST_STORE=file run "stan-file" "${behaviour[@]}"
+STAN_TEST_STORE=postgres run "stan-postgres" "${behaviour[@]}"
+STAN_TEST_STORE=mysql run "stan-mariadb" "${behaviour[@]}"
+STAN_TEST_NATS=external run "stan-external-nats" "${behaviour[@]}"
+
+echo
+if [ ${#failed_runs[@]} -gt 0 ]; then echo "failed runs: ${failed_runs[*]}"; fi
+echo "$total_pass passed, $total_fail failed"
+[ ${#failed_runs[@]} -eq 0 ] && [ "$total_fail" -eq 0 ]

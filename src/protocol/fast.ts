@@ -200,3 +200,106 @@ export function decodePubMsg(input: Uint8Array): PubMsg {
   }
   return m;
 }
+
+/**
+ * PubMsg fields as byte ranges of `buf`, filled in place by decodePubMsgRaw: the publish hot
+ * path compares channel and connection bytes with its caches instead of decoding strings.
+ * A range with start === end is an absent (or empty) field.
+ */
+export interface PubMsgRaw {
+  buf: Buffer;
+  clientID0: number;
+  clientID1: number;
+  guid0: number;
+  guid1: number;
+  subject0: number;
+  subject1: number;
+  reply0: number;
+  reply1: number;
+  data0: number;
+  data1: number;
+  connID0: number;
+  connID1: number;
+}
+
+export function newPubMsgRaw(): PubMsgRaw {
+  return {
+    buf: EMPTY,
+    clientID0: 0,
+    clientID1: 0,
+    guid0: 0,
+    guid1: 0,
+    subject0: 0,
+    subject1: 0,
+    reply0: 0,
+    reply1: 0,
+    data0: 0,
+    data1: 0,
+    connID0: 0,
+    connID1: 0,
+  };
+}
+
+/** Same wire rules as decodePubMsg (including the wrong-wire-type rejection), no allocation. */
+export function decodePubMsgRaw(input: Uint8Array, out: PubMsgRaw): void {
+  const buf = asBuffer(input);
+  out.buf = buf;
+  out.clientID0 = out.clientID1 = out.guid0 = out.guid1 = out.subject0 = out.subject1 = 0;
+  out.reply0 = out.reply1 = out.data0 = out.data1 = out.connID0 = out.connID1 = 0;
+  const c = new Cursor(buf);
+  try {
+    while (c.pos < buf.length) {
+      const tag = c.varint();
+      const field = Math.floor(tag / 8);
+      const wt = tag & 7;
+      if (wt === 2 && ((field >= 1 && field <= 6) || field === 10)) {
+        const start = c.lengthDelimited();
+        const end = c.pos;
+        switch (field) {
+          case 1:
+            out.clientID0 = start;
+            out.clientID1 = end;
+            break;
+          case 2:
+            out.guid0 = start;
+            out.guid1 = end;
+            break;
+          case 3:
+            out.subject0 = start;
+            out.subject1 = end;
+            break;
+          case 4:
+            out.reply0 = start;
+            out.reply1 = end;
+            break;
+          case 5:
+            out.data0 = start;
+            out.data1 = end;
+            break;
+          case 6:
+            out.connID0 = start;
+            out.connID1 = end;
+            break;
+        }
+      } else if (field === 0) {
+        throw new Error(`invalid field number 0 at offset ${c.pos}`);
+      } else if ((field >= 1 && field <= 6) || field === 10) {
+        throw new Error(`wrong wireType ${wt} for field ${field} at offset ${c.pos}`);
+      } else {
+        c.skip(wt);
+      }
+    }
+  } catch (err) {
+    throw new DecodeError('pb.PubMsg', err);
+  }
+}
+
+/** PubAck{guid} from the guid's bytes (a view of the PubMsg): no string round trip. */
+export function encodeOkPubAckBytes(guid: Uint8Array): Buffer {
+  const len = guid.length;
+  const b = Buffer.allocUnsafe(1 + varintSize(len) + len);
+  b[0] = 0x0a;
+  const p = writeVarint(b, 1, len);
+  b.set(guid, p);
+  return b;
+}

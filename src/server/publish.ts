@@ -8,27 +8,16 @@
 import type { Logger } from '../logging/logger';
 import type { NatsTransport } from '../nats/transport';
 import { PubAckCodec } from '../protocol/codec';
+import { encodeOkPubAckBytes } from '../protocol/fast';
 import type { Store } from '../store/types';
 import type { Channel } from './state';
 
 interface Pending {
   channel: Channel;
   seq: number;
-  guid: string;
+  /** The guid's bytes (a view of the PubMsg, alive until the PubAck is written). */
+  guid: Uint8Array;
   ackSubject: string | undefined;
-}
-
-/** PubAck{guid} encoded by hand: it is sent once per message. */
-function encodeOkPubAck(guid: string): Uint8Array {
-  const len = Buffer.byteLength(guid);
-  if (len < 128) {
-    const b = Buffer.allocUnsafe(2 + len);
-    b[0] = 0x0a;
-    b[1] = len;
-    b.write(guid, 2, 'utf8');
-    return b;
-  }
-  return PubAckCodec.encode({ guid });
 }
 
 export class PublishPipeline {
@@ -49,7 +38,7 @@ export class PublishPipeline {
   ) {}
 
   /** Queue a message already recorded in the store (channel.nextSeq assigned). */
-  add(channel: Channel, seq: number, guid: string, ackSubject: string | undefined): void {
+  add(channel: Channel, seq: number, guid: Uint8Array, ackSubject: string | undefined): void {
     this.batch.push({ channel, seq, guid, ackSubject });
     if (!this.scheduled && !this.committing) {
       this.scheduled = true;
@@ -108,7 +97,7 @@ export class PublishPipeline {
 
   private sendAck(p: Pending, error: string): void {
     if (!p.ackSubject || !this.canReply()) return;
-    const bytes = error ? PubAckCodec.encode({ guid: p.guid, error }) : encodeOkPubAck(p.guid);
+    const bytes = error ? PubAckCodec.encode({ guid: Buffer.from(p.guid).toString('utf8'), error }) : encodeOkPubAckBytes(p.guid);
     this.transport.publish(p.ackSubject, bytes);
   }
 

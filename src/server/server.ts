@@ -17,7 +17,6 @@ import {
   PingCodec,
   PingResponseCodec,
   PubAckCodec,
-  PubMsg,
   ServerInfo,
   StartPosition,
   SubscriptionRequest,
@@ -27,7 +26,7 @@ import {
   UnsubscribeRequest,
   UnsubscribeRequestCodec,
 } from '../protocol/codec';
-import { decodePubMsg } from '../protocol/fast';
+import { decodePubMsgRaw, newPubMsgRaw } from '../protocol/fast';
 import { RecoveredState, Store, StoreError } from '../store/types';
 import { Delivery } from './delivery';
 import * as E from './errors';
@@ -45,6 +44,11 @@ export interface StanCoreStats {
   inBytes: number;
   outMsgs: number;
   outBytes: number;
+}
+
+/** True when `cached` holds exactly the bytes buf[start, end). */
+function sameBytes(cached: Buffer | undefined, buf: Buffer, start: number, end: number): boolean {
+  return cached !== undefined && cached.length === end - start && buf.compare(cached, 0, cached.length, start, end) === 0;
 }
 
 /** Current time in Unix nanoseconds, with sub-millisecond resolution. */
@@ -318,7 +322,8 @@ export class StanCore {
     if (c.hbTimer) clearTimeout(c.hbTimer);
     c.hbTimer = undefined;
     for (const sub of [...c.subs]) this.removeSub(sub, false);
-    this.clients.delete(c.id);
+    // A replacement may already have registered a new client under this ID: keep it.
+    if (this.clients.get(c.id) === c) this.clients.delete(c.id);
     if (c.connKey && this.clientsByConn.get(c.connKey) === c) this.clientsByConn.delete(c.connKey);
     this.store.deleteClient(c.id);
     try {
@@ -458,51 +463,91 @@ export class StanCore {
     this.reply(reply, PubAckCodec.encode({ guid, error }));
   }
 
+  /** Reused by every publish: the decoder fills byte ranges in place (no allocation). */
+  private readonly rawPub = newPubMsgRaw();
+  /** One-entry caches: publishers repeat the same channel and connection, message after message. */
+  private lastSubject: Buffer | undefined;
+  private lastSubjectChannel: Channel | undefined;
+  private lastConnID: Buffer | undefined;
+  private lastConnClient: Client | undefined;
+
   private onPublish(natsSubject: string, reply: string | undefined, data: Uint8Array): void {
-    let pm: PubMsg;
+    const r = this.rawPub;
     try {
-      pm = decodePubMsg(data);
+      decodePubMsgRaw(data, r);
     } catch {
       if (isCtrlMsg(data)) return;
       this.log.error(`Received invalid publish request on "${natsSubject}": unable to decode`);
       return this.pubAckError(reply, '', E.ERR_INVALID_PUB_REQ);
     }
-    if (!pm.guid || !isValidChannel(pm.subject)) {
-      this.log.error(`[Client:${pm.clientID}] Received invalid publish request (guid="${pm.guid}", subject="${pm.subject}")`);
-      return this.pubAckError(reply, pm.guid, E.ERR_INVALID_PUB_REQ);
+    const buf = r.buf;
+    if (r.guid1 === r.guid0) return this.invalidPublish(reply, 'missing guid');
+
+    let c: Client | undefined;
+    if (r.connID1 > r.connID0) {
+      const cached = this.lastConnClient;
+      if (cached !== undefined && !cached.closing && sameBytes(this.lastConnID, buf, r.connID0, r.connID1)) {
+        c = cached;
+      } else {
+        const connID = buf.subarray(r.connID0, r.connID1);
+        c = this.clientsByConn.get(connIDKey(connID));
+        if (c !== undefined) {
+          this.lastConnID = Buffer.from(connID);
+          this.lastConnClient = c;
+        }
+      }
+    } else {
+      c = this.clients.get(buf.toString('utf8', r.clientID0, r.clientID1));
     }
-    const c = pm.connID && pm.connID.length > 0 ? this.clientsByConn.get(connIDKey(pm.connID)) : this.clients.get(pm.clientID);
-    if (c === undefined) {
-      this.log.error(`[Client:${pm.clientID}] Received publish from unknown client (subject="${pm.subject}")`);
-      return this.pubAckError(reply, pm.guid, E.ERR_INVALID_PUB_REQ);
+
+    let ch: Channel | undefined = this.lastSubjectChannel;
+    if (ch === undefined || ch.deleting || !sameBytes(this.lastSubject, buf, r.subject0, r.subject1)) {
+      const subject = buf.toString('utf8', r.subject0, r.subject1);
+      if (!isValidChannel(subject)) return this.invalidPublish(reply, `invalid subject "${subject}"`);
+      if (c === undefined) return this.invalidPublish(reply, `unknown client (subject="${subject}")`);
+      try {
+        ch = this.getOrCreateChannel(subject);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        this.log.error(`[Client:${c.id}] Unable to create channel "${subject}": ${msg}`);
+        return this.pubAckError(reply, buf.toString('utf8', r.guid0, r.guid1), msg);
+      }
+      this.lastSubject = Buffer.from(buf.subarray(r.subject0, r.subject1));
+      this.lastSubjectChannel = ch;
+    } else if (c === undefined) {
+      return this.invalidPublish(reply, `unknown client (subject="${ch.name}")`);
     }
-    let ch: Channel;
-    try {
-      ch = this.getOrCreateChannel(pm.subject);
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      this.log.error(`[Client:${pm.clientID}] Unable to create channel "${pm.subject}": ${msg}`);
-      return this.pubAckError(reply, pm.guid, msg);
-    }
+
     const seq = ch.nextSeq + 1;
     let ts = nowNanos();
     if (ts < ch.lastTimestamp) ts = ch.lastTimestamp;
+    const msgReply = r.reply1 > r.reply0 ? buf.toString('utf8', r.reply0, r.reply1) : '';
     try {
-      ch.store.msgs.store({ seq, timestamp: ts, subject: pm.subject, reply: pm.reply, data: pm.data });
+      ch.store.msgs.store({ seq, timestamp: ts, subject: ch.name, reply: msgReply, data: buf.subarray(r.data0, r.data1) });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      this.log.error(`[Client:${pm.clientID}] Unable to store message on "${pm.subject}": ${msg}`);
-      return this.pubAckError(reply, pm.guid, msg);
+      this.log.error(`[Client:${c.id}] Unable to store message on "${ch.name}": ${msg}`);
+      return this.pubAckError(reply, buf.toString('utf8', r.guid0, r.guid1), msg);
     }
     ch.nextSeq = seq;
     ch.lastTimestamp = ts;
     this.stats.inMsgs++;
     this.stats.inBytes += data.length;
     if (this.log.isTrace) {
-      this.log.trace(`[Client:${pm.clientID}] Received message from publisher subj=${pm.subject} guid=${pm.guid}`);
+      this.log.trace(`[Client:${c.id}] Received message from publisher subj=${ch.name} guid=${buf.toString('utf8', r.guid0, r.guid1)}`);
     }
     if (ch.inactivityTimer) this.checkInactivity(ch);
-    this.publisher.add(ch, seq, pm.guid, reply);
+    // The guid bytes are a view of the request: the pipeline copies them into the PubAck.
+    this.publisher.add(ch, seq, buf.subarray(r.guid0, r.guid1), reply);
+  }
+
+  /** `stan: invalid publish request` with a log line naming the cause (spec §3.2). */
+  private invalidPublish(reply: string | undefined, why: string): void {
+    const r = this.rawPub;
+    const clientID = r.buf.toString('utf8', r.clientID0, r.clientID1);
+    const guid = r.buf.toString('utf8', r.guid0, r.guid1);
+    this.log.error(`[Client:${clientID}] Received invalid publish request: ${why} (guid="${guid}")`);
+    this.pubAckError(reply, guid, E.ERR_INVALID_PUB_REQ);
   }
 
   // ---------------------------------------------------------------- subscribe

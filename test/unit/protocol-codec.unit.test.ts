@@ -107,3 +107,25 @@ test('isCtrlMsg recognises a legacy control message but not garbage', () => {
   assert.equal(isCtrlMsg(Buffer.from([0xff, 0xff, 0xff])), false);
   assert.equal(isCtrlMsg(new Uint8Array(0)), false);
 });
+
+test('decodePubMsgRaw gives the same fields as decodePubMsg, as byte ranges', async () => {
+  const { decodePubMsgRaw, newPubMsgRaw, encodeOkPubAckBytes } = await import('../../src/protocol/fast');
+  const raw = newPubMsgRaw();
+  for (let i = 0; i < 200; i++) {
+    const msg = { clientID: randStr(20), guid: randStr(30), subject: randStr(40), reply: randStr(10), data: randomBytes(randInt(500)), connID: randomBytes(randInt(2) ? 22 : 0) };
+    const bytes = Buffer.from(PubMsgCodec.encode(msg));
+    const full = decodePubMsg(bytes);
+    decodePubMsgRaw(bytes, raw);
+    const b = raw.buf;
+    assert.equal(b.toString('utf8', raw.clientID0, raw.clientID1), full.clientID);
+    assert.equal(b.toString('utf8', raw.guid0, raw.guid1), full.guid);
+    assert.equal(b.toString('utf8', raw.subject0, raw.subject1), full.subject);
+    assert.equal(b.toString('utf8', raw.reply0, raw.reply1), full.reply);
+    assert.deepEqual(b.subarray(raw.data0, raw.data1), Buffer.from(full.data));
+    assert.deepEqual(b.subarray(raw.connID0, raw.connID1), Buffer.from(full.connID));
+    const ack = (await import('../../src/protocol/codec')).PubAckCodec.decode(encodeOkPubAckBytes(b.subarray(raw.guid0, raw.guid1)));
+    assert.equal(ack.guid, full.guid);
+  }
+  // A CtrlMsg (field 1 as a varint) is rejected like by decodePubMsg, so it can be ignored.
+  assert.throws(() => decodePubMsgRaw(CtrlMsgCodec.encode({ MsgType: 3, ServerID: 'x' }), raw), DecodeError);
+});
