@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 'use strict';
 // Thin launcher: the compiled CLI lives in dist/ (run `npm run build` first).
-require('../dist/cli/main.js').main();
+require('../dist/src/cli/main.js').main();

@@ -1,5 +1,5 @@
 -- nats-streaming-server (TypeScript) schema migration 0001_initial, SQLite.
--- Generated from src/store/sql/migrations/0001_initial.ts by src/store/sql/gen-sql.ts: do not edit.
+-- Generated from migrations/0001_initial.ts by src/store/sql/gen-sql.ts: do not edit.
 -- Apply the scripts in order, each once, as a role allowed to create tables:
 --   sqlite3 DIR/stan.db < sql/sqlite/0001_initial.sql
 -- or let the server do it: nats-streaming-server migrate (see migrations/README.md).

@@ -11,12 +11,13 @@
  *                    [--stan-bench PATH | env STAN_BENCH] [--both] [--mpa N] [--warm]
  *                    [--profile DIR] [--server-arg ARG]...
  *
- * Load generators: ours (dist/bench/loadgen.js, stan-bench compatible) by default; the Go
+ * Load generators: ours (dist/src/bench/loadgen.js, stan-bench compatible) by default; the Go
  * `stan-bench` with --stan-bench PATH (or STAN_BENCH); both side by side with --both.
  * --warm: one server per scenario and load generator, one unmeasured warm-up run, then the
  * measured runs on fresh channels (steady-state JIT); default is a fresh server per run.
  * --profile DIR: the server runs under `node --cpu-prof`; a self-time summary is printed.
  */
+import { PACKAGE_ROOT } from '../paths';
 import { spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -27,7 +28,7 @@ import { ConnectRequestCodec, ConnectResponseCodec, CloseRequestCodec } from '..
 import { formatSummary, summariseFile } from './cpuprofile';
 import { STAN_BENCH_DEFAULT_MPA } from './loadgen';
 
-const ROOT = path.join(__dirname, '..', '..');
+const ROOT = PACKAGE_ROOT;
 const SERVER_BIN = path.join(ROOT, 'bin', 'nats-streaming-server.js');
 const LOADGEN = path.join(__dirname, 'loadgen.js');
 const CLUSTER_ID = 'test-cluster';
@@ -364,7 +365,7 @@ interface Row {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ missing: run `npm run build`');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ missing: run `npm run build`');
   const startups: { tcp: number; stan: number; idleRss: number; hwm: number }[] = [];
   const rows: Row[] = [];
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -373,7 +374,7 @@ async function main(): Promise<void> {
       ` (MEMORY store, default limits); ${o.size}-byte msgs; ${o.msgs} msgs (sync: ${o.syncMsgs}); -mpa ${o.mpa}; ` +
       `${o.runs} run(s) per scenario, ${o.warm ? 'one warmed-up server per scenario (fresh channel per run)' : 'fresh server per run'}`,
   );
-  log(`load generator(s): ${o.loadgens.map((g) => (g === 'ours' ? 'ours (dist/bench/loadgen.js)' : `stan-bench (${o.stanBench})`)).join(', ')}`);
+  log(`load generator(s): ${o.loadgens.map((g) => (g === 'ours' ? 'ours (dist/src/bench/loadgen.js)' : `stan-bench (${o.stanBench})`)).join(', ')}`);
   log('');
 
   for (const sc of o.scenarios) {

@@ -8,10 +8,11 @@
  *               generated into a temp dir at bench time from the same .proto files
  *   hand        the hand-written codecs of src/protocol/fast.ts (what the server uses now)
  *
- *   node dist/bench/codec-bench.js [--iterations N]
+ *   node dist/src/bench/codec-bench.js [--iterations N]
  *
  * Prints ns/op (best of 5 rounds after a warm-up), including the GC work each op's garbage causes.
  */
+import { PACKAGE_ROOT } from '../paths';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { PubMsgCodec, MsgProtoCodec, MsgProto, PubMsg } from '../protocol/codec';
 import { decodePubMsg, encodeMsgProto } from '../protocol/fast';
 
-const ROOT = path.join(__dirname, '..', '..');
+const ROOT = PACKAGE_ROOT;
 const PROTO_DIR = path.join(ROOT, 'proto');
 
 interface Finishable {

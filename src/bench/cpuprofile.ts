@@ -2,7 +2,7 @@
  * Summarises a V8 `.cpuprofile` (written by `node --cpu-prof`): self time per function and per
  * source file / area, so a profile can be read without DevTools.
  *
- *   node dist/bench/cpuprofile.js FILE.cpuprofile [TOP_N]
+ *   node dist/src/bench/cpuprofile.js FILE.cpuprofile [TOP_N]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

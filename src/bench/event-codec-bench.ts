@@ -10,7 +10,7 @@
  *               sequence ranges)
  *
  *   npx tsx src/bench/event-codec-bench.ts [--events N] [--rounds R]
- *   node dist/bench/event-codec-bench.js
+ *   node dist/src/bench/event-codec-bench.js
  *
  * The mix models a loaded server with group commit: delivery progress is batched per
  * subscription into one MsgsSent/MsgsAcked per commit (1-100 sequences, consecutive for

@@ -2,7 +2,7 @@
  * A lean STAN load generator over nats.js v2, command-line compatible with the Go `stan-bench`
  * (nats-io/stan.go examples/stan-bench) so `npm run bench` works without the Go tool:
  *
- *   node dist/bench/loadgen.js -s nats://127.0.0.1:4222 [-c CLUSTER_ID] [-id CLIENT_ID]
+ *   node dist/src/bench/loadgen.js -s nats://127.0.0.1:4222 [-c CLUSTER_ID] [-id CLIENT_ID]
  *        -np PUBS -ns SUBS -n MSGS -ms SIZE [-sync] [-mpa MAX_PUBACKS_INFLIGHT] [--json] SUBJECT
  *
  * It prints the same report lines as stan-bench (`Pub stats: 272419 msgs/sec ~ 33.25 MB/sec ...`),

@@ -3,13 +3,15 @@
  * turn signals into graceful shutdowns, and exit with the reference's codes.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PACKAGE_ROOT } from '../paths';
 import { loadOptions } from '../config/load';
 import { ConfigError } from '../config/errors';
 import { createLogOutput, LogOutput } from '../logging/factory';
 import { StreamingServer, STAN_VERSION } from '../server/streaming';
 import { migrateCommandArgs, runMigrateCommand } from './migrate';
 
-const PACKAGE_VERSION: string = (require('../../package.json') as { version: string }).version;
+const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const migrateArgs = migrateCommandArgs(argv);

@@ -17,7 +17,7 @@ import { FLAGS } from '../config/flags';
 import { FlagError, parseGoFlags } from '../config/goflags';
 import type { ServerOptions } from '../config/options';
 import type { DialectAdapter } from '../store/sql/dialect';
-import type { SqlDialect } from '../store/sql/migrations/types';
+import type { SqlDialect } from '../store/sql/migration-types';
 
 // The store modules (Knex, Umzug, drivers) are loaded only when the command runs, so that
 // main.ts importing this file costs the MEMORY store nothing.

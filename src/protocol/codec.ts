@@ -19,6 +19,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import protobuf from 'protobufjs';
+import { PACKAGE_ROOT } from '../paths';
 
 // Plain JS numbers for (u)int64: cheaper than Long objects on every message.
 (protobuf.util as { Long: unknown }).Long = undefined;
@@ -178,16 +179,10 @@ export interface Codec<T> {
   encode(msg: Partial<T>): Uint8Array;
 }
 
-function findProtoDir(): string {
-  // Works from src/protocol (tsx) and dist/protocol (compiled): proto/ is at the package root.
-  const candidates = [path.join(__dirname, '..', '..', 'proto'), path.join(__dirname, '..', 'proto')];
-  for (const c of candidates) if (fs.existsSync(path.join(c, 'protocol.proto'))) return c;
-  throw new Error(`proto files not found (looked in ${candidates.join(', ')})`);
-}
 
 const root = new protobuf.Root();
 {
-  const dir = findProtoDir();
+  const dir = path.join(PACKAGE_ROOT, 'proto');
   for (const file of ['protocol.proto', 'spb.proto']) {
     protobuf.parse(fs.readFileSync(path.join(dir, file), 'utf8'), root, { keepCase: true });
   }

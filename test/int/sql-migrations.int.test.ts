@@ -23,8 +23,8 @@ import * as mysql from 'mysql2/promise';
 import BetterSqlite3 from 'better-sqlite3';
 import { sharedMariaDB, sharedPostgres, testDatabase, uniqueName, type DbKind } from '../helpers/db';
 import { BIN, REPO_ROOT } from '../helpers/proc';
-import { MIGRATIONS } from '../../src/store/sql/migrations';
-import { MigrationDef, SqlDialect, SQL_DIALECTS } from '../../src/store/sql/migrations/types';
+import { MIGRATIONS } from '../../migrations';
+import { MigrationDef, SqlDialect, SQL_DIALECTS } from '../../src/store/sql/migration-types';
 import { migrate, MigrationPermissionError, pendingMigrations } from '../../src/store/sql/migrator';
 import {
   checkSchema,
@@ -214,7 +214,7 @@ function migrateInChild(dir: string, startAt: number): Promise<{ applied: string
       script,
       `import knexFactory from ${JSON.stringify(require.resolve('knex'))};
 import { migrate } from ${JSON.stringify(path.join(REPO_ROOT, 'src/store/sql/migrator'))};
-import { MIGRATIONS } from ${JSON.stringify(path.join(REPO_ROOT, 'src/store/sql/migrations'))};
+import { MIGRATIONS } from ${JSON.stringify(path.join(REPO_ROOT, 'migrations'))};
 // A slow second migration (~0.5 s of work inside the lock) so that the racers overlap.
 const slow = { name: '0002_test_slow', version: 2, minServerSchema: 1, build: (knex: import('knex').Knex) => [
   knex.schema.raw('CREATE TABLE stan_test_slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3000000) SELECT x FROM c'),
@@ -526,7 +526,7 @@ function cli(args: string[]): Promise<CliResult> {
 
 describe('nats-streaming-server migrate', { concurrency: false }, () => {
   test('dist/ holds the compiled command', () => {
-    assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'cli', 'migrate.js')), 'run npx tsc -p tsconfig.json first');
+    assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'cli', 'migrate.js')), 'run npx tsc -p tsconfig.json first');
   });
 
   for (const dialect of ['postgres', 'mysql'] as const) {

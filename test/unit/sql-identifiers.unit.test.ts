@@ -9,8 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { INDEXES, TABLES } from '../../src/store/sql/schema';
-import { MIGRATIONS } from '../../src/store/sql/migrations';
-import { SQL_DIALECTS } from '../../src/store/sql/migrations/types';
+import { MIGRATIONS } from '../../migrations';
+import { SQL_DIALECTS } from '../../src/store/sql/migration-types';
 import { builderStatements, migrationsTableBuilder } from '../../src/store/sql/migrator';
 import { offlineKnex } from '../../src/store/sql/gen-sql';
 

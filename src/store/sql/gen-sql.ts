@@ -11,8 +11,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import knexFactory, { Knex } from 'knex';
-import { MIGRATIONS } from './migrations';
-import { MigrationDef, SqlDialect, SQL_DIALECTS } from './migrations/types';
+import { PACKAGE_ROOT } from '../../paths';
+import { MIGRATIONS } from '../../../migrations';
+import { MigrationDef, SqlDialect, SQL_DIALECTS } from './migration-types';
 import { builderStatements, migrationsTableBuilder, recordMigrationQuery } from './migrator';
 
 const CLIENT: Record<SqlDialect, string> = { postgres: 'pg', mysql: 'mysql2', sqlite: 'better-sqlite3' };
@@ -39,7 +40,7 @@ export async function renderSqlScript(
     const first = migrations[0]?.name === m.name;
     const out: string[] = [
       `-- nats-streaming-server (TypeScript) schema migration ${m.name}, ${TITLE[dialect]}.`,
-      `-- Generated from src/store/sql/migrations/${m.name}.ts by src/store/sql/gen-sql.ts: do not edit.`,
+      `-- Generated from migrations/${m.name}.ts by src/store/sql/gen-sql.ts: do not edit.`,
       `-- Apply the scripts in order, each once, as a role allowed to create tables:`,
       `--   ${APPLY[dialect]} sql/${dialect}/${m.name}.sql`,
       `-- or let the server do it: nats-streaming-server migrate (see migrations/README.md).`,
@@ -72,7 +73,7 @@ export function scriptPath(root: string, dialect: SqlDialect, m: MigrationDef): 
 
 async function main(): Promise<void> {
   const check = process.argv.includes('--check');
-  const root = path.resolve(__dirname, '..', '..', '..');
+  const root = PACKAGE_ROOT;
   let stale = 0;
   for (const dialect of SQL_DIALECTS) {
     for (const m of MIGRATIONS) {

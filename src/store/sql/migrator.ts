@@ -19,8 +19,8 @@
  */
 import type { Knex } from 'knex';
 import { Umzug, UmzugStorage, MigrationParams } from 'umzug';
-import { MIGRATIONS } from './migrations';
-import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migrations/types';
+import { MIGRATIONS } from '../../../migrations';
+import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migration-types';
 import { MIGRATIONS_TABLE, TABLES } from './schema';
 
 /** How long a migrator waits for another one to finish. */

@@ -19,8 +19,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Knex } from 'knex';
-import { MIGRATIONS } from './migrations';
-import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migrations/types';
+import { MIGRATIONS } from '../../../migrations';
+import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migration-types';
 import { migrate, MigrateResult } from './migrator';
 import { MIGRATIONS_TABLE } from './schema';
 

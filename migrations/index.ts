@@ -7,7 +7,7 @@
  * `npx tsx src/store/sql/gen-sql.ts` to write `sql/<dialect>/NNNN_name.sql`, and follow the
  * expand/contract rule of migrations/README.md.
  */
-import type { MigrationDef } from './types';
+import type { MigrationDef } from '../src/store/sql/migration-types';
 import { m0001_initial } from './0001_initial';
 
 export const MIGRATIONS: readonly MigrationDef[] = [m0001_initial];

@@ -3,8 +3,8 @@
  * The `stan_migrations` table itself is created by the migrator (migrator.ts).
  */
 import type { Knex } from 'knex';
-import { INDEXES, TABLES } from '../schema';
-import { blobType, MigrationDef, mysqlTableOptions, SqlDialect } from './types';
+import { INDEXES, TABLES } from '../src/store/sql/schema';
+import { blobType, MigrationDef, mysqlTableOptions, SqlDialect } from '../src/store/sql/migration-types';
 
 const S = TABLES.stan_server;
 const E = TABLES.stan_events;
