@@ -34,7 +34,7 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
       await adapter.close();
       throw err;
     }
-    return new SqlStore(adapter, { type: 'FILE', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize });
+    return new SqlStore(adapter, { type: 'FILE', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime });
   }
   const driver = so.sql.driver;
   if (driver !== 'postgres' && driver !== 'mysql') {
@@ -43,6 +43,12 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
     );
   }
   if (!so.sql.source) throw new StoreConfigError('the SQL store needs --sql_source (the data source name of the database)');
+  if (so.sql.noCaching) {
+    log.notice(
+      'sql_no_caching: every store operation is already written before it is acknowledged (group commit); ' +
+        'the flag changes nothing here',
+    );
+  }
   const adapter = await open.openSql({ driver, source: so.sql.source, maxOpenConns: so.sql.maxOpenConns });
   try {
     const st = await prepareSchema(adapter.knex, {
@@ -56,5 +62,5 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
     await adapter.close();
     throw err;
   }
-  return new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize });
+  return new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime });
 }

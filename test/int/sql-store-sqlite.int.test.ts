@@ -15,7 +15,7 @@ import { MsgProtoCodec, SubState } from '../../src/protocol/codec';
 async function open(dir: string, clusterID = 'c1', limits = defaultStoreLimits()): Promise<SqlStore> {
   const a = await openSqlite({ dir, sync: true });
   await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
-  return new SqlStore(a, { type: 'FILE', clusterID, limits, maxBatchRows: 0 });
+  return new SqlStore(a, { type: 'FILE', clusterID, limits, maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0 });
 }
 
 function tmp(): string {

@@ -42,8 +42,12 @@ export interface SqlStoreOptions {
   type: 'SQL' | 'FILE';
   clusterID: string;
   limits: StoreLimits;
-  /** Max rows per transaction (io_batch_size); 0 = unbounded (chunked by the dialect anyway). */
+  /** Max message rows per transaction (io_batch_size); 0 = unbounded. */
   maxBatchRows: number;
+  /** Max rows per multi-row INSERT (sql_bulk_insert_limit); 0 = as many as the dialect allows. */
+  bulkInsertLimit: number;
+  /** io_sleep_time in microseconds: wait this long for a batch to fill before committing. */
+  ioSleepMicros: number;
   now?: () => number;
 }
 
@@ -298,6 +302,8 @@ export class SqlStore implements Store {
   /** Delivery progress of the current batch, per "channelID:subID". */
   private progress = new Map<string, { channelID: number; subID: number; ops: ProgressOp[] }>();
   private committing = false;
+  /** channel ID → lowest sequence still stored (limits): rows below are never written. */
+  private readonly truncFloor = new Map<number, number>();
   private closed = false;
   private lastChannelID = 0;
   private lastSubID = 0;
@@ -517,16 +523,17 @@ export class SqlStore implements Store {
 
   private startCommit(): void {
     this.committing = true;
-    // Let the current event-loop turn finish recording: everything it adds joins this batch.
-    setImmediate(() => void this.commitLoop());
+    // Let the current event-loop turn finish recording: everything it adds joins this batch
+    // (optionally wait io_sleep_time for more).
+    if (this.opts.ioSleepMicros > 0) setTimeout(() => void this.commitLoop(), this.opts.ioSleepMicros / 1000);
+    else setImmediate(() => void this.commitLoop());
   }
 
   private async commitLoop(): Promise<void> {
     try {
       while (this.pending.waiters.length > 0 || this.pending.msgs.length > 0 || this.pending.events.length > 0 || this.progress.size > 0) {
         this.flushProgress();
-        const batch = this.pending;
-        this.pending = newPending();
+        const batch = this.takeBatch();
         try {
           await this.writeBatch(batch);
         } catch (err) {
@@ -552,6 +559,28 @@ export class SqlStore implements Store {
     }
   }
 
+  /**
+   * The next transaction's content: everything pending, except that message rows are capped
+   * at io_batch_size per transaction; the rest (and the waiters, whose records are not all
+   * durable yet) stay for the next round of the loop.
+   */
+  private takeBatch(): Pending {
+    const all = this.pending;
+    const max = this.opts.maxBatchRows;
+    if (max <= 0 || all.msgs.length <= max) {
+      this.pending = newPending();
+      return all;
+    }
+    const head: Pending = { ...newPending(), events: all.events, truncates: all.truncates, dropChannels: all.dropChannels };
+    head.msgs = all.msgs.splice(0, max);
+    for (const m of head.msgs) head.msgBytes += m.data.length;
+    all.msgBytes -= head.msgBytes;
+    all.events = [];
+    all.truncates = new Map();
+    all.dropChannels = [];
+    return head;
+  }
+
   private requeue(batch: Pending): void {
     const next = this.pending;
     next.msgs = batch.msgs.concat(next.msgs);
@@ -568,21 +597,29 @@ export class SqlStore implements Store {
       channel_id: 'channelID' in e ? e.channelID : null,
       body: Buffer.from(encodeEvent(e)),
     }));
+    for (const [channelID, firstSeq] of b.truncates) {
+      if ((this.truncFloor.get(channelID) ?? 0) < firstSeq) this.truncFloor.set(channelID, firstSeq);
+    }
+    // Rows already dropped by limits before they were written are simply not written.
+    const rows = this.truncFloor.size === 0 ? b.msgs : b.msgs.filter((m) => m.seq >= (this.truncFloor.get(m.channel_id) ?? 0));
+    const perInsert = Math.min(this.adapter.maxRowsPerInsert(5), this.opts.bulkInsertLimit > 0 ? this.opts.bulkInsertLimit : Infinity);
     await knex.transaction(async (trx) => {
       if (this.needsServerRow) {
         await trx('stan_server').insert({ id: 1, cluster_id: this.opts.clusterID, created_at: this.now() });
       }
-      const msgChunk = this.adapter.maxRowsPerInsert(5);
       let i = 0;
-      while (i < b.msgs.length) {
-        // Bounded by bind parameters and by statement size (max_allowed_packet).
+      while (i < rows.length) {
+        // Bounded by bind parameters (or --sql_bulk_insert_limit) and by statement size
+        // (max_allowed_packet: blobs travel hex-encoded in MySQL's text protocol).
         let bytes = 0;
         let j = i;
-        while (j < b.msgs.length && j - i < msgChunk && (j === i || bytes + b.msgs[j].data.length < this.adapter.maxStatementBytes)) {
-          bytes += b.msgs[j].data.length * 2 + 64;
+        while (j < rows.length && j - i < perInsert) {
+          const cost = rows[j].data.length * 2 + 64;
+          if (j > i && bytes + cost >= this.adapter.maxStatementBytes) break;
+          bytes += cost;
           j++;
         }
-        await trx('stan_messages').insert(b.msgs.slice(i, j));
+        await trx('stan_messages').insert(rows.slice(i, j));
         i = j;
       }
       const evChunk = this.adapter.maxRowsPerInsert(3);
@@ -596,6 +633,7 @@ export class SqlStore implements Store {
         await trx('stan_messages').where('channel_id', channelID).del();
       }
     });
+    for (const channelID of b.dropChannels) this.truncFloor.delete(channelID);
     this.needsServerRow = false;
   }
 
