@@ -58,9 +58,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   let server: StreamingServer | undefined;
   let pendingStop: number | undefined;
   let stopping = false;
+  // Aborts a start-up that waits (an FT standby waiting for the lease).
+  const startup = new AbortController();
   const stop = (code: number): void => {
     if (!server) {
       pendingStop ??= code;
+      startup.abort();
       return;
     }
     if (stopping) return;
@@ -83,8 +86,26 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   process.on('SIGHUP', () => out.stan.warn('not supported yet: configuration reload (SIGHUP)'));
 
   try {
-    server = await StreamingServer.start(options, { natsLogger: out.nats, stanLogger: out.stan });
+    server = await StreamingServer.start(options, {
+      natsLogger: out.nats,
+      stanLogger: out.stan,
+      signal: startup.signal,
+      onStepDown: () => {
+        // The server stopped serving; exit non-zero so a supervisor restarts it as a standby.
+        void server?.shutdown().finally(() => {
+          if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
+          out.flushSync();
+          process.exit(1);
+        });
+      },
+    });
   } catch (err) {
+    if (pendingStop !== undefined) {
+      // Stopped while starting (e.g. an FT standby): a normal, requested stop.
+      out.stan.notice('Shutting down.');
+      out.flushSync();
+      process.exit(pendingStop);
+    }
     const msg = err instanceof Error ? err.message : String(err);
     out.stan.fatal(msg);
     out.flushSync();

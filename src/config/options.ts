@@ -109,6 +109,12 @@ export interface StreamingOptions {
   natsToken: string;
   natsNkeySeedFile: string;
   ftGroupName: string;
+  /** FT lease duration (ms): a standby takes over this long after the active's last renewal. */
+  ftLeaseTTL: number;
+  /** FT lease renewal interval of the active (ms). */
+  ftLeaseRenew: number;
+  /** FT lease polling interval of a standby (ms). */
+  ftLeasePoll: number;
   partitioning: boolean;
   debug: boolean;
   trace: boolean;
@@ -232,6 +238,9 @@ export function defaultStreamingOptions(): StreamingOptions {
     natsToken: '',
     natsNkeySeedFile: '',
     ftGroupName: '',
+    ftLeaseTTL: 1500,
+    ftLeaseRenew: 250,
+    ftLeasePoll: 200,
     partitioning: false,
     debug: false,
     trace: false,

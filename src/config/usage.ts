@@ -21,6 +21,9 @@ Streaming Server Options:
     -hbt, --hb_timeout <duration>        How long server waits for a heartbeat response
     -hbf, --hb_fail_count <int>          Number of failed heartbeats before server closes the client connection
           --ft_group <string>            Name of the FT Group. A group can be 2 or more servers with a single active server and all sharing the same datastore
+          --ft_lease_ttl <duration>      FT lease duration: a standby takes over this long after the active's last renewal (default: 1.5s)
+          --ft_lease_renew <duration>    FT lease renewal interval of the active server (default: 250ms)
+          --ft_lease_poll <duration>     FT lease polling interval of a standby server (default: 200ms)
     -sl,  --signal <signal>[=<pid>]      Send signal to nats-streaming-server process (stop, quit, reopen, reload)
           --encrypt <bool>               Specify if server should use encryption at rest
           --encryption_cipher <string>   Cipher to use for encryption. Currently support AES and CHAHA (ChaChaPoly). Defaults to AES

@@ -15,6 +15,9 @@ import { connectInProcess } from '../nats/embedded/inprocess';
 import { nuid } from '../nats/embedded/nuid';
 import { StanCore, ServerState } from './server';
 import { checkSupported } from './unsupported';
+import { FtController } from '../ft/controller';
+import { GatedTransport } from '../ft/gate';
+import { becomeActive, validateFtOptions } from '../ft/setup';
 
 /** Version of the reference server whose behaviour we reproduce (reported to tools). */
 export const STAN_VERSION = '0.25.6';
@@ -24,12 +27,24 @@ const SINGLE_INSTANCE_CHECK_MS = 250;
 export interface StartOptions {
   natsLogger?: Logger;
   stanLogger?: Logger;
+  /** Aborts a start-up that is waiting (FT standby) when a shutdown is requested. */
+  signal?: AbortSignal;
+  /**
+   * FT: called when this server lost the lease and stepped down (it no longer serves).
+   * The CLI exits non-zero; embedders decide. Default: nothing more.
+   */
+  onStepDown?: (why: string) => void;
+  /** FT: called when the server enters standby (waiting for the lease). */
+  onStandby?: () => void;
 }
 
 export class StreamingServer {
   state: ServerState = 'STANDALONE';
   readonly serverID = nuid();
   readonly startTime = new Date();
+
+  /** FT: the lease controller while this server is the active one of its group. */
+  ft: FtController | undefined;
 
   private constructor(
     readonly options: ServerOptions,
@@ -55,6 +70,7 @@ export class StreamingServer {
     const so = options.streaming;
     checkSupported(options);
     validateStoreLimits(so.storeLimits);
+    validateFtOptions(so);
 
     log.notice(`Starting nats-streaming-server[${so.clusterID}] version ${STAN_VERSION}`);
     const serverID = nuid();
@@ -74,10 +90,19 @@ export class StreamingServer {
     }
 
     let store: Store | undefined;
+    let ft: FtController | undefined;
     try {
       store = await openStore(so, log);
       store.onError = (err) => log.error(`Store error: ${err.message}`);
-      const core = new StanCore(so, store, nc, log);
+      let coreNc = nc;
+      if (so.ftGroupName) {
+        ft = await becomeActive(so, store, { serverID, log, signal: loggers.signal, onStandby: loggers.onStandby });
+        const ctl = ft;
+        // Everything the core sends goes through the gate: nothing leaves while this server
+        // is not sure it still holds the lease.
+        coreNc = new GatedTransport(nc, () => ctl.surelyActive());
+      }
+      const core = new StanCore(so, store, coreNc, log);
       log.notice('Recovering the state...');
       const recovered = await store.recover();
       core.recover(recovered);
@@ -88,17 +113,37 @@ export class StreamingServer {
 
       const server = new StreamingServer(options, core, store, nc, natsServer, log);
       (server as { serverID: string }).serverID = serverID;
+      if (ft !== undefined) {
+        server.state = 'FT_ACTIVE';
+        server.ft = ft;
+        ft.onLost = (why) => server.stepDown(why, loggers.onStepDown);
+      }
       core.startServing();
+      ft?.startRenewing();
       log.notice(`Message store is ${store.type}`);
       for (const line of formatLimitsTable(so.storeLimits, options.explicit)) log.notice(line);
       log.notice('Streaming Server is ready');
       return server;
     } catch (err) {
+      await ft?.stop(true).catch(() => undefined);
       await store?.close().catch(() => undefined);
       await nc.close().catch(() => undefined);
       await natsServer?.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * FT: the lease is lost. Stop serving at once (the gate is already closed), say why in
+   * one line, and let the owner decide (the CLI exits non-zero). Nothing is written: the
+   * store's fence refuses every write from here on.
+   */
+  private stepDown(why: string, onStepDown: ((why: string) => void) | undefined): void {
+    if (this.state !== 'FT_ACTIVE') return;
+    this.state = 'FAILED';
+    this.log.error(`ft: stepping down, this server is no longer the active one: ${why}`);
+    void this.core.shutdown();
+    onStepDown?.(why);
   }
 
   private shuttingDown: Promise<void> | undefined;
@@ -108,9 +153,12 @@ export class StreamingServer {
     if (!this.shuttingDown) {
       this.shuttingDown = (async () => {
         this.log.notice('Shutting down.');
-        this.state = 'SHUTDOWN';
+        const failed = this.state === 'FAILED';
+        this.state = failed ? 'FAILED' : 'SHUTDOWN';
         await this.core.shutdown();
-        await this.store.close();
+        // A stepped-down server must not write (its fence would refuse anyway).
+        if (this.state !== 'FAILED' || this.ft === undefined) await this.store.close();
+        await this.ft?.stop(true);
         await this.nc.close();
         await this.natsServer?.close();
       })();

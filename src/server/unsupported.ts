@@ -7,7 +7,6 @@ import type { ServerOptions } from '../config/options';
 
 /** canonical option name → what it belongs to (shown in the error). */
 const NOT_YET: Record<string, string> = {
-  ft_group: 'fault tolerance',
   clustered: 'clustering',
   cluster_node_id: 'clustering',
   cluster_bootstrap: 'clustering',

@@ -118,3 +118,41 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   const db = new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database: reader }) });
   return adapter('sqlite', knex, db, SQLITE_MAX_PARAMS, Infinity);
 }
+
+export type LeaseDbSpec =
+  | { kind: 'sql'; driver: 'postgres' | 'mysql'; source: string }
+  | { kind: 'sqlite'; dir: string };
+
+/**
+ * A dedicated single connection for the FT lease, with statement timeouts: a busy writer or
+ * reader pool can never delay a lease renewal (the reference's lock shared the pool).
+ */
+export async function openLeaseKnex(spec: LeaseDbSpec, timeoutMs: number): Promise<{ knex: Knex; dialect: DialectName }> {
+  const { default: knexFactory } = await import('knex');
+  if (spec.kind === 'sqlite') {
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: path.join(spec.dir, SQLITE_FILE) },
+      useNullAsDefault: true,
+      log: QUIET_KNEX_LOG,
+      pool: {
+        min: 0,
+        max: 1,
+        afterCreate: (c: { pragma(s: string): unknown }, done: (err: Error | null, c: unknown) => void) => {
+          c.pragma(`busy_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+          done(null, c);
+        },
+      },
+    });
+    return { knex, dialect: 'sqlite' };
+  }
+  const dsn = await import('./dsn');
+  const conn = dsn.parseDataSource(spec.driver, spec.source);
+  const pool = { min: 0, max: 1, acquireTimeoutMillis: timeoutMs, createTimeoutMillis: timeoutMs };
+  if (spec.driver === 'postgres') {
+    const cfg = { ...dsn.toPgConfig(conn), statement_timeout: timeoutMs, query_timeout: timeoutMs, connectionTimeoutMillis: timeoutMs };
+    return { knex: knexFactory({ client: 'pg', connection: cfg, pool, log: QUIET_KNEX_LOG }), dialect: 'postgres' };
+  }
+  const cfg = { ...dsn.toMysqlConfig(conn), connectTimeout: timeoutMs };
+  return { knex: knexFactory({ client: 'mysql2', connection: cfg, pool, log: QUIET_KNEX_LOG }), dialect: 'mysql' };
+}

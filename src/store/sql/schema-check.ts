@@ -27,7 +27,7 @@ import { MIGRATIONS_TABLE } from './schema';
 /** The oldest schema version this release can run on. */
 export const MIN_SCHEMA = 1;
 /** The newest schema version this release knows (its last migration). */
-export const MAX_SCHEMA = 1;
+export const MAX_SCHEMA = 2;
 
 /** Base class: every schema refusal is one line telling the operator what to do. */
 export class SchemaError extends Error {

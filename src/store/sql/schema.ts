@@ -17,6 +17,8 @@ export const TABLES = {
   stan_events: ['event_id', 'kind', 'channel_id', 'body'],
   stan_messages: ['channel_id', 'seq', 'ts', 'size', 'data'],
   stan_snapshots: ['snapshot_id', 'last_event_id', 'created_at', 'body'],
+  /** Schema version 2 (0002_ft_lease): the fault-tolerance lease, one row per FT group. */
+  stan_lease: ['group_name', 'owner', 'epoch', 'expires_at', 'writes'],
   /** Umzug's record of applied migrations (written by migrator.ts's KnexUmzugStorage). */
   stan_migrations: ['name', 'applied_at', 'min_server_schema'],
 } as const;
@@ -74,6 +76,19 @@ export interface StanSnapshotsTable {
   body: Blob;
 }
 
+export interface StanLeaseTable {
+  /** The --ft_group name. */
+  group_name: string;
+  /** Server ID of the holder; '' when released. */
+  owner: string;
+  /** Incremented on every takeover: a write proves it holds (owner, epoch). */
+  epoch: Int64;
+  /** Database clock, Unix ms: the lease is free once the database's now passes it. */
+  expires_at: Int64;
+  /** Bumped by every fenced write transaction, so the fencing UPDATE always changes the row. */
+  writes: Int64;
+}
+
 export interface StanMigrationsTable {
   /** Migration name, `NNNN_description`. */
   name: string;
@@ -89,6 +104,7 @@ export interface Database {
   stan_events: StanEventsTable;
   stan_messages: StanMessagesTable;
   stan_snapshots: StanSnapshotsTable;
+  stan_lease: StanLeaseTable;
   stan_migrations: StanMigrationsTable;
 }
 
@@ -103,6 +119,7 @@ const schemaMatches: AssertAll = {
   stan_events: true,
   stan_messages: true,
   stan_snapshots: true,
+  stan_lease: true,
   stan_migrations: true,
 };
 void schemaMatches;

@@ -8,6 +8,7 @@
  * folded into the projection (so the projection is always exactly the committed state, which
  * is what a snapshot must capture).
  */
+import type { Knex } from 'knex';
 import type { ChannelLimits, StoreLimits } from '../../config/options';
 import type { ClientInfo, ServerInfo, SubState } from '../../protocol/codec';
 import { encodeMsgProto } from '../../protocol/fast';
@@ -294,6 +295,12 @@ export class SqlStore implements Store {
   readonly type: 'SQL' | 'FILE';
   readonly limits: StoreLimits;
   onError?: (err: Error) => void;
+  /**
+   * Fault tolerance: runs first in every write transaction and throws unless this server
+   * still holds the FT lease at its epoch (a conditional UPDATE of the lease row, whose lock
+   * is then held until commit: a takeover cannot slip in between the check and the commit).
+   */
+  fence?: (trx: Knex.Transaction) => Promise<void>;
   private readonly resolver: LimitsResolver;
   private readonly channels = new Map<string, SqlChannelStore>();
   private readonly channelsByID = new Map<number, SqlChannelStore>();
@@ -604,6 +611,7 @@ export class SqlStore implements Store {
     const rows = this.truncFloor.size === 0 ? b.msgs : b.msgs.filter((m) => m.seq >= (this.truncFloor.get(m.channel_id) ?? 0));
     const perInsert = Math.min(this.adapter.maxRowsPerInsert(5), this.opts.bulkInsertLimit > 0 ? this.opts.bulkInsertLimit : Infinity);
     await knex.transaction(async (trx) => {
+      await this.fence?.(trx);
       if (this.needsServerRow) {
         await trx('stan_server').insert({ id: 1, cluster_id: this.opts.clusterID, created_at: this.now() });
       }
@@ -652,6 +660,7 @@ export class SqlStore implements Store {
   async writeSnapshot(): Promise<void> {
     const knex = this.adapter.knex;
     await knex.transaction(async (trx) => {
+      await this.fence?.(trx);
       const row = await trx('stan_events').max({ m: 'event_id' }).first();
       const lastEventID = num((row as { m?: number | string | null } | undefined)?.m ?? 0);
       if (lastEventID === 0 && this.projection.serverInfo === undefined) return;

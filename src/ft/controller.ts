@@ -1,0 +1,132 @@
+/**
+ * Active/standby election for an FT group (`--ft_group`), driven by the database lease alone.
+ *
+ * Standby: polls the lease; a database outage is retried with backoff (never fatal).
+ * Active: renews at a fixed interval. It is *sure* to be active only while the last successful
+ * renewal (measured on the local monotonic clock from when the renewal was sent) is younger
+ * than the lease duration minus a safety margin; outside that window the gate closes and the
+ * server sends nothing to clients, because a standby may already be answering them.
+ */
+import type { Logger } from '../logging/logger';
+import { Lease, LeaseLostError } from './lease';
+
+export interface FtTimings {
+  /** Lease duration (ms). */
+  ttlMs: number;
+  /** Renewal interval of the active (ms). */
+  renewMs: number;
+  /** Lease polling interval of a standby (ms). */
+  pollMs: number;
+}
+
+/** Defaults: failover well under 2 s after a crash, immediate after a clean shutdown. */
+export const DEFAULT_FT_TIMINGS: FtTimings = { ttlMs: 1500, renewMs: 250, pollMs: 200 };
+
+/** Part of the lease duration kept as a margin against clock-rate differences. */
+const SAFETY = 0.2;
+
+export class FtController {
+  private renewTimer: NodeJS.Timeout | undefined;
+  /** performance.now() when the last successful renewal (or acquisition) was *sent*. */
+  private lastOkSentAt = 0;
+  private active = false;
+  private lost = false;
+  private stopped = false;
+  /** Called once when the lease is lost: the server must stop serving at once. */
+  onLost: (why: string) => void = () => {};
+
+  constructor(
+    private readonly lease: Lease,
+    private readonly t: FtTimings,
+    private readonly log: Logger,
+  ) {}
+
+  /** True only while this server certainly holds the lease. */
+  surelyActive(): boolean {
+    if (!this.active || this.lost) return false;
+    return performance.now() - this.lastOkSentAt < this.t.ttlMs * (1 - SAFETY);
+  }
+
+  get epoch(): number {
+    return this.lease.epoch;
+  }
+
+  /** Waits (as a standby) until this server holds the lease; resolves with the epoch. */
+  async waitUntilActive(): Promise<number> {
+    let backoff = this.t.pollMs;
+    let dbDown = false;
+    while (!this.stopped) {
+      const sentAt = performance.now();
+      try {
+        const epoch = await this.lease.tryAcquire();
+        if (dbDown) this.log.notice('ft: database reachable again');
+        dbDown = false;
+        backoff = this.t.pollMs;
+        if (epoch > 0) {
+          this.lastOkSentAt = sentAt;
+          this.active = true;
+          return epoch;
+        }
+      } catch (err) {
+        if (!dbDown) this.log.error(`ft: cannot reach the lease (will retry): ${err instanceof Error ? err.message : String(err)}`);
+        dbDown = true;
+        backoff = Math.min(backoff * 2, 5000);
+      }
+      await new Promise((r) => setTimeout(r, backoff));
+    }
+    throw new Error('ft: stopped while in standby');
+  }
+
+  /** Starts renewing; on loss calls onLost once. */
+  startRenewing(): void {
+    const tick = async (): Promise<void> => {
+      if (this.stopped || this.lost) return;
+      const sentAt = performance.now();
+      try {
+        if (await this.lease.renew()) {
+          this.lastOkSentAt = sentAt;
+        } else {
+          this.markLost(`the lease of the FT group was taken over or expired (epoch ${this.lease.epoch})`);
+          return;
+        }
+      } catch (err) {
+        // Keep trying while the lease may still be ours; the gate closes on its own when the
+        // last good renewal gets too old, and the loss is declared once it surely expired.
+        if (performance.now() - this.lastOkSentAt > this.t.ttlMs) {
+          this.markLost(`cannot renew the lease: ${err instanceof Error ? err.message : String(err)}`);
+          return;
+        }
+      }
+      if (!this.stopped && !this.lost) this.renewTimer = setTimeout(() => void tick(), this.t.renewMs);
+    };
+    this.renewTimer = setTimeout(() => void tick(), this.t.renewMs);
+  }
+
+  /** The store's fence hook failed: the lease is gone. */
+  fenceFailed(err: LeaseLostError): void {
+    this.markLost(err.message);
+  }
+
+  private markLost(why: string): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.active = false;
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.onLost(why);
+  }
+
+  /** Stops renewing and (clean shutdown) releases the lease so a standby takes over at once. */
+  async stop(release: boolean): Promise<void> {
+    this.stopped = true;
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    if (release && this.active && !this.lost) {
+      try {
+        await this.lease.release();
+      } catch (err) {
+        this.log.error(`ft: could not release the lease: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.active = false;
+    await this.lease.close();
+  }
+}

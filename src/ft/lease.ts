@@ -1,0 +1,136 @@
+/**
+ * The fault-tolerance lease: one row per FT group in `stan_lease` (migration 0002).
+ *
+ * - Time is the database's clock, never a server's: `expires_at` is compared with the
+ *   database's now in every statement.
+ * - A takeover increments `epoch`. Every write transaction of the event store runs `fence()`
+ *   first: a conditional UPDATE that matches only while this server holds (owner, epoch) and
+ *   the lease has not expired. The UPDATE takes the row lock until commit, so a standby's
+ *   takeover (an UPDATE of the same row) waits for our commit or finds the lease lost — a
+ *   plain SELECT would let a takeover slip in under READ COMMITTED or MySQL snapshot reads.
+ * - The lease uses its own connection with statement timeouts (openLeaseKnex).
+ */
+import type { Knex } from 'knex';
+import type { DialectName } from '../store/sql/dialect';
+
+/** Thrown by fence()/renew when this server no longer holds the lease. */
+export class LeaseLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** The database's current time in Unix milliseconds, as an SQL expression per dialect. */
+export function dbNowMs(dialect: DialectName): string {
+  switch (dialect) {
+    case 'postgres':
+      return '(CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT))';
+    case 'mysql':
+      return '(CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED))';
+    case 'sqlite':
+      return "(CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))";
+  }
+}
+
+/** Group names are stored in a VARCHAR(255) key and shown in logs: printable, no spaces. */
+const GROUP_RE = /^[A-Za-z0-9_.:@-]{1,255}$/;
+
+export function validateGroupName(name: string): void {
+  if (!GROUP_RE.test(name)) {
+    throw new Error(
+      `invalid --ft_group "${name}": use 1 to 255 characters among letters, digits and _ . : @ - ` +
+        '(the name is the key of the lease row in the database)',
+    );
+  }
+}
+
+export interface LeaseOptions {
+  group: string;
+  /** This server's ID (its NUID): the lease's owner while it holds it. */
+  owner: string;
+  /** Lease duration (ms): how long after the last renewal a standby may take over. */
+  ttlMs: number;
+}
+
+export class Lease {
+  private readonly now: string;
+  /** Epoch this server holds; 0 when it holds none. */
+  epoch = 0;
+
+  constructor(
+    private readonly knex: Knex,
+    readonly dialect: DialectName,
+    private readonly opts: LeaseOptions,
+  ) {
+    this.now = dbNowMs(dialect);
+  }
+
+  /** Ensures the group's row exists (idempotent; races between standbys are harmless). */
+  private async ensureRow(): Promise<void> {
+    await this.knex('stan_lease')
+      .insert({ group_name: this.opts.group, owner: '', epoch: 0, expires_at: 0, writes: 0 })
+      .onConflict('group_name')
+      .ignore();
+  }
+
+  /**
+   * One attempt to take the lease: succeeds when it is released ('' owner) or expired by the
+   * database's clock. Returns the new epoch, or 0 when another server holds it.
+   */
+  async tryAcquire(): Promise<number> {
+    await this.ensureRow();
+    const k = this.knex;
+    const n = await k('stan_lease')
+      .where('group_name', this.opts.group)
+      .andWhere((q) => q.where('owner', '').orWhere('expires_at', '<', k.raw(this.now)))
+      .update({
+        owner: this.opts.owner,
+        epoch: k.raw('epoch + 1'),
+        expires_at: k.raw(`${this.now} + ?`, [this.opts.ttlMs]),
+        writes: k.raw('writes + 1'),
+      });
+    if (n !== 1) return 0;
+    const row = await k('stan_lease').select('epoch', 'owner').where('group_name', this.opts.group).first();
+    const r = row as { epoch: number | string; owner: string } | undefined;
+    if (r === undefined || r.owner !== this.opts.owner) return 0;
+    this.epoch = Number(r.epoch);
+    return this.epoch;
+  }
+
+  /** Extends the lease; false when it was lost (taken over, or expired before we renewed). */
+  async renew(): Promise<boolean> {
+    if (this.epoch === 0) return false;
+    const k = this.knex;
+    const n = await k('stan_lease')
+      .where({ group_name: this.opts.group, owner: this.opts.owner, epoch: this.epoch })
+      .andWhere('expires_at', '>', k.raw(this.now))
+      .update({ expires_at: k.raw(`${this.now} + ?`, [this.opts.ttlMs]), writes: k.raw('writes + 1') });
+    return n === 1;
+  }
+
+  /**
+   * Runs inside a store write transaction: proves, with the row lock held until commit, that
+   * this server still holds the lease at its epoch. Throws LeaseLostError otherwise.
+   */
+  async fence(trx: Knex.Transaction): Promise<void> {
+    const n = await trx('stan_lease')
+      .where({ group_name: this.opts.group, owner: this.opts.owner, epoch: this.epoch })
+      .andWhere('expires_at', '>', trx.raw(this.now))
+      .update({ writes: trx.raw('writes + 1') });
+    if (n !== 1) throw new LeaseLostError(`ft: lease of group "${this.opts.group}" lost (epoch ${this.epoch})`);
+  }
+
+  /** Clean shutdown: frees the lease so a standby takes over at once. */
+  async release(): Promise<void> {
+    if (this.epoch === 0) return;
+    await this.knex('stan_lease')
+      .where({ group_name: this.opts.group, owner: this.opts.owner, epoch: this.epoch })
+      .update({ owner: '', expires_at: 0 });
+    this.epoch = 0;
+  }
+
+  async close(): Promise<void> {
+    await this.knex.destroy();
+  }
+}
