@@ -99,7 +99,7 @@ export class Delivery {
 
   /** Sends messages after lastSent to a plain or durable subscription, within MaxInflight. */
   pumpSub(sub: Subscription): void {
-    if (sub.pumping || sub.holdNew || sub.isOffline || sub.group) return;
+    if (sub.pumping || sub.holdNew || !sub.ready || sub.isOffline || sub.group) return;
     const channel = sub.channel;
     const ackWait = sub.ackWaitMs;
     while (sub.state.lastSent < channel.deliverableSeq && sub.acksPending.size < sub.state.maxInFlight) {
@@ -138,22 +138,25 @@ export class Delivery {
   }
 
   /**
-   * Picks the member for the next message (spec §3.4): among members that are not stalled and
-   * whose client has no failed heartbeat, the one with the fewest pending acks (first wins
-   * ties); else the first non-stalled member; undefined when all are stalled (or `force`).
+   * Picks the member for a message (spec §3.4, the reference's findBestQueueSub): among the
+   * members that are not stalled and whose client has no failed heartbeat, the one with the
+   * fewest pending acks (first wins ties); if none qualifies, the first member. New messages
+   * are not sent to a stalled choice (undefined: the group waits); a redelivery (`force`)
+   * goes to the choice even if it is stalled. A chosen first member is rotated to the end
+   * (round-robin among equals). Members not yet answered (not ready) or held are skipped.
    */
   pickMember(g: QueueGroup, force: boolean): Subscription | undefined {
     let best: Subscription | undefined;
-    let fallback: Subscription | undefined;
+    let first: Subscription | undefined;
     for (const m of g.members) {
-      if (!force && m.isStalled) continue;
-      if (fallback === undefined) fallback = m;
-      if (this.clientHasFailedHB(m)) continue;
+      if (!m.ready || m.holdNew) continue;
+      if (first === undefined) first = m;
+      if (m.isStalled || this.clientHasFailedHB(m)) continue;
       if (best === undefined || m.acksPending.size < best.acksPending.size) best = m;
     }
-    const chosen = best ?? fallback;
-    if (chosen !== undefined && g.members.length > 1 && g.members[0] === chosen) {
-      // Round-robin among equals: the chosen first member goes to the end.
+    const chosen = best ?? first;
+    if (chosen === undefined || (!force && chosen.isStalled)) return undefined;
+    if (g.members.length > 1 && g.members[0] === chosen) {
       g.members.shift();
       g.members.push(chosen);
     }
@@ -161,14 +164,12 @@ export class Delivery {
   }
 
   pumpGroup(channel: Channel, g: QueueGroup): void {
-    if (g.pumping || g.members.length === 0) return;
+    if (g.pumping || g.startupHolds > 0 || g.members.length === 0) return;
     while (g.lastSent < channel.deliverableSeq) {
       let seq = g.lastSent + 1;
       const first = channel.store.msgs.firstSeq;
       if (seq < first) seq = first;
       if (seq > channel.deliverableSeq) break;
-      const holdCheck = g.members.every((m) => m.isStalled || m.holdNew);
-      if (holdCheck) break;
       const m = this.read(channel, seq);
       if (m instanceof Promise) {
         g.pumping = true;
@@ -226,16 +227,24 @@ export class Delivery {
       }
       if (holder === undefined) return false;
     }
+    this.removePending(holder, seq, true);
+    return true;
+  }
+
+  /**
+   * Removes a pending entry — a user ack, or an implicit one (message dropped by limits, or
+   * moved to another queue member) — and resumes the flow if that un-stalls the subscription.
+   */
+  private removePending(holder: Subscription, seq: number, clearCount: boolean): void {
     const wasStalled = holder.isStalled;
     holder.acksPending.delete(seq);
-    holder.redeliveryCounts.delete(seq);
+    if (clearCount) holder.redeliveryCounts.delete(seq);
     holder.channel.store.subs.ackSeqPending(holder.id, seq);
     if (holder.acksPending.size === 0) this.stopAckTimer(holder);
     if (wasStalled && !holder.isStalled) {
       if (holder.group) this.pumpGroup(holder.channel, holder.group);
       else this.pumpSub(holder);
     }
-    return true;
   }
 
   /**
@@ -249,6 +258,11 @@ export class Delivery {
     const channel = sub.channel;
     const ackWait = sub.ackWaitMs;
     if (sub.isOffline) return;
+    if (!sub.ready) {
+      // Its SubscriptionResponse is not out yet: try again shortly.
+      this.ensureAckTimer(sub, Date.now() + 100);
+      return;
+    }
     if (!sub.group && this.clientHasFailedHB(sub)) {
       // The client is not answering heartbeats: don't flood it, try again later.
       this.ensureAckTimer(sub, Date.now() + ackWait);
@@ -270,25 +284,25 @@ export class Delivery {
         if (sub.isOffline || !sub.acksPending.has(seq)) continue;
         if (msg === undefined) {
           // Dropped by limits: nothing to redeliver, treat it as acknowledged.
-          sub.acksPending.delete(seq);
-          sub.redeliveryCounts.delete(seq);
-          channel.store.subs.ackSeqPending(sub.id, seq);
+          this.removePending(sub, seq, true);
           continue;
         }
         let target = sub;
         if (sub.group && !startup) {
           const best = this.pickMember(sub.group, true);
           if (best !== undefined && best !== sub) {
-            // The message moves to the better member: implicit ack on the original one.
-            sub.acksPending.delete(seq);
-            channel.store.subs.ackSeqPending(sub.id, seq);
+            // The message moves to the better member: implicit ack on the original one
+            // (the group's redelivery count is kept).
+            this.removePending(sub, seq, false);
             target = best;
           }
         }
         const counts = target.redeliveryCounts;
         const count = (counts.get(seq) ?? 0) + 1;
         counts.set(seq, count);
-        let newExp = exp > 0 ? exp + ackWait : now + ackWait;
+        // Same member: old expiration + ack wait; a member that takes the message over
+        // starts a fresh ack wait of its own.
+        let newExp = target !== sub ? now + target.ackWaitMs : exp > 0 ? exp + ackWait : now + ackWait;
         // Never schedule in the past: a long-gone expiration would redeliver in a tight loop.
         if (newExp <= now) newExp = now + target.ackWaitMs;
         if (target === sub) {

@@ -53,7 +53,9 @@ function sameBytes(cached: Buffer | undefined, buf: Buffer, start: number, end: 
 
 /** Current time in Unix nanoseconds, with sub-millisecond resolution. */
 function nowNanos(): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1e6);
+  // Wall clock (as the reference's time.Now().UnixNano()), with the monotonic clock's
+  // sub-millisecond digits for resolution; channels clamp it to be non-decreasing.
+  return Date.now() * 1e6 + Math.floor((performance.now() % 1) * 1e6);
 }
 
 export class StanCore {
@@ -164,10 +166,10 @@ export class StanCore {
     this.subscriptions.push(
       this.nc.subscribe(s.Discovery, (_subj, reply, data) => this.onConnect(reply, data)),
       this.nc.subscribe(`${s.Publish}.>`, (subj, reply, data) => this.onPublish(subj, reply, data)),
-      this.nc.subscribe(s.Subscribe, (_subj, reply, data) => void this.onSubscribe(reply, data)),
-      this.nc.subscribe(s.Unsubscribe, (_subj, reply, data) => void this.onUnsubscribe(reply, data, false)),
-      this.nc.subscribe(s.SubClose, (_subj, reply, data) => void this.onUnsubscribe(reply, data, true)),
-      this.nc.subscribe(s.Close, (_subj, reply, data) => void this.onCloseClient(reply, data)),
+      this.nc.subscribe(s.Subscribe, (_subj, reply, data) => this.track(this.onSubscribe(reply, data))),
+      this.nc.subscribe(s.Unsubscribe, (_subj, reply, data) => this.track(this.onUnsubscribe(reply, data, false))),
+      this.nc.subscribe(s.SubClose, (_subj, reply, data) => this.track(this.onUnsubscribe(reply, data, true))),
+      this.nc.subscribe(s.Close, (_subj, reply, data) => this.track(this.onCloseClient(reply, data))),
       this.nc.subscribe(`${s.Discovery}.pings`, (_subj, reply, data) => this.onPing(reply, data)),
     );
     for (const c of this.clients.values()) this.scheduleHB(c, this.opts.clientHBInterval);
@@ -183,6 +185,9 @@ export class StanCore {
   private async redeliverRecovered(sub: Subscription): Promise<void> {
     if (sub.acksPending.size === 0) return;
     sub.holdNew = true;
+    // A queue group takes new messages only once all its members are done (spec §3.5).
+    const g = sub.group;
+    if (g) g.startupHolds++;
     try {
       for (const seq of [...sub.acksPending.keys()]) {
         const m = await sub.channel.store.msgs.lookup(seq);
@@ -192,15 +197,28 @@ export class StanCore {
       await this.delivery.redeliverExpired(sub, true);
     } finally {
       sub.holdNew = false;
+      if (g) g.startupHolds--;
     }
-    if (sub.group) this.delivery.pumpGroup(sub.channel, sub.group);
-    else this.delivery.pumpSub(sub);
+    if (g) {
+      if (g.startupHolds === 0) this.delivery.pumpGroup(sub.channel, g);
+    } else {
+      this.delivery.pumpSub(sub);
+    }
+  }
+
+  /** Requests being handled (they may wait on a commit): shutdown lets them finish first. */
+  private readonly inflight = new Set<Promise<void>>();
+
+  private track(p: Promise<void>): void {
+    this.inflight.add(p);
+    p.catch((err: unknown) => this.log.error(`Unexpected error handling a request: ${String(err)}`)).finally(() => this.inflight.delete(p));
   }
 
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.subscriptions) s.unsubscribe();
+    await Promise.allSettled([...this.inflight]);
     await this.publisher.barrier();
     for (const c of this.clients.values()) if (c.hbTimer) clearTimeout(c.hbTimer);
     for (const ch of this.channels.values()) {
@@ -261,10 +279,11 @@ export class StanCore {
       },
       async () => {
         try {
+          // Close whichever client holds the ID now: it may have changed during the probe.
           const current = this.clients.get(req.clientID);
-          if (current === existing) {
-            await this.closeClient(existing, 'replaced');
-            this.log.debug(`[Client:${req.clientID}] Replaced old client (Inbox=${existing.info.HbInbox})`);
+          if (current !== undefined) {
+            await this.closeClient(current, 'replaced');
+            this.log.debug(`[Client:${req.clientID}] Replaced old client (Inbox=${current.info.HbInbox})`);
           }
           await this.acceptClient(req, reply, true);
         } finally {
@@ -305,9 +324,10 @@ export class StanCore {
         unsubRequests: s.Unsubscribe,
         closeRequests: s.Close,
         subCloseRequests: s.SubClose,
-        pingRequests: proto1 ? `${s.Discovery}.pings` : '',
-        pingInterval: proto1 ? req.pingInterval : 0,
-        pingMaxOut: proto1 ? req.pingMaxOut : 0,
+        // Ping fields only for protocol-1 clients; default values are left out, as proto3 does.
+        ...(proto1 ? { pingRequests: `${s.Discovery}.pings` } : {}),
+        ...(proto1 && req.pingInterval ? { pingInterval: req.pingInterval } : {}),
+        ...(proto1 && req.pingMaxOut ? { pingMaxOut: req.pingMaxOut } : {}),
         protocol: 1,
       }),
     );
@@ -322,10 +342,13 @@ export class StanCore {
     if (c.hbTimer) clearTimeout(c.hbTimer);
     c.hbTimer = undefined;
     for (const sub of [...c.subs]) this.removeSub(sub, false);
-    // A replacement may already have registered a new client under this ID: keep it.
-    if (this.clients.get(c.id) === c) this.clients.delete(c.id);
+    // A replacement may already have registered a new client under this ID: keep it, in
+    // memory and in the store.
+    if (this.clients.get(c.id) === c) {
+      this.clients.delete(c.id);
+      this.store.deleteClient(c.id);
+    }
     if (c.connKey && this.clientsByConn.get(c.connKey) === c) this.clientsByConn.delete(c.connKey);
-    this.store.deleteClient(c.id);
     try {
       await this.store.commit();
     } catch (err) {
@@ -460,7 +483,7 @@ export class StanCore {
   // ---------------------------------------------------------------- publish
 
   private pubAckError(reply: string | undefined, guid: string, error: string): void {
-    this.reply(reply, PubAckCodec.encode({ guid, error }));
+    this.reply(reply, PubAckCodec.encode(guid ? { guid, error } : { error }));
   }
 
   /** Reused by every publish: the decoder fills byte ranges in place (no allocation). */
@@ -583,11 +606,24 @@ export class StanCore {
     }
     if (req.qGroup && req.durableName && req.durableName.includes(':')) return fail(E.ERR_DURABLE_QUEUE_COLON);
 
+    // The start position is the only step that may wait (a timestamp lookup in a SQL store):
+    // do it first, so that looking up and registering the durable / queue group below happen
+    // in one synchronous step — two concurrent requests must not both create the same group
+    // or both pass the duplicate-durable check.
+    let startLastSent: number;
+    try {
+      startLastSent = await this.startLastSent(ch, req);
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+    if (ch.deleting || this.channels.get(ch.name) !== ch) return fail(E.ERR_CHANNEL_BEING_DELETED);
+    if (client.closing || this.clients.get(req.clientID) !== client) return fail(E.ERR_UNKNOWN_CLIENT);
+
     let sub: Subscription;
     let resumed = false;
     try {
       if (req.qGroup) {
-        const r = await this.subscribeQueue(ch, req);
+        const r = this.subscribeQueue(ch, req, startLastSent);
         sub = r.sub;
         resumed = r.resumed;
       } else if (req.durableName) {
@@ -603,23 +639,26 @@ export class StanCore {
           resumed = true;
           ch.store.subs.updateSub(sub.state);
         } else {
-          sub = await this.newSub(ch, req, '');
+          sub = this.newSub(ch, req, '', startLastSent);
           ch.durables.set(key, sub);
         }
         ch.plainSubs.add(sub);
       } else {
-        sub = await this.newSub(ch, req, '');
+        sub = this.newSub(ch, req, '', startLastSent);
         ch.plainSubs.add(sub);
       }
     } catch (err) {
       return fail(err instanceof Error ? err.message : String(err));
     }
+    // Not `ready` yet: nothing is sent to it before its SubscriptionResponse (spec §3.3).
+    sub.ready = false;
     client.subs.add(sub);
     this.attachAckInbox(sub);
     try {
       await this.store.commit();
     } catch (err) {
-      this.removeSub(sub, true);
+      // Undo; a resumed durable goes back offline, it is not deleted.
+      this.removeSub(sub, !resumed);
       return fail(err instanceof Error ? err.message : String(err));
     }
     if (client.closing || !this.clients.has(client.id)) {
@@ -628,6 +667,7 @@ export class StanCore {
       return fail(E.ERR_UNKNOWN_CLIENT);
     }
     this.reply(reply, SubscriptionResponseCodec.encode({ ackInbox: sub.state.ackInbox }));
+    sub.ready = true;
     this.log.debug(
       `[Client:${req.clientID}] ${resumed ? 'Resumed' : 'Started new'} subscription subject=${req.subject}` +
         `${req.qGroup ? ` queue=${req.qGroup}` : ''}${req.durableName ? ` durable=${req.durableName}` : ''} inbox=${req.inbox} subid=${sub.id}`,
@@ -654,7 +694,9 @@ export class StanCore {
   /** Computes lastSent for a new subscription from its start position (spec §2.1 table). */
   private async startLastSent(ch: Channel, req: SubscriptionRequest): Promise<number> {
     const msgs = ch.store.msgs;
-    const last = ch.deliverableSeq;
+    // The channel's last sequence includes messages received but still being committed:
+    // they were published before this request (delivery still waits for their commit).
+    const last = ch.nextSeq;
     const first = msgs.firstSeq;
     switch (req.startPosition as StartPosition) {
       case StartPosition.NewOnly:
@@ -676,7 +718,7 @@ export class StanCore {
     }
   }
 
-  private async newSub(ch: Channel, req: SubscriptionRequest, qGroup: string): Promise<Subscription> {
+  private newSub(ch: Channel, req: SubscriptionRequest, qGroup: string, lastSent: number): Subscription {
     const state: SubState = {
       ID: 0,
       clientID: req.clientID,
@@ -686,7 +728,7 @@ export class StanCore {
       maxInFlight: req.maxInFlight,
       ackWaitInSecs: req.ackWaitInSecs,
       durableName: qGroup ? '' : req.durableName,
-      lastSent: qGroup ? 0 : await this.startLastSent(ch, req),
+      lastSent,
       isDurable: req.durableName !== '',
       isClosed: false,
     };
@@ -694,9 +736,10 @@ export class StanCore {
     return new Subscription(state, ch);
   }
 
-  private async subscribeQueue(ch: Channel, req: SubscriptionRequest): Promise<{ sub: Subscription; resumed: boolean }> {
+  /** Joins (or creates, or resumes from its shadow) a queue group. Synchronous: see onSubscribe. */
+  private subscribeQueue(ch: Channel, req: SubscriptionRequest, startLastSent: number): { sub: Subscription; resumed: boolean } {
     const name = req.durableName ? `${req.durableName}:${req.qGroup}` : req.qGroup;
-    let g = ch.queues.get(name);
+    const g = ch.queues.get(name);
     if (g !== undefined && g.members.length === 0 && g.shadow !== undefined) {
       // First member back in a durable queue group: it takes over the shadow.
       const sub = g.shadow;
@@ -708,18 +751,15 @@ export class StanCore {
       return { sub, resumed: true };
     }
     if (g === undefined) {
-      const lastSent = await this.startLastSent(ch, req);
-      g = new QueueGroup(name, req.durableName !== '', lastSent);
-      const sub = await this.newSub(ch, req, name);
-      sub.state.lastSent = lastSent;
-      ch.store.subs.updateSub(sub.state);
-      ch.queues.set(name, g);
-      sub.group = g;
-      g.members.push(sub);
+      const sub = this.newSub(ch, req, name, startLastSent);
+      const created = new QueueGroup(name, req.durableName !== '', startLastSent);
+      ch.queues.set(name, created);
+      sub.group = created;
+      created.members.push(sub);
       return { sub, resumed: false };
     }
-    const sub = await this.newSub(ch, req, name);
-    sub.state.lastSent = g.lastSent;
+    // A new member starts from the group's current position.
+    const sub = this.newSub(ch, req, name, g.lastSent);
     sub.group = g;
     g.members.push(sub);
     return { sub, resumed: false };
@@ -810,6 +850,13 @@ export class StanCore {
       if (g.members.length > 0) {
         this.delivery.redistribute(sub, g);
         subs.deleteSub(sub.id);
+        // The group's position lives in its members' records: the leaving member may have
+        // been the one holding it, so record it on a remaining member (spec §3.6).
+        const keeper = g.members[0];
+        if (keeper.state.lastSent < g.lastSent) {
+          keeper.state.lastSent = g.lastSent;
+          subs.updateSub(keeper.state);
+        }
         // The group may have been stalled on the leaving member.
         this.delivery.pumpGroup(ch, g);
       } else if (g.durable && !unsubscribe) {

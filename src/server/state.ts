@@ -44,6 +44,11 @@ export class Subscription {
   /** Guards the (possibly asynchronous) redelivery pass. */
   redelivering = false;
   group: QueueGroup | undefined;
+  /**
+   * False between a subscribe's registration and its SubscriptionResponse: nothing may be sent
+   * to a subscription whose client does not know its ack inbox yet (spec §3.3).
+   */
+  ready = true;
 
   constructor(public state: SubState, public readonly channel: Channel) {}
 
@@ -76,6 +81,11 @@ export class QueueGroup {
    */
   shadow: Subscription | undefined;
   pumping = false;
+  /**
+   * Members still redelivering their recovered pending messages at start-up; new messages
+   * for the group wait until it is back to 0 (spec §3.5).
+   */
+  startupHolds = 0;
 
   constructor(public readonly name: string, public readonly durable: boolean, public lastSent: number) {}
 }
