@@ -8,7 +8,7 @@
  * server sends nothing to clients, because a standby may already be answering them.
  */
 import type { Logger } from '../logging/logger';
-import { Lease, LeaseLostError } from './lease';
+import { isLockWait, Lease, LeaseLostError } from './lease';
 
 export interface FtTimings {
   /** Lease duration (ms). */
@@ -55,22 +55,38 @@ export class FtController {
   async waitUntilActive(): Promise<number> {
     let backoff = this.t.pollMs;
     let dbDown = false;
+    let lockWait = false;
     while (!this.stopped) {
       const sentAt = performance.now();
       try {
         const epoch = await this.lease.tryAcquire();
         if (dbDown) this.log.notice('ft: database reachable again');
         dbDown = false;
+        lockWait = false;
         backoff = this.t.pollMs;
+        if (epoch > 0 && this.stopped) {
+          // Stopped (shutdown requested) while this attempt was in flight: hand it back.
+          await this.lease.release().catch(() => undefined);
+          break;
+        }
         if (epoch > 0) {
           this.lastOkSentAt = sentAt;
           this.active = true;
           return epoch;
         }
       } catch (err) {
-        if (!dbDown) this.log.error(`ft: cannot reach the lease (will retry): ${err instanceof Error ? err.message : String(err)}`);
-        dbDown = true;
-        backoff = Math.min(backoff * 2, 5000);
+        if (isLockWait(err)) {
+          // The database answers, but the active's open write transaction holds the lease
+          // row (a frozen active: the database ends its session after the lease duration).
+          // Not an outage: keep polling at the normal pace, no backoff.
+          if (!lockWait) this.log.warn('ft: the lease row is locked by the active server\'s open transaction, waiting');
+          lockWait = true;
+          backoff = this.t.pollMs;
+        } else {
+          if (!dbDown) this.log.error(`ft: cannot reach the lease (will retry): ${err instanceof Error ? err.message : String(err)}`);
+          dbDown = true;
+          backoff = Math.min(backoff * 2, 5000);
+        }
       }
       await new Promise((r) => setTimeout(r, backoff));
     }

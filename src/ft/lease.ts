@@ -53,10 +53,34 @@ export interface LeaseOptions {
   ttlMs: number;
 }
 
+/**
+ * True when a lease statement failed because another session holds the lease row's lock (its
+ * fenced write transaction is open) rather than because the database is unreachable: a
+ * statement or lock timeout (Postgres 57014/55P03, MySQL 1205/1969/3024, SQLite BUSY).
+ */
+export function isLockWait(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown } | null;
+  if (e === null || typeof e !== 'object') return false;
+  if (e.code === '57014' || e.code === '55P03' || e.code === 'SQLITE_BUSY') return true;
+  if (e.errno === 1205 || e.errno === 1969 || e.errno === 3024) return true;
+  return typeof e.message === 'string' && /statement timeout|lock timeout|Lock wait timeout|database is locked/i.test(e.message);
+}
+
 export class Lease {
   private readonly now: string;
   /** Epoch this server holds; 0 when it holds none. */
   epoch = 0;
+  private rowEnsured = false;
+  /**
+   * The statement that, inside a fenced transaction, makes the database end this session if
+   * it sits idle in the transaction for longer than the lease: a server frozen (SIGSTOP, VM
+   * pause) between its fence and its commit holds the lease row's lock, and without this the
+   * standby's takeover would wait for that lock for as long as the freeze lasts. Postgres:
+   * `idle_in_transaction_session_timeout` (SET LOCAL: this transaction only); MariaDB:
+   * `idle_write_transaction_timeout` (seconds; only counts inside write transactions).
+   * MySQL has no such setting (see docs/ft.md); SQLite locks die with the frozen process only.
+   */
+  idleTxGuard: string | undefined;
 
   constructor(
     private readonly knex: Knex,
@@ -66,12 +90,32 @@ export class Lease {
     this.now = dbNowMs(dialect);
   }
 
+  /**
+   * Sets up the dialect specifics (the idle-transaction guard of the fence). Call once after
+   * construction; failing to query the server version just leaves the guard off.
+   */
+  async init(): Promise<void> {
+    const ttlMs = Math.max(1, Math.ceil(this.opts.ttlMs));
+    if (this.dialect === 'postgres') {
+      this.idleTxGuard = `SET LOCAL idle_in_transaction_session_timeout = ${ttlMs}`;
+    } else if (this.dialect === 'mysql') {
+      const [rows] = (await this.knex.raw('SELECT VERSION() AS v')) as [Array<{ v: string }>];
+      if (/mariadb/i.test(rows[0]?.v ?? '')) {
+        this.idleTxGuard = `SET SESSION idle_write_transaction_timeout = ${Math.max(1, Math.ceil(ttlMs / 1000))}`;
+      }
+    }
+  }
+
   /** Ensures the group's row exists (idempotent; races between standbys are harmless). */
   private async ensureRow(): Promise<void> {
+    // Once is enough (the row is never deleted); repeating it would also wait on the row
+    // lock of a frozen holder's transaction like any write to the row.
+    if (this.rowEnsured) return;
     await this.knex('stan_lease')
       .insert({ group_name: this.opts.group, owner: '', epoch: 0, expires_at: 0, writes: 0 })
       .onConflict('group_name')
       .ignore();
+    this.rowEnsured = true;
   }
 
   /**
@@ -114,6 +158,7 @@ export class Lease {
    * this server still holds the lease at its epoch. Throws LeaseLostError otherwise.
    */
   async fence(trx: Knex.Transaction): Promise<void> {
+    if (this.idleTxGuard !== undefined) await trx.raw(this.idleTxGuard);
     const n = await trx('stan_lease')
       .where({ group_name: this.opts.group, owner: this.opts.owner, epoch: this.epoch })
       .andWhere('expires_at', '>', trx.raw(this.now))

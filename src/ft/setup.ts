@@ -60,6 +60,7 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
     );
   }
   const lease = new Lease(knex, dialect, { group: so.ftGroupName, owner: o.serverID, ttlMs: so.ftLeaseTTL });
+  await lease.init().catch(() => undefined);
   const ctl = new FtController(lease, { ttlMs: so.ftLeaseTTL, renewMs: so.ftLeaseRenew, pollMs: so.ftLeasePoll }, o.log);
   const onAbort = (): void => void ctl.stop(false);
   o.signal?.addEventListener('abort', onAbort, { once: true });

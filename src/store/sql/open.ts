@@ -72,7 +72,12 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const cfg = dsn.toPgConfig(conn);
     const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG });
-    const db = new kysely.Kysely<Database>({ dialect: new kysely.PostgresDialect({ pool: new pg.Pool({ ...cfg, max: readers }) }) });
+    const readerPool = new pg.Pool({ ...cfg, max: readers });
+    // An idle pooled client whose server went away (database restart, failover) makes the
+    // pool emit 'error': without a listener that is an uncaught exception that kills the
+    // process. The broken client is discarded by the pool; the next query reconnects.
+    readerPool.on('error', () => undefined);
+    const db = new kysely.Kysely<Database>({ dialect: new kysely.PostgresDialect({ pool: readerPool }) });
     return adapter('postgres', knex, db, PG_MAX_PARAMS, Infinity);
   }
   const mysql = await import('mysql2');
@@ -154,5 +159,14 @@ export async function openLeaseKnex(spec: LeaseDbSpec, timeoutMs: number): Promi
     return { knex: knexFactory({ client: 'pg', connection: cfg, pool, log: QUIET_KNEX_LOG }), dialect: 'postgres' };
   }
   const cfg = { ...dsn.toMysqlConfig(conn), connectTimeout: timeoutMs };
-  return { knex: knexFactory({ client: 'mysql2', connection: cfg, pool, log: QUIET_KNEX_LOG }), dialect: 'mysql' };
+  // MySQL has no statement timeout for UPDATEs: bound the lock waits (default 50 s) instead,
+  // so a lease row locked by a frozen active's transaction fails fast (1 s is the minimum).
+  const lockWaitS = Math.max(1, Math.ceil(timeoutMs / 1000));
+  const mysqlPool = {
+    ...pool,
+    afterCreate: (c: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, c: unknown) => void) => {
+      c.query(`SET SESSION innodb_lock_wait_timeout = ${lockWaitS}`, (err) => done(err, c));
+    },
+  };
+  return { knex: knexFactory({ client: 'mysql2', connection: cfg, pool: mysqlPool, log: QUIET_KNEX_LOG }), dialect: 'mysql' };
 }
