@@ -7,6 +7,27 @@ import type { StreamingOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
 import { MemoryStore } from './memory';
 import type { Store } from './types';
+import type { Knex } from 'knex';
+import type { SchemaTarget } from './sql/schema-check';
+
+/**
+ * Tables the SQL store reads and writes. The schema check only compares the recorded
+ * migrations; a table dropped behind its back (restore gone wrong, manual clean-up) would
+ * otherwise let the server start — on an empty stan_server it never reads stan_events — and
+ * fail on its first commit, with every publisher getting error PubAcks.
+ */
+const REQUIRED_TABLES = ['stan_server', 'stan_events', 'stan_messages', 'stan_snapshots'] as const;
+
+async function assertTablesPresent(knex: Knex, target: SchemaTarget): Promise<void> {
+  const { listTables, migrateCommand } = await import('./sql/schema-check');
+  const have = new Set((await listTables(knex)).map((t) => t.toLowerCase()));
+  const missing = REQUIRED_TABLES.filter((t) => !have.has(t));
+  if (missing.length === 0) return;
+  throw new StoreConfigError(
+    `the database schema is damaged: table(s) ${missing.join(', ')} missing although its migrations are recorded as applied; ` +
+      `restore the database from a backup, or start on an empty one (${migrateCommand(target)} creates the schema)`,
+  );
+}
 
 export class StoreConfigError extends Error {
   constructor(message: string) {
@@ -30,6 +51,7 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
     try {
       const st = await prepareSchema(adapter.knex, { dialect: 'sqlite', dir: so.filestoreDir, autoMigrate: true, log: (l) => log.notice(l) });
       for (const w of st.warnings) log.warn(w);
+      await assertTablesPresent(adapter.knex, { dialect: 'sqlite', dir: so.filestoreDir });
     } catch (err) {
       await adapter.close();
       throw err;
@@ -58,6 +80,7 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
       log: (l) => log.notice(l),
     });
     for (const w of st.warnings) log.warn(w);
+    await assertTablesPresent(adapter.knex, { dialect: driver, source: so.sql.source });
   } catch (err) {
     await adapter.close();
     throw err;

@@ -38,6 +38,8 @@ export const SNAPSHOT_EVERY_MS = 5 * 60_000;
 /** Recent messages kept in memory per channel so live delivery never reads the database. */
 const CACHE_MSGS = 4096;
 const CACHE_BYTES = 8 * 1024 * 1024;
+/** SQLite's default SQLITE_MAX_COMPOUND_SELECT: terms of one compound SELECT (see rowsPerInsert). */
+const SQLITE_MAX_COMPOUND_SELECT = 500;
 
 export interface SqlStoreOptions {
   type: 'SQL' | 'FILE';
@@ -597,6 +599,18 @@ export class SqlStore implements Store {
     next.dropChannels = batch.dropChannels.concat(next.dropChannels);
   }
 
+  /**
+   * Rows per multi-row INSERT: the dialect's bind-parameter limit, and on SQLite also its
+   * SQLITE_MAX_COMPOUND_SELECT (500): Knex writes a multi-row INSERT there as
+   * `INSERT … SELECT … UNION ALL SELECT …`, one compound term per row, and a batch of more
+   * than 500 rows failed with "too many terms in compound SELECT" — and, being requeued
+   * whole, failed again on every retry, stalling the store for good.
+   */
+  private rowsPerInsert(columns: number): number {
+    const n = this.adapter.maxRowsPerInsert(columns);
+    return this.adapter.name === 'sqlite' ? Math.min(n, SQLITE_MAX_COMPOUND_SELECT) : n;
+  }
+
   private async writeBatch(b: Pending): Promise<void> {
     const knex = this.adapter.knex;
     const eventRows: EventRow[] = b.events.map((e) => ({
@@ -609,7 +623,7 @@ export class SqlStore implements Store {
     }
     // Rows already dropped by limits before they were written are simply not written.
     const rows = this.truncFloor.size === 0 ? b.msgs : b.msgs.filter((m) => m.seq >= (this.truncFloor.get(m.channel_id) ?? 0));
-    const perInsert = Math.min(this.adapter.maxRowsPerInsert(5), this.opts.bulkInsertLimit > 0 ? this.opts.bulkInsertLimit : Infinity);
+    const perInsert = Math.min(this.rowsPerInsert(5), this.opts.bulkInsertLimit > 0 ? this.opts.bulkInsertLimit : Infinity);
     await knex.transaction(async (trx) => {
       await this.fence?.(trx);
       if (this.needsServerRow) {
@@ -630,7 +644,7 @@ export class SqlStore implements Store {
         await trx('stan_messages').insert(rows.slice(i, j));
         i = j;
       }
-      const evChunk = this.adapter.maxRowsPerInsert(3);
+      const evChunk = this.rowsPerInsert(3);
       for (let k = 0; k < eventRows.length; k += evChunk) {
         await trx('stan_events').insert(eventRows.slice(k, k + evChunk));
       }
