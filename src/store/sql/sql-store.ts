@@ -490,7 +490,22 @@ export class SqlStore implements Store {
     this.pending.truncates.set(channelID, firstSeq);
   }
 
+  /**
+   * Acks and deliveries are recorded without anyone awaiting a commit: make sure they are
+   * written soon even when no publish or request follows (at most ~50 ms later), so a crash
+   * does not redeliver messages that were acknowledged long ago.
+   */
+  private scheduleBackgroundCommit(): void {
+    if (this.committing || this.bgCommitTimer !== undefined || this.closed) return;
+    this.bgCommitTimer = setTimeout(() => {
+      this.bgCommitTimer = undefined;
+      if (!this.committing && !this.closed) this.startCommit();
+    }, 50);
+  }
+  private bgCommitTimer: NodeJS.Timeout | undefined;
+
   recordProgress(channelID: number, subID: number, sent: boolean, seq: number): void {
+    this.scheduleBackgroundCommit();
     const key = `${channelID}:${subID}`;
     let p = this.progress.get(key);
     if (p === undefined) {
@@ -717,6 +732,7 @@ export class SqlStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    if (this.bgCommitTimer) clearTimeout(this.bgCommitTimer);
     try {
       await this.commit();
       if (this.eventsSinceSnapshot > 0) await this.writeSnapshot();
