@@ -135,3 +135,54 @@ test('max_msgs deletes the oldest rows; a snapshot compacts the events and recov
   await s2.close();
   await s1.close();
 });
+
+test('after a restart, max_age expires recovered (cold) messages by asking the database', async () => {
+  const dir = tmp();
+  const s1 = await open(dir);
+  await s1.recover();
+  s1.init(info);
+  const ch = s1.createChannel('foo');
+  const old = (Date.now() - 60_000) * 1e6;
+  for (let i = 1; i <= 6; i++) ch.msgs.store({ seq: i, timestamp: old + i, subject: 'foo', reply: '', data: Buffer.from(`m${i}`) });
+  await s1.commit();
+  await s1.close();
+
+  const s2 = await open(dir, 'c1', { ...defaultStoreLimits(), maxAge: 1000 });
+  const rec = await s2.recover();
+  assert.ok(rec);
+  const msgs = rec.channels[0].channel.msgs;
+  assert.equal(msgs.firstSeq, 1);
+  // The retention timer runs every second; the cold query answers asynchronously.
+  const deadline = Date.now() + 5000;
+  while (msgs.msgCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(msgs.msgCount, 0);
+  assert.equal(msgs.firstSeq, 7);
+  assert.equal(msgs.byteCount, 0);
+  await s2.close();
+});
+
+test('after a restart, max_msgs and max_bytes trim recovered (cold) messages first', async () => {
+  const dir = tmp();
+  const s1 = await open(dir);
+  await s1.recover();
+  s1.init(info);
+  const ch = s1.createChannel('foo');
+  for (let i = 1; i <= 10; i++) ch.msgs.store({ seq: i, timestamp: 1_700_000_000_000_000_000 + i, subject: 'foo', reply: '', data: Buffer.alloc(100, 1) });
+  await s1.commit();
+  const size = (await ch.msgs.lookup(1))!.bytes.length;
+  await s1.close();
+
+  const s2 = await open(dir, 'c1', { ...defaultStoreLimits(), maxMsgs: 8, maxBytes: 5 * size });
+  const rec = await s2.recover();
+  assert.ok(rec);
+  const msgs = rec.channels[0].channel.msgs;
+  msgs.store({ seq: 11, timestamp: 1_700_000_000_000_000_100, subject: 'foo', reply: '', data: Buffer.alloc(100, 2) });
+  await s2.commit();
+  // 11 stored, at most 8 by count and 5 by bytes: the 6 oldest (all cold) are gone.
+  assert.equal(msgs.firstSeq, 7);
+  assert.equal(msgs.msgCount, 5);
+  assert.ok(msgs.byteCount <= 5 * size, `bytes ${msgs.byteCount}`);
+  assert.equal(await msgs.lookup(6), undefined);
+  assert.ok(await msgs.lookup(7));
+  await s2.close();
+});

@@ -90,6 +90,80 @@ function cloneSub(s: SubState): SubState {
 /** Delivery progress of one subscription within one batch, merged per kind in order. */
 type ProgressOp = { sent: boolean; seqs: number[] };
 
+/**
+ * Sizes and timestamps of a channel's messages stored since start ("hot"), contiguous in
+ * sequence: a growable ring indexed by seq - start, so appending and dropping the oldest are
+ * O(1) (12 bytes per message). Older ("cold") messages, recovered from the database, are not
+ * tracked: their sizes are estimated for max_bytes and their age asked of the database.
+ */
+class HotRing {
+  start = 0;
+  len = 0;
+  /** Sum of the sizes held. */
+  bytes = 0;
+  private head = 0;
+  private sizes = new Uint32Array(16);
+  private stamps = new Float64Array(16);
+
+  get end(): number {
+    return this.start + this.len;
+  }
+
+  push(seq: number, size: number, ts: number): void {
+    if (this.len === 0) {
+      this.start = seq;
+      this.head = 0;
+    } else if (seq !== this.end) {
+      // A gap (not produced by the server): restart the ring at this message.
+      this.len = 0;
+      this.bytes = 0;
+      this.start = seq;
+      this.head = 0;
+    }
+    if (this.len === this.sizes.length) this.grow();
+    const i = (this.head + this.len) & (this.sizes.length - 1);
+    this.sizes[i] = size;
+    this.stamps[i] = ts;
+    this.len++;
+    this.bytes += size;
+  }
+
+  private grow(): void {
+    const n = this.sizes.length * 2;
+    const sizes = new Uint32Array(n);
+    const stamps = new Float64Array(n);
+    for (let k = 0; k < this.len; k++) {
+      const i = (this.head + k) & (this.sizes.length - 1);
+      sizes[k] = this.sizes[i];
+      stamps[k] = this.stamps[i];
+    }
+    this.sizes = sizes;
+    this.stamps = stamps;
+    this.head = 0;
+  }
+
+  has(seq: number): boolean {
+    return this.len > 0 && seq >= this.start && seq < this.end;
+  }
+  size(seq: number): number {
+    return this.sizes[(this.head + seq - this.start) & (this.sizes.length - 1)];
+  }
+  ts(seq: number): number {
+    return this.stamps[(this.head + seq - this.start) & (this.sizes.length - 1)];
+  }
+
+  /** Forgets every sequence below `seq`. */
+  dropBelow(seq: number): void {
+    if (this.len === 0 || seq <= this.start) return;
+    const n = Math.min(this.len, seq - this.start);
+    for (let k = 0; k < n; k++) this.bytes -= this.sizes[(this.head + k) & (this.sizes.length - 1)];
+    this.head = (this.head + n) & (this.sizes.length - 1);
+    this.len -= n;
+    this.start += n;
+    if (this.len === 0) this.start = seq;
+  }
+}
+
 class SqlMsgStore implements MsgStore {
   firstSeq = 0;
   lastSeq = 0;
@@ -98,8 +172,9 @@ class SqlMsgStore implements MsgStore {
   /** seq → cached stored message (most recent ones); Map keeps insertion order = seq order. */
   private readonly cache = new Map<number, StoredMsg>();
   private cacheBytes = 0;
-  /** Sizes/timestamps of messages stored since start, for exact count/bytes/age limits. */
-  private readonly hot: Array<{ seq: number; size: number; ts: number }> = [];
+  private readonly hot = new HotRing();
+  /** A cold-age query is running (retention timer): don't start another. */
+  private coldAgeQuery = false;
 
   constructor(private readonly ch: SqlChannelStore) {}
 
@@ -113,7 +188,7 @@ class SqlMsgStore implements MsgStore {
     this.byteCount += bytes.length;
     this.cache.set(msg.seq, stored);
     this.cacheBytes += bytes.length;
-    this.hot.push({ seq: msg.seq, size: bytes.length, ts: msg.timestamp });
+    this.hot.push(msg.seq, bytes.length, msg.timestamp);
     while (this.cache.size > CACHE_MSGS || (this.cacheBytes > CACHE_BYTES && this.cache.size > 1)) {
       const first = this.cache.entries().next().value as [number, StoredMsg];
       this.cache.delete(first[0]);
@@ -124,51 +199,50 @@ class SqlMsgStore implements MsgStore {
     return stored;
   }
 
-  /** Count and bytes limits: drop the oldest, always keep the newest (spec §6.1). */
+  /** Size of a stored message: exact for hot ones, the cold region's average otherwise. */
+  private sizeOf(seq: number): number {
+    if (this.hot.has(seq)) return this.hot.size(seq);
+    // Cold messages exist only after a restart: their sizes are not in memory, and their
+    // average keeps max_bytes within one message's worth of error (the channel's byte count
+    // is an estimate until its recovered messages are all gone).
+    const coldEnd = this.hot.len > 0 ? this.hot.start : this.lastSeq + 1;
+    const coldCount = Math.max(1, coldEnd - this.firstSeq);
+    return Math.max(0, Math.round((this.byteCount - this.hot.bytes) / coldCount));
+  }
+
+  /** Count and bytes limits: drop the oldest, always keep the newest (spec §6.1). O(dropped). */
   private enforceLimits(): void {
     const { maxMsgs, maxBytes } = this.ch.limits;
     let newFirst = this.firstSeq;
     let count = this.msgCount;
     let bytes = this.byteCount;
-    if (maxMsgs > 0 && count > maxMsgs) {
-      const drop = count - maxMsgs;
-      bytes -= this.hotBytesBetween(newFirst, newFirst + drop);
-      newFirst += drop;
-      count -= drop;
-    }
-    if (maxBytes > 0 && bytes > maxBytes) {
-      // Only messages stored since start have known sizes; older ones are trimmed by the
-      // background retention pass (which asks the database).
-      for (const h of this.hot) {
-        if (h.seq < newFirst) continue;
-        if (bytes <= maxBytes || count <= 1) break;
-        bytes -= h.size;
-        count--;
-        newFirst = h.seq + 1;
+    let coldSize = -1;
+    const dropOne = (): void => {
+      let size: number;
+      if (this.hot.has(newFirst)) size = this.hot.size(newFirst);
+      else {
+        if (coldSize < 0) coldSize = this.sizeOf(newFirst);
+        size = coldSize;
       }
-    }
-    if (newFirst !== this.firstSeq) this.truncate(newFirst, this.msgCount - count, this.byteCount - bytes);
-  }
-
-  private hotBytesBetween(from: number, to: number): number {
-    let b = 0;
-    for (const h of this.hot) {
-      if (h.seq >= to) break;
-      if (h.seq >= from) b += h.size;
-    }
-    // Sizes unknown (recovered rows): estimate with the average, corrected by the next recovery.
-    const known = this.hot.filter((h) => h.seq >= from && h.seq < to).length;
-    const unknown = to - from - known;
-    if (unknown > 0 && this.msgCount > 0) b += Math.round((this.byteCount / this.msgCount) * unknown);
-    return b;
+      bytes -= size;
+      count--;
+      newFirst++;
+    };
+    if (maxMsgs > 0) while (count > maxMsgs && count > 1) dropOne();
+    if (maxBytes > 0) while (bytes > maxBytes && count > 1) dropOne();
+    if (newFirst !== this.firstSeq) this.truncate(newFirst, this.msgCount - count, this.byteCount - Math.max(0, bytes));
   }
 
   /** Removes every message below newFirst (limits): memory now, rows in the next commit. */
   truncate(newFirst: number, removedMsgs: number, removedBytes: number): void {
     this.firstSeq = newFirst;
     this.msgCount -= removedMsgs;
-    this.byteCount -= removedBytes;
-    while (this.hot.length > 0 && this.hot[0].seq < newFirst) this.hot.shift();
+    this.byteCount = Math.max(0, this.byteCount - removedBytes);
+    if (this.msgCount <= 0) {
+      this.msgCount = 0;
+      this.byteCount = 0;
+    }
+    this.hot.dropBelow(newFirst);
     for (const [seq, m] of this.cache) {
       if (seq >= newFirst) break;
       this.cache.delete(seq);
@@ -187,21 +261,55 @@ class SqlMsgStore implements MsgStore {
     this.ch.store.recordTruncate(this.ch.id, newFirst);
   }
 
-  /** Expires messages older than max_age (called by the store's retention timer). */
+  /**
+   * Expires messages older than max_age (the store's retention timer). Hot messages are
+   * checked in memory; a cold region (recovered messages) is asked of the database, whose
+   * answer (count and exact bytes of the expired prefix) arrives asynchronously.
+   */
   expireOlderThan(cutoffNs: number): boolean {
-    let newFirst = this.firstSeq;
-    let removed = 0;
-    let bytes = 0;
-    for (const h of this.hot) {
-      if (h.ts >= cutoffNs) break;
-      if (h.seq < newFirst) continue;
-      newFirst = h.seq + 1;
-      removed++;
-      bytes += h.size;
+    if (this.msgCount === 0) return false;
+    if (!this.hot.has(this.firstSeq)) {
+      this.expireCold(cutoffNs);
+      return false;
     }
-    if (removed === 0) return false;
-    this.truncate(newFirst, removed, bytes);
+    let newFirst = this.firstSeq;
+    let bytes = 0;
+    while (newFirst <= this.lastSeq && this.hot.has(newFirst) && this.hot.ts(newFirst) < cutoffNs) {
+      bytes += this.hot.size(newFirst);
+      newFirst++;
+    }
+    if (newFirst === this.firstSeq) return false;
+    this.truncate(newFirst, newFirst - this.firstSeq, bytes);
     return true;
+  }
+
+  private expireCold(cutoffNs: number): void {
+    if (this.coldAgeQuery) return;
+    this.coldAgeQuery = true;
+    const first = this.firstSeq;
+    const coldEnd = this.hot.len > 0 ? this.hot.start : this.lastSeq + 1;
+    this.ch.store.adapter.db
+      .selectFrom('stan_messages')
+      .select((eb) => [eb.fn.max('seq').as('m'), eb.fn.countAll().as('c'), eb.fn.sum('size').as('b')])
+      .where('channel_id', '=', this.ch.id)
+      .where('seq', '>=', first)
+      .where('seq', '<', coldEnd)
+      .where('ts', '<', cutoffNs)
+      .executeTakeFirst()
+      .then(
+        (row) => {
+          this.coldAgeQuery = false;
+          const m = row ? num(row.m as number | string | null) : 0;
+          // Apply only if nothing moved meanwhile (limits may have truncated already).
+          if (m === 0 || this.firstSeq !== first) return;
+          this.truncate(m + 1, num(row?.c as number | string), num(row?.b as number | string | null));
+          this.ch.store.commit().catch(() => undefined);
+        },
+        (err: unknown) => {
+          this.coldAgeQuery = false;
+          this.ch.store.onError?.(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
   }
 
   restore(first: number, last: number, count: number, bytes: number): void {
