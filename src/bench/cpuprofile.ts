@@ -38,6 +38,23 @@ export interface ProfileSummary {
   files: ProfileEntry[];
   /** Every sample charged to its nearest ancestor frame in the project's own code (dist/). */
   project: ProfileEntry[];
+  /** Self time by area: npm package (knex, pg, mysql2, nats…), project folder, GC, node internals. */
+  areas: ProfileEntry[];
+}
+
+/** `knex`, `pg-protocol`, `@scope/pkg`, `dist/src/store`, `node:internal`, `(garbage collector)`… */
+function areaOf(url: string, functionName: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native/builtin)';
+  const u = url.replace(/^file:\/\//, '');
+  const nm = u.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const parts = u.slice(nm + 'node_modules/'.length).split('/');
+    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  }
+  const dist = u.lastIndexOf('/dist/');
+  if (dist >= 0) return path.dirname(u.slice(dist + 1));
+  if (u.startsWith('node:')) return u.split('/').slice(0, 2).join('/');
+  return path.basename(u);
 }
 
 function shortUrl(url: string): string {
@@ -81,6 +98,7 @@ export function summarise(profile: CpuProfile, top = 25): ProfileSummary {
   }
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
+  const areas = new Map<string, number>();
   let total = 0;
   let idle = 0;
   for (const [id, us] of selfUs) {
@@ -99,6 +117,8 @@ export function summarise(profile: CpuProfile, top = 25): ProfileSummary {
     proj.set(pk, (proj.get(pk) ?? 0) + us);
     const area = url ? url : cf.functionName.startsWith('(') ? cf.functionName : '(native/builtin)';
     file.set(area, (file.get(area) ?? 0) + us);
+    const ar = areaOf(cf.url, cf.functionName);
+    areas.set(ar, (areas.get(ar) ?? 0) + us);
   }
   const busy = total - idle;
   const toEntries = (m: Map<string, number>): ProfileEntry[] =>
@@ -106,7 +126,7 @@ export function summarise(profile: CpuProfile, top = 25): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, ms: us / 1000, pct: busy > 0 ? (100 * us) / busy : 0 }));
-  return { totalMs: total / 1000, idleMs: idle / 1000, functions: toEntries(fn), files: toEntries(file), project: toEntries(proj) };
+  return { totalMs: total / 1000, idleMs: idle / 1000, functions: toEntries(fn), files: toEntries(file), project: toEntries(proj), areas: toEntries(areas) };
 }
 
 export function formatSummary(s: ProfileSummary): string {
@@ -114,6 +134,8 @@ export function formatSummary(s: ProfileSummary): string {
   lines.push(
     `profile: ${s.totalMs.toFixed(0)} ms sampled, ${(s.totalMs - s.idleMs).toFixed(0)} ms busy (${s.idleMs.toFixed(0)} ms idle); % of busy time`,
   );
+  lines.push('  self time by area (package / project folder / GC):');
+  for (const e of s.areas) lines.push(`    ${e.pct.toFixed(1).padStart(5)}%  ${e.ms.toFixed(1).padStart(8)} ms  ${e.name}`);
   lines.push('  top self time by function:');
   for (const e of s.functions) lines.push(`    ${e.pct.toFixed(1).padStart(5)}%  ${e.ms.toFixed(1).padStart(8)} ms  ${e.name}`);
   lines.push('  time charged to the nearest project function (its own code + the node/builtin calls it makes):');

@@ -81,9 +81,22 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     return adapter('postgres', knex, db, PG_MAX_PARAMS, Infinity);
   }
   const mysql = await import('mysql2');
-  const cfg = { ...dsn.toMysqlConfig(conn), supportBigNumbers: true, bigNumberStrings: false };
-  const knex = knexFactory({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG });
+  // tls=preferred: TLS when the server offers it, plain otherwise (as the Go driver).
+  const resolved = await dsn.resolvePreferredTls(conn);
+  // Unknown DSN parameters are MySQL session variables (the Go driver sets them per
+  // connection), e.g. `?time_zone=%27%2B00:00%27`.
+  const sessionVars = dsn.mysqlSessionVariables(resolved);
+  const cfg = { ...dsn.toMysqlConfig(resolved), supportBigNumbers: true, bigNumberStrings: false };
+  const setVars = Object.entries(sessionVars)
+    .map(([k, v]) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : ''} = ${v}`)
+    .filter((x) => !x.startsWith(' '));
+  const afterCreate = (c: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, c: unknown) => void): void => {
+    if (setVars.length === 0) return done(null, c);
+    c.query(`SET ${setVars.join(', ')}`, (err) => done(err, c));
+  };
+  const knex = knexFactory({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG });
   const pool = mysql.createPool({ ...cfg, connectionLimit: readers });
+  if (setVars.length > 0) pool.on('connection', (c) => c.query(`SET ${setVars.join(', ')}`));
   const db = new kysely.Kysely<Database>({ dialect: new kysely.MysqlDialect({ pool }) });
   // Read the server's packet limit so batches never exceed it.
   const [rows] = await pool.promise().query('SELECT @@max_allowed_packet AS m');
