@@ -161,15 +161,56 @@ export class StanCore {
   }
 
   /** Subscribes to the request subjects and starts heartbeats: from here on clients are served. */
+  /**
+   * Requests that arrive while the store is being recovered: the embedded NATS accepts
+   * connections first (clients reconnect at once after a restart and resend what they had
+   * buffered), so publishes and subscription requests are queued, not lost, and handled in
+   * order as soon as the server serves. Connect requests and pings are not queued: clients
+   * retry those. Bounded: beyond the limit they are dropped (clients time out and retry).
+   */
+  private early: Array<() => void> | undefined;
+  private static readonly EARLY_LIMIT = 100_000;
+
+  listenEarly(): void {
+    const s = serverSubjects(this.opts.clusterID, this.opts.discoverPrefix);
+    this.early = [];
+    const queue = (f: () => void): void => {
+      if (this.early !== undefined) {
+        if (this.early.length < StanCore.EARLY_LIMIT) this.early.push(f);
+      } else {
+        f();
+      }
+    };
+    this.subscriptions.push(
+      this.nc.subscribe(`${s.Publish}.>`, (subj, reply, data) => queue(() => this.onPublish(subj, reply, data))),
+      this.nc.subscribe(s.Subscribe, (_subj, reply, data) => queue(() => this.track(this.onSubscribe(reply, data)))),
+      this.nc.subscribe(s.Unsubscribe, (_subj, reply, data) => queue(() => this.track(this.onUnsubscribe(reply, data, false)))),
+      this.nc.subscribe(s.SubClose, (_subj, reply, data) => queue(() => this.track(this.onUnsubscribe(reply, data, true)))),
+      this.nc.subscribe(s.Close, (_subj, reply, data) => queue(() => this.track(this.onCloseClient(reply, data)))),
+    );
+    this.earlySubjects = s;
+  }
+  private earlySubjects: ServerInfo | undefined;
+
   startServing(): void {
     const s = this.info;
+    const e = this.earlySubjects;
+    // Subscribe to what listenEarly() did not cover (or all, when it was not used or the
+    // store recovered other subject names).
+    const same = e !== undefined && e.Publish === s.Publish && e.Subscribe === s.Subscribe && e.Unsubscribe === s.Unsubscribe && e.SubClose === s.SubClose && e.Close === s.Close;
+    if (!same) {
+      for (const sub of this.subscriptions) sub.unsubscribe();
+      this.subscriptions.length = 0;
+      this.subscriptions.push(
+        this.nc.subscribe(`${s.Publish}.>`, (subj, reply, data) => this.onPublish(subj, reply, data)),
+        this.nc.subscribe(s.Subscribe, (_subj, reply, data) => this.track(this.onSubscribe(reply, data))),
+        this.nc.subscribe(s.Unsubscribe, (_subj, reply, data) => this.track(this.onUnsubscribe(reply, data, false))),
+        this.nc.subscribe(s.SubClose, (_subj, reply, data) => this.track(this.onUnsubscribe(reply, data, true))),
+        this.nc.subscribe(s.Close, (_subj, reply, data) => this.track(this.onCloseClient(reply, data))),
+      );
+    }
     this.subscriptions.push(
       this.nc.subscribe(s.Discovery, (_subj, reply, data) => this.onConnect(reply, data)),
-      this.nc.subscribe(`${s.Publish}.>`, (subj, reply, data) => this.onPublish(subj, reply, data)),
-      this.nc.subscribe(s.Subscribe, (_subj, reply, data) => this.track(this.onSubscribe(reply, data))),
-      this.nc.subscribe(s.Unsubscribe, (_subj, reply, data) => this.track(this.onUnsubscribe(reply, data, false))),
-      this.nc.subscribe(s.SubClose, (_subj, reply, data) => this.track(this.onUnsubscribe(reply, data, true))),
-      this.nc.subscribe(s.Close, (_subj, reply, data) => this.track(this.onCloseClient(reply, data))),
       this.nc.subscribe(`${s.Discovery}.pings`, (_subj, reply, data) => this.onPing(reply, data)),
     );
     for (const c of this.clients.values()) this.scheduleHB(c, this.opts.clientHBInterval);
@@ -180,6 +221,9 @@ export class StanCore {
       this.delivery.deliverChannel(ch);
       this.checkInactivity(ch);
     }
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const f of early) f();
   }
 
   private async redeliverRecovered(sub: Subscription): Promise<void> {

@@ -103,6 +103,8 @@ export class StreamingServer {
         coreNc = new GatedTransport(nc, () => ctl.surelyActive());
       }
       const core = new StanCore(so, store, coreNc, log);
+      // Clients may reconnect while the store recovers: queue their publishes meanwhile.
+      core.listenEarly();
       log.notice('Recovering the state...');
       const recovered = await store.recover();
       core.recover(recovered);

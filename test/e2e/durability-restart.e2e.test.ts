@@ -29,7 +29,7 @@ import {
   type Message,
   type Stan,
 } from '../helpers/stan';
-import { connectPersistent, natsConnected, rawPing, readAll } from '../helpers/durability';
+import { connectPersistent, nextReconnect, rawPing, readAll } from '../helpers/durability';
 
 const STORES: TestStore[] = ['file', 'postgres', 'mysql'];
 
@@ -137,6 +137,7 @@ for (const store of STORES) {
 
       // ---------------------------------------------------------------- restart
       const redeliveredBefore = kCol.msgs.length;
+      const reconnected1 = Promise.all([nextReconnect(keeper), nextReconnect(pub)]);
       await s.close();
       s = await startServer(cfg);
       const core = s.server.core;
@@ -157,7 +158,7 @@ for (const store of STORES) {
       await raw.close();
 
       // The clients that stayed connected reconnect and go on.
-      await until(() => natsConnected(keeper) && natsConnected(pub), 10000, 'clients reconnected');
+      await reconnected1;
       await publish(keeper, 'r.b', 'b6');
       await publish(pub, 'r.dur', 'd7');
       await publish(pub, 'r.dur', 'd8');
@@ -224,6 +225,7 @@ for (const store of STORES) {
       assert.equal(gd[0].isOffline, true);
 
       // ---------------------------------------------------------------- second restart
+      const reconnected2 = Promise.all([nextReconnect(keeper), nextReconnect(pub)]);
       await s.close();
       s = await startServer(cfg);
       const core2 = s.server.core;
@@ -235,7 +237,7 @@ for (const store of STORES) {
       assert.deepEqual(snapshot('r.dur'), [1, 8, 8]);
       assert.deepEqual(snapshot('r.b'), [1, 6, 6]);
       // Nothing is pending any more on the keeper's durable: no redelivery after this restart.
-      await until(() => natsConnected(keeper), 10000, 'keeper reconnected');
+      await reconnected2;
       const n = kCol.msgs.length;
       await publish(pub, 'r.dur', 'd9');
       await until(() => kCol.msgs.length > n, 5000, 'd9');

@@ -39,6 +39,16 @@ export function connectPersistent(url: string, clusterID: string, clientID: stri
 }
 
 /** The client's underlying NATS connection is connected again (after a server restart). */
+/**
+ * Resolves on the next 'reconnect' of the client's NATS connection. Register it *before* the
+ * server goes away: right after a restart `connected` may still be true on the dead socket,
+ * and a publish written there is lost (the client then times out waiting for its ack).
+ */
+export function nextReconnect(sc: Stan): Promise<void> {
+  const nc = (sc as unknown as { nc: { once(ev: 'reconnect', f: () => void): void } }).nc;
+  return new Promise((resolve) => nc.once('reconnect', () => resolve()));
+}
+
 export function natsConnected(sc: Stan): boolean {
   const nc = (sc as unknown as { nc?: { connected?: boolean } }).nc;
   return nc?.connected === true;
