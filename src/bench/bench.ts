@@ -33,7 +33,7 @@ import { performance } from 'node:perf_hooks';
 import { nuid } from 'nats';
 import { formatSummary, summariseFile } from './cpuprofile';
 import { STAN_BENCH_DEFAULT_MPA } from './loadgen';
-import { FILE_WORKAROUND, openEnv, SqlDriver, StoreEnv, StoreKind } from './env';
+import { openEnv, SqlDriver, StoreEnv, StoreKind } from './env';
 import { CLUSTER_ID, k, loadavg, mb, median, printTable, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
 import { runRecovery, runScale, runSoak } from './persist';
 import { LoadgenKind, parseReport, runLoadgen } from './loadrun';
@@ -442,7 +442,6 @@ async function main(): Promise<void> {
         `server: node bin/nats-streaming-server.js -p <free port> -cid ${CLUSTER_ID} <store flags>${o.serverArgs.length ? ' ' + o.serverArgs.join(' ') : ''}; ` +
         `load average at start ${loadavg()} (2 cores, shared)`,
     );
-    if (env.kind === 'file') log(`FILE store runs get ${FILE_WORKAROUND.join(' ')} (SQLite rejects knex's multi-row INSERT above 500 rows: see env.ts)`);
     if (o.scenarios.length > 0) {
       log(
         `${o.size}-byte msgs; ${o.msgs} msgs (sync: ${o.syncMsgs}); -mpa ${o.mpa}; ${o.runs} run(s) per scenario, ` +

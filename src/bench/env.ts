@@ -44,8 +44,6 @@ export interface StoreEnv {
   close(): Promise<void>;
 }
 
-/** Flags added to every FILE store run (see FileEnv). */
-export const FILE_WORKAROUND = ['--sql_bulk_insert_limit', '500'];
 
 const COUNT_SQL =
   'SELECT (SELECT COUNT(*) FROM stan_messages) AS m, (SELECT COUNT(*) FROM stan_events) AS e, (SELECT COUNT(*) FROM stan_snapshots) AS s';
@@ -80,11 +78,7 @@ class FileEnv implements StoreEnv {
     type Db = { prepare(sql: string): { get(): unknown }; close(): void };
     let db: Db | null = null;
     return Promise.resolve({
-      // --sql_bulk_insert_limit 500: knex writes SQLite multi-row INSERTs as `SELECT … UNION ALL`
-      // and SQLite allows at most 500 terms in a compound SELECT (SQLITE_MAX_COMPOUND_SELECT),
-      // while the store's SQLite adapter allows 32,766 / columns rows per INSERT: without the
-      // cap every batch above 500 messages fails ("too many terms in compound SELECT").
-      args: ['-store', 'file', '-dir', dir, ...FILE_WORKAROUND],
+      args: ['-store', 'file', '-dir', dir],
       where: dir,
       counts: async (): Promise<RowCounts | null> => {
         if (!fs.existsSync(file)) return null;
