@@ -59,7 +59,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   let pendingStop: number | undefined;
   let stopping = false;
   // Aborts a start-up that waits (an FT standby waiting for the lease).
-  const startup = new AbortController();
+  let startup = new AbortController();
   const stop = (code: number): void => {
     if (!server) {
       pendingStop ??= code;
@@ -85,36 +85,53 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   });
   process.on('SIGHUP', () => out.stan.warn('not supported yet: configuration reload (SIGHUP)'));
 
-  try {
-    server = await StreamingServer.start(options, {
-      natsLogger: out.nats,
-      stanLogger: out.stan,
-      signal: startup.signal,
-      onStepDown: () => {
-        // The server stopped serving; exit non-zero so a supervisor restarts it as a standby.
-        void server?.shutdown().finally(() => {
-          if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
-          out.flushSync();
-          process.exit(1);
-        });
-      },
-    });
-  } catch (err) {
-    if (pendingStop !== undefined) {
-      // Stopped while starting (e.g. an FT standby): a normal, requested stop.
-      out.stan.notice('Shutting down.');
+  const launch = async (): Promise<void> => {
+    startup = new AbortController();
+    try {
+      server = await StreamingServer.start(options, {
+        natsLogger: out.nats,
+        stanLogger: out.stan,
+        signal: startup.signal,
+        onStepDown: () => {
+          const old = server;
+          if (s.ftStandbyOnLoss) {
+            // --ft_standby_on_loss: start over as a standby of the same group.
+            server = undefined;
+            void (old?.shutdown() ?? Promise.resolve())
+              .catch(() => undefined)
+              .finally(() => {
+                if (pendingStop !== undefined) process.exit(pendingStop);
+                out.stan.notice('ft: going back to standby');
+                void launch();
+              });
+            return;
+          }
+          // The server stopped serving; exit non-zero so a supervisor restarts it as a standby.
+          void (old?.shutdown() ?? Promise.resolve()).finally(() => {
+            if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
+            out.flushSync();
+            process.exit(1);
+          });
+        },
+      });
+    } catch (err) {
+      if (pendingStop !== undefined) {
+        // Stopped while starting (e.g. an FT standby): a normal, requested stop.
+        out.stan.notice('Shutting down.');
+        out.flushSync();
+        process.exit(pendingStop);
+      }
+      const msg = err instanceof Error ? err.message : String(err);
+      out.stan.fatal(msg);
       out.flushSync();
-      process.exit(pendingStop);
+      // With -l the log goes to a file: say it on stderr too, where a failed start is looked for.
+      if (n.logFile) process.stderr.write(`nats-streaming-server: ${msg}\n`);
+      process.exit(1);
     }
-    const msg = err instanceof Error ? err.message : String(err);
-    out.stan.fatal(msg);
-    out.flushSync();
-    // With -l the log goes to a file: say it on stderr too, where a failed start is looked for.
-    if (n.logFile) process.stderr.write(`nats-streaming-server: ${msg}\n`);
-    process.exit(1);
-  }
-  if (n.pidFile) fs.writeFileSync(n.pidFile, `${process.pid}`);
-  if (pendingStop !== undefined) stop(pendingStop);
+    if (n.pidFile) fs.writeFileSync(n.pidFile, `${process.pid}`);
+    if (pendingStop !== undefined) stop(pendingStop);
+  };
+  await launch();
 }
 
 if (require.main === module) {

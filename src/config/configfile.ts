@@ -24,7 +24,7 @@ const STREAMING_KEYS = new Set([
   'sd', 'stan_debug', 'sv', 'stan_trace', 'ns', 'nats_server', 'nats_server_url', 'secure', 'tls', 'limits',
   'store_limits', 'storelimits', 'file', 'file_options', 'sql', 'sql_options', 'hbi', 'hb_interval',
   'server_to_client_hb_interval', 'hbt', 'hb_timeout', 'server_to_client_hb_timeout', 'hbf', 'hb_fail_count',
-  'server_to_client_hb_fail_count', 'ft_group', 'ft_group_name', 'ft_lease_ttl', 'ft_lease_renew', 'ft_lease_poll', 'partitioning', 'cluster', 'syslog_name',
+  'server_to_client_hb_fail_count', 'ft_group', 'ft_group_name', 'ft_lease_ttl', 'ft_lease_renew', 'ft_lease_poll', 'ft_standby_on_loss', 'partitioning', 'cluster', 'syslog_name',
   'encrypt', 'encryption_cipher', 'encryption_key', 'credentials', 'username', 'user', 'password', 'pass',
   'token', 'nkey_seed_file', 'replace_durable', 'replace_durables', 'replace_duplicate_durable',
   'replace_duplicate_durables',
@@ -273,6 +273,10 @@ class Applier {
         case 'ft_lease_poll':
           s.ftLeasePoll = sec.duration(k);
           this.mark('ft_lease_poll');
+          break;
+        case 'ft_standby_on_loss':
+          s.ftStandbyOnLoss = sec.bool(k);
+          this.mark('ft_standby_on_loss');
           break;
         case 'partitioning':
           s.partitioning = sec.bool(k);

@@ -89,6 +89,7 @@ export const FLAGS: readonly FlagSpec[] = [
   f(['ft_lease_ttl'], 'duration', ['ft_lease_ttl'], (o, v) => { o.streaming.ftLeaseTTL = num(v); }),
   f(['ft_lease_renew'], 'duration', ['ft_lease_renew'], (o, v) => { o.streaming.ftLeaseRenew = num(v); }),
   f(['ft_lease_poll'], 'duration', ['ft_lease_poll'], (o, v) => { o.streaming.ftLeasePoll = num(v); }),
+  f(['ft_standby_on_loss'], 'bool', ['ft_standby_on_loss'], (o, v) => { o.streaming.ftStandbyOnLoss = bool(v); }),
   f(['sl', 'signal'], 'string', [], (_o, v, c) => { c.signal = str(v); }),
   f(['encrypt'], 'bool', ['encrypt'], (o, v) => { o.streaming.encrypt = bool(v); }),
   f(['encryption_cipher'], 'string', ['encryption_cipher'], (o, v) => { o.streaming.encryptionCipher = str(v); }),

@@ -115,6 +115,8 @@ export interface StreamingOptions {
   ftLeaseRenew: number;
   /** FT lease polling interval of a standby (ms). */
   ftLeasePoll: number;
+  /** FT: after losing the lease, go back to standby instead of exiting non-zero. */
+  ftStandbyOnLoss: boolean;
   partitioning: boolean;
   debug: boolean;
   trace: boolean;
@@ -241,6 +243,7 @@ export function defaultStreamingOptions(): StreamingOptions {
     ftLeaseTTL: 1500,
     ftLeaseRenew: 250,
     ftLeasePoll: 200,
+    ftStandbyOnLoss: false,
     partitioning: false,
     debug: false,
     trace: false,

@@ -24,6 +24,7 @@ Streaming Server Options:
           --ft_lease_ttl <duration>      FT lease duration: a standby takes over this long after the active's last renewal (default: 1.5s)
           --ft_lease_renew <duration>    FT lease renewal interval of the active server (default: 250ms)
           --ft_lease_poll <duration>     FT lease polling interval of a standby server (default: 200ms)
+          --ft_standby_on_loss <bool>    After losing the FT lease, go back to standby instead of exiting (default: false)
     -sl,  --signal <signal>[=<pid>]      Send signal to nats-streaming-server process (stop, quit, reopen, reload)
           --encrypt <bool>               Specify if server should use encryption at rest
           --encryption_cipher <string>   Cipher to use for encryption. Currently support AES and CHAHA (ChaChaPoly). Defaults to AES
