@@ -151,54 +151,18 @@ class Cursor {
  * that keep them beyond the current message must copy (the stores encode their own copy).
  */
 export function decodePubMsg(input: Uint8Array): PubMsg {
-  const c = new Cursor(asBuffer(input));
-  const buf = c.buf;
-  const m: PubMsg = { clientID: '', guid: '', subject: '', reply: '', data: EMPTY, connID: EMPTY, sha256: EMPTY };
-  try {
-    while (c.pos < buf.length) {
-      const tag = c.varint();
-      const field = Math.floor(tag / 8);
-      const wt = tag & 7;
-      if (wt === 2 && field >= 1 && field <= 6) {
-        const start = c.lengthDelimited();
-        const end = c.pos;
-        switch (field) {
-          case 1:
-            m.clientID = buf.toString('utf8', start, end);
-            break;
-          case 2:
-            m.guid = buf.toString('utf8', start, end);
-            break;
-          case 3:
-            m.subject = buf.toString('utf8', start, end);
-            break;
-          case 4:
-            m.reply = buf.toString('utf8', start, end);
-            break;
-          case 5:
-            m.data = buf.subarray(start, end);
-            break;
-          case 6:
-            m.connID = buf.subarray(start, end);
-            break;
-        }
-      } else if (wt === 2 && field === 10) {
-        const start = c.lengthDelimited();
-        m.sha256 = buf.subarray(start, c.pos);
-      } else if (field === 0) {
-        throw new Error(`invalid field number 0 at offset ${c.pos}`);
-      } else if ((field >= 1 && field <= 6) || field === 10) {
-        // A known field with the wrong wire type fails as in Go (`proto: wrong wireType`);
-        // skipping it would turn a CtrlMsg (field 1 varint) into a "valid" PubMsg (spec §2.2).
-        throw new Error(`wrong wireType ${wt} for field ${field} at offset ${c.pos}`);
-      } else {
-        c.skip(wt);
-      }
-    }
-  } catch (err) {
-    throw new DecodeError('pb.PubMsg', err);
-  }
-  return m;
+  const r = newPubMsgRaw();
+  decodePubMsgRaw(input, r);
+  const b = r.buf;
+  return {
+    clientID: b.toString('utf8', r.clientID0, r.clientID1),
+    guid: b.toString('utf8', r.guid0, r.guid1),
+    subject: b.toString('utf8', r.subject0, r.subject1),
+    reply: b.toString('utf8', r.reply0, r.reply1),
+    data: b.subarray(r.data0, r.data1),
+    connID: b.subarray(r.connID0, r.connID1),
+    sha256: b.subarray(r.sha2560, r.sha2561),
+  };
 }
 
 /**
@@ -220,6 +184,8 @@ export interface PubMsgRaw {
   data1: number;
   connID0: number;
   connID1: number;
+  sha2560: number;
+  sha2561: number;
 }
 
 export function newPubMsgRaw(): PubMsgRaw {
@@ -237,6 +203,8 @@ export function newPubMsgRaw(): PubMsgRaw {
     data1: 0,
     connID0: 0,
     connID1: 0,
+    sha2560: 0,
+    sha2561: 0,
   };
 }
 
@@ -245,7 +213,7 @@ export function decodePubMsgRaw(input: Uint8Array, out: PubMsgRaw): void {
   const buf = asBuffer(input);
   out.buf = buf;
   out.clientID0 = out.clientID1 = out.guid0 = out.guid1 = out.subject0 = out.subject1 = 0;
-  out.reply0 = out.reply1 = out.data0 = out.data1 = out.connID0 = out.connID1 = 0;
+  out.reply0 = out.reply1 = out.data0 = out.data1 = out.connID0 = out.connID1 = out.sha2560 = out.sha2561 = 0;
   const c = new Cursor(buf);
   try {
     while (c.pos < buf.length) {
@@ -279,6 +247,10 @@ export function decodePubMsgRaw(input: Uint8Array, out: PubMsgRaw): void {
           case 6:
             out.connID0 = start;
             out.connID1 = end;
+            break;
+          case 10:
+            out.sha2560 = start;
+            out.sha2561 = end;
             break;
         }
       } else if (field === 0) {
