@@ -80,7 +80,9 @@ test('bad flags: non-zero exit with a clear message on stderr, nothing started',
 
 test('flags of features not built yet stop the server with "not supported yet"', async () => {
   const cases: Array<[string[], RegExp]> = [
-    [['--ft_group', 'g'], /not supported yet: --ft_group/],
+    // FT over the embedded NATS needs routes between the two servers' NATS (issue 5).
+    [['--ft_group', 'g', '-store', 'file', '--dir', '/tmp/stan-cli-ft-unused'], /not supported yet: FT over embedded NATS routes, use -ns/],
+    [['--routes', 'nats-route://127.0.0.1:6222'], /not supported yet: .*--routes/],
     [['--tls'], /not supported yet: .*--tls/],
     [['-m', '8222'], /not supported yet: .*--http_port/],
     [['--encrypt'], /not supported yet: .*--encrypt/],

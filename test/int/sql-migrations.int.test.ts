@@ -6,7 +6,7 @@
  *  - sql/<dialect>/*.sql are what gen-sql.ts generates, and applying them gives exactly the
  *    catalog (columns, types, nullability, defaults, indexes, keys) the migrations give;
  *  - the schema check: passes after migrate, NotInitialisedError on an empty database,
- *    SchemaTooOldError / SchemaTooNewError (a test-only migration list with a 0002),
+ *    SchemaTooOldError / SchemaTooNewError (a test-only migration list with one more migration),
  *    ReferenceDataError on the reference Go server's tables and file-store layout;
  *  - a DML-only role passes the check but cannot migrate (MigrationPermissionError);
  *  - the `migrate` command end to end (node bin/nats-streaming-server.js, from dist/).
@@ -187,13 +187,21 @@ async function catalog(db: Db): Promise<Record<string, Row[]>> {
   return out;
 }
 
-/** A test-only release that knows a migration 0002 (not shipped). */
+/** Every shipped migration, and the newest schema version. */
+const ALL = MIGRATIONS.map((m) => m.name);
+const LATEST = MIGRATIONS[MIGRATIONS.length - 1].version;
+/** A test-only migration one version above the shipped ones. */
+const FUTURE_VERSION = LATEST + 1;
+const FUTURE = `${String(FUTURE_VERSION).padStart(4, '0')}_test_future`;
+const SLOW = `${String(FUTURE_VERSION).padStart(4, '0')}_test_slow`;
+
+/** A test-only release that knows one more migration than this one (not shipped). */
 function futureMigrations(minServerSchema: number): MigrationDef[] {
   return [
     ...MIGRATIONS,
     {
-      name: '0002_test_future',
-      version: 2,
+      name: FUTURE,
+      version: FUTURE_VERSION,
       minServerSchema,
       build: (knex) => [
         knex.schema.createTable('stan_test_future', (t) => {
@@ -216,7 +224,7 @@ function migrateInChild(dir: string, startAt: number): Promise<{ applied: string
 import { migrate } from ${JSON.stringify(path.join(REPO_ROOT, 'src/store/sql/migrator'))};
 import { MIGRATIONS } from ${JSON.stringify(path.join(REPO_ROOT, 'migrations'))};
 // A slow second migration (~0.5 s of work inside the lock) so that the racers overlap.
-const slow = { name: '0002_test_slow', version: 2, minServerSchema: 1, build: (knex: import('knex').Knex) => [
+const slow = { name: ${JSON.stringify(SLOW)}, version: ${FUTURE_VERSION}, minServerSchema: 1, build: (knex: import('knex').Knex) => [
   knex.schema.raw('CREATE TABLE stan_test_slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3000000) SELECT x FROM c'),
 ] };
 const k = knexFactory({ client: 'better-sqlite3', connection: { filename: process.argv[2] as string }, useNullAsDefault: true,
@@ -248,19 +256,19 @@ for (const dialect of SQL_DIALECTS) {
   describe(`migrations on ${dialect}`, { concurrency: false }, () => {
     test('migrate applies 0001 once, creating every table; the schema check then passes', async () => {
       const db = await freshDb(dialect);
-      assert.deepEqual((await pendingMigrations(db.knex)).map((m) => m.name), ['0001_initial']);
+      assert.deepEqual((await pendingMigrations(db.knex)).map((m) => m.name), ALL);
       const lines: string[] = [];
       const r = await migrate(db.knex, { log: (l) => lines.push(l) });
-      assert.deepEqual(r.applied, ['0001_initial']);
+      assert.deepEqual(r.applied, ALL);
       assert.ok(lines.includes('applied migration 0001_initial'), lines.join('\n'));
       assert.deepEqual((await listTables(db.knex)).filter((t) => t.startsWith('stan_')).sort(), TABLE_NAMES);
       const recorded = await db.knex('stan_migrations').select('name', 'min_server_schema', 'applied_at');
-      assert.equal(recorded.length, 1);
+      assert.equal(recorded.length, ALL.length);
       assert.equal(recorded[0].name, '0001_initial');
       assert.equal(Number(recorded[0].min_server_schema), 1);
       assert.ok(Math.abs(Number(recorded[0].applied_at) - Date.now()) < 60_000);
       const status = await checkSchema(db.knex, { dialect, source: db.source });
-      assert.equal(status.version, 1);
+      assert.equal(status.version, LATEST);
       assert.deepEqual(status.pending, []);
       assert.deepEqual(status.warnings, []);
       assert.deepEqual((await migrate(db.knex)).applied, [], 'second run applies nothing');
@@ -284,29 +292,29 @@ for (const dialect of SQL_DIALECTS) {
         // three processes, as two servers would, all starting at the same instant.
         const startAt = Date.now() + 1500;
         const outs = await Promise.all([0, 1, 2].map(() => migrateInChild(db.source, startAt)));
-        applied = outs.flatMap((o) => o.applied).filter((n) => n !== '0002_test_slow');
-        assert.equal(outs.flatMap((o) => o.applied).length, 2, JSON.stringify(outs));
+        applied = outs.flatMap((o) => o.applied).filter((n) => n !== SLOW);
+        assert.equal(outs.flatMap((o) => o.applied).length, ALL.length + 1, JSON.stringify(outs));
       } else {
         const results = await Promise.all([migrate(db.knex), migrate(knexFor(dialect, db.source)), migrate(knexFor(dialect, db.source))]);
         applied = results.flatMap((r) => r.applied);
       }
-      assert.deepEqual(applied.sort(), ['0001_initial']);
+      assert.deepEqual(applied.sort(), ALL);
       const recorded = (await db.knex('stan_migrations').select('name')).map((r: { name: string }) => r.name).sort();
-      assert.deepEqual(recorded, dialect === 'sqlite' ? ['0001_initial', '0002_test_slow'] : ['0001_initial']);
+      assert.deepEqual(recorded, dialect === 'sqlite' ? [...ALL, SLOW] : ALL);
     });
 
     test('--dry-run prints the SQL of every pending migration and changes nothing', async () => {
       const db = await freshDb(dialect);
       const out: string[] = [];
       const r = await migrate(db.knex, { dryRun: true, log: (l) => out.push(l) });
-      assert.deepEqual(r.applied, ['0001_initial']);
+      assert.deepEqual(r.applied, ALL);
       const text = out.join('\n');
       for (const t of TABLE_NAMES) assert.match(text, new RegExp(`create table [\`"]${t}[\`"]`), t);
       assert.match(text, /insert into [`"]stan_migrations[`"]/);
       assert.deepEqual(await listTables(db.knex), [], 'nothing created');
       // The same statements as the DBA script.
-      const script = await renderSqlScript(dialect, MIGRATIONS[0] as MigrationDef);
-      for (const s of r.statements) assert.ok(script.includes(s), `not in sql/${dialect}/0001_initial.sql: ${s}`);
+      const scripts = (await Promise.all(MIGRATIONS.map((m) => renderSqlScript(dialect, m as MigrationDef)))).join('\n');
+      for (const s of r.statements) assert.ok(scripts.includes(s), `not in sql/${dialect}/*.sql: ${s}`);
       // Once migrated, a dry run has nothing to print.
       await migrate(db.knex);
       const after: string[] = [];
@@ -353,35 +361,35 @@ for (const dialect of SQL_DIALECTS) {
         return true;
       });
 
-      // A release that needs 0002 on a database that has only 0001.
+      // A release that needs the future migration on a database that lacks it.
       await migrate(db.knex, { migrations: futureMigrations(1) });
-      await db.knex('stan_migrations').where('name', '0002_test_future').delete();
+      await db.knex('stan_migrations').where('name', FUTURE).delete();
       await assert.rejects(checkSchema(db.knex, { ...target, migrations: futureMigrations(1) }), (e: unknown) => {
         assert.ok(e instanceof SchemaTooOldError, String(e));
-        assert.deepEqual(e.missing, ['0002_test_future']);
-        assert.match(e.message, /missing migration\(s\) 0002_test_future/);
-        assert.match(e.message, new RegExp(`sql/${dialect}/0002_test_future\\.sql`));
+        assert.deepEqual(e.missing, [FUTURE]);
+        assert.match(e.message, new RegExp(`missing migration\\(s\\) ${FUTURE}`));
+        assert.match(e.message, new RegExp(`sql/${dialect}/${FUTURE}\\.sql`));
         assert.match(e.message, /nats-streaming-server migrate /);
         return true;
       });
-      // The same release, if it could still run without 0002 (MIN_SCHEMA 1): a warning only.
+      // The same release, if it could still run without it (MIN_SCHEMA 1): a warning only.
       const lenient = await checkSchema(db.knex, { ...target, migrations: futureMigrations(1), minSchema: 1 });
-      assert.deepEqual(lenient.pending, ['0002_test_future']);
-      assert.match(lenient.warnings.join(' '), /0002_test_future/);
+      assert.deepEqual(lenient.pending, [FUTURE]);
+      assert.match(lenient.warnings.join(' '), new RegExp(FUTURE));
 
-      // Back to 0002 applied: this release (knows only 0001) meets a newer schema.
-      await db.knex('stan_migrations').insert({ name: '0002_test_future', applied_at: Date.now(), min_server_schema: 2 });
+      // Back to the future migration applied: this release meets a newer schema.
+      await db.knex('stan_migrations').insert({ name: FUTURE, applied_at: Date.now(), min_server_schema: FUTURE_VERSION });
       await assert.rejects(checkSchema(db.knex, target), (e: unknown) => {
         assert.ok(e instanceof SchemaTooNewError, String(e));
-        assert.deepEqual(e.unknown, ['0002_test_future']);
+        assert.deepEqual(e.unknown, [FUTURE]);
         assert.match(e.message, /newer than this server supports/);
         assert.match(e.message, /upgrade nats-streaming-server/);
         return true;
       });
-      // An expand-only 0002 (min_server_schema 1): this release keeps running, with a warning.
-      await db.knex('stan_migrations').where('name', '0002_test_future').update({ min_server_schema: 1 });
+      // An expand-only future migration (min_server_schema 1): this release keeps running, with a warning.
+      await db.knex('stan_migrations').where('name', FUTURE).update({ min_server_schema: 1 });
       const expanded = await checkSchema(db.knex, target);
-      assert.equal(expanded.version, 1);
+      assert.equal(expanded.version, LATEST);
       assert.match(expanded.warnings.join(' '), /expanded by a newer server release/);
       assert.equal(MIN_SCHEMA <= MAX_SCHEMA, true);
     });
@@ -408,22 +416,22 @@ for (const dialect of SQL_DIALECTS) {
       const other = await freshDb(dialect);
       await other.knex.schema.createTable('Messages', (t) => t.integer('id'));
       await migrate(other.knex);
-      assert.equal((await checkSchema(other.knex, { dialect, source: other.source })).version, 1);
+      assert.equal((await checkSchema(other.knex, { dialect, source: other.source })).version, LATEST);
     });
 
     test('prepareSchema: runs no DDL unless allowed; SQLite migrates itself', async () => {
       const db = await freshDb(dialect);
       if (dialect === 'sqlite') {
         const s = await prepareSchema(db.knex, { dialect, dir: db.source, autoMigrate: false });
-        assert.equal(s.version, 1);
-        assert.deepEqual(s.migrated?.applied, ['0001_initial']);
+        assert.equal(s.version, LATEST);
+        assert.deepEqual(s.migrated?.applied, ALL);
         return;
       }
       await assert.rejects(prepareSchema(db.knex, { dialect, source: db.source, autoMigrate: false }), NotInitialisedError);
       assert.deepEqual(await listTables(db.knex), [], 'no DDL without --sql_auto_migrate');
       const s = await prepareSchema(db.knex, { dialect, source: db.source, autoMigrate: true });
-      assert.equal(s.version, 1);
-      assert.deepEqual(s.migrated?.applied, ['0001_initial']);
+      assert.equal(s.version, LATEST);
+      assert.deepEqual(s.migrated?.applied, ALL);
     });
   });
 }
@@ -439,7 +447,7 @@ for (const dialect of ['postgres', 'mysql'] as const) {
     const pw = 'dml-secret';
     const roleOnMigrated = knexFor(dialect, await inst.createRestrictedRole(migrated.name, role, pw));
     const status = await checkSchema(roleOnMigrated, { dialect, source: migrated.url });
-    assert.equal(status.version, 1);
+    assert.equal(status.version, LATEST);
     // It can write rows (what the server does) ...
     await roleOnMigrated('stan_server').insert({ id: 1, cluster_id: 'c', created_at: Date.now() });
     await roleOnMigrated('stan_events').insert({ kind: 1, body: Buffer.from('e') });
@@ -541,13 +549,13 @@ describe('nats-streaming-server migrate', { concurrency: false }, () => {
       const run = await cli(['-store', 'sql', '--sql_driver', dialect, '--sql_source', db.source, 'migrate']);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /applied migration 0001_initial/);
-      assert.match(run.stdout, /now at version 1/);
+      assert.match(run.stdout, new RegExp(`now at version ${LATEST}`));
       assert.ok(!run.stdout.includes(passwordOf(db.source)), 'password not printed');
-      assert.equal((await checkSchema(db.knex, { dialect, source: db.source })).version, 1);
+      assert.equal((await checkSchema(db.knex, { dialect, source: db.source })).version, LATEST);
 
       const again = await cli(['migrate', '--sql_driver', dialect, '--sql_source', db.source]);
       assert.equal(again.code, 0, again.stderr);
-      assert.match(again.stdout, /up to date \(version 1\)/);
+      assert.match(again.stdout, new RegExp(`up to date \\(version ${LATEST}\\)`));
     });
   }
 
@@ -580,6 +588,6 @@ describe('nats-streaming-server migrate', { concurrency: false }, () => {
     const r = await cli(['migrate', '-store', 'file', '-dir', dir]);
     assert.equal(r.code, 0, r.stderr);
     const k = knexFor('sqlite', dir);
-    assert.equal((await checkSchema(k, { dialect: 'sqlite', dir })).version, 1);
+    assert.equal((await checkSchema(k, { dialect: 'sqlite', dir })).version, LATEST);
   });
 });
