@@ -65,6 +65,7 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
   const onAbort = (): void => void ctl.stop(false);
   o.signal?.addEventListener('abort', onAbort, { once: true });
   o.log.notice(`ft: starting in standby mode (group "${so.ftGroupName}")`);
+  o.log.notice('Server state is FT_STANDBY');
   o.onStandby?.();
   let epoch: number;
   try {

@@ -117,6 +117,7 @@ export class StreamingServer {
       (server as { serverID: string }).serverID = serverID;
       if (ft !== undefined) {
         server.state = 'FT_ACTIVE';
+        log.notice('Server state is FT_ACTIVE');
         server.ft = ft;
         ft.onLost = (why) => server.stepDown(why, loggers.onStepDown);
       }
@@ -144,6 +145,7 @@ export class StreamingServer {
     if (this.state !== 'FT_ACTIVE') return;
     this.state = 'FAILED';
     this.log.error(`ft: stepping down, this server is no longer the active one: ${why}`);
+    this.log.notice('Server state is FAILED');
     void this.core.shutdown();
     onStepDown?.(why);
   }
