@@ -10,6 +10,7 @@ import { ConfigError } from '../config/errors';
 import { createLogOutput, LogOutput } from '../logging/factory';
 import { StreamingServer, STAN_VERSION } from '../server/streaming';
 import { migrateCommandArgs, runMigrateCommand } from './migrate';
+import { sendSignal, SignalError } from './signal';
 
 const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -35,8 +36,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     process.exit(0);
   }
   if (loaded.kind === 'signal') {
-    process.stderr.write('nats-streaming-server: not supported yet: --signal\n');
-    process.exit(1);
+    try {
+      sendSignal(loaded.signal, loaded.pid);
+    } catch (err) {
+      if (!(err instanceof SignalError)) throw err;
+      process.stderr.write(`nats-streaming-server: ${err.message}\n`);
+      process.exit(1);
+    }
+    process.exit(0);
   }
   const options = loaded.options;
   const n = options.nats;

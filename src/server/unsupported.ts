@@ -23,7 +23,6 @@ const NOT_YET: Record<string, string> = {
   encrypt: 'encryption at rest',
   encryption_cipher: 'encryption at rest',
   encryption_key: 'encryption at rest',
-  http_port: 'monitoring',
   https_port: 'monitoring',
   tls: 'TLS',
   tlscert: 'TLS',
@@ -44,7 +43,6 @@ const NOT_YET: Record<string, string> = {
   syslog: 'syslog',
   remote_syslog: 'syslog',
   syslog_name: 'syslog',
-  signal: 'signals (-sl)',
 };
 
 const FILE_FLAG_PREFIX = 'file_';
