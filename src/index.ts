@@ -36,7 +36,7 @@ export async function startServer(cfg: EmbeddedServerConfig = {}): Promise<Serve
   const options: ServerOptions = {
     streaming: { ...base.streaming, ...cfg.streaming },
     // Embedded programmatically, the reference listens on 127.0.0.1 by default (spec §5.6).
-    nats: { ...base.nats, host: '127.0.0.1', ...cfg.nats },
+    nats: { ...base.nats, host: '127.0.0.1', httpHost: '127.0.0.1', ...cfg.nats },
     explicit: new Set<string>(),
   };
   const server = await StreamingServer.start(options, { stanLogger: cfg.logger, natsLogger: cfg.natsLogger });

@@ -18,6 +18,8 @@ import { checkSupported } from './unsupported';
 import { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
 import { becomeActive, validateFtOptions } from '../ft/setup';
+import { startMonitor, type MonitorContext } from '../monitor';
+import type { MonitorHttpServer } from '../monitor/http';
 
 /** Version of the reference server whose behaviour we reproduce (reported to tools). */
 export const STAN_VERSION = '0.25.6';
@@ -45,6 +47,8 @@ export class StreamingServer {
 
   /** FT: the lease controller while this server is the active one of its group. */
   ft: FtController | undefined;
+  /** The HTTP monitor (`-m/--http_port`), when enabled. */
+  monitor: MonitorHttpServer | undefined;
 
   private constructor(
     readonly options: ServerOptions,
@@ -91,11 +95,27 @@ export class StreamingServer {
 
     let store: Store | undefined;
     let ft: FtController | undefined;
+    let monitor: MonitorHttpServer | undefined;
+    const startTime = new Date();
+    const mctx: MonitorContext = {
+      clusterID: so.clusterID,
+      serverID,
+      startTime,
+      options,
+      natsServer,
+      store: undefined,
+      server: undefined,
+      state: 'STANDALONE',
+    };
     try {
       store = await openStore(so, log);
       store.onError = (err) => log.error(`Store error: ${err.message}`);
+      mctx.store = store;
+      // Listen before a possible FT standby wait: isFTActive then answers 204 and readyz 503.
+      if (options.nats.httpPort !== 0) monitor = await startMonitor(mctx, log, STAN_VERSION);
       let coreNc = nc;
       if (so.ftGroupName) {
+        mctx.state = 'FT_STANDBY';
         ft = await becomeActive(so, store, { serverID, log, signal: loggers.signal, onStandby: loggers.onStandby });
         const ctl = ft;
         // Everything the core sends goes through the gate: nothing leaves while this server
@@ -115,6 +135,8 @@ export class StreamingServer {
 
       const server = new StreamingServer(options, core, store, nc, natsServer, log);
       (server as { serverID: string }).serverID = serverID;
+      (server as { startTime: Date }).startTime = startTime;
+      server.monitor = monitor;
       if (ft !== undefined) {
         server.state = 'FT_ACTIVE';
         log.notice('Server state is FT_ACTIVE');
@@ -126,8 +148,10 @@ export class StreamingServer {
       log.notice(`Message store is ${store.type}`);
       for (const line of formatLimitsTable(so.storeLimits, options.explicit)) log.notice(line);
       log.notice('Streaming Server is ready');
+      mctx.server = server;
       return server;
     } catch (err) {
+      await monitor?.close().catch(() => undefined);
       await ft?.stop(true).catch(() => undefined);
       await store?.close().catch(() => undefined);
       await nc.close().catch(() => undefined);
@@ -159,6 +183,7 @@ export class StreamingServer {
         this.log.notice('Shutting down.');
         const failed = this.state === 'FAILED';
         this.state = failed ? 'FAILED' : 'SHUTDOWN';
+        await this.monitor?.close();
         await this.core.shutdown();
         // A stepped-down server must not write (its fence would refuse anyway).
         if (this.state !== 'FAILED' || this.ft === undefined) await this.store.close();

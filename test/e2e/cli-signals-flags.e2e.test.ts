@@ -84,7 +84,7 @@ test('flags of features not built yet stop the server with "not supported yet"',
     [['--ft_group', 'g', '-store', 'file', '--dir', '/tmp/stan-cli-ft-unused'], /not supported yet: FT over embedded NATS routes, use -ns/],
     [['--routes', 'nats-route://127.0.0.1:6222'], /not supported yet: .*--routes/],
     [['--tls'], /not supported yet: .*--tls/],
-    [['-m', '8222'], /not supported yet: .*--http_port/],
+    [['-ms', '8443'], /not supported yet: .*--https_port/],
     [['--encrypt'], /not supported yet: .*--encrypt/],
     [['--clustered'], /not supported yet: .*--clustered/],
   ];

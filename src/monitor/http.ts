@@ -1,0 +1,173 @@
+/**
+ * The HTTP monitoring server (`-m/--http_port`), plain HTTP on `node:http`. Routes:
+ *  - the reference's streaming endpoints (`/streaming/...`, see ./streaming.ts),
+ *  - the embedded NATS's `/varz`, `/connz`, `/subsz` (see ./nats.ts),
+ *  - `/healthz` and `/readyz` for orchestrators (beyond the reference).
+ *
+ * Responses are JSON indented like Go's `json.MarshalIndent(v, "", "  ")` (with Go's HTML
+ * escaping of `<`, `>`, `&`), `Content-Type: application/json`; with `?callback=fn` the body
+ * is `fn(<json>)` with `Content-Type: application/javascript` (JSONP, as nats-server does).
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../logging/logger';
+import { silentLogger } from '../logging/logger';
+
+/** What a route returns: a JSON value (200), or an explicit status with a plain or JSON body. */
+export type RouteResult =
+  | { status?: number; json: unknown }
+  | { status: number; text: string }
+  | { status: number; html: string }
+  | { status: number; empty: true };
+
+export type Route = (query: URLSearchParams) => RouteResult;
+
+/** Go's json.MarshalIndent(v, "", "  ") with its default HTML escaping. */
+export function marshalIndent(v: unknown): string {
+  return JSON.stringify(v, null, 2)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+export class MonitorHttpServer {
+  private readonly routes = new Map<string, Route>();
+  private server: http.Server | undefined;
+  /** Requests per path, reported in /varz `http_req_stats`. */
+  readonly reqStats: Record<string, number> = {};
+
+  constructor(private readonly log: Logger = silentLogger) {}
+
+  handle(path: string, route: Route): void {
+    this.routes.set(path, route);
+  }
+
+  async listen(host: string, port: number): Promise<void> {
+    const srv = http.createServer((req, res) => this.serve(req, res));
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, host === '' ? '0.0.0.0' : host, () => {
+        srv.removeListener('error', reject);
+        resolve();
+      });
+    });
+    this.server = srv;
+    this.log.notice(`Starting http monitor on ${host === '' ? '0.0.0.0' : host}:${this.port}`);
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  close(): Promise<void> {
+    const srv = this.server;
+    this.server = undefined;
+    if (!srv) return Promise.resolve();
+    return new Promise((resolve) => {
+      srv.close(() => resolve());
+      srv.closeAllConnections();
+    });
+  }
+
+  private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('bad request\n');
+      return;
+    }
+    const route = this.routes.get(url.pathname);
+    if (!route) {
+      // Go's http.ServeMux text for an unknown path.
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+      return;
+    }
+    this.reqStats[url.pathname] = (this.reqStats[url.pathname] ?? 0) + 1;
+    let out: RouteResult;
+    try {
+      out = route(url.searchParams);
+    } catch (err) {
+      this.log.error(`monitor: ${url.pathname}: ${err instanceof Error ? err.message : String(err)}`);
+      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('internal error\n');
+      return;
+    }
+    if ('empty' in out) {
+      res.writeHead(out.status).end();
+      return;
+    }
+    if ('html' in out) {
+      res.writeHead(out.status, { 'Content-Type': 'text/html; charset=utf-8' }).end(out.html);
+      return;
+    }
+    if ('text' in out) {
+      // Go's http.Error: text/plain, the message and a newline.
+      res.writeHead(out.status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${out.text}\n`);
+      return;
+    }
+    const body = marshalIndent(out.json);
+    const callback = url.searchParams.get('callback');
+    if (callback) {
+      res.writeHead(out.status ?? 200, { 'Content-Type': 'application/javascript' }).end(`${callback}(${body})`);
+    } else {
+      res.writeHead(out.status ?? 200, { 'Content-Type': 'application/json' }).end(body);
+    }
+  }
+}
+
+/** Go's `time.Time` JSON form (RFC 3339 with up to 9 fractional digits, trailing zeros cut), UTC. */
+export function rfc3339Nano(d: Date, extraNs = 0): string {
+  const iso = d.toISOString(); // 2024-01-01T00:00:00.123Z
+  const ms = iso.slice(20, 23);
+  let frac = (ms + String(Math.max(0, Math.min(999_999, Math.floor(extraNs)))).padStart(6, '0')).replace(/0+$/, '');
+  if (frac !== '') frac = `.${frac}`;
+  return `${iso.slice(0, 19)}${frac}Z`;
+}
+
+/** "Now" with sub-millisecond digits from the monotonic clock. */
+export function nowString(): string {
+  const t = performance.timeOrigin + performance.now();
+  const ms = Math.floor(t);
+  return rfc3339Nano(new Date(ms), (t - ms) * 1e6);
+}
+
+/** nats-server's `myUptime`: `1y2d3h4m5s`, leading zero units left out, seconds always. */
+export function uptime(ms: number): string {
+  const tsecs = Math.floor(Math.max(0, ms) / 1000);
+  const tmins = Math.floor(tsecs / 60);
+  const thrs = Math.floor(tmins / 60);
+  const tdays = Math.floor(thrs / 24);
+  const tyrs = Math.floor(tdays / 365);
+  if (tyrs > 0) return `${tyrs}y${tdays % 365}d${thrs % 24}h${tmins % 60}m${tsecs % 60}s`;
+  if (tdays > 0) return `${tdays}d${thrs % 24}h${tmins % 60}m${tsecs % 60}s`;
+  if (thrs > 0) return `${thrs}h${tmins % 60}m${tsecs % 60}s`;
+  if (tmins > 0) return `${tmins}m${tsecs % 60}s`;
+  return `${tsecs}s`;
+}
+
+/** Go's `strconv.Atoi` with the error ignored, as the reference reads `offset`/`limit`. */
+export function atoi(v: string | null): number {
+  if (v === null || !/^[+-]?\d+$/.test(v)) return 0;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
+export const DEFAULT_LIST_LIMIT = 1024;
+
+/** The reference's getOffsetAndLimit: bad or negative offset → 0, limit ≤ 0 → 1024. */
+export function offsetAndLimit(q: URLSearchParams): { offset: number; limit: number } {
+  let offset = atoi(q.get('offset'));
+  if (offset < 0) offset = 0;
+  let limit = atoi(q.get('limit'));
+  if (limit <= 0) limit = DEFAULT_LIST_LIMIT;
+  return { offset, limit };
+}
+
+/** Slices `[offset, offset+limit)` clamped to the list. */
+export function page<T>(all: T[], offset: number, limit: number): T[] {
+  const lo = Math.min(offset, all.length);
+  const hi = Math.min(offset + limit, all.length);
+  return all.slice(lo, hi);
+}

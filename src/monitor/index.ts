@@ -1,0 +1,73 @@
+/**
+ * Starts the HTTP monitor of a streaming server: the reference's /streaming endpoints, the
+ * embedded NATS's /varz, /connz, /subsz, /routez, and /healthz, /readyz.
+ */
+import type { ServerOptions } from '../config/options';
+import type { Logger } from '../logging/logger';
+import type { EmbeddedNatsServer } from '../nats/embedded/server';
+import type { ServerState } from '../server/server';
+import type { StreamingServer } from '../server/streaming';
+import type { Store } from '../store/types';
+import { MonitorHttpServer } from './http';
+import { registerHealthRoutes, registerNatsRoutes } from './nats';
+import { registerStreamingRoutes, type StreamingMonitorSource } from './streaming';
+
+/**
+ * Filled in by StreamingServer.start as start-up progresses: the monitor listens once the
+ * store is open, before an FT standby wait, and sees the server once it serves.
+ */
+export interface MonitorContext {
+  clusterID: string;
+  serverID: string;
+  startTime: Date;
+  options: ServerOptions;
+  natsServer: EmbeddedNatsServer | undefined;
+  store: Store | undefined;
+  server: StreamingServer | undefined;
+  /** State before `server` exists (STANDALONE, or FT_STANDBY while waiting for the lease). */
+  state: ServerState;
+}
+
+export function monitorSource(ctx: MonitorContext): StreamingMonitorSource {
+  const srv = ctx.server;
+  return {
+    clusterID: ctx.clusterID,
+    serverID: ctx.serverID,
+    startTime: ctx.startTime,
+    state: srv ? srv.state : ctx.state,
+    core: srv?.core,
+    store: ctx.store,
+    limits: ctx.options.streaming.storeLimits,
+    storeType: ctx.store?.type ?? ctx.options.streaming.storeType,
+  };
+}
+
+/** Why the server does not serve clients now, or undefined when it does. */
+export function notReadyReason(ctx: MonitorContext): string | undefined {
+  if (ctx.store === undefined) return 'store not open';
+  const srv = ctx.server;
+  if (!srv) return ctx.state === 'FT_STANDBY' ? 'FT standby: waiting to become the active server' : 'starting';
+  switch (srv.state) {
+    case 'STANDALONE':
+    case 'FT_ACTIVE':
+      return undefined;
+    case 'FT_STANDBY':
+      return 'FT standby: waiting to become the active server';
+    case 'FAILED':
+      return 'server failed: no longer the active FT server';
+    case 'SHUTDOWN':
+      return 'server shutting down';
+  }
+}
+
+/** `version`: reported by /streaming/serverz (the reference version we reproduce). */
+export async function startMonitor(ctx: MonitorContext, log: Logger, version: string): Promise<MonitorHttpServer> {
+  const http = new MonitorHttpServer(log);
+  registerNatsRoutes(http, ctx.natsServer, ctx.options.nats);
+  registerStreamingRoutes(http, () => monitorSource(ctx), { version, go: `node${process.versions.node}` });
+  registerHealthRoutes(http, () => notReadyReason(ctx));
+  const port = ctx.options.nats.httpPort;
+  // -1: a random port (the reference's RANDOM_PORT).
+  await http.listen(ctx.options.nats.httpHost, port < 0 ? 0 : port);
+  return http;
+}
