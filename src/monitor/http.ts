@@ -18,9 +18,10 @@ export type RouteResult =
   | { status?: number; json: unknown }
   | { status: number; text: string }
   | { status: number; html: string }
-  | { status: number; empty: true };
+  | { status: number; empty: true }
+  | { status: number; body: string; contentType: string };
 
-export type Route = (query: URLSearchParams) => RouteResult;
+export type Route = (query: URLSearchParams) => RouteResult | Promise<RouteResult>;
 
 /** Go's json.MarshalIndent(v, "", "  ") with its default HTML escaping. */
 export function marshalIndent(v: unknown): string {
@@ -86,12 +87,32 @@ export class MonitorHttpServer {
       return;
     }
     this.reqStats[url.pathname] = (this.reqStats[url.pathname] ?? 0) + 1;
-    let out: RouteResult;
+    let out: RouteResult | Promise<RouteResult>;
     try {
       out = route(url.searchParams);
     } catch (err) {
-      this.log.error(`monitor: ${url.pathname}: ${err instanceof Error ? err.message : String(err)}`);
-      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('internal error\n');
+      this.fail(res, url.pathname, err);
+      return;
+    }
+    if (out instanceof Promise) {
+      out.then(
+        (r) => this.write(res, url, r),
+        (err: unknown) => this.fail(res, url.pathname, err),
+      );
+      return;
+    }
+    this.write(res, url, out);
+  }
+
+  private fail(res: http.ServerResponse, path: string, err: unknown): void {
+    this.log.error(`monitor: ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end('internal error\n');
+  }
+
+  private write(res: http.ServerResponse, url: URL, out: RouteResult): void {
+    if ('body' in out) {
+      res.writeHead(out.status, { 'Content-Type': out.contentType }).end(out.body);
       return;
     }
     if ('empty' in out) {

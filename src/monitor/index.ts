@@ -9,6 +9,7 @@ import type { ServerState } from '../server/server';
 import type { StreamingServer } from '../server/streaming';
 import type { Store } from '../store/types';
 import { MonitorHttpServer } from './http';
+import { createMetricsRegistry, observeStoreCommits, registerMetricsRoute } from './metrics';
 import { registerHealthRoutes, registerNatsRoutes } from './nats';
 import { registerStreamingRoutes, type StreamingMonitorSource } from './streaming';
 
@@ -66,6 +67,9 @@ export async function startMonitor(ctx: MonitorContext, log: Logger, version: st
   registerNatsRoutes(http, ctx.natsServer, ctx.options.nats);
   registerStreamingRoutes(http, () => monitorSource(ctx), { version, go: `node${process.versions.node}` });
   registerHealthRoutes(http, () => notReadyReason(ctx));
+  const registry = createMetricsRegistry(ctx);
+  observeStoreCommits(registry, ctx.store);
+  registerMetricsRoute(http, registry);
   const port = ctx.options.nats.httpPort;
   // -1: a random port (the reference's RANDOM_PORT).
   await http.listen(ctx.options.nats.httpHost, port < 0 ? 0 : port);

@@ -18,7 +18,7 @@ export interface DeliveryContext {
   transport: NatsTransport;
   logger: Logger;
   lookupClient(id: string): Client | undefined;
-  stats: { outMsgs: number; outBytes: number };
+  stats: { outMsgs: number; outBytes: number; redeliveries: number };
 }
 
 export function redeliveredBytes(bytes: Uint8Array, count: number): Uint8Array {
@@ -52,6 +52,7 @@ export class Delivery {
     this.ctx.transport.publish(sub.state.inbox, bytes);
     this.ctx.stats.outMsgs++;
     this.ctx.stats.outBytes += bytes.length;
+    if (redelivered) this.ctx.stats.redeliveries++;
     if (this.ctx.logger.isTrace) {
       this.ctx.logger.trace(
         `[Client:${sub.state.clientID}] ${redelivered ? 'Redelivering' : 'Delivering'} msg to subid=${sub.id}, subject=${sub.channel.name}, seq=${msg.seq}`,

@@ -44,6 +44,8 @@ export interface StanCoreStats {
   inBytes: number;
   outMsgs: number;
   outBytes: number;
+  /** Messages sent with redelivered=true. */
+  redeliveries: number;
 }
 
 /** True when `cached` holds exactly the bytes buf[start, end). */
@@ -66,7 +68,7 @@ export class StanCore {
   private readonly channelsFolded = new Map<string, Channel>();
   private readonly dupChecks = new Set<string>();
   private readonly subscriptions: TransportSubscription[] = [];
-  readonly stats: StanCoreStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
+  readonly stats: StanCoreStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, redeliveries: 0 };
   readonly delivery: Delivery;
   readonly publisher: PublishPipeline;
   info: ServerInfo;

@@ -409,6 +409,8 @@ export class SqlStore implements Store {
   readonly type: 'SQL' | 'FILE';
   readonly limits: StoreLimits;
   onError?: (err: Error) => void;
+  /** Called after each successful group commit: message rows, event rows, duration (s). */
+  onCommit?: (rows: number, events: number, seconds: number) => void;
   /**
    * Fault tolerance: runs first in every write transaction and throws unless this server
    * still holds the FT lease at its epoch (a conditional UPDATE of the lease row, whose lock
@@ -675,6 +677,7 @@ export class SqlStore implements Store {
       while (this.pending.waiters.length > 0 || this.pending.msgs.length > 0 || this.pending.events.length > 0 || this.progress.size > 0) {
         this.flushProgress();
         const batch = this.takeBatch();
+        const started = performance.now();
         try {
           await this.writeBatch(batch);
         } catch (err) {
@@ -689,6 +692,7 @@ export class SqlStore implements Store {
           await new Promise((r) => setTimeout(r, 200));
           continue;
         }
+        this.onCommit?.(batch.msgs.length, batch.events.length, (performance.now() - started) / 1000);
         for (const e of batch.events) this.projection = evolve(this.projection, e);
         for (const m of batch.msgs) {
           this.projection = evolve(this.projection, { kind: EventKind.MsgStored, channelID: m.channel_id, seq: m.seq, timestamp: m.ts, size: m.size });
