@@ -91,7 +91,11 @@ class RawAckWatcher {
   }
 }
 
-const backends: FtBackend[] = ['postgres', 'mariadb', 'file'];
+// Not the FILE store: a SIGSTOP that lands inside the paused active's write transaction keeps
+// SQLite's file lock until the process resumes (SQLite has no idle-transaction timeout), so
+// the takeover waits for the resume — documented in docs/ft.md; kill -9 failover, election and
+// clean takeover are tested on FILE in the other ft-* files.
+const backends: FtBackend[] = ['postgres', 'mariadb'];
 
 describe('FT split brain: a paused active resumes after a takeover', () => {
   for (const backend of backends) {
