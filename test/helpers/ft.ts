@@ -4,11 +4,11 @@
  * schema), FT server processes on a real external nats-server, direct database reads of the
  * lease row and the stored messages, and a continuous async publisher that records acks.
  */
+import { connectPersistent } from './durability';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import * as stanLib from 'node-nats-streaming';
 import { MIGRATIONS } from '../../migrations';
 import { migrate } from '../../src/store/sql/migrator';
 import { SQLITE_FILE } from '../../src/store/sql/open';
@@ -129,29 +129,8 @@ export async function waitActive(p: Proc, timeoutMs = 15000): Promise<number> {
   return Number(ACTIVE_RE.exec(line)?.[1]);
 }
 
-/** Connects a node-nats-streaming client that keeps its NATS connection (no reconnect needed). */
-export function connectClient(url: string, clusterID: string, clientID: string, extra: Partial<stanLib.StanOptions> = {}): Promise<Stan> {
-  return new Promise((resolve, reject) => {
-    const sc = stanLib.connect(clusterID, clientID, {
-      url,
-      connectTimeout: 5000,
-      reconnect: true,
-      reconnectTimeWait: 100,
-      maxReconnectAttempts: -1,
-      ...extra,
-    } as stanLib.StanOptions);
-    const onErr = (e: unknown): void => {
-      sc.removeAllListeners('connect');
-      reject(e instanceof Error ? e : new Error(String(e)));
-    };
-    sc.once('error', onErr);
-    sc.once('connect', () => {
-      sc.removeListener('error', onErr);
-      sc.on('error', () => undefined);
-      resolve(sc);
-    });
-  });
-}
+/** A node-nats-streaming client that rides out NATS reconnects (same STAN client throughout). */
+export const connectClient = connectPersistent;
 
 /**
  * Publishes `${prefix}${i}` continuously (async, at most `window` outstanding) until stopped;
