@@ -26,16 +26,12 @@ import {
   sleep,
   subscribe,
   until,
-  type Message,
   type Stan,
+  flags,
 } from '../helpers/stan';
 import { connectPersistent, nextReconnect, rawPing, readAll } from '../helpers/durability';
 
 const STORES: TestStore[] = ['file', 'postgres', 'mysql'];
-
-function flags(msgs: Message[]): Array<[number, boolean]> {
-  return msgs.map((m) => [m.getSequence(), m.isRedelivered()]);
-}
 
 const open: Array<() => Promise<void>> = [];
 after(async () => {

@@ -16,14 +16,10 @@ import {
   sleep,
   subscribe,
   subscribeError,
-  type Message,
   type Stan,
+  flags,
 } from '../helpers/stan';
 import type { ServerHandle } from '../../src/index';
-
-function flags(msgs: Message[]): Array<[number, boolean]> {
-  return msgs.map((m) => [m.getSequence(), m.isRedelivered()]);
-}
 
 describe('STAN durable subscriptions', () => {
   let s: ServerHandle;

@@ -17,14 +17,10 @@ import {
   sleep,
   subscribe,
   until,
-  type Message,
   type Stan,
+  flags,
 } from '../helpers/stan';
 import type { ServerHandle } from '../../src/index';
-
-function flags(msgs: Message[]): Array<[number, boolean]> {
-  return msgs.map((m) => [m.getSequence(), m.isRedelivered()]);
-}
 
 describe('STAN queue groups', () => {
   let s: ServerHandle;

@@ -235,3 +235,8 @@ export async function until(pred: () => boolean, timeoutMs = 3000, what = 'condi
 export function redeliveryCount(m: Message): number {
   return (m as unknown as { getRedeliveryCount(): number }).getRedeliveryCount();
 }
+
+/** [sequence, redelivered] of each message: what redelivery tests compare. */
+export function flags(msgs: Message[]): Array<[number, boolean]> {
+  return msgs.map((m) => [m.getSequence(), m.isRedelivered()]);
+}
