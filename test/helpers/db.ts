@@ -43,6 +43,12 @@ export interface TlsFiles {
   keyFile: string;
   /** Another, unrelated CA: verification with it must fail. */
   wrongCaFile: string;
+  /** A client certificate (clientAuth) signed by the CA, and its key. */
+  clientCertFile: string;
+  clientKeyFile: string;
+  /** A client certificate signed by the unrelated CA: a verifying server must refuse it. */
+  wrongClientCertFile: string;
+  wrongClientKeyFile: string;
   /** The names (DNS or IP) the server certificate is valid for. */
   names: string[];
 }
@@ -290,6 +296,12 @@ export async function generateTestCerts(dir: string, opts: TlsStartOptions = {})
   );
   await run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '3650', '-extfile', f('server.ext')]);
   fs.chmodSync(f('server.key'), 0o600);
+  fs.writeFileSync(f('client.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  for (const [name, ca] of [['client', 'ca'], ['wrong-client', 'wrong-ca']] as const) {
+    await run('openssl', ['req', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=stan test ${name}`]);
+    await run('openssl', ['x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${ca}.crt`), '-CAkey', f(`${ca}.key`), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '3650', '-extfile', f('client.ext')]);
+    fs.chmodSync(f(`${name}.key`), 0o600);
+  }
   return {
     dir,
     caFile: f('ca.crt'),
@@ -297,6 +309,10 @@ export async function generateTestCerts(dir: string, opts: TlsStartOptions = {})
     certFile: f('server.crt'),
     keyFile: f('server.key'),
     wrongCaFile: f('wrong-ca.crt'),
+    clientCertFile: f('client.crt'),
+    clientKeyFile: f('client.key'),
+    wrongClientCertFile: f('wrong-client.crt'),
+    wrongClientKeyFile: f('wrong-client.key'),
     names,
   };
 }
