@@ -75,7 +75,9 @@ export class Delivery {
     sub.ackTimer = setTimeout(() => {
       sub.ackTimer = undefined;
       sub.ackTimerAt = 0;
-      void this.redeliverExpired(sub, false);
+      this.redeliverExpired(sub, false).catch((err: unknown) =>
+        this.ctx.logger.error(`Unable to redeliver messages of channel "${sub.channel.name}" (subid=${sub.id}): ${err instanceof Error ? err.message : String(err)}`),
+      );
     }, delay);
   }
 

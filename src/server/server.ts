@@ -219,7 +219,11 @@ export class StanCore {
     // Recovered pending messages: expirations are unknown, so they are set from the message
     // timestamps and the expired ones redelivered before new messages flow (spec §3.5).
     for (const ch of this.channels.values()) {
-      for (const sub of ch.byAckInbox.values()) void this.redeliverRecovered(sub);
+      for (const sub of ch.byAckInbox.values()) {
+        // A read failure (database error, undecryptable row) is logged; it must not become
+        // an unhandled rejection that ends the process.
+        this.redeliverRecovered(sub).catch((err: unknown) => this.log.error(`Unable to redeliver recovered messages of channel "${ch.name}" (subid=${sub.id}): ${err instanceof Error ? err.message : String(err)}`));
+      }
       this.delivery.deliverChannel(ch);
       this.checkInactivity(ch);
     }
@@ -721,7 +725,11 @@ export class StanCore {
     if (ch.inactivityTimer) this.checkInactivity(ch);
     // The response goes out first; delivery starts on the next turn (spec §3.3).
     setImmediate(() => {
-      if (resumed && sub.acksPending.size > 0) void this.delivery.redeliverAllPending(sub);
+      if (resumed && sub.acksPending.size > 0) {
+        this.delivery
+          .redeliverAllPending(sub)
+          .catch((err: unknown) => this.log.error(`Unable to redeliver pending messages of channel "${ch.name}" (subid=${sub.id}): ${err instanceof Error ? err.message : String(err)}`));
+      }
       else if (sub.group) this.delivery.pumpGroup(ch, sub.group);
       else this.delivery.pumpSub(sub);
     });

@@ -9,6 +9,7 @@ import { MemoryStore } from './memory';
 import type { Store } from './types';
 import type { Knex } from 'knex';
 import type { SchemaTarget } from './sql/schema-check';
+import { cipherFromOptions, type CipherSetup } from './crypto';
 
 /**
  * Tables the SQL store reads and writes. The schema check only compares the recorded
@@ -36,7 +37,16 @@ export class StoreConfigError extends Error {
   }
 }
 
+/** Encryption at rest settings checked and announced before any store is opened. */
+function encryptionSetup(so: StreamingOptions, log: Logger): CipherSetup {
+  const setup = cipherFromOptions(so, so.storeType !== 'MEMORY');
+  for (const n of setup.notices) log.notice(n);
+  for (const w of setup.warnings) log.warn(w);
+  return setup;
+}
+
 export async function openStore(so: StreamingOptions, log: Logger): Promise<Store> {
+  const { cipher } = encryptionSetup(so, log);
   if (so.storeType === 'MEMORY') return new MemoryStore(so.storeLimits);
   const [{ SqlStore }, { prepareSchema, assertNoReferenceFileStore }, open] = await Promise.all([
     import('./sql/sql-store'),
@@ -56,7 +66,7 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
       await adapter.close();
       throw err;
     }
-    return new SqlStore(adapter, { type: 'FILE', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime });
+    return new SqlStore(adapter, { type: 'FILE', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher });
   }
   const driver = so.sql.driver;
   if (driver !== 'postgres' && driver !== 'mysql') {
@@ -85,5 +95,5 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
     await adapter.close();
     throw err;
   }
-  return new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime });
+  return new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher });
 }

@@ -30,6 +30,7 @@ import {
   SubStore,
 } from '../types';
 import { DialectAdapter, num, toBuffer } from './dialect';
+import { describeOpenFailure, EncryptionKeyError, openRecord, PayloadCipher, PayloadCipherError, rowContext } from '../crypto';
 
 /** Snapshot after this many events since the last one… */
 export const SNAPSHOT_EVERY_EVENTS = 50_000;
@@ -55,6 +56,12 @@ export interface SqlStoreOptions {
   bulkInsertLimit: number;
   /** io_sleep_time in microseconds: wait this long for a batch to fill before committing. */
   ioSleepMicros: number;
+  /**
+   * Encryption at rest (src/store/crypto.ts): message rows are sealed with it when it is
+   * encrypting, and every row read is opened with it (plaintext rows pass). Undefined: rows
+   * are written in plaintext and an encrypted row read is an error naming the fix.
+   */
+  cipher?: PayloadCipher;
   now?: () => number;
 }
 
@@ -198,7 +205,9 @@ class SqlMsgStore implements MsgStore {
       this.cache.delete(first[0]);
       this.cacheBytes -= first[1].bytes.length;
     }
-    this.ch.store.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size: bytes.length, data: Buffer.from(bytes) });
+    // `size` stays the plaintext size: limits, monitoring and recovery count the message, not
+    // its encryption overhead, whether encryption is on or off.
+    this.ch.store.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size: bytes.length, data: this.ch.store.sealRow(this.ch.id, msg.seq, bytes) });
     this.enforceLimits();
     return stored;
   }
@@ -338,7 +347,7 @@ class SqlMsgStore implements MsgStore {
       .where('seq', '=', seq)
       .executeTakeFirst();
     if (row === undefined) return undefined;
-    return { seq: num(row.seq), timestamp: num(row.ts), bytes: toBuffer(row.data) };
+    return { seq: num(row.seq), timestamp: num(row.ts), bytes: this.ch.store.openRow(this.ch, seq, toBuffer(row.data)) };
   }
 
   async firstSeqAtOrAfter(ts: number): Promise<number> {
@@ -448,6 +457,59 @@ export class SqlStore implements Store {
     return this.channels.size;
   }
 
+  // ------------------------------------------------------------ encryption at rest
+
+  /** The `data` column for a message: sealed when encrypting (outside any transaction). */
+  sealRow(channelID: number, seq: number, bytes: Buffer): Buffer {
+    const c = this.opts.cipher;
+    return c?.encrypting ? c.seal(bytes, rowContext(channelID, seq)) : Buffer.from(bytes);
+  }
+
+  /**
+   * A row's `data` back as the marshalled MsgProto. A failure (wrong key, no key, altered
+   * row) becomes a StoreError whose message names the channel, the message and the fix; the
+   * caller logs it (delivery: "Unable to read message …"), nothing crashes.
+   */
+  openRow(ch: { id: number; name: string }, seq: number, data: Buffer): Buffer {
+    try {
+      const out = openRecord(this.opts.cipher, data, rowContext(ch.id, seq));
+      return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    } catch (err) {
+      throw new StoreError(describeOpenFailure(err, ch.name, seq));
+    }
+  }
+
+  /**
+   * Startup check that the configured key (or its absence) fits the stored messages: the
+   * oldest and newest row of every channel are opened. Refusing to start with a clear reason
+   * beats serving and failing each delivery of an old message later.
+   */
+  private async verifyStoredPayloads(channels: Array<{ id: number; name: string; first: number; last: number }>): Promise<void> {
+    const db = this.adapter.db;
+    const PARALLEL = 4;
+    for (let i = 0; i < channels.length; i += PARALLEL) {
+      await Promise.all(
+        channels.slice(i, i + PARALLEL).map(async (ch) => {
+          const rows = await db
+            .selectFrom('stan_messages')
+            .select(['seq', 'data'])
+            .where('channel_id', '=', ch.id)
+            .where('seq', 'in', ch.first === ch.last ? [ch.first] : [ch.first, ch.last])
+            .execute();
+          for (const r of rows) {
+            const seq = num(r.seq);
+            try {
+              openRecord(this.opts.cipher, toBuffer(r.data), rowContext(ch.id, seq));
+            } catch (err) {
+              if (err instanceof PayloadCipherError) throw new EncryptionKeyError(describeOpenFailure(err, ch.name, seq));
+              throw err;
+            }
+          }
+        }),
+      );
+    }
+  }
+
   // ------------------------------------------------------------ recovery
 
   async recover(): Promise<RecoveredState | null> {
@@ -508,6 +570,9 @@ export class SqlStore implements Store {
     }
     this.projection = state;
     if (state.serverInfo === undefined) return null;
+    await this.verifyStoredPayloads(
+      [...state.channels.values()].filter((c) => c.msgCount > 0).map((c) => ({ id: c.id, name: c.name, first: c.firstSeq, last: c.lastSeq })),
+    );
     const rec = toRecovered(state);
     this.lastChannelID = state.nextChannelID - 1;
     this.lastSubID = state.nextSubID - 1;
