@@ -101,6 +101,7 @@ const LINE_RE = /^\[\d+\] (?:\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d+ )?\[(INF|DBG|
 const CLIENT_LISTEN_RE = /Listening for client connections on (.+):(\d+)$/;
 const HTTP_LISTEN_RE = /Starting http monitor on (.+):(\d+)$/;
 const READY_RE = /Server is ready$/;
+const ROUTE_LISTEN_RE = /Listening for route connections on /;
 
 /** The kernel's parent-death signal, when util-linux's setpriv can set it (Linux). */
 function pdeathsigWrapper(): string | undefined {
@@ -211,7 +212,7 @@ export class ChildNatsServer {
     const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
     const srv = new ChildNatsServer(child, bin, n.host, o, tmpDir);
     try {
-      await srv.waitReady(o.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, spawnFailed);
+      await srv.waitReady(o.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, spawnFailed, listensForRoutes(conf));
     } catch (err) {
       await srv.close();
       throw err;
@@ -226,10 +227,16 @@ export class ChildNatsServer {
     return srv;
   }
 
-  private waitReady(timeoutMs: number, spawnFailed: Promise<Error>): Promise<void> {
+  /**
+   * nats-server says "Server is ready" once its client port listens, *before* it opens the
+   * route port (which can still fail, e.g. taken): with a route listener, wait for that too.
+   */
+  private waitReady(timeoutMs: number, spawnFailed: Promise<Error>, routeListener: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let sawReady = false;
+      let sawRoutes = !routeListener;
+      let probing = false;
       const finish = (err?: Error): void => {
         if (settled) return;
         settled = true;
@@ -258,8 +265,10 @@ export class ChildNatsServer {
         if (cl) this.port = Number(cl[2]);
         const hl = HTTP_LISTEN_RE.exec(text);
         if (hl) this.monitorPort = Number(hl[2]);
-        if (READY_RE.test(text) && !sawReady) {
-          sawReady = true;
+        if (READY_RE.test(text)) sawReady = true;
+        if (ROUTE_LISTEN_RE.test(text)) sawRoutes = true;
+        if (sawReady && sawRoutes && !probing) {
+          probing = true;
           // "ready" is printed once it listens; make sure a connection really gets in.
           void this.probe().then(
             () => finish(),
@@ -401,4 +410,11 @@ export async function startChildNatsAndConnect(
       `could not connect to the nats-server child at ${child.clientURL}: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+}
+
+/** Does the configuration open a port for incoming routes (a listen address in `cluster`)? */
+function listensForRoutes(conf: Record<string, unknown>): boolean {
+  const c = conf.cluster;
+  if (typeof c !== 'object' || c === null) return false;
+  return Object.keys(c).some((k) => ['listen', 'port', 'host', 'net'].includes(k.toLowerCase()));
 }
