@@ -158,6 +158,40 @@ describe('NATS cluster routes: an FT pair over routed nats-server children', () 
   });
 });
 
+describe('NATS cluster routes: a standby whose child dies', () => {
+  test('the FT standby stops waiting, says why and exits 1; the active keeps serving', async () => {
+    const store = await ftStore('file');
+    const procs: Proc[] = [];
+    try {
+      const cid = 'routes-standby';
+      const pa = await ports();
+      const pb = await ports();
+      const ftArgs = ['-cid', cid, '--ft_group', 'g2', ...store.args];
+      const a = spawnServer([...routedArgs(pa, pb), ...ftArgs]);
+      procs.push(a);
+      await waitActive(a, 30000);
+      const b = spawnServer([...routedArgs(pb, pa), ...ftArgs]);
+      procs.push(b);
+      await b.waitForLine(STANDBY_RE, { timeoutMs: 30000 });
+      process.kill(await childPid(b), 'SIGKILL');
+      const exit = await b.waitExit(20000);
+      assert.equal(exit.code, 1, b.output);
+      assert.match(b.output, /\[FTL\] STREAM: the nats-server child \(pid \d+\) exited unexpectedly \(signal SIGKILL\)/);
+      assert.doesNotMatch(b.output, /Streaming Server is ready/);
+      // A is untouched: a client on its NATS still gets PubAcks.
+      const sc = await connectClient(`nats://127.0.0.1:${pa.client}`, cid, 'still-there');
+      try {
+        await publish(sc, 'x', 'ok');
+      } finally {
+        await close(sc);
+      }
+    } finally {
+      for (const p of procs) await p.kill();
+      await store.cleanup();
+    }
+  });
+});
+
 describe('NATS cluster routes: the child process lifecycle', () => {
   test('SIGTERM: our server closes, then its child; no child process and no configuration directory left', async () => {
     const before = childConfDirs();
