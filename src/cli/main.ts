@@ -99,6 +99,13 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         natsLogger: out.nats,
         stanLogger: out.stan,
         signal: startup.signal,
+        // The nats-server child of the NATS cluster options died: the server already shut
+        // down; exit non-zero so a supervisor restarts both together.
+        onFatal: () => {
+          if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
+          out.flushSync();
+          process.exit(1);
+        },
         onStepDown: () => {
           const old = server;
           if (s.ftStandbyOnLoss) {

@@ -35,7 +35,7 @@ const NATS_USED_KEYS = new Set([
   'host', 'net', 'listen', 'port', 'http', 'http_port', 'monitor_port', 'https', 'https_port', 'pid_file',
   'pidfile', 'log_file', 'logfile', 'logtime', 'debug', 'trace', 'syslog', 'remote_syslog', 'authorization',
   'tls', 'cluster', 'routes', 'max_payload', 'max_control_line', 'max_pending', 'max_connections', 'max_conn',
-  'max_subscriptions', 'max_subs', 'ping_interval', 'ping_max', 'write_deadline',
+  'max_subscriptions', 'max_subs', 'ping_interval', 'ping_max', 'write_deadline', 'nats_server_bin',
 ]);
 
 // NATS server keys we know but do not use: ignored silently.
@@ -755,6 +755,10 @@ class Applier {
         case 'write_deadline':
           n.writeDeadline = sec.durationOrSeconds(k);
           this.mark('write_deadline');
+          break;
+        case 'nats_server_bin':
+          n.natsServerBin = sec.str(k);
+          this.mark('nats_server_bin');
           break;
         default:
         // Unknown-key warnings are emitted by the caller.

@@ -1,7 +1,8 @@
 /**
  * The command-line flags of the server: every flag of the reference usage text (streaming,
  * clustering, file store, SQL store, TLS client, logging, embedded NATS, auth, TLS server,
- * NATS clustering, common) plus our extensions (`--log_json`, `--sql_auto_migrate`).
+ * NATS clustering, common) plus our extensions (`--log_json`, `--sql_auto_migrate`,
+ * `--nats_server_bin`).
  *
  * Each flag has its short/long names, a type understood by {@link parseGoFlags}, the
  * canonical long names it records in `ServerOptions.explicit`, and a setter.
@@ -205,6 +206,7 @@ export const FLAGS: readonly FlagSpec[] = [
   // ------------------------------------------------------------ NATS clustering
   f(['routes'], 'stringList', ['routes'], (o, v) => { o.nats.routes = list(v); }),
   f(['cluster'], 'string', ['cluster'], (o, v) => { o.nats.cluster = str(v); }),
+  f(['nats_server_bin'], 'string', ['nats_server_bin'], (o, v) => { o.nats.natsServerBin = str(v); }),
 
   // ------------------------------------------------------------ Common
   f(['h', 'help'], 'bool', [], (_o, v, c) => { c.help = bool(v); }),

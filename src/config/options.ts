@@ -178,6 +178,11 @@ export interface NatsServerOptions {
   writeDeadline: number; // ms
   /** JSON logs instead of the reference text format (our extension). */
   logJSON: boolean;
+  /**
+   * The nats-server executable run for the NATS cluster options (`--cluster`, `--routes`,
+   * `cluster { }`); empty = `nats-server` on PATH (our extension: `--nats_server_bin`).
+   */
+  natsServerBin: string;
 }
 
 export interface ServerOptions {
@@ -313,6 +318,7 @@ export function defaultNatsServerOptions(): NatsServerOptions {
     pingMax: 2,
     writeDeadline: 10_000,
     logJSON: false,
+    natsServerBin: '',
   };
 }
 

@@ -121,6 +121,7 @@ TLS Options:
 NATS Clustering Options:
         --routes <string, ...>       Routes to solicit and connect
         --cluster <string>           Cluster URL for solicited routes
+        --nats_server_bin <string>   nats-server executable run for the cluster options (default: nats-server on PATH)
 
 Common Options:
     -h, --help                       Show this message

@@ -16,13 +16,17 @@ export class FtConfigError extends Error {
 }
 
 /** Checks done before anything is started (spec §4 start-up errors, issue 4). */
-export function validateFtOptions(so: StreamingOptions): void {
+export function validateFtOptions(so: StreamingOptions, natsRoutes = false): void {
   if (!so.ftGroupName) return;
   validateGroupName(so.ftGroupName);
   if (so.storeType === 'MEMORY') throw new FtConfigError('ft: only FILE or SQL stores supported in FT mode');
-  if (!so.natsServerURL) {
-    // Both servers must share one NATS: with an embedded NATS that needs routes between them.
-    throw new FtConfigError('not supported yet: FT over embedded NATS routes, use -ns');
+  if (!so.natsServerURL && !natsRoutes) {
+    // Both servers must share one NATS: an external one, or their own NATS servers routed
+    // together (`natsRoutes`: the NATS cluster options are given, see src/nats/child-server.ts).
+    throw new FtConfigError(
+      'ft: the servers of an FT group must share one NATS: connect them to a NATS server with -ns, ' +
+        'or route their NATS servers together with --cluster and --routes',
+    );
   }
   if (so.ftLeaseRenew >= so.ftLeaseTTL) {
     throw new FtConfigError(`ft: --ft_lease_renew (${so.ftLeaseRenew}ms) must be shorter than --ft_lease_ttl (${so.ftLeaseTTL}ms)`);

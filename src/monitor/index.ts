@@ -11,6 +11,7 @@ import type { Store } from '../store/types';
 import { MonitorHttpServer } from './http';
 import { createMetricsRegistry, observeStoreCommits, registerMetricsRoute } from './metrics';
 import { registerHealthRoutes, registerNatsRoutes } from './nats';
+import { registerNatsProxyRoutes } from './nats-proxy';
 import { registerStreamingRoutes, type StreamingMonitorSource } from './streaming';
 
 /**
@@ -23,6 +24,8 @@ export interface MonitorContext {
   startTime: Date;
   options: ServerOptions;
   natsServer: EmbeddedNatsServer | undefined;
+  /** The nats-server child's own monitor (NATS cluster options): /varz, /connz… are proxied to it. */
+  natsMonitorURL?: string;
   store: Store | undefined;
   server: StreamingServer | undefined;
   /** State before `server` exists (STANDALONE, or FT_STANDBY while waiting for the lease). */
@@ -65,6 +68,7 @@ export function notReadyReason(ctx: MonitorContext): string | undefined {
 export async function startMonitor(ctx: MonitorContext, log: Logger, version: string): Promise<MonitorHttpServer> {
   const http = new MonitorHttpServer(log);
   registerNatsRoutes(http, ctx.natsServer, ctx.options.nats);
+  if (ctx.natsMonitorURL !== undefined) registerNatsProxyRoutes(http, ctx.natsMonitorURL);
   registerStreamingRoutes(http, () => monitorSource(ctx), { version, go: `node${process.versions.node}` });
   registerHealthRoutes(http, () => notReadyReason(ctx));
   const registry = createMetricsRegistry(ctx);

@@ -19,6 +19,8 @@ export interface ExternalConnectOptions {
   user?: string;
   pass?: string;
   token?: string;
+  /** TLS files (PEM paths) for a server that requires TLS. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 // nats.js ErrorCode values (strings), compared directly so this module needs no runtime
@@ -112,6 +114,7 @@ export async function connectExternal(urls: string[], opts: ExternalConnectOptio
     co.pass = opts.pass ?? '';
   }
   if (opts.token !== undefined && opts.token !== '') co.token = opts.token;
+  if (opts.tls !== undefined) co.tls = { ...opts.tls };
   const nc = await nats.connect(co);
   void watchStatus(nc, logger);
   return new ExternalTransport(nc, logger, () => nats.createInbox());

@@ -20,6 +20,8 @@ import { GatedTransport } from '../ft/gate';
 import { becomeActive, validateFtOptions } from '../ft/setup';
 import { startMonitor, type MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
+import { wantsChildNatsServer } from '../nats/child-config';
+import type { ChildNatsServer } from '../nats/child-server';
 
 /** Version of the reference server whose behaviour we reproduce (reported to tools). */
 export const STAN_VERSION = '0.25.6';
@@ -38,6 +40,11 @@ export interface StartOptions {
   onStepDown?: (why: string) => void;
   /** FT: called when the server enters standby (waiting for the lease). */
   onStandby?: () => void;
+  /**
+   * Called when the server stopped because what it runs on failed (the nats-server child of
+   * the NATS cluster options died); it has already shut down. The CLI exits non-zero.
+   */
+  onFatal?: (why: string) => void;
 }
 
 export class StreamingServer {
@@ -49,6 +56,8 @@ export class StreamingServer {
   ft: FtController | undefined;
   /** The HTTP monitor (`-m/--http_port`), when enabled. */
   monitor: MonitorHttpServer | undefined;
+  /** The nats-server child serving the embedded NATS role with cluster routes (src/nats/child-server.ts). */
+  natsChild: ChildNatsServer | undefined;
 
   private constructor(
     readonly options: ServerOptions,
@@ -61,6 +70,7 @@ export class StreamingServer {
 
   /** Client URL of the NATS server clients should use. */
   get natsURL(): string {
+    if (this.natsChild) return this.natsChild.clientURL;
     if (this.natsServer) {
       const host = this.options.nats.host === '0.0.0.0' || this.options.nats.host === '' ? '127.0.0.1' : this.options.nats.host;
       return `nats://${host}:${this.natsServer.port}`;
@@ -74,7 +84,8 @@ export class StreamingServer {
     const so = options.streaming;
     checkSupported(options);
     validateStoreLimits(so.storeLimits);
-    validateFtOptions(so);
+    const useChild = wantsChildNatsServer(options);
+    validateFtOptions(so, useChild);
 
     log.notice(`Starting nats-streaming-server[${so.clusterID}] version ${STAN_VERSION}`);
     const serverID = nuid();
@@ -83,7 +94,22 @@ export class StreamingServer {
 
     let natsServer: EmbeddedNatsServer | undefined;
     let nc: NatsTransport;
-    if (so.natsServerURL) {
+    let natsChild: ChildNatsServer | undefined;
+    // The child dying aborts a start-up still waiting (FT standby), later it stops the server.
+    const childDied = new AbortController();
+    let onChildDied = (why: string): void => childDied.abort(new Error(why));
+    if (useChild) {
+      const { startChildNatsAndConnect } = await import('../nats/child-server');
+      ({ child: natsChild, nc } = await startChildNatsAndConnect(options, `_NSS-${so.clusterID}-general`, {
+        log: natsLog,
+        stanLog: log,
+        monitor: options.nats.httpPort !== 0,
+        onUnexpectedExit: (why) => {
+          log.error(why);
+          onChildDied(why);
+        },
+      }));
+    } else if (so.natsServerURL) {
       const { connectExternal } = await import('../nats/external');
       const urls = so.natsServerURL.split(',').map((u) => u.trim()).filter((u) => u !== '');
       log.notice(`Connecting to NATS Server at ${urls.map(obfuscateURL).join(',')}`);
@@ -103,6 +129,7 @@ export class StreamingServer {
       startTime,
       options,
       natsServer,
+      natsMonitorURL: natsChild?.monitorURL,
       store: undefined,
       server: undefined,
       state: 'STANDALONE',
@@ -116,7 +143,8 @@ export class StreamingServer {
       let coreNc = nc;
       if (so.ftGroupName) {
         mctx.state = 'FT_STANDBY';
-        ft = await becomeActive(so, store, { serverID, log, signal: loggers.signal, onStandby: loggers.onStandby });
+        const signal = loggers.signal ? AbortSignal.any([loggers.signal, childDied.signal]) : childDied.signal;
+        ft = await becomeActive(so, store, { serverID, log, signal, onStandby: loggers.onStandby });
         const ctl = ft;
         // Everything the core sends goes through the gate: nothing leaves while this server
         // is not sure it still holds the lease.
@@ -133,7 +161,10 @@ export class StreamingServer {
 
       if (!so.partitioning && !so.ftGroupName) await checkSingleInstance(nc, core.info.Discovery, so.clusterID);
 
+      if (childDied.signal.aborted) throw childDied.signal.reason;
       const server = new StreamingServer(options, core, store, nc, natsServer, log);
+      server.natsChild = natsChild;
+      onChildDied = (why) => void server.shutdown().finally(() => loggers.onFatal?.(why));
       (server as { serverID: string }).serverID = serverID;
       (server as { startTime: Date }).startTime = startTime;
       server.monitor = monitor;
@@ -156,7 +187,8 @@ export class StreamingServer {
       await store?.close().catch(() => undefined);
       await nc.close().catch(() => undefined);
       await natsServer?.close().catch(() => undefined);
-      throw err;
+      await natsChild?.close().catch(() => undefined);
+      throw childDied.signal.aborted ? childDied.signal.reason : err;
     }
   }
 
@@ -190,6 +222,7 @@ export class StreamingServer {
         await this.ft?.stop(true);
         await this.nc.close();
         await this.natsServer?.close();
+        await this.natsChild?.close();
       })();
     }
     return this.shuttingDown;

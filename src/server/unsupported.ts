@@ -35,8 +35,6 @@ const NOT_YET: Record<string, string> = {
   auth: 'authentication',
   credentials: 'NATS credentials',
   nkey_seed_file: 'NATS credentials',
-  routes: 'NATS cluster routes',
-  cluster: 'NATS cluster routes',
   syslog: 'syslog',
   remote_syslog: 'syslog',
   syslog_name: 'syslog',

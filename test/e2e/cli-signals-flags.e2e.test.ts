@@ -80,9 +80,6 @@ test('bad flags: non-zero exit with a clear message on stderr, nothing started',
 
 test('flags of features not built yet stop the server with "not supported yet"', async () => {
   const cases: Array<[string[], RegExp]> = [
-    // FT over the embedded NATS needs routes between the two servers' NATS (issue 5).
-    [['--ft_group', 'g', '-store', 'file', '--dir', '/tmp/stan-cli-ft-unused'], /not supported yet: FT over embedded NATS routes, use -ns/],
-    [['--routes', 'nats-route://127.0.0.1:6222'], /not supported yet: .*--routes/],
     [['--tls'], /not supported yet: .*--tls/],
     [['-ms', '8443'], /not supported yet: .*--https_port/],
     [['--encrypt'], /not supported yet: .*--encrypt/],

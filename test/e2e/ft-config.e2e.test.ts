@@ -41,8 +41,8 @@ describe('FT start-up errors', () => {
     await refused(['-ns', nats.url, '--ft_group', 'g'], /ft: only FILE or SQL stores supported in FT mode/);
   });
 
-  test('FT without -ns (embedded NATS) is refused', async () => {
-    await refused(['--ft_group', 'g', '--store', 'file', '--dir', dir], /not supported yet: FT over embedded NATS routes, use -ns/);
+  test('FT without -ns and without NATS routes (a lone embedded NATS) is refused', async () => {
+    await refused(['--ft_group', 'g', '--store', 'file', '--dir', dir], /ft: the servers of an FT group must share one NATS: .*-ns.*--cluster and --routes/);
   });
 
   test('a lease renewal interval not shorter than the lease is refused', async () => {
