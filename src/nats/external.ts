@@ -3,8 +3,12 @@
  * (nats.js v2) client. Loaded lazily so the embedded-server start-up path never pays for
  * importing the client library.
  */
-import type { ConnectionOptions, Msg, NatsConnection, NatsError } from 'nats';
+export { externalConnectOptions, ExternalNatsConfigError, type ExternalConnectOptions } from './external-options';
+import type { ConnectionOptions, Msg, NatsConnection, NatsError, TlsOptions } from 'nats';
+import type { ConnectionOptions as NodeTlsOptions } from 'node:tls';
 import type { Logger } from '../logging/logger';
+import { ExternalNatsConfigError, parseNatsURLs, type ExternalConnectOptions } from './external-options';
+import { redactURL } from './redact-url';
 import {
   NoRespondersError,
   RequestTimeoutError,
@@ -13,13 +17,6 @@ import {
   type SubscribeOptions,
   type TransportSubscription,
 } from './transport';
-
-export interface ExternalConnectOptions {
-  name: string;
-  user?: string;
-  pass?: string;
-  token?: string;
-}
 
 // nats.js ErrorCode values (strings), compared directly so this module needs no runtime
 // import of the enum.
@@ -97,42 +94,92 @@ class ExternalTransport implements NatsTransport {
   }
 }
 
+/**
+ * Connects to the external NATS server(s). `urls` may carry credentials
+ * (`nats://user:pass@host`, `nats://token@host`); those win over `opts` user/pass/token, as
+ * in the Go client. Start-up fails when no server can be reached or the server refuses us;
+ * afterwards the connection reconnects forever (see watchStatus for the log lines).
+ */
 export async function connectExternal(urls: string[], opts: ExternalConnectOptions, logger: Logger): Promise<NatsTransport> {
   const nats = await import('nats');
+  const parsed = parseNatsURLs(urls);
   const co: ConnectionOptions = {
-    servers: urls,
+    servers: parsed.servers,
     name: opts.name,
     // As the reference: reconnect forever, every 250 ms (no first-connect retry: a start-up
-    // without a reachable NATS server fails).
+    // without a reachable NATS server fails) ...
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // ... even when a server refuses our credentials for a while (e.g. during a
+    // credentials rotation), instead of giving up after two refusals.
+    ignoreAuthErrorAbort: true,
   };
-  if (opts.user !== undefined && opts.user !== '') {
-    co.user = opts.user;
-    co.pass = opts.pass ?? '';
+  const cred = parsed.credentials ?? opts;
+  if (cred.user !== undefined && cred.user !== '') {
+    co.user = cred.user;
+    co.pass = cred.pass ?? '';
   }
-  if (opts.token !== undefined && opts.token !== '') co.token = opts.token;
-  const nc = await nats.connect(co);
-  void watchStatus(nc, logger);
+  if (cred.token !== undefined && cred.token !== '') co.token = cred.token;
+  if (opts.creds !== undefined) co.authenticator = nats.credsAuthenticator(opts.creds);
+  else if (opts.nkeySeed !== undefined) co.authenticator = nats.nkeyAuthenticator(opts.nkeySeed);
+  const tls = opts.tls ?? (parsed.tlsScheme ? { rejectUnauthorized: true } : undefined);
+  if (tls !== undefined) {
+    // nats.js hands the whole object to Node's tls.connect: the Node options pass through.
+    const t: TlsOptions & Pick<NodeTlsOptions, 'rejectUnauthorized' | 'servername'> = { rejectUnauthorized: tls.rejectUnauthorized };
+    if (tls.cert !== undefined) t.cert = tls.cert;
+    if (tls.key !== undefined) t.key = tls.key;
+    if (tls.ca !== undefined) t.ca = tls.ca;
+    if (tls.servername !== undefined) t.servername = tls.servername;
+    co.tls = t;
+  }
+  let nc: NatsConnection;
+  try {
+    nc = await nats.connect(co);
+  } catch (err) {
+    throw new ExternalNatsConfigError(`cannot connect to NATS Server at ${urls.map(redactURL).join(',')}: ${describeConnectError(err)}`);
+  }
+  void watchStatus(nc, opts.name, logger);
+  void nc.closed().then((err) => {
+    if (err) logger.error(`nats: connection "${opts.name}" closed: ${err.message}; this server no longer reaches NATS`);
+    else if (logger.isDebug) logger.debug(`nats: connection "${opts.name}" has been closed`);
+  });
   return new ExternalTransport(nc, logger, () => nats.createInbox());
 }
 
+/** An operator-facing reason for a failed first connection. */
+function describeConnectError(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const code = errCode(err);
+  const hint =
+    code === 'AUTHORIZATION_VIOLATION'
+      ? ' (the NATS server refused our credentials: check username/password, token, credentials or nkey_seed_file)'
+      : code === 'CONNECTION_REFUSED'
+        ? ' (nothing listens there: is the NATS server running?)'
+        : code === 'SERVER_OPT_NA'
+          ? ' (TLS was asked for: does the NATS server have TLS enabled?)'
+          : '';
+  return `${msg}${code !== undefined && !msg.includes(code) ? ` [${code}]` : ''}${hint}`;
+}
+
 /** Logs connection state changes (the STAN core keeps working across reconnects). */
-async function watchStatus(nc: NatsConnection, logger: Logger): Promise<void> {
+async function watchStatus(nc: NatsConnection, name: string, logger: Logger): Promise<void> {
   try {
     for await (const s of nc.status()) {
       switch (s.type) {
         case 'disconnect':
-          logger.warn(`nats: disconnected from ${String(s.data)}`);
+          logger.warn(`nats: disconnected: connection "${name}" lost NATS Server ${String(s.data)}, reconnecting`);
           break;
         case 'reconnect':
-          logger.notice(`nats: reconnected to ${String(s.data)}`);
+          logger.notice(`nats: reconnected: connection "${name}" is connected to NATS Server ${String(s.data)}`);
+          break;
+        case 'ldm':
+          logger.warn(`nats: NATS Server ${String(s.data)} entered lame duck mode; moving to another server`);
           break;
         case 'error':
-          logger.error(`nats: async error: ${String(s.data)}`);
+          logger.error(`nats: asynchronous error on connection "${name}": ${String(s.data)}`);
           break;
         default:
-          if (logger.isDebug) logger.debug(`nats: status ${s.type} ${String(s.data)}`);
+          if (logger.isDebug) logger.debug(`nats: status ${s.type} ${JSON.stringify(s.data)}`);
       }
     }
   } catch (err) {
