@@ -148,6 +148,9 @@ export class StreamingServer {
         ft.onLost = (why) => server.stepDown(why, loggers.onStepDown);
       }
       core.startServing();
+      // An external NATS client sends SUBs asynchronously: make sure the NATS server has
+      // them before saying "ready", or a client's first connect request can go unanswered.
+      await nc.flush();
       ft?.startRenewing();
       log.notice(`Message store is ${store.type}`);
       for (const line of formatLimitsTable(so.storeLimits, options.explicit)) log.notice(line);
