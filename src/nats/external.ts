@@ -22,6 +22,8 @@ import {
 // import of the enum.
 const CODE_TIMEOUT = 'TIMEOUT';
 const CODE_NO_RESPONDERS = '503';
+/** Per-attempt connection timeout (the Go client uses 2 s; a little more for busy hosts). */
+const CONNECT_TIMEOUT_MS = 5000;
 
 function errCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
@@ -110,6 +112,9 @@ export async function connectExternal(urls: string[], opts: ExternalConnectOptio
     // without a reachable NATS server fails) ...
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // A server that silently drops us (e.g. refusing our TLS client certificate after a
+    // TLS 1.3 handshake) would otherwise hold the start-up for nats.js's default 20 s.
+    timeout: CONNECT_TIMEOUT_MS,
     // ... even when a server refuses our credentials for a while (e.g. during a
     // credentials rotation), instead of giving up after two refusals.
     ignoreAuthErrorAbort: true,
@@ -136,8 +141,10 @@ export async function connectExternal(urls: string[], opts: ExternalConnectOptio
   try {
     nc = await nats.connect(co);
   } catch (err) {
-    throw new ExternalNatsConfigError(`cannot connect to NATS Server at ${urls.map(redactURL).join(',')}: ${describeConnectError(err)}`);
+    const reason = describeConnectError(err, tls !== undefined);
+    throw new ExternalNatsConfigError(`cannot connect to NATS Server at ${urls.map(redactURL).join(',')}: ${reason}`);
   }
+  logger.notice(`nats: connection "${opts.name}" connected to NATS Server ${nc.getServer()}${tls !== undefined ? ' (TLS)' : ''}`);
   void watchStatus(nc, opts.name, logger);
   void nc.closed().then((err) => {
     if (err) logger.error(`nats: connection "${opts.name}" closed: ${err.message}; this server no longer reaches NATS`);
@@ -146,19 +153,39 @@ export async function connectExternal(urls: string[], opts: ExternalConnectOptio
   return new ExternalTransport(nc, logger, () => nats.createInbox());
 }
 
+/** Node's codes for a server certificate that could not be verified. */
+const CERT_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** What the operator should check for a failed first connection. */
+function connectHint(code: string | undefined, tls: boolean): string {
+  if (code === undefined) return '';
+  if (code === CODE_TIMEOUT) {
+    return tls
+      ? 'no answer in time; with TLS this usually means the NATS server refused our client certificate, or requires one and none was given'
+      : 'no answer in time';
+  }
+  if (code === 'AUTHORIZATION_VIOLATION') return 'the NATS server refused our credentials: check username/password, token, credentials or nkey_seed_file';
+  if (code === 'CONNECTION_REFUSED') return 'nothing listens there: is the NATS server running?';
+  if (code === 'SERVER_OPT_NA') return 'TLS was asked for: does the NATS server have TLS enabled?';
+  if (CERT_VERIFY_CODES.has(code)) {
+    return "the NATS server's certificate could not be verified: give its CA with -tls_client_cacert (and server_name if needed), or -secure to skip verification";
+  }
+  return '';
+}
+
 /** An operator-facing reason for a failed first connection. */
-function describeConnectError(err: unknown): string {
+function describeConnectError(err: unknown, tls: boolean): string {
   const msg = err instanceof Error ? err.message : String(err);
   const code = errCode(err);
-  const hint =
-    code === 'AUTHORIZATION_VIOLATION'
-      ? ' (the NATS server refused our credentials: check username/password, token, credentials or nkey_seed_file)'
-      : code === 'CONNECTION_REFUSED'
-        ? ' (nothing listens there: is the NATS server running?)'
-        : code === 'SERVER_OPT_NA'
-          ? ' (TLS was asked for: does the NATS server have TLS enabled?)'
-          : '';
-  return `${msg}${code !== undefined && !msg.includes(code) ? ` [${code}]` : ''}${hint}`;
+  const hint = connectHint(code, tls);
+  return `${msg}${code !== undefined && !msg.includes(code) ? ` [${code}]` : ''}${hint !== '' ? ` (${hint})` : ''}`;
 }
 
 /** Logs connection state changes (the STAN core keeps working across reconnects). */
