@@ -188,22 +188,36 @@ function describeConnectError(err: unknown, tls: boolean): string {
   return `${msg}${code !== undefined && !msg.includes(code) ? ` [${code}]` : ''}${hint !== '' ? ` (${hint})` : ''}`;
 }
 
-/** Logs connection state changes (the STAN core keeps working across reconnects). */
+/**
+ * Logs connection state changes (the STAN core keeps working across reconnects). nats.js
+ * reports one disconnect per failed attempt (e.g. each refusal of our credentials) and then
+ * one reconnect per such disconnect: only transitions are logged at WRN/INF, repeats at DBG.
+ */
 async function watchStatus(nc: NatsConnection, name: string, logger: Logger): Promise<void> {
+  let connected = true;
+  let lastError = '';
   try {
     for await (const s of nc.status()) {
+      const data = String(s.data);
       switch (s.type) {
         case 'disconnect':
-          logger.warn(`nats: disconnected: connection "${name}" lost NATS Server ${String(s.data)}, reconnecting`);
+          if (connected) logger.warn(`nats: disconnected: connection "${name}" lost NATS Server ${data}, reconnecting`);
+          else if (logger.isDebug) logger.debug(`nats: connection "${name}": attempt on NATS Server ${data} failed`);
+          connected = false;
           break;
         case 'reconnect':
-          logger.notice(`nats: reconnected: connection "${name}" is connected to NATS Server ${String(s.data)}`);
+          if (!connected) logger.notice(`nats: reconnected: connection "${name}" is connected to NATS Server ${data}`);
+          connected = true;
+          lastError = '';
           break;
         case 'ldm':
-          logger.warn(`nats: NATS Server ${String(s.data)} entered lame duck mode; moving to another server`);
+          logger.warn(`nats: NATS Server ${data} entered lame duck mode; moving to another server`);
           break;
         case 'error':
-          logger.error(`nats: asynchronous error on connection "${name}": ${String(s.data)}`);
+          // The same refusal on every reconnect attempt: say it once per outage.
+          if (data !== lastError) logger.error(`nats: asynchronous error on connection "${name}": ${data}`);
+          else if (logger.isDebug) logger.debug(`nats: asynchronous error on connection "${name}" (again): ${data}`);
+          lastError = data;
           break;
         default:
           if (logger.isDebug) logger.debug(`nats: status ${s.type} ${JSON.stringify(s.data)}`);

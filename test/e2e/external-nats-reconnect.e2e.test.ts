@@ -207,3 +207,32 @@ test('NATS cluster (two routed nats-servers): our server fails over to the other
   assert.equal(proc.exit, undefined, proc.output);
   assert.equal((await proc.stop('SIGINT')).code, 0, proc.output);
 });
+
+test('after a restart the NATS server refuses our credentials for a while: our server keeps trying, logs it once, and serves again once accepted', async () => {
+  const accepted = 'authorization { users: [ {user: stan, password: good}, {user: app, password: apppw} ] }\n';
+  const ns = await RealNatsServer.start({ config: accepted });
+  natsServers.push(ns);
+  const proc = spawnServer(['-cid', 'rot', '-ns', `nats://stan:good@127.0.0.1:${ns.port}`]);
+  procs.push(proc);
+  await proc.waitForLine(READY_RE, { timeoutMs: 20000 });
+
+  ns.writeConfig(accepted.replace('password: good', 'password: rotated'));
+  await ns.restart();
+  await proc.waitForLine(/\[ERR\] STREAM: nats: asynchronous error on connection "_NSS-rot-general": AUTHORIZATION_VIOLATION/, { timeoutMs: 15000 });
+  await sleep(2000); // several refused attempts (one every 250 ms)
+  assert.equal(proc.exit, undefined, proc.output);
+  assert.equal(proc.stderrLines.filter((l) => /AUTHORIZATION_VIOLATION/.test(l)).length, 1, `the refusal is logged once\n${proc.output}`);
+
+  ns.writeConfig(accepted);
+  await ns.restart();
+  await proc.waitForLine(/\[INF\] STREAM: nats: reconnected: connection "_NSS-rot-general"/, { timeoutMs: 15000 });
+  const sc = await connect(`nats://app:apppw@127.0.0.1:${ns.port}`, 'rot', 'rot-client', { connectTimeout: 10000 });
+  clients.push(sc);
+  const col = new Collector(await subscribe(sc, 'rot.ch', sc.subscriptionOptions().setDeliverAllAvailable()));
+  await publish(sc, 'rot.ch', 'after rotation');
+  await col.waitFor(1, 10000);
+  await close(sc);
+  assert.equal(proc.stderrLines.filter((l) => /nats: reconnected/.test(l)).length, 1, `one reconnect line\n${proc.output}`);
+  assert.equal(proc.stderrLines.filter((l) => /nats: disconnected/.test(l)).length, 1, `one disconnect line\n${proc.output}`);
+  assert.equal((await proc.stop('SIGINT')).code, 0, proc.output);
+});

@@ -93,6 +93,12 @@ export class RealNatsServer {
     await p.stop('SIGTERM', 5000).catch(async () => p.kill());
   }
 
+  /** Replaces the configuration file (used from the next restart on). */
+  writeConfig(config: string): void {
+    if (this.configFile === undefined) throw new Error('this nats-server was started without a configuration file');
+    fs.writeFileSync(this.configFile, config);
+  }
+
   /** Starts it again on the same port. */
   async restart(): Promise<void> {
     await this.stop();
