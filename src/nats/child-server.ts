@@ -27,7 +27,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NatsServerOptions, ServerOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
-import { buildChildConfig, childClientAuth, childClientTLS } from './child-config';
+import { buildChildConfig, childClientAuth, childClientTLS, type ChildClientTLS } from './child-config';
+import type { ExternalTLS } from './external-options';
 import type { NatsTransport } from './transport';
 
 export class ChildNatsServerError extends Error {
@@ -392,6 +393,19 @@ function readLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) 
  * the credentials and TLS settings the child requires). Checks those settings before
  * spawning anything; stops the child again if the connection fails.
  */
+/** The connection to our own child verifies its certificate with the CA it was given (files read here). */
+function readChildClientTLS(t: ChildClientTLS): ExternalTLS {
+  const read = (f: string | undefined): string | undefined => (f === undefined || f === '' ? undefined : fs.readFileSync(f, 'utf8'));
+  const out: ExternalTLS = { rejectUnauthorized: true };
+  const ca = read(t.caFile);
+  const cert = read(t.certFile);
+  const key = read(t.keyFile);
+  if (ca !== undefined) out.ca = ca;
+  if (cert !== undefined) out.cert = cert;
+  if (key !== undefined) out.key = key;
+  return out;
+}
+
 export async function startChildNatsAndConnect(
   options: ServerOptions,
   name: string,
@@ -402,7 +416,7 @@ export async function startChildNatsAndConnect(
   const child = await ChildNatsServer.start(options.nats, o);
   try {
     const { connectExternal } = await import('./external');
-    const nc = await connectExternal([child.clientURL], { name, ...auth, ...(tls !== undefined ? { tls } : {}) }, o.stanLog);
+    const nc = await connectExternal([child.clientURL], { name, ...auth, ...(tls !== undefined ? { tls: readChildClientTLS(tls) } : {}) }, o.stanLog);
     return { child, nc };
   } catch (err) {
     await child.close();

@@ -3,8 +3,12 @@
  * (nats.js v2) client. Loaded lazily so the embedded-server start-up path never pays for
  * importing the client library.
  */
-import type { ConnectionOptions, Msg, NatsConnection, NatsError } from 'nats';
+export { externalConnectOptions, ExternalNatsConfigError, type ExternalConnectOptions } from './external-options';
+import type { ConnectionOptions, Msg, NatsConnection, NatsError, TlsOptions } from 'nats';
+import type { ConnectionOptions as NodeTlsOptions } from 'node:tls';
 import type { Logger } from '../logging/logger';
+import { ExternalNatsConfigError, parseNatsURLs, type ExternalConnectOptions } from './external-options';
+import { redactURL } from './redact-url';
 import {
   NoRespondersError,
   RequestTimeoutError,
@@ -14,19 +18,12 @@ import {
   type TransportSubscription,
 } from './transport';
 
-export interface ExternalConnectOptions {
-  name: string;
-  user?: string;
-  pass?: string;
-  token?: string;
-  /** TLS files (PEM paths) for a server that requires TLS. */
-  tls?: { caFile?: string; certFile?: string; keyFile?: string };
-}
-
 // nats.js ErrorCode values (strings), compared directly so this module needs no runtime
 // import of the enum.
 const CODE_TIMEOUT = 'TIMEOUT';
 const CODE_NO_RESPONDERS = '503';
+/** Per-attempt connection timeout (the Go client uses 2 s; a little more for busy hosts). */
+const CONNECT_TIMEOUT_MS = 5000;
 
 function errCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
@@ -99,43 +96,131 @@ class ExternalTransport implements NatsTransport {
   }
 }
 
+/**
+ * Connects to the external NATS server(s). `urls` may carry credentials
+ * (`nats://user:pass@host`, `nats://token@host`); those win over `opts` user/pass/token, as
+ * in the Go client. Start-up fails when no server can be reached or the server refuses us;
+ * afterwards the connection reconnects forever (see watchStatus for the log lines).
+ */
 export async function connectExternal(urls: string[], opts: ExternalConnectOptions, logger: Logger): Promise<NatsTransport> {
   const nats = await import('nats');
+  const parsed = parseNatsURLs(urls);
   const co: ConnectionOptions = {
-    servers: urls,
+    servers: parsed.servers,
     name: opts.name,
     // As the reference: reconnect forever, every 250 ms (no first-connect retry: a start-up
-    // without a reachable NATS server fails).
+    // without a reachable NATS server fails) ...
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // A server that silently drops us (e.g. refusing our TLS client certificate after a
+    // TLS 1.3 handshake) would otherwise hold the start-up for nats.js's default 20 s.
+    timeout: CONNECT_TIMEOUT_MS,
+    // ... even when a server refuses our credentials for a while (e.g. during a
+    // credentials rotation), instead of giving up after two refusals.
+    ignoreAuthErrorAbort: true,
   };
-  if (opts.user !== undefined && opts.user !== '') {
-    co.user = opts.user;
-    co.pass = opts.pass ?? '';
+  const cred = parsed.credentials ?? opts;
+  if (cred.user !== undefined && cred.user !== '') {
+    co.user = cred.user;
+    co.pass = cred.pass ?? '';
   }
-  if (opts.token !== undefined && opts.token !== '') co.token = opts.token;
-  if (opts.tls !== undefined) co.tls = { ...opts.tls };
-  const nc = await nats.connect(co);
-  void watchStatus(nc, logger);
+  if (cred.token !== undefined && cred.token !== '') co.token = cred.token;
+  if (opts.creds !== undefined) co.authenticator = nats.credsAuthenticator(opts.creds);
+  else if (opts.nkeySeed !== undefined) co.authenticator = nats.nkeyAuthenticator(opts.nkeySeed);
+  const tls = opts.tls ?? (parsed.tlsScheme ? { rejectUnauthorized: true } : undefined);
+  if (tls !== undefined) {
+    // nats.js hands the whole object to Node's tls.connect: the Node options pass through.
+    const t: TlsOptions & Pick<NodeTlsOptions, 'rejectUnauthorized' | 'servername'> = { rejectUnauthorized: tls.rejectUnauthorized };
+    if (tls.cert !== undefined) t.cert = tls.cert;
+    if (tls.key !== undefined) t.key = tls.key;
+    if (tls.ca !== undefined) t.ca = tls.ca;
+    if (tls.servername !== undefined) t.servername = tls.servername;
+    co.tls = t;
+  }
+  let nc: NatsConnection;
+  try {
+    nc = await nats.connect(co);
+  } catch (err) {
+    const reason = describeConnectError(err, tls !== undefined);
+    throw new ExternalNatsConfigError(`cannot connect to NATS Server at ${urls.map(redactURL).join(',')}: ${reason}`);
+  }
+  logger.notice(`nats: connection "${opts.name}" connected to NATS Server ${nc.getServer()}${tls !== undefined ? ' (TLS)' : ''}`);
+  void watchStatus(nc, opts.name, logger);
+  void nc.closed().then((err) => {
+    if (err) logger.error(`nats: connection "${opts.name}" closed: ${err.message}; this server no longer reaches NATS`);
+    else if (logger.isDebug) logger.debug(`nats: connection "${opts.name}" has been closed`);
+  });
   return new ExternalTransport(nc, logger, () => nats.createInbox());
 }
 
-/** Logs connection state changes (the STAN core keeps working across reconnects). */
-async function watchStatus(nc: NatsConnection, logger: Logger): Promise<void> {
+/** Node's codes for a server certificate that could not be verified. */
+const CERT_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** What the operator should check for a failed first connection. */
+function connectHint(code: string | undefined, tls: boolean): string {
+  if (code === undefined) return '';
+  if (code === CODE_TIMEOUT) {
+    return tls
+      ? 'no answer in time; with TLS this usually means the NATS server refused our client certificate, or requires one and none was given'
+      : 'no answer in time';
+  }
+  if (code === 'AUTHORIZATION_VIOLATION') return 'the NATS server refused our credentials: check username/password, token, credentials or nkey_seed_file';
+  if (code === 'CONNECTION_REFUSED') return 'nothing listens there: is the NATS server running?';
+  if (code === 'SERVER_OPT_NA') return 'TLS was asked for: does the NATS server have TLS enabled?';
+  if (CERT_VERIFY_CODES.has(code)) {
+    return "the NATS server's certificate could not be verified: give its CA with -tls_client_cacert (and server_name if needed), or -secure to skip verification";
+  }
+  return '';
+}
+
+/** An operator-facing reason for a failed first connection. */
+function describeConnectError(err: unknown, tls: boolean): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const code = errCode(err);
+  const hint = connectHint(code, tls);
+  return `${msg}${code !== undefined && !msg.includes(code) ? ` [${code}]` : ''}${hint !== '' ? ` (${hint})` : ''}`;
+}
+
+/**
+ * Logs connection state changes (the STAN core keeps working across reconnects). nats.js
+ * reports one disconnect per failed attempt (e.g. each refusal of our credentials) and then
+ * one reconnect per such disconnect: only transitions are logged at WRN/INF, repeats at DBG.
+ */
+async function watchStatus(nc: NatsConnection, name: string, logger: Logger): Promise<void> {
+  let connected = true;
+  let lastError = '';
   try {
     for await (const s of nc.status()) {
+      const data = String(s.data);
       switch (s.type) {
         case 'disconnect':
-          logger.warn(`nats: disconnected from ${String(s.data)}`);
+          if (connected) logger.warn(`nats: disconnected: connection "${name}" lost NATS Server ${data}, reconnecting`);
+          else if (logger.isDebug) logger.debug(`nats: connection "${name}": attempt on NATS Server ${data} failed`);
+          connected = false;
           break;
         case 'reconnect':
-          logger.notice(`nats: reconnected to ${String(s.data)}`);
+          if (!connected) logger.notice(`nats: reconnected: connection "${name}" is connected to NATS Server ${data}`);
+          connected = true;
+          lastError = '';
+          break;
+        case 'ldm':
+          logger.warn(`nats: NATS Server ${data} entered lame duck mode; moving to another server`);
           break;
         case 'error':
-          logger.error(`nats: async error: ${String(s.data)}`);
+          // The same refusal on every reconnect attempt: say it once per outage.
+          if (data !== lastError) logger.error(`nats: asynchronous error on connection "${name}": ${data}`);
+          else if (logger.isDebug) logger.debug(`nats: asynchronous error on connection "${name}" (again): ${data}`);
+          lastError = data;
           break;
         default:
-          if (logger.isDebug) logger.debug(`nats: status ${s.type} ${String(s.data)}`);
+          if (logger.isDebug) logger.debug(`nats: status ${s.type} ${JSON.stringify(s.data)}`);
       }
     }
   } catch (err) {

@@ -12,9 +12,10 @@ import { openStore } from '../store/open-store';
 import { validateStoreLimits, formatLimitsTable } from '../store/limits';
 import { EmbeddedNatsServer } from '../nats/embedded/server';
 import { connectInProcess } from '../nats/embedded/inprocess';
+import { redactURL } from '../nats/redact-url';
 import { nuid } from '../nats/embedded/nuid';
 import { StanCore, ServerState } from './server';
-import { checkSupported } from './unsupported';
+import { checkSupported, externalOnlyWarnings } from './unsupported';
 import { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
 import { becomeActive, validateFtOptions } from '../ft/setup';
@@ -110,11 +111,14 @@ export class StreamingServer {
         },
       }));
     } else if (so.natsServerURL) {
-      const { connectExternal } = await import('../nats/external');
+      const { connectExternal, externalConnectOptions } = await import('../nats/external');
       const urls = so.natsServerURL.split(',').map((u) => u.trim()).filter((u) => u !== '');
+      // Credentials and TLS files are read and checked before connecting (clear errors).
+      const extOpts = externalConnectOptions(options, `_NSS-${so.clusterID}-general`);
       log.notice(`Connecting to NATS Server at ${urls.map(obfuscateURL).join(',')}`);
-      nc = await connectExternal(urls, { name: `_NSS-${so.clusterID}-general` }, log);
+      nc = await connectExternal(urls, extOpts, log);
     } else {
+      for (const w of externalOnlyWarnings(options)) log.warn(w);
       natsServer = await EmbeddedNatsServer.start(options.nats, natsLog);
       nc = connectInProcess(natsServer, `_NSS-${so.clusterID}-general`);
     }
@@ -175,6 +179,9 @@ export class StreamingServer {
         ft.onLost = (why) => server.stepDown(why, loggers.onStepDown);
       }
       core.startServing();
+      // An external NATS client sends SUBs asynchronously: make sure the NATS server has
+      // them before saying "ready", or a client's first connect request can go unanswered.
+      await nc.flush();
       ft?.startRenewing();
       log.notice(`Message store is ${store.type}`);
       for (const line of formatLimitsTable(so.storeLimits, options.explicit)) log.notice(line);
@@ -229,10 +236,8 @@ export class StreamingServer {
   }
 }
 
-/** Hides the password of `nats://user:pass@host` URLs in logs. */
-export function obfuscateURL(u: string): string {
-  return u.replace(/(\/\/[^:/@]+:)[^@/]*@/, '$1[REDACTED]@');
-}
+/** Hides the password of `nats://user:pass@host` and the token of `nats://token@host` in logs. */
+export const obfuscateURL = redactURL;
 
 /**
  * Refuses to start when another server already answers our discovery subject (spec §1.5):

@@ -26,15 +26,9 @@ const NOT_YET: Record<string, string> = {
   tlskey: 'TLS',
   tlsverify: 'TLS',
   tlscacert: 'TLS',
-  secure: 'TLS to NATS',
-  tls_client_cert: 'TLS to NATS',
-  tls_client_key: 'TLS to NATS',
-  tls_client_cacert: 'TLS to NATS',
   user: 'authentication',
   pass: 'authentication',
   auth: 'authentication',
-  credentials: 'NATS credentials',
-  nkey_seed_file: 'NATS credentials',
   syslog: 'syslog',
   remote_syslog: 'syslog',
   syslog_name: 'syslog',
@@ -78,4 +72,21 @@ export function checkSupported(o: ServerOptions): void {
     );
   }
   if (bad.length > 0) throw new NotSupportedError([...new Set(bad)].sort());
+}
+
+/**
+ * Options of the server's connection to an external NATS server (`-ns`). With the embedded
+ * NATS server that connection is in-process, so they have no effect.
+ */
+const EXTERNAL_NATS_ONLY = [
+  'secure', 'tls_client_cert', 'tls_client_key', 'tls_client_cacert', 'tls_client_server_name', 'tls_client_insecure',
+  'credentials', 'nkey_seed_file', 'username', 'password', 'token',
+];
+
+/** Warnings for explicitly given options that only apply to an external NATS server. */
+export function externalOnlyWarnings(o: ServerOptions): string[] {
+  if (o.streaming.natsServerURL !== '') return [];
+  const given = EXTERNAL_NATS_ONLY.filter((n) => o.explicit.has(n));
+  if (given.length === 0) return [];
+  return [`${given.join(', ')}: only used for the connection to an external NATS server (-ns); ignored with the embedded NATS server`];
 }

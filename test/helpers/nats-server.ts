@@ -1,25 +1,55 @@
 /**
  * A real NATS server (the Debian `nats-server` binary) on a free port, for the tests of our
- * server against an external NATS (`-ns`). Can be stopped and restarted on the same port.
+ * server against an external NATS (`-ns`). Can be stopped and restarted on the same port,
+ * and started with a configuration file (authorization, TLS, operator mode, cluster routes).
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { freePort, Proc, waitForPort } from './proc';
+
+export interface RealNatsServerOptions {
+  /** Client port; a free one when not given. */
+  port?: number;
+  /**
+   * Body of a nats-server configuration file (`authorization { … }`, `tls { … }`,
+   * `cluster { … }`, `operator: …`). The listen address and client port come from the
+   * command line, which wins over the file.
+   */
+  config?: string;
+}
 
 export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
 
 export class RealNatsServer {
   proc: Proc | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** The generated configuration file, if any (kept for restarts). */
+    readonly configFile: string | undefined,
+  ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  /** Starts `nats-server -a 127.0.0.1 -p <port>` (a free port unless given) and waits for it. */
-  static async start(port?: number): Promise<RealNatsServer> {
+  /**
+   * Starts `nats-server -a 127.0.0.1 -p <port> [-c <file>]` (a free port unless given) and
+   * waits for it to accept connections.
+   */
+  static async start(portOrOptions?: number | RealNatsServerOptions): Promise<RealNatsServer> {
+    const o: RealNatsServerOptions = typeof portOrOptions === 'number' ? { port: portOrOptions } : (portOrOptions ?? {});
+    const port = o.port;
+    let configFile: string | undefined;
+    if (o.config !== undefined) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nats-server-conf-'));
+      configFile = path.join(dir, 'nats-server.conf');
+      fs.writeFileSync(configFile, o.config);
+    }
     for (let attempt = 0; ; attempt++) {
-      const s = new RealNatsServer(port ?? (await freePort()));
+      const s = new RealNatsServer(port ?? (await freePort()), configFile);
       try {
         await s.launch();
         return s;
@@ -31,7 +61,9 @@ export class RealNatsServer {
   }
 
   private async launch(): Promise<void> {
-    const child = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(this.port)], {
+    const args = ['-a', '127.0.0.1', '-p', String(this.port)];
+    if (this.configFile !== undefined) args.push('-c', this.configFile);
+    const child = spawn(NATS_SERVER_BIN, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const proc = new Proc(child, `nats-server -p ${this.port}`);
@@ -59,6 +91,12 @@ export class RealNatsServer {
     this.proc = undefined;
     if (!p || p.exit) return;
     await p.stop('SIGTERM', 5000).catch(async () => p.kill());
+  }
+
+  /** Replaces the configuration file (used from the next restart on). */
+  writeConfig(config: string): void {
+    if (this.configFile === undefined) throw new Error('this nats-server was started without a configuration file');
+    fs.writeFileSync(this.configFile, config);
   }
 
   /** Starts it again on the same port. */
