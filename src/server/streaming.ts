@@ -15,6 +15,8 @@ import { connectInProcess } from '../nats/embedded/inprocess';
 import { nuid } from '../nats/embedded/nuid';
 import { StanCore, ServerState } from './server';
 import { checkSupported } from './unsupported';
+import { natsClientCredentials } from './nats-credentials';
+import { reloadConfiguration } from './reload';
 import { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
 import { becomeActive, validateFtOptions } from '../ft/setup';
@@ -87,7 +89,7 @@ export class StreamingServer {
       const { connectExternal } = await import('../nats/external');
       const urls = so.natsServerURL.split(',').map((u) => u.trim()).filter((u) => u !== '');
       log.notice(`Connecting to NATS Server at ${urls.map(obfuscateURL).join(',')}`);
-      nc = await connectExternal(urls, { name: `_NSS-${so.clusterID}-general` }, log);
+      nc = await connectExternal(urls, { name: `_NSS-${so.clusterID}-general`, ...natsClientCredentials(options) }, log);
     } else {
       natsServer = await EmbeddedNatsServer.start(options.nats, natsLog);
       nc = connectInProcess(natsServer, `_NSS-${so.clusterID}-general`);
@@ -172,6 +174,14 @@ export class StreamingServer {
     this.log.notice('Server state is FAILED');
     void this.core.shutdown();
     onStepDown?.(why);
+  }
+
+  /**
+   * Configuration reload (SIGHUP): applies what the embedded NATS server can change at
+   * runtime and warns about the rest (see ./reload.ts). Never throws.
+   */
+  reloadNats(next: ServerOptions): Promise<void> {
+    return reloadConfiguration(this.options, next, this.natsServer, this.log);
   }
 
   private shuttingDown: Promise<void> | undefined;
