@@ -13,7 +13,7 @@ import type { NatsServerOptions } from '../../src/config/options';
 import type { ServerHandle } from '../../src/index';
 import { startTestServer } from '../helpers/server';
 import { close, Collector, connect, opts, publish, subscribe, waitEvent, type ConnectOpts, type Stan } from '../helpers/stan';
-import { rawConnected } from '../helpers/nats-helpers';
+import { rawConnected, startServer as startNats } from '../helpers/nats-helpers';
 import { startServerProc, type Proc } from '../helpers/proc';
 
 const clients: Stan[] = [];
@@ -156,4 +156,26 @@ test('invalid authorization in the config file: the executable refuses to start 
   await assert.rejects(startServerProc(['-c', conf]), /Can not have a single user\/pass and a users array/);
   fs.writeFileSync(conf, 'no_auth_user: ghost\nauthorization { users: [ { user: c, password: d } ] }\n');
   await assert.rejects(startServerProc(['-c', conf]), /no_auth_user: "ghost" not present as user/);
+});
+
+test('-ns: the streaming server logs in to the external NATS with --user/--pass, or the streaming username/password', async () => {
+  const ext = await startNats({ users: [{ user: 'stan', password: 'stanpw' }, { user: 'other', password: 'otherpw' }] });
+  const url = `nats://127.0.0.1:${ext.port}`;
+  try {
+    const s = await startTestServer({ streaming: { natsServerURL: url }, nats: { username: 'stan', password: 'stanpw' } });
+    try {
+      await roundTrip(await stanConnect(s, 'via-ext', { user: 'other', pass: 'otherpw' }), 'orders');
+    } finally {
+      await s.close();
+    }
+    // The streaming keys win over the NATS ones.
+    const s2 = await startTestServer({
+      streaming: { natsServerURL: url, natsUser: 'other', natsPassword: 'otherpw' },
+      nats: { username: 'stan', password: 'wrong' },
+    });
+    await s2.close();
+    await assert.rejects(startTestServer({ streaming: { natsServerURL: url }, nats: { username: 'stan', password: 'wrong' } }), /AUTHORIZATION_VIOLATION|Authorization Violation/i);
+  } finally {
+    await ext.close();
+  }
 });
