@@ -282,7 +282,8 @@ export class ClientConnection implements SubOwner, ParserHandler {
     this.version = str(o.version);
     this.creds = creds;
     this.connected = true;
-    this.setIdentity(id);
+    // applyIdentity, not setIdentity: a second CONNECT may change the user of existing subs.
+    this.applyIdentity(id);
     if (this.authPending) {
       this.authPending = false;
       if (this.authTimer !== null) clearTimeout(this.authTimer);
