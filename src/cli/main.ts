@@ -67,6 +67,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   let stopping = false;
   // Aborts a start-up that waits (an FT standby waiting for the lease).
   let startup = new AbortController();
+  let reloads: Promise<void> = Promise.resolve();
   const stop = (code: number): void => {
     if (!server) {
       pendingStop ??= code;
@@ -90,7 +91,15 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     out.reopen();
     out.stan.notice('Reopened log file');
   });
-  process.on('SIGHUP', () => out.stan.warn('not supported yet: configuration reload (SIGHUP)'));
+  process.on('SIGHUP', () => {
+    if (!server) {
+      out.stan.warn('Reload: the server is not running yet (starting or FT standby); SIGHUP ignored');
+      return;
+    }
+    const running = server;
+    // Serialized: a second SIGHUP waits for the first reload to finish.
+    reloads = reloads.then(() => reloadFromArgv(argv, running, out)).catch((err: unknown) => out.stan.error(`Reload: ${String(err)}`));
+  });
 
   const launch = async (): Promise<void> => {
     startup = new AbortController();
@@ -146,6 +155,26 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     if (pendingStop !== undefined) stop(pendingStop);
   };
   await launch();
+}
+
+/**
+ * SIGHUP: re-reads the configuration exactly as at start-up (same arguments, so the same
+ * files and command-line overrides) and applies it to the running server. A file that no
+ * longer parses is reported and the running configuration stays.
+ */
+async function reloadFromArgv(argv: string[], server: StreamingServer, out: LogOutput): Promise<void> {
+  out.stan.notice('Reloading server configuration');
+  let loaded: ReturnType<typeof loadOptions>;
+  try {
+    loaded = loadOptions(argv, process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    out.stan.error(`Reload: ${err.message}; keeping the running configuration`);
+    return;
+  }
+  if (loaded.kind !== 'run') return;
+  for (const w of loaded.warnings) out.stan.warn(w);
+  await server.reloadNats(loaded.options);
 }
 
 if (require.main === module) {

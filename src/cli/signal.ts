@@ -6,7 +6,7 @@
  *   stop   → SIGKILL  kills the process at once (no graceful shutdown, PID file left behind)
  *   quit   → SIGINT   graceful shutdown (exit code 0)
  *   reopen → SIGUSR1  reopen the log file (log rotation)
- *   reload → SIGHUP   configuration reload (our server logs "not supported yet" for now)
+ *   reload → SIGHUP   configuration reload (embedded NATS authorization and -D/-V; see server/reload.ts)
  *
  * Without `=<pid>` the target is looked up like the reference's `pgrep nats-streaming-server`:
  * it must be exactly one running process. `=<pid>` may also name a PID file (`-P`); that is

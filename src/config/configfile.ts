@@ -8,7 +8,16 @@
  */
 import { ConfigError } from './errors';
 import { ConfDocument, ConfMap, ConfPos, ConfValue, confToPlain, formatPos, isConfMap } from './natsconf';
-import type { NatsAuthUser, PartialChannelLimits, ServerOptions, StoreType } from './options';
+import type {
+  NatsAuthUser,
+  NatsPermissions,
+  PartialChannelLimits,
+  ResponsePermission,
+  ServerOptions,
+  StoreType,
+  SubjectPermission,
+} from './options';
+import { invalidPermissionEntry } from '../nats/embedded/permissions';
 import { parseGoDuration } from './units';
 
 export interface ApplyConfigTargets {
@@ -35,7 +44,7 @@ const NATS_USED_KEYS = new Set([
   'host', 'net', 'listen', 'port', 'http', 'http_port', 'monitor_port', 'https', 'https_port', 'pid_file',
   'pidfile', 'log_file', 'logfile', 'logtime', 'debug', 'trace', 'syslog', 'remote_syslog', 'authorization',
   'tls', 'cluster', 'routes', 'max_payload', 'max_control_line', 'max_pending', 'max_connections', 'max_conn',
-  'max_subscriptions', 'max_subs', 'ping_interval', 'ping_max', 'write_deadline', 'nats_server_bin',
+  'max_subscriptions', 'max_subs', 'ping_interval', 'ping_max', 'write_deadline', 'nats_server_bin', 'no_auth_user',
 ]);
 
 // NATS server keys we know but do not use: ignored silently.
@@ -43,7 +52,7 @@ const NATS_IGNORED_KEYS = new Set([
   'server_name', 'client_advertise', 'jetstream', 'accounts', 'system_account', 'system', 'no_system_account',
   'operator', 'operators', 'resolver', 'resolver_preload', 'resolver_tls', 'trusted', 'trusted_keys',
   'leafnodes', 'leaf', 'gateway', 'gateways', 'websocket', 'ws', 'mqtt', 'lame_duck_duration',
-  'lame_duck_grace_period', 'max_closed_clients', 'no_auth_user', 'max_traced_msg_len', 'logfile_size_limit',
+  'lame_duck_grace_period', 'max_closed_clients', 'max_traced_msg_len', 'logfile_size_limit',
   'log_size_limit', 'logfile_max_num', 'log_max_num', 'ports_file_dir', 'connect_error_reports',
   'reconnect_error_reports', 'no_header_support', 'disable_sublist_cache', 'http_base_path', 'trace_verbose',
   'server_tags', 'default_js_domain', 'ocsp', 'ocsp_cache', 'prof_port', 'allow_non_tls', 'nkeys', 'users',
@@ -705,6 +714,10 @@ class Applier {
         case 'authorization':
           this.authorization(sec.sub(k));
           break;
+        case 'no_auth_user':
+          n.noAuthUser = sec.str(k);
+          this.mark('no_auth_user');
+          break;
         case 'tls':
           this.serverTLS(sec.sub(k));
           break;
@@ -777,48 +790,168 @@ class Applier {
     return { host, port: Number(portStr) };
   }
 
+  /**
+   * `authorization { user, password | token | users [...], timeout, default_permissions }`
+   * (spec nats-core §5.1). Combinations nats-server refuses are refused here too, with its
+   * wording and the block's position.
+   */
   private authorization(sec: Section): void {
     const n = this.opts.nats;
     this.mark('auth');
+    let userKey: string | undefined;
+    let tokenKey: string | undefined;
+    let usersKey: string | undefined;
     for (const k of sec.keys()) {
       switch (k.toLowerCase()) {
         case 'user': case 'username':
           n.username = sec.str(k);
+          userKey = k;
           break;
         case 'password': case 'pass':
           n.password = sec.str(k);
           break;
         case 'token':
           n.authorization = sec.str(k);
+          tokenKey = k;
           break;
         case 'timeout':
           n.authTimeout = sec.durationOrSeconds(k);
+          if (!(n.authTimeout > 0)) throw sec.error(k, 'authorization timeout must be a positive number of seconds or a duration (e.g. 2 or "2s")');
           break;
         case 'users': {
           const v = sec.get(k);
           if (!Array.isArray(v)) throw sec.typeError(k, 'array', v);
-          n.users = v.map((u, i): NatsAuthUser => {
-            if (!isConfMap(u)) {
-              throw new ConfigError(`${sec.where(k)}authorization users[${i}] is expected to be a map, got ${describeValue(u)}`);
-            }
-            const us = new Section(this.doc(), u, sec.pos(k));
-            const out: NatsAuthUser = { user: '', password: '' };
-            for (const uk of us.keys()) {
-              switch (uk.toLowerCase()) {
-                case 'user': case 'username': out.user = us.str(uk); break;
-                case 'password': case 'pass': out.password = us.str(uk); break;
-                case 'permissions': case 'permission': out.permissions = confToPlain(us.get(uk)); break;
-                default: // nkey, allowed_connection_types…: not used
-              }
-            }
-            return out;
-          });
+          usersKey = k;
+          n.users = v.map((u, i): NatsAuthUser => this.authUser(sec, k, u, i));
+          break;
+        }
+        case 'default_permissions': case 'default_permission': case 'permissions':
+          n.defaultPermissions = this.permissions(sec.sub(k));
+          break;
+        case 'nkeys':
+          throw sec.error(k, 'authorization nkeys are not supported by this server: use users with passwords (bcrypt hashes allowed) or a token');
+        default:
+          this.warnings.push(`${sec.where(k)}unknown authorization key ${JSON.stringify(k)} (ignored)`);
+      }
+    }
+    const at = userKey ?? tokenKey ?? usersKey;
+    if (at !== undefined) {
+      if (tokenKey !== undefined && usersKey !== undefined) throw sec.error(at, 'Can not have a token and a users array');
+      if (userKey !== undefined && usersKey !== undefined) throw sec.error(at, 'Can not have a single user/pass and a users array');
+      if (userKey !== undefined && tokenKey !== undefined) throw sec.error(at, 'Cannot have a user/pass and token');
+    }
+  }
+
+  private authUser(sec: Section, key: string, u: ConfValue, i: number): NatsAuthUser {
+    const where = this.doc().pos(sec.get(key) as ConfValue[], i) ?? sec.pos(key);
+    const prefix = where ? `${formatPos(where)}: ` : '';
+    if (!isConfMap(u)) throw new ConfigError(`${prefix}authorization users[${i}] is expected to be a map, got ${describeValue(u)}`);
+    const us = new Section(this.doc(), u, where);
+    const out: NatsAuthUser = { user: '', password: '' };
+    for (const uk of us.keys()) {
+      switch (uk.toLowerCase()) {
+        case 'user': case 'username': out.user = us.str(uk); break;
+        case 'password': case 'pass': out.password = us.str(uk); break;
+        case 'permissions': case 'permission': out.permissions = this.permissions(us.sub(uk)); break;
+        case 'nkey':
+          throw us.error(uk, 'nkey users are not supported by this server: give the user a password (bcrypt hashes allowed)');
+        default:
+          this.warnings.push(`${us.where(uk)}unknown key ${JSON.stringify(uk)} in authorization users[${i}] (ignored)`);
+      }
+    }
+    if (out.user === '') throw new ConfigError(`${prefix}authorization users[${i}] has no "user"`);
+    return out;
+  }
+
+  /** `{ publish, subscribe, allow_responses }` of a user or `default_permissions`. */
+  private permissions(sec: Section): NatsPermissions {
+    const out: NatsPermissions = {};
+    for (const k of sec.keys()) {
+      switch (k.toLowerCase()) {
+        case 'publish': case 'pub':
+          out.publish = this.subjectPermission(sec, k, 'publish');
+          break;
+        case 'subscribe': case 'sub':
+          out.subscribe = this.subjectPermission(sec, k, 'subscribe');
+          break;
+        case 'allow_responses': case 'allow_response': {
+          const r = this.responsePermission(sec, k);
+          if (r !== undefined) out.allowResponses = r;
+          else delete out.allowResponses;
           break;
         }
         default:
-        // default_permissions, nkeys… are nats-server features we do not use.
+          throw sec.error(k, `unknown field ${JSON.stringify(k)} parsing permissions (expected publish, subscribe or allow_responses)`);
       }
     }
+    // As nats-server: allow_responses without a publish allow list allows only responses.
+    if (out.allowResponses !== undefined) {
+      out.publish = { allow: out.publish?.allow ?? [], deny: out.publish?.deny ?? [] };
+    }
+    return out;
+  }
+
+  /** `"subj"`, `["a", "b"]` (allow only) or `{ allow: …, deny: … }`. */
+  private subjectPermission(sec: Section, k: string, dir: 'publish' | 'subscribe'): SubjectPermission {
+    const v = sec.get(k);
+    if (typeof v === 'string' || Array.isArray(v)) {
+      const allow = this.subjectList(sec, k, dir);
+      return { allow: allow.length > 0 ? allow : null, deny: [] };
+    }
+    if (!isConfMap(v)) throw sec.typeError(k, 'map', v);
+    const m = sec.sub(k);
+    const out: SubjectPermission = { allow: null, deny: [] };
+    for (const mk of m.keys()) {
+      switch (mk.toLowerCase()) {
+        case 'allow': {
+          // An empty allow list means "no allow list" (spec nats-core §5.2).
+          const allow = this.subjectList(m, mk, dir);
+          out.allow = allow.length > 0 ? allow : null;
+          break;
+        }
+        case 'deny':
+          out.deny = this.subjectList(m, mk, dir);
+          break;
+        default:
+          throw m.error(mk, `unknown field ${JSON.stringify(mk)} parsing ${dir} permissions (expected allow or deny)`);
+      }
+    }
+    return out;
+  }
+
+  private subjectList(sec: Section, k: string, dir: 'publish' | 'subscribe'): string[] {
+    const v = sec.get(k);
+    const list = typeof v === 'string' ? [v] : sec.strList(k);
+    list.forEach((e, i) => {
+      const err = invalidPermissionEntry(e, dir);
+      if (err === undefined) return;
+      const p = Array.isArray(v) ? (this.doc().pos(v, i) ?? sec.pos(k)) : sec.pos(k);
+      throw new ConfigError(`${p ? formatPos(p) + ': ' : ''}${err}`);
+    });
+    return list.map((e) => e.trim());
+  }
+
+  /** `allow_responses: true` (1 response within 2 minutes) or `{ max, expires }`. */
+  private responsePermission(sec: Section, k: string): ResponsePermission | undefined {
+    const v = sec.get(k);
+    const dflt: ResponsePermission = { max: 1, expires: 120_000 };
+    if (typeof v === 'boolean') return v ? dflt : undefined;
+    if (!isConfMap(v)) throw sec.typeError(k, 'map', v);
+    const m = sec.sub(k);
+    const out = { ...dflt };
+    for (const mk of m.keys()) {
+      switch (mk.toLowerCase()) {
+        case 'max': case 'max_msgs': case 'max_messages': case 'max_responses':
+          out.max = m.int(mk);
+          break;
+        case 'expires': case 'ttl':
+          out.expires = m.durationOrSeconds(mk);
+          break;
+        default:
+          throw m.error(mk, `unknown field ${JSON.stringify(mk)} parsing allow_responses (expected max or expires)`);
+      }
+    }
+    return out;
   }
 
   private serverTLS(sec: Section): void {

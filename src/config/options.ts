@@ -133,10 +133,35 @@ export interface StreamingOptions {
   clustering: ClusteringOptions;
 }
 
+/**
+ * Allow/deny subject lists of one direction (publish or subscribe). Entries may use
+ * wildcards; subscribe entries may be `"subject queue"`. `allow: null` = no allow list
+ * (everything not denied is allowed); `allow: []` = nothing is allowed.
+ */
+export interface SubjectPermission {
+  allow: string[] | null;
+  deny: string[];
+}
+
+/** `allow_responses`: publishing to reply subjects of received requests. */
+export interface ResponsePermission {
+  /** Responses allowed per request. */
+  max: number;
+  /** ms a reply subject stays usable. */
+  expires: number;
+}
+
+export interface NatsPermissions {
+  publish?: SubjectPermission;
+  subscribe?: SubjectPermission;
+  allowResponses?: ResponsePermission;
+}
+
 export interface NatsAuthUser {
   user: string;
+  /** Plain text or a bcrypt hash (`$2a$…`, `$2b$…`). */
   password: string;
-  permissions?: unknown;
+  permissions?: NatsPermissions;
 }
 
 /** Options of the embedded NATS server (and logging, which the reference shares with it). */
@@ -157,6 +182,10 @@ export interface NatsServerOptions {
   password: string;
   authorization: string;
   users: NatsAuthUser[];
+  /** `authorization.default_permissions`: for users without their own permissions. */
+  defaultPermissions?: NatsPermissions;
+  /** `no_auth_user`: a CONNECT without credentials is bound to this user of `users`. */
+  noAuthUser: string;
   authTimeout: number; // ms
   tls: boolean;
   tlsCert: string;
@@ -300,6 +329,7 @@ export function defaultNatsServerOptions(): NatsServerOptions {
     password: '',
     authorization: '',
     users: [],
+    noAuthUser: '',
     authTimeout: 2000,
     tls: false,
     tlsCert: '',

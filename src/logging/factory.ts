@@ -70,16 +70,28 @@ export function createLogOutput(s: LogSettings): LogOutput {
       dest.write(line);
     };
   }
-  const make = (prefix: string, debug: boolean, trace: boolean): Logger => ({
-    notice: (m) => write('INF', prefix, m),
-    warn: (m) => write('WRN', prefix, m),
-    error: (m) => write('ERR', prefix, m),
-    fatal: (m) => write('FTL', prefix, m),
-    debug: debug ? (m) => write('DBG', prefix, m) : () => {},
-    trace: trace ? (m) => write('TRC', prefix, m) : () => {},
-    isDebug: debug,
-    isTrace: trace,
-  });
+  const make = (prefix: string, debug: boolean, trace: boolean): Logger => {
+    const write2 = (level: Level) => (m: string) => write(level, prefix, m);
+    const off = (): void => {};
+    const logger = {
+      notice: write2('INF'),
+      warn: write2('WRN'),
+      error: write2('ERR'),
+      fatal: write2('FTL'),
+      debug: debug ? write2('DBG') : off,
+      trace: trace ? write2('TRC') : off,
+      isDebug: debug,
+      isTrace: trace,
+      // SIGHUP reload of -D/-V: swap the methods, so disabled levels stay free.
+      setLevels(d: boolean, t: boolean): void {
+        logger.debug = d ? write2('DBG') : off;
+        logger.trace = t ? write2('TRC') : off;
+        logger.isDebug = d;
+        logger.isTrace = t;
+      },
+    };
+    return logger;
+  };
   return {
     nats: make('', s.natsDebug, s.natsTrace),
     stan: make('STREAM: ', s.stanDebug, s.stanTrace),

@@ -23,6 +23,8 @@ export interface Logger {
   /** Cheap guards so hot paths can skip building trace strings. */
   readonly isDebug: boolean;
   readonly isTrace: boolean;
+  /** Changes debug/trace at runtime (configuration reload); loggers that cannot leave it out. */
+  setLevels?(debug: boolean, trace: boolean): void;
 }
 
 /** A logger that drops everything; handy for unit tests and embedding. */

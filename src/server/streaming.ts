@@ -16,6 +16,7 @@ import { redactURL } from '../nats/redact-url';
 import { nuid } from '../nats/embedded/nuid';
 import { StanCore, ServerState } from './server';
 import { checkSupported, externalOnlyWarnings } from './unsupported';
+import { reloadConfiguration } from './reload';
 import { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
 import { becomeActive, validateFtOptions } from '../ft/setup';
@@ -211,6 +212,14 @@ export class StreamingServer {
     this.log.notice('Server state is FAILED');
     void this.core.shutdown();
     onStepDown?.(why);
+  }
+
+  /**
+   * Configuration reload (SIGHUP): applies what the embedded NATS server can change at
+   * runtime and warns about the rest (see ./reload.ts). Never throws.
+   */
+  reloadNats(next: ServerOptions): Promise<void> {
+    return reloadConfiguration(this.options, next, this.natsServer, this.log);
   }
 
   private shuttingDown: Promise<void> | undefined;

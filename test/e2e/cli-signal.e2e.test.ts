@@ -80,12 +80,12 @@ test('-sl reopen=<pid> with -l: the renamed log file is replaced by a new one', 
   assert.deepEqual(await proc.stop('SIGINT'), { code: 0, signal: null }, proc.output);
 });
 
-test('-sl reload=<pid>: the server keeps running (reload not supported yet, logged)', async () => {
+test('-sl reload=<pid>: the server reloads its configuration and keeps running', async () => {
   const { proc } = await startServerProc([]);
   procs.push(proc);
   const { proc: sl, exit } = await runServer(['-sl', `reload=${proc.pid}`]);
   assert.equal(exit.code, 0, sl.output);
-  await proc.waitForLine(/configuration reload/);
+  await proc.waitForLine(/\[INF\] STREAM: Reloaded server configuration \(no runtime changes\)/);
   assert.equal(proc.exit, undefined);
   assert.deepEqual(await proc.stop('SIGINT'), { code: 0, signal: null }, proc.output);
 });

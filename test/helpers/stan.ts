@@ -16,6 +16,10 @@ export interface ConnectOpts {
   maxPubAcksInflight?: number;
   ackTimeout?: number;
   discoverPrefix?: string;
+  /** Credentials, passed to the client's `nats` 1.x connection. */
+  user?: string;
+  pass?: string;
+  token?: string;
 }
 
 export function connect(url: string, clusterID: string, clientID: string, opts: ConnectOpts = {}): Promise<Stan> {

@@ -1,6 +1,7 @@
 /** Exact wire bytes over a raw socket (spec §1, §2). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { NatsServerOptions } from '../../src/config/options';
 import { captureLogger, delay, rawConnected, RawClient, startServer } from '../helpers/nats-helpers';
 
 test('INFO shape on accept', async () => {
@@ -448,27 +449,35 @@ test('auth: token required, violation and timeout', async () => {
   }
 });
 
-test('auth: user/password and users list', async () => {
-  const s = await startServer({ username: 'u', password: 'p', users: [{ user: 'alice', password: 'pw' }] });
-  try {
-    for (const [user, pass, good] of [
-      ['u', 'p', true],
-      ['alice', 'pw', true],
-      ['alice', 'x', false],
-    ] as const) {
-      const c = await RawClient.connect(s.port);
-      await c.waitFor('\r\n');
-      c.send(`CONNECT ${JSON.stringify({ verbose: false, user, pass })}\r\nPING\r\n`);
-      if (good) await c.waitFor('PONG');
-      else {
-        await c.waitClosed();
-        assert.ok(c.afterInfo.includes('Authorization Violation'));
+test('auth: single user/password, and a users list', async () => {
+  for (const [opts, cases] of [
+    [{ username: 'u', password: 'p' }, [['u', 'p', true], ['u', 'x', false], ['alice', 'p', false]]],
+    [{ users: [{ user: 'alice', password: 'pw' }] }, [['alice', 'pw', true], ['alice', 'x', false], ['u', 'p', false]]],
+  ] as const) {
+    const s = await startServer(opts as Partial<NatsServerOptions>);
+    try {
+      for (const [user, pass, good] of cases) {
+        const c = await RawClient.connect(s.port);
+        await c.waitFor('\r\n');
+        c.send(`CONNECT ${JSON.stringify({ verbose: false, user, pass })}\r\nPING\r\n`);
+        if (good) await c.waitFor('PONG');
+        else {
+          await c.waitClosed();
+          assert.ok(c.afterInfo.includes('Authorization Violation'));
+        }
+        c.close();
       }
-      c.close();
+    } finally {
+      await s.close();
     }
-  } finally {
-    await s.close();
   }
+});
+
+test('auth: a single user together with a users list is refused at start', async () => {
+  await assert.rejects(
+    startServer({ username: 'u', password: 'p', users: [{ user: 'alice', password: 'pw' }] }),
+    /Can not have a single user\/pass and a users array/,
+  );
 });
 
 test('close frees the port for an immediate restart', async () => {

@@ -7,6 +7,8 @@
  */
 import type { Socket } from 'node:net';
 import { Parser, type ParserHandler, type ProtocolError } from './parser';
+import { ANONYMOUS, type Authenticator, type AuthIdentity, type Credentials } from './auth';
+import { ResponseTracker } from './permissions';
 import { isValidLiteralSubject, isValidSubject } from './subject';
 import { Subscription, type SubOwner } from './subscription';
 import type { EmbeddedNatsServer } from './server';
@@ -72,6 +74,15 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
+/** Go's %q for the subjects and names in violation texts (spec §2.7). */
+function q(s: string): string {
+  return JSON.stringify(s);
+}
+
+function credentialsOf(o: Record<string, unknown>): Credentials {
+  return { user: str(o.user), pass: str(o.pass), token: str(o.auth_token) };
+}
+
 export class ClientConnection implements SubOwner, ParserHandler {
   // SubOwner counters.
   inMsgs = 0;
@@ -90,6 +101,13 @@ export class ClientConnection implements SubOwner, ParserHandler {
   private version = '';
   private authPending: boolean;
   private authTimer: NodeJS.Timeout | null = null;
+  /** Who this connection is and what it may do (auth.ts / permissions.ts). */
+  private identity: AuthIdentity = ANONYMOUS;
+  /** CONNECT credentials, kept to re-check them on a configuration reload. */
+  private creds: Credentials = {};
+  /** A CONNECT was accepted. */
+  private connected = false;
+  private responses: ResponseTracker | null = null;
 
   readonly ip: string;
   readonly remotePort: number;
@@ -100,7 +118,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
   private readonly subs = new Map<string, Subscription>();
   private readonly parser: Parser;
   private readonly prefix: string;
-  private readonly trace: boolean;
+  private trace: boolean;
 
   // Outbound buffering.
   private buf: Buffer = Buffer.allocUnsafe(0);
@@ -132,7 +150,9 @@ export class ClientConnection implements SubOwner, ParserHandler {
     this.trace = server.logger.isTrace;
     const o = server.options;
     this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
-    this.authPending = server.authRequired;
+    this.authPending = server.auth.required;
+    // With no_auth_user, that user's permissions apply from the first byte (as nats-server).
+    if (server.auth.noAuthIdentity !== null) this.setIdentity(server.auth.noAuthIdentity);
   }
 
   /** Sends INFO and starts reading; called once by the server after accept. */
@@ -148,9 +168,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
       return;
     }
     if (this.server.logger.isDebug) this.server.logger.debug(`${this.prefix}Client connection created`);
-    if (this.authPending) {
-      this.authTimer = setTimeout(() => this.closeWithError('Authentication Timeout', CloseReason.AuthTimeout), this.server.options.authTimeout);
-    }
+    if (this.authPending) this.armAuthTimer();
     this.armPing();
     this.flushNow();
   }
@@ -181,6 +199,13 @@ export class ClientConnection implements SubOwner, ParserHandler {
     this.server.logger.trace(`${this.prefix}<<- [${op}]`);
   }
 
+  private armAuthTimer(): void {
+    this.authTimer = setTimeout(() => {
+      if (this.server.logger.isDebug) this.server.logger.debug(`${this.prefix}Authentication Timeout`);
+      this.closeWithError('Authentication Timeout', CloseReason.AuthTimeout);
+    }, this.server.options.authTimeout);
+  }
+
   /** With auth required, nothing but CONNECT is allowed first (spec §5.2). */
   private checkAuth(): boolean {
     if (!this.authPending) return true;
@@ -208,9 +233,31 @@ export class ClientConnection implements SubOwner, ParserHandler {
       this.closeWithError('Authorization Violation', CloseReason.AuthViolation);
       return;
     }
-    if (this.server.authRequired && !this.server.authenticate(o)) {
-      this.server.logger.error(`${this.prefix}authentication error`);
-      this.closeWithError('Authorization Violation', CloseReason.AuthViolation);
+    const creds = credentialsOf(o);
+    const auth = this.server.auth;
+    const verdict = auth.verify(creds);
+    if (verdict instanceof Promise) {
+      // A bcrypt check takes a while: hold the ops that follow CONNECT until it is done.
+      this.parser.suspend();
+      this.socket.pause();
+      const connect = o;
+      void verdict.then(async (id) => {
+        if (this.closed) return;
+        this.finishConnect(connect, creds, id);
+        // A configuration reload happened meanwhile: check against the new one too.
+        if (this.server.auth !== auth) await this.reauthorize(this.server.auth, auth);
+        if (this.closed) return;
+        this.socket.resume();
+        this.parser.resume();
+      });
+      return;
+    }
+    this.finishConnect(o, creds, verdict);
+  }
+
+  private finishConnect(o: Record<string, unknown>, creds: Credentials, id: AuthIdentity | null): void {
+    if (id === null) {
+      this.authFailed(creds.user ?? '');
       return;
     }
     const protocol = o.protocol === undefined ? 0 : o.protocol;
@@ -233,6 +280,10 @@ export class ClientConnection implements SubOwner, ParserHandler {
     this.name = str(o.name);
     this.lang = str(o.lang);
     this.version = str(o.version);
+    this.creds = creds;
+    this.connected = true;
+    // applyIdentity, not setIdentity: a second CONNECT may change the user of existing subs.
+    this.applyIdentity(id);
     if (this.authPending) {
       this.authPending = false;
       if (this.authTimer !== null) clearTimeout(this.authTimer);
@@ -277,6 +328,12 @@ export class ClientConnection implements SubOwner, ParserHandler {
       // Not fatal, and the message is still delivered (spec §2.6 step 4).
       this.sendErr('Invalid Publish Subject');
     }
+    const perms = this.identity.permissions;
+    if (perms !== null && !perms.canPublish(subject) && !(this.responses?.allowResponse(subject) ?? false)) {
+      this.sendErr(`Permissions Violation for Publish to ${q(subject)}`);
+      this.server.logger.error(`${this.prefix}Publish Violation - User ${q(this.identity.user)}, Subject ${q(subject)}`);
+      return;
+    }
     if (this.verbose) this.sendOk();
     const n = this.server.route(this, subject, reply, hdrLen, payload);
     if (n === 0 && reply !== undefined && this.noResponders) this.sendNoResponders(reply);
@@ -312,6 +369,11 @@ export class ClientConnection implements SubOwner, ParserHandler {
       this.sendErr('Invalid Subject');
       return;
     }
+    const perms = this.identity.permissions;
+    if (perms !== null && !perms.canSubscribe(subject, queue)) {
+      this.subViolation(subject, queue, sid);
+      return;
+    }
     if (this.subs.has(sid)) {
       // The reference silently keeps the existing subscription (spec §2.4).
       if (this.verbose) this.sendOk();
@@ -325,9 +387,90 @@ export class ClientConnection implements SubOwner, ParserHandler {
     }
     const sub = new Subscription(this, subject, queue, sid, null);
     sub.sidBytes = Buffer.from(` ${sid} `);
+    if (perms !== null && perms.needsDeliveryFilter(subject)) sub.filter = this.deliveryFilter;
     this.subs.set(sid, sub);
     this.server.sublist.insert(sub);
     if (this.verbose) this.sendOk();
+  }
+
+  private subViolation(subject: string, queue: string | undefined, sid: string): void {
+    const user = q(this.identity.user);
+    if (queue === undefined) {
+      this.sendErr(`Permissions Violation for Subscription to ${q(subject)}`);
+      this.server.logger.error(`${this.prefix}Subscription Violation - User ${user}, Subject ${q(subject)}, SID ${sid}`);
+    } else {
+      this.sendErr(`Permissions Violation for Subscription to ${q(subject)} using queue ${q(queue)}`);
+      this.server.logger.error(`${this.prefix}Subscription Violation - User ${user}, Subject ${q(subject)}, Queue: ${q(queue)}, SID ${sid}`);
+    }
+  }
+
+  /** Subscribe deny list applied to deliveries of wildcard subscriptions that overlap it. */
+  private readonly deliveryFilter = (subject: string): boolean => this.identity.permissions?.canDeliver(subject) ?? true;
+
+  private authFailed(user: string): void {
+    this.server.logger.error(`${this.prefix}authentication error${user === '' ? '' : ` - User ${q(user)}`}`);
+    this.closeWithError('Authorization Violation', CloseReason.AuthViolation);
+  }
+
+  private setIdentity(id: AuthIdentity): void {
+    this.identity = id;
+    const resp = id.permissions?.responses ?? null;
+    if (resp === null) this.responses = null;
+    else if (this.responses === null || !this.responses.sameAs(resp)) this.responses = new ResponseTracker(resp);
+  }
+
+  /**
+   * Configuration reload: re-checks this connection against the new authenticator. A
+   * connection whose credentials are no longer valid is closed with `Authorization
+   * Violation`; the others get the new permissions, and subscriptions these no longer
+   * allow are removed (with the usual violation error).
+   */
+  reauthorize(auth: Authenticator, prev: Authenticator): void | Promise<void> {
+    if (this.closed) return;
+    if (!this.connected) {
+      // No CONNECT yet: the new rules apply to the CONNECT to come.
+      this.authPending = auth.required;
+      if (!auth.required && this.authTimer !== null) {
+        clearTimeout(this.authTimer);
+        this.authTimer = null;
+      } else if (auth.required && this.authTimer === null) {
+        this.armAuthTimer();
+      }
+      this.applyIdentity(auth.noAuthIdentity ?? ANONYMOUS);
+      return;
+    }
+    const verdict = auth.reverify(this.creds, prev);
+    const apply = (id: AuthIdentity | null): void => {
+      if (this.closed) return;
+      if (id === null) {
+        this.server.logger.error(
+          `${this.prefix}authentication error${this.creds.user ? ` - User ${q(this.creds.user)}` : ''} (credentials no longer valid after configuration reload)`,
+        );
+        this.closeWithError('Authorization Violation', CloseReason.AuthViolation);
+        return;
+      }
+      this.applyIdentity(id);
+    };
+    if (verdict instanceof Promise) return verdict.then(apply);
+    apply(verdict);
+  }
+
+  /** Configuration reload of -D/-V: the trace flag is cached per connection. */
+  refreshLogFlags(): void {
+    this.trace = this.server.logger.isTrace;
+  }
+
+  private applyIdentity(id: AuthIdentity): void {
+    this.setIdentity(id);
+    const perms = id.permissions;
+    for (const sub of [...this.subs.values()]) {
+      if (perms !== null && !perms.canSubscribe(sub.subject, sub.queue)) {
+        this.removeSubscription(sub);
+        this.subViolation(sub.subject, sub.queue, sub.sid);
+        continue;
+      }
+      sub.filter = perms !== null && perms.needsDeliveryFilter(sub.subject) ? this.deliveryFilter : null;
+    }
   }
 
   onUnsub(sid: string, max: number | undefined): void {
@@ -365,6 +508,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
   /** Encodes one MSG/HMSG into the outbound buffer. */
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
     if (this.closed) return;
+    if (this.responses !== null && reply !== undefined) this.responses.noteRequest(reply);
     // As in the reference, an HPUB with a 0-byte header block is delivered as plain MSG.
     const isHpub = hdrLen > 0;
     const hdr = isHpub && this.headers ? hdrLen : -1;

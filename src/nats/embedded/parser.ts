@@ -122,6 +122,9 @@ export class Parser {
   /** Token boundaries of the current control line: [start0, end0, start1, end1, ...]. */
   private readonly args = new Int32Array(MAX_ARGS * 2);
   private verbEnd = 0;
+  /** Set by suspend(): input is held (in order) until resume(). */
+  private suspended = false;
+  private readonly held: Buffer[] = [];
 
   constructor(
     private readonly handler: ParserHandler,
@@ -133,13 +136,39 @@ export class Parser {
     this.state = State.Stopped;
     this.pending = null;
     this.payload = null;
+    this.held.length = 0;
   }
 
   get stopped(): boolean {
     return this.state === State.Stopped;
   }
 
+  /**
+   * Called from a handler: stop after the current op and hold all further input until
+   * resume(). Used while a CONNECT's credentials are checked asynchronously, so the ops
+   * that follow it run only once the connection is authorized.
+   */
+  suspend(): void {
+    this.suspended = true;
+  }
+
+  get isSuspended(): boolean {
+    return this.suspended;
+  }
+
+  /** Parses the held input (it may suspend again). */
+  resume(): void {
+    this.suspended = false;
+    while (this.held.length > 0 && !this.suspended && this.state !== State.Stopped) {
+      this.parse(this.held.shift()!);
+    }
+  }
+
   parse(chunk: Buffer): void {
+    if (this.suspended) {
+      this.held.push(chunk);
+      return;
+    }
     const n = chunk.length;
     let i = 0;
     while (i < n) {
@@ -164,6 +193,11 @@ export class Parser {
           if (le > ls && line[le - 1] === CR) le--;
           i = nl + 1;
           this.processLine(line, ls, le);
+          if (this.suspended) {
+            // The rest of this chunk goes before anything held later.
+            if (i < n && (this.state as State) !== State.Stopped) this.held.unshift(chunk.subarray(i));
+            return;
+          }
           break;
         }
         case State.Payload: {

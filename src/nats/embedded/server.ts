@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type { NatsServerOptions } from '../../config/options';
 import type { Logger } from '../../logging/logger';
 import { ClientConnection, CloseReason, type ConnectionStats } from './client';
+import { Authenticator } from './auth';
+import { reloadNatsOptions, type NatsReloadResult } from './reload';
 import { Sublist, type SublistStats } from './sublist';
 import type { Subscription, SubOwner } from './subscription';
 
@@ -59,8 +61,10 @@ export class EmbeddedNatsServer {
   readonly serverId = randomServerId();
   readonly serverName: string;
   readonly sublist = new Sublist<Subscription>();
-  readonly authRequired: boolean;
+  /** Authentication and permissions (replaced by a configuration reload). */
+  auth: Authenticator;
   readonly startTime = new Date();
+  private reloading: Promise<unknown> = Promise.resolve();
 
   private readonly clients = new Map<number, ClientConnection>();
   private readonly inProcess = new Map<number, InProcessPeer>();
@@ -81,11 +85,17 @@ export class EmbeddedNatsServer {
   private staleConnections = 0;
 
   private constructor(
-    readonly options: Readonly<NatsServerOptions>,
+    /** Replaced (never mutated) by a configuration reload. */
+    public options: Readonly<NatsServerOptions>,
     readonly logger: Logger,
   ) {
     this.serverName = this.serverId;
-    this.authRequired = options.authorization !== '' || options.username !== '' || options.users.length > 0;
+    // Throws AuthConfigError on an invalid combination: the server does not start.
+    this.auth = new Authenticator(options);
+  }
+
+  get authRequired(): boolean {
+    return this.auth.required;
   }
 
   static async start(opts: NatsServerOptions, logger: Logger): Promise<EmbeddedNatsServer> {
@@ -120,12 +130,7 @@ export class EmbeddedNatsServer {
     if (o.maxPayload > 8 * 1024 * 1024) {
       log.warn(`Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance`);
     }
-    if (o.users.some((u) => u.password.startsWith('$2'))) {
-      log.warn('bcrypt password hashes are not supported by the embedded server; such users cannot log in');
-    }
-    if (o.users.some((u) => u.permissions !== undefined)) {
-      log.warn('user permissions are not enforced by the embedded server');
-    }
+    if (this.auth.plaintextPasswords) log.warn('Plaintext passwords detected, use nkeys or bcrypt');
     const srv = createServer({ noDelay: true }, this.onConnection);
     this.listener = srv;
     return new Promise<void>((resolve, reject) => {
@@ -149,6 +154,23 @@ export class EmbeddedNatsServer {
       // listening sockets, so a restarted server can bind the same port at once.
       srv.listen({ host: o.host === '' ? undefined : o.host, port: o.port, exclusive: true });
     });
+  }
+
+  /**
+   * Configuration reload (SIGHUP): applies what can change at runtime (authorization,
+   * permissions, -D/-V) and reports the rest, which keeps its running value. Throws
+   * AuthConfigError (nothing applied) when the new authorization is invalid. Reloads are
+   * serialized.
+   */
+  reload(next: Readonly<NatsServerOptions>): Promise<NatsReloadResult> {
+    const run = this.reloading.then(() => reloadNatsOptions(this, next, [...this.clients.values()]));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Called by the reload: the INFO sent to new clients reflects `auth_required`. */
+  rebuildInfo(): void {
+    this.buildInfo();
   }
 
   private buildInfo(): void {
@@ -219,18 +241,6 @@ export class EmbeddedNatsServer {
     this.inProcess.delete(peer.cid);
   }
 
-  /** Checks CONNECT credentials against the configured token / user / users (spec §5). */
-  authenticate(connect: Record<string, unknown>): boolean {
-    const o = this.options;
-    if (o.authorization !== '') return connect.auth_token === o.authorization;
-    const user = connect.user;
-    const pass = connect.pass;
-    if (typeof user !== 'string' || typeof pass !== 'string') return false;
-    if (o.username !== '' && user === o.username && pass === o.password) return true;
-    for (const u of o.users) if (u.user === user && u.password === pass) return true;
-    return false;
-  }
-
   /**
    * Delivers one published message to every matching subscription (and one member per
    * queue group). Returns how many subscriptions received it (0 = no responders).
@@ -247,7 +257,7 @@ export class EmbeddedNatsServer {
     const ps = r.psubs;
     for (let i = 0; i < ps.length; i++) {
       const sub = ps[i];
-      if (sub.closed || (sub.owner === pub && !pub.echo)) continue;
+      if (sub.closed || (sub.owner === pub && !pub.echo) || (sub.filter !== null && !sub.filter(subject))) continue;
       this.deliverOne(sub, subject, reply, hdrLen, data);
       n++;
     }
@@ -259,7 +269,7 @@ export class EmbeddedNatsServer {
       let k = (Math.random() * len) | 0;
       for (let t = 0; t < len; t++) {
         const sub = members[k];
-        if (!sub.closed && (sub.owner !== pub || pub.echo)) {
+        if (!sub.closed && (sub.owner !== pub || pub.echo) && (sub.filter === null || sub.filter(subject))) {
           this.deliverOne(sub, subject, reply, hdrLen, data);
           n++;
           break;

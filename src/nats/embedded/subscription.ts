@@ -33,6 +33,11 @@ export class Subscription implements SublistEntry {
   max = 0;
   /** Pre-encoded ` <sid> ` for MSG lines (socket clients only). */
   sidBytes: Buffer | null = null;
+  /**
+   * When set, messages whose subject it rejects are not delivered to this subscription
+   * (a wildcard subscription overlapping its owner's subscribe deny list).
+   */
+  filter: ((subject: string) => boolean) | null = null;
 
   constructor(
     readonly owner: SubOwner,

@@ -1,0 +1,111 @@
+/**
+ * SIGHUP configuration reload of a running streaming server (spec stan §9).
+ *
+ * Only the embedded NATS server's runtime-changeable options are applied (authorization,
+ * permissions, -D/-V; see nats/embedded/reload.ts). Every other difference between the
+ * running and the re-read configuration is logged as a warning naming the option, and
+ * keeps its running value until a restart. An invalid new authorization is logged as an
+ * error and nothing is applied. With an external NATS server (`-ns`) nothing is reloaded.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { ServerOptions } from '../config/options';
+import type { Logger } from '../logging/logger';
+import { AuthConfigError } from '../nats/embedded/auth';
+import type { EmbeddedNatsServer } from '../nats/embedded/server';
+import { copyOption } from '../nats/embedded/reload';
+
+export const RELOAD_EXTERNAL_WARNING = "Reload supported only for embedded NATS Server's configuration";
+
+/** Operator-facing names (flag / config key) of option fields; others show their field path. */
+const NAMES: Record<string, string> = {
+  'nats.host': 'addr',
+  'nats.port': 'port',
+  'nats.httpHost': 'http host',
+  'nats.httpPort': 'http_port',
+  'nats.httpsPort': 'https_port',
+  'nats.pidFile': 'pid',
+  'nats.logFile': 'log',
+  'nats.logtime': 'logtime',
+  'nats.logJSON': 'log_json',
+  'nats.tls': 'tls',
+  'nats.routes': 'routes',
+  'nats.cluster': 'cluster',
+  'nats.clusterBlock': 'cluster',
+  'nats.maxPayload': 'max_payload',
+  'nats.maxControlLine': 'max_control_line',
+  'nats.maxPending': 'max_pending',
+  'nats.maxConnections': 'max_connections',
+  'nats.maxSubscriptions': 'max_subscriptions',
+  'nats.pingInterval': 'ping_interval',
+  'nats.pingMax': 'ping_max',
+  'nats.writeDeadline': 'write_deadline',
+  'nats.username': 'user',
+  'nats.password': 'pass',
+  'nats.authorization': 'auth (token)',
+  'nats.users': 'authorization users',
+  'nats.defaultPermissions': 'authorization default_permissions',
+  'nats.noAuthUser': 'no_auth_user',
+  'nats.authTimeout': 'authorization timeout',
+  'nats.debug': 'debug (-D)',
+  'nats.trace': 'trace (-V)',
+  'streaming.clusterID': 'cluster_id',
+  'streaming.storeType': 'store',
+  'streaming.filestoreDir': 'dir',
+  'streaming.storeLimits': 'store_limits',
+  'streaming.sql': 'sql_options',
+  'streaming.file': 'file_options',
+  'streaming.natsServerURL': 'nats_server',
+  'streaming.ftGroupName': 'ft_group',
+  'streaming.debug': 'stan_debug',
+  'streaming.trace': 'stan_trace',
+  'streaming.clientHBInterval': 'hb_interval',
+  'streaming.clientHBTimeout': 'hb_timeout',
+  'streaming.clientHBFailCount': 'hb_fail_count',
+};
+
+function optionName(path: string): string {
+  return NAMES[path] ?? path;
+}
+
+/** Field paths (`streaming.clusterID`) whose values differ. */
+function differences(cur: object, next: object, prefix: string): string[] {
+  const a = cur as Record<string, unknown>;
+  const b = next as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => !isDeepStrictEqual(a[k], b[k])).map((k) => `${prefix}.${k}`);
+}
+
+/**
+ * Applies `next` to the running server. `current` is the running ServerOptions object; the
+ * applied NATS fields are copied into it, so monitoring (/varz) shows them. Never throws.
+ */
+export async function reloadConfiguration(
+  current: ServerOptions,
+  next: ServerOptions,
+  natsServer: EmbeddedNatsServer | undefined,
+  log: Logger,
+): Promise<void> {
+  if (natsServer === undefined) {
+    log.warn(RELOAD_EXTERNAL_WARNING);
+    return;
+  }
+  let result;
+  try {
+    result = await natsServer.reload(next.nats);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const what = err instanceof AuthConfigError ? 'invalid authorization' : 'error';
+    log.error(`Reload: ${what}: ${msg}; keeping the running configuration`);
+    return;
+  }
+  for (const k of result.applied) copyOption(current.nats, next.nats, k);
+  const kept = [...result.notApplied.map((k) => `nats.${k}`), ...differences(current.streaming, next.streaming, 'streaming')];
+  for (const path of kept) {
+    log.warn(`Reload: option ${optionName(path)} cannot be changed at runtime; keeping the running value (restart the server to apply it)`);
+  }
+  const applied = result.applied.map((k) => optionName(`nats.${k}`));
+  log.notice(`Reloaded server configuration${applied.length > 0 ? ` (${applied.join(', ')})` : ' (no runtime changes)'}`);
+  if (result.closedConnections > 0) {
+    log.notice(`Reload: closed ${result.closedConnections} connection(s) whose credentials are no longer valid`);
+  }
+}
