@@ -103,6 +103,8 @@ const CLIENT_LISTEN_RE = /Listening for client connections on (.+):(\d+)$/;
 const HTTP_LISTEN_RE = /Starting http monitor on (.+):(\d+)$/;
 const READY_RE = /Server is ready$/;
 const ROUTE_LISTEN_RE = /Listening for route connections on /;
+const RELOADED_RE = /^Reloaded server configuration/;
+const RELOAD_FAILED_RE = /^Failed to reload server configuration: (.*)$/;
 
 /** The kernel's parent-death signal, when util-linux's setpriv can set it (Linux). */
 function pdeathsigWrapper(): string | undefined {
@@ -139,6 +141,11 @@ export class ChildNatsServer {
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exited: Promise<void>;
   private tmpDir: string | undefined;
+  /** Where the child reads its configuration (again on SIGHUP); the file exists only briefly. */
+  private confFile = '';
+  private monitor = false;
+  /** Called for each output line while a reload waits for the child's verdict. */
+  private lineWatcher: ((text: string) => void) | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -212,6 +219,8 @@ export class ChildNatsServer {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
     const srv = new ChildNatsServer(child, bin, n.host, o, tmpDir);
+    srv.confFile = confFile;
+    srv.monitor = o.monitor;
     try {
       await srv.waitReady(o.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, spawnFailed, listensForRoutes(conf));
     } catch (err) {
@@ -295,9 +304,49 @@ export class ChildNatsServer {
     });
   }
 
+  /**
+   * SIGHUP reload: writes the configuration built from `n` where the child reads it, signals
+   * the child and waits for its verdict (nats-server logs success or the reason it refused).
+   * The file is removed again afterwards: it may hold secrets. Random ports the child picked
+   * at start-up are written as the ports it listens on, so they do not read as changes.
+   */
+  async reload(n: NatsServerOptions, timeoutMs = 10_000): Promise<void> {
+    if (!this.running) throw new ChildNatsServerError('the nats-server child is not running');
+    const conf = buildChildConfig(n, { monitor: this.monitor });
+    if (conf.port === -1) conf.port = this.port;
+    if (this.monitorPort !== 0) conf.http = `127.0.0.1:${this.monitorPort}`;
+    const dir = path.dirname(this.confFile);
+    // mkdir fails if someone re-created the path meanwhile: never write secrets into it then.
+    fs.mkdirSync(dir, { mode: 0o700 });
+    this.tmpDir = dir;
+    try {
+      fs.writeFileSync(this.confFile, `${JSON.stringify(conf, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      const verdict = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.lineWatcher = undefined;
+          reject(new ChildNatsServerError(`nats-server (pid ${this.pid}) did not confirm the reload within ${timeoutMs} ms`));
+        }, timeoutMs);
+        this.lineWatcher = (text) => {
+          const ok = RELOADED_RE.test(text);
+          const failed = RELOAD_FAILED_RE.exec(text);
+          if (!ok && !failed) return;
+          clearTimeout(timer);
+          this.lineWatcher = undefined;
+          if (ok) resolve();
+          else reject(new ChildNatsServerError(`nats-server refused the new configuration: ${failed?.[1] ?? text}`));
+        };
+      });
+      this.signal('SIGHUP');
+      await verdict;
+    } finally {
+      this.removeTmp();
+    }
+  }
+
   /** Re-logs one output line at its level, and keeps it for error messages. */
   private onLine(line: string): void {
     if (line === '') return;
+    this.lineWatcher?.(LINE_RE.exec(line)?.[2] ?? line);
     this.tail.push(line);
     if (this.tail.length > TAIL_LINES) this.tail.shift();
     const log = this.o.log;

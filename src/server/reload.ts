@@ -12,6 +12,8 @@ import type { ServerOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
 import { AuthConfigError } from '../nats/embedded/auth';
 import type { EmbeddedNatsServer } from '../nats/embedded/server';
+import type { ChildNatsServer } from '../nats/child-server';
+import { childClientAuth } from '../nats/child-config';
 import { copyOption } from '../nats/embedded/reload';
 
 export const RELOAD_EXTERNAL_WARNING = "Reload supported only for embedded NATS Server's configuration";
@@ -84,7 +86,12 @@ export async function reloadConfiguration(
   next: ServerOptions,
   natsServer: EmbeddedNatsServer | undefined,
   log: Logger,
+  natsChild?: ChildNatsServer,
 ): Promise<void> {
+  if (natsChild !== undefined) {
+    await reloadChild(current, next, natsChild, log);
+    return;
+  }
   if (natsServer === undefined) {
     log.warn(RELOAD_EXTERNAL_WARNING);
     return;
@@ -108,4 +115,41 @@ export async function reloadConfiguration(
   if (result.closedConnections > 0) {
     log.notice(`Reload: closed ${result.closedConnections} connection(s) whose credentials are no longer valid`);
   }
+}
+
+/**
+ * NATS cluster mode (a nats-server child serves the NATS role): the new NATS options go to
+ * the child, which applies what it can at runtime and refuses the rest (its reason is
+ * logged). The streaming server's own connection must keep working: a reload that changes
+ * the credentials it connects with is refused before the child sees it.
+ */
+async function reloadChild(current: ServerOptions, next: ServerOptions, child: ChildNatsServer, log: Logger): Promise<void> {
+  try {
+    const own = ownCredentials(current, current);
+    const after = ownCredentials(next, current);
+    if (!isDeepStrictEqual(own, after)) {
+      throw new Error(
+        'the new authorization changes the credentials the streaming server itself connects to NATS with; ' +
+          'keep them, or restart the server to change them',
+      );
+    }
+    await child.reload(next.nats);
+  } catch (err) {
+    log.error(`Reload: error: ${err instanceof Error ? err.message : String(err)}; keeping the running configuration`);
+    return;
+  }
+  const changedNats = differences(current.nats, next.nats, 'nats');
+  current.nats = { ...next.nats };
+  for (const path of differences(current.streaming, next.streaming, 'streaming')) {
+    log.warn(`Reload: option ${optionName(path)} cannot be changed at runtime; keeping the running value (restart the server to apply it)`);
+  }
+  const applied = changedNats.map(optionName);
+  log.notice(`Reloaded server configuration${applied.length > 0 ? ` (nats-server: ${applied.join(', ')})` : ' (no runtime changes)'}`);
+}
+
+/** What the streaming server authenticates with to its child, and the users-list entry backing it. */
+function ownCredentials(o: ServerOptions, running: ServerOptions): unknown {
+  const auth = childClientAuth(o.nats, running.streaming);
+  const entry = auth.user === undefined ? undefined : o.nats.users.find((u) => u.user === auth.user);
+  return { auth, entry: entry === undefined ? undefined : { user: entry.user, password: entry.password } };
 }

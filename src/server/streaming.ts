@@ -219,7 +219,7 @@ export class StreamingServer {
    * runtime and warns about the rest (see ./reload.ts). Never throws.
    */
   reloadNats(next: ServerOptions): Promise<void> {
-    return reloadConfiguration(this.options, next, this.natsServer, this.log);
+    return reloadConfiguration(this.options, next, this.natsServer, this.log, this.natsChild);
   }
 
   private shuttingDown: Promise<void> | undefined;

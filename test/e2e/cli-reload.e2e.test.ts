@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { rawConnected, RawClient } from '../helpers/nats-helpers';
 import { RealNatsServer } from '../helpers/nats-server';
-import { runServer, startServerProc, type Proc } from '../helpers/proc';
+import { freePort, runServer, startServerProc, type Proc } from '../helpers/proc';
 import { close, Collector, connect, opts, publish, subscribe, waitEvent, type Stan } from '../helpers/stan';
 
 const procs: Proc[] = [];
@@ -151,5 +151,46 @@ test('SIGHUP with an external NATS server (-ns) only logs that reload needs the 
   process.kill(proc.pid, 'SIGHUP');
   await proc.waitForLine(/\[WRN\] STREAM: Reload supported only for embedded NATS Server's configuration/);
   assert.equal(proc.exit, undefined);
+  assert.deepEqual(await proc.stop('SIGINT'), { code: 0, signal: null }, proc.output);
+});
+
+test('SIGHUP with a nats-server child (NATS cluster options): users change in the child; changing the streaming server\'s own credentials is refused', async () => {
+  const clusterPort = await freePort();
+  const natsConf = (users: string): string => `cluster { listen: "127.0.0.1:${clusterPort}" }
+authorization {
+  users: [
+${users}
+  ]
+}
+`;
+  const conf = confFile(natsConf('    { user: stan, password: spw }\n    { user: bob, password: bpw }'));
+  // Separate streaming file: a top-level cluster block in a combined file would also mean Raft clustering.
+  const sconf = path.join(path.dirname(conf), 'stan.conf');
+  fs.writeFileSync(sconf, 'username: stan\npassword: spw\n');
+  const { proc, url, port } = await startServerProc(['-c', conf, '-sc', sconf]);
+  procs.push(proc);
+  await refused(port, 'carol', 'cpw');
+
+  fs.writeFileSync(conf, natsConf('    { user: stan, password: spw }\n    { user: bob, password: bpw }\n    { user: carol, password: cpw }'));
+  const ours = /\[INF\] STREAM: Reloaded server configuration \(nats-server: authorization users\)$/;
+  let before = countLines(proc, ours);
+  process.kill(proc.pid, 'SIGHUP');
+  await nextLine(proc, ours, before);
+  const carol = await connect(url, 'test-cluster', 'carol-stan', { user: 'carol', pass: 'cpw' });
+  clients.push(carol);
+  const col = new Collector(await subscribe(carol, 'orders', opts(carol, (o) => o.setDeliverAllAvailable())));
+  await publish(carol, 'orders', 'through-the-child');
+  assert.deepEqual((await col.waitFor(1)).map((m) => String(m.getData())), ['through-the-child']);
+
+  // The streaming server's own password would change under it: refused, nothing sent to the child.
+  fs.writeFileSync(conf, natsConf('    { user: stan, password: other }\n    { user: carol, password: cpw }'));
+  const refusedRe = /\[ERR\] STREAM: Reload: error: the new authorization changes the credentials the streaming server itself connects/;
+  before = countLines(proc, refusedRe);
+  process.kill(proc.pid, 'SIGHUP');
+  await nextLine(proc, refusedRe, before);
+  await publish(carol, 'orders', 'still-served');
+  assert.deepEqual((await col.waitFor(2)).map((m) => String(m.getData())), ['through-the-child', 'still-served']);
+  // bob was not removed: the refused file never reached the child.
+  (await rawConnected(port, { verbose: false, pedantic: false, user: 'bob', pass: 'bpw' })).close();
   assert.deepEqual(await proc.stop('SIGINT'), { code: 0, signal: null }, proc.output);
 });
