@@ -99,6 +99,16 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         natsLogger: out.nats,
         stanLogger: out.stan,
         signal: startup.signal,
+        onFatal: () => {
+          // Already logged as fatal; the server stopped serving: exit non-zero.
+          void (server?.shutdown() ?? Promise.resolve())
+            .catch(() => undefined)
+            .finally(() => {
+              if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
+              out.flushSync();
+              process.exit(1);
+            });
+        },
         onStepDown: () => {
           const old = server;
           if (s.ftStandbyOnLoss) {

@@ -15,6 +15,7 @@ import { connectInProcess } from '../nats/embedded/inprocess';
 import { nuid } from '../nats/embedded/nuid';
 import { StanCore, ServerState } from './server';
 import { checkSupported } from './unsupported';
+import { startPartitioning, validatePartitioning, type PartitionPeer } from './partitioning';
 import { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
 import { becomeActive, validateFtOptions } from '../ft/setup';
@@ -38,6 +39,12 @@ export interface StartOptions {
   onStepDown?: (why: string) => void;
   /** FT: called when the server enters standby (waiting for the lease). */
   onStandby?: () => void;
+  /**
+   * Called when the running server hit an error it cannot serve through (partitioning: a
+   * channel conflict found after a NATS topology change); it has stopped serving.
+   * The CLI exits non-zero. Default: nothing more.
+   */
+  onFatal?: (why: string) => void;
 }
 
 export class StreamingServer {
@@ -49,6 +56,8 @@ export class StreamingServer {
   ft: FtController | undefined;
   /** The HTTP monitor (`-m/--http_port`), when enabled. */
   monitor: MonitorHttpServer | undefined;
+  /** Partitioning: this server's side of the channel-list protocol. */
+  partitions: PartitionPeer | undefined;
 
   private constructor(
     readonly options: ServerOptions,
@@ -72,6 +81,7 @@ export class StreamingServer {
     const log = loggers.stanLogger ?? silentLogger;
     const natsLog = loggers.natsLogger ?? silentLogger;
     const so = options.streaming;
+    validatePartitioning(so);
     checkSupported(options);
     validateStoreLimits(so.storeLimits);
     validateFtOptions(so);
@@ -96,6 +106,8 @@ export class StreamingServer {
     let store: Store | undefined;
     let ft: FtController | undefined;
     let monitor: MonitorHttpServer | undefined;
+    let partitions: PartitionPeer | undefined;
+    let started: StreamingServer | undefined;
     const startTime = new Date();
     const mctx: MonitorContext = {
       clusterID: so.clusterID,
@@ -123,6 +135,16 @@ export class StreamingServer {
         coreNc = new GatedTransport(nc, () => ctl.surelyActive());
       }
       const core = new StanCore(so, store, coreNc, log);
+      if (so.partitioning) {
+        partitions = await startPartitioning(core, Object.keys(so.storeLimits.perChannel), {
+          clusterID: so.clusterID,
+          serverID,
+          nc: coreNc,
+          topologySource: nc,
+          log,
+          onConflict: (err) => started?.fatal(`Partitioning error: ${err.message}`, loggers.onFatal),
+        });
+      }
       // Clients may reconnect while the store recovers: queue their publishes meanwhile.
       core.listenEarly();
       log.notice('Recovering the state...');
@@ -137,6 +159,8 @@ export class StreamingServer {
       (server as { serverID: string }).serverID = serverID;
       (server as { startTime: Date }).startTime = startTime;
       server.monitor = monitor;
+      server.partitions = partitions;
+      started = server;
       if (ft !== undefined) {
         server.state = 'FT_ACTIVE';
         log.notice('Server state is FT_ACTIVE');
@@ -151,6 +175,7 @@ export class StreamingServer {
       mctx.server = server;
       return server;
     } catch (err) {
+      partitions?.close();
       await monitor?.close().catch(() => undefined);
       await ft?.stop(true).catch(() => undefined);
       await store?.close().catch(() => undefined);
@@ -170,8 +195,18 @@ export class StreamingServer {
     this.state = 'FAILED';
     this.log.error(`ft: stepping down, this server is no longer the active one: ${why}`);
     this.log.notice('Server state is FAILED');
+    this.partitions?.close();
     void this.core.shutdown();
     onStepDown?.(why);
+  }
+
+  /** Stops serving after an error found while running (see StartOptions.onFatal). */
+  private fatal(why: string, onFatal: ((why: string) => void) | undefined): void {
+    if (this.state === 'FAILED' || this.state === 'SHUTDOWN') return;
+    this.state = 'FAILED';
+    this.log.fatal(why);
+    void this.core.shutdown();
+    onFatal?.(why);
   }
 
   private shuttingDown: Promise<void> | undefined;
@@ -184,6 +219,7 @@ export class StreamingServer {
         const failed = this.state === 'FAILED';
         this.state = failed ? 'FAILED' : 'SHUTDOWN';
         await this.monitor?.close();
+        this.partitions?.close();
         await this.core.shutdown();
         // A stepped-down server must not write (its fence would refuse anyway).
         if (this.state !== 'FAILED' || this.ft === undefined) await this.store.close();
