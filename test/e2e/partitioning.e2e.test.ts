@@ -44,7 +44,8 @@ function partitioned(channels: string[]): Promise<ServerHandle> {
 
 before(async () => {
   nats = await RealNatsServer.start();
-  a = await partitioned(['foo', 'orders.*']);
+  // 'orders.vip' overlaps 'orders.*' within A's own list: still handled once.
+  a = await partitioned(['foo', 'orders.*', 'orders.vip']);
   b = await partitioned(['bar', 'audit.>']);
 });
 
@@ -83,6 +84,10 @@ test('one client publishes and subscribes to channels of both servers; each mess
     assert.deepEqual(channelsOf(b), ['audit.x.y', 'bar']);
     assert.deepEqual(await stored(a, 'foo'), ['f1']);
     assert.deepEqual(await stored(b, 'bar'), ['b1']);
+    await publish(sc, 'orders.vip', 'v1');
+    // Let a duplicate delivery (if any) be processed before looking.
+    await publish(sc, 'foo', 'f-barrier');
+    assert.deepEqual(await stored(a, 'orders.vip'), ['v1'], 'stored once although two of its entries match');
 
     // Both servers registered the client (each answered the connect).
     assert.ok(a.server.core.clients.has('part-client'));
@@ -92,10 +97,11 @@ test('one client publishes and subscribes to channels of both servers; each mess
     const subFoo = await subscribe(sc, 'foo', sc.subscriptionOptions().setDeliverAllAvailable());
     const subBar = await subscribe(sc, 'bar', sc.subscriptionOptions().setDeliverAllAvailable());
     const cf = new Collector(subFoo);
+    // (foo holds f1 and f-barrier before the subscription)
     const cb = new Collector(subBar);
     await publish(sc, 'foo', 'f2');
     await publish(sc, 'bar', 'b2');
-    assert.deepEqual((await cf.waitFor(2, 10000)).map((m) => String(m.getData())), ['f1', 'f2']);
+    assert.deepEqual((await cf.waitFor(3, 10000)).map((m) => String(m.getData())), ['f1', 'f-barrier', 'f2']);
     assert.deepEqual((await cb.waitFor(2, 10000)).map((m) => String(m.getData())), ['b1', 'b2']);
     assert.equal(a.server.core.channels.get('foo')?.plainSubs.size, 1);
     assert.equal(b.server.core.channels.has('foo'), false, 'the subscription did not create the channel on B');
@@ -222,4 +228,34 @@ test('a server whose wildcard channel overlaps a running server fails to start (
 test('partitioning: true without channels: stan: no configured channel (CLI)', async () => {
   const conf = writeConf('none.conf', 'partitioning: true\n');
   await startFails(conf, /stan: no configured channel/);
+});
+
+test('embedded NATS: servers using another server\'s embedded NATS (-ns) share its cluster ID', async () => {
+  const cid = `${CLUSTER}-emb`;
+  const limits = (channels: string[]): ReturnType<typeof defaultStoreLimits> => ({
+    ...defaultStoreLimits(),
+    perChannel: Object.fromEntries(channels.map((c) => [c, {}])),
+  });
+  // natsServerURL '' = embedded NATS, whatever STAN_TEST_NATS says.
+  const c = await startTestServer({ streaming: { clusterID: cid, natsServerURL: '', partitioning: true, storeLimits: limits(['emb.*']) } });
+  let d: ServerHandle | undefined;
+  try {
+    d = await startTestServer({ streaming: { clusterID: cid, natsServerURL: c.natsURL, partitioning: true, storeLimits: limits(['other']) } });
+    const sc: Stan = await connect(c.natsURL, cid, 'emb-client', { connectTimeout: 5000 });
+    try {
+      await publish(sc, 'emb.1', 'e');
+      await publish(sc, 'other', 'o');
+    } finally {
+      await close(sc);
+    }
+    assert.deepEqual(channelsOf(c), ['emb.1']);
+    assert.deepEqual(channelsOf(d), ['other']);
+    await assert.rejects(
+      startTestServer({ streaming: { clusterID: cid, natsServerURL: c.natsURL, partitioning: true, storeLimits: limits(['emb.x']) } }),
+      { message: `channel "emb.x" causes conflict with channels on server "${c.server.serverID}"` },
+    );
+  } finally {
+    await d?.close();
+    await c.close();
+  }
 });
