@@ -108,12 +108,16 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         natsLogger: out.nats,
         stanLogger: out.stan,
         signal: startup.signal,
-        // The nats-server child of the NATS cluster options died: the server already shut
-        // down; exit non-zero so a supervisor restarts both together.
+        // Already logged; the server stopped serving (the nats-server child died, or a
+        // partition conflict appeared): exit non-zero so a supervisor restarts it.
         onFatal: () => {
-          if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
-          out.flushSync();
-          process.exit(1);
+          void (server?.shutdown() ?? Promise.resolve())
+            .catch(() => undefined)
+            .finally(() => {
+              if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
+              out.flushSync();
+              process.exit(1);
+            });
         },
         onStepDown: () => {
           const old = server;

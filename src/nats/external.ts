@@ -94,6 +94,29 @@ class ExternalTransport implements NatsTransport {
   async close(): Promise<void> {
     if (!this.nc.isClosed()) await this.nc.close();
   }
+
+  onServersAdded(handler: () => void): TransportSubscription {
+    // Each status() call is an independent listener, ended by stop().
+    const it = this.nc.status();
+    let stopped = false;
+    void (async () => {
+      try {
+        for await (const s of it) {
+          if (stopped) break;
+          if (s.type !== 'update' || typeof s.data !== 'object' || s.data === null) continue;
+          if ('added' in s.data && s.data.added.length > 0) handler();
+        }
+      } catch {
+        // the connection closed: nothing more to watch
+      }
+    })();
+    return {
+      unsubscribe: () => {
+        stopped = true;
+        (it as { stop?: () => void }).stop?.();
+      },
+    };
+  }
 }
 
 /**

@@ -46,4 +46,9 @@ export interface NatsTransport {
   flush(): Promise<void>;
   close(): Promise<void>;
   readonly closed: boolean;
+  /**
+   * Optional: calls `handler` whenever the NATS server reports new servers in its cluster
+   * (INFO `connect_urls` grew). Partitioning re-checks its channel list then (spec §7.2).
+   */
+  onServersAdded?(handler: () => void): TransportSubscription;
 }

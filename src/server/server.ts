@@ -33,6 +33,8 @@ import * as E from './errors';
 import { PublishPipeline } from './publish';
 import { Channel, Client, connIDKey, durableKey, QueueGroup, Subscription } from './state';
 import { isValidChannel, isValidClientID, serverSubjects } from './subjects';
+import { ChannelPartition, ClientRegistry } from './partitioning';
+import type { MsgHandler } from '../nats/transport';
 
 /** How long the liveness probe of an already registered client ID waits (spec §3.1). */
 const DUP_CLIENT_PROBE_MS = 500;
@@ -73,6 +75,10 @@ export class StanCore {
   readonly publisher: PublishPipeline;
   info: ServerInfo;
   private closed = false;
+  /** Partitioning (spec §7.2): the channels this server owns; undefined = all. */
+  private partition: ChannelPartition | undefined;
+  /** Partitioning: lets requests of a not yet registered client wait for its connect. */
+  private registry: ClientRegistry | undefined;
 
   constructor(
     private readonly opts: StreamingOptions,
@@ -89,6 +95,30 @@ export class StanCore {
     });
     this.publisher = new PublishPipeline(store, nc, log, opts.ioBatchSize);
     this.publisher.onCommitted = (ch) => this.delivery.deliverChannel(ch);
+  }
+
+  /** Partitioning mode: call before recover()/listenEarly(). */
+  enablePartitioning(partition: ChannelPartition): void {
+    this.partition = partition;
+    this.registry = new ClientRegistry();
+  }
+
+  /**
+   * The publish subscriptions: one `<prefix>.>` normally; with partitioning one per owned
+   * channel (wildcards included) so that NATS routes each publish to its owner only. When
+   * entries of our own list overlap, a publish matching several of them arrives once per
+   * subscription: only the first matching entry's subscription handles it.
+   */
+  private subscribePublish(prefix: string, handler: MsgHandler): TransportSubscription[] {
+    const p = this.partition;
+    if (p === undefined) return [this.nc.subscribe(`${prefix}.>`, handler)];
+    const skip = prefix.length + 1;
+    return p.channels.map((channel, i) =>
+      this.nc.subscribe(
+        `${prefix}.${channel}`,
+        p.selfOverlap ? (subj, reply, data) => (p.firstMatch(subj.slice(skip)) === i ? handler(subj, reply, data) : undefined) : handler,
+      ),
+    );
   }
 
   get subscriptionCount(): number {
@@ -184,7 +214,7 @@ export class StanCore {
       }
     };
     this.subscriptions.push(
-      this.nc.subscribe(`${s.Publish}.>`, (subj, reply, data) => queue(() => this.onPublish(subj, reply, data))),
+      ...this.subscribePublish(s.Publish, (subj, reply, data) => queue(() => this.onPublish(subj, reply, data))),
       this.nc.subscribe(s.Subscribe, (_subj, reply, data) => queue(() => this.track(this.onSubscribe(reply, data)))),
       this.nc.subscribe(s.Unsubscribe, (_subj, reply, data) => queue(() => this.track(this.onUnsubscribe(reply, data, false)))),
       this.nc.subscribe(s.SubClose, (_subj, reply, data) => queue(() => this.track(this.onUnsubscribe(reply, data, true)))),
@@ -204,7 +234,7 @@ export class StanCore {
       for (const sub of this.subscriptions) sub.unsubscribe();
       this.subscriptions.length = 0;
       this.subscriptions.push(
-        this.nc.subscribe(`${s.Publish}.>`, (subj, reply, data) => this.onPublish(subj, reply, data)),
+        ...this.subscribePublish(s.Publish, (subj, reply, data) => this.onPublish(subj, reply, data)),
         this.nc.subscribe(s.Subscribe, (_subj, reply, data) => this.track(this.onSubscribe(reply, data))),
         this.nc.subscribe(s.Unsubscribe, (_subj, reply, data) => this.track(this.onUnsubscribe(reply, data, false))),
         this.nc.subscribe(s.SubClose, (_subj, reply, data) => this.track(this.onUnsubscribe(reply, data, true))),
@@ -268,6 +298,7 @@ export class StanCore {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.subscriptions) s.unsubscribe();
+    this.registry?.close();
     await Promise.allSettled([...this.inflight]);
     await this.publisher.barrier();
     for (const c of this.clients.values()) if (c.hbTimer) clearTimeout(c.hbTimer);
@@ -286,6 +317,7 @@ export class StanCore {
     const c = new Client(info, connIDKey(info.ConnID));
     this.clients.set(info.ID, c);
     if (c.connKey) this.clientsByConn.set(c.connKey, c);
+    this.registry?.registered(info.ID, c.connKey);
     return c;
   }
 
@@ -544,7 +576,7 @@ export class StanCore {
   private lastConnID: Buffer | undefined;
   private lastConnClient: Client | undefined;
 
-  private onPublish(natsSubject: string, reply: string | undefined, data: Uint8Array): void {
+  private onPublish(natsSubject: string, reply: string | undefined, data: Uint8Array, waited = false): void {
     const r = this.rawPub;
     try {
       decodePubMsgRaw(data, r);
@@ -572,12 +604,18 @@ export class StanCore {
     } else {
       c = this.clients.get(buf.toString('utf8', r.clientID0, r.clientID1));
     }
+    if (c === undefined && this.registry !== undefined && !waited) return this.publishWhenRegistered(natsSubject, reply, data);
 
     let ch: Channel | undefined = this.lastSubjectChannel;
     if (ch === undefined || ch.deleting || !sameBytes(this.lastSubject, buf, r.subject0, r.subject1)) {
       const subject = buf.toString('utf8', r.subject0, r.subject1);
       if (!isValidChannel(subject)) return this.invalidPublish(reply, `invalid subject "${subject}"`);
       if (c === undefined) return this.invalidPublish(reply, `unknown client (subject="${subject}")`);
+      // Only channels of our partition are created (the NATS subject matched our list, but
+      // PubMsg.subject is what counts).
+      if (this.partition !== undefined && !this.partition.owns(subject)) {
+        return this.invalidPublish(reply, `channel "${subject}" is not handled by this server (partitioning)`);
+      }
       try {
         ch = this.getOrCreateChannel(subject);
       } catch (err) {
@@ -614,6 +652,33 @@ export class StanCore {
     this.publisher.add(ch, seq, buf.subarray(r.guid0, r.guid1), reply);
   }
 
+  /**
+   * Partitioning: the publisher is not registered here (yet): wait for its connect, then
+   * handle the publish once more (spec §3.2 step 3). The payload is copied: the transport
+   * may reuse its buffer.
+   */
+  private publishWhenRegistered(natsSubject: string, reply: string | undefined, data: Uint8Array): void {
+    const registry = this.registry;
+    if (registry === undefined) return;
+    const r = this.rawPub;
+    const copy = Buffer.from(data);
+    let key: string;
+    let isKnown: () => boolean;
+    if (r.connID1 > r.connID0) {
+      const ck = connIDKey(r.buf.subarray(r.connID0, r.connID1));
+      key = ClientRegistry.connKey(ck);
+      isKnown = () => this.clientsByConn.has(ck);
+    } else {
+      const id = r.buf.toString('utf8', r.clientID0, r.clientID1);
+      key = ClientRegistry.idKey(id);
+      isKnown = () => this.clients.has(id);
+    }
+    const p = registry.waitFor(key, isKnown).then(() => {
+      if (!this.closed) this.onPublish(natsSubject, reply, copy, true);
+    });
+    this.track(p);
+  }
+
   /** `stan: invalid publish request` with a log line naming the cause (spec §3.2). */
   private invalidPublish(reply: string | undefined, why: string): void {
     const r = this.rawPub;
@@ -646,6 +711,13 @@ export class StanCore {
     if (req.maxInFlight <= 0) return fail(E.ERR_INVALID_MAX_IN_FLIGHT);
     if (req.startPosition < StartPosition.NewOnly || req.startPosition > StartPosition.First) return fail(E.ERR_INVALID_START);
     if (!isValidChannel(req.subject)) return fail(E.ERR_INVALID_SUBJECT);
+    // Partitioning: another server may own the channel; if none does, the client times out.
+    if (this.partition !== undefined && !this.partition.owns(req.subject)) return;
+    if (this.registry !== undefined && !this.clients.has(req.clientID)) {
+      const id = req.clientID;
+      const known = await this.registry.waitFor(ClientRegistry.idKey(id), () => this.clients.has(id));
+      if (!known) return fail(E.ERR_INVALID_SUB_REQ, 'connection not registered on this server (partitioning)');
+    }
     const client = this.clients.get(req.clientID);
     if (client === undefined) return fail(E.ERR_UNKNOWN_CLIENT);
     let ch: Channel;
@@ -856,6 +928,8 @@ export class StanCore {
       this.log.error(`Received invalid ${isClose ? 'sub close' : 'unsubscribe'} request: unable to decode`);
       return this.subError(reply, E.ERR_INVALID_UNSUB_REQ);
     }
+    // Partitioning: the owner of the channel answers; the others stay silent.
+    if (this.partition !== undefined && !this.partition.owns(req.subject)) return;
     // Messages and acks received before this request are processed first (barrier).
     await this.publisher.barrier();
     const fail = (error: string): void => {

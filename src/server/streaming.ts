@@ -17,6 +17,7 @@ import { nuid } from '../nats/embedded/nuid';
 import { StanCore, ServerState } from './server';
 import { checkSupported, externalOnlyWarnings } from './unsupported';
 import { reloadConfiguration } from './reload';
+import { startPartitioning, validatePartitioning, type PartitionPeer } from './partitioning';
 import { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
 import { becomeActive, validateFtOptions } from '../ft/setup';
@@ -44,7 +45,8 @@ export interface StartOptions {
   onStandby?: () => void;
   /**
    * Called when the server stopped because what it runs on failed (the nats-server child of
-   * the NATS cluster options died); it has already shut down. The CLI exits non-zero.
+   * the NATS cluster options died; partitioning: a channel conflict found after a NATS
+   * topology change). It has stopped serving. The CLI exits non-zero.
    */
   onFatal?: (why: string) => void;
 }
@@ -60,6 +62,8 @@ export class StreamingServer {
   monitor: MonitorHttpServer | undefined;
   /** The nats-server child serving the embedded NATS role with cluster routes (src/nats/child-server.ts). */
   natsChild: ChildNatsServer | undefined;
+  /** Partitioning: this server's side of the channel-list protocol. */
+  partitions: PartitionPeer | undefined;
 
   private constructor(
     readonly options: ServerOptions,
@@ -84,6 +88,7 @@ export class StreamingServer {
     const log = loggers.stanLogger ?? silentLogger;
     const natsLog = loggers.natsLogger ?? silentLogger;
     const so = options.streaming;
+    validatePartitioning(so);
     checkSupported(options);
     validateStoreLimits(so.storeLimits);
     const useChild = wantsChildNatsServer(options);
@@ -127,6 +132,8 @@ export class StreamingServer {
     let store: Store | undefined;
     let ft: FtController | undefined;
     let monitor: MonitorHttpServer | undefined;
+    let partitions: PartitionPeer | undefined;
+    let started: StreamingServer | undefined;
     const startTime = new Date();
     const mctx: MonitorContext = {
       clusterID: so.clusterID,
@@ -156,6 +163,16 @@ export class StreamingServer {
         coreNc = new GatedTransport(nc, () => ctl.surelyActive());
       }
       const core = new StanCore(so, store, coreNc, log);
+      if (so.partitioning) {
+        partitions = await startPartitioning(core, Object.keys(so.storeLimits.perChannel), {
+          clusterID: so.clusterID,
+          serverID,
+          nc: coreNc,
+          topologySource: nc,
+          log,
+          onConflict: (err) => started?.fatal(`Partitioning error: ${err.message}`, loggers.onFatal),
+        });
+      }
       // Clients may reconnect while the store recovers: queue their publishes meanwhile.
       core.listenEarly();
       log.notice('Recovering the state...');
@@ -173,6 +190,8 @@ export class StreamingServer {
       (server as { serverID: string }).serverID = serverID;
       (server as { startTime: Date }).startTime = startTime;
       server.monitor = monitor;
+      server.partitions = partitions;
+      started = server;
       if (ft !== undefined) {
         server.state = 'FT_ACTIVE';
         log.notice('Server state is FT_ACTIVE');
@@ -190,6 +209,7 @@ export class StreamingServer {
       mctx.server = server;
       return server;
     } catch (err) {
+      partitions?.close();
       await monitor?.close().catch(() => undefined);
       await ft?.stop(true).catch(() => undefined);
       await store?.close().catch(() => undefined);
@@ -210,6 +230,7 @@ export class StreamingServer {
     this.state = 'FAILED';
     this.log.error(`ft: stepping down, this server is no longer the active one: ${why}`);
     this.log.notice('Server state is FAILED');
+    this.partitions?.close();
     void this.core.shutdown();
     onStepDown?.(why);
   }
@@ -222,6 +243,15 @@ export class StreamingServer {
     return reloadConfiguration(this.options, next, this.natsServer, this.log, this.natsChild);
   }
 
+  /** Stops serving after an error found while running (see StartOptions.onFatal). */
+  private fatal(why: string, onFatal: ((why: string) => void) | undefined): void {
+    if (this.state === 'FAILED' || this.state === 'SHUTDOWN') return;
+    this.state = 'FAILED';
+    this.log.fatal(why);
+    void this.core.shutdown();
+    onFatal?.(why);
+  }
+
   private shuttingDown: Promise<void> | undefined;
 
   /** Graceful stop: no new work, pending commits finish, store closed, NATS closed. */
@@ -232,6 +262,7 @@ export class StreamingServer {
         const failed = this.state === 'FAILED';
         this.state = failed ? 'FAILED' : 'SHUTDOWN';
         await this.monitor?.close();
+        this.partitions?.close();
         await this.core.shutdown();
         // A stepped-down server must not write (its fence would refuse anyway).
         if (this.state !== 'FAILED' || this.ft === undefined) await this.store.close();

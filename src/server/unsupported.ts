@@ -19,7 +19,6 @@ const NOT_YET: Record<string, string> = {
   cluster_raft_logging: 'clustering',
   cluster_proceed_on_restore_failure: 'clustering',
   cluster_allow_add_remove_node: 'clustering',
-  partitioning: 'partitioning',
   https_port: 'monitoring',
   tls: 'TLS',
   tlscert: 'TLS',
