@@ -12,6 +12,7 @@ import { openStore } from '../store/open-store';
 import { validateStoreLimits, formatLimitsTable } from '../store/limits';
 import { EmbeddedNatsServer } from '../nats/embedded/server';
 import { connectInProcess } from '../nats/embedded/inprocess';
+import { validateServerTls } from '../nats/embedded/tls';
 import { nuid } from '../nats/embedded/nuid';
 import { StanCore, ServerState } from './server';
 import { checkSupported } from './unsupported';
@@ -75,6 +76,7 @@ export class StreamingServer {
     checkSupported(options);
     validateStoreLimits(so.storeLimits);
     validateFtOptions(so);
+    validateServerTls(options.nats);
 
     log.notice(`Starting nats-streaming-server[${so.clusterID}] version ${STAN_VERSION}`);
     const serverID = nuid();
@@ -112,7 +114,7 @@ export class StreamingServer {
       store.onError = (err) => log.error(`Store error: ${err.message}`);
       mctx.store = store;
       // Listen before a possible FT standby wait: isFTActive then answers 204 and readyz 503.
-      if (options.nats.httpPort !== 0) monitor = await startMonitor(mctx, log, STAN_VERSION);
+      if (options.nats.httpPort !== 0 || options.nats.httpsPort !== 0) monitor = await startMonitor(mctx, log, STAN_VERSION);
       let coreNc = nc;
       if (so.ftGroupName) {
         mctx.state = 'FT_STANDBY';
