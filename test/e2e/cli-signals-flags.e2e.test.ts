@@ -83,8 +83,6 @@ test('flags of features not built yet stop the server with "not supported yet"',
     // FT over the embedded NATS needs routes between the two servers' NATS (issue 5).
     [['--ft_group', 'g', '-store', 'file', '--dir', '/tmp/stan-cli-ft-unused'], /not supported yet: FT over embedded NATS routes, use -ns/],
     [['--routes', 'nats-route://127.0.0.1:6222'], /not supported yet: .*--routes/],
-    [['--tls'], /not supported yet: .*--tls/],
-    [['-ms', '8443'], /not supported yet: .*--https_port/],
     [['--encrypt'], /not supported yet: .*--encrypt/],
     [['--clustered'], /not supported yet: .*--clustered/],
   ];
