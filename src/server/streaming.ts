@@ -12,7 +12,7 @@ import { openStore } from '../store/open-store';
 import { validateStoreLimits, formatLimitsTable } from '../store/limits';
 import { EmbeddedNatsServer } from '../nats/embedded/server';
 import { connectInProcess } from '../nats/embedded/inprocess';
-import { validateServerTls } from '../nats/embedded/tls';
+import { tlsRequired, validateServerTls } from '../nats/embedded/tls';
 import { nuid } from '../nats/embedded/nuid';
 import { StanCore, ServerState } from './server';
 import { checkSupported } from './unsupported';
@@ -89,6 +89,7 @@ export class StreamingServer {
       const { connectExternal } = await import('../nats/external');
       const urls = so.natsServerURL.split(',').map((u) => u.trim()).filter((u) => u !== '');
       log.notice(`Connecting to NATS Server at ${urls.map(obfuscateURL).join(',')}`);
+      if (tlsRequired(options.nats)) log.warn('TLS server options configure the embedded NATS server, which does not run with -ns: they only serve -ms/--https_port here');
       nc = await connectExternal(urls, { name: `_NSS-${so.clusterID}-general` }, log);
     } else {
       natsServer = await EmbeddedNatsServer.start(options.nats, natsLog);
