@@ -191,6 +191,11 @@ export class ClientTls {
    * timeout the socket is closed and the reason logged.
    */
   upgrade(raw: Socket, info: Buffer, prefix: string, onSecure: (s: TLSSocket) => void): void {
+    if (raw.remoteAddress === undefined || raw.remotePort === undefined) {
+      // Already gone (reset right after accept): nothing to handshake with.
+      raw.destroy();
+      return;
+    }
     const id = keyOf(raw);
     const timer = setTimeout(() => this.timedOut(id), this.timeoutMs);
     this.pending.set(id, { raw, prefix, timer, onSecure });
