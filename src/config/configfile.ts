@@ -816,6 +816,7 @@ class Applier {
           break;
         case 'timeout':
           n.authTimeout = sec.durationOrSeconds(k);
+          this.mark('auth_timeout');
           if (!(n.authTimeout > 0)) throw sec.error(k, 'authorization timeout must be a positive number of seconds or a duration (e.g. 2 or "2s")');
           break;
         case 'users': {
@@ -978,7 +979,23 @@ class Applier {
         case 'timeout':
           n.tlsTimeout = sec.durationOrSeconds(k);
           break;
+        case 'verify_and_map': case 'handshake_first':
+          // Accepting these without honouring them would weaken what the operator asked for.
+          if (sec.get(k) !== false) throw sec.error(k, `not supported yet: tls ${k.toLowerCase()}; remove it (verify: true checks client certificates against ca_file)`);
+          break;
+        case 'pinned_certs': case 'cert_store': case 'cert_match': case 'cert_match_by': case 'ocsp_peer':
+          throw sec.error(k, `not supported yet: tls ${k.toLowerCase()}; remove it`);
+        case 'min_version': {
+          const v = sec.str(k);
+          // Node (like Go) already refuses anything below TLS 1.2.
+          if (v !== '1.2') throw sec.error(k, `not supported yet: tls min_version ${JSON.stringify(v)}; the minimum is always TLS 1.2, remove it or set "1.2"`);
+          break;
+        }
+        case 'cipher_suites': case 'curve_preferences': case 'connection_rate_limit':
+          this.warnings.push(`${sec.where(k)}tls ${k.toLowerCase()} is not supported (ignored): Node's default TLS 1.2/1.3 settings are used`);
+          break;
         default:
+        // insecure: outgoing connections only (nats-server ignores it for clients).
       }
     }
   }

@@ -197,10 +197,8 @@ export const FLAGS: readonly FlagSpec[] = [
   f(['tls'], 'bool', ['tls'], (o, v) => { o.nats.tls = bool(v); }),
   f(['tlscert'], 'string', ['tlscert'], (o, v) => { o.nats.tlsCert = str(v); }),
   f(['tlskey'], 'string', ['tlskey'], (o, v) => { o.nats.tlsKey = str(v); }),
-  f(['tlsverify'], 'bool', ['tlsverify'], (o, v) => {
-    o.nats.tlsVerify = bool(v);
-    if (o.nats.tlsVerify) o.nats.tls = true;
-  }),
+  // Any of these turns TLS on (unless --tls=false): see applyServerTlsFlags in load.ts.
+  f(['tlsverify'], 'bool', ['tlsverify'], (o, v) => { o.nats.tlsVerify = bool(v); }),
   f(['tlscacert'], 'string', ['tlscacert'], (o, v) => { o.nats.tlsCaCert = str(v); }),
 
   // ------------------------------------------------------------ NATS clustering

@@ -75,6 +75,8 @@ export function loadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadResult 
   }
   for (const o of late) o.flag.apply(options, o.value, runCtx);
   for (const o of occurrences) for (const n of o.flag.explicit) options.explicit.add(n);
+  applyServerTlsFlags(options, new Set(occurrences.flatMap((o) => o.flag.explicit)));
+  applyTlsAuthTimeout(options);
 
   const s = options.streaming;
   if (runCtx.clusterPeersFromCLI) {
@@ -90,6 +92,33 @@ export function loadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadResult 
 
   validateStoreLimits(options);
   return { kind: 'run', options, positionals, warnings };
+}
+
+/** The embedded NATS server's TLS flags (the streaming server's own -tls_client_* are not among them). */
+const SERVER_TLS_FLAGS = ['tls', 'tlscert', 'tlskey', 'tlsverify', 'tlscacert'];
+
+/**
+ * nats-server's rule for its TLS flags (opts.go ConfigureOptions): `--tls=false` turns TLS off,
+ * whatever else was given (flags or a config-file tls block); otherwise any of --tls,
+ * --tlscert, --tlskey, --tlsverify, --tlscacert on the command line turns TLS on, and the
+ * certificate and key then become mandatory (checked at start-up).
+ */
+function applyServerTlsFlags(options: ServerOptions, given: ReadonlySet<string>): void {
+  const n = options.nats;
+  if (given.has('tls') && !n.tls) {
+    n.tlsVerify = false;
+    return;
+  }
+  if (SERVER_TLS_FLAGS.some((f) => given.has(f))) n.tls = true;
+}
+
+/**
+ * As nats-server: with TLS on, the default authentication timeout is the TLS handshake
+ * timeout plus one second (the client's CONNECT comes after the handshake).
+ */
+function applyTlsAuthTimeout(options: ServerOptions): void {
+  const n = options.nats;
+  if (n.tls && !options.explicit.has('auth_timeout')) n.authTimeout = n.tlsTimeout + 1000;
 }
 
 function applyFile(

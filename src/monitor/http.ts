@@ -1,5 +1,6 @@
 /**
- * The HTTP monitoring server (`-m/--http_port`), plain HTTP on `node:http`. Routes:
+ * The monitoring server: plain HTTP (`-m/--http_port`) and/or HTTPS (`-ms/--https_port`, the
+ * embedded NATS server's certificate, no client certificates), same routes on both. Routes:
  *  - the reference's streaming endpoints (`/streaming/...`, see ./streaming.ts),
  *  - the embedded NATS's `/varz`, `/connz`, `/subsz` (see ./nats.ts),
  *  - `/healthz` and `/readyz` for orchestrators (beyond the reference).
@@ -9,6 +10,7 @@
  * is `fn(<json>)` with `Content-Type: application/javascript` (JSONP, as nats-server does).
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logging/logger';
 import { silentLogger } from '../logging/logger';
@@ -36,6 +38,7 @@ export function marshalIndent(v: unknown): string {
 export class MonitorHttpServer {
   private readonly routes = new Map<string, Route>();
   private server: http.Server | undefined;
+  private secureServer: https.Server | undefined;
   /** Requests per path, reported in /varz `http_req_stats`. */
   readonly reqStats: Record<string, number> = {};
 
@@ -45,8 +48,10 @@ export class MonitorHttpServer {
     this.routes.set(path, route);
   }
 
-  async listen(host: string, port: number): Promise<void> {
-    const srv = http.createServer((req, res) => this.serve(req, res));
+  /** Listens with plain HTTP, or with HTTPS when `tls` (certificate and key) is given. */
+  async listen(host: string, port: number, tls?: https.ServerOptions): Promise<void> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.serve(req, res);
+    const srv = tls === undefined ? http.createServer(handler) : https.createServer(tls, handler);
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
       srv.listen(port, host === '' ? '0.0.0.0' : host, () => {
@@ -54,22 +59,39 @@ export class MonitorHttpServer {
         resolve();
       });
     });
-    this.server = srv;
-    this.log.notice(`Starting http monitor on ${host === '' ? '0.0.0.0' : host}:${this.port}`);
+    if (srv instanceof https.Server) {
+      // A browser or probe that fails the handshake must not take anything down.
+      srv.on('tlsClientError', (err) => this.log.debug(`monitor: TLS handshake error: ${err.message}`));
+      this.secureServer = srv;
+    } else this.server = srv;
+    const p = (srv.address() as AddressInfo | null)?.port ?? 0;
+    this.log.notice(`Starting ${tls === undefined ? 'http' : 'https'} monitor on ${host === '' ? '0.0.0.0' : host}:${p}`);
   }
 
+  /** The HTTP port (0 when only HTTPS listens). */
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
-  close(): Promise<void> {
-    const srv = this.server;
+  /** The HTTPS port (0 when HTTPS is off). */
+  get httpsPort(): number {
+    return (this.secureServer?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async close(): Promise<void> {
+    const servers = [this.server, this.secureServer];
     this.server = undefined;
-    if (!srv) return Promise.resolve();
-    return new Promise((resolve) => {
-      srv.close(() => resolve());
-      srv.closeAllConnections();
-    });
+    this.secureServer = undefined;
+    await Promise.all(
+      servers.map(
+        (srv) =>
+          new Promise<void>((resolve) => {
+            if (!srv) return resolve();
+            srv.close(() => resolve());
+            srv.closeAllConnections();
+          }),
+      ),
+    );
   }
 
   private serve(req: http.IncomingMessage, res: http.ServerResponse): void {

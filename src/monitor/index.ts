@@ -8,6 +8,7 @@ import type { EmbeddedNatsServer } from '../nats/embedded/server';
 import type { ServerState } from '../server/server';
 import type { StreamingServer } from '../server/streaming';
 import type { Store } from '../store/types';
+import { httpsMonitorOptions } from '../nats/embedded/tls';
 import { MonitorHttpServer } from './http';
 import { createMetricsRegistry, observeStoreCommits, registerMetricsRoute } from './metrics';
 import { registerHealthRoutes, registerNatsRoutes } from './nats';
@@ -74,8 +75,14 @@ export async function startMonitor(ctx: MonitorContext, log: Logger, version: st
   const registry = createMetricsRegistry(ctx);
   observeStoreCommits(registry, ctx.store);
   registerMetricsRoute(http, registry);
-  const port = ctx.options.nats.httpPort;
-  // -1: a random port (the reference's RANDOM_PORT).
-  await http.listen(ctx.options.nats.httpHost, port < 0 ? 0 : port);
+  const n = ctx.options.nats;
+  // -1: a random port (the reference's RANDOM_PORT). -m and -ms may both be given.
+  try {
+    if (n.httpPort !== 0) await http.listen(n.httpHost, n.httpPort < 0 ? 0 : n.httpPort);
+    if (n.httpsPort !== 0) await http.listen(n.httpHost, n.httpsPort < 0 ? 0 : n.httpsPort, httpsMonitorOptions(n));
+  } catch (err) {
+    await http.close();
+    throw err;
+  }
   return http;
 }

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import type { NatsServerOptions } from '../config/options';
 import type { EmbeddedNatsServer } from '../nats/embedded/server';
 import type { ConnectionStats } from '../nats/embedded/client';
+import { tlsRequired, tlsTimeoutMs } from '../nats/embedded/tls';
 import { atoi, nowString, offsetAndLimit, page, rfc3339Nano, uptime, type MonitorHttpServer, type RouteResult } from './http';
 
 const MS_TO_NS = 1_000_000;
@@ -49,6 +50,10 @@ export function varz(ns: EmbeddedNatsServer, o: NatsServerOptions, reqStats: Rec
     port: ns.port,
   };
   if (o.username !== '' || o.authorization !== '' || o.users.length > 0) out.auth_required = true;
+  if (tlsRequired(o)) {
+    out.tls_required = true;
+    if (o.tlsVerify) out.tls_verify = true;
+  }
   Object.assign(out, {
     max_connections: o.maxConnections,
     ping_interval: o.pingInterval * MS_TO_NS,
@@ -61,7 +66,7 @@ export function varz(ns: EmbeddedNatsServer, o: NatsServerOptions, reqStats: Rec
     max_control_line: o.maxControlLine,
     max_payload: o.maxPayload,
     max_pending: o.maxPending,
-    tls_timeout: 2,
+    tls_timeout: tlsTimeoutMs(o) / 1000,
     write_deadline: o.writeDeadline * MS_TO_NS,
     start: rfc3339Nano(st.start),
     now: nowString(),
@@ -114,6 +119,8 @@ function connInfo(c: ConnectionStats, now: number, subs: string): Record<string,
   if (c.name) z.name = c.name;
   if (c.lang) z.lang = c.lang;
   if (c.version) z.version = c.version;
+  if (c.tlsVersion) z.tls_version = c.tlsVersion;
+  if (c.tlsCipher) z.tls_cipher_suite = c.tlsCipher;
   if (subs === 'detail') {
     if (c.subscriptionsList.length > 0) {
       z.subscriptions_list_detail = c.subscriptionsList.map((s) => ({

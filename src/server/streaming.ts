@@ -13,6 +13,7 @@ import { validateStoreLimits, formatLimitsTable } from '../store/limits';
 import { EmbeddedNatsServer } from '../nats/embedded/server';
 import { connectInProcess } from '../nats/embedded/inprocess';
 import { redactURL } from '../nats/redact-url';
+import { tlsRequired, validateServerTls } from '../nats/embedded/tls';
 import { nuid } from '../nats/embedded/nuid';
 import { StanCore, ServerState } from './server';
 import { checkSupported, externalOnlyWarnings } from './unsupported';
@@ -93,6 +94,7 @@ export class StreamingServer {
     validateStoreLimits(so.storeLimits);
     const useChild = wantsChildNatsServer(options);
     validateFtOptions(so, useChild);
+    validateServerTls(options.nats);
 
     log.notice(`Starting nats-streaming-server[${so.clusterID}] version ${STAN_VERSION}`);
     const serverID = nuid();
@@ -122,6 +124,7 @@ export class StreamingServer {
       // Credentials and TLS files are read and checked before connecting (clear errors).
       const extOpts = externalConnectOptions(options, `_NSS-${so.clusterID}-general`);
       log.notice(`Connecting to NATS Server at ${urls.map(obfuscateURL).join(',')}`);
+      if (tlsRequired(options.nats)) log.warn('TLS server options configure the embedded NATS server, which does not run with -ns: they only serve -ms/--https_port here');
       nc = await connectExternal(urls, extOpts, log);
     } else {
       for (const w of externalOnlyWarnings(options)) log.warn(w);
@@ -151,7 +154,7 @@ export class StreamingServer {
       store.onError = (err) => log.error(`Store error: ${err.message}`);
       mctx.store = store;
       // Listen before a possible FT standby wait: isFTActive then answers 204 and readyz 503.
-      if (options.nats.httpPort !== 0) monitor = await startMonitor(mctx, log, STAN_VERSION);
+      if (options.nats.httpPort !== 0 || options.nats.httpsPort !== 0) monitor = await startMonitor(mctx, log, STAN_VERSION);
       let coreNc = nc;
       if (so.ftGroupName) {
         mctx.state = 'FT_STANDBY';

@@ -1,4 +1,6 @@
-/** Tiny HTTP GET helper for the monitoring tests (node's global fetch). */
+/** Tiny HTTP(S) GET helpers for the monitoring tests. */
+import * as https from 'node:https';
+
 export interface HttpResult {
   status: number;
   contentType: string;
@@ -15,4 +17,26 @@ export async function httpGet(port: number, path: string): Promise<HttpResult> {
     body,
     json: () => JSON.parse(body),
   };
+}
+
+/** GET over HTTPS, trusting only `ca` (the test CA): proves the server's certificate chain. */
+export function httpsGet(port: number, path: string, ca: Buffer, host = 'localhost'): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', servername: host, port, path, ca, headers: { host } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers['content-type'] ?? ''),
+          body,
+          json: () => JSON.parse(body),
+        });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error(`GET https://${host}:${port}${path}: no answer within 10 s`)));
+  });
 }

@@ -20,6 +20,9 @@ export interface ConnectOpts {
   user?: string;
   pass?: string;
   token?: string;
+  /** Passed to the underlying `nats` 1.x client: `true`, or tls.connect options (ca, cert, key). */
+  tls?: boolean | { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  reconnect?: boolean;
 }
 
 export function connect(url: string, clusterID: string, clientID: string, opts: ConnectOpts = {}): Promise<Stan> {

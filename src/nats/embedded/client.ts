@@ -12,6 +12,7 @@ import { ResponseTracker } from './permissions';
 import { isValidLiteralSubject, isValidSubject } from './subject';
 import { Subscription, type SubOwner } from './subscription';
 import type { EmbeddedNatsServer } from './server';
+import { tlsConnInfo } from './tls';
 
 /** Size of each outbound backing buffer; small messages are copied into it. */
 const OUT_CHUNK = 64 * 1024;
@@ -60,6 +61,14 @@ export interface ConnectionStats {
   outMsgs: number;
   inBytes: number;
   outBytes: number;
+  /** TLS connections only: "1.3" and the IANA cipher suite name (/connz). */
+  tlsVersion?: string;
+  tlsCipher?: string;
+}
+
+/** The client's IP as the reference shows it (IPv4 clients of a dual-stack listener as plain IPv4). */
+export function remoteIp(socket: Socket): string {
+  return (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -143,8 +152,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
     private readonly socket: Socket,
     private readonly server: EmbeddedNatsServer,
   ) {
-    // Show IPv4 clients of a dual-stack listener as plain IPv4, like the reference.
-    this.ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    this.ip = remoteIp(socket);
     this.remotePort = socket.remotePort ?? 0;
     this.prefix = `${this.ip}:${this.remotePort} - cid:${cid} - `;
     this.trace = server.logger.isTrace;
@@ -155,14 +163,17 @@ export class ClientConnection implements SubOwner, ParserHandler {
     if (server.auth.noAuthIdentity !== null) this.setIdentity(server.auth.noAuthIdentity);
   }
 
-  /** Sends INFO and starts reading; called once by the server after accept. */
-  start(rejectWith?: string): void {
+  /**
+   * Sends INFO and starts reading; called once by the server after accept. With TLS the
+   * server already sent INFO in plaintext before the handshake (`infoSent`).
+   */
+  start(rejectWith?: string, infoSent = false): void {
     const s = this.socket;
     s.setNoDelay(true);
     s.on('data', this.onData);
     s.on('error', this.onSocketError);
     s.on('close', this.onSocketClose);
-    this.sendRaw(this.server.infoFor(this.cid, this.ip));
+    if (!infoSent) this.sendRaw(this.server.infoFor(this.cid, this.ip));
     if (rejectWith !== undefined) {
       this.closeWithError(rejectWith, CloseReason.MaxConnections);
       return;
@@ -793,6 +804,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
       outMsgs: this.outMsgs,
       inBytes: this.inBytes,
       outBytes: this.outBytes,
+      ...tlsConnInfo(this.socket),
     };
   }
 }

@@ -7,11 +7,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { NatsServerOptions } from '../../config/options';
 import type { Logger } from '../../logging/logger';
-import { ClientConnection, CloseReason, type ConnectionStats } from './client';
+import { ClientConnection, CloseReason, remoteIp, type ConnectionStats } from './client';
 import { Authenticator } from './auth';
 import { reloadNatsOptions, type NatsReloadResult } from './reload';
 import { Sublist, type SublistStats } from './sublist';
 import type { Subscription, SubOwner } from './subscription';
+import { ClientTls, tlsRequired } from './tls';
 
 export const SERVER_VERSION = '2.10.0';
 /** Reported in INFO `go`; informational only (spec §1.2). */
@@ -74,6 +75,8 @@ export class EmbeddedNatsServer {
   private listener: Server | null = null;
   private boundPort = 0;
   private closing: Promise<void> | null = null;
+  /** Set when the client port requires TLS (spec §5.3). */
+  private readonly tls: ClientTls | null;
 
   // /varz counters.
   private inMsgs = 0;
@@ -92,6 +95,8 @@ export class EmbeddedNatsServer {
     this.serverName = this.serverId;
     // Throws AuthConfigError on an invalid combination: the server does not start.
     this.auth = new Authenticator(options);
+    // Throws TlsConfigError (missing/unreadable/mismatched files) before anything listens.
+    this.tls = tlsRequired(options) ? new ClientTls(options, logger) : null;
   }
 
   get authRequired(): boolean {
@@ -145,6 +150,7 @@ export class EmbeddedNatsServer {
         this.boundPort = typeof addr === 'object' && addr !== null ? addr.port : o.port;
         this.buildInfo();
         log.notice(`Listening for client connections on ${o.host}:${this.boundPort}`);
+        if (this.tls !== null) log.notice(`TLS required for client connections${this.tls.verify ? ' (client certificates verified)' : ''}`);
         log.notice('Server is ready');
         resolve();
       };
@@ -187,6 +193,10 @@ export class EmbeddedNatsServer {
       max_payload: o.maxPayload,
     };
     if (this.authRequired) info.auth_required = true;
+    if (this.tls !== null) {
+      info.tls_required = true;
+      if (this.tls.verify) info.tls_verify = true;
+    }
     const json = JSON.stringify(info);
     // Per-client fields are appended to this prefix, so INFO costs one concat per accept.
     this.infoHead = `INFO ${json.slice(0, -1)}`;
@@ -203,16 +213,34 @@ export class EmbeddedNatsServer {
       return;
     }
     const cid = this.nextCid();
-    const c = new ClientConnection(cid, socket, this);
-    if (this.clients.size >= this.options.maxConnections) {
+    if (this.clients.size + (this.tls?.inProgress ?? 0) >= this.options.maxConnections) {
+      // Refused before any TLS handshake: INFO and -ERR go out in plaintext, as in the reference.
+      const c = new ClientConnection(cid, socket, this);
       this.logger.error(`${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0} - cid:${cid} - maximum connections exceeded`);
       c.start('maximum connections exceeded');
       return;
     }
+    if (this.tls !== null) {
+      const ip = remoteIp(socket);
+      this.tls.upgrade(socket, this.infoFor(cid, ip), `${ip}:${socket.remotePort ?? 0} - cid:${cid} - `, (secure) =>
+        this.admit(cid, secure, true),
+      );
+      return;
+    }
+    this.admit(cid, socket, false);
+  };
+
+  /** Starts serving an accepted (and, with TLS, handshaken) connection. */
+  private admit(cid: number, socket: Socket, infoSent: boolean): void {
+    if (this.closing !== null) {
+      socket.destroy();
+      return;
+    }
+    const c = new ClientConnection(cid, socket, this);
     this.clients.set(cid, c);
     this.totalConnections++;
-    c.start();
-  };
+    c.start(undefined, infoSent);
+  }
 
   nextCid(): number {
     return ++this.cidSeq;
@@ -335,6 +363,7 @@ export class EmbeddedNatsServer {
     this.closing = new Promise<void>((resolve) => {
       if (srv === null) return resolve();
       srv.close(() => resolve());
+      this.tls?.close();
       for (const c of [...this.clients.values()]) c.destroy(CloseReason.ServerShutdown);
       for (const p of [...this.inProcess.values()]) p.shutdown();
     });
