@@ -295,3 +295,37 @@ describe('NATS cluster routes: start-up errors', () => {
     await refused(['--cluster', 'not a url'], /--cluster "not a url": not a URL; expected nats:\/\/host:port/);
   });
 });
+
+describe('NATS cluster routes: security flags reach the child', () => {
+  test('--user/--pass and --tlscert/--tlskey/--tlsverify: the child requires them, our server connects with them, clients without are refused', async () => {
+    const { generateTestCerts } = await import('../helpers/certs');
+    const { connect, opts } = await import('../helpers/stan');
+    const pki = await generateTestCerts(fs.mkdtempSync(path.join(os.tmpdir(), 'routes-pki-')));
+    const p = await ports();
+    const proc = spawnServer([
+      '-a', '127.0.0.1', '-p', String(p.client), '--cluster', `nats://127.0.0.1:${p.cluster}`,
+      '--user', 'ops', '--pass', 's3cret',
+      '--tlscert', pki.certFile, '--tlskey', pki.keyFile, '--tlsverify', '--tlscacert', pki.caFile,
+      // The streaming server's own connection to its (verifying) child.
+      '-tls_client_cert', pki.clientCertFile, '-tls_client_key', pki.clientKeyFile, '-tls_client_cacert', pki.caFile,
+    ]);
+    try {
+      await proc.waitForLine(/Streaming Server is ready/, { timeoutMs: 30000 });
+      const pid = await childPid(proc);
+      const url = `nats://127.0.0.1:${p.client}`;
+      const tls = { ca: fs.readFileSync(pki.caFile), cert: fs.readFileSync(pki.clientCertFile), key: fs.readFileSync(pki.clientKeyFile) };
+      const good = await connect(url, 'test-cluster', 'secure-client', { user: 'ops', pass: 's3cret', tls, reconnect: false });
+      const col = new Collector(await subscribe(good, 'secured', opts(good, (o) => o.setDeliverAllAvailable())));
+      await publish(good, 'secured', 'through-tls-and-auth');
+      assert.deepEqual((await col.waitFor(1)).map((m) => String(m.getData())), ['through-tls-and-auth']);
+      await close(good);
+      await assert.rejects(connect(url, 'test-cluster', 'no-password', { tls, reconnect: false }), /Authorization/i);
+      await assert.rejects(connect(url, 'test-cluster', 'no-cert', { user: 'ops', pass: 's3cret', tls: { ca: tls.ca }, reconnect: false }));
+      const exit = await proc.stop('SIGTERM', 20000);
+      assert.equal(exit.code, 143, proc.output);
+      await waitGone(pid);
+    } finally {
+      await proc.kill();
+    }
+  });
+});
