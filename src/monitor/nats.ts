@@ -49,7 +49,8 @@ export function varz(ns: EmbeddedNatsServer, o: NatsServerOptions, reqStats: Rec
     host: o.host,
     port: ns.port,
   };
-  if (o.username !== '' || o.authorization !== '' || o.users.length > 0) out.auth_required = true;
+  // As the INFO clients get (no_auth_user leaves it out).
+  if (ns.authRequired) out.auth_required = true;
   if (tlsRequired(o)) {
     out.tls_required = true;
     if (o.tlsVerify) out.tls_verify = true;

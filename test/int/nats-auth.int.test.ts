@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { hashSync } from 'bcryptjs';
 import type { NatsServerOptions } from '../../src/config/options';
 import { connectInProcess, type EmbeddedNatsServer } from '../../src/nats/embedded';
+import { varz } from '../../src/monitor/nats';
 import { captureLogger, type CapturedLogger, rawConnected, RawClient, startServer } from '../helpers/nats-helpers';
 
 const ALICE_HASH = hashSync('alicepw', 8);
@@ -241,6 +242,8 @@ test('no_auth_user: clients without credentials get that user and its permission
     const c = await RawClient.connect(s.port);
     const info = await c.waitFor('\r\n');
     assert.doesNotMatch(info, /auth_required/, 'as nats-server: no auth_required with no_auth_user');
+    // /varz says what INFO says.
+    assert.equal(varz(s, s.options, {}).auth_required, undefined);
     // Permissions apply even before CONNECT.
     c.send('PING\r\nPUB secret 1\r\nx\r\nCONNECT {"verbose":false}\r\nPUB secret 1\r\nx\r\nPUB public.a 1\r\ny\r\nPING\r\n');
     await c.until((d) => (d.match(/PONG/g) ?? []).length === 2);
