@@ -16,6 +16,7 @@ import type { StreamingOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
 import type { NatsTransport, TransportSubscription } from '../nats/transport';
 import { CtrlMsgCodec, CtrlMsgType } from '../protocol/codec';
+import { subjectMatches } from '../nats/embedded/subject';
 
 /** Spec §7.2 / §4: start-up errors of this mode (verbatim). */
 export const ERR_NO_CHANNEL = 'stan: no configured channel';
@@ -94,18 +95,6 @@ export function subjectsIntersect(a: string, b: string): boolean {
   return ta.length === tb.length;
 }
 
-/** Does `pattern` (literal or wildcard) match the literal `subject`? */
-export function subjectMatches(pattern: string, subject: string): boolean {
-  const pt = tokens(pattern);
-  const st = tokens(subject);
-  for (let i = 0; i < pt.length; i++) {
-    const p = pt[i];
-    if (p === '>') return st.length > i;
-    if (i >= st.length) return false;
-    if (p !== '*' && p !== st[i]) return false;
-  }
-  return pt.length === st.length;
-}
 
 /**
  * The first channel of `theirs` that overlaps one of `ours` (that is the name a server
