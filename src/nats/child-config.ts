@@ -8,7 +8,8 @@
  * configuration parser accepts as it is), and derives the credentials and TLS settings the
  * streaming server's own client connection needs to get into that server.
  */
-import type { ServerOptions, NatsServerOptions, StreamingOptions } from '../config/options';
+import type { ServerOptions, NatsServerOptions, NatsPermissions, StreamingOptions, SubjectPermission } from '../config/options';
+import { redactURL } from './redact-url';
 
 export class ChildNatsConfigError extends Error {
   constructor(message: string) {
@@ -39,11 +40,11 @@ export function parseClusterURL(url: string): { host: string; port: number; user
   try {
     u = new URL(url);
   } catch {
-    throw new ChildNatsConfigError(`--cluster ${JSON.stringify(url)}: not a URL; expected nats://host:port (e.g. nats://0.0.0.0:6222)`);
+    throw new ChildNatsConfigError(`--cluster ${JSON.stringify(redactURL(url))}: not a URL; expected nats://host:port (e.g. nats://0.0.0.0:6222)`);
   }
   const port = u.port === '' ? NaN : Number(u.port);
   if (u.hostname === '' || !Number.isInteger(port)) {
-    throw new ChildNatsConfigError(`--cluster ${JSON.stringify(url)}: expected nats://host:port with an explicit port (e.g. nats://0.0.0.0:6222)`);
+    throw new ChildNatsConfigError(`--cluster ${JSON.stringify(redactURL(url))}: expected nats://host:port with an explicit port (e.g. nats://0.0.0.0:6222)`);
   }
   const out: { host: string; port: number; user?: string; pass?: string } = { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port };
   if (u.username !== '') {
@@ -89,6 +90,7 @@ export function buildChildConfig(n: NatsServerOptions, opts: { monitor: boolean 
 
   const auth = authorizationBlock(n);
   if (auth !== undefined) conf.authorization = auth;
+  if (n.noAuthUser !== '') conf.no_auth_user = n.noAuthUser;
   if (n.tls || n.tlsVerify || n.tlsCert !== '' || n.tlsKey !== '') conf.tls = tlsBlock(n);
   conf.cluster = clusterBlock(n);
   return conf;
@@ -99,9 +101,10 @@ function authorizationBlock(n: NatsServerOptions): Record<string, unknown> | und
   if (n.users.length > 0) {
     a.users = n.users.map((u) => {
       const e: Record<string, unknown> = { user: u.user, password: u.password };
-      if (u.permissions !== undefined) e.permissions = u.permissions;
+      if (u.permissions !== undefined) e.permissions = childPermissions(u.permissions);
       return e;
     });
+    if (n.defaultPermissions !== undefined) a.default_permissions = childPermissions(n.defaultPermissions);
   } else if (n.username !== '') {
     a.user = n.username;
     a.password = n.password;
@@ -112,6 +115,31 @@ function authorizationBlock(n: NatsServerOptions): Record<string, unknown> | und
   }
   a.timeout = n.authTimeout / 1000;
   return a;
+}
+
+/**
+ * Our parsed permissions in nats-server's configuration syntax. Written out field by field:
+ * our internal shape is not nats-server's (`allow: null` = no allow list, which nats-server
+ * would read as "allow nothing"; `allowResponses` with ms), and an empty allow list means
+ * "no allow list" to us (spec nats-core §5.2), so it is left out as well.
+ */
+export function childPermissions(p: NatsPermissions): Record<string, unknown> {
+  const subject = (sp: SubjectPermission): Record<string, unknown> => {
+    const o: Record<string, unknown> = {};
+    // Embedders may build permissions by hand and leave a list out: treat missing as empty.
+    const allow: readonly string[] = Array.isArray(sp.allow) ? sp.allow : [];
+    const deny: readonly string[] = Array.isArray(sp.deny) ? sp.deny : [];
+    if (allow.length > 0) o.allow = [...allow];
+    if (deny.length > 0) o.deny = [...deny];
+    return o;
+  };
+  const out: Record<string, unknown> = {};
+  if (p.publish !== undefined) out.publish = subject(p.publish);
+  if (p.subscribe !== undefined) out.subscribe = subject(p.subscribe);
+  if (p.allowResponses !== undefined) {
+    out.allow_responses = { max: p.allowResponses.max, expires: goDurationText(p.allowResponses.expires) };
+  }
+  return out;
 }
 
 function tlsBlock(n: NatsServerOptions): Record<string, unknown> {

@@ -216,7 +216,10 @@ export class ChildNatsServer {
       o.log.warn('setpriv (util-linux) not found: the nats-server child is not stopped if this process is killed with SIGKILL');
     }
     const [cmd, args] = wrapper !== undefined ? [wrapper, ['--pdeathsig', 'KILL', '--', bin, '-c', confFile]] : [bin, ['-c', confFile]];
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // The child needs none of our secrets (the encryption key would be readable in its /proc environ).
+    const env = { ...process.env };
+    delete env.NATS_STREAMING_ENCRYPTION_KEY;
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
     const srv = new ChildNatsServer(child, bin, n.host, o, tmpDir);
     srv.confFile = confFile;

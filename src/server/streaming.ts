@@ -112,7 +112,8 @@ export class StreamingServer {
       ({ child: natsChild, nc } = await startChildNatsAndConnect(options, `_NSS-${so.clusterID}-general`, {
         log: natsLog,
         stanLog: log,
-        monitor: options.nats.httpPort !== 0,
+        // The child's monitor backs our /varz etc. on -m and on -ms alike.
+        monitor: options.nats.httpPort !== 0 || options.nats.httpsPort !== 0,
         onUnexpectedExit: (why) => {
           log.error(why);
           onChildDied(why);
@@ -137,6 +138,8 @@ export class StreamingServer {
     let monitor: MonitorHttpServer | undefined;
     let partitions: PartitionPeer | undefined;
     let started: StreamingServer | undefined;
+    let startupConflict: Error | undefined;
+    let core: StanCore | undefined;
     const startTime = new Date();
     const mctx: MonitorContext = {
       clusterID: so.clusterID,
@@ -165,7 +168,7 @@ export class StreamingServer {
         // is not sure it still holds the lease.
         coreNc = new GatedTransport(nc, () => ctl.surelyActive());
       }
-      const core = new StanCore(so, store, coreNc, log);
+      core = new StanCore(so, store, coreNc, log);
       if (so.partitioning) {
         partitions = await startPartitioning(core, Object.keys(so.storeLimits.perChannel), {
           clusterID: so.clusterID,
@@ -173,7 +176,11 @@ export class StreamingServer {
           nc: coreNc,
           topologySource: nc,
           log,
-          onConflict: (err) => started?.fatal(`Partitioning error: ${err.message}`, loggers.onFatal),
+          // A re-check can find a conflict while we still recover: fail the start-up then.
+          onConflict: (err) => {
+            if (started !== undefined) started.fatal(`Partitioning error: ${err.message}`, loggers.onFatal);
+            else startupConflict ??= err;
+          },
         });
       }
       // Clients may reconnect while the store recovers: queue their publishes meanwhile.
@@ -187,6 +194,7 @@ export class StreamingServer {
       if (!so.partitioning && !so.ftGroupName) await checkSingleInstance(nc, core.info.Discovery, so.clusterID);
 
       if (childDied.signal.aborted) throw childDied.signal.reason;
+      if (startupConflict !== undefined) throw startupConflict;
       const server = new StreamingServer(options, core, store, nc, natsServer, log);
       server.natsChild = natsChild;
       onChildDied = (why) => void server.shutdown().finally(() => loggers.onFatal?.(why));
@@ -204,7 +212,9 @@ export class StreamingServer {
       core.startServing();
       // An external NATS client sends SUBs asynchronously: make sure the NATS server has
       // them before saying "ready", or a client's first connect request can go unanswered.
-      await nc.flush();
+      // A reconnect in this window rejects the flush: the subscriptions are then re-sent by
+      // the client library, so it is no reason to fail the start-up.
+      await nc.flush().catch((err: unknown) => log.warn(`NATS flush after start-up failed (${err instanceof Error ? err.message : String(err)}); continuing`));
       ft?.startRenewing();
       log.notice(`Message store is ${store.type}`);
       for (const line of formatLimitsTable(so.storeLimits, options.explicit)) log.notice(line);
@@ -213,6 +223,8 @@ export class StreamingServer {
       return server;
     } catch (err) {
       partitions?.close();
+      // The core may already serve (timers, redeliveries): stop it before its store closes.
+      await core?.shutdown().catch(() => undefined);
       await monitor?.close().catch(() => undefined);
       await ft?.stop(true).catch(() => undefined);
       await store?.close().catch(() => undefined);

@@ -304,6 +304,8 @@ describe('NATS cluster routes: security flags reach the child', () => {
     const p = await ports();
     const proc = spawnServer([
       '-a', '127.0.0.1', '-p', String(p.client), '--cluster', `nats://127.0.0.1:${p.cluster}`,
+      // HTTPS monitoring only: the NATS endpoints still come from the child.
+      '-ms', String(p.http),
       '--user', 'ops', '--pass', 's3cret',
       '--tlscert', pki.certFile, '--tlskey', pki.keyFile, '--tlsverify', '--tlscacert', pki.caFile,
       // The streaming server's own connection to its (verifying) child.
@@ -319,6 +321,10 @@ describe('NATS cluster routes: security flags reach the child', () => {
       await publish(good, 'secured', 'through-tls-and-auth');
       assert.deepEqual((await col.waitFor(1)).map((m) => String(m.getData())), ['through-tls-and-auth']);
       await close(good);
+      const { httpsGet } = await import('../helpers/http');
+      const varz = await httpsGet(p.http, '/varz', tls.ca);
+      assert.equal(varz.status, 200, varz.body);
+      assert.equal((JSON.parse(varz.body) as { tls_verify?: boolean }).tls_verify, true, 'the child\'s /varz');
       await assert.rejects(connect(url, 'test-cluster', 'no-password', { tls, reconnect: false }), /Authorization/i);
       await assert.rejects(connect(url, 'test-cluster', 'no-cert', { user: 'ops', pass: 's3cret', tls: { ca: tls.ca }, reconnect: false }));
       const exit = await proc.stop('SIGTERM', 20000);

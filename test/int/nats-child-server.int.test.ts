@@ -165,3 +165,63 @@ test('child log lines are re-logged at their own level', async () => {
     await child.close();
   }
 });
+
+test('permissions reach the child with their meaning: default_permissions, deny-only lists, allow_responses, no_auth_user', async () => {
+  const o = await options((x) => {
+    x.nats.users = [
+      { user: 'stan', password: 'stanpw', permissions: { publish: { allow: null, deny: [] }, subscribe: { allow: null, deny: [] } } },
+      // No permissions of its own: the defaults apply.
+      { user: 'plain', password: 'pw' },
+      // Deny-only: everything else is allowed.
+      { user: 'denyonly', password: 'pw', permissions: { publish: { allow: null, deny: ['secret.>'] } } },
+      // May answer requests although it may publish nothing else.
+      { user: 'responder', password: 'pw', permissions: { publish: { allow: ['none.>'], deny: [] }, allowResponses: { max: 1, expires: 60_000 } } },
+    ];
+    x.nats.defaultPermissions = { publish: { allow: null, deny: ['secret.>'] } };
+    x.nats.noAuthUser = 'plain';
+    x.streaming.natsUser = 'stan';
+    x.streaming.natsPassword = 'stanpw';
+  });
+  const log = recordingLogger();
+  const { child, nc } = await startChildNatsAndConnect(o, '_NSS-test', { log, stanLog: log, monitor: false });
+  const clients: NatsConnection[] = [];
+  try {
+    /** Publishes `subject` as `who`; true when the child refused it. */
+    const violated = async (c: NatsConnection, subject: string): Promise<boolean> => {
+      const errors: string[] = [];
+      const watching = (async () => {
+        for await (const s of c.status()) if (s.type === 'error') errors.push(String(s.data));
+      })();
+      c.publish(subject);
+      await c.flush();
+      await new Promise((r) => setTimeout(r, 300));
+      void watching;
+      return errors.some((e) => /PERMISSIONS_VIOLATION/i.test(e));
+    };
+    const as = async (user?: string): Promise<NatsConnection> => {
+      const c = await connect(user === undefined ? { servers: child.clientURL } : { servers: child.clientURL, user, pass: 'pw' });
+      clients.push(c);
+      return c;
+    };
+    const plain = await as('plain');
+    assert.equal(await violated(plain, 'public.x'), false, 'default permissions allow the rest');
+    assert.equal(await violated(plain, 'secret.x'), true, 'default permissions deny secret.>');
+    const anon = await as(undefined);
+    assert.equal(await violated(anon, 'secret.y'), true, 'no_auth_user binds to plain, whose defaults apply');
+    const deny = await as('denyonly');
+    assert.equal(await violated(deny, 'anything'), false, 'a deny-only list allows everything else');
+    assert.equal(await violated(deny, 'secret.z'), true);
+    // allow_responses: the responder may answer a request, once.
+    const responder = await as('responder');
+    const sub = responder.subscribe('svc', { max: 1, callback: (_e, m) => m.respond(new TextEncoder().encode('pong')) });
+    await responder.flush();
+    const requester = await as('plain');
+    const reply = await requester.request('svc', new Uint8Array(), { timeout: 5000 });
+    assert.equal(new TextDecoder().decode(reply.data), 'pong');
+    void sub;
+  } finally {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await nc.close();
+    await child.close();
+  }
+});

@@ -136,3 +136,8 @@ test('with the embedded NATS server, -ns-only options are accepted but warned ab
   o.streaming.natsServerURL = 'nats://h:1';
   assert.deepEqual(externalOnlyWarnings(o), []);
 });
+
+test('redactURL: a password containing @ is hidden up to the last @ of the authority', () => {
+  assert.equal(redactURL('nats://stan:my@Secret@nats.example:4222'), 'nats://stan:[REDACTED]@nats.example:4222');
+  assert.equal(redactURL('nats://stan:pw@h:1/path@x'), 'nats://stan:[REDACTED]@h:1/path@x');
+});

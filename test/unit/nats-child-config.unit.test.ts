@@ -118,6 +118,8 @@ test('TLS: server files passed through; the streaming server verifies with the C
 
 test('--cluster URL parsing', () => {
   assert.deepEqual(parseClusterURL('nats://0.0.0.0:6222'), { host: '0.0.0.0', port: 6222 });
+  // Route credentials never reach an error message.
+  assert.throws(() => parseClusterURL('nats://ruser:S3cretRoutePw@0.0.0.0'), (e: Error) => !e.message.includes('S3cretRoutePw') && /\[REDACTED\]/.test(e.message));
   assert.deepEqual(parseClusterURL('nats://[::1]:6222'), { host: '::1', port: 6222 });
   assert.throws(() => parseClusterURL('nats://host'), /explicit port/);
   assert.throws(() => parseClusterURL('host:6222x'), /expected nats:\/\/host:port/);
