@@ -47,7 +47,11 @@ const CACHE_BYTES = 8 * 1024 * 1024;
 /**
  * Encrypting: batches of at most this many unsealed rows are sealed inline on the main thread
  * instead of by the worker (src/store/seal-pool.ts), whose round trip costs more than a few
- * inline seals. Measured (see docs/encryption.md, "Performance"): TODO
+ * inline seals. Measured on the 2-core machine, FILE store, stan-bench 128 B, --encrypt
+ * (docs/encryption.md, "Performance"): sync publish (1 row per batch) 1.2k msgs/s through
+ * the worker vs 1.35-1.5k inline (a worker round trip adds ~100-150 µs of latency under
+ * load); async publish (~190 rows per batch) 37-38k with a threshold of 1, 39-42k with 4,
+ * 40-42k with 16, 33-40k with 64; pub+sub best with 16 (30-32k). Noisy; 16 chosen.
  */
 export const SEAL_INLINE_MAX_ROWS = 16;
 /** SQLite's default SQLITE_MAX_COMPOUND_SELECT: terms of one compound SELECT (see rowsPerInsert). */
