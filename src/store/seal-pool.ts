@@ -1,12 +1,12 @@
 /**
- * Encryption at rest off the main thread: worker threads that seal message rows a whole
- * group-commit batch at a time (docs/encryption.md, "Performance").
+ * Encryption at rest off the main thread: worker threads that seal message rows many at a
+ * time (docs/encryption.md, "Performance").
  *
  * Sealing costs ~9 µs per small message, nearly all of it Node's fixed per-call cost of an
- * OpenSSL cipher context, and the server is bound by its main thread. The store hands a
- * batch's plaintexts to a worker in one postMessage (two transferred ArrayBuffers, see
- * src/store/seal-batch.ts) and writes the rows once the sealed records are back; the main
- * thread keeps receiving publishes meanwhile. Small batches are sealed inline (see
+ * OpenSSL cipher context, and the server is bound by its main thread. The store hands an
+ * event-loop turn's plaintexts to a worker in one postMessage (two transferred ArrayBuffers,
+ * see src/store/seal-batch.ts) and writes a batch once all its rows are sealed; the main
+ * thread keeps receiving publishes and writing the previous batch meanwhile. Small batches are sealed inline (see
  * SEAL_INLINE_MAX_ROWS in sql-store.ts).
  *
  * Failure: a worker that errors, exits or does not answer within SEAL_TIMEOUT_MS fails every
