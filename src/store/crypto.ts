@@ -156,18 +156,18 @@ export class PayloadCipher {
     const name = this.writeCipher;
     if (name === undefined) throw new Error('PayloadCipher.seal on a read-only cipher');
     const out = Buffer.allocUnsafe(RECORD_OVERHEAD + plain.length);
-    out[0] = RECORD_MAGIC;
-    out[1] = RECORD_VERSION;
-    out[2] = CIPHER_IDS[name];
-    const nonce = out.subarray(HEADER_LEN, HEADER_LEN + NONCE_LEN);
-    nextNonce(nonce);
-    const c = createCipher(name, this.keys[name], nonce);
-    c.setAAD(additionalData(out.subarray(0, HEADER_LEN), context), { plaintextLength: plain.length });
-    let pos = HEADER_LEN + NONCE_LEN;
-    pos += c.update(plain).copy(out, pos);
-    pos += c.final().copy(out, pos);
-    c.getAuthTag().copy(out, pos);
+    sealInto(name, this.keys[name], plain, context, out);
     return out;
+  }
+
+  /**
+   * The cipher and key new records are sealed with, for the sealing worker thread
+   * (src/store/seal-pool.ts): a KeyObject is cloned into the worker by postMessage, so the
+   * key is derived once, here. Undefined for a read-only cipher.
+   */
+  sealingKey(): { name: CipherName; key: crypto.KeyObject } | undefined {
+    const name = this.writeCipher;
+    return name === undefined ? undefined : { name, key: this.keys[name] };
   }
 
   /**
@@ -196,6 +196,26 @@ export class PayloadCipher {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Seals `plain` into `out`, which must be exactly RECORD_OVERHEAD + plain.length bytes: the
+ * one implementation of the record format's writing side, used by `PayloadCipher.seal` on
+ * the main thread and by the sealing worker thread (src/store/seal-worker.ts) alike.
+ */
+export function sealInto(name: CipherName, key: crypto.KeyObject, plain: Uint8Array, context: Uint8Array, out: Buffer): void {
+  if (out.length !== RECORD_OVERHEAD + plain.length) throw new Error(`sealInto: output is ${out.length} bytes, ${RECORD_OVERHEAD + plain.length} expected`);
+  out[0] = RECORD_MAGIC;
+  out[1] = RECORD_VERSION;
+  out[2] = CIPHER_IDS[name];
+  const nonce = out.subarray(HEADER_LEN, HEADER_LEN + NONCE_LEN);
+  nextNonce(nonce);
+  const c = createCipher(name, key, nonce);
+  c.setAAD(additionalData(out.subarray(0, HEADER_LEN), context), { plaintextLength: plain.length });
+  let pos = HEADER_LEN + NONCE_LEN;
+  pos += c.update(plain).copy(out, pos);
+  pos += c.final().copy(out, pos);
+  c.getAuthTag().copy(out, pos);
+}
 
 /**
  * Random nonces are taken from a pool filled by the CSPRNG 4 KiB at a time: one OpenSSL call

@@ -9,6 +9,7 @@ import { MemoryStore } from './memory';
 import type { Store } from './types';
 import type { Knex } from 'knex';
 import type { SchemaTarget } from './sql/schema-check';
+import type { SqlStore } from './sql/sql-store';
 import { cipherFromOptions, type CipherSetup } from './crypto';
 
 /**
@@ -45,6 +46,20 @@ function encryptionSetup(so: StreamingOptions, log: Logger): CipherSetup {
   return setup;
 }
 
+/**
+ * Starts a SQL store's helpers (the encryption worker thread): a failure closes the store and
+ * is a startup error ("cannot start the encryption worker thread …").
+ */
+async function started(store: SqlStore): Promise<SqlStore> {
+  try {
+    await store.start();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
+}
+
 export async function openStore(so: StreamingOptions, log: Logger): Promise<Store> {
   const { cipher } = encryptionSetup(so, log);
   if (so.storeType === 'MEMORY') return new MemoryStore(so.storeLimits);
@@ -66,7 +81,7 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
       await adapter.close();
       throw err;
     }
-    return new SqlStore(adapter, { type: 'FILE', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher });
+    return await started(new SqlStore(adapter, { type: 'FILE', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher }));
   }
   const driver = so.sql.driver;
   if (driver !== 'postgres' && driver !== 'mysql') {
@@ -95,5 +110,5 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
     await adapter.close();
     throw err;
   }
-  return new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher });
+  return await started(new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher }));
 }

@@ -30,7 +30,8 @@ import {
   SubStore,
 } from '../types';
 import { DialectAdapter, num, toBuffer } from './dialect';
-import { describeOpenFailure, EncryptionKeyError, openRecord, PayloadCipher, PayloadCipherError, rowContext } from '../crypto';
+import { describeOpenFailure, EncryptionKeyError, openRecord, PayloadCipher, PayloadCipherError, RECORD_MAGIC, rowContext } from '../crypto';
+import { SealPool } from '../seal-pool';
 
 /** Snapshot after this many events since the last one… */
 export const SNAPSHOT_EVERY_EVENTS = 50_000;
@@ -43,6 +44,16 @@ const TRUNCATE_EVERY_MS = 1000;
 /** Recent messages kept in memory per channel so live delivery never reads the database. */
 const CACHE_MSGS = 4096;
 const CACHE_BYTES = 8 * 1024 * 1024;
+/**
+ * Encrypting: batches of at most this many unsealed rows are sealed inline on the main thread
+ * instead of by the worker (src/store/seal-pool.ts), whose round trip costs more than a few
+ * inline seals. Measured on the 2-core machine, FILE store, stan-bench 128 B, --encrypt
+ * (docs/encryption.md, "Performance"): sync publish (1 row per batch) 1.2k msgs/s through
+ * the worker vs 1.35-1.5k inline (a worker round trip adds ~100-150 µs of latency under
+ * load); async publish (~190 rows per batch) 37-38k with a threshold of 1, 39-42k with 4,
+ * 40-42k with 16, 33-40k with 64; pub+sub best with 16 (30-32k). Noisy; 16 chosen.
+ */
+export const SEAL_INLINE_MAX_ROWS = 16;
 /** SQLite's default SQLITE_MAX_COMPOUND_SELECT: terms of one compound SELECT (see rowsPerInsert). */
 const SQLITE_MAX_COMPOUND_SELECT = 500;
 
@@ -70,7 +81,16 @@ interface MsgRow {
   seq: number;
   ts: number;
   size: number;
-  data: Buffer;
+  /**
+   * The `data` column as written: the plaintext copy when not encrypting, the sealed record
+   * when encrypting — null until the row is sealed (dispatchSeal, sealRows). A row whose
+   * data is null is never written.
+   */
+  data: Buffer | null;
+  /** The marshalled MsgProto (the cached message's bytes, read only). */
+  plain: Buffer;
+  /** Set while the row is being sealed by the worker: settles when `data` is set (or failed). */
+  sealing?: Promise<void>;
 }
 
 interface EventRow {
@@ -92,6 +112,16 @@ interface Pending {
 
 function newPending(): Pending {
   return { msgs: [], msgBytes: 0, events: [], truncates: new Map(), dropChannels: [], waiters: [] };
+}
+
+/**
+ * The bytes a row is written with. When encrypting, only a sealed record passes (checked by
+ * its magic byte): a plaintext can never reach an encrypting store's table.
+ */
+function rowData(m: MsgRow, encrypting: boolean): Buffer {
+  const d = m.data;
+  if (d === null || (encrypting && d[0] !== RECORD_MAGIC)) throw new Error(`internal: message ${m.seq} of channel ${m.channel_id} is not sealed`);
+  return d;
 }
 
 function cloneSub(s: SubState): SubState {
@@ -207,7 +237,8 @@ class SqlMsgStore implements MsgStore {
     }
     // `size` stays the plaintext size: limits, monitoring and recovery count the message, not
     // its encryption overhead, whether encryption is on or off.
-    this.ch.store.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size: bytes.length, data: this.ch.store.sealRow(this.ch.id, msg.seq, bytes) });
+    // Encrypted rows are sealed by the store off the main thread (SqlStore.dispatchSeal).
+    this.ch.store.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size: bytes.length, data: this.ch.store.encrypting ? null : Buffer.from(bytes), plain: bytes });
     this.enforceLimits();
     return stored;
   }
@@ -443,6 +474,8 @@ export class SqlStore implements Store {
   private lastSnapshotAt: number;
   private retentionTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** Sealing worker thread(s), when encrypting. */
+  private readonly sealPool: SealPool | undefined;
 
   constructor(readonly adapter: DialectAdapter, private readonly opts: SqlStoreOptions) {
     validateStoreLimits(opts.limits);
@@ -451,6 +484,7 @@ export class SqlStore implements Store {
     this.resolver = limitsResolver(opts.limits);
     this.now = opts.now ?? Date.now;
     this.lastSnapshotAt = this.now();
+    this.sealPool = opts.cipher?.encrypting ? new SealPool(opts.cipher) : undefined;
   }
 
   get channelCount(): number {
@@ -459,10 +493,92 @@ export class SqlStore implements Store {
 
   // ------------------------------------------------------------ encryption at rest
 
-  /** The `data` column for a message: sealed when encrypting (outside any transaction). */
-  sealRow(channelID: number, seq: number, bytes: Buffer): Buffer {
-    const c = this.opts.cipher;
-    return c?.encrypting ? c.seal(bytes, rowContext(channelID, seq)) : Buffer.from(bytes);
+  /** True when message rows are sealed before they are written. */
+  get encrypting(): boolean {
+    return this.opts.cipher?.encrypting === true;
+  }
+
+  /**
+   * Starts what the store needs before serving: the sealing worker thread when encrypting
+   * (a failure is a startup error). Optional: the worker is otherwise started by the first
+   * batch it seals.
+   */
+  async start(): Promise<void> {
+    await this.sealPool?.start();
+  }
+
+  /**
+   * Encrypting: rows recorded during this event-loop turn, handed to the sealing worker at
+   * its end (dispatchSeal), so that they are sealed while the main thread goes on (parsing
+   * the next publishes, writing the previous batch) and are usually sealed by the time their
+   * batch is written.
+   */
+  private toSeal: MsgRow[] = [];
+  private sealScheduled = false;
+
+  private queueSeal(row: MsgRow): void {
+    this.toSeal.push(row);
+    if (this.sealScheduled) return;
+    this.sealScheduled = true;
+    setImmediate(() => {
+      this.sealScheduled = false;
+      const rows = this.toSeal;
+      this.toSeal = [];
+      // A few rows (e.g. a sync publisher's one) are cheaper to seal inline at commit time.
+      if (rows.length > SEAL_INLINE_MAX_ROWS && !this.closed) this.dispatchSeal(rows.filter((r) => r.data === null && r.sealing === undefined));
+    });
+  }
+
+  /**
+   * Sends rows to the sealing worker; the promise (also set on each row as `sealing`) settles
+   * when their `data` is set, or rejects, leaving them unsealed for the next attempt.
+   */
+  private dispatchSeal(rows: MsgRow[]): Promise<void> {
+    const pool = this.sealPool;
+    if (pool === undefined || rows.length === 0) return Promise.resolve();
+    const p = pool.seal(rows.map((r) => ({ channelID: r.channel_id, seq: r.seq, plain: r.plain }))).then(
+      (sealed) => {
+        for (let i = 0; i < rows.length; i++) {
+          rows[i].data = sealed[i];
+          rows[i].sealing = undefined;
+        }
+      },
+      (err: unknown) => {
+        for (const r of rows) r.sealing = undefined;
+        throw err;
+      },
+    );
+    // Handled when the rows' batch awaits it (sealRows); a row dropped by limits never is.
+    p.catch(() => undefined);
+    for (const r of rows) r.sealing = p;
+    return p;
+  }
+
+  /**
+   * Makes sure every row of a batch is sealed before it is written: waits for the rows the
+   * worker is sealing, seals the others (inline when they are few, else by the worker). Any
+   * failure (worker died, errored) rejects: the batch fails like a failed commit, its rows
+   * stay unsealed and are sealed again when it is retried. Never writes plaintext: rowData
+   * refuses an unsealed row.
+   */
+  private async sealRows(rows: MsgRow[]): Promise<void> {
+    const cipher = this.opts.cipher;
+    const waits = new Set<Promise<void>>();
+    let todo: MsgRow[] | undefined;
+    for (const r of rows) {
+      if (r.data !== null) continue;
+      if (r.sealing !== undefined) waits.add(r.sealing);
+      else (todo ??= []).push(r);
+    }
+    if (todo !== undefined) {
+      if (cipher === undefined || !cipher.encrypting) throw new Error('internal: a message row awaits sealing but no cipher encrypts');
+      if (this.sealPool === undefined || todo.length <= SEAL_INLINE_MAX_ROWS) {
+        for (const r of todo) r.data = cipher.seal(r.plain, rowContext(r.channel_id, r.seq));
+      } else {
+        waits.add(this.dispatchSeal(todo));
+      }
+    }
+    if (waits.size > 0) await Promise.all(waits);
   }
 
   /**
@@ -666,7 +782,8 @@ export class SqlStore implements Store {
 
   recordMessage(row: MsgRow): void {
     this.pending.msgs.push(row);
-    this.pending.msgBytes += row.data.length;
+    this.pending.msgBytes += row.size;
+    if (row.data === null && this.sealPool !== undefined) this.queueSeal(row);
   }
 
   /** The rows below firstSeq go in the next commit (the MsgsExpired event is recorded by the caller). */
@@ -786,7 +903,7 @@ export class SqlStore implements Store {
     }
     const head: Pending = { ...newPending(), events: all.events, truncates: all.truncates, dropChannels: all.dropChannels };
     head.msgs = all.msgs.splice(0, max);
-    for (const m of head.msgs) head.msgBytes += m.data.length;
+    for (const m of head.msgs) head.msgBytes += m.size;
     all.msgBytes -= head.msgBytes;
     all.events = [];
     all.truncates = new Map();
@@ -839,7 +956,7 @@ export class SqlStore implements Store {
       let bytes = 0;
       let j = i;
       while (j < rows.length && j - i < perInsert) {
-        const cost = rows[j].data.length * 2 + 64;
+        const cost = rowData(rows[j], this.encrypting).length * 2 + 64;
         if (j > i && bytes + cost >= this.adapter.maxStatementBytes) break;
         bytes += cost;
         j++;
@@ -852,7 +969,7 @@ export class SqlStore implements Store {
         flat[k++] = m.seq;
         flat[k++] = m.ts;
         flat[k++] = m.size;
-        flat[k++] = m.data;
+        flat[k++] = rowData(m, this.encrypting);
       }
       out.push([this.messageInsert(j - i), flat]);
       i = j;
@@ -877,6 +994,7 @@ export class SqlStore implements Store {
     }
     // Rows already dropped by limits before they were written are simply not written.
     const rows = this.truncFloor.size === 0 ? b.msgs : b.msgs.filter((m) => m.seq >= (this.truncFloor.get(m.channel_id) ?? 0));
+    await this.sealRows(rows);
     const inserts = this.messageInserts(rows);
     // Rows below a channel's first sequence are invisible (every read starts at firstSeq), so
     // their deletion can wait: one range DELETE per channel per second instead of one per
@@ -998,6 +1116,7 @@ export class SqlStore implements Store {
       this.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
     this.closed = true;
+    await this.sealPool?.close();
     await this.adapter.close();
   }
 }

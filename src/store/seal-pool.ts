@@ -1,0 +1,241 @@
+/**
+ * Encryption at rest off the main thread: worker threads that seal message rows many at a
+ * time (docs/encryption.md, "Performance").
+ *
+ * Sealing costs ~9 µs per small message, nearly all of it Node's fixed per-call cost of an
+ * OpenSSL cipher context, and the server is bound by its main thread. The store hands an
+ * event-loop turn's plaintexts to a worker in one postMessage (two transferred ArrayBuffers,
+ * see src/store/seal-batch.ts) and writes a batch once all its rows are sealed; the main
+ * thread keeps receiving publishes and writing the previous batch meanwhile. Small batches are sealed inline (see
+ * SEAL_INLINE_MAX_ROWS in sql-store.ts).
+ *
+ * Failure: a worker that errors, exits or does not answer within SEAL_TIMEOUT_MS fails every
+ * batch it holds (the store treats that like a failed commit: rows kept and retried,
+ * publishers told) and is replaced by a new one at the next batch. Nothing is ever written
+ * unsealed: the store only writes records returned here, checked by unpackSealed.
+ *
+ * The worker file: `seal-worker.js` next to this file when running compiled (dist/src/store),
+ * `seal-worker.ts` under tsx (tests), loaded through a bootstrap that registers tsx in the
+ * worker (see newWorker).
+ */
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { KeyObject } from 'node:crypto';
+import type { CipherName, PayloadCipher } from './crypto';
+import { packBatch, unpackSealed, type PackedBatch, type SealInput } from './seal-batch';
+
+/**
+ * Sealing threads. One: the 2-core machines this is sized for have one core for the main
+ * thread and one shared by the worker, SQLite/libuv threads and (in benchmarks) the clients;
+ * a second worker would only compete for it. Raise on bigger machines: a batch is split
+ * evenly across the workers.
+ */
+export const SEAL_WORKERS = 1;
+/** Rows per worker below which a batch is not split further (a split costs a message). */
+const MIN_ROWS_PER_WORKER = 64;
+/** A worker that has not answered a batch after this long is killed (the batch fails). */
+export const SEAL_TIMEOUT_MS = 30_000;
+/** A worker that has not started after this long is a startup failure. */
+const START_TIMEOUT_MS = 10_000;
+
+/** workerData of a sealing worker. */
+export interface SealWorkerData {
+  name: CipherName;
+  key: KeyObject;
+}
+/** Main thread → worker: one batch. */
+export interface SealRequest extends PackedBatch {
+  id: number;
+}
+/** Worker → main thread: started, a sealed batch, or why a batch could not be sealed. */
+export type SealReply = { ready: true } | { id: number; out: ArrayBuffer } | { id: number; error: string };
+
+const EXT = path.extname(__filename);
+const WORKER_FILE = path.join(__dirname, `seal-worker${EXT}`);
+/**
+ * The Worker's entry: the compiled file itself, or, under tsx, a two-line CommonJS bootstrap
+ * that registers tsx's require hook in the worker before loading the .ts file (Node 20 loads a
+ * worker's entry with the ESM loader, where the `--import tsx` hooks of the parent do not
+ * reach: "Unknown file extension .ts").
+ */
+function newWorker(data: SealWorkerData): Worker {
+  const opts = { workerData: data, name: 'stan-seal' };
+  if (EXT !== '.ts') return new Worker(WORKER_FILE, opts);
+  const boot = `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nrequire(${JSON.stringify(WORKER_FILE)});`;
+  return new Worker(boot, { ...opts, eval: true });
+}
+
+/** Test hooks (tests only): see test/int/seal-pool.int.test.ts. */
+export const sealPoolTestHooks: {
+  /** Called right after a batch was posted to a worker. */
+  afterPost?: (worker: Worker) => void;
+} = {};
+const livePools = new Set<SealPool>();
+/** Tests: terminates every running sealing worker of this process (they restart on demand). */
+export async function terminateSealWorkersForTest(): Promise<number> {
+  let n = 0;
+  for (const p of livePools) n += await p.terminateWorkers();
+  return n;
+}
+
+interface Running {
+  worker: Worker;
+  waiting: Map<number, { resolve: (out: ArrayBuffer) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>;
+}
+
+/** One worker, restarted on demand after it died. */
+class SealThread {
+  private running: Running | undefined;
+  private starting: Promise<Running> | undefined;
+  private nextID = 1;
+  closed = false;
+
+  constructor(private readonly data: SealWorkerData) {}
+
+  start(): Promise<Running> {
+    if (this.closed) return Promise.reject(new Error('encryption worker pool is closed'));
+    if (this.running !== undefined) return Promise.resolve(this.running);
+    this.starting ??= this.spawn().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private spawn(): Promise<Running> {
+    return new Promise<Running>((resolve, reject) => {
+      let worker: Worker;
+      try {
+        worker = newWorker(this.data);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      const run: Running = { worker, waiting: new Map() };
+      let started = false;
+      const timer = setTimeout(() => {
+        fail(new Error(`no answer within ${START_TIMEOUT_MS} ms`));
+        void worker.terminate();
+      }, START_TIMEOUT_MS);
+      const fail = (err: Error): void => {
+        if (!started) {
+          started = true;
+          clearTimeout(timer);
+          reject(err);
+          return;
+        }
+        if (this.running === run) this.running = undefined;
+        for (const w of run.waiting.values()) {
+          clearTimeout(w.timer);
+          w.reject(err);
+        }
+        run.waiting.clear();
+      };
+      worker.on('message', (m: SealReply) => {
+        if ('ready' in m) {
+          if (started) return;
+          started = true;
+          clearTimeout(timer);
+          if (this.closed) {
+            void worker.terminate();
+            reject(new Error('encryption worker pool is closed'));
+            return;
+          }
+          this.running = run;
+          worker.unref();
+          resolve(run);
+          return;
+        }
+        const w = run.waiting.get(m.id);
+        if (w === undefined) return;
+        run.waiting.delete(m.id);
+        clearTimeout(w.timer);
+        if (run.waiting.size === 0) worker.unref();
+        if ('error' in m) w.reject(new Error(`encryption worker: ${m.error}`));
+        else w.resolve(m.out);
+      });
+      worker.on('error', (err) => fail(new Error(`encryption worker failed: ${err.message}`)));
+      worker.on('messageerror', (err) => fail(new Error(`encryption worker message error: ${err.message}`)));
+      worker.on('exit', (code) => fail(new Error(`encryption worker exited (code ${code})`)));
+    });
+  }
+
+  async seal(batch: PackedBatch): Promise<ArrayBuffer> {
+    const run = await this.start();
+    return new Promise<ArrayBuffer>((resolve, reject) => {
+      const id = this.nextID++;
+      const timer = setTimeout(() => {
+        // The exit that follows fails this batch (and any other the worker holds).
+        void run.worker.terminate();
+      }, SEAL_TIMEOUT_MS);
+      run.waiting.set(id, { resolve, reject, timer });
+      // Keep the process alive while a batch is out (the idle worker does not).
+      if (run.waiting.size === 1) run.worker.ref();
+      try {
+        run.worker.postMessage({ id, data: batch.data, meta: batch.meta } satisfies SealRequest, [batch.data, batch.meta]);
+      } catch (err) {
+        run.waiting.delete(id);
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      sealPoolTestHooks.afterPost?.(run.worker);
+    });
+  }
+
+  /** Stops the worker (its batches fail); a later `start` spawns a new one unless closed. */
+  async terminate(): Promise<boolean> {
+    const run = this.running;
+    if (run === undefined) return false;
+    await run.worker.terminate();
+    return true;
+  }
+}
+
+/** The sealing workers of one store. */
+export class SealPool {
+  private readonly threads: SealThread[];
+
+  constructor(cipher: PayloadCipher, size = SEAL_WORKERS) {
+    const k = cipher.sealingKey();
+    if (k === undefined) throw new Error('SealPool needs a cipher that encrypts');
+    this.threads = [];
+    for (let i = 0; i < Math.max(1, size); i++) this.threads.push(new SealThread({ name: k.name, key: k.key }));
+    livePools.add(this);
+  }
+
+  /** Starts the workers now (at server start, so a failure is a clear startup error). */
+  async start(): Promise<void> {
+    try {
+      await Promise.all(this.threads.map((t) => t.start()));
+    } catch (err) {
+      throw new Error(`cannot start the encryption worker thread (${WORKER_FILE}): ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** The sealed records of `rows`, in order. Rejects if any worker fails (nothing is partial). */
+  async seal(rows: readonly SealInput[]): Promise<Buffer[]> {
+    const parts = Math.max(1, Math.min(this.threads.length, Math.floor(rows.length / MIN_ROWS_PER_WORKER)));
+    if (parts === 1) return unpackSealed(rows, 0, rows.length, await this.threads[0].seal(packBatch(rows)));
+    const per = Math.ceil(rows.length / parts);
+    const chunks: Array<Promise<Buffer[]>> = [];
+    for (let p = 0; p < parts; p++) {
+      const from = p * per;
+      const to = Math.min(rows.length, from + per);
+      chunks.push(this.threads[p].seal(packBatch(rows, from, to)).then((out) => unpackSealed(rows, from, to, out)));
+    }
+    return (await Promise.all(chunks)).flat();
+  }
+
+  /** Tests: terminates the running workers; returns how many. */
+  async terminateWorkers(): Promise<number> {
+    let n = 0;
+    for (const t of this.threads) if (await t.terminate()) n++;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    livePools.delete(this);
+    for (const t of this.threads) t.closed = true;
+    await Promise.all(this.threads.map((t) => t.terminate()));
+  }
+}
