@@ -80,8 +80,10 @@ async function udpListener(): Promise<{ port: number; rx: Received }> {
   return { port: sock.address().port, rx };
 }
 
-/** A TCP or unix stream listener; `ends` counts connections closed by the peer. */
-async function streamListener(where: number | string): Promise<{ rx: Received; conns: { opened: number; ended: number }; server: net.Server }> {
+/** A TCP or unix stream listener; `conns.ended` counts connections closed by the peer; `stop` drops everything. */
+async function streamListener(
+  where: number | string,
+): Promise<{ rx: Received; conns: { opened: number; ended: number }; server: net.Server; stop: () => void }> {
   const rx = new Received();
   const conns = { opened: 0, ended: 0 };
   const sockets = new Set<net.Socket>();
@@ -99,11 +101,12 @@ async function streamListener(where: number | string): Promise<{ rx: Received; c
     if (typeof where === 'number') server.listen(where, '127.0.0.1', () => resolve());
     else server.listen(where, () => resolve());
   });
-  closers.push(() => {
+  const stop = (): void => {
     for (const s of sockets) s.destroy();
     server.close();
-  });
-  return { rx, conns, server };
+  };
+  closers.push(stop);
+  return { rx, conns, server, stop };
 }
 
 /** Pids of running `logger` processes started for server `pid` (their `--id=<pid>`). */
@@ -228,6 +231,34 @@ test('-s: the logger child exits when the server is killed (stdin EOF)', async (
   await proc.stop('SIGKILL');
   for (let i = 0; i < 100 && loggerChildrenOf(proc.pid).length > 0; i++) await sleep(20);
   assert.deepEqual(loggerChildrenOf(proc.pid), []);
+});
+
+test('-s: the syslog daemon goes away and comes back: one warning, the logger child is restarted', async () => {
+  const sock = path.join(tmp, 'restart.sock');
+  const first = await streamListener(sock);
+  const port = await freePort();
+  const proc = spawnServer(['-a', '127.0.0.1', '-p', String(port), '-s', '-SD'], { env: { ...process.env, STAN_SYSLOG_SOCKET: sock } });
+  procs.push(proc);
+  await first.rx.waitFor(/STREAM: Streaming Server is ready$/);
+  const [firstLogger] = loggerChildrenOf(proc.pid);
+  assert.ok(firstLogger !== undefined);
+  // The daemon stops (its socket disappears); the next record makes logger fail and exit.
+  first.stop();
+  const sc = await connect(`nats://127.0.0.1:${port}`, 'test-cluster', 'syslog-restart');
+  await proc.waitForLine(/syslog unix:\/\/.* unavailable: "logger" exited/, { stream: 'stderr', timeoutMs: 10000 });
+  await publish(sc, 'syslog.restart', 'x');
+  // The daemon is back: a new logger child is started within the backoff.
+  const second = await streamListener(sock);
+  await second.rx.waitFor(/^<28>.*\]: syslog unix:\/\/.* available again; \d+ log line\(s\) were dropped meanwhile$/, 15000);
+  await close(sc);
+  await second.rx.waitFor(/^<31>.* STREAM: \[Client:syslog-restart\] Closed/);
+  const children = loggerChildrenOf(proc.pid);
+  assert.equal(children.length, 1);
+  assert.notEqual(children[0], firstLogger);
+  const warnings = proc.stderrLines.filter((l) => l !== '');
+  assert.equal(warnings.length, 2, proc.output);
+  assert.match(warnings[1] ?? '', /available again/);
+  await proc.stop('SIGINT');
 });
 
 test('-s with the syslog socket missing: the server starts and serves, one warning on stderr', async () => {
