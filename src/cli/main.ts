@@ -8,6 +8,7 @@ import { PACKAGE_ROOT } from '../paths';
 import { loadOptions } from '../config/load';
 import { ConfigError } from '../config/errors';
 import { createLogOutput, LogOutput } from '../logging/factory';
+import { DEFAULT_SYSLOG_SOCKET, parseRemoteSyslogURL, SYSLOG_SOCKET_ENV, syslogTag, type SyslogChoice } from '../logging/syslog';
 import { StreamingServer, STAN_VERSION } from '../server/streaming';
 import { migrateCommandArgs, runMigrateCommand } from './migrate';
 import { sendSignal, SignalError } from './signal';
@@ -48,6 +49,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const options = loaded.options;
   const n = options.nats;
   const s = options.streaming;
+  // As the reference: -l wins over -r, which wins over -s (validated by loadOptions).
+  let syslog: SyslogChoice | undefined;
+  if (n.remoteSyslog !== '') syslog = { kind: 'remote', target: parseRemoteSyslogURL(n.remoteSyslog) };
+  else if (n.syslog) syslog = { kind: 'local', socketPath: process.env[SYSLOG_SOCKET_ENV] || DEFAULT_SYSLOG_SOCKET };
   const out: LogOutput = createLogOutput({
     file: n.logFile,
     logtime: n.logtime,
@@ -56,8 +61,20 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     natsTrace: n.trace,
     stanDebug: s.debug,
     stanTrace: s.trace,
+    syslog,
+    syslogTag: syslogTag(s.syslogName),
   });
   for (const w of loaded.warnings) out.stan.warn(w);
+  if (n.logFile !== '' && syslog) {
+    out.stan.warn(`${n.remoteSyslog !== '' ? '--remote_syslog' : '--syslog'} ignored: the log goes to the file given by --log, as in the reference`);
+  } else if (n.remoteSyslog !== '' && n.syslog) {
+    out.stan.warn('--syslog ignored: --remote_syslog is set, as in the reference');
+  }
+  /** Flushes the log (syslog included, bounded in time) and exits. */
+  const exit = (code: number): void => {
+    out.flushSync();
+    void out.close().finally(() => process.exit(code));
+  };
 
   // Signals are handled from before start-up on: a SIGINT/SIGTERM that arrives while the
   // server is starting (or right after it printed "ready") must still mean a graceful stop
@@ -81,8 +98,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .catch((err: unknown) => out.stan.error(`Error during shutdown: ${String(err)}`))
       .finally(() => {
         if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
-        out.flushSync();
-        process.exit(code);
+        exit(code);
       });
   };
   process.on('SIGINT', () => stop(0));
@@ -115,8 +131,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
             .catch(() => undefined)
             .finally(() => {
               if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
-              out.flushSync();
-              process.exit(1);
+              exit(1);
             });
         },
         onStepDown: () => {
@@ -127,7 +142,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
             void (old?.shutdown() ?? Promise.resolve())
               .catch(() => undefined)
               .finally(() => {
-                if (pendingStop !== undefined) process.exit(pendingStop);
+                if (pendingStop !== undefined) {
+                  exit(pendingStop);
+                  return;
+                }
                 out.stan.notice('ft: going back to standby');
                 void launch();
               });
@@ -136,8 +154,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
           // The server stopped serving; exit non-zero so a supervisor restarts it as a standby.
           void (old?.shutdown() ?? Promise.resolve()).finally(() => {
             if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
-            out.flushSync();
-            process.exit(1);
+            exit(1);
           });
         },
       });
@@ -145,15 +162,15 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       if (pendingStop !== undefined) {
         // Stopped while starting (e.g. an FT standby): a normal, requested stop.
         out.stan.notice('Shutting down.');
-        out.flushSync();
-        process.exit(pendingStop);
+        exit(pendingStop);
+        return;
       }
       const msg = err instanceof Error ? err.message : String(err);
       out.stan.fatal(msg);
-      out.flushSync();
-      // With -l the log goes to a file: say it on stderr too, where a failed start is looked for.
-      if (n.logFile) process.stderr.write(`nats-streaming-server: ${msg}\n`);
-      process.exit(1);
+      // With -l or syslog the log goes elsewhere: say it on stderr too, where a failed start is looked for.
+      if (out.kind !== 'stderr') process.stderr.write(`nats-streaming-server: ${msg}\n`);
+      exit(1);
+      return;
     }
     if (n.pidFile) fs.writeFileSync(n.pidFile, `${process.pid}`);
     if (pendingStop !== undefined) stop(pendingStop);

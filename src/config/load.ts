@@ -12,6 +12,7 @@ import { FlagError, FlagOccurrence, parseGoFlags } from './goflags';
 import { ConfParseError, parseConfFile } from './natsconf';
 import { defaultServerOptions, ServerOptions } from './options';
 import { formatGoDuration } from './units';
+import { parseRemoteSyslogURL, SyslogURLError } from '../logging/syslog';
 import { TLS_USAGE, USAGE } from './usage';
 
 export type LoadResult =
@@ -91,7 +92,19 @@ export function loadOptions(argv: string[], env: NodeJS.ProcessEnv): LoadResult 
   if (envKey !== undefined && envKey !== '') s.encryptionKey = envKey;
 
   validateStoreLimits(options);
+  validateRemoteSyslog(options);
   return { kind: 'run', options, positionals, warnings };
+}
+
+/** A bad `-r/--remote_syslog` stops the start-up (the reference exits too). */
+function validateRemoteSyslog(options: ServerOptions): void {
+  if (options.nats.remoteSyslog === '') return;
+  try {
+    parseRemoteSyslogURL(options.nats.remoteSyslog);
+  } catch (e) {
+    if (e instanceof SyslogURLError) throw new ConfigError(e.message);
+    throw e;
+  }
 }
 
 /** The embedded NATS server's TLS flags (the streaming server's own -tls_client_* are not among them). */

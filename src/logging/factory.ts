@@ -1,14 +1,20 @@
 /**
- * Builds the process loggers from the logging options (-l, -T, -D/-V, -SD/-SV, --log_json).
+ * Builds the process loggers from the logging options (-l, -T, -D/-V, -SD/-SV, --log_json,
+ * -s/-r syslog).
  *
  * Default output is the reference's text line, which operators' scripts grep:
  *   [1234] 2018/10/17 14:11:24.641146 [INF] STREAM: Streaming Server is ready
  * (without -T=false's timestamp: `[1234] [INF] STREAM: ...`). `--log_json` switches to pino's
  * JSON lines. Both write through pino's SonicBoom destination: buffered, non-blocking, and
  * reopenable for log rotation (SIGUSR1).
+ *
+ * Output precedence, as the reference's configureLogger: a log file (-l) first, else the
+ * remote syslog (-r), else the local syslog (-s), else stderr. Syslog records carry the bare
+ * message (with the "STREAM: " prefix) at the mapped severity; see ./syslog.ts.
  */
 import pino from 'pino';
 import type { Logger } from './logger';
+import { createSyslogSink, SEVERITY, type SyslogChoice, type SyslogSink, type Reporter } from './syslog';
 
 export interface LogSettings {
   file: string;
@@ -18,9 +24,17 @@ export interface LogSettings {
   natsTrace: boolean;
   stanDebug: boolean;
   stanTrace: boolean;
+  /** Syslog output instead of stderr (ignored when `file` is set). */
+  syslog?: SyslogChoice;
+  /** Syslog tag (the executable name or --syslog_name). */
+  syslogTag?: string;
+  /** Where the syslog sink reports its own trouble (default: stderr). */
+  syslogReport?: Reporter;
 }
 
 export interface LogOutput {
+  /** Where the lines go. */
+  readonly kind: 'stderr' | 'file' | 'syslog';
   /** Logger of the embedded NATS server (no prefix; -D/-V). */
   nats: Logger;
   /** Logger of the streaming server ("STREAM: " prefix; -SD/-SV). */
@@ -29,10 +43,24 @@ export interface LogOutput {
   reopen(): void;
   /** Flushes buffered lines synchronously (before exit). */
   flushSync(): void;
+  /**
+   * Flushes everything, syslog included (the `logger` child, the remote connection), bounded
+   * in time; call before process.exit. Later lines are dropped.
+   */
+  close(): Promise<void>;
 }
 
 type Level = 'INF' | 'WRN' | 'ERR' | 'FTL' | 'DBG' | 'TRC';
 const PINO_LEVEL: Record<Level, string> = { INF: 'info', WRN: 'warn', ERR: 'error', FTL: 'fatal', DBG: 'debug', TRC: 'trace' };
+/** The reference's SysLogger: Noticef→Notice, Warnf→Warning, Errorf→Err, Fatalf→Crit, Debugf→Debug, Tracef→Notice. */
+export const SYSLOG_SEVERITY: Record<Level, number> = {
+  INF: SEVERITY.notice,
+  WRN: SEVERITY.warning,
+  ERR: SEVERITY.err,
+  FTL: SEVERITY.crit,
+  DBG: SEVERITY.debug,
+  TRC: SEVERITY.notice,
+};
 
 function pad(n: number, w: number): string {
   return String(n).padStart(w, '0');
@@ -47,6 +75,7 @@ export function formatLogTime(d: Date, micros: number): string {
 }
 
 export function createLogOutput(s: LogSettings): LogOutput {
+  if (s.file === '' && s.syslog) return createSyslogOutput(s, s.syslog);
   const dest = pino.destination({ dest: s.file || 2, sync: s.file === '', mkdir: true });
   const pid = process.pid;
   let write: (level: Level, prefix: string, msg: string) => void;
@@ -70,6 +99,44 @@ export function createLogOutput(s: LogSettings): LogOutput {
       dest.write(line);
     };
   }
+  return {
+    kind: s.file ? 'file' : 'stderr',
+    ...makeLoggers(s, write),
+    reopen: () => {
+      if (s.file) dest.reopen();
+    },
+    flushSync: () => {
+      try {
+        dest.flushSync();
+      } catch {
+        // Nothing buffered, or the destination is not ready yet: nothing to flush.
+      }
+    },
+    close: () => {
+      try {
+        dest.flushSync();
+      } catch {
+        // As above.
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+/** -s / -r: every line goes to syslog; -T and --log_json do not apply (syslog stamps records). */
+function createSyslogOutput(s: LogSettings, choice: SyslogChoice): LogOutput {
+  const sink: SyslogSink = createSyslogSink(choice, { tag: s.syslogTag ?? 'nats-streaming-server', report: s.syslogReport });
+  return {
+    kind: 'syslog',
+    ...makeLoggers(s, (level, prefix, msg) => sink.write(SYSLOG_SEVERITY[level], prefix + msg)),
+    // SIGUSR1: nothing to reopen.
+    reopen: () => {},
+    flushSync: () => {},
+    close: () => sink.close(),
+  };
+}
+
+function makeLoggers(s: LogSettings, write: (level: Level, prefix: string, msg: string) => void): { nats: Logger; stan: Logger } {
   const make = (prefix: string, debug: boolean, trace: boolean): Logger => {
     const write2 = (level: Level) => (m: string) => write(level, prefix, m);
     const off = (): void => {};
@@ -95,15 +162,5 @@ export function createLogOutput(s: LogSettings): LogOutput {
   return {
     nats: make('', s.natsDebug, s.natsTrace),
     stan: make('STREAM: ', s.stanDebug, s.stanTrace),
-    reopen: () => {
-      if (s.file) dest.reopen();
-    },
-    flushSync: () => {
-      try {
-        dest.flushSync();
-      } catch {
-        // Nothing buffered, or the destination is not ready yet: nothing to flush.
-      }
-    },
   };
 }

@@ -19,9 +19,6 @@ const NOT_YET: Record<string, string> = {
   cluster_raft_logging: 'clustering',
   cluster_proceed_on_restore_failure: 'clustering',
   cluster_allow_add_remove_node: 'clustering',
-  syslog: 'syslog',
-  remote_syslog: 'syslog',
-  syslog_name: 'syslog',
 };
 
 const FILE_FLAG_PREFIX = 'file_';

@@ -82,7 +82,7 @@ test('flags of features not built yet stop the server with "not supported yet"',
   const cases: Array<[string[], RegExp]> = [
     [['--clustered'], /not supported yet: .*--clustered/],
     [['--cluster_node_id', 'a', '--cluster_peers', 'b,c'], /not supported yet: --cluster_node_id, --cluster_peers/],
-    [['-s'], /not supported yet: .*--syslog/],
+    [['--cluster_bootstrap'], /not supported yet: .*--cluster_bootstrap/],
   ];
   await Promise.all(
     cases.map(async ([args, re]) => {
