@@ -126,6 +126,11 @@ export async function reloadConfiguration(
  * logged). The streaming server's own connection must keep working: a reload that changes
  * the credentials it connects with is refused before the child sees it.
  */
+/** NatsServerOptions fields that configure this process, not the nats-server child. */
+const OWN_PROCESS_NATS_OPTIONS = new Set([
+  'logFile', 'logtime', 'logJSON', 'syslog', 'remoteSyslog', 'pidFile', 'httpHost', 'httpPort', 'httpsPort', 'natsServerBin',
+]);
+
 async function reloadChild(current: ServerOptions, next: ServerOptions, child: ChildNatsServer, log: Logger): Promise<void> {
   try {
     const own = ownCredentials(current, current);
@@ -141,9 +146,14 @@ async function reloadChild(current: ServerOptions, next: ServerOptions, child: C
     log.error(`Reload: error: ${err instanceof Error ? err.message : String(err)}; keeping the running configuration`);
     return;
   }
-  const changedNats = differences(current.nats, next.nats, 'nats');
-  current.nats = { ...next.nats };
-  for (const path of differences(current.streaming, next.streaming, 'streaming')) {
+  const changed = differences(current.nats, next.nats, 'nats');
+  // Options of our own process (logging, monitor, pid file, the child's binary) did not go to
+  // the child and stay as they run, like the streaming options.
+  const ours = changed.filter((p) => OWN_PROCESS_NATS_OPTIONS.has(p.slice('nats.'.length)));
+  const changedNats = changed.filter((p) => !ours.includes(p));
+  const kept = Object.fromEntries(ours.map((p) => [p.slice('nats.'.length), (current.nats as unknown as Record<string, unknown>)[p.slice('nats.'.length)]]));
+  current.nats = { ...next.nats, ...kept };
+  for (const path of [...ours, ...differences(current.streaming, next.streaming, 'streaming')]) {
     log.warn(`Reload: option ${optionName(path)} cannot be changed at runtime; keeping the running value (restart the server to apply it)`);
   }
   const applied = changedNats.map(optionName);

@@ -171,11 +171,13 @@ ${users}
   procs.push(proc);
   await refused(port, 'carol', 'cpw');
 
-  fs.writeFileSync(conf, natsConf('    { user: stan, password: spw }\n    { user: bob, password: bpw }\n    { user: carol, password: cpw }'));
+  // logtime configures our own log output, not the child: kept and warned about.
+  fs.writeFileSync(conf, `logtime: false\n${natsConf('    { user: stan, password: spw }\n    { user: bob, password: bpw }\n    { user: carol, password: cpw }')}`);
   const ours = /\[INF\] STREAM: Reloaded server configuration \(nats-server: authorization users\)$/;
   let before = countLines(proc, ours);
   process.kill(proc.pid, 'SIGHUP');
   await nextLine(proc, ours, before);
+  await proc.waitForLine(/\[WRN\] STREAM: Reload: option logtime cannot be changed at runtime/);
   const carol = await connect(url, 'test-cluster', 'carol-stan', { user: 'carol', pass: 'cpw' });
   clients.push(carol);
   const col = new Collector(await subscribe(carol, 'orders', opts(carol, (o) => o.setDeliverAllAvailable())));
@@ -183,7 +185,7 @@ ${users}
   assert.deepEqual((await col.waitFor(1)).map((m) => String(m.getData())), ['through-the-child']);
 
   // The streaming server's own password would change under it: refused, nothing sent to the child.
-  fs.writeFileSync(conf, natsConf('    { user: stan, password: other }\n    { user: carol, password: cpw }'));
+  fs.writeFileSync(conf, `logtime: false\n${natsConf('    { user: stan, password: other }\n    { user: carol, password: cpw }')}`);
   const refusedRe = /\[ERR\] STREAM: Reload: error: the new authorization changes the credentials the streaming server itself connects/;
   before = countLines(proc, refusedRe);
   process.kill(proc.pid, 'SIGHUP');
