@@ -643,3 +643,26 @@ test('snapshot scale: 100,000 subscriptions on 1,000 channels (times printed)', 
   assert.equal(back.channels.size, 1000);
   assert.deepStrictEqual(back, s);
 });
+
+test('a batch appended twice in a row (a retried commit that had landed) replays to the state of one', () => {
+  const before: StoreEvent[] = [init, connect('c1'), connect('old'), channel(1, 'foo'), created(1, sub(1, { isDurable: true, durableName: 'd' })), sent(1, 1, [1, 2])];
+  const batches: StoreEvent[][] = [
+    // acks, new deliveries, an update
+    [acked(1, 1, [1]), sent(1, 1, [3, 4]), updated(1, sub(1, { isDurable: true, durableName: 'd', lastSent: 4 }))],
+    // a client leaves, its durable goes offline, another connects
+    [closeClient('c1'), updated(1, sub(1, { isDurable: true, durableName: 'd', isClosed: true, lastSent: 2 })), connect('c2', 9)],
+    // a channel and a subscription come and go within the batch
+    [channel(2, 'bar'), created(2, sub(2)), sent(2, 2, [1]), deleted(2, 2), { kind: EventKind.ChannelDeleted, channelID: 2 }],
+    // a channel replaced under the same name, a subscription deleted
+    [deleted(1, 1), { kind: EventKind.ChannelDeleted, channelID: 1 }, channel(3, 'foo'), created(3, sub(3))],
+    // limits
+    [{ kind: EventKind.MsgsExpired, channelID: 1, firstSeq: 3, removedMsgs: 2, removedBytes: 20, lastSeq: 4, msgCount: 2, byteCount: 20 }, closeClient('old')],
+  ];
+  for (const [i, b] of batches.entries()) {
+    const once = fold(b, fold(before));
+    const twice = fold(b, fold(b, fold(before)));
+    assert.deepEqual(toRecovered(twice), toRecovered(once), `batch ${i}`);
+    assert.equal(twice.nextChannelID, once.nextChannelID, `batch ${i}: channel IDs`);
+    assert.equal(twice.nextSubID, once.nextSubID, `batch ${i}: subscription IDs`);
+  }
+});

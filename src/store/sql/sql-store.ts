@@ -108,10 +108,18 @@ interface Pending {
   /** channels whose rows go away entirely */
   dropChannels: number[];
   waiters: Array<{ resolve: () => void; reject: (err: Error) => void }>;
+  /**
+   * Holds rows of a batch whose commit failed. The failure may have hidden a commit that
+   * did land (the connection broke while COMMIT was answered): such a batch is written so
+   * that rows already there are skipped (see writeBatch), and its events may be appended a
+   * second time, which replay tolerates (evolve is idempotent for a batch applied twice in a
+   * row: every event sets state, none accumulates).
+   */
+  retry: boolean;
 }
 
 function newPending(): Pending {
-  return { msgs: [], msgBytes: 0, events: [], truncates: new Map(), dropChannels: [], waiters: [] };
+  return { msgs: [], msgBytes: 0, events: [], truncates: new Map(), dropChannels: [], waiters: [], retry: false };
 }
 
 /**
@@ -449,6 +457,11 @@ export class SqlStore implements Store {
   readonly type: 'SQL' | 'FILE';
   readonly limits: StoreLimits;
   onError?: (err: Error) => void;
+  /**
+   * Test hook, called after a batch was written: throwing from it stands for a commit that
+   * landed although the caller saw an error (a connection lost while COMMIT was answered).
+   */
+  afterWriteForTest?: () => void;
   /** Called after each successful group commit: message rows, event rows, duration (s). */
   onCommit?: (rows: number, events: number, seconds: number) => void;
   /**
@@ -862,6 +875,7 @@ export class SqlStore implements Store {
         const started = performance.now();
         try {
           await this.writeBatch(batch);
+          this.afterWriteForTest?.();
         } catch (err) {
           const e = err instanceof Error ? err : new Error(String(err));
           // Keep the rows: the in-memory state already contains them, so they are written by
@@ -901,7 +915,7 @@ export class SqlStore implements Store {
       this.pending = newPending();
       return all;
     }
-    const head: Pending = { ...newPending(), events: all.events, truncates: all.truncates, dropChannels: all.dropChannels };
+    const head: Pending = { ...newPending(), events: all.events, truncates: all.truncates, dropChannels: all.dropChannels, retry: all.retry };
     head.msgs = all.msgs.splice(0, max);
     for (const m of head.msgs) head.msgBytes += m.size;
     all.msgBytes -= head.msgBytes;
@@ -913,6 +927,7 @@ export class SqlStore implements Store {
 
   private requeue(batch: Pending): void {
     const next = this.pending;
+    next.retry = true;
     next.msgs = batch.msgs.concat(next.msgs);
     next.msgBytes += batch.msgBytes;
     next.events = batch.events.concat(next.events);
@@ -935,18 +950,24 @@ export class SqlStore implements Store {
   /** `INSERT INTO stan_messages … VALUES (?,?,?,?,?),…` per row count: built once, reused. */
   private readonly insertSql = new Map<number, string>();
 
-  private messageInsert(n: number): string {
-    let sql = this.insertSql.get(n);
+  /**
+   * `skipExisting`: a retried batch may already be stored (see Pending.retry): rows whose key
+   * exists are skipped instead of failing the batch again, forever. Only retries pay for it.
+   */
+  private messageInsert(n: number, skipExisting = false): string {
+    const key = skipExisting ? -n : n;
+    let sql = this.insertSql.get(key);
     if (sql === undefined) {
       sql = `insert into stan_messages (channel_id, seq, ts, size, data) values ${new Array<string>(n).fill('(?, ?, ?, ?, ?)').join(', ')}`;
+      if (skipExisting) sql += this.adapter.name === 'mysql' ? ' on duplicate key update seq = seq' : ' on conflict (channel_id, seq) do nothing';
       if (this.insertSql.size > 256) this.insertSql.clear();
-      this.insertSql.set(n, sql);
+      this.insertSql.set(key, sql);
     }
     return sql;
   }
 
   /** Splits rows into multi-row INSERTs: [sql, flat bindings] each. */
-  private messageInserts(rows: MsgRow[]): Array<[string, Array<number | Buffer>]> {
+  private messageInserts(rows: MsgRow[], skipExisting = false): Array<[string, Array<number | Buffer>]> {
     const perInsert = Math.min(this.rowsPerInsert(5), this.opts.bulkInsertLimit > 0 ? this.opts.bulkInsertLimit : Infinity);
     const out: Array<[string, Array<number | Buffer>]> = [];
     let i = 0;
@@ -971,7 +992,7 @@ export class SqlStore implements Store {
         flat[k++] = m.size;
         flat[k++] = rowData(m, this.encrypting);
       }
-      out.push([this.messageInsert(j - i), flat]);
+      out.push([this.messageInsert(j - i, skipExisting), flat]);
       i = j;
     }
     return out;
@@ -995,7 +1016,7 @@ export class SqlStore implements Store {
     // Rows already dropped by limits before they were written are simply not written.
     const rows = this.truncFloor.size === 0 ? b.msgs : b.msgs.filter((m) => m.seq >= (this.truncFloor.get(m.channel_id) ?? 0));
     await this.sealRows(rows);
-    const inserts = this.messageInserts(rows);
+    const inserts = this.messageInserts(rows, b.retry);
     // Rows below a channel's first sequence are invisible (every read starts at firstSeq), so
     // their deletion can wait: one range DELETE per channel per second instead of one per
     // commit keeps steady publishing under limits cheap (fewer dead tuples on PostgreSQL).
@@ -1017,7 +1038,8 @@ export class SqlStore implements Store {
     await knex.transaction(async (trx) => {
       await this.fence?.(trx);
       if (this.needsServerRow) {
-        await trx('stan_server').insert({ id: 1, cluster_id: this.opts.clusterID, created_at: this.now() });
+        // Ignored when present: a retried first commit may have landed (see Pending.retry).
+        await trx('stan_server').insert({ id: 1, cluster_id: this.opts.clusterID, created_at: this.now() }).onConflict('id').ignore();
       }
       for (const [sql, flat] of inserts) await trx.raw(sql, flat);
       const evChunk = this.rowsPerInsert(3);
