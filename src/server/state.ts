@@ -111,6 +111,7 @@ export class Channel {
   constructor(public readonly store: ChannelStore) {
     this.nextSeq = store.msgs.lastSeq;
     this.deliverableSeq = store.msgs.lastSeq;
+    this.lastTimestamp = store.msgs.lastTimestamp;
   }
 
   get name(): string {

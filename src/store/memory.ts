@@ -87,6 +87,9 @@ export class MemoryMsgStore implements MsgStore {
   get lastSeq(): number {
     return this._lastSeq;
   }
+  get lastTimestamp(): number {
+    return this.len === 0 ? 0 : this.times[(this.head + this.len - 1) & (this.slots.length - 1)];
+  }
   get msgCount(): number {
     return this._msgCount;
   }

@@ -44,6 +44,11 @@ export interface MsgStore {
   /** Total size of stored messages (sum of StoredMsg.bytes lengths). */
   readonly byteCount: number;
   /**
+   * Timestamp (ns) of the newest stored message, 0 when none: after a restart (or an FT
+   * takeover on a host whose clock is behind) new timestamps continue from it, never below.
+   */
+  readonly lastTimestamp: number;
+  /**
    * Record a message (seq must be lastSeq+1; a seq <= lastSeq is ignored) and apply the
    * channel's count/bytes limits by dropping the oldest messages (always keeping the newest).
    * Returns the stored form.

@@ -186,3 +186,31 @@ test('after a restart, max_msgs and max_bytes trim recovered (cold) messages fir
   assert.ok(await msgs.lookup(7));
   await s2.close();
 });
+
+test('the newest message timestamp of every channel is restored (new timestamps never go below it)', async () => {
+  const dir = tmp();
+  const s1 = await open(dir);
+  await s1.recover();
+  s1.init(info);
+  // A timestamp "from the future": as if the server that wrote it had a clock ahead of ours.
+  const ahead = Date.now() * 1e6 + 3600e9;
+  const foo = s1.createChannel('foo');
+  for (let i = 1; i <= 3; i++) foo.msgs.store({ seq: i, timestamp: ahead + i, subject: 'foo', reply: '', data: Buffer.from(`m${i}`) });
+  const bar = s1.createChannel('bar');
+  bar.msgs.store({ seq: 1, timestamp: 1_700_000_000_000_000_000, subject: 'bar', reply: '', data: Buffer.from('b') });
+  s1.createChannel('empty');
+  await s1.commit();
+  await s1.close();
+
+  const s2 = await open(dir);
+  await s2.recover();
+  assert.equal(s2.lookupChannel('foo')?.msgs.lastTimestamp, ahead + 3);
+  assert.equal(s2.lookupChannel('bar')?.msgs.lastTimestamp, 1_700_000_000_000_000_000);
+  assert.equal(s2.lookupChannel('empty')?.msgs.lastTimestamp, 0);
+  // The server's channel state starts from it.
+  const { Channel } = await import('../../src/server/state');
+  const fooStore = s2.lookupChannel('foo');
+  assert.ok(fooStore);
+  assert.equal(new Channel(fooStore).lastTimestamp, ahead + 3);
+  await s2.close();
+});

@@ -218,6 +218,7 @@ class SqlMsgStore implements MsgStore {
   lastSeq = 0;
   msgCount = 0;
   byteCount = 0;
+  lastTimestamp = 0;
   /** seq → cached stored message (most recent ones); Map keeps insertion order = seq order. */
   private readonly cache = new Map<number, StoredMsg>();
   private cacheBytes = 0;
@@ -233,6 +234,7 @@ class SqlMsgStore implements MsgStore {
     if (msg.seq <= this.lastSeq) return stored;
     if (this.msgCount === 0) this.firstSeq = msg.seq;
     this.lastSeq = msg.seq;
+    this.lastTimestamp = msg.timestamp;
     this.msgCount++;
     this.byteCount += bytes.length;
     this.cache.set(msg.seq, stored);
@@ -364,11 +366,12 @@ class SqlMsgStore implements MsgStore {
       );
   }
 
-  restore(first: number, last: number, count: number, bytes: number): void {
+  restore(first: number, last: number, count: number, bytes: number, lastTimestamp: number): void {
     this.firstSeq = first;
     this.lastSeq = last;
     this.msgCount = count;
     this.byteCount = bytes;
+    this.lastTimestamp = lastTimestamp;
   }
 
   lookupCached(seq: number): StoredMsg | undefined | null {
@@ -641,6 +644,22 @@ export class SqlStore implements Store {
 
   // ------------------------------------------------------------ recovery
 
+  /** Timestamp of each channel's newest message: primary-key lookups, 200 channels per query. */
+  private async lastTimestamps(channels: Array<{ id: number; last: number }>): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    const CHUNK = 200;
+    for (let i = 0; i < channels.length; i += CHUNK) {
+      const chunk = channels.slice(i, i + CHUNK);
+      const rows = await this.adapter.db
+        .selectFrom('stan_messages')
+        .select(['channel_id', 'ts'])
+        .where((eb) => eb.or(chunk.map((c) => eb.and([eb('channel_id', '=', c.id), eb('seq', '=', c.last)]))))
+        .execute();
+      for (const r of rows) out.set(num(r.channel_id), num(r.ts));
+    }
+    return out;
+  }
+
   async recover(): Promise<RecoveredState | null> {
     const db = this.adapter.db;
     const server = await db.selectFrom('stan_server').select(['cluster_id']).where('id', '=', 1).executeTakeFirst();
@@ -702,13 +721,14 @@ export class SqlStore implements Store {
     await this.verifyStoredPayloads(
       [...state.channels.values()].filter((c) => c.msgCount > 0).map((c) => ({ id: c.id, name: c.name, first: c.firstSeq, last: c.lastSeq })),
     );
+    const lastTimestamps = await this.lastTimestamps([...state.channels.values()].filter((c) => c.msgCount > 0).map((c) => ({ id: c.id, last: c.lastSeq })));
     const rec = toRecovered(state);
     this.lastChannelID = state.nextChannelID - 1;
     this.lastSubID = state.nextSubID - 1;
     const channels = [];
     for (const rc of rec.channels) {
       const cs = new SqlChannelStore(this, rc.channelID, rc.name, this.resolver.resolve(rc.name));
-      cs.msgs.restore(rc.firstSeq, rc.lastSeq, rc.msgCount, rc.byteCount);
+      cs.msgs.restore(rc.firstSeq, rc.lastSeq, rc.msgCount, rc.byteCount, lastTimestamps.get(rc.channelID) ?? 0);
       cs.subs.subCount = rc.subs.length;
       this.channels.set(rc.name, cs);
       this.channelsByID.set(rc.channelID, cs);
