@@ -155,6 +155,7 @@ export class StreamingServer {
     try {
       store = await openStore(so, log);
       store.onError = (err) => log.error(`Store error: ${err.message}`);
+      warnIfStoreCannotTakeMaxPayload(store, options.nats.maxPayload, log);
       mctx.store = store;
       // Listen before a possible FT standby wait: isFTActive then answers 204 and readyz 503.
       if (options.nats.httpPort !== 0 || options.nats.httpsPort !== 0) monitor = await startMonitor(mctx, log, STAN_VERSION);
@@ -289,6 +290,21 @@ export class StreamingServer {
     }
     return this.shuttingDown;
   }
+}
+
+/**
+ * MySQL/MariaDB refuse statements above max_allowed_packet: messages the NATS server accepts
+ * but the database cannot store get an error PubAck. Say so once, with the value to set.
+ */
+function warnIfStoreCannotTakeMaxPayload(store: Store, maxPayload: number, log: Logger): void {
+  const max = store.maxMessageBytes;
+  if (max === undefined || max >= maxPayload) return;
+  // Inverse of SqlStore.maxMessageBytes plus room for the message envelope (subject, reply, ids).
+  const needed = Math.ceil(((maxPayload + 4096) * 2 + 1024) / 0.8 / 1024) * 1024;
+  log.warn(
+    `The database accepts messages of at most ${max} bytes (MySQL/MariaDB max_allowed_packet), less than the NATS ` +
+      `max_payload of ${maxPayload}: larger publishes get an error. Set max_allowed_packet to at least ${needed}.`,
+  );
 }
 
 /** Hides the password of `nats://user:pass@host` and the token of `nats://token@host` in logs. */

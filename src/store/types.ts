@@ -116,6 +116,11 @@ export interface Store {
   readonly type: StoreType;
   readonly limits: StoreLimits;
   /**
+   * Largest encoded message (MsgProto bytes) the store can write, when it has a bound below
+   * what NATS can carry (MySQL/MariaDB: max_allowed_packet); undefined = no such bound.
+   */
+  readonly maxMessageBytes?: number;
+  /**
    * Load persisted state. Returns null when the store is empty (first start). A persistent
    * store refuses (throws) data that belongs to another cluster ID.
    */

@@ -30,7 +30,7 @@ import {
   SubStore,
 } from '../types';
 import { DialectAdapter, num, toBuffer } from './dialect';
-import { describeOpenFailure, EncryptionKeyError, openRecord, PayloadCipher, PayloadCipherError, RECORD_MAGIC, rowContext } from '../crypto';
+import { describeOpenFailure, EncryptionKeyError, openRecord, PayloadCipher, PayloadCipherError, RECORD_MAGIC, RECORD_OVERHEAD, rowContext } from '../crypto';
 import { SealPool } from '../seal-pool';
 
 /** Snapshot after this many events since the last one… */
@@ -117,6 +117,9 @@ interface Pending {
    */
   retry: boolean;
 }
+
+/** Statement bytes besides one row's blob (SQL text, other columns), kept free below max_allowed_packet. */
+const STATEMENT_SLACK_BYTES = 1024;
 
 function newPending(): Pending {
   return { msgs: [], msgBytes: 0, events: [], truncates: new Map(), dropChannels: [], waiters: [], retry: false };
@@ -232,6 +235,13 @@ class SqlMsgStore implements MsgStore {
     const bytes = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestamp);
     const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes };
     if (msg.seq <= this.lastSeq) return stored;
+    const max = this.ch.store.maxMessageBytes;
+    if (max !== undefined && bytes.length > max) {
+      throw new StoreError(
+        `message too large for the database: ${bytes.length} bytes stored, the database accepts at most ${max} ` +
+          '(MySQL/MariaDB max_allowed_packet: raise it, or lower the NATS max_payload)',
+      );
+    }
     if (this.msgCount === 0) this.firstSeq = msg.seq;
     this.lastSeq = msg.seq;
     this.lastTimestamp = msg.timestamp;
@@ -508,6 +518,19 @@ export class SqlStore implements Store {
   }
 
   // ------------------------------------------------------------ encryption at rest
+
+  /**
+   * One message row must fit in one statement: MySQL/MariaDB send blobs hex-encoded in the
+   * text protocol (2 bytes per byte) and refuse statements above max_allowed_packet. A row
+   * that cannot fit would fail its batch on every retry and stall the store, so such a
+   * message is refused at publish instead (with a clear error to the publisher).
+   */
+  get maxMessageBytes(): number | undefined {
+    const limit = this.adapter.maxStatementBytes;
+    if (!Number.isFinite(limit)) return undefined;
+    // Statement text around the row (column list, other values) and the encryption overhead.
+    return Math.max(0, Math.floor((limit - STATEMENT_SLACK_BYTES) / 2) - (this.encrypting ? RECORD_OVERHEAD : 0));
+  }
 
   /** True when message rows are sealed before they are written. */
   get encrypting(): boolean {
