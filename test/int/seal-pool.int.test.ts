@@ -22,6 +22,7 @@ import { defaultStoreLimits } from '../../src/config/options';
 import { MsgProtoCodec } from '../../src/protocol/codec';
 import { startServer } from '../../src/index';
 import { close, Collector, connect, subscribe } from '../helpers/stan';
+import { serverInfo } from '../helpers/store';
 
 afterEach(() => {
   sealPoolTestHooks.afterPost = undefined;
@@ -102,17 +103,7 @@ function rawRows(dir: string): Array<{ seq: number; data: Buffer }> {
   }
 }
 
-const info = {
-  ClusterID: 'c1',
-  Discovery: '_STAN.discover.c1',
-  Publish: '_STAN.pub.c1',
-  Subscribe: '_STAN.sub.c1',
-  Unsubscribe: '_STAN.unsub.c1',
-  Close: '_STAN.close.c1',
-  SubClose: '_STAN.subclose.c1',
-  AcksSubs: '_STAN.ack.c1',
-  NodeID: '',
-};
+const info = serverInfo('c1');
 
 describe('SqlStore sealing through the worker', () => {
   test('a worker killed while sealing a batch fails that commit; the retry writes only sealed rows', async () => {

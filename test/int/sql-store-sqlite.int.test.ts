@@ -11,6 +11,7 @@ import { prepareSchema } from '../../src/store/sql/schema-check';
 import { SqlStore } from '../../src/store/sql/sql-store';
 import { defaultStoreLimits } from '../../src/config/options';
 import { MsgProtoCodec, SubState } from '../../src/protocol/codec';
+import { serverInfo } from '../helpers/store';
 
 async function open(dir: string, clusterID = 'c1', limits = defaultStoreLimits()): Promise<SqlStore> {
   const a = await openSqlite({ dir, sync: true });
@@ -22,17 +23,7 @@ function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-'));
 }
 
-const info = {
-  ClusterID: 'c1',
-  Discovery: '_STAN.discover.c1',
-  Publish: '_STAN.pub.c1',
-  Subscribe: '_STAN.sub.c1',
-  Unsubscribe: '_STAN.unsub.c1',
-  Close: '_STAN.close.c1',
-  SubClose: '_STAN.subclose.c1',
-  AcksSubs: '_STAN.ack.c1',
-  NodeID: '',
-};
+const info = serverInfo('c1');
 
 function sub(clientID: string, durableName: string): SubState {
   return {

@@ -1,0 +1,17 @@
+/** Fixtures for tests that drive a store directly (no server). */
+import type { ServerInfo } from '../../src/protocol/codec';
+
+/** The server info record a server with cluster ID `cid` writes at its first start. */
+export function serverInfo(cid = 'c1'): ServerInfo {
+  return {
+    ClusterID: cid,
+    Discovery: `_STAN.discover.${cid}`,
+    Publish: `_STAN.pub.${cid}`,
+    Subscribe: `_STAN.sub.${cid}`,
+    Unsubscribe: `_STAN.unsub.${cid}`,
+    Close: `_STAN.close.${cid}`,
+    SubClose: `_STAN.subclose.${cid}`,
+    AcksSubs: `_STAN.ack.${cid}`,
+    NodeID: '',
+  };
+}
