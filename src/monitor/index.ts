@@ -71,7 +71,7 @@ export async function startMonitor(ctx: MonitorContext, log: Logger, version: st
   registerNatsRoutes(http, ctx.natsServer, ctx.options.nats);
   if (ctx.natsMonitorURL !== undefined) registerNatsProxyRoutes(http, ctx.natsMonitorURL);
   registerStreamingRoutes(http, () => monitorSource(ctx), { version, go: `node${process.versions.node}` });
-  registerHealthRoutes(http, () => notReadyReason(ctx));
+  registerHealthRoutes(http, async () => notReadyReason(ctx) ?? (await ctx.store?.checkHealth?.()));
   const registry = createMetricsRegistry(ctx);
   observeStoreCommits(registry, ctx.store);
   registerMetricsRoute(http, registry);

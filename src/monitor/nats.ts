@@ -282,14 +282,14 @@ export function registerNatsRoutes(http: MonitorHttpServer, ns: EmbeddedNatsServ
 
 /**
  * /healthz: the process is up and answering (200 `{"status":"ok"}`).
- * /readyz: 200 `{"status":"ok"}` when this server serves clients (store open, and in FT the
- * active server); otherwise 503 `{"status":"unavailable","status_code":503,"error":"…"}`,
+ * /readyz: 200 `{"status":"ok"}` when this server serves clients (store open and its
+ * database answering with commits succeeding, and in FT the active server); otherwise 503 `{"status":"unavailable","status_code":503,"error":"…"}`,
  * the shape nats-server uses for an unhealthy /healthz.
  */
-export function registerHealthRoutes(http: MonitorHttpServer, notReady: () => string | undefined): void {
+export function registerHealthRoutes(http: MonitorHttpServer, notReady: () => Promise<string | undefined>): void {
   http.handle('/healthz', () => ({ json: { status: 'ok' } }));
-  http.handle('/readyz', () => {
-    const why = notReady();
+  http.handle('/readyz', async () => {
+    const why = await notReady();
     if (why === undefined) return { json: { status: 'ok' } };
     return { status: 503, json: { status: 'unavailable', status_code: 503, error: why } };
   });

@@ -121,6 +121,11 @@ export interface Store {
    */
   readonly maxMessageBytes?: number;
   /**
+   * For /readyz: why the store cannot serve now (database unreachable, commits failing), or
+   * undefined when it can. Persistent stores only; cheap enough to call per probe.
+   */
+  checkHealth?(): Promise<string | undefined>;
+  /**
    * Load persisted state. Returns null when the store is empty (first start). A persistent
    * store refuses (throws) data that belongs to another cluster ID.
    */

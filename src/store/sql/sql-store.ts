@@ -118,6 +118,10 @@ interface Pending {
   retry: boolean;
 }
 
+/** /readyz database probe: answer deadline, and how long a result is reused. */
+const HEALTH_TIMEOUT_MS = 2000;
+const HEALTH_CACHE_MS = 1000;
+
 /** Statement bytes besides one row's blob (SQL text, other columns), kept free below max_allowed_packet. */
 const STATEMENT_SLACK_BYTES = 1024;
 
@@ -532,6 +536,48 @@ export class SqlStore implements Store {
     return Math.max(0, Math.floor((limit - STATEMENT_SLACK_BYTES) / 2) - (this.encrypting ? RECORD_OVERHEAD : 0));
   }
 
+  // ------------------------------------------------------------ health (/readyz)
+
+  /** Message of the last failed commit, cleared by the next successful one. */
+  private lastCommitError: string | undefined;
+  private healthProbe: { at: number; result: Promise<string | undefined> } | undefined;
+
+  /**
+   * Not ready while commits fail, or when the database does not answer a trivial query
+   * within HEALTH_TIMEOUT_MS (an idle server learns of an outage this way, before a publish
+   * fails). Probe results are reused for HEALTH_CACHE_MS so frequent probes cost nothing.
+   */
+  checkHealth(): Promise<string | undefined> {
+    if (this.closed) return Promise.resolve('store closed');
+    if (this.lastCommitError !== undefined) return Promise.resolve(`store commits failing: ${this.lastCommitError}`);
+    const now = Date.now();
+    if (this.healthProbe === undefined || now - this.healthProbe.at >= HEALTH_CACHE_MS) {
+      this.healthProbe = { at: now, result: this.probeDatabase() };
+    }
+    return this.healthProbe.result;
+  }
+
+  private async probeDatabase(): Promise<string | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`store unreachable: no answer within ${HEALTH_TIMEOUT_MS} ms`), HEALTH_TIMEOUT_MS);
+    });
+    const query = this.adapter.db
+      .selectFrom('stan_server')
+      .select('id')
+      .limit(1)
+      .execute()
+      .then(
+        () => undefined,
+        (err: unknown) => `store unreachable: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    try {
+      return await Promise.race([query, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** True when message rows are sealed before they are written. */
   get encrypting(): boolean {
     return this.opts.cipher?.encrypting === true;
@@ -921,6 +967,7 @@ export class SqlStore implements Store {
           this.afterWriteForTest?.();
         } catch (err) {
           const e = err instanceof Error ? err : new Error(String(err));
+          this.lastCommitError = e.message;
           // Keep the rows: the in-memory state already contains them, so they are written by
           // the next successful commit (at-least-once for the publishers that got an error).
           this.requeue(batch);
@@ -931,6 +978,7 @@ export class SqlStore implements Store {
           await new Promise((r) => setTimeout(r, 200));
           continue;
         }
+        this.lastCommitError = undefined;
         this.onCommit?.(batch.msgs.length, batch.events.length, (performance.now() - started) / 1000);
         for (const e of batch.events) this.projection = evolve(this.projection, e);
         for (const m of batch.msgs) {
