@@ -6,6 +6,7 @@
  * so a slow store gets bigger batches instead of more round trips.
  */
 import type { Logger } from '../logging/logger';
+import { RepeatedErrorLog } from '../logging/repeated-error';
 import type { NatsTransport } from '../nats/transport';
 import { PubAckCodec } from '../protocol/codec';
 import { encodeOkPubAckBytes } from '../protocol/fast';
@@ -30,12 +31,17 @@ export class PublishPipeline {
   /** Set by the server (FT): false while this server may not answer clients. */
   canReply: () => boolean = () => true;
 
+  /** A failing store fails every batch: one log line per incident, not per batch. */
+  private readonly storeFailures: RepeatedErrorLog;
+
   constructor(
     private readonly store: Store,
     private readonly transport: NatsTransport,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly maxBatch: number,
-  ) {}
+  ) {
+    this.storeFailures = new RepeatedErrorLog(logger, 'Unable to store messages', 'Publishing');
+  }
 
   /** Queue a message already recorded in the store (channel.nextSeq assigned). */
   add(channel: Channel, seq: number, guid: Uint8Array, ackSubject: string | undefined): void {
@@ -71,10 +77,11 @@ export class PublishPipeline {
   private committed(batch: Pending[], err: Error | undefined): void {
     this.committing = false;
     if (err) {
-      this.logger.error(`Unable to store messages: ${err.message}`);
+      this.storeFailures.error(err.message);
       // The messages are not durable: every publisher of the batch gets the store error.
       for (const p of batch) this.sendAck(p, err.message);
     } else {
+      this.storeFailures.ok();
       let last: Channel | undefined;
       for (const p of batch) {
         if (p.seq > p.channel.deliverableSeq) p.channel.deliverableSeq = p.seq;

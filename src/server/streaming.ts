@@ -5,6 +5,7 @@
 import type { ServerOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
 import { silentLogger } from '../logging/logger';
+import { RepeatedErrorLog } from '../logging/repeated-error';
 import type { NatsTransport } from '../nats/transport';
 import { CloseRequestCodec, ConnectRequestCodec, ConnectResponseCodec } from '../protocol/codec';
 import type { Store } from '../store/types';
@@ -154,7 +155,10 @@ export class StreamingServer {
     };
     try {
       store = await openStore(so, log);
-      store.onError = (err) => log.error(`Store error: ${err.message}`);
+      // A dead database is retried every 200 ms: one line per incident, not per retry.
+      const storeErrors = new RepeatedErrorLog(log, 'Store error', 'Store');
+      store.onError = (err) => storeErrors.error(err.message);
+      store.onCommit = () => storeErrors.ok();
       warnIfStoreCannotTakeMaxPayload(store, options.nats.maxPayload, log);
       mctx.store = store;
       // Listen before a possible FT standby wait: isFTActive then answers 204 and readyz 503.

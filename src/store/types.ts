@@ -149,5 +149,7 @@ export interface Store {
    * so the server can log it; optional hook set by the server.
    */
   onError?: (err: Error) => void;
+  /** Called after each successful commit (persistent stores): rows, events, seconds taken. */
+  onCommit?: (rows: number, events: number, seconds: number) => void;
   close(): Promise<void>;
 }

@@ -25,6 +25,7 @@ test('Postgres stops for 2 s under publish load: error PubAcks, reconnect, nothi
   pg = await startPostgres();
   const url = await pg.createDatabase();
   const errors: string[] = [];
+  const notices: string[] = [];
   s = await startServer({
     streaming: {
       clusterID: 'dbr',
@@ -37,7 +38,7 @@ test('Postgres stops for 2 s under publish load: error PubAcks, reconnect, nothi
       isDebug: false,
       trace: () => undefined,
       debug: () => undefined,
-      notice: () => undefined,
+      notice: (l: string) => notices.push(l),
       warn: () => undefined,
       error: (l: string) => errors.push(l),
       fatal: (l: string) => errors.push(l),
@@ -80,6 +81,13 @@ test('Postgres stops for 2 s under publish load: error PubAcks, reconnect, nothi
   res.acked.add('final');
   await close(sc);
   assert.ok(errors.some((l) => /Unable to store messages|Store error/.test(l)), `errors logged: ${errors.slice(0, 3).join(' | ')}`);
+  // One incident, not one line per 200 ms retry: its first error, and its end.
+  for (const prefix of ['Store error', 'Unable to store messages']) {
+    const lines = errors.filter((l) => l.startsWith(prefix));
+    assert.ok(lines.length <= 4, `${prefix}: ${lines.length} lines\n${lines.join('\n')}`);
+  }
+  assert.ok(errors.some((l) => l.startsWith('Store error: ')), errors.slice(0, 5).join('\n'));
+  assert.ok(notices.some((l) => /^Store working again after \d+ error\(s\) over [\d.]+ s$/.test(l)), notices.filter((l) => /Store/.test(l)).join('\n'));
 
   // Every acked message stored exactly once, read back through the server…
   const stored = s.server.core.channels.get('dbr.ch')?.store.msgs.msgCount ?? 0;
