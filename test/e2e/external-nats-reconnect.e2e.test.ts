@@ -13,18 +13,6 @@ import * as stanLib from 'node-nats-streaming';
 import { close, Collector, connect, publish, subscribe, until, type Stan } from '../helpers/stan';
 import { connectPersistent, publishAsync, type AsyncPublishResult } from '../helpers/durability';
 
-function connectForever(url: string, clusterID: string, clientID: string): Promise<Stan> {
-  return new Promise((resolve, reject) => {
-    const sc = stanLib.connect(clusterID, clientID, { url, connectTimeout: 3000, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    sc.once('error', reject);
-    sc.once('connect', () => {
-      sc.removeListener('error', reject);
-      sc.on('error', () => undefined);
-      resolve(sc);
-    });
-  });
-}
-
 let nats: RealNatsServer | undefined;
 const natsServers: RealNatsServer[] = [];
 const procs: Proc[] = [];
@@ -56,7 +44,7 @@ test('NATS server stopped and restarted on the same port: our server reconnects 
   await proc.waitForLine(READY_RE);
 
   // The STAN client reconnects forever too (node-nats-streaming's NATS options).
-  const sc = await connectForever(nats.url, 'reco', 'reco-client');
+  const sc = await connectPersistent(nats.url, 'reco', 'reco-client', { connectTimeout: 3000 });
   clients.push(sc);
   const sub = await subscribe(sc, 'reco.ch', sc.subscriptionOptions().setDeliverAllAvailable().setDurableName('d'));
   const col = new Collector(sub);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { RealNatsServer } from '../helpers/nats-server';
 import { ACTIVE_RE, ftStore, spawnFt, STANDBY_RE, STEP_DOWN_RE, waitActive, connectClient } from '../helpers/ft';
 import type { Proc } from '../helpers/proc';
-import { close, publish } from '../helpers/stan';
+import { close, publish, until } from '../helpers/stan';
 
 let nats: RealNatsServer;
 const procs: Proc[] = [];
@@ -22,14 +22,6 @@ after(async () => {
 
 function count(p: Proc, re: RegExp): number {
   return [...p.stdoutLines, ...p.stderrLines].filter((l) => re.test(l)).length;
-}
-
-async function until(f: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test('a server that lost the lease with --ft_standby_on_loss goes back to standby and can take over again', async () => {

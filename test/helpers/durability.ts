@@ -68,15 +68,25 @@ export async function rawPing(url: string, clusterID: string, connID: Uint8Array
   }
 }
 
-/** Reads a whole channel (DeliverAllAvailable) with a new client; expects exactly `count` messages. */
-export async function readAll(url: string, clusterID: string, channel: string, count: number, timeoutMs = 15000): Promise<Message[]> {
+/**
+ * Reads a whole channel (DeliverAllAvailable) with a new client; expects exactly `count`
+ * messages, then waits `settleMs` more so that a duplicate would show.
+ */
+export async function readAll(
+  url: string,
+  clusterID: string,
+  channel: string,
+  count: number,
+  timeoutMs = 15000,
+  { maxInFlight = 10_000, settleMs = 200 }: { maxInFlight?: number; settleMs?: number } = {},
+): Promise<Message[]> {
   const sc = await connectPersistent(url, clusterID, `reader-${Math.random().toString(36).slice(2, 10)}`);
   try {
-    const sub = await subscribe(sc, channel, sc.subscriptionOptions().setDeliverAllAvailable().setMaxInFlight(10_000).setAckWait(60_000));
+    const sub = await subscribe(sc, channel, sc.subscriptionOptions().setDeliverAllAvailable().setMaxInFlight(maxInFlight).setAckWait(60_000));
     const col = new Collector(sub, true);
     await col.waitFor(count, timeoutMs);
     // Nothing more than expected (a duplicate would show here).
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, settleMs));
     return col.msgs.slice();
   } finally {
     await close(sc);

@@ -4,7 +4,7 @@
  * schema), FT server processes on a real external nats-server, direct database reads of the
  * lease row and the stored messages, and a continuous async publisher that records acks.
  */
-import { connectPersistent } from './durability';
+import { connectPersistent, readAll } from './durability';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -244,18 +244,9 @@ export class ContinuousPublisher {
   }
 }
 
-/** Reads the whole channel with a fresh subscriber; waits for `count` messages, then a bit more. */
-export async function readChannel(url: string, clusterID: string, channel: string, count: number, timeoutMs = 20000): Promise<Message[]> {
-  const sc = await connectClient(url, clusterID, `reader-${Math.random().toString(36).slice(2, 10)}`);
-  try {
-    const sub = await subscribe(sc, channel, sc.subscriptionOptions().setDeliverAllAvailable().setMaxInFlight(20_000).setAckWait(60_000));
-    const col = new Collector(sub, true);
-    await col.waitFor(count, timeoutMs);
-    await new Promise((r) => setTimeout(r, 300));
-    return col.msgs.slice();
-  } finally {
-    await close(sc);
-  }
+/** Reads the whole channel with a fresh subscriber (FT tests: bigger window, longer waits). */
+export function readChannel(url: string, clusterID: string, channel: string, count: number, timeoutMs = 20000): Promise<Message[]> {
+  return readAll(url, clusterID, channel, count, timeoutMs, { maxInFlight: 20_000, settleMs: 300 });
 }
 
 /**

@@ -15,14 +15,10 @@ import { defaultServerOptions, type ServerOptions } from '../../src/config/optio
 import { ChildNatsServer, startChildNatsAndConnect } from '../../src/nats/child-server';
 import { generateTestCerts, type TlsFiles } from '../helpers/certs';
 import { freePort } from '../helpers/proc';
-import type { Logger } from '../../src/logging/logger';
+import { captureLogger, type CapturedLogger } from '../helpers/nats-helpers';
 
-/** Keeps the lines the child logged through us, with their level. */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const rec = (lvl: string) => (m: string): void => void lines.push(`${lvl} ${m}`);
-  return { lines, notice: rec('INF'), warn: rec('WRN'), error: rec('ERR'), fatal: rec('FTL'), debug: rec('DBG'), trace: rec('TRC'), isDebug: true, isTrace: true };
-}
+/** Keeps the lines the child logged through us, with their level (`INF …`, `ERR …`). */
+const recordingLogger = (): CapturedLogger => captureLogger(true, true);
 
 async function options(f: (o: ServerOptions) => void): Promise<ServerOptions> {
   const o = defaultServerOptions();
