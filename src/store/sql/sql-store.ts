@@ -508,6 +508,8 @@ export class SqlStore implements Store {
   private readonly sealPool: SealPool | undefined;
 
   constructor(readonly adapter: DialectAdapter, private readonly opts: SqlStoreOptions) {
+    // Fixed inputs (packet limit, cipher): computed once, read on every publish.
+    this.maxMessageBytes = this.computeMaxMessageBytes();
     validateStoreLimits(opts.limits);
     this.type = opts.type;
     this.limits = opts.limits;
@@ -529,7 +531,9 @@ export class SqlStore implements Store {
    * that cannot fit would fail its batch on every retry and stall the store, so such a
    * message is refused at publish instead (with a clear error to the publisher).
    */
-  get maxMessageBytes(): number | undefined {
+  readonly maxMessageBytes: number | undefined;
+
+  private computeMaxMessageBytes(): number | undefined {
     const limit = this.adapter.maxStatementBytes;
     if (!Number.isFinite(limit)) return undefined;
     // Statement text around the row (column list, other values) and the encryption overhead.
@@ -685,20 +689,23 @@ export class SqlStore implements Store {
    * oldest and newest row of every channel are opened. Refusing to start with a clear reason
    * beats serving and failing each delivery of an old message later.
    */
-  private async verifyStoredPayloads(channels: Array<{ id: number; name: string; first: number; last: number }>): Promise<void> {
+  private async verifyStoredPayloads(channels: Array<{ id: number; name: string; first: number; last: number }>): Promise<Map<number, number>> {
     const db = this.adapter.db;
     const PARALLEL = 4;
+    /** channel id → timestamp of its newest row (read here anyway): recovery restores it. */
+    const lastTimestamps = new Map<number, number>();
     for (let i = 0; i < channels.length; i += PARALLEL) {
       await Promise.all(
         channels.slice(i, i + PARALLEL).map(async (ch) => {
           const rows = await db
             .selectFrom('stan_messages')
-            .select(['seq', 'data'])
+            .select(['seq', 'ts', 'data'])
             .where('channel_id', '=', ch.id)
             .where('seq', 'in', ch.first === ch.last ? [ch.first] : [ch.first, ch.last])
             .execute();
           for (const r of rows) {
             const seq = num(r.seq);
+            if (seq === ch.last) lastTimestamps.set(ch.id, num(r.ts));
             try {
               openRecord(this.opts.cipher, toBuffer(r.data), rowContext(ch.id, seq));
             } catch (err) {
@@ -709,25 +716,10 @@ export class SqlStore implements Store {
         }),
       );
     }
+    return lastTimestamps;
   }
 
   // ------------------------------------------------------------ recovery
-
-  /** Timestamp of each channel's newest message: primary-key lookups, 200 channels per query. */
-  private async lastTimestamps(channels: Array<{ id: number; last: number }>): Promise<Map<number, number>> {
-    const out = new Map<number, number>();
-    const CHUNK = 200;
-    for (let i = 0; i < channels.length; i += CHUNK) {
-      const chunk = channels.slice(i, i + CHUNK);
-      const rows = await this.adapter.db
-        .selectFrom('stan_messages')
-        .select(['channel_id', 'ts'])
-        .where((eb) => eb.or(chunk.map((c) => eb.and([eb('channel_id', '=', c.id), eb('seq', '=', c.last)]))))
-        .execute();
-      for (const r of rows) out.set(num(r.channel_id), num(r.ts));
-    }
-    return out;
-  }
 
   async recover(): Promise<RecoveredState | null> {
     const db = this.adapter.db;
@@ -787,10 +779,10 @@ export class SqlStore implements Store {
     }
     this.projection = state;
     if (state.serverInfo === undefined) return null;
-    await this.verifyStoredPayloads(
+    // Opens the oldest and newest row of every channel (key check) and keeps the newest's timestamp.
+    const lastTimestamps = await this.verifyStoredPayloads(
       [...state.channels.values()].filter((c) => c.msgCount > 0).map((c) => ({ id: c.id, name: c.name, first: c.firstSeq, last: c.lastSeq })),
     );
-    const lastTimestamps = await this.lastTimestamps([...state.channels.values()].filter((c) => c.msgCount > 0).map((c) => ({ id: c.id, last: c.lastSeq })));
     const rec = toRecovered(state);
     this.lastChannelID = state.nextChannelID - 1;
     this.lastSubID = state.nextSubID - 1;
