@@ -9,6 +9,7 @@ import type { StanCore } from '../server/server';
 import type { Store } from '../store/types';
 import { SqlStore } from '../store/sql/sql-store';
 import type { MonitorHttpServer } from './http';
+import { storeTotals } from './streaming';
 import type { MonitorContext } from './index';
 
 const FT_STATES = ['STANDALONE', 'FT_ACTIVE', 'FT_STANDBY', 'FAILED', 'SHUTDOWN'] as const;
@@ -67,16 +68,8 @@ export function createMetricsRegistry(ctx: MonitorContext): Registry {
   gauge('stan_clients', 'Connected clients.', (c) => c.clients.size);
   gauge('stan_subscriptions', 'Subscriptions (as counted by /streaming/serverz).', (c) => c.subscriptionCount);
   gauge('stan_pending_acks', 'Messages delivered and not yet acknowledged.', pendingAcks);
-  gauge('stan_store_msgs', 'Messages held in the store.', (c) => {
-    let n = 0;
-    for (const ch of c.channels.values()) n += ch.store.msgs.msgCount;
-    return n;
-  });
-  gauge('stan_store_bytes', 'Bytes of messages held in the store.', (c) => {
-    let n = 0;
-    for (const ch of c.channels.values()) n += ch.store.msgs.byteCount;
-    return n;
-  });
+  gauge('stan_store_msgs', 'Messages held in the store.', (c) => storeTotals(c).msgs);
+  gauge('stan_store_bytes', 'Bytes of messages held in the store.', (c) => storeTotals(c).bytes);
   new Gauge({
     name: 'stan_server_state',
     help: 'Server state (1 for the current state).',

@@ -11,29 +11,14 @@ import type { NatsServerOptions } from '../config/options';
 import type { EmbeddedNatsServer } from '../nats/embedded/server';
 import type { ConnectionStats } from '../nats/embedded/client';
 import { tlsRequired, tlsTimeoutMs } from '../nats/embedded/tls';
+import { subjectMatches } from '../nats/embedded/subject';
+import { parseGoBool } from '../config/goflags';
 import { atoi, nowString, offsetAndLimit, page, rfc3339Nano, uptime, type MonitorHttpServer, type RouteResult } from './http';
 
 const MS_TO_NS = 1_000_000;
 const GO_VERSION = 'go1.21.0';
 
 export const EXTERNAL_NATS_TEXT = 'NATS monitoring is served by the external NATS server';
-
-/** Go's time.Duration String() for a non-negative duration in ms (sub-ms → µs). */
-export function goDuration(ms: number): string {
-  if (ms <= 0) return '0s';
-  if (ms < 1) return `${Math.round(ms * 1000)}µs`;
-  if (ms < 1000) return `${trim(ms)}ms`;
-  let s = ms / 1000;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${trim(s)}s`;
-}
-
-function trim(n: number): string {
-  return String(Number(n.toFixed(9)));
-}
 
 export function varz(ns: EmbeddedNatsServer, o: NatsServerOptions, reqStats: Record<string, number>): Record<string, unknown> {
   const st = ns.stats();
@@ -139,13 +124,6 @@ function connInfo(c: ConnectionStats, now: number, subs: string): Record<string,
   return z;
 }
 
-/** Go's strconv.ParseBool accepted spellings. */
-function parseBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  return undefined;
-}
-
 const SORTS = new Set(['cid', 'start', 'subs', 'pending', 'msgs_to', 'msgs_from', 'bytes_to', 'bytes_from', 'last', 'idle', 'uptime', 'stop', 'reason', 'rtt']);
 
 export function connz(ns: EmbeddedNatsServer, q: URLSearchParams): RouteResult {
@@ -156,7 +134,7 @@ export function connz(ns: EmbeddedNatsServer, q: URLSearchParams): RouteResult {
   if (subsQ !== null && subsQ !== '') {
     if (subsQ === 'detail') subs = 'detail';
     else {
-      const b = parseBool(subsQ);
+      const b = parseGoBool(subsQ);
       if (b === undefined) return { status: 400, text: `Error decoding boolean for 'subs': strconv.ParseBool: parsing "${subsQ}": invalid syntax` };
       subs = b ? 'true' : 'false';
     }
@@ -222,7 +200,7 @@ export function subsz(ns: EmbeddedNatsServer, q: URLSearchParams): RouteResult {
     avg_fanout: st.avgFanout,
   };
   const subsQ = q.get('subs');
-  const withSubs = subsQ !== null && parseBool(subsQ) === true;
+  const withSubs = subsQ !== null && parseGoBool(subsQ) === true;
   let all: Record<string, unknown>[] = [];
   for (const c of ns.connections()) {
     for (const s of c.subscriptionsList) {
@@ -237,18 +215,6 @@ export function subsz(ns: EmbeddedNatsServer, q: URLSearchParams): RouteResult {
   out.limit = limit;
   if (withSubs) out.subscriptions_list = page(all, offset, limit);
   return { json: out };
-}
-
-/** Does subscription `pattern` (with * and >) match the literal subject? */
-function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (p[i] !== '*' && p[i] !== s[i]) return false;
-  }
-  return p.length === s.length;
 }
 
 /** Registers the NATS endpoints; `ns` undefined = external NATS (404 with a reason). */

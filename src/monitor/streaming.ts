@@ -138,7 +138,8 @@ export function storeLimitsz(limits: StoreLimits): Record<string, unknown> {
   return out;
 }
 
-function totals(core: StanCore | undefined): { msgs: number; bytes: number } {
+/** Messages and bytes held by every channel (storez, and the /metrics store gauges). */
+export function storeTotals(core: StanCore | undefined): { msgs: number; bytes: number } {
   let msgs = 0;
   let bytes = 0;
   if (core) {
@@ -166,7 +167,7 @@ function sortedChannels(core: StanCore | undefined): Channel[] {
 
 export function serverz(src: StreamingMonitorSource, v: VersionInfo): Record<string, unknown> {
   const core = src.core;
-  const t = totals(core);
+  const t = storeTotals(core);
   const now = Date.now();
   return {
     cluster_id: src.clusterID,
@@ -190,7 +191,7 @@ export function serverz(src: StreamingMonitorSource, v: VersionInfo): Record<str
 }
 
 export function storez(src: StreamingMonitorSource): Record<string, unknown> {
-  const t = totals(src.core);
+  const t = storeTotals(src.core);
   return {
     ...header(src),
     type: src.storeType,

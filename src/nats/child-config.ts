@@ -10,6 +10,7 @@
  */
 import type { ServerOptions, NatsServerOptions, NatsPermissions, StreamingOptions, SubjectPermission } from '../config/options';
 import { redactURL } from './redact-url';
+import { tlsRequired } from './embedded/tls';
 
 export class ChildNatsConfigError extends Error {
   constructor(message: string) {
@@ -212,7 +213,7 @@ export interface ChildClientTLS {
  * `--tlsverify` it must present its own certificate (`-tls_client_cert`/`-tls_client_key`).
  */
 export function childClientTLS(n: NatsServerOptions, s: StreamingOptions): ChildClientTLS | undefined {
-  if (!(n.tls || n.tlsVerify)) return undefined;
+  if (!tlsRequired(n)) return undefined;
   const t: ChildClientTLS = {};
   const ca = s.tls.clientCA !== '' ? s.tls.clientCA : n.tlsCaCert;
   if (ca !== '') t.caFile = ca;

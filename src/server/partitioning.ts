@@ -16,7 +16,7 @@ import type { StreamingOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
 import type { NatsTransport, TransportSubscription } from '../nats/transport';
 import { CtrlMsgCodec, CtrlMsgType } from '../protocol/codec';
-import { subjectMatches } from '../nats/embedded/subject';
+import { subjectMatches, tokenPatternsOverlap } from '../nats/embedded/subject';
 
 /** Spec §7.2 / §4: start-up errors of this mode (verbatim). */
 export const ERR_NO_CHANNEL = 'stan: no configured channel';
@@ -82,19 +82,8 @@ function tokens(s: string): string[] {
  * `*.bar` overlap (both match `foo.bar`), `foo.>` and `foo` do not (`>` needs one token).
  */
 export function subjectsIntersect(a: string, b: string): boolean {
-  const ta = tokens(a);
-  const tb = tokens(b);
-  const n = Math.min(ta.length, tb.length);
-  for (let i = 0; i < n; i++) {
-    const x = ta[i];
-    const y = tb[i];
-    // '>' matches one or more tokens: the other side has at least token i here.
-    if (x === '>' || y === '>') return true;
-    if (x !== '*' && y !== '*' && x !== y) return false;
-  }
-  return ta.length === tb.length;
+  return tokenPatternsOverlap(tokens(a), tokens(b));
 }
-
 
 /**
  * The first channel of `theirs` that overlaps one of `ours` (that is the name a server

@@ -14,7 +14,7 @@ import { AuthConfigError } from '../nats/embedded/auth';
 import type { EmbeddedNatsServer } from '../nats/embedded/server';
 import type { ChildNatsServer } from '../nats/child-server';
 import { childClientAuth } from '../nats/child-config';
-import { copyOption } from '../nats/embedded/reload';
+import { changedKeys, copyOption } from '../nats/embedded/reload';
 
 export const RELOAD_EXTERNAL_WARNING = "Reload supported only for embedded NATS Server's configuration";
 
@@ -74,10 +74,7 @@ function optionName(path: string): string {
 
 /** Field paths (`streaming.clusterID`) whose values differ. */
 function differences(cur: object, next: object, prefix: string): string[] {
-  const a = cur as Record<string, unknown>;
-  const b = next as Record<string, unknown>;
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return keys.filter((k) => !isDeepStrictEqual(a[k], b[k])).map((k) => `${prefix}.${k}`);
+  return changedKeys(cur, next).map((k) => `${prefix}.${k}`);
 }
 
 /**

@@ -152,10 +152,6 @@ export class Parser {
     this.suspended = true;
   }
 
-  get isSuspended(): boolean {
-    return this.suspended;
-  }
-
   /** Parses the held input (it may suspend again). */
   resume(): void {
     this.suspended = false;

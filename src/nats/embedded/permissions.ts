@@ -18,7 +18,7 @@
  * since it would receive `foo.a.b`, which the allow list does not grant.
  */
 import type { NatsPermissions, ResponsePermission } from '../../config/options';
-import { hasWildcards, isValidQueueName, isValidSubject } from './subject';
+import { hasWildcards, isValidQueueName, isValidSubject, tokenPatternMatches, tokenPatternsOverlap } from './subject';
 
 interface Entry {
   readonly subject: string;
@@ -30,16 +30,6 @@ interface Entry {
 /** Publish cache bound: STAN publishes on one subject per channel, so this stays small. */
 const PUB_CACHE_MAX = 1024;
 
-/** Pattern `p` matches the subject `s` taken literally (its `*`/`>` are plain tokens). */
-function matches(p: readonly string[], s: readonly string[]): boolean {
-  for (let i = 0; i < p.length; i++) {
-    const t = p[i];
-    if (t === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (t !== '*' && t !== s[i]) return false;
-  }
-  return p.length === s.length;
-}
 
 /** Every subject matched by pattern `s` is also matched by pattern `p`. */
 export function covers(p: readonly string[], s: readonly string[]): boolean {
@@ -56,17 +46,7 @@ export function covers(p: readonly string[], s: readonly string[]): boolean {
 }
 
 /** Some subject is matched by both patterns. */
-export function overlaps(a: readonly string[], b: readonly string[]): boolean {
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === '>' || y === '>') return x !== undefined && y !== undefined;
-    if (x === undefined || y === undefined) return false;
-    if (x !== '*' && y !== '*' && x !== y) return false;
-  }
-  return true;
-}
+export const overlaps = tokenPatternsOverlap;
 
 function queueMatches(queue: readonly string[], e: Entry): boolean {
   return e.queue !== undefined && covers(e.queue, queue);
@@ -132,8 +112,8 @@ export class Permissions {
     const hit = this.pubCache.get(subject);
     if (hit !== undefined) return hit;
     const st = subject.split('.');
-    let ok = this.pubAllow === null || this.pubAllow.some((e) => matches(e.tokens, st));
-    if (ok) ok = !this.pubDeny.some((e) => matches(e.tokens, st));
+    let ok = this.pubAllow === null || this.pubAllow.some((e) => tokenPatternMatches(e.tokens, st));
+    if (ok) ok = !this.pubDeny.some((e) => tokenPatternMatches(e.tokens, st));
     if (this.pubCache.size >= PUB_CACHE_MAX) this.pubCache.clear();
     this.pubCache.set(subject, ok);
     return ok;
@@ -153,7 +133,7 @@ export class Permissions {
     }
     if (ok) {
       for (const e of this.subDeny) {
-        if (!matches(e.tokens, st)) continue;
+        if (!tokenPatternMatches(e.tokens, st)) continue;
         if (e.queue === undefined || (qt !== undefined && queueMatches(qt, e))) return false;
       }
     }
@@ -175,7 +155,7 @@ export class Permissions {
     const hit = this.deliverCache.get(subject);
     if (hit !== undefined) return hit;
     const st = subject.split('.');
-    const ok = !this.subDeny.some((e) => e.queue === undefined && matches(e.tokens, st));
+    const ok = !this.subDeny.some((e) => e.queue === undefined && tokenPatternMatches(e.tokens, st));
     if (this.deliverCache.size >= PUB_CACHE_MAX) this.deliverCache.clear();
     this.deliverCache.set(subject, ok);
     return ok;

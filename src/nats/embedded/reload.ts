@@ -34,6 +34,13 @@ const AUTH_KEYS: ReadonlySet<Key> = new Set<Key>([
 ]);
 const LOG_KEYS: ReadonlySet<Key> = new Set<Key>(['debug', 'trace']);
 
+
+/** Keys whose values differ between two option objects (deep comparison), sorted. */
+export function changedKeys(cur: object, next: object): string[] {
+  const a = cur as Record<string, unknown>;
+  const b = next as Record<string, unknown>;
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !isDeepStrictEqual(a[k], b[k])).sort();
+}
 /** Applies `next` to `server` (see the module comment); called through server.reload(). */
 export async function reloadNatsOptions(
   server: EmbeddedNatsServer,
@@ -41,8 +48,7 @@ export async function reloadNatsOptions(
   clients: ClientConnection[],
 ): Promise<NatsReloadResult> {
   const cur = server.options;
-  const keys = new Set([...Object.keys(cur), ...Object.keys(next)] as Key[]);
-  const changed = [...keys].filter((k) => !isDeepStrictEqual(cur[k], next[k])).sort();
+  const changed = changedKeys(cur, next) as Key[];
   const authChanged = changed.filter((k) => AUTH_KEYS.has(k));
   let logChanged = changed.filter((k) => LOG_KEYS.has(k));
   const notApplied = changed.filter((k) => !AUTH_KEYS.has(k) && !LOG_KEYS.has(k));

@@ -75,13 +75,29 @@ export function isValidQueueName(queue: string): boolean {
  * sublist, e.g. to apply per-channel limits given as `foo.*` / `foo.>`.
  */
 export function subjectMatches(pattern: string, subject: string): boolean {
-  const pt = pattern.split('.');
-  const st = subject.split('.');
-  for (let i = 0; i < pt.length; i++) {
-    const p = pt[i];
-    if (p === '>') return st.length > i;
-    if (i >= st.length) return false;
-    if (p !== '*' && p !== st[i]) return false;
+  return tokenPatternMatches(pattern.split('.'), subject.split('.'));
+}
+
+/** Tokenized form of subjectMatches: `s`'s `*`/`>` are taken as plain tokens. */
+export function tokenPatternMatches(p: readonly string[], s: readonly string[]): boolean {
+  for (let i = 0; i < p.length; i++) {
+    const t = p[i];
+    if (t === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (t !== '*' && t !== s[i]) return false;
   }
-  return pt.length === st.length;
+  return p.length === s.length;
+}
+
+/** Some subject is matched by both (tokenized) patterns. */
+export function tokenPatternsOverlap(a: readonly string[], b: readonly string[]): boolean {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === '>' || y === '>') return x !== undefined && y !== undefined;
+    if (x === undefined || y === undefined) return false;
+    if (x !== '*' && y !== '*' && x !== y) return false;
+  }
+  return true;
 }
