@@ -24,34 +24,11 @@
 import type { ChannelLimits, PartialChannelLimits, StoreLimits } from '../config/options';
 import { DEFAULT_CHANNEL_LIMITS, defaultStoreLimits } from '../config/options';
 import { formatFriendlyBytes, formatGoDuration, padLeft } from './format';
+import { invalidChannelNameMessage, isLiteralChannelName, isValidChannelName } from '../subject';
 
 type LimitKey = keyof ChannelLimits;
 
 const LIMIT_KEYS: readonly LimitKey[] = ['maxSubscriptions', 'maxMsgs', 'maxBytes', 'maxAge', 'maxInactivity'];
-
-/** Is `name` a valid channel name (reference `util.IsChannelNameValid`)? */
-export function isValidChannelName(name: string, wildcardsAllowed: boolean): boolean {
-  const n = name.length;
-  if (n === 0 || name[0] === '.') return false;
-  for (let i = 0; i < n; i++) {
-    const c = name[i];
-    if (c === '/') return false;
-    if (c === '.' && (i === n - 1 || name[i + 1] === '.')) return false;
-    if (c === '*' || c === '>') {
-      if (!wildcardsAllowed) return false;
-      // Wildcards must be whole tokens, and `>` only the last one.
-      if (i > 0 && name[i - 1] !== '.') return false;
-      if (c === '>' && i !== n - 1) return false;
-      if (i < n - 1 && name[i + 1] !== '.') return false;
-    }
-  }
-  return true;
-}
-
-/** True when the (valid) name has no wildcard token. */
-export function isLiteralChannelName(name: string): boolean {
-  return !name.includes('*') && !name.includes('>');
-}
 
 function checkGlobal(label: string, value: number, show: (v: number) => string): void {
   if (typeof value !== 'number' || Number.isNaN(value)) {
@@ -79,7 +56,7 @@ export function validateStoreLimits(l: StoreLimits): void {
   checkGlobal('inactivity', l.maxInactivity, formatGoDuration);
   let literals = 0;
   for (const [name, entry] of Object.entries(l.perChannel ?? {})) {
-    if (!isValidChannelName(name, true)) throw new Error(`invalid channel name ${JSON.stringify(name)}`);
+    if (!isValidChannelName(name, true)) throw new Error(invalidChannelNameMessage(name));
     for (const k of LIMIT_KEYS) {
       const v = entry[k];
       if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) {

@@ -18,7 +18,7 @@
  * since it would receive `foo.a.b`, which the allow list does not grant.
  */
 import type { NatsPermissions, ResponsePermission } from '../../config/options';
-import { hasWildcards, isValidQueueName, isValidSubject, tokenPatternMatches, tokenPatternsOverlap } from './subject';
+import { hasWildcards, isValidQueueName, isValidSubject, tokenPatternMatches, tokenPatternsOverlap } from '../../subject';
 
 interface Entry {
   readonly subject: string;
