@@ -24,7 +24,7 @@
 import type { ChannelLimits, PartialChannelLimits, StoreLimits } from '../config/options';
 import { DEFAULT_CHANNEL_LIMITS, defaultStoreLimits } from '../config/options';
 import { formatFriendlyBytes, formatGoDuration, padLeft } from './format';
-import { invalidChannelNameMessage, isLiteralChannelName, isValidChannelName } from '../subject';
+import { invalidChannelNameMessage, isLiteralChannelName, isValidChannelName, tokenPatternCovers } from '../subject';
 
 type LimitKey = keyof ChannelLimits;
 
@@ -110,21 +110,6 @@ function compareSpecificity(a: string[], b: string[]): number {
   return a.length - b.length;
 }
 
-/** Does pattern `e` cover subject/pattern `p` (every channel matched by p is matched by e)? */
-function covers(e: string[], p: string[]): boolean {
-  for (let i = 0; i < e.length; i++) {
-    const t = e[i];
-    if (t === '>') return p.length > i;
-    if (i >= p.length) return false;
-    if (t === '*') {
-      if (p[i] === '>') return false;
-      continue;
-    }
-    if (t !== p[i]) return false;
-  }
-  return e.length === p.length;
-}
-
 function globalsOf(l: StoreLimits): ChannelLimits {
   return {
     maxSubscriptions: l.maxSubscriptions,
@@ -177,7 +162,7 @@ export class LimitsResolver {
       const e = list[i];
       for (let j = 0; j < i; j++) {
         const c = list[j];
-        if (!covers(c.tokens, e.tokens)) continue;
+        if (!tokenPatternCovers(c.tokens, e.tokens)) continue;
         e.depth++;
         if (e.parent === null || compareSpecificity(e.parent.tokens, c.tokens) < 0) e.parent = c;
       }
@@ -196,7 +181,7 @@ export class LimitsResolver {
     if (!best) {
       const tokens = channel.split('.');
       for (const w of this.wildcards) {
-        if (covers(w.tokens, tokens) && (!best || compareSpecificity(best.tokens, w.tokens) < 0)) best = w;
+        if (tokenPatternCovers(w.tokens, tokens) && (!best || compareSpecificity(best.tokens, w.tokens) < 0)) best = w;
       }
     }
     const res = Object.freeze({ ...(best ? best.effective : this.globals) });

@@ -1,7 +1,7 @@
 /**
  * Wildcard matching between subjects and patterns (`*` = one token, `>` = one or more
  * trailing tokens; spec nats-core §3). Used by permissions, partitioning, per-channel
- * limits and /subsz filters; the sublist has its own indexed matcher.
+ * limits and /subsz filters; the sublist keeps its own matcher, tuned to its index.
  */
 
 /** Does the literal `subject` match the (possibly wildcard) `pattern`? */
@@ -31,4 +31,21 @@ export function tokenPatternsOverlap(a: readonly string[], b: readonly string[])
     if (x !== '*' && y !== '*' && x !== y) return false;
   }
   return true;
+}
+
+/**
+ * Every subject matched by pattern `s` is also matched by pattern `p` (`foo.>` covers
+ * `foo.*` and `foo.bar`; `foo.*` does not cover `foo.>`; only `>` covers `>`).
+ */
+export function tokenPatternCovers(p: readonly string[], s: readonly string[]): boolean {
+  for (let i = 0; i < p.length; i++) {
+    const t = p[i];
+    if (t === '>') return s.length > i;
+    if (i >= s.length) return false;
+    const u = s[i];
+    if (u === '>') return false;
+    if (t === '*') continue; // covers a literal token and `*`
+    if (t !== u) return false;
+  }
+  return p.length === s.length;
 }
