@@ -59,7 +59,13 @@ function indexOf(table: readonly KeySpec[]): Map<string, KeySpec> {
   let idx = indexes.get(table);
   if (!idx) {
     idx = new Map();
-    for (const spec of table) for (const n of spec.names) idx.set(n, spec);
+    for (const spec of table) {
+      for (const n of spec.names) {
+        // A second entry would silently shadow the first: a table bug, caught on first use.
+        if (idx.has(n)) throw new Error(`config key ${JSON.stringify(n)} defined twice`);
+        idx.set(n, spec);
+      }
+    }
     indexes.set(table, idx);
   }
   return idx;
