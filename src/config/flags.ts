@@ -10,6 +10,7 @@
 import type { FlagValue, GoFlag, FlagType } from './goflags';
 import type { ServerOptions, StoreType } from './options';
 import { ConfigError } from './errors';
+import { asBool as bool, asList as list, asNumber as num, asString as str, toStoreType } from './values';
 
 /** Values that are not options but steer the loader. */
 export interface FlagContext {
@@ -33,29 +34,9 @@ export interface FlagSpec extends GoFlag {
   readonly apply: (o: ServerOptions, v: FlagValue, ctx: FlagContext) => void;
 }
 
-function str(v: FlagValue): string {
-  if (typeof v !== 'string') throw new TypeError(`expected a string flag value, got ${typeof v}`);
-  return v;
-}
-function num(v: FlagValue): number {
-  if (typeof v !== 'number') throw new TypeError(`expected a numeric flag value, got ${typeof v}`);
-  return v;
-}
-function bool(v: FlagValue): boolean {
-  if (typeof v !== 'boolean') throw new TypeError(`expected a boolean flag value, got ${typeof v}`);
-  return v;
-}
-function list(v: FlagValue): string[] {
-  if (!Array.isArray(v)) throw new TypeError(`expected a list flag value, got ${typeof v}`);
-  return v;
-}
-
-const STORE_TYPES: readonly StoreType[] = ['MEMORY', 'FILE', 'SQL'];
-
 /** Uppercases and validates a store type given on the command line. */
 export function parseStoreTypeFlag(value: string): StoreType {
-  const up = value.toUpperCase();
-  const st = STORE_TYPES.find((t) => t === up);
+  const st = toStoreType(value);
   if (!st) throw new ConfigError(`unsupported store type: ${JSON.stringify(value)}`);
   return st;
 }

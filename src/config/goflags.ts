@@ -10,10 +10,11 @@
  *   `invalid value "abc" for flag -p: parse error`, `invalid boolean value "x" for -SD: parse error`).
  */
 import { parseGoDuration, parseSize } from './units';
+import type { OptionValue, ValueKind } from './values';
 
-export type FlagType = 'string' | 'int' | 'bool' | 'size' | 'duration' | 'stringList';
+export type FlagType = ValueKind;
 
-export type FlagValue = string | number | boolean | string[];
+export type FlagValue = OptionValue;
 
 export interface GoFlag {
   /** All names of the flag, without dashes (`cid`, `cluster_id`). */

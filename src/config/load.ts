@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import { ConfigError } from './errors';
-import { applyConfigDocument, isChannelNameLiteral, isChannelNameValid } from './configfile';
+import { applyConfigDocument } from './configfile';
+import { invalidChannelNameMessage, isLiteralChannelName, isValidChannelName } from '../subject';
 import { FLAGS, FlagContext, FlagSpec } from './flags';
 import { FlagError, FlagOccurrence, parseGoFlags } from './goflags';
 import { ConfParseError, parseConfFile } from './natsconf';
@@ -188,8 +189,8 @@ export function validateStoreLimits(options: ServerOptions): void {
   }
   let literals = 0;
   for (const name of Object.keys(sl.perChannel)) {
-    if (!isChannelNameValid(name, true)) throw new ConfigError(`invalid channel name ${JSON.stringify(name)}`);
-    if (isChannelNameLiteral(name)) literals++;
+    if (!isValidChannelName(name, true)) throw new ConfigError(invalidChannelNameMessage(name));
+    if (isLiteralChannelName(name)) literals++;
   }
   if (sl.maxChannels > 0 && literals > sl.maxChannels) {
     throw new ConfigError(`too many channels defined (${literals}). The max channels limit is set to ${sl.maxChannels}`);

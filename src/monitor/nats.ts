@@ -11,7 +11,7 @@ import type { NatsServerOptions } from '../config/options';
 import type { EmbeddedNatsServer } from '../nats/embedded/server';
 import type { ConnectionStats } from '../nats/embedded/client';
 import { tlsRequired, tlsTimeoutMs } from '../nats/embedded/tls';
-import { subjectMatches } from '../nats/embedded/subject';
+import { subjectMatches } from '../subject';
 import { parseGoBool } from '../config/goflags';
 import { atoi, nowString, offsetAndLimit, page, rfc3339Nano, uptime, type MonitorHttpServer, type RouteResult } from './http';
 

@@ -16,7 +16,7 @@ import type { StreamingOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
 import type { NatsTransport, TransportSubscription } from '../nats/transport';
 import { CtrlMsgCodec, CtrlMsgType } from '../protocol/codec';
-import { subjectMatches, tokenPatternsOverlap } from '../nats/embedded/subject';
+import { subjectMatches, tokenPatternsOverlap } from '../subject';
 
 /** Spec §7.2 / §4: start-up errors of this mode (verbatim). */
 export const ERR_NO_CHANNEL = 'stan: no configured channel';

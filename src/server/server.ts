@@ -32,7 +32,8 @@ import { Delivery } from './delivery';
 import * as E from './errors';
 import { PublishPipeline } from './publish';
 import { Channel, Client, connIDKey, durableKey, QueueGroup, Subscription } from './state';
-import { isValidChannel, isValidClientID, serverSubjects } from './subjects';
+import { isValidClientID, serverSubjects } from './subjects';
+import { isValidChannelName } from '../subject';
 import { ChannelPartition, ClientRegistry } from './partitioning';
 import type { MsgHandler } from '../nats/transport';
 
@@ -609,7 +610,7 @@ export class StanCore {
     let ch: Channel | undefined = this.lastSubjectChannel;
     if (ch === undefined || ch.deleting || !sameBytes(this.lastSubject, buf, r.subject0, r.subject1)) {
       const subject = buf.toString('utf8', r.subject0, r.subject1);
-      if (!isValidChannel(subject)) return this.invalidPublish(reply, `invalid subject "${subject}"`);
+      if (!isValidChannelName(subject)) return this.invalidPublish(reply, `invalid subject "${subject}"`);
       if (c === undefined) return this.invalidPublish(reply, `unknown client (subject="${subject}")`);
       // Only channels of our partition are created (the NATS subject matched our list, but
       // PubMsg.subject is what counts).
@@ -710,7 +711,7 @@ export class StanCore {
     if (req.ackWaitInSecs <= 0) return fail(E.ERR_INVALID_ACK_WAIT);
     if (req.maxInFlight <= 0) return fail(E.ERR_INVALID_MAX_IN_FLIGHT);
     if (req.startPosition < StartPosition.NewOnly || req.startPosition > StartPosition.First) return fail(E.ERR_INVALID_START);
-    if (!isValidChannel(req.subject)) return fail(E.ERR_INVALID_SUBJECT);
+    if (!isValidChannelName(req.subject)) return fail(E.ERR_INVALID_SUBJECT);
     // Partitioning: another server may own the channel; if none does, the client times out.
     if (this.partition !== undefined && !this.partition.owns(req.subject)) return;
     if (this.registry !== undefined && !this.clients.has(req.clientID)) {

@@ -24,34 +24,11 @@
 import type { ChannelLimits, PartialChannelLimits, StoreLimits } from '../config/options';
 import { DEFAULT_CHANNEL_LIMITS, defaultStoreLimits } from '../config/options';
 import { formatFriendlyBytes, formatGoDuration, padLeft } from './format';
+import { invalidChannelNameMessage, isLiteralChannelName, isValidChannelName, tokenPatternCovers } from '../subject';
 
 type LimitKey = keyof ChannelLimits;
 
 const LIMIT_KEYS: readonly LimitKey[] = ['maxSubscriptions', 'maxMsgs', 'maxBytes', 'maxAge', 'maxInactivity'];
-
-/** Is `name` a valid channel name (reference `util.IsChannelNameValid`)? */
-export function isValidChannelName(name: string, wildcardsAllowed: boolean): boolean {
-  const n = name.length;
-  if (n === 0 || name[0] === '.') return false;
-  for (let i = 0; i < n; i++) {
-    const c = name[i];
-    if (c === '/') return false;
-    if (c === '.' && (i === n - 1 || name[i + 1] === '.')) return false;
-    if (c === '*' || c === '>') {
-      if (!wildcardsAllowed) return false;
-      // Wildcards must be whole tokens, and `>` only the last one.
-      if (i > 0 && name[i - 1] !== '.') return false;
-      if (c === '>' && i !== n - 1) return false;
-      if (i < n - 1 && name[i + 1] !== '.') return false;
-    }
-  }
-  return true;
-}
-
-/** True when the (valid) name has no wildcard token. */
-export function isLiteralChannelName(name: string): boolean {
-  return !name.includes('*') && !name.includes('>');
-}
 
 function checkGlobal(label: string, value: number, show: (v: number) => string): void {
   if (typeof value !== 'number' || Number.isNaN(value)) {
@@ -79,7 +56,7 @@ export function validateStoreLimits(l: StoreLimits): void {
   checkGlobal('inactivity', l.maxInactivity, formatGoDuration);
   let literals = 0;
   for (const [name, entry] of Object.entries(l.perChannel ?? {})) {
-    if (!isValidChannelName(name, true)) throw new Error(`invalid channel name ${JSON.stringify(name)}`);
+    if (!isValidChannelName(name, true)) throw new Error(invalidChannelNameMessage(name));
     for (const k of LIMIT_KEYS) {
       const v = entry[k];
       if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) {
@@ -131,21 +108,6 @@ function compareSpecificity(a: string[], b: string[]): number {
     return ta < tb ? -1 : 1;
   }
   return a.length - b.length;
-}
-
-/** Does pattern `e` cover subject/pattern `p` (every channel matched by p is matched by e)? */
-function covers(e: string[], p: string[]): boolean {
-  for (let i = 0; i < e.length; i++) {
-    const t = e[i];
-    if (t === '>') return p.length > i;
-    if (i >= p.length) return false;
-    if (t === '*') {
-      if (p[i] === '>') return false;
-      continue;
-    }
-    if (t !== p[i]) return false;
-  }
-  return e.length === p.length;
 }
 
 function globalsOf(l: StoreLimits): ChannelLimits {
@@ -200,7 +162,7 @@ export class LimitsResolver {
       const e = list[i];
       for (let j = 0; j < i; j++) {
         const c = list[j];
-        if (!covers(c.tokens, e.tokens)) continue;
+        if (!tokenPatternCovers(c.tokens, e.tokens)) continue;
         e.depth++;
         if (e.parent === null || compareSpecificity(e.parent.tokens, c.tokens) < 0) e.parent = c;
       }
@@ -219,7 +181,7 @@ export class LimitsResolver {
     if (!best) {
       const tokens = channel.split('.');
       for (const w of this.wildcards) {
-        if (covers(w.tokens, tokens) && (!best || compareSpecificity(best.tokens, w.tokens) < 0)) best = w;
+        if (tokenPatternCovers(w.tokens, tokens) && (!best || compareSpecificity(best.tokens, w.tokens) < 0)) best = w;
       }
     }
     const res = Object.freeze({ ...(best ? best.effective : this.globals) });

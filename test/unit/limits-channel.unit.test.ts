@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { defaultStoreLimits, type StoreLimits, type ChannelLimits } from '../../src/config/options';
 import {
   formatLimitsTable,
-  isValidChannelName,
   resolveChannelLimits,
   validateStoreLimits,
 } from '../../src/store/limits';
 import { formatFriendlyBytes, formatGoDuration } from '../../src/store/format';
+import { isValidChannelName } from '../../src/subject';
 
 const H = 3_600_000;
 

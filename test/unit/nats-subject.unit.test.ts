@@ -6,7 +6,7 @@ import {
   isValidQueueName,
   isValidSubject,
   subjectMatches,
-} from '../../src/nats/embedded/subject';
+} from '../../src/subject';
 import { Nuid, nuid } from '../../src/nats/embedded/nuid';
 
 test('valid subjects', () => {

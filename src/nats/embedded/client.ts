@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { Parser, type ParserHandler, type ProtocolError } from './parser';
 import { ANONYMOUS, type Authenticator, type AuthIdentity, type Credentials } from './auth';
 import { ResponseTracker } from './permissions';
-import { isValidLiteralSubject, isValidSubject } from './subject';
+import { isValidLiteralSubject, isValidSubject } from '../../subject';
 import { Subscription, type SubOwner } from './subscription';
 import type { EmbeddedNatsServer } from './server';
 import { tlsConnInfo } from './tls';

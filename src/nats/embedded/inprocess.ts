@@ -18,7 +18,7 @@ import {
 import type { ConnectionStats } from './client';
 import { nuid } from './nuid';
 import type { EmbeddedNatsServer, InProcessPeer } from './server';
-import { isValidQueueName, isValidSubject } from './subject';
+import { isValidQueueName, isValidSubject } from '../../subject';
 import { Subscription, type SubOwner } from './subscription';
 
 interface PendingRequest {

@@ -18,7 +18,14 @@
  * since it would receive `foo.a.b`, which the allow list does not grant.
  */
 import type { NatsPermissions, ResponsePermission } from '../../config/options';
-import { hasWildcards, isValidQueueName, isValidSubject, tokenPatternMatches, tokenPatternsOverlap } from './subject';
+import {
+  hasWildcards,
+  isValidQueueName,
+  isValidSubject,
+  tokenPatternCovers,
+  tokenPatternMatches,
+  tokenPatternsOverlap,
+} from '../../subject';
 
 interface Entry {
   readonly subject: string;
@@ -32,18 +39,7 @@ const PUB_CACHE_MAX = 1024;
 
 
 /** Every subject matched by pattern `s` is also matched by pattern `p`. */
-export function covers(p: readonly string[], s: readonly string[]): boolean {
-  for (let i = 0; i < p.length; i++) {
-    const t = p[i];
-    if (t === '>') return s.length > i;
-    if (i >= s.length) return false;
-    const u = s[i];
-    if (u === '>') return false; // only `>` covers `>`
-    if (t === '*') continue; // covers a literal token and `*`
-    if (t !== u) return false;
-  }
-  return p.length === s.length;
-}
+export const covers = tokenPatternCovers;
 
 /** Some subject is matched by both patterns. */
 export const overlaps = tokenPatternsOverlap;
