@@ -7,19 +7,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IEEE_POLY } from '../../src/import/reference/crc32';
 import { readClientsRecords, type ClientsRecord } from '../../src/import/reference/file-clients';
-import { isTruncated, RandomAccessFile, scanRecords } from '../../src/import/reference/file-framing';
+import { isTruncated, RandomAccessFile, scanRecords, withFile } from '../../src/import/reference/file-framing';
 import { readSubsRecords, type SubsRecord } from '../../src/import/reference/file-subs-replay';
 import { decodeMsg, decodeServerInfo, type StoredMsg, type StoredServerInfo } from '../../src/import/reference/records';
 
-async function collect<T>(p: string, f: (file: RandomAccessFile) => AsyncIterable<T>): Promise<T[]> {
-  const file = await RandomAccessFile.open(p);
-  try {
+function collect<T>(p: string, f: (file: RandomAccessFile) => AsyncIterable<T>): Promise<T[]> {
+  return withFile(p, async (file) => {
     const out: T[] = [];
     for await (const x of f(file)) out.push(x);
     return out;
-  } finally {
-    await file.close();
-  }
+  });
 }
 
 export async function rawServerInfo(dir: string): Promise<StoredServerInfo> {

@@ -58,6 +58,16 @@ export class RandomAccessFile {
   }
 }
 
+/** Runs `f` on the file opened read-only, closing it afterwards. */
+export async function withFile<T>(p: string, f: (file: RandomAccessFile) => Promise<T>): Promise<T> {
+  const file = await RandomAccessFile.open(p);
+  try {
+    return await f(file);
+  } finally {
+    await file.close();
+  }
+}
+
 /** Checks the 4-byte file version; false for a zero-length file (nothing written yet). */
 export async function checkVersion(f: RandomAccessFile): Promise<boolean> {
   if (f.size === 0) return false;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { crc32, IEEE_POLY } from './crc32';
 import { ReferenceDamageError, ReferenceStoreError, type SkippedRecord } from './errors';
 import { applyFileLimits, streamFileMessages, type ChannelRange } from './file-channel';
-import { isTruncated, RandomAccessFile, scanRecords, VERSION_LEN, RECORD_HEADER_LEN } from './file-framing';
+import { isTruncated, scanRecords, VERSION_LEN, RECORD_HEADER_LEN, withFile } from './file-framing';
 import { listSlices, summarizeSlice, type FileReadSettings, type SliceSummary } from './file-slices';
 import { readSubsRecords, replaySubs } from './file-subs-replay';
 import type { ReferenceChannel, ReferenceClient, ReferenceMessage, ReferenceReadOptions, ReferenceSnapshot, ReferenceStoreReader } from './model';
@@ -25,15 +25,6 @@ export interface FileStoreReadOptions extends ReferenceReadOptions {
   readonly crcPolynomial?: number;
   /** The reference's `file_crc`: verify record CRCs (default true). */
   readonly verifyCrc?: boolean;
-}
-
-async function withFile<T>(p: string, f: (file: RandomAccessFile) => Promise<T>): Promise<T> {
-  const file = await RandomAccessFile.open(p);
-  try {
-    return await f(file);
-  } finally {
-    await file.close();
-  }
 }
 
 async function fileSize(p: string): Promise<number | undefined> {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from './crc32';
 import { ReferenceDamageError, type SkippedRecord } from './errors';
-import { isTruncated, RandomAccessFile, readIndexEntries, RECORD_HEADER_LEN, scanRecords } from './file-framing';
+import { isTruncated, RandomAccessFile, readIndexEntries, RECORD_HEADER_LEN, scanRecords, withFile } from './file-framing';
 import { decodeMsg } from './records';
 
 /** Per-message bytes the reference accounts on top of the payload (header + index entry). */
@@ -62,15 +62,6 @@ async function exists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function withFile<T>(p: string, f: (file: RandomAccessFile) => Promise<T>): Promise<T> {
-  const file = await RandomAccessFile.open(p);
-  try {
-    return await f(file);
-  } finally {
-    await file.close();
   }
 }
 

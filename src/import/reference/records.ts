@@ -3,6 +3,7 @@
  * and gogo-identical encoding for the reference-format writer. Values are as stored, before
  * any recovery rule is applied.
  */
+import type { ReferenceClient } from './model';
 import { fieldInt32, fieldInt64, fieldString, fieldUint, protoFields, ProtoWriter } from './protobuf-wire';
 
 /** spb.ServerInfo (§1.4). */
@@ -18,15 +19,8 @@ export interface StoredServerInfo {
   readonly nodeId: string;
 }
 
-/** spb.ClientInfo (§1.5). */
-export interface StoredClientInfo {
-  readonly id: string;
-  readonly hbInbox: string;
-  readonly connId: Uint8Array;
-  readonly protocol: number;
-  readonly pingInterval: number;
-  readonly pingMaxOut: number;
-}
+/** spb.ClientInfo (§1.5): the same fields as the model's client. */
+export type StoredClientInfo = ReferenceClient;
 
 /** spb.SubState (§1.2). */
 export interface StoredSubState {

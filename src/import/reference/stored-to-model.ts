@@ -17,5 +17,5 @@ export function toServerInfo(s: StoredServerInfo): ReferenceServerInfo {
 }
 
 export function toClient(c: StoredClientInfo): ReferenceClient {
-  return { id: c.id, hbInbox: c.hbInbox, connId: c.connId, protocol: c.protocol, pingInterval: c.pingInterval, pingMaxOut: c.pingMaxOut };
+  return { ...c };
 }
