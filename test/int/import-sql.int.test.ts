@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { openReferenceSqlStore, ReferenceDamageError, type ReferenceStoreReader } from '../../src/import/reference';
+import { decodeSubState } from '../../src/import/reference/records';
 import { testDatabase, uniqueName, type DbInstance, type DbKind } from '../helpers/db';
 import { assertMatchesExpected, FIXTURES, fixtureLimits } from '../helpers/reference-fixtures';
 
@@ -111,6 +112,34 @@ for (const kind of ['postgres', 'mariadb'] as const) {
       const lenient = await openReferenceSqlStore(admin, { limits: fixtureLimits, skipDamagedMessages: true });
       assert.deepEqual(await seqs(lenient, 'events'), [1, 2, 4, 5]);
       assert.deepEqual(lenient.skipped.map((s) => [s.channel, s.seq, s.damage]), [['events', 3, 'index-mismatch']]);
+    });
+
+    test('§4.3/§4.4 rows: tombstones, a channel being deleted, acks JSON and no-caching rows', async () => {
+      const t = await testDatabase(kind, 'refrows');
+      await loadDump(kind, t.instance, t.name);
+      const admin = connect(kind, t.url);
+      const T = (n: string): string => (kind === 'postgres' ? n.toLowerCase() : n);
+      const subOf = async (channelId: number, clientId: string): Promise<number> => {
+        const rows = (await admin(T('Subscriptions')).select('subid', 'proto').where('id', channelId)) as { subid: unknown; proto: Buffer }[];
+        const row = rows.find((r) => decodeSubState(r.proto).clientId === clientId);
+        assert.ok(row !== undefined, `subscription of ${clientId}`);
+        return Number(row.subid);
+      };
+      await admin(T('Subscriptions')).update({ deleted: true }).where({ id: 1, subid: await subOf(1, 'sub-a') });
+      await admin(T('Channels')).update({ deleted: true }).where({ name: 'limited' });
+      // dur-b: a later caching row acks 3 (recorded pending in an earlier row)
+      await admin(T('SubsPending')).insert({ subid: await subOf(2, 'sub-b'), row: 100, seq: 0, lastsent: 5, pending: null, acks: Buffer.from('[3]') });
+      // q2: a no-caching row (one pending seq) raises lastSent
+      await admin(T('SubsPending')).insert({ subid: await subOf(3, 'q2'), row: 101, seq: 6, lastsent: 0 });
+      const k = connect(kind, await selectOnlyUrl(kind, t.instance, t.name));
+      const r = await openReferenceSqlStore(k, { limits: fixtureLimits });
+      assert.deepEqual(r.snapshot.channels.map((c) => c.name), ['events', 'orders', 'work']);
+      assert.ok(r.snapshot.notices.some((n) => /"limited".*marked deleted/.test(n)));
+      const chan = (n: string) => r.snapshot.channels.find((c) => c.name === n);
+      assert.deepEqual(chan('orders')?.subscriptions, []);
+      assert.deepEqual(chan('events')?.subscriptions.map((s) => [s.clientId, s.lastSent, s.pending]), [['sub-b', 5, [4, 5]]]);
+      const q2 = chan('work')?.subscriptions.find((s) => s.clientId === 'q2');
+      assert.deepEqual([q2?.lastSent, q2?.pending], [6, [5, 6]]);
     });
 
     test('MaxAge expiring every message: numbering continues after the last seq', async () => {
