@@ -54,7 +54,6 @@ export async function applyFileLimits(slices: readonly SliceSummary[], limits: C
       if (e.seq < first) continue;
       if (nowNs - e.timestamp < limits.maxAgeNs) break;
       first = e.seq + 1;
-      count--;
     }
   }
   return { first, last: r.last };
