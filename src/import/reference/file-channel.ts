@@ -1,0 +1,125 @@
+/**
+ * One FILE-store channel: its logical range after the reference's startup limits (§2.7
+ * "Then the reference applies the channel limits"), and its messages streamed slice by slice.
+ */
+import { crc32 } from './crc32';
+import { ReferenceDamageError, type DamageKind, type SkippedRecord } from './errors';
+import { RandomAccessFile, RECORD_HEADER_LEN } from './file-framing';
+import { FILE_MSG_OVERHEAD, sliceEntries, type FileReadSettings, type SliceSummary } from './file-slices';
+import type { ChannelLimits, ReferenceMessage } from './model';
+import { PayloadOpener } from './payload-opener';
+import { decodeMsg } from './records';
+
+export interface ChannelRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** first..last over the slices that hold messages; 0/0 when none does (§2.7). */
+export function physicalRange(slices: readonly SliceSummary[]): ChannelRange & { count: number; bytes: number } {
+  const used = slices.filter((s) => s.count > 0);
+  if (used.length === 0) return { first: 0, last: 0, count: 0, bytes: 0 };
+  return {
+    first: Math.min(...used.map((s) => s.first)),
+    last: Math.max(...used.map((s) => s.last)),
+    count: used.reduce((a, s) => a + s.count, 0),
+    bytes: used.reduce((a, s) => a + s.bytes, 0),
+  };
+}
+
+async function* allEntries(slices: readonly SliceSummary[]): AsyncGenerator<{ seq: number; size: number; timestamp: bigint }> {
+  for (const s of slices) if (s.count > 0) yield* sliceEntries(s);
+}
+
+/**
+ * MaxMsgs/MaxBytes (never dropping the last message), then MaxAge (which can drop all: then
+ * first = last + 1), walking the entries from the front without holding them.
+ */
+export async function applyFileLimits(slices: readonly SliceSummary[], limits: ChannelLimits | undefined, nowNs: bigint): Promise<ChannelRange> {
+  const r = physicalRange(slices);
+  if (limits === undefined || r.count === 0) return { first: r.first, last: r.last };
+  let { first, count, bytes } = r;
+  const over = (): boolean => count > 1 && ((limits.maxMsgs > 0 && count > limits.maxMsgs) || (limits.maxBytes > 0 && bytes > limits.maxBytes));
+  if (over()) {
+    for await (const e of allEntries(slices)) {
+      if (!over()) break;
+      if (e.seq < first) continue;
+      count--;
+      bytes -= e.size + FILE_MSG_OVERHEAD;
+      first = e.seq + 1;
+    }
+  }
+  if (limits.maxAgeNs > 0n) {
+    for await (const e of allEntries(slices)) {
+      if (e.seq < first) continue;
+      if (nowNs - e.timestamp < limits.maxAgeNs) break;
+      first = e.seq + 1;
+    }
+  }
+  return { first, last: r.last };
+}
+
+/**
+ * Streams `range` from the slices. Each record is checked against its index entry (size, CRC
+ * when verification is on, seq); damage throws or, in skip mode, is listed and left out.
+ */
+export async function* streamFileMessages(
+  channel: string,
+  slices: readonly SliceSummary[],
+  range: ChannelRange,
+  s: FileReadSettings,
+  opener: PayloadOpener,
+  skipped: SkippedRecord[],
+): AsyncGenerator<ReferenceMessage> {
+  for (const slice of slices) {
+    if (slice.count === 0 || slice.last < range.first || slice.first > range.last) continue;
+    const dat = await RandomAccessFile.open(slice.datPath);
+    try {
+      for await (const e of sliceEntries(slice)) {
+        if (e.seq < range.first) continue;
+        if (e.seq > range.last) break;
+        const at = { kind: 'file' as const, file: slice.datPath, offset: e.offset };
+        const damaged = (kind: DamageKind, detail: string): void => {
+          if (!s.skipDamaged) throw new ReferenceDamageError(kind, at, detail, e.seq);
+          skipped.push({ channel, damage: kind, at, detail, seq: e.seq });
+        };
+        const head = await dat.read(e.offset, RECORD_HEADER_LEN);
+        if (head.length < RECORD_HEADER_LEN) {
+          damaged('index-mismatch', `${slice.idxPath} points past the end of the data file`);
+          continue;
+        }
+        const size = head.readUInt32LE(0);
+        const crc = head.readUInt32LE(4);
+        if (size !== e.size) {
+          damaged('index-mismatch', `record size ${size} differs from the index entry's ${e.size} (${slice.idxPath})`);
+          continue;
+        }
+        const payload = await dat.read(e.offset + RECORD_HEADER_LEN, size);
+        if (payload.length < size) {
+          damaged('truncated', `record of ${size} bytes cut short by the end of the file`);
+          continue;
+        }
+        if (s.verifyCrc && crc32(payload, s.crcPolynomial) !== crc) {
+          damaged('bad-crc', `message record CRC mismatch (stored ${crc}, computed ${crc32(payload, s.crcPolynomial)})`);
+          continue;
+        }
+        let m;
+        try {
+          m = decodeMsg(payload);
+        } catch (err) {
+          damaged('bad-record', `message record does not decode: ${(err as Error).message}`);
+          continue;
+        }
+        if (m.sequence !== e.seq) {
+          damaged('index-mismatch', `record holds seq ${m.sequence} where ${slice.idxPath} says ${e.seq}`);
+          continue;
+        }
+        const data = opener.open(channel, m.sequence, m.data, at, skipped);
+        if (data === undefined) continue;
+        yield { seq: m.sequence, timestamp: m.timestamp, subject: m.subject, reply: m.reply, data };
+      }
+    } finally {
+      await dat.close();
+    }
+  }
+}
