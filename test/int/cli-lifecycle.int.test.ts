@@ -95,15 +95,21 @@ for (const [signal, code] of [['SIGINT', 0], ['SIGTERM', 143]] as const) {
   });
 }
 
-test('FT step-down (no --ft_standby_on_loss): pid file removed, exit 1', async () => {
-  const server = new StandIn();
-  const h = harness(() => Promise.resolve(server));
-  await serving(h);
-  h.events().onStepDown();
-  assert.equal(await h.exited, 1);
-  assert.equal(server.shutdowns, 1);
-  assert.equal(fs.existsSync(h.pidFile), false);
-});
+const SERVER_ENDS: Array<[string, (e: ServerEvents) => void]> = [
+  ['FT step-down (no --ft_standby_on_loss)', (e) => e.onStepDown()],
+  ['fatal error while serving', (e) => e.onFatal()],
+];
+for (const [what, end] of SERVER_ENDS) {
+  test(`${what}: shut down, pid file removed, exit 1`, async () => {
+    const server = new StandIn();
+    const h = harness(() => Promise.resolve(server));
+    await serving(h);
+    end(h.events());
+    assert.equal(await h.exited, 1);
+    assert.equal(server.shutdowns, 1);
+    assert.equal(fs.existsSync(h.pidFile), false);
+  });
+}
 
 test('a step-down whose shutdown fails is logged and still exits 1 without the pid file', async () => {
   const h = harness(() => Promise.resolve(new StandIn(true)));
@@ -112,16 +118,6 @@ test('a step-down whose shutdown fails is logged and still exits 1 without the p
   assert.equal(await h.exited, 1);
   assert.equal(fs.existsSync(h.pidFile), false);
   assert.ok(h.log.lines.includes('ERR Error during shutdown: store unreachable'), h.log.lines.join('\n'));
-});
-
-test('fatal error while serving: pid file removed, exit 1', async () => {
-  const server = new StandIn();
-  const h = harness(() => Promise.resolve(server));
-  await serving(h);
-  h.events().onFatal();
-  assert.equal(await h.exited, 1);
-  assert.equal(server.shutdowns, 1);
-  assert.equal(fs.existsSync(h.pidFile), false);
 });
 
 test('a start that fails: reported, exit 1, no pid file', async () => {
@@ -188,5 +184,14 @@ test('--ft_standby_on_loss: promoted again after standby, then SIGINT: exit 0', 
   h.lifecycle.stop('SIGINT');
   assert.equal(await h.exited, 0);
   assert.equal(second.shutdowns, 1);
+  assert.equal(fs.existsSync(h.pidFile), false);
+});
+
+test('a signal before the start began: no start at all, exit with its code', async () => {
+  const h = harness(() => Promise.resolve(new StandIn()));
+  h.lifecycle.stop('SIGINT');
+  await h.lifecycle.launch();
+  assert.equal(await h.exited, 0);
+  assert.equal(h.starts(), 0);
   assert.equal(fs.existsSync(h.pidFile), false);
 });
