@@ -10,6 +10,9 @@ import { ConfigError } from '../config/errors';
 import { createLogOutput, LogOutput } from '../logging/factory';
 import { DEFAULT_SYSLOG_SOCKET, parseRemoteSyslogURL, SYSLOG_SOCKET_ENV, syslogTag, type SyslogChoice } from '../logging/syslog';
 import { StreamingServer, STAN_VERSION } from '../server/streaming';
+import type { ServerOptions } from '../config/options';
+import { unexpectedArguments } from './commands';
+import { ServerLifecycle } from './lifecycle';
 import { migrateCommandArgs, runMigrateCommand } from './migrate';
 import { sendSignal, SignalError } from './signal';
 
@@ -18,42 +21,79 @@ const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_RO
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const migrateArgs = migrateCommandArgs(argv);
   if (migrateArgs !== null) process.exit(await runMigrateCommand(migrateArgs));
+  const run = commandLine(argv);
+  const out = openLog(run.options, run.warnings);
+  const { nats: n, streaming: s } = run.options;
+  const lifecycle = new ServerLifecycle<StreamingServer>({
+    start: (events) => StreamingServer.start(run.options, { natsLogger: out.nats, stanLogger: out.stan, ...events }),
+    standbyOnLoss: s.ftStandbyOnLoss,
+    pidFile: n.pidFile,
+    log: out.stan,
+    startFailed: (err) => {
+      const msg = err instanceof Error ? err.message : String(err);
+      out.stan.fatal(msg);
+      // With -l or syslog the log goes elsewhere: say it on stderr too, where a failed start is looked for.
+      if (out.kind !== 'stderr') process.stderr.write(`nats-streaming-server: ${msg}\n`);
+    },
+    exit: (code) => {
+      out.flushSync();
+      void out.close().finally(() => process.exit(code));
+    },
+  });
+  // Signals are handled from before start-up on: a SIGINT/SIGTERM that arrives while the
+  // server is starting (or right after it printed "ready") must still mean a graceful stop
+  // with the documented exit code, not the default "killed by signal".
+  handleSignals(argv, lifecycle, out);
+  await lifecycle.launch();
+}
+
+/**
+ * The command line of a server run: everything that is not one (-h, -v, -sl, errors) is
+ * answered here and exits.
+ */
+function commandLine(argv: string[]): { options: ServerOptions; warnings: string[] } {
+  const fail = (message: string): never => {
+    process.stderr.write(`nats-streaming-server: ${message}\n`);
+    process.exit(1);
+  };
   let loaded: ReturnType<typeof loadOptions>;
   try {
     loaded = loadOptions(argv, process.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`nats-streaming-server: ${err.message}\n`);
-      process.exit(1);
-    }
+    if (err instanceof ConfigError) return fail(err.message);
     throw err;
   }
-  if (loaded.kind === 'help') {
-    process.stdout.write(loaded.text.endsWith('\n') ? loaded.text : `${loaded.text}\n`);
-    process.exit(0);
-  }
-  if (loaded.kind === 'version') {
-    process.stdout.write(`nats-streaming-server version ${STAN_VERSION} (nats-streaming-server-ts ${PACKAGE_VERSION})\n`);
-    process.exit(0);
-  }
-  if (loaded.kind === 'signal') {
-    try {
-      sendSignal(loaded.signal, loaded.pid);
-    } catch (err) {
-      if (!(err instanceof SignalError)) throw err;
-      process.stderr.write(`nats-streaming-server: ${err.message}\n`);
-      process.exit(1);
+  switch (loaded.kind) {
+    case 'help':
+      process.stdout.write(loaded.text.endsWith('\n') ? loaded.text : `${loaded.text}\n`);
+      return process.exit(0);
+    case 'version':
+      process.stdout.write(`nats-streaming-server version ${STAN_VERSION} (nats-streaming-server-ts ${PACKAGE_VERSION})\n`);
+      return process.exit(0);
+    case 'signal':
+      try {
+        sendSignal(loaded.signal, loaded.pid);
+      } catch (err) {
+        if (err instanceof SignalError) return fail(err.message);
+        throw err;
+      }
+      return process.exit(0);
+    case 'run': {
+      const unexpected = unexpectedArguments(loaded.positionals);
+      if (unexpected !== undefined) return fail(unexpected);
+      return { options: loaded.options, warnings: loaded.warnings };
     }
-    process.exit(0);
   }
-  const options = loaded.options;
-  const n = options.nats;
-  const s = options.streaming;
+}
+
+/** The log as -l, -s, -r, -T, -D/-V and -SD/-SV choose it; configuration warnings go to it. */
+function openLog(options: ServerOptions, warnings: readonly string[]): LogOutput {
+  const { nats: n, streaming: s } = options;
   // As the reference: -l wins over -r, which wins over -s (validated by loadOptions).
   let syslog: SyslogChoice | undefined;
   if (n.remoteSyslog !== '') syslog = { kind: 'remote', target: parseRemoteSyslogURL(n.remoteSyslog) };
   else if (n.syslog) syslog = { kind: 'local', socketPath: process.env[SYSLOG_SOCKET_ENV] || DEFAULT_SYSLOG_SOCKET };
-  const out: LogOutput = createLogOutput({
+  const out = createLogOutput({
     file: n.logFile,
     logtime: n.logtime,
     json: n.logJSON,
@@ -64,118 +104,33 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     syslog,
     syslogTag: syslogTag(s.syslogName),
   });
-  for (const w of loaded.warnings) out.stan.warn(w);
+  for (const w of warnings) out.stan.warn(w);
   if (n.logFile !== '' && syslog) {
     out.stan.warn(`${n.remoteSyslog !== '' ? '--remote_syslog' : '--syslog'} ignored: the log goes to the file given by --log, as in the reference`);
   } else if (n.remoteSyslog !== '' && n.syslog) {
     out.stan.warn('--syslog ignored: --remote_syslog is set, as in the reference');
   }
-  /** Flushes the log (syslog included, bounded in time) and exits. */
-  const exit = (code: number): void => {
-    out.flushSync();
-    void out.close().finally(() => process.exit(code));
-  };
+  return out;
+}
 
-  // Signals are handled from before start-up on: a SIGINT/SIGTERM that arrives while the
-  // server is starting (or right after it printed "ready") must still mean a graceful stop
-  // with the documented exit code, not the default "killed by signal".
-  let server: StreamingServer | undefined;
-  let pendingStop: number | undefined;
-  let stopping = false;
-  // Aborts a start-up that waits (an FT standby waiting for the lease).
-  let startup = new AbortController();
-  let reloads: Promise<void> = Promise.resolve();
-  const stop = (code: number): void => {
-    if (!server) {
-      pendingStop ??= code;
-      startup.abort();
-      return;
-    }
-    if (stopping) return;
-    stopping = true;
-    server
-      .shutdown()
-      .catch((err: unknown) => out.stan.error(`Error during shutdown: ${String(err)}`))
-      .finally(() => {
-        if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
-        exit(code);
-      });
-  };
-  process.on('SIGINT', () => stop(0));
-  process.on('SIGTERM', () => stop(143));
+/** SIGINT/SIGTERM stop, SIGUSR1 reopens the log file, SIGHUP reloads the configuration. */
+function handleSignals(argv: string[], lifecycle: ServerLifecycle<StreamingServer>, out: LogOutput): void {
+  process.on('SIGINT', () => lifecycle.stop('SIGINT'));
+  process.on('SIGTERM', () => lifecycle.stop('SIGTERM'));
   process.on('SIGUSR1', () => {
     out.reopen();
     out.stan.notice('Reopened log file');
   });
+  let reloads: Promise<void> = Promise.resolve();
   process.on('SIGHUP', () => {
-    if (!server) {
+    const running = lifecycle.server;
+    if (!running) {
       out.stan.warn('Reload: the server is not running yet (starting or FT standby); SIGHUP ignored');
       return;
     }
-    const running = server;
     // Serialized: a second SIGHUP waits for the first reload to finish.
     reloads = reloads.then(() => reloadFromArgv(argv, running, out)).catch((err: unknown) => out.stan.error(`Reload: ${String(err)}`));
   });
-
-  const launch = async (): Promise<void> => {
-    startup = new AbortController();
-    try {
-      server = await StreamingServer.start(options, {
-        natsLogger: out.nats,
-        stanLogger: out.stan,
-        signal: startup.signal,
-        // Already logged; the server stopped serving (the nats-server child died, or a
-        // partition conflict appeared): exit non-zero so a supervisor restarts it.
-        onFatal: () => {
-          void (server?.shutdown() ?? Promise.resolve())
-            .catch(() => undefined)
-            .finally(() => {
-              if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
-              exit(1);
-            });
-        },
-        onStepDown: () => {
-          const old = server;
-          if (s.ftStandbyOnLoss) {
-            // --ft_standby_on_loss: start over as a standby of the same group.
-            server = undefined;
-            void (old?.shutdown() ?? Promise.resolve())
-              .catch(() => undefined)
-              .finally(() => {
-                if (pendingStop !== undefined) {
-                  exit(pendingStop);
-                  return;
-                }
-                out.stan.notice('ft: going back to standby');
-                void launch();
-              });
-            return;
-          }
-          // The server stopped serving; exit non-zero so a supervisor restarts it as a standby.
-          void (old?.shutdown() ?? Promise.resolve()).finally(() => {
-            if (n.pidFile) fs.rmSync(n.pidFile, { force: true });
-            exit(1);
-          });
-        },
-      });
-    } catch (err) {
-      if (pendingStop !== undefined) {
-        // Stopped while starting (e.g. an FT standby): a normal, requested stop.
-        out.stan.notice('Shutting down.');
-        exit(pendingStop);
-        return;
-      }
-      const msg = err instanceof Error ? err.message : String(err);
-      out.stan.fatal(msg);
-      // With -l or syslog the log goes elsewhere: say it on stderr too, where a failed start is looked for.
-      if (out.kind !== 'stderr') process.stderr.write(`nats-streaming-server: ${msg}\n`);
-      exit(1);
-      return;
-    }
-    if (n.pidFile) fs.writeFileSync(n.pidFile, `${process.pid}`);
-    if (pendingStop !== undefined) stop(pendingStop);
-  };
-  await launch();
 }
 
 /**

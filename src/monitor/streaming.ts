@@ -8,6 +8,7 @@ import type { ServerState, StanCore } from '../server/server';
 import type { Channel, Client, Subscription } from '../server/state';
 import type { Store } from '../store/types';
 import { resolveChannelLimits } from '../store/limits';
+import { fdUsage, type FdUsage } from './fds';
 import { nowString, offsetAndLimit, page, rfc3339Nano, uptime, atoi, type MonitorHttpServer, type RouteResult } from './http';
 
 /** Reported as `version` (the reference version whose behaviour we reproduce) and `go`. */
@@ -165,11 +166,11 @@ function sortedChannels(core: StanCore | undefined): Channel[] {
   return [...core.channels.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export function serverz(src: StreamingMonitorSource, v: VersionInfo): Record<string, unknown> {
+export function serverz(src: StreamingMonitorSource, v: VersionInfo, fds: FdUsage = fdUsage()): Record<string, unknown> {
   const core = src.core;
   const t = storeTotals(core);
   const now = Date.now();
-  return {
+  const z: Record<string, unknown> = {
     cluster_id: src.clusterID,
     server_id: src.serverID,
     version: v.version,
@@ -188,6 +189,10 @@ export function serverz(src: StreamingMonitorSource, v: VersionInfo): Record<str
     out_msgs: core?.stats.outMsgs ?? 0,
     out_bytes: core?.stats.outBytes ?? 0,
   };
+  // omitempty, as the reference (filled on Linux only).
+  if (fds.open > 0) z.open_fds = fds.open;
+  if (fds.max > 0) z.max_fds = fds.max;
+  return z;
 }
 
 export function storez(src: StreamingMonitorSource): Record<string, unknown> {

@@ -28,8 +28,6 @@ export class PublishPipeline {
   private idleWaiters: Array<() => void> = [];
   /** Set by the server: deliver committed messages of a channel. */
   onCommitted: (channel: Channel) => void = () => {};
-  /** Set by the server (FT): false while this server may not answer clients. */
-  canReply: () => boolean = () => true;
 
   /** A failing store fails every batch: one log line per incident, not per batch. */
   private readonly storeFailures: RepeatedErrorLog;
@@ -103,7 +101,7 @@ export class PublishPipeline {
   }
 
   private sendAck(p: Pending, error: string): void {
-    if (!p.ackSubject || !this.canReply()) return;
+    if (!p.ackSubject) return;
     const bytes = error ? PubAckCodec.encode({ guid: Buffer.from(p.guid).toString('utf8'), error }) : encodeOkPubAckBytes(p.guid);
     this.transport.publish(p.ackSubject, bytes);
   }

@@ -31,6 +31,7 @@ import { RecoveredState, Store, StoreError } from '../store/types';
 import { Delivery } from './delivery';
 import * as E from './errors';
 import { PublishPipeline } from './publish';
+import { firstSeqBeforeStore, noticeIfLimitReached } from './limit-notice';
 import { Channel, Client, connIDKey, durableKey, QueueGroup, Subscription } from './state';
 import { isValidClientID, serverSubjects } from './subjects';
 import { isValidChannelName } from '../subject';
@@ -634,6 +635,7 @@ export class StanCore {
     let ts = nowNanos();
     if (ts < ch.lastTimestamp) ts = ch.lastTimestamp;
     const msgReply = r.reply1 > r.reply0 ? buf.toString('utf8', r.reply0, r.reply1) : '';
+    const firstBefore = firstSeqBeforeStore(ch);
     try {
       ch.store.msgs.store({ seq, timestamp: ts, subject: ch.name, reply: msgReply, data: buf.subarray(r.data0, r.data1) });
     } catch (err) {
@@ -641,6 +643,7 @@ export class StanCore {
       this.log.error(`[Client:${c.id}] Unable to store message on "${ch.name}": ${msg}`);
       return this.pubAckError(reply, buf.toString('utf8', r.guid0, r.guid1), msg);
     }
+    noticeIfLimitReached(ch, firstBefore, this.log);
     ch.nextSeq = seq;
     ch.lastTimestamp = ts;
     this.stats.inMsgs++;

@@ -106,6 +106,7 @@ export class Channel {
   readonly byAckInbox = new Map<string, Subscription>();
   inactivityTimer: NodeJS.Timeout | undefined;
   deleting = false;
+  /** The "Reached limits" notice was logged for this channel (once per channel, as the reference). */
   limitWarned = false;
 
   constructor(public readonly store: ChannelStore) {

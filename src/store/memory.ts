@@ -26,8 +26,6 @@ import {
   type SubStore,
 } from './types';
 
-export type LimitKind = 'msgs' | 'bytes' | 'age';
-
 export interface MemoryStoreOptions {
   /** Wall clock in ms; injectable so tests can drive max_age deterministically. */
   now?: () => number;
@@ -41,7 +39,6 @@ const MIN_SHRINK_CAPACITY = 1024;
 /** Callbacks a channel's message store needs from its owning store. */
 interface MsgStoreHooks {
   now: () => number;
-  limitReached: (channel: string, kind: LimitKind) => void;
   error: (err: Error) => void;
 }
 
@@ -71,8 +68,6 @@ export class MemoryMsgStore implements MsgStore {
   /** Number of occupied slots (messages + gaps) = lastSeq - firstSeq + 1 when non-empty. */
   private len = 0;
   private ageTimer: NodeJS.Timeout | undefined;
-  private countLimitWarned = false;
-  private ageLimitWarned = false;
   private closed = false;
 
   constructor(
@@ -174,10 +169,6 @@ export class MemoryMsgStore implements MsgStore {
       this._firstSeq = this._lastSeq + 1;
     }
     this.maybeShrink();
-    if (removed > 0 && !this.ageLimitWarned) {
-      this.ageLimitWarned = true;
-      this.hooks.limitReached(this.channel, 'age');
-    }
     if (this._msgCount > 0) this.armAgeTimer();
     return removed;
   }
@@ -207,18 +198,10 @@ export class MemoryMsgStore implements MsgStore {
 
   private enforceCountLimits(): void {
     const { maxMsgs, maxBytes } = this.limits;
-    let kind: LimitKind | undefined;
-    // Always keep the newest message, even if alone it exceeds max_bytes.
-    while (this._msgCount > 1) {
-      if (maxMsgs > 0 && this._msgCount > maxMsgs) kind ??= 'msgs';
-      else if (maxBytes > 0 && this._byteCount > maxBytes) kind ??= 'bytes';
-      else break;
+    // Always keep the newest message, even if alone it exceeds max_bytes. The server logs
+    // the reference's "Reached limits" notice (server/limit-notice.ts), for every store.
+    while (this._msgCount > 1 && ((maxMsgs > 0 && this._msgCount > maxMsgs) || (maxBytes > 0 && this._byteCount > maxBytes))) {
       this.removeFirst();
-    }
-    if (kind !== undefined && !this.countLimitWarned) {
-      // One warning per channel, like the reference (a single "hit limit" flag for both).
-      this.countLimitWarned = true;
-      this.hooks.limitReached(this.channel, kind);
     }
   }
 
@@ -333,12 +316,6 @@ export class MemoryStore implements Store {
   readonly type = 'MEMORY' as const;
   readonly limits: StoreLimits;
   onError?: (err: Error) => void;
-  /**
-   * Called (synchronously) the first time a channel drops messages because of max_msgs or
-   * max_bytes (once per channel for both, like the reference), and the first time max_age
-   * expires messages of a channel, so the server can log a warning once.
-   */
-  onLimitReached?: (channel: string, kind: LimitKind) => void;
 
   private readonly channels = new Map<string, MemoryChannelStore>();
   private lastSubId = 0;
@@ -349,7 +326,6 @@ export class MemoryStore implements Store {
     this.limits = limits;
     this.hooks = {
       now: opts.now ?? Date.now,
-      limitReached: (channel, kind) => this.onLimitReached?.(channel, kind),
       error: (err) => this.onError?.(err),
     };
   }

@@ -78,6 +78,24 @@ test('bad flags: non-zero exit with a clear message on stderr, nothing started',
   );
 });
 
+test('an unknown command or stray argument is an error naming it; nothing is started', async () => {
+  const port = String(await freePort());
+  const cases: Array<[string[], RegExp]> = [
+    [['import', 'store.dat'], /the "import" command is not available in this version of nats-streaming-server/],
+    [['imprt'], /unknown command or argument "imprt" \(commands: migrate, help, version; run "nats-streaming-server -h" for the options\)/],
+    [['-SD', 'extra', '-p', '1'], /unknown command or argument "extra"/],
+    [['-SD', '--', '-p', '1'], /unknown argument after the flags "-p"/],
+  ];
+  await Promise.all(
+    cases.map(async ([args, re]) => {
+      const { proc, exit } = await runServer(['-a', '127.0.0.1', '-p', port, ...args]);
+      assert.equal(exit.code, 1, `${args.join(' ')}\n${proc.output}`);
+      assert.match(proc.stderr, re, `${args.join(' ')}\n${proc.output}`);
+      assert.doesNotMatch(proc.output, /Starting nats-streaming-server|Streaming Server is ready/);
+    }),
+  );
+});
+
 test('flags of features not built yet stop the server with "not supported yet"', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--clustered'], /not supported yet: .*--clustered/],

@@ -4,6 +4,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { RealNatsServer } from '../helpers/nats-server';
 import { ACTIVE_RE, ftStore, spawnFt, STANDBY_RE, STEP_DOWN_RE, waitActive, connectClient } from '../helpers/ft';
 import type { Proc } from '../helpers/proc';
@@ -53,4 +56,30 @@ test('a server that lost the lease with --ft_standby_on_loss goes back to standb
   const sc = await connectClient(nats.url, cid, 'sol-client');
   await publish(sc, 'sol.x', 'after');
   await close(sc);
+});
+
+test('a stop while back in standby (--ft_standby_on_loss) removes the pid file and exits 143', async () => {
+  const store = await ftStore('file');
+  const cid = 'ft-sol-pid';
+  const group = 'solpid';
+  const pidFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sol-')), 'a.pid');
+  const a = await spawnFt({ natsURL: nats.url, clusterID: cid, group, store, extra: ['--ft_standby_on_loss', '-P', pidFile] });
+  procs.push(a);
+  await waitActive(a);
+  // Written just after "ready".
+  await until(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8') === String(a.pid), 10000, 'pid file written');
+  const b = await spawnFt({ natsURL: nats.url, clusterID: cid, group, store });
+  procs.push(b);
+  a.child.kill('SIGSTOP');
+  await waitActive(b, 15000);
+  a.child.kill('SIGCONT');
+  await a.waitForLine(STEP_DOWN_RE, { timeoutMs: 10000 });
+  await until(() => count(a, STANDBY_RE) >= 2, 10000, 'A back in standby');
+
+  a.child.kill('SIGTERM');
+  const exit = await a.waitExit(10000);
+  assert.equal(exit.code, 143, a.output);
+  assert.equal(fs.existsSync(pidFile), false, 'pid file removed');
+  b.child.kill('SIGTERM');
+  await store.cleanup();
 });

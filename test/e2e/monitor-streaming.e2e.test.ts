@@ -10,8 +10,13 @@ import { defaultStoreLimits } from '../../src/config/options';
 import { freePort } from '../helpers/proc';
 import { close, connect, endSub, publish, subscribe, type Stan } from '../helpers/stan';
 import { httpGet } from '../helpers/http';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 
 const SERVERZ = ['cluster_id', 'server_id', 'version', 'go', 'state', 'now', 'start_time', 'uptime', 'clients', 'subscriptions', 'channels', 'total_msgs', 'total_bytes', 'in_msgs', 'in_bytes', 'out_msgs', 'out_bytes'];
+// The reference fills open_fds/max_fds on Linux only (omitempty elsewhere).
+const ON_LINUX = fs.existsSync('/proc/self/fd');
+const SERVERZ_FDS = ON_LINUX ? [...SERVERZ, 'open_fds', 'max_fds'] : SERVERZ;
 const STOREZ = ['cluster_id', 'server_id', 'now', 'type', 'limits', 'total_msgs', 'total_bytes'];
 const LIMITS = ['max_channels', 'max_msgs', 'max_bytes', 'max_age', 'max_subscriptions', 'max_inactivity'];
 const LIST = ['cluster_id', 'server_id', 'now', 'offset', 'limit', 'count', 'total'];
@@ -59,7 +64,7 @@ describe('monitoring: /streaming endpoints', () => {
     assert.equal(r.status, 200);
     assert.equal(r.contentType, 'application/json');
     const z = r.json();
-    assert.deepEqual(keys(z), SERVERZ);
+    assert.deepEqual(keys(z), SERVERZ_FDS);
     assert.equal(z.cluster_id, 'mon-cluster');
     assert.equal(z.server_id, s.server.serverID);
     assert.equal(z.state, 'STANDALONE');
@@ -78,6 +83,12 @@ describe('monitoring: /streaming endpoints', () => {
     assert.equal(z.total_msgs, N + 2);
     assert.ok(z.total_bytes > N * PAYLOAD.length, `total_bytes ${z.total_bytes}`);
     assert.equal(z.out_msgs, 3, 'max_inflight 3 without acks');
+    if (ON_LINUX) {
+      // The server runs in this process: at least stdio, the HTTP listener and the NATS sockets are open.
+      assert.ok(z.open_fds > 5 && z.open_fds <= z.max_fds, `open_fds ${z.open_fds}, max_fds ${z.max_fds}`);
+      // A child shell inherits the process's soft limit.
+      assert.equal(z.max_fds, Number(execFileSync('sh', ['-c', 'ulimit -Sn'], { encoding: 'utf8' }).trim()));
+    }
     // Indented like Go's MarshalIndent(v, "", "  ").
     assert.ok(r.body.startsWith('{\n  "cluster_id": "mon-cluster",\n'), r.body.slice(0, 60));
   });

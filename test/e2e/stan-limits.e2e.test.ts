@@ -23,6 +23,8 @@ import {
 import { defaultStoreLimits, type StoreLimits } from '../../src/config/options';
 import { MsgProtoCodec } from '../../src/protocol/codec';
 import type { ServerHandle } from '../../src/index';
+import { captureLogger } from '../helpers/nats-helpers';
+import { formatFriendlyBytes } from '../../src/store/format';
 
 const storeLimits: StoreLimits = {
   ...defaultStoreLimits(),
@@ -45,15 +47,20 @@ const storeLimits: StoreLimits = {
 describe('STAN store limits (MEMORY)', () => {
   let s: ServerHandle;
   let sc: Stan;
+  const log = captureLogger();
 
   before(async () => {
-    s = await startTestServer({ streaming: { storeLimits } });
+    s = await startTestServer({ streaming: { storeLimits }, logger: log });
     sc = await connect(s.natsURL, s.clusterID, 'lim-client');
   });
   after(async () => {
     await close(sc);
     await s.close();
   });
+
+  function limitNotices(channel: string): string[] {
+    return log.lines.filter((l) => l.includes(`Reached limits for store "${channel}"`));
+  }
 
   async function firstSeqs(ch: string, n: number): Promise<number[]> {
     const sub = await subscribe(sc, ch, opts(sc, (o) => o.setDeliverAllAvailable()));
@@ -69,6 +76,23 @@ describe('STAN store limits (MEMORY)', () => {
     assert.deepEqual(await firstSeqs('mm.a', 3), [3, 4, 5]);
     const cs = s.server.core.channels.get('mm.a')?.store.msgs;
     assert.deepEqual([cs?.firstSeq, cs?.lastSeq, cs?.msgCount], [3, 5, 3]);
+  });
+
+  test('the first drop of a channel is logged once, in the reference wording', async () => {
+    await publishN(sc, 'mm.log', 3);
+    assert.deepEqual(limitNotices('mm.log'), [], 'nothing dropped yet');
+    await publishN(sc, 'mm.log', 3);
+    const cs = s.server.core.channels.get('mm.log')?.store.msgs;
+    // Logged when message 4 pushed out message 1: 3 messages left, of the same size as the 3 now kept.
+    const bytes = formatFriendlyBytes(cs?.byteCount ?? 0);
+    assert.deepEqual(limitNotices('mm.log'), [
+      `INF WARNING: Reached limits for store "mm.log" (msgs=3/3 bytes=${bytes}/${formatFriendlyBytes(defaultStoreLimits().maxBytes)}), dropping old messages to make room for new ones`,
+    ]);
+    // max_bytes: its own channel, its own single notice.
+    await publishN(sc, 'mb.log', 4, 'x'.repeat(100));
+    const notices = limitNotices('mb.log');
+    assert.equal(notices.length, 1, notices.join('\n'));
+    assert.match(notices[0], /^INF WARNING: Reached limits for store "mb\.log" \(msgs=2\/1000 bytes=\d+ B\/250 B\), dropping old messages to make room for new ones$/);
   });
 
   test('a durable whose next messages were dropped skips to the first available', async () => {
