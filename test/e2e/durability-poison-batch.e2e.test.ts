@@ -5,9 +5,10 @@
  *     constraint violation): publishers of poison messages get an error PubAck naming the
  *     constraint, every other message of the same batches is PubAcked, stored and delivered,
  *     and later publishes keep flowing.
- *   - A DBA renames the messages table: publishers get error PubAcks, /readyz answers 503
- *     saying that the store failed and what to do, new publishes are refused at once; once
- *     the table is back, the queued message is written, /readyz is 200 and publishing works.
+ *   - A DBA renames the messages table, or revokes INSERT on it: publishers get error
+ *     PubAcks, /readyz answers 503 saying that the store failed and what to do, new publishes
+ *     are refused at once; once the table (or the privilege) is back, the queued message is
+ *     written, /readyz is 200 and publishing works.
  *
  * Real PostgreSQL and MariaDB (test/helpers/db.ts), our server in-process, the real
  * node-nats-streaming client.
@@ -15,7 +16,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type ServerHandle } from '../../src/index';
-import { testDatabase, type DbKind, type TestDatabase } from '../helpers/db';
+import { testDatabase, uniqueName, type DbKind, type TestDatabase } from '../helpers/db';
 import { freePort } from '../helpers/proc';
 import { httpGet } from '../helpers/http';
 import { close, connect, publish, publishError } from '../helpers/stan';
@@ -56,13 +57,13 @@ async function readyzUntil(port: number, want: number, timeoutMs = 30000): Promi
   }
 }
 
-async function start(db: TestDatabase, driver: 'postgres' | 'mysql', clusterID: string): Promise<{ s: ServerHandle; http: number }> {
+async function start(db: TestDatabase, driver: 'postgres' | 'mysql', clusterID: string, autoMigrate = true): Promise<{ s: ServerHandle; http: number }> {
   const http = await freePort();
   const s = await startServer({
     streaming: {
       clusterID,
       storeType: 'SQL',
-      sql: { driver, source: db.url, noCaching: false, maxOpenConns: 2, bulkInsertLimit: 0, autoMigrate: true },
+      sql: { driver, source: db.url, noCaching: false, maxOpenConns: 2, bulkInsertLimit: 0, autoMigrate },
     },
     nats: { port: 0, httpPort: http },
   });
@@ -130,3 +131,32 @@ for (const { kind, driver, check, rename } of KINDS) {
     });
   });
 }
+
+// MariaDB applies a revoked database-level privilege to new connections only (a pooled
+// writer keeps it), so the revoke case runs on PostgreSQL, which checks every statement.
+test('postgres: a DBA revokes INSERT on the messages table from the server\'s role, then grants it back', async () => {
+  const db = await testDatabase('postgres', 'revoke');
+  const cid = 'revoke-pg';
+  // The owner creates the schema; the server then runs as a SELECT/INSERT/UPDATE/DELETE role.
+  const owner = await start(db, 'postgres', cid);
+  await owner.s.close();
+  const role = uniqueName('r');
+  const roleUrl = await db.instance.createRestrictedRole(db.name, role, 'pw-Revoke1');
+  const { s, http } = await start({ ...db, url: roleUrl }, 'postgres', cid, false);
+  const sc = await connect(s.natsURL, cid, 'pub');
+  try {
+    await publish(sc, 'orders', 'before');
+    await db.instance.adminQuery(`REVOKE INSERT ON stan_messages FROM ${role}`, db.name);
+    assert.match(await publishError(sc, 'orders', 'queued'), /store failed: the database refuses the server's writes \(permission denied/);
+    const down = await readyzUntil(http, 503);
+    assert.match(down.error ?? '', /^store failed: .*permission denied for table stan_messages.*grant the server's user/);
+    assert.match(await publishError(sc, 'orders', 'refused'), /^store failed: /);
+    await db.instance.adminQuery(`GRANT INSERT ON stan_messages TO ${role}`, db.name);
+    await readyzUntil(http, 200);
+    await publish(sc, 'orders', 'after');
+    const got = await readAll(s.natsURL, cid, 'orders', 3);
+    assert.deepEqual(got.map((m) => String(m.getData())), ['before', 'queued', 'after']);
+  } finally {
+    await close(sc);
+  }
+});
