@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { startServer, type ServerHandle } from '../../src/index';
 import { testDatabase, uniqueName, type DbKind, type TestDatabase } from '../helpers/db';
 import { freePort } from '../helpers/proc';
-import { httpGet } from '../helpers/http';
+import { readyz, readyzUntil } from '../helpers/http';
 import { close, connect, publish, publishError } from '../helpers/stan';
 import { publishAsync, readAll } from '../helpers/durability';
 
@@ -42,21 +42,6 @@ const KINDS: Array<{ kind: DbKind; driver: 'postgres' | 'mysql'; check: string; 
   },
 ];
 
-async function readyz(port: number): Promise<{ status: number; error?: string }> {
-  const r = await httpGet(port, '/readyz');
-  return { status: r.status, error: (JSON.parse(r.body) as { error?: string }).error };
-}
-
-async function readyzUntil(port: number, want: number, timeoutMs = 30000): Promise<{ status: number; error?: string }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await readyz(port);
-    if (r.status === want) return r;
-    if (Date.now() > deadline) throw new Error(`/readyz stayed ${r.status} (${r.error ?? ''}), wanted ${want}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
-
 async function start(db: TestDatabase, driver: 'postgres' | 'mysql', clusterID: string, autoMigrate = true): Promise<{ s: ServerHandle; http: number }> {
   const http = await freePort();
   const s = await startServer({
@@ -69,6 +54,39 @@ async function start(db: TestDatabase, driver: 'postgres' | 'mysql', clusterID: 
   });
   servers.push(s);
   return { s, http };
+}
+
+/**
+ * A DBA breaks the database for the server's writes, then repairs it: the publish whose
+ * commit fails gets an error PubAck naming the cause and stays queued, /readyz says why,
+ * new publishes are refused at once; after the repair the queued message is written and
+ * publishing works again.
+ */
+async function breakAndRepair(
+  srv: { s: ServerHandle; http: number },
+  cid: string,
+  dba: { breakIt: () => Promise<void>; repair: () => Promise<void>; reason: RegExp },
+): Promise<void> {
+  const { s, http } = srv;
+  const sc = await connect(s.natsURL, cid, 'pub');
+  try {
+    await publish(sc, 'orders', 'before');
+    await dba.breakIt();
+    // Recorded, then its commit fails: an error PubAck, the row stays queued.
+    assert.match(await publishError(sc, 'orders', 'queued'), /^store failed: the database refuses the server's writes/);
+    const down = await readyzUntil(http, 503);
+    assert.match(down.error ?? '', /^store failed: the database refuses the server's writes \(.*\): a database administrator must/);
+    assert.match(down.error ?? '', dba.reason);
+    // Failed: new messages are refused at once, not queued.
+    assert.match(await publishError(sc, 'orders', 'refused'), /^store failed: .*retried every 2 s/);
+    await dba.repair();
+    await readyzUntil(http, 200);
+    await publish(sc, 'orders', 'after');
+    const got = await readAll(s.natsURL, cid, 'orders', 3);
+    assert.deepEqual(got.map((m) => String(m.getData())), ['before', 'queued', 'after']);
+  } finally {
+    await close(sc);
+  }
 }
 
 for (const { kind, driver, check, rename } of KINDS) {
@@ -108,26 +126,11 @@ for (const { kind, driver, check, rename } of KINDS) {
     test('the messages table renamed by a DBA: error PubAcks, /readyz 503 with the reason, all resumes once it is back', async () => {
       const db = await testDatabase(kind, 'renamed');
       const cid = `renamed-${kind}`;
-      const { s, http } = await start(db, driver, cid);
-      const sc = await connect(s.natsURL, cid, 'pub');
-      try {
-        await publish(sc, 'orders', 'before');
-        await db.instance.adminQuery(rename('stan_messages', 'stan_messages_moved'), db.name);
-        // Recorded, then its commit fails: an error PubAck, the row stays queued.
-        assert.match(await publishError(sc, 'orders', 'queued'), /store failed: the database refuses the server's writes/);
-        const down = await readyzUntil(http, 503);
-        assert.match(down.error ?? '', /^store failed: the database refuses the server's writes \(.*stan_messages.*\): a database administrator must/);
-        // Failed: new messages are refused at once, not queued.
-        assert.match(await publishError(sc, 'orders', 'refused'), /store failed: .*retried every 2 s/);
-
-        await db.instance.adminQuery(rename('stan_messages_moved', 'stan_messages'), db.name);
-        await readyzUntil(http, 200);
-        await publish(sc, 'orders', 'after');
-        const got = await readAll(s.natsURL, cid, 'orders', 3);
-        assert.deepEqual(got.map((m) => String(m.getData())), ['before', 'queued', 'after']);
-      } finally {
-        await close(sc);
-      }
+      await breakAndRepair(await start(db, driver, cid), cid, {
+        breakIt: () => db.instance.adminQuery(rename('stan_messages', 'stan_messages_moved'), db.name),
+        repair: () => db.instance.adminQuery(rename('stan_messages_moved', 'stan_messages'), db.name),
+        reason: /stan_messages/,
+      });
     });
   });
 }
@@ -142,21 +145,9 @@ test('postgres: a DBA revokes INSERT on the messages table from the server\'s ro
   await owner.s.close();
   const role = uniqueName('r');
   const roleUrl = await db.instance.createRestrictedRole(db.name, role, 'pw-Revoke1');
-  const { s, http } = await start({ ...db, url: roleUrl }, 'postgres', cid, false);
-  const sc = await connect(s.natsURL, cid, 'pub');
-  try {
-    await publish(sc, 'orders', 'before');
-    await db.instance.adminQuery(`REVOKE INSERT ON stan_messages FROM ${role}`, db.name);
-    assert.match(await publishError(sc, 'orders', 'queued'), /store failed: the database refuses the server's writes \(permission denied/);
-    const down = await readyzUntil(http, 503);
-    assert.match(down.error ?? '', /^store failed: .*permission denied for table stan_messages.*grant the server's user/);
-    assert.match(await publishError(sc, 'orders', 'refused'), /^store failed: /);
-    await db.instance.adminQuery(`GRANT INSERT ON stan_messages TO ${role}`, db.name);
-    await readyzUntil(http, 200);
-    await publish(sc, 'orders', 'after');
-    const got = await readAll(s.natsURL, cid, 'orders', 3);
-    assert.deepEqual(got.map((m) => String(m.getData())), ['before', 'queued', 'after']);
-  } finally {
-    await close(sc);
-  }
+  await breakAndRepair(await start({ ...db, url: roleUrl }, 'postgres', cid, false), cid, {
+    breakIt: () => db.instance.adminQuery(`REVOKE INSERT ON stan_messages FROM ${role}`, db.name),
+    repair: () => db.instance.adminQuery(`GRANT INSERT ON stan_messages TO ${role}`, db.name),
+    reason: /permission denied for table stan_messages.*grant the server's user/,
+  });
 });
