@@ -117,6 +117,17 @@ test('a transient or schema error while isolating stops and hands back the rest,
   }
 });
 
+test('halves holding message rows only are marked isolating (written without the owed retention deletes)', () => {
+  const [a, b] = splitPending(batch([1, 2, 3], 0)) ?? [];
+  assert.equal(a?.isolating, true);
+  assert.equal(b?.isolating, true);
+  const [withEvents, rest] = splitPending(batch([1, 2, 3], 1)) ?? [];
+  assert.equal(withEvents?.isolating, undefined);
+  assert.equal(withEvents?.events.length, 1);
+  assert.equal(rest?.isolating, true);
+  assert.equal(splitPending(batch([1], 0)), undefined);
+});
+
 test('io_batch_size: the head carries the events, the rest and the waiters stay pending', () => {
   const all = batch(seqs(10), 2);
   all.waiters.push({ resolve: () => undefined, reject: () => undefined });

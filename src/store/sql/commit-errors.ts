@@ -126,7 +126,8 @@ export function failedStoreReason(kind: 'schema' | 'unrefusable', err: unknown):
   }
   return (
     `the database refuses a client/subscription state record (${why}), which the server cannot drop ` +
-    `without losing that state: remove the constraint or trigger on stan_events that refuses it; ` +
+    `without losing that state: remove the constraint or trigger on stan_events that refuses it ` +
+    `(or, if it refuses the retention deletes, the DELETE trigger on stan_messages); ` +
     `publishes get an error meanwhile, ${retry}`
   );
 }

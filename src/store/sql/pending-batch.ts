@@ -39,6 +39,11 @@ export interface Pending {
    * row: every event sets state, none accumulates).
    */
   retry: boolean;
+  /**
+   * A part of a refused batch holding message rows only (splitPending): written without the
+   * retention deletes the store owes, so that a refusal can only come from its own rows.
+   */
+  isolating?: boolean;
 }
 
 export function newPending(): Pending {
@@ -94,7 +99,10 @@ export function splitPending(b: Pending): [Pending, Pending] | undefined {
   else if (b.msgs.length === 1 && others) cut = 0;
   else return undefined;
   const first: Pending = { ...msgPart(b.msgs.slice(0, cut), true), events: b.events, truncates: b.truncates, dropChannels: b.dropChannels };
-  return [first, msgPart(b.msgs.slice(cut), true)];
+  if (!others) first.isolating = true;
+  const second = msgPart(b.msgs.slice(cut), true);
+  second.isolating = true;
+  return [first, second];
 }
 
 /** A part holding one message row and nothing else: the database may refuse it alone. */

@@ -1117,7 +1117,8 @@ export class SqlStore implements Store {
     // their deletion can wait: one range DELETE per channel per second instead of one per
     // commit keeps steady publishing under limits cheap (fewer dead tuples on PostgreSQL).
     const now = this.now();
-    const deletes = this.deletesDue.size > 0 && (now - this.lastDeletesAt >= TRUNCATE_EVERY_MS || this.closing) ? new Map(this.deletesDue) : undefined;
+    // A part isolating refused rows carries none: only its own rows can be refused then.
+    const deletes = !b.isolating && this.deletesDue.size > 0 && (now - this.lastDeletesAt >= TRUNCATE_EVERY_MS || this.closing) ? new Map(this.deletesDue) : undefined;
 
     if (
       this.fence === undefined &&
