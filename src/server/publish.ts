@@ -35,10 +35,10 @@ export class PublishPipeline {
   constructor(
     private readonly store: Store,
     private readonly transport: NatsTransport,
-    logger: Logger,
+    private readonly log: Logger,
     private readonly maxBatch: number,
   ) {
-    this.storeFailures = new RepeatedErrorLog(logger, 'Unable to store messages', 'Publishing');
+    this.storeFailures = new RepeatedErrorLog(log, 'Unable to store messages', 'Publishing');
   }
 
   /** Queue a message already recorded in the store (channel.nextSeq assigned). */
@@ -76,8 +76,9 @@ export class PublishPipeline {
     this.committing = false;
     if (err) {
       this.storeFailures.error(err.message);
-      // The messages are not durable: every publisher of the batch gets the store error.
-      for (const p of batch) this.sendAck(p, err.message);
+      // The messages are not durable: every publisher of the batch gets the store error, or
+      // the reason the database refused its very message.
+      for (const p of batch) this.sendAck(p, this.refusal(p) ?? err.message);
     } else {
       this.storeFailures.ok();
       let last: Channel | undefined;
@@ -90,7 +91,8 @@ export class PublishPipeline {
           this.onCommitted(p.channel);
         }
       }
-      for (const p of batch) this.sendAck(p, '');
+      // A refused message is a gap that delivery skips; the others of the batch are stored.
+      for (const p of batch) this.sendAck(p, this.refusal(p) ?? '');
     }
     if (this.batch.length > 0) {
       this.scheduled = true;
@@ -98,6 +100,13 @@ export class PublishPipeline {
     } else {
       this.releaseWaiters();
     }
+  }
+
+  /** Why the store refused this very message (logged here, once per message), if it did. */
+  private refusal(p: Pending): string | undefined {
+    const why = p.channel.store.msgs.takeRefusal?.(p.seq);
+    if (why !== undefined) this.log.error(`Unable to store message ${p.seq} of channel "${p.channel.name}": ${why}`);
+    return why;
   }
 
   private sendAck(p: Pending, error: string): void {

@@ -27,7 +27,7 @@ import {
   UnsubscribeRequestCodec,
 } from '../protocol/codec';
 import { decodePubMsgRaw, newPubMsgRaw } from '../protocol/fast';
-import { RecoveredState, Store, StoreError } from '../store/types';
+import { RecoveredState, Store, StoreError, StoreUnavailableError } from '../store/types';
 import { Delivery } from './delivery';
 import * as E from './errors';
 import { PublishPipeline } from './publish';
@@ -640,7 +640,8 @@ export class StanCore {
       ch.store.msgs.store({ seq, timestamp: ts, subject: ch.name, reply: msgReply, data: buf.subarray(r.data0, r.data1) });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      this.log.error(`[Client:${c.id}] Unable to store message on "${ch.name}": ${msg}`);
+      // A failed store logs its incident itself: no line per refused publish.
+      if (!(err instanceof StoreUnavailableError)) this.log.error(`[Client:${c.id}] Unable to store message on "${ch.name}": ${msg}`);
       return this.pubAckError(reply, buf.toString('utf8', r.guid0, r.guid1), msg);
     }
     noticeIfLimitReached(ch, firstBefore, this.log);

@@ -63,6 +63,12 @@ export interface MsgStore {
   lookup(seq: number): Promise<StoredMsg | undefined>;
   /** First sequence whose timestamp >= ts (ns); lastSeq+1 if none. */
   firstSeqAtOrAfter(ts: number): Promise<number>;
+  /**
+   * After the commit that covered message `seq`: why the store refused to keep it (its
+   * publisher gets this error), once; undefined when it was stored. Stores that never
+   * refuse a single message (MEMORY) do not implement it.
+   */
+  takeRefusal?(seq: number): string | undefined;
 }
 
 export interface SubStore {
@@ -106,6 +112,18 @@ export class StoreError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'StoreError';
+  }
+}
+
+/**
+ * The store cannot write until someone fixes the database (SQL store: a table missing, a
+ * privilege revoked): the store reports the incident itself (onError, /readyz), so callers
+ * need not log each refused request.
+ */
+export class StoreUnavailableError extends StoreError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
   }
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startPostgres, type PgInstance } from '../helpers/db';
 import { startServer, type ServerHandle } from '../../src/index';
 import { freePort } from '../helpers/proc';
-import { httpGet } from '../helpers/http';
+import { httpGet, readyz, readyzUntil as until } from '../helpers/http';
 import { close, connect, publish } from '../helpers/stan';
 
 let db: PgInstance | undefined;
@@ -17,21 +17,6 @@ after(async () => {
   await s?.close().catch(() => undefined);
   await db?.stop().catch(() => undefined);
 });
-
-async function readyz(port: number): Promise<{ status: number; error?: string }> {
-  const r = await httpGet(port, '/readyz');
-  return { status: r.status, error: (JSON.parse(r.body) as { error?: string }).error };
-}
-
-async function until(port: number, want: number, timeoutMs = 20000): Promise<{ status: number; error?: string }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await readyz(port);
-    if (r.status === want) return r;
-    if (Date.now() > deadline) throw new Error(`/readyz stayed ${r.status} (${r.error ?? ''}), wanted ${want}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
 
 test('/readyz: 503 naming the store while PostgreSQL is down, 200 again once it is back', async () => {
   db = await startPostgres();

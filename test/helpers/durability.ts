@@ -145,7 +145,8 @@ export async function publishAsync(
     res.sent++;
     try {
       sc.publish(subject, payload, (err) => {
-        if (err) res.failed.set(payload, err.message);
+        // The client passes an error PubAck's text as a string, not as an Error.
+        if (err) res.failed.set(payload, (err as unknown) instanceof Error ? err.message : String(err));
         else {
           res.acked.add(payload);
           opts.onAck?.(payload);

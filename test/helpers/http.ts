@@ -40,3 +40,20 @@ export function httpsGet(port: number, path: string, ca: Buffer, host = 'localho
     req.setTimeout(10_000, () => req.destroy(new Error(`GET https://${host}:${port}${path}: no answer within 10 s`)));
   });
 }
+
+/** /readyz: its status and, when not ready, the reason it gives. */
+export async function readyz(port: number): Promise<{ status: number; error?: string }> {
+  const r = await httpGet(port, '/readyz');
+  return { status: r.status, error: (JSON.parse(r.body) as { error?: string }).error };
+}
+
+/** Polls /readyz until it answers `want`; throws with the last answer after `timeoutMs`. */
+export async function readyzUntil(port: number, want: number, timeoutMs = 20000): Promise<{ status: number; error?: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await readyz(port);
+    if (r.status === want) return r;
+    if (Date.now() > deadline) throw new Error(`/readyz stayed ${r.status} (${r.error ?? ''}), wanted ${want}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}

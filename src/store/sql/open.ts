@@ -15,6 +15,9 @@ import type { DialectAdapter, DialectName } from './dialect';
  * connection problems itself, in one clear line.
  */
 const QUIET_KNEX_LOG = { warn() {}, error() {}, deprecate() {}, debug() {} };
+// The writers' Knex runs with `compileSqlOnError: false`: a failed statement's error starts
+// with its SQL text, not with the statement compiled with every bound value (a batch's
+// payloads, hex-encoded, in logs and in /readyz); commit-errors.ts cuts that prefix off.
 
 /** PostgreSQL's limit of bind parameters per statement. */
 const PG_MAX_PARAMS = 65_535;
@@ -71,7 +74,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     // timestamps, which lose sub-microsecond precision only).
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const cfg = dsn.toPgConfig(conn);
-    const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG });
+    const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
     const readerPool = new pg.Pool({ ...cfg, max: readers });
     // An idle pooled client whose server went away (database restart, failover) makes the
     // pool emit 'error': without a listener that is an uncaught exception that kills the
@@ -94,7 +97,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     if (setVars.length === 0) return done(null, c);
     c.query(`SET ${setVars.join(', ')}`, (err) => done(err, c));
   };
-  const knex = knexFactory({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG });
+  const knex = knexFactory({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
   const pool = mysql.createPool({ ...cfg, connectionLimit: readers });
   if (setVars.length > 0) pool.on('connection', (c) => c.query(`SET ${setVars.join(', ')}`));
   const db = new kysely.Kysely<Database>({ dialect: new kysely.MysqlDialect({ pool }) });
@@ -122,6 +125,7 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
     connection: { filename: file },
     useNullAsDefault: true,
     log: QUIET_KNEX_LOG,
+    compileSqlOnError: false,
     pool: {
       min: 1,
       max: 1,

@@ -27,9 +27,14 @@ import {
   Store,
   StoredMsg,
   StoreError,
+  StoreUnavailableError,
   SubStore,
 } from '../types';
 import { DialectAdapter, num, toBuffer } from './dialect';
+import { isLoneMessage, newPending, requeue, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
+import { writeSplitting } from './batch-splitter';
+import { RetryPause } from './retry-pause';
+import { classifyCommitError, FAILED_RETRY_MS, failedStoreReason, refusedMessageReason } from './commit-errors';
 import { describeOpenFailure, EncryptionKeyError, openRecord, PayloadCipher, PayloadCipherError, RECORD_MAGIC, RECORD_OVERHEAD, rowContext } from '../crypto';
 import { SealPool } from '../seal-pool';
 
@@ -76,48 +81,6 @@ export interface SqlStoreOptions {
   now?: () => number;
 }
 
-interface MsgRow {
-  channel_id: number;
-  seq: number;
-  ts: number;
-  size: number;
-  /**
-   * The `data` column as written: the plaintext copy when not encrypting, the sealed record
-   * when encrypting — null until the row is sealed (dispatchSeal, sealRows). A row whose
-   * data is null is never written.
-   */
-  data: Buffer | null;
-  /** The marshalled MsgProto (the cached message's bytes, read only). */
-  plain: Buffer;
-  /** Set while the row is being sealed by the worker: settles when `data` is set (or failed). */
-  sealing?: Promise<void>;
-}
-
-interface EventRow {
-  kind: number;
-  channel_id: number | null;
-  body: Buffer;
-}
-
-interface Pending {
-  msgs: MsgRow[];
-  msgBytes: number;
-  events: StoreEvent[];
-  /** channel_id → delete every message below this sequence */
-  truncates: Map<number, number>;
-  /** channels whose rows go away entirely */
-  dropChannels: number[];
-  waiters: Array<{ resolve: () => void; reject: (err: Error) => void }>;
-  /**
-   * Holds rows of a batch whose commit failed. The failure may have hidden a commit that
-   * did land (the connection broke while COMMIT was answered): such a batch is written so
-   * that rows already there are skipped (see writeBatch), and its events may be appended a
-   * second time, which replay tolerates (evolve is idempotent for a batch applied twice in a
-   * row: every event sets state, none accumulates).
-   */
-  retry: boolean;
-}
-
 /** /readyz database probe: answer deadline, and how long a result is reused. */
 const HEALTH_TIMEOUT_MS = 2000;
 const HEALTH_CACHE_MS = 1000;
@@ -125,9 +88,14 @@ const HEALTH_CACHE_MS = 1000;
 /** Statement bytes besides one row's blob (SQL text, other columns), kept free below max_allowed_packet. */
 const STATEMENT_SLACK_BYTES = 1024;
 
-function newPending(): Pending {
-  return { msgs: [], msgBytes: 0, events: [], truncates: new Map(), dropChannels: [], waiters: [], retry: false };
+interface EventRow {
+  kind: number;
+  channel_id: number | null;
+  body: Buffer;
 }
+
+/** Pause between attempts while commits fail for a transient reason (database down). */
+const RETRY_MS = 200;
 
 /**
  * The bytes a row is written with. When encrypting, only a sealed record passes (checked by
@@ -208,6 +176,15 @@ class HotRing {
     return this.stamps[(this.head + seq - this.start) & (this.sizes.length - 1)];
   }
 
+  /** Sets the size of `seq` (held) to 0, returning the size it had. */
+  clear(seq: number): number {
+    const i = (this.head + seq - this.start) & (this.sizes.length - 1);
+    const size = this.sizes[i];
+    this.sizes[i] = 0;
+    this.bytes -= size;
+    return size;
+  }
+
   /** Forgets every sequence below `seq`. */
   dropBelow(seq: number): void {
     if (this.len === 0 || seq <= this.start) return;
@@ -239,6 +216,10 @@ class SqlMsgStore implements MsgStore {
     const bytes = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestamp);
     const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes };
     if (msg.seq <= this.lastSeq) return stored;
+    // A store that cannot write until someone fixes the database takes no new messages:
+    // their publishers learn why at once instead of after a slow retry.
+    const failed = this.ch.store.failure;
+    if (failed !== undefined) throw new StoreUnavailableError(`store failed: ${failed}`);
     const max = this.ch.store.maxMessageBytes;
     if (max !== undefined && bytes.length > max) {
       throw new StoreError(
@@ -380,6 +361,31 @@ class SqlMsgStore implements MsgStore {
       );
   }
 
+  /** seq → why the database refused the message (its row alone fails): see takeRefusal. */
+  private readonly refusals = new Map<number, string>();
+
+  /**
+   * The database refused this message for good: it is not stored. It leaves a gap in the
+   * sequence (later messages are committed already, or will be): delivery skips it like a
+   * message removed by limits. It still counts in msgCount until limits drop it (the count
+   * is the span first..last); its bytes no longer count.
+   */
+  refuse(seq: number, reason: string): void {
+    const m = this.cache.get(seq);
+    if (m !== undefined) {
+      this.cache.delete(seq);
+      this.cacheBytes -= m.bytes.length;
+    }
+    if (this.hot.has(seq)) this.byteCount = Math.max(0, this.byteCount - this.hot.clear(seq));
+    this.refusals.set(seq, reason);
+  }
+
+  takeRefusal(seq: number): string | undefined {
+    const r = this.refusals.get(seq);
+    if (r !== undefined) this.refusals.delete(seq);
+    return r;
+  }
+
   restore(first: number, last: number, count: number, bytes: number, lastTimestamp: number): void {
     this.firstSeq = first;
     this.lastSeq = last;
@@ -482,6 +488,14 @@ export class SqlStore implements Store {
   /** Called after each successful group commit: message rows, event rows, duration (s). */
   onCommit?: (rows: number, events: number, seconds: number) => void;
   /**
+   * Set while the store cannot write until someone fixes the database (commit-errors.ts:
+   * schema errors, or a refused record that may not be dropped): why, and what to do. New
+   * messages and commits are refused at once meanwhile; the queued work is retried every
+   * FAILED_RETRY_MS and this clears on the first commit that works.
+   */
+  failure: string | undefined;
+  private readonly retryPause = new RetryPause();
+  /**
    * Fault tolerance: runs first in every write transaction and throws unless this server
    * still holds the FT lease at its epoch (a conditional UPDATE of the lease row, whose lock
    * is then held until commit: a takeover cannot slip in between the check and the commit).
@@ -553,6 +567,7 @@ export class SqlStore implements Store {
    */
   checkHealth(): Promise<string | undefined> {
     if (this.closed) return Promise.resolve('store closed');
+    if (this.failure !== undefined) return Promise.resolve(`store failed: ${this.failure}`);
     if (this.lastCommitError !== undefined) return Promise.resolve(`store commits failing: ${this.lastCommitError}`);
     const now = Date.now();
     if (this.healthProbe === undefined || now - this.healthProbe.at >= HEALTH_CACHE_MS) {
@@ -934,6 +949,8 @@ export class SqlStore implements Store {
 
   commit(): Promise<void> {
     if (this.closed) return Promise.reject(new StoreError('store closed'));
+    // Failed: what was recorded stays queued for the next attempt, but nobody waits for it.
+    if (this.failure !== undefined && !this.closing) return Promise.reject(new StoreUnavailableError(`store failed: ${this.failure}`));
     return new Promise((resolve, reject) => {
       this.pending.waiters.push({ resolve, reject });
       if (!this.committing) this.startCommit();
@@ -952,32 +969,42 @@ export class SqlStore implements Store {
     try {
       while (this.pending.waiters.length > 0 || this.pending.msgs.length > 0 || this.pending.events.length > 0 || this.progress.size > 0) {
         this.flushProgress();
-        const batch = this.takeBatch();
+        const { batch, rest } = takeBatch(this.pending, this.opts.maxBatchRows);
+        this.pending = rest;
         const started = performance.now();
-        try {
-          await this.writeBatch(batch);
-          this.afterWriteForTest?.();
-        } catch (err) {
-          const e = err instanceof Error ? err : new Error(String(err));
+        const result = await writeSplitting(batch, {
+          write: async (part) => {
+            await this.writeBatch(part);
+            this.afterWriteForTest?.();
+          },
+          classify: (err) => classifyCommitError(this.adapter.name, err),
+          split: splitPending,
+          refusable: isLoneMessage,
+        });
+        for (const part of result.written) this.applyCommitted(part);
+        for (const { part, error } of result.refused) this.refuseMessage(part.msgs[0], error);
+        const stopped = result.stopped;
+        if (stopped !== undefined) {
+          const e = stopped.error instanceof Error ? stopped.error : new Error(String(stopped.error));
           this.lastCommitError = e.message;
           // Keep the rows: the in-memory state already contains them, so they are written by
           // the next successful commit (at-least-once for the publishers that got an error).
-          this.requeue(batch);
-          for (const w of batch.waiters) w.reject(e);
-          this.onError?.(e);
+          for (let i = stopped.unwritten.length - 1; i >= 0; i--) requeue(stopped.unwritten[i], this.pending);
+          if (stopped.kind !== 'transient') this.failure = failedStoreReason(stopped.kind, e);
+          const err = this.failure !== undefined ? new StoreUnavailableError(`store failed: ${this.failure}`) : e;
+          for (const w of batch.waiters) w.reject(err);
+          this.onError?.(err);
           // A closed store stops retrying (its connections are gone).
           if (this.closed) break;
-          await new Promise((r) => setTimeout(r, 200));
+          // A failed store waits for someone to fix the database: retrying fast only
+          // floods it. Its new commits are answered at once meanwhile (see commit()).
+          await this.retryPause.wait(this.failure !== undefined ? FAILED_RETRY_MS : RETRY_MS);
+          if (this.closed) break;
           continue;
         }
         this.lastCommitError = undefined;
-        this.onCommit?.(batch.msgs.length, batch.events.length, (performance.now() - started) / 1000);
-        for (const e of batch.events) this.projection = evolve(this.projection, e);
-        for (const m of batch.msgs) {
-          this.projection = evolve(this.projection, { kind: EventKind.MsgStored, channelID: m.channel_id, seq: m.seq, timestamp: m.ts, size: m.size });
-        }
-        // Message rows count too: they are replayed (as an aggregate) after the snapshot.
-        this.eventsSinceSnapshot += batch.events.length + batch.msgs.length / MSGS_PER_EVENT;
+        this.failure = undefined;
+        this.onCommit?.(batch.msgs.length - result.refused.length, batch.events.length, (performance.now() - started) / 1000);
         for (const w of batch.waiters) w.resolve();
         if (this.snapshotDue()) await this.writeSnapshot().catch((err: unknown) => this.onError?.(err instanceof Error ? err : new Error(String(err))));
       }
@@ -986,36 +1013,22 @@ export class SqlStore implements Store {
     }
   }
 
-  /**
-   * The next transaction's content: everything pending, except that message rows are capped
-   * at io_batch_size per transaction; the rest (and the waiters, whose records are not all
-   * durable yet) stay for the next round of the loop.
-   */
-  private takeBatch(): Pending {
-    const all = this.pending;
-    const max = this.opts.maxBatchRows;
-    if (max <= 0 || all.msgs.length <= max) {
-      this.pending = newPending();
-      return all;
+  /** Folds a written part into the projection (= committed state). */
+  private applyCommitted(part: Pending): void {
+    for (const e of part.events) this.projection = evolve(this.projection, e);
+    for (const m of part.msgs) {
+      this.projection = evolve(this.projection, { kind: EventKind.MsgStored, channelID: m.channel_id, seq: m.seq, timestamp: m.ts, size: m.size });
     }
-    const head: Pending = { ...newPending(), events: all.events, truncates: all.truncates, dropChannels: all.dropChannels, retry: all.retry };
-    head.msgs = all.msgs.splice(0, max);
-    for (const m of head.msgs) head.msgBytes += m.size;
-    all.msgBytes -= head.msgBytes;
-    all.events = [];
-    all.truncates = new Map();
-    all.dropChannels = [];
-    return head;
+    // Message rows count too: they are replayed (as an aggregate) after the snapshot.
+    this.eventsSinceSnapshot += part.events.length + part.msgs.length / MSGS_PER_EVENT;
   }
 
-  private requeue(batch: Pending): void {
-    const next = this.pending;
-    next.retry = true;
-    next.msgs = batch.msgs.concat(next.msgs);
-    next.msgBytes += batch.msgBytes;
-    next.events = batch.events.concat(next.events);
-    for (const [k, v] of batch.truncates) if (!next.truncates.has(k)) next.truncates.set(k, v);
-    next.dropChannels = batch.dropChannels.concat(next.dropChannels);
+  /**
+   * A message row the database refuses alone: not stored; its publisher gets the reason
+   * (and the publish pipeline logs it). A channel deleted meanwhile has nobody to tell.
+   */
+  private refuseMessage(row: MsgRow, err: unknown): void {
+    this.channelsByID.get(row.channel_id)?.msgs.refuse(row.seq, refusedMessageReason(err));
   }
 
   /**
@@ -1104,7 +1117,8 @@ export class SqlStore implements Store {
     // their deletion can wait: one range DELETE per channel per second instead of one per
     // commit keeps steady publishing under limits cheap (fewer dead tuples on PostgreSQL).
     const now = this.now();
-    const deletes = this.deletesDue.size > 0 && (now - this.lastDeletesAt >= TRUNCATE_EVERY_MS || this.closing) ? new Map(this.deletesDue) : undefined;
+    // A part isolating refused rows carries none: only its own rows can be refused then.
+    const deletes = !b.isolating && this.deletesDue.size > 0 && (now - this.lastDeletesAt >= TRUNCATE_EVERY_MS || this.closing) ? new Map(this.deletesDue) : undefined;
 
     if (
       this.fence === undefined &&
@@ -1210,6 +1224,8 @@ export class SqlStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closing = true;
+    // A failed store's last attempt is made now, not after its slow pause.
+    this.retryPause.wake();
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.bgCommitTimer) clearTimeout(this.bgCommitTimer);
     try {
@@ -1221,6 +1237,7 @@ export class SqlStore implements Store {
       this.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
     this.closed = true;
+    this.retryPause.wake();
     await this.sealPool?.close();
     await this.adapter.close();
   }
