@@ -9,7 +9,7 @@
  * each serving NATS through its nats-server child. Either way the streaming server under
  * test is our server (built, from dist/) with `-ns` A only. Every run starts fresh processes.
  */
-import { RealNatsServer } from '../test/helpers/nats-server';
+import { RealNatsServer, startRoutedPair } from '../test/helpers/nats-server';
 import { freePort, READY_RE, spawnServer, type Proc } from '../test/helpers/proc';
 import { REPLACED, runReplaceScenario, type ReplaceOutcome } from '../test/helpers/cluster-replace';
 
@@ -23,12 +23,10 @@ interface Node {
 const ROUTE_RE = /Route connection created/;
 
 async function debianPair(): Promise<[Node, Node]> {
-  const [ra, rb] = [await freePort(), await freePort()];
-  const conf = (own: number, other: number): string => `cluster { name: replace, listen: "127.0.0.1:${own}", routes: ["nats-route://127.0.0.1:${other}"] }\n`;
-  const a = await RealNatsServer.start({ config: conf(ra, rb) });
-  const b = await RealNatsServer.start({ config: conf(rb, ra) });
-  const node = (n: RealNatsServer): Node => ({ url: `nats://localhost:${n.port}`, stop: () => n.stop(), routed: () => (n.proc as Proc).waitForLine(ROUTE_RE, { timeoutMs: 15000 }) });
-  return [node(a), node(b)];
+  const pair = await startRoutedPair('replace');
+  // Routed already (startRoutedPair waits for it).
+  const node = (n: RealNatsServer): Node => ({ url: `nats://localhost:${n.port}`, stop: () => n.stop(), routed: () => Promise.resolve() });
+  return [node(pair[0]), node(pair[1])];
 }
 
 async function childrenPair(): Promise<[Node, Node]> {

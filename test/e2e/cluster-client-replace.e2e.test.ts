@@ -18,8 +18,8 @@
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { RealNatsServer } from '../helpers/nats-server';
-import { freePort, READY_RE, spawnServer, type Proc } from '../helpers/proc';
+import { RealNatsServer, startRoutedPair } from '../helpers/nats-server';
+import { READY_RE, spawnServer, type Proc } from '../helpers/proc';
 import { REPLACED, runReplaceScenario, type ReplaceOutcome } from '../helpers/cluster-replace';
 
 const natsServers: RealNatsServer[] = [];
@@ -29,18 +29,11 @@ after(async () => {
   await Promise.all(natsServers.map((n) => n.stop()));
 });
 
-const ROUTE_RE = /Route connection created/;
-
-/** Two routed nats-servers; resolves once both have their route. */
+/** Two routed nats-servers, stopped after the test. */
 async function routedPair(): Promise<[RealNatsServer, RealNatsServer]> {
-  const [ra, rb] = [await freePort(), await freePort()];
-  const conf = (own: number, other: number): string => `cluster { name: replace, listen: "127.0.0.1:${own}", routes: ["nats-route://127.0.0.1:${other}"] }\n`;
-  const a = await RealNatsServer.start({ config: conf(ra, rb) });
-  natsServers.push(a);
-  const b = await RealNatsServer.start({ config: conf(rb, ra) });
-  natsServers.push(b);
-  await Promise.all([a, b].map((n) => (n.proc as Proc).waitForLine(ROUTE_RE, { timeoutMs: 15000 })));
-  return [a, b];
+  const pair = await startRoutedPair('replace');
+  natsServers.push(...pair);
+  return pair;
 }
 
 async function oneRun(i: number): Promise<{ out: ReplaceOutcome; log: string }> {

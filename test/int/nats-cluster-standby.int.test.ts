@@ -10,8 +10,8 @@ import * as assert from 'node:assert/strict';
 import { connect, StringCodec } from 'nats';
 import { connectExternal } from '../../src/nats/external';
 import { NotConnectedError, type NatsTransport } from '../../src/nats/transport';
-import { RealNatsServer } from '../helpers/nats-server';
-import { freePort, type Proc } from '../helpers/proc';
+import { RealNatsServer, startRoutedPair } from '../helpers/nats-server';
+import { freePort } from '../helpers/proc';
 import { captureLogger } from '../helpers/nats-helpers';
 import { httpGet } from '../helpers/http';
 import { until } from '../helpers/stan';
@@ -43,14 +43,9 @@ async function eventuallyNames(httpPort: number, pred: (names: string[]) => bool
 }
 
 test('two routed servers: the standby connection lands on the other member, serves requests there, and is placed again after that member restarts', async () => {
-  const [ra, rb, ha, hb] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const conf = (own: number, other: number, http: number): string =>
-    `http: "127.0.0.1:${http}"\ncluster { name: standby, listen: "127.0.0.1:${own}", routes: ["nats-route://127.0.0.1:${other}"] }\n`;
-  const a = await RealNatsServer.start({ config: conf(ra, rb, ha) });
-  servers.push(a);
-  const b = await RealNatsServer.start({ config: conf(rb, ra, hb) });
-  servers.push(b);
-  await Promise.all([a, b].map((n) => (n.proc as Proc).waitForLine(/Route connection created/, { timeoutMs: 15000 })));
+  const [ha, hb] = [await freePort(), await freePort()];
+  const [a, b] = await startRoutedPair('standby', (i) => `http: "127.0.0.1:${i === 0 ? ha : hb}"\n`);
+  servers.push(a, b);
 
   const log = captureLogger(true);
   const t = await connectExternal([a.url], { name: 'standby-test' }, log, { clusterStandby: true });
