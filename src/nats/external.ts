@@ -9,8 +9,10 @@ import type { ConnectionOptions as NodeTlsOptions } from 'node:tls';
 import type { Logger } from '../logging/logger';
 import { ExternalNatsConfigError, parseNatsURLs, type ExternalConnectOptions } from './external-options';
 import { redactURL } from './redact-url';
+import { ClusterStandby } from './cluster-standby';
 import {
   NoRespondersError,
+  NotConnectedError,
   RequestTimeoutError,
   type MsgHandler,
   type NatsTransport,
@@ -33,11 +35,18 @@ function errCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** Connection state as the status events report it (nats.js exposes no synchronous flag). */
+interface LinkState {
+  connected: boolean;
+}
+
 class ExternalTransport implements NatsTransport {
   constructor(
     private readonly nc: NatsConnection,
     private readonly logger: Logger,
     private readonly makeInbox: () => string,
+    private readonly link: LinkState,
+    private readonly standby: ClusterStandby | undefined,
   ) {}
 
   get closed(): boolean {
@@ -47,6 +56,9 @@ class ExternalTransport implements NatsTransport {
   publish(subject: string, data: Uint8Array, reply?: string): void {
     if (this.nc.isClosed()) return;
     try {
+      // While the main connection is away, nats.js would drop this (its buffer is reset on
+      // each reconnect attempt): e.g. the answer to a connect request the standby received.
+      if (!this.link.connected && this.standby?.publish(subject, data, reply) === true) return;
       // Only build an options object when there is a reply to carry.
       if (reply === undefined) this.nc.publish(subject, data);
       else this.nc.publish(subject, data, { reply });
@@ -58,20 +70,29 @@ class ExternalTransport implements NatsTransport {
 
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): TransportSubscription {
     const logger = this.logger;
-    return this.nc.subscribe(subject, {
-      queue: opts?.queue,
-      callback: (err: NatsError | null, msg: Msg) => {
-        if (err !== null) {
-          logger.error(`nats: subscription on ${subject}: ${err.message}`);
-          return;
-        }
-        // nats.js reports "no reply" as an empty string.
-        handler(msg.subject, msg.reply === '' || msg.reply === undefined ? undefined : msg.reply, msg.data);
+    const callback = (err: NatsError | null, msg: Msg): void => {
+      if (err !== null) {
+        logger.error(`nats: subscription on ${subject}: ${err.message}`);
+        return;
+      }
+      // nats.js reports "no reply" as an empty string.
+      handler(msg.subject, msg.reply === '' || msg.reply === undefined ? undefined : msg.reply, msg.data);
+    };
+    const standby = opts?.clusterStandby === true ? this.standby : undefined;
+    if (standby === undefined) return this.nc.subscribe(subject, { queue: opts?.queue, callback });
+    // One queue group over both connections: each request is handled once.
+    const main = this.nc.subscribe(subject, { queue: standby.queue, callback });
+    const second = standby.add(subject, callback);
+    return {
+      unsubscribe: () => {
+        main.unsubscribe();
+        second.unsubscribe();
       },
-    });
+    };
   }
 
   async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (!this.link.connected) throw new NotConnectedError(subject);
     try {
       const m = await this.nc.request(subject, data, { timeout: timeoutMs });
       return m.data;
@@ -92,6 +113,7 @@ class ExternalTransport implements NatsTransport {
   }
 
   async close(): Promise<void> {
+    await this.standby?.close();
     if (!this.nc.isClosed()) await this.nc.close();
   }
 
@@ -125,7 +147,13 @@ class ExternalTransport implements NatsTransport {
  * in the Go client. Start-up fails when no server can be reached or the server refuses us;
  * afterwards the connection reconnects forever (see watchStatus for the log lines).
  */
-export async function connectExternal(urls: string[], opts: ExternalConnectOptions, logger: Logger): Promise<NatsTransport> {
+export async function connectExternal(
+  urls: string[],
+  opts: ExternalConnectOptions,
+  logger: Logger,
+  /** Keep `clusterStandby` subscriptions on a second cluster member too (cluster-standby.ts). */
+  features: { clusterStandby?: boolean } = {},
+): Promise<NatsTransport> {
   const nats = await import('nats');
   const parsed = parseNatsURLs(urls);
   const co: ConnectionOptions = {
@@ -151,6 +179,7 @@ export async function connectExternal(urls: string[], opts: ExternalConnectOptio
   if (opts.creds !== undefined) co.authenticator = nats.credsAuthenticator(opts.creds);
   else if (opts.nkeySeed !== undefined) co.authenticator = nats.nkeyAuthenticator(opts.nkeySeed);
   const tls = opts.tls ?? (parsed.tlsScheme ? { rejectUnauthorized: true } : undefined);
+  let nodeTLS: (TlsOptions & Pick<NodeTlsOptions, 'rejectUnauthorized' | 'servername'>) | undefined;
   if (tls !== undefined) {
     // nats.js hands the whole object to Node's tls.connect: the Node options pass through.
     const t: TlsOptions & Pick<NodeTlsOptions, 'rejectUnauthorized' | 'servername'> = { rejectUnauthorized: tls.rejectUnauthorized };
@@ -159,6 +188,7 @@ export async function connectExternal(urls: string[], opts: ExternalConnectOptio
     if (tls.ca !== undefined) t.ca = tls.ca;
     if (tls.servername !== undefined) t.servername = tls.servername;
     co.tls = t;
+    nodeTLS = t;
   }
   let nc: NatsConnection;
   try {
@@ -168,12 +198,37 @@ export async function connectExternal(urls: string[], opts: ExternalConnectOptio
     throw new ExternalNatsConfigError(`cannot connect to NATS Server at ${urls.map(redactURL).join(',')}: ${reason}`);
   }
   logger.notice(`nats: connection "${opts.name}" connected to NATS Server ${nc.getServer()}${tls !== undefined ? ' (TLS)' : ''}`);
-  void watchStatus(nc, opts.name, logger);
+  let standby: ClusterStandby | undefined;
+  if (features.clusterStandby === true) {
+    const name = `${opts.name}-standby`;
+    // The announced members are bare `host:port` (often IPs): TLS still verifies the name
+    // the operator gave, as nats.js does for the servers it discovers itself.
+    const host = parsed.servers.length > 0 ? hostOf(parsed.servers[0]) : undefined;
+    const standbyTLS = nodeTLS !== undefined && nodeTLS.servername === undefined && host !== undefined && !isIPHost(host) ? { ...nodeTLS, servername: host } : co.tls;
+    standby = new ClusterStandby(nc, `_NSS.standby.${nats.nuid.next()}`, {
+      connect: (server) => nats.connect({ ...co, tls: standbyTLS, servers: [server], name, reconnect: false, ignoreClusterUpdates: true }),
+      logger,
+      name,
+    });
+  }
+  const link: LinkState = { connected: true };
+  void watchStatus(nc, opts.name, logger, link, standby);
   void nc.closed().then((err) => {
     if (err) logger.error(`nats: connection "${opts.name}" closed: ${err.message}; this server no longer reaches NATS`);
     else if (logger.isDebug) logger.debug(`nats: connection "${opts.name}" has been closed`);
   });
-  return new ExternalTransport(nc, logger, () => nats.createInbox());
+  return new ExternalTransport(nc, logger, () => nats.createInbox(), link, standby);
+}
+
+function hostOf(server: string): string {
+  // `[v6]:port`, `host:port` or a bare host.
+  if (server.startsWith('[')) return server.slice(1, server.indexOf(']'));
+  const i = server.lastIndexOf(':');
+  return i > 0 && server.indexOf(':') === i ? server.slice(0, i) : server;
+}
+
+function isIPHost(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
 }
 
 /** Node's codes for a server certificate that could not be verified. */
@@ -216,22 +271,25 @@ function describeConnectError(err: unknown, tls: boolean): string {
  * reports one disconnect per failed attempt (e.g. each refusal of our credentials) and then
  * one reconnect per such disconnect: only transitions are logged at WRN/INF, repeats at DBG.
  */
-async function watchStatus(nc: NatsConnection, name: string, logger: Logger): Promise<void> {
-  let connected = true;
+async function watchStatus(nc: NatsConnection, name: string, logger: Logger, link: LinkState, standby: ClusterStandby | undefined): Promise<void> {
   let lastError = '';
+  // The cluster members known at connect time (INFO before this watcher started).
+  standby?.check();
   try {
     for await (const s of nc.status()) {
       const data = String(s.data);
       switch (s.type) {
         case 'disconnect':
-          if (connected) logger.warn(`nats: disconnected: connection "${name}" lost NATS Server ${data}, reconnecting`);
+          if (link.connected) logger.warn(`nats: disconnected: connection "${name}" lost NATS Server ${data}, reconnecting`);
           else if (logger.isDebug) logger.debug(`nats: connection "${name}": attempt on NATS Server ${data} failed`);
-          connected = false;
+          link.connected = false;
           break;
         case 'reconnect':
-          if (!connected) logger.notice(`nats: reconnected: connection "${name}" is connected to NATS Server ${data}`);
-          connected = true;
+          if (!link.connected) logger.notice(`nats: reconnected: connection "${name}" is connected to NATS Server ${data}`);
+          link.connected = true;
           lastError = '';
+          // The main connection may now share the standby's server: move the standby.
+          standby?.check();
           break;
         case 'ldm':
           logger.warn(`nats: NATS Server ${data} entered lame duck mode; moving to another server`);
@@ -241,6 +299,10 @@ async function watchStatus(nc: NatsConnection, name: string, logger: Logger): Pr
           if (data !== lastError) logger.error(`nats: asynchronous error on connection "${name}": ${data}`);
           else if (logger.isDebug) logger.debug(`nats: asynchronous error on connection "${name}" (again): ${data}`);
           lastError = data;
+          break;
+        case 'update':
+          standby?.check();
+          if (logger.isDebug) logger.debug(`nats: status ${s.type} ${JSON.stringify(s.data)}`);
           break;
         default:
           if (logger.isDebug) logger.debug(`nats: status ${s.type} ${JSON.stringify(s.data)}`);

@@ -15,6 +15,13 @@ export interface TransportSubscription {
 
 export interface SubscribeOptions {
   queue?: string;
+  /**
+   * Also keep this interest on a second member of the NATS cluster, when the transport
+   * has one (see nats/cluster-standby.ts): requests on the subject are then not lost while
+   * the main connection moves to another member. Only for requests that do not depend on
+   * their order relative to other traffic (connect requests). Not combined with `queue`.
+   */
+  clusterStandby?: boolean;
 }
 
 export class RequestTimeoutError extends Error {
@@ -31,13 +38,27 @@ export class NoRespondersError extends Error {
   }
 }
 
+/**
+ * The transport is not connected to NATS right now (an external server went away and it is
+ * reconnecting). Requests fail at once instead of being buffered, as the reference's NATS
+ * connections do (no reconnect buffer): a liveness probe of a client sent after the
+ * reconnect could reach a client that came back meanwhile and judge a replaced client alive.
+ */
+export class NotConnectedError extends Error {
+  constructor(subject: string) {
+    super(`nats: not connected, request to ${subject} not sent`);
+    this.name = 'NotConnectedError';
+  }
+}
+
 export interface NatsTransport {
   /** Fire-and-forget publish. Must never throw for a closed transport (drop instead). */
   publish(subject: string, data: Uint8Array, reply?: string): void;
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): TransportSubscription;
   /**
    * Request/reply with a single answer. Rejects with RequestTimeoutError after timeoutMs,
-   * or NoRespondersError when the transport knows nobody listens (callers treat both alike).
+   * or NoRespondersError when the transport knows nobody listens, or NotConnectedError at
+   * once while it is not connected (callers treat all alike: no answer).
    */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** A fresh `_INBOX.<nuid>` subject. */

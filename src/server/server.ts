@@ -244,7 +244,8 @@ export class StanCore {
       );
     }
     this.subscriptions.push(
-      this.nc.subscribe(s.Discovery, (_subj, reply, data) => this.onConnect(reply, data)),
+      // Connect requests are sent once: keep them flowing while NATS moves (cluster standby).
+      this.nc.subscribe(s.Discovery, (_subj, reply, data) => this.onConnect(reply, data), { clusterStandby: true }),
       this.nc.subscribe(`${s.Discovery}.pings`, (_subj, reply, data) => this.onPing(reply, data)),
     );
     for (const c of this.clients.values()) this.scheduleHB(c, this.opts.clientHBInterval);

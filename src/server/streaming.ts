@@ -127,7 +127,9 @@ export class StreamingServer {
       const extOpts = externalConnectOptions(options, `_NSS-${so.clusterID}-general`);
       log.notice(`Connecting to NATS Server at ${urls.map(obfuscateURL).join(',')}`);
       if (tlsRequired(options.nats)) log.warn('TLS server options configure the embedded NATS server, which does not run with -ns: they only serve -ms/--https_port here');
-      nc = await connectExternal(urls, extOpts, log);
+      // A second connection keeps connect requests served while the main one moves to
+      // another member of the NATS cluster (nats/cluster-standby.ts).
+      nc = await connectExternal(urls, extOpts, log, { clusterStandby: true });
     } else {
       for (const w of externalOnlyWarnings(options)) log.warn(w);
       natsServer = await EmbeddedNatsServer.start(options.nats, natsLog);

@@ -115,3 +115,23 @@ export class RealNatsServer {
     }
   }
 }
+
+/**
+ * Two nats-servers routed to each other (cluster `name`), each with `extraConfig` (e.g. an
+ * `http:` line); resolves once both report their route.
+ */
+export async function startRoutedPair(name = 'pair', extraConfig: (i: 0 | 1) => string = () => ''): Promise<[RealNatsServer, RealNatsServer]> {
+  const routes = [await freePort(), await freePort()];
+  const conf = (i: 0 | 1): string =>
+    `${extraConfig(i)}cluster { name: ${name}, listen: "127.0.0.1:${routes[i]}", routes: ["nats-route://127.0.0.1:${routes[1 - i]}"] }\n`;
+  const a = await RealNatsServer.start({ config: conf(0) });
+  let b: RealNatsServer;
+  try {
+    b = await RealNatsServer.start({ config: conf(1) });
+  } catch (err) {
+    await a.stop();
+    throw err;
+  }
+  await Promise.all([a, b].map((n) => (n.proc as Proc).waitForLine(/Route connection created/, { timeoutMs: 15000 })));
+  return [a, b];
+}
