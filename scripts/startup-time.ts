@@ -15,6 +15,7 @@
  * server) instead of bin/nats-streaming-server.js.
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { startMariaDB, startPostgres, type DbInstance } from '../test/helpers/db';
 import { BIN, freePort, Proc } from '../test/helpers/proc';
@@ -28,6 +29,22 @@ interface RunResult {
   connectMs: number;
   /** Connect requests answered with a status (503 no responders) before the first ConnectResponse. */
   statusReplies: number;
+  /** CPU time the server process used until then (all threads; Linux only, else NaN). */
+  cpuMs: number;
+}
+
+/**
+ * CPU time used so far by process `pid`, summed over its threads (/proc/PID/task/*\/schedstat,
+ * nanoseconds on CPU). Unlike wall-clock time it hardly depends on what else the machine runs.
+ */
+function cpuTimeMs(pid: number): number {
+  try {
+    let ns = 0;
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function parseArgs(argv: string[]): { runs: number; stores: StoreName[]; exec: string | undefined } {
@@ -77,8 +94,9 @@ async function measureOnce(exec: string | undefined, storeArgs: string[], run: n
       if (answer.kind === 'response') {
         if (answer.response.error !== '') throw new Error(`connect refused: ${answer.response.error}`);
         const connectMs = performance.now() - t0;
+        const cpuMs = cpuTimeMs(proc.pid);
         d.close();
-        return { portMs, connectMs, statusReplies };
+        return { portMs, connectMs, statusReplies, cpuMs };
       }
       statusReplies++;
     }
@@ -116,6 +134,7 @@ async function main(): Promise<void> {
         `${store.padEnd(8)} port ${median(results.map((r) => r.portMs)).toFixed(0).padStart(4)} ms, ` +
         `first answered connect ${median(results.map((r) => r.connectMs)).toFixed(0).padStart(4)} ms ` +
         `(min ${Math.min(...results.map((r) => r.connectMs)).toFixed(0)}, max ${Math.max(...results.map((r) => r.connectMs)).toFixed(0)}); ` +
+        `server CPU until then ${median(results.map((r) => r.cpuMs)).toFixed(0)} ms; ` +
         `no-responders window met in ${windowRuns}/${results.length} runs` +
         (store === 'memory' ? '' : `; first start (creates the schema): port ${first.portMs.toFixed(0)} ms, connect ${first.connectMs.toFixed(0)} ms`);
       rows.push(row);
