@@ -27,11 +27,6 @@ export class EarlyRequests {
 
   constructor(private readonly limit: number) {}
 
-  /** True until {@link release} or {@link fail}: requests are held, not run. */
-  get holding(): boolean {
-    return this.held !== undefined;
-  }
-
   /**
    * Runs `run` at once when the core serves; before that holds it (with `refuse`, which
    * answers it if the start-up fails). After a failed start-up, `refuse` runs at once.

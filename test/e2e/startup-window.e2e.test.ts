@@ -167,29 +167,30 @@ describe('with -ns: connect requests that arrive while the store recovers', () =
     };
   }
 
-  test('are held and answered once the server serves', async () => {
+  /** Runs `body` against a server whose recovery waits (see startBlocked), then cleans up. */
+  async function withBlockedServer(body: (b: Awaited<ReturnType<typeof startBlocked>>) => Promise<void>): Promise<void> {
     const b = await startBlocked();
     try {
+      await body(b);
+    } finally {
+      await b.done();
+    }
+  }
+
+  test('are held and answered once the server serves', () =>
+    withBlockedServer(async (b) => {
       await b.unlock();
       const resp = ConnectResponseCodec.decode(await b.reply);
       assert.equal(resp.error, '', b.proc.output);
       assert.equal(resp.pubPrefix.startsWith('_STAN.pub.'), true);
       await b.proc.waitForLine(READY_RE);
-    } finally {
-      await b.done();
-    }
-  });
+    }));
 
-  test('are answered with an error when the start-up fails', async () => {
-    const b = await startBlocked();
-    try {
+  test('are answered with an error when the start-up fails', () =>
+    withBlockedServer(async (b) => {
       await b.failRecovery();
       const resp = ConnectResponseCodec.decode(await b.reply);
       assert.match(resp.error, /^stan: the streaming server failed to start: /, b.proc.output);
-      const exit = await b.proc.waitExit(20000);
-      assert.equal(exit.code, 1, b.proc.output);
-    } finally {
-      await b.done();
-    }
-  });
+      assert.equal((await b.proc.waitExit(20000)).code, 1, b.proc.output);
+    }));
 });
