@@ -43,18 +43,18 @@ async function startAndConnectAtOnce(args: string[], i: number): Promise<void> {
     const node = connect(`nats://127.0.0.1:${port}`, CID, `node-${i}`, { connectTimeout: 10000, reconnect: false });
     // The Go client's way on the very first accepted connection: a no-responders status
     // would fail its connect at once.
-    const raw = await RawDiscoverer.start(first);
-    const answer = await raw.request(CID, `raw-${i}`, 10000);
-    raw.close();
+    const raw = RawDiscoverer.start(first).then((d) => d.request(CID, `raw-${i}`, 10000).finally(() => d.close()));
+    // Both settle before anything is asserted: no client is left connecting to a dead server.
+    const [nodeResult, rawResult] = await Promise.allSettled([node, raw]);
+    if (nodeResult.status === 'fulfilled') await close(nodeResult.value);
+    if (rawResult.status === 'rejected') throw new Error(`start ${i}: the raw connect request failed: ${String(rawResult.reason)}\n${proc.output}`);
+    const answer = rawResult.value;
     assert.equal(answer.kind, 'response', `start ${i}: got status ${answer.kind === 'status' ? answer.status : ''} instead of a ConnectResponse\n${proc.output}`);
     if (answer.kind === 'response') {
       assert.equal(answer.response.error, '', proc.output);
       assert.equal(answer.response.pubPrefix.startsWith('_STAN.pub.'), true, proc.output);
     }
-    const sc = await node.catch((err: unknown) => {
-      throw new Error(`start ${i}: the Node client's connect failed: ${String(err)}\n${proc.output}`);
-    });
-    await close(sc);
+    if (nodeResult.status === 'rejected') throw new Error(`start ${i}: the Node client's connect failed: ${String(nodeResult.reason)}\n${proc.output}`);
   } finally {
     await proc.kill();
   }
@@ -144,7 +144,16 @@ describe('with -ns: connect requests that arrive while the store recovers', () =
     // this flush: had nobody been subscribed, the request would be settled by now.
     await nc.flush();
     await new Promise((r) => setImmediate(r));
-    assert.equal(settled, false, `the connect request was answered or refused before the server served\n${proc.output}`);
+    const done = async (): Promise<void> => {
+      await trx.rollback().catch(() => undefined);
+      await nc.close();
+      await proc.kill();
+      await st.cleanup();
+    };
+    if (settled) {
+      await done();
+      assert.fail(`the connect request was answered or refused before the server served\n${proc.output}`);
+    }
     return {
       proc,
       reply,
@@ -158,12 +167,7 @@ describe('with -ns: connect requests that arrive while the store recovers', () =
         while ((await trx.raw<{ rows: unknown[] }>(waiting)).rows.length === 0) await sleep(10);
         await trx.raw(`SELECT pg_terminate_backend(pid) FROM (${waiting}) w`);
       },
-      done: async () => {
-        await trx.rollback().catch(() => undefined);
-        await nc.close();
-        await proc.kill();
-        await st.cleanup();
-      },
+      done,
     };
   }
 
