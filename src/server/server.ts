@@ -37,6 +37,7 @@ import { isValidClientID, serverSubjects } from './subjects';
 import { isValidChannelName } from '../subject';
 import { ChannelPartition, ClientRegistry } from './partitioning';
 import type { MsgHandler } from '../nats/transport';
+import { EarlyRequests, refuseConnect, refusePing } from './early-requests';
 
 /** How long the liveness probe of an already registered client ID waits (spec §3.1). */
 const DUP_CLIENT_PROBE_MS = 500;
@@ -194,44 +195,47 @@ export class StanCore {
     this.attachAckInbox(sub);
   }
 
-  /** Subscribes to the request subjects and starts heartbeats: from here on clients are served. */
   /**
-   * Requests that arrive while the store is being recovered: the embedded NATS accepts
-   * connections first (clients reconnect at once after a restart and resend what they had
-   * buffered), so publishes and subscription requests are queued, not lost, and handled in
-   * order as soon as the server serves. Connect requests and pings are not queued: clients
-   * retry those. Bounded: beyond the limit they are dropped (clients time out and retry).
+   * Requests that arrive while the store is being recovered (see ./early-requests.ts): with
+   * -ns or a nats-server child, clients reach our subjects before we serve. Publishes,
+   * subscription requests, connect requests and pings are held and handled in order as soon
+   * as the server serves; if the start-up fails, held connects and pings get an error answer.
    */
-  private early: Array<() => void> | undefined;
+  private early: EarlyRequests | undefined;
   private static readonly EARLY_LIMIT = 100_000;
 
   listenEarly(): void {
     const s = serverSubjects(this.opts.clusterID, this.opts.discoverPrefix);
-    this.early = [];
-    const queue = (f: () => void): void => {
-      if (this.early !== undefined) {
-        if (this.early.length < StanCore.EARLY_LIMIT) this.early.push(f);
-      } else {
-        f();
-      }
-    };
+    const early = new EarlyRequests(StanCore.EARLY_LIMIT);
+    this.early = early;
+    const queue = (f: () => void): void => early.add(f);
     this.subscriptions.push(
       ...this.subscribePublish(s.Publish, (subj, reply, data) => queue(() => this.onPublish(subj, reply, data))),
       this.nc.subscribe(s.Subscribe, (_subj, reply, data) => queue(() => this.track(this.onSubscribe(reply, data)))),
       this.nc.subscribe(s.Unsubscribe, (_subj, reply, data) => queue(() => this.track(this.onUnsubscribe(reply, data, false)))),
       this.nc.subscribe(s.SubClose, (_subj, reply, data) => queue(() => this.track(this.onUnsubscribe(reply, data, true)))),
       this.nc.subscribe(s.Close, (_subj, reply, data) => queue(() => this.track(this.onCloseClient(reply, data)))),
+      // Connect requests are sent once: keep them flowing while NATS moves (cluster standby).
+      this.nc.subscribe(s.Discovery, (_subj, reply, data) => early.add(() => this.onConnect(reply, data), (why) => refuseConnect(this.nc, reply, why)), { clusterStandby: true }),
+      this.nc.subscribe(`${s.Discovery}.pings`, (_subj, reply, data) => early.add(() => this.onPing(reply, data), (why) => refusePing(this.nc, reply, why))),
     );
     this.earlySubjects = s;
   }
   private earlySubjects: ServerInfo | undefined;
 
+  /** The start-up failed: clients whose connect or ping is held are told `why`. */
+  failEarly(why: string): void {
+    this.early?.fail(why);
+  }
+
+  /** Subscribes to the request subjects and starts heartbeats: from here on clients are served. */
   startServing(): void {
     const s = this.info;
     const e = this.earlySubjects;
-    // Subscribe to what listenEarly() did not cover (or all, when it was not used or the
-    // store recovered other subject names).
-    const same = e !== undefined && e.Publish === s.Publish && e.Subscribe === s.Subscribe && e.Unsubscribe === s.Unsubscribe && e.SubClose === s.SubClose && e.Close === s.Close;
+    // listenEarly() subscribed with the configured names; a store created by an older server
+    // may have recovered other ones: then subscribe again with those.
+    const same =
+      e !== undefined && e.Publish === s.Publish && e.Subscribe === s.Subscribe && e.Unsubscribe === s.Unsubscribe && e.SubClose === s.SubClose && e.Close === s.Close && e.Discovery === s.Discovery;
     if (!same) {
       for (const sub of this.subscriptions) sub.unsubscribe();
       this.subscriptions.length = 0;
@@ -241,13 +245,10 @@ export class StanCore {
         this.nc.subscribe(s.Unsubscribe, (_subj, reply, data) => this.track(this.onUnsubscribe(reply, data, false))),
         this.nc.subscribe(s.SubClose, (_subj, reply, data) => this.track(this.onUnsubscribe(reply, data, true))),
         this.nc.subscribe(s.Close, (_subj, reply, data) => this.track(this.onCloseClient(reply, data))),
+        this.nc.subscribe(s.Discovery, (_subj, reply, data) => this.onConnect(reply, data), { clusterStandby: true }),
+        this.nc.subscribe(`${s.Discovery}.pings`, (_subj, reply, data) => this.onPing(reply, data)),
       );
     }
-    this.subscriptions.push(
-      // Connect requests are sent once: keep them flowing while NATS moves (cluster standby).
-      this.nc.subscribe(s.Discovery, (_subj, reply, data) => this.onConnect(reply, data), { clusterStandby: true }),
-      this.nc.subscribe(`${s.Discovery}.pings`, (_subj, reply, data) => this.onPing(reply, data)),
-    );
     for (const c of this.clients.values()) this.scheduleHB(c, this.opts.clientHBInterval);
     // Recovered pending messages: expirations are unknown, so they are set from the message
     // timestamps and the expired ones redelivered before new messages flow (spec §3.5).
@@ -260,9 +261,7 @@ export class StanCore {
       this.delivery.deliverChannel(ch);
       this.checkInactivity(ch);
     }
-    const early = this.early ?? [];
-    this.early = undefined;
-    for (const f of early) f();
+    this.early?.release();
   }
 
   private async redeliverRecovered(sub: Subscription): Promise<void> {

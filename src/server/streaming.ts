@@ -23,10 +23,12 @@ import { startPartitioning, validatePartitioning, type PartitionPeer } from './p
 import { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
 import { becomeActive, validateFtOptions } from '../ft/setup';
-import { startMonitor, type MonitorContext } from '../monitor';
+import type { MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
 import { wantsChildNatsServer } from '../nats/child-config';
 import type { ChildNatsServer } from '../nats/child-server';
+import { startupFailedReason } from './early-requests';
+import { assertPortFree } from '../nats/embedded/port-check';
 
 /** Version of the reference server whose behaviour we reproduce (reported to tools). */
 export const STAN_VERSION = '0.25.6';
@@ -103,38 +105,55 @@ export class StreamingServer {
     log.notice(`Go version: node${process.versions.node}`);
 
     let natsServer: EmbeddedNatsServer | undefined;
-    let nc: NatsTransport;
+    /** The NATS connection, once made (closed again by a failed start-up). */
+    let natsConn: NatsTransport | undefined;
     let natsChild: ChildNatsServer | undefined;
     // The child dying aborts a start-up still waiting (FT standby), later it stops the server.
     const childDied = new AbortController();
     let onChildDied = (why: string): void => childDied.abort(new Error(why));
-    if (useChild) {
-      const { startChildNatsAndConnect } = await import('../nats/child-server');
-      ({ child: natsChild, nc } = await startChildNatsAndConnect(options, `_NSS-${so.clusterID}-general`, {
-        log: natsLog,
-        stanLog: log,
-        // The child's monitor backs our /varz etc. on -m and on -ms alike.
-        monitor: options.nats.httpPort !== 0 || options.nats.httpsPort !== 0,
-        onUnexpectedExit: (why) => {
-          log.error(why);
-          onChildDied(why);
-        },
-      }));
-    } else if (so.natsServerURL) {
-      const { connectExternal, externalConnectOptions } = await import('../nats/external');
-      const urls = so.natsServerURL.split(',').map((u) => u.trim()).filter((u) => u !== '');
-      // Credentials and TLS files are read and checked before connecting (clear errors).
-      const extOpts = externalConnectOptions(options, `_NSS-${so.clusterID}-general`);
-      log.notice(`Connecting to NATS Server at ${urls.map(obfuscateURL).join(',')}`);
-      if (tlsRequired(options.nats)) log.warn('TLS server options configure the embedded NATS server, which does not run with -ns: they only serve -ms/--https_port here');
-      // A second connection keeps connect requests served while the main one moves to
-      // another member of the NATS cluster (nats/cluster-standby.ts).
-      nc = await connectExternal(urls, extOpts, log, { clusterStandby: true });
-    } else {
+    /**
+     * NATS comes after the store: a start-up that fails there (database unreachable, schema
+     * refused) never opened a client port. The embedded NATS opens its port even later, once
+     * the server serves (see below); the nats-server child (cluster routes) opens it here, so
+     * the store is ready by then and the window until our subscriptions exist is only our
+     * connection to it.
+     */
+    const connectNats = async (): Promise<NatsTransport> => {
+      if (useChild) {
+        const { startChildNatsAndConnect } = await import('../nats/child-server');
+        let conn: NatsTransport;
+        ({ child: natsChild, nc: conn } = await startChildNatsAndConnect(options, `_NSS-${so.clusterID}-general`, {
+          log: natsLog,
+          stanLog: log,
+          // The child's monitor backs our /varz etc. on -m and on -ms alike.
+          monitor: options.nats.httpPort !== 0 || options.nats.httpsPort !== 0,
+          onUnexpectedExit: (why) => {
+            log.error(why);
+            onChildDied(why);
+          },
+        }));
+        return conn;
+      }
+      if (so.natsServerURL) {
+        const { connectExternal, externalConnectOptions } = await import('../nats/external');
+        const urls = so.natsServerURL.split(',').map((u) => u.trim()).filter((u) => u !== '');
+        // Credentials and TLS files are read and checked before connecting (clear errors).
+        const extOpts = externalConnectOptions(options, `_NSS-${so.clusterID}-general`);
+        log.notice(`Connecting to NATS Server at ${urls.map(obfuscateURL).join(',')}`);
+        if (tlsRequired(options.nats)) log.warn('TLS server options configure the embedded NATS server, which does not run with -ns: they only serve -ms/--https_port here');
+        // A second connection keeps connect requests served while the main one moves to
+        // another member of the NATS cluster (nats/cluster-standby.ts).
+        return connectExternal(urls, extOpts, log, { clusterStandby: true });
+      }
       for (const w of externalOnlyWarnings(options)) log.warn(w);
-      natsServer = await EmbeddedNatsServer.start(options.nats, natsLog);
-      nc = connectInProcess(natsServer, `_NSS-${so.clusterID}-general`);
-    }
+      // The client port opens only once the server serves: "the port accepts connections"
+      // then means "STAN connects are answered". The core's own connection is in-process.
+      natsServer = EmbeddedNatsServer.create(options.nats, natsLog);
+      return connectInProcess(natsServer, `_NSS-${so.clusterID}-general`);
+    };
+    // Our client port (embedded NATS or the child's) opens late: a port already taken is
+    // still found before another server's store is touched.
+    if (!so.natsServerURL) await assertPortFree(options.nats.host, options.nats.port);
 
     let store: Store | undefined;
     let ft: FtController | undefined;
@@ -149,8 +168,8 @@ export class StreamingServer {
       serverID,
       startTime,
       options,
-      natsServer,
-      natsMonitorURL: natsChild?.monitorURL,
+      natsServer: undefined,
+      natsMonitorURL: undefined,
       store: undefined,
       server: undefined,
       state: 'STANDALONE',
@@ -163,8 +182,16 @@ export class StreamingServer {
       store.onCommit = () => storeErrors.ok();
       warnIfStoreCannotTakeMaxPayload(store, options.nats.maxPayload, log);
       mctx.store = store;
+      const nc = await connectNats();
+      natsConn = nc;
+      mctx.natsServer = natsServer;
+      mctx.natsMonitorURL = natsChild?.monitorURL;
       // Listen before a possible FT standby wait: isFTActive then answers 204 and readyz 503.
-      if (options.nats.httpPort !== 0 || options.nats.httpsPort !== 0) monitor = await startMonitor(mctx, log, STAN_VERSION);
+      if (options.nats.httpPort !== 0 || options.nats.httpsPort !== 0) {
+        // Loaded only when used (prom-client costs start-up time).
+        const { startMonitor } = await import('../monitor');
+        monitor = await startMonitor(mctx, log, STAN_VERSION);
+      }
       let coreNc = nc;
       if (so.ftGroupName) {
         mctx.state = 'FT_STANDBY';
@@ -190,15 +217,23 @@ export class StreamingServer {
           },
         });
       }
-      // Clients may reconnect while the store recovers: queue their publishes meanwhile.
+      // Another server with our cluster ID on the same NATS (spec §1.5). Checked before
+      // listenEarly() subscribes our own discovery subject, which the probe would find. With
+      // the embedded NATS nobody else can be connected yet: its port is not open.
+      const checkInstance = natsServer === undefined && !so.partitioning && !so.ftGroupName;
+      const earlyDiscovery = core.info.Discovery;
+      if (checkInstance) await checkSingleInstance(nc, earlyDiscovery, so.clusterID);
+      // Clients may connect, or reconnect, while the store recovers: hold their requests. The
+      // flush makes sure an external NATS server has our subscriptions before we go on.
       core.listenEarly();
+      await nc.flush().catch(() => undefined);
       log.notice('Recovering the state...');
       const recovered = await store.recover();
       core.recover(recovered);
       if (recovered === null) log.notice('No recovered state');
       else log.notice(`Recovered ${recovered.channels.length} channel(s)`);
-
-      if (!so.partitioning && !so.ftGroupName) await checkSingleInstance(nc, core.info.Discovery, so.clusterID);
+      // A store created with another discover prefix keeps its subject: check that one too.
+      if (checkInstance && core.info.Discovery !== earlyDiscovery) await checkSingleInstance(nc, core.info.Discovery, so.clusterID);
 
       if (childDied.signal.aborted) throw childDied.signal.reason;
       if (startupConflict !== undefined) throw startupConflict;
@@ -217,6 +252,7 @@ export class StreamingServer {
         ft.onLost = (why) => server.stepDown(why, loggers.onStepDown);
       }
       core.startServing();
+      await natsServer?.listen();
       // An external NATS client sends SUBs asynchronously: make sure the NATS server has
       // them before saying "ready", or a client's first connect request can go unanswered.
       // A reconnect in this window rejects the flush: the subscriptions are then re-sent by
@@ -230,12 +266,15 @@ export class StreamingServer {
       return server;
     } catch (err) {
       partitions?.close();
+      // Clients whose connect arrived meanwhile (-ns, nats-server child) learn why at once.
+      core?.failEarly(startupFailedReason(childDied.signal.aborted ? childDied.signal.reason : err));
+      await natsConn?.flush().catch(() => undefined);
       // The core may already serve (timers, redeliveries): stop it before its store closes.
       await core?.shutdown().catch(() => undefined);
       await monitor?.close().catch(() => undefined);
       await ft?.stop(true).catch(() => undefined);
       await store?.close().catch(() => undefined);
-      await nc.close().catch(() => undefined);
+      await natsConn?.close().catch(() => undefined);
       await natsServer?.close().catch(() => undefined);
       await natsChild?.close().catch(() => undefined);
       throw childDied.signal.aborted ? childDied.signal.reason : err;

@@ -63,10 +63,11 @@ async function started(store: SqlStore): Promise<SqlStore> {
 export async function openStore(so: StreamingOptions, log: Logger): Promise<Store> {
   const { cipher } = encryptionSetup(so, log);
   if (so.storeType === 'MEMORY') return new MemoryStore(so.storeLimits);
-  const [{ SqlStore }, { prepareSchema, assertNoReferenceFileStore }, open] = await Promise.all([
+  const [{ SqlStore }, { prepareSchema, assertNoReferenceFileStore }, open, { describeConnectFailure }] = await Promise.all([
     import('./sql/sql-store'),
     import('./sql/schema-check'),
     import('./sql/open'),
+    import('./sql/connect-error'),
   ]);
   if (so.storeType === 'FILE') {
     if (!so.filestoreDir) throw new StoreConfigError('the FILE store needs a directory: add --dir <path>');
@@ -96,7 +97,11 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
         'the flag changes nothing here',
     );
   }
-  const adapter = await open.openSql({ driver, source: so.sql.source, maxOpenConns: so.sql.maxOpenConns });
+  // The first statements reach the database: a connection failure is said with the store, the
+  // redacted source and what to check (the drivers say only `connect ECONNREFUSED h:p`).
+  const adapter = await open.openSql({ driver, source: so.sql.source, maxOpenConns: so.sql.maxOpenConns }).catch((err: unknown) => {
+    throw describeConnectFailure(driver, so.sql.source, err);
+  });
   try {
     const st = await prepareSchema(adapter.knex, {
       dialect: driver,
@@ -107,8 +112,8 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
     for (const w of st.warnings) log.warn(w);
     await assertTablesPresent(adapter.knex, { dialect: driver, source: so.sql.source });
   } catch (err) {
-    await adapter.close();
-    throw err;
+    await adapter.close().catch(() => undefined);
+    throw describeConnectFailure(driver, so.sql.source, err);
   }
   return await started(new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher }));
 }

@@ -11,7 +11,6 @@
  * a Promise only in that case. Plain secrets are compared in constant time, synchronously.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { compare as bcryptCompare } from 'bcryptjs';
 import type { NatsAuthUser, NatsPermissions, NatsServerOptions } from '../../config/options';
 import { Permissions, validatePermissions } from './permissions';
 
@@ -61,7 +60,8 @@ function plainEquals(configured: string, given: string): boolean {
 /** true/false at once for plain secrets, a Promise for bcrypt hashes. */
 function checkSecret(configured: string, given: string): boolean | Promise<boolean> {
   if (!isBcrypt(configured)) return plainEquals(configured, given);
-  return bcryptCompare(given, configured).catch(() => false);
+  // bcryptjs is loaded on first use: most servers have no bcrypt secret, and start-up time counts.
+  return import('bcryptjs').then(({ compare }) => compare(given, configured)).catch(() => false);
 }
 
 interface UserEntry {

@@ -103,9 +103,22 @@ export class EmbeddedNatsServer {
     return this.auth.required;
   }
 
+  /** Creates the server and opens its client port. */
   static async start(opts: NatsServerOptions, logger: Logger): Promise<EmbeddedNatsServer> {
-    const s = new EmbeddedNatsServer({ ...opts }, logger);
+    const s = EmbeddedNatsServer.create(opts, logger);
     await s.listen();
+    return s;
+  }
+
+  /**
+   * Creates the server without opening its client port: in-process connections work at
+   * once, socket clients only after {@link listen}. The streaming server opens the port only
+   * once it serves, so that "the port accepts connections" means "STAN connects are answered".
+   * Throws (auth or TLS configuration errors) before anything listens.
+   */
+  static create(opts: NatsServerOptions, logger: Logger): EmbeddedNatsServer {
+    const s = new EmbeddedNatsServer({ ...opts }, logger);
+    s.announce();
     return s;
   }
 
@@ -124,24 +137,33 @@ export class EmbeddedNatsServer {
     return `nats://${host}:${this.boundPort}`;
   }
 
-  private listen(): Promise<void> {
-    const o = this.options;
+  /** The reference's start-up banner and configuration warnings. */
+  private announce(): void {
     const log = this.logger;
     log.notice('Starting nats-server');
     log.notice(`  Version:  ${SERVER_VERSION}`);
     log.notice('  Git:      [not set]');
     log.notice(`  Name:     ${this.serverName}`);
     log.notice(`  ID:       ${this.serverId}`);
-    if (o.maxPayload > 8 * 1024 * 1024) {
+    if (this.options.maxPayload > 8 * 1024 * 1024) {
       log.warn(`Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance`);
     }
     if (this.auth.plaintextPasswords) log.warn('Plaintext passwords detected, use nkeys or bcrypt');
+  }
+
+  /** Opens the client port (once; rejects with the listen error, e.g. EADDRINUSE). */
+  listen(): Promise<void> {
+    if (this.listener !== null) return Promise.reject(new Error('the NATS client port is already open'));
+    if (this.closing !== null) return Promise.reject(new Error('the NATS server is closed'));
+    const o = this.options;
+    const log = this.logger;
     const srv = createServer({ noDelay: true }, this.onConnection);
     this.listener = srv;
     return new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         srv.off('listening', onListening);
-        reject(err);
+        const hint = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ': stop the process using it or choose another port with -p/--port' : '';
+        reject(new Error(`cannot listen for client connections on ${o.host || '0.0.0.0'}:${o.port} (${err.message})${hint}`, { cause: err }));
       };
       const onListening = (): void => {
         srv.off('error', onError);
@@ -361,8 +383,9 @@ export class EmbeddedNatsServer {
     if (this.closing !== null) return this.closing;
     const srv = this.listener;
     this.closing = new Promise<void>((resolve) => {
-      if (srv === null) return resolve();
-      srv.close(() => resolve());
+      // Closed before the port was opened (start-up failed): only in-process connections exist.
+      if (srv === null) resolve();
+      else srv.close(() => resolve());
       this.tls?.close();
       for (const c of [...this.clients.values()]) c.destroy(CloseReason.ServerShutdown);
       for (const p of [...this.inProcess.values()]) p.shutdown();

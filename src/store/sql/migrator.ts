@@ -18,7 +18,7 @@
  * A second migrator waits for the lock (60 s at most), then finds nothing pending.
  */
 import type { Knex } from 'knex';
-import { Umzug, UmzugStorage, MigrationParams } from 'umzug';
+import type { UmzugStorage, MigrationParams } from 'umzug';
 import { MIGRATIONS } from '../../../migrations';
 import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migration-types';
 import { MIGRATIONS_TABLE, TABLES } from './schema';
@@ -143,6 +143,10 @@ export async function migrate(knex: Knex, opts: MigrateOptions = {}): Promise<Mi
   if (opts.dryRun) return dryRun(knex, dialect, migrations, log);
 
   try {
+    // The usual start-up: nothing to do. Forward-only migrations cannot become pending again,
+    // so this needs no lock; and Umzug (slow to load) is loaded only when there is work.
+    if ((await pendingMigrations(knex, migrations)).length === 0) return { applied: [], statements: [] };
+    const { Umzug } = await import('umzug');
     return await withMigrationLock(knex, dialect, async (conn) => {
       if (!(await conn.schema.hasTable(MIGRATIONS_TABLE))) {
         log(`creating table ${MIGRATIONS_TABLE}`);
