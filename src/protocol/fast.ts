@@ -59,7 +59,22 @@ function writeVarint(buf: Buffer, pos: number, v: number): number {
  * MsgProto{sequence, subject, reply, data, timestamp} as stored and delivered
  * (redelivered = false, redeliveryCount = 0, CRC32 unset: default values are omitted).
  */
-export function encodeMsgProto(seq: number, subject: string, reply: string, data: Uint8Array, timestamp: number): Buffer {
+/** Bytes of a varint holding `v` (a bigint, for values beyond a double's exact range). */
+function bigVarintSize(v: bigint): number {
+  let n = 1;
+  while (v > 127n) {
+    v >>= 7n;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * `timestamp` is a number (ns) or, when it does not fit a double exactly, a bigint: the
+ * import keeps the reference's stored nanoseconds as they are (src/store/types.ts NewMsg).
+ */
+export function encodeMsgProto(seq: number, subject: string, reply: string, data: Uint8Array, timestamp: number | bigint): Buffer {
+  if (typeof timestamp === 'bigint') return encodeWithExactTimestamp(seq, subject, reply, data, timestamp);
   const subjLen = Buffer.byteLength(subject);
   const replyLen = reply ? Buffer.byteLength(reply) : 0;
   const dataLen = data.length;
@@ -96,6 +111,23 @@ export function encodeMsgProto(seq: number, subject: string, reply: string, data
     p = writeVarint(buf, p, timestamp);
   }
   return buf;
+}
+
+/** The timestamp is the last field written: encode without it, then append it as a bigint varint. */
+function encodeWithExactTimestamp(seq: number, subject: string, reply: string, data: Uint8Array, ts: bigint): Buffer {
+  const head = encodeMsgProto(seq, subject, reply, data, 0);
+  if (ts <= 0n) return head;
+  const out = Buffer.allocUnsafe(head.length + 1 + bigVarintSize(ts));
+  head.copy(out, 0);
+  let p = head.length;
+  out[p++] = 0x28;
+  let v = ts;
+  while (v > 127n) {
+    out[p++] = Number(v & 127n) | 128;
+    v >>= 7n;
+  }
+  out[p] = Number(v);
+  return out;
 }
 
 class Cursor {

@@ -21,6 +21,7 @@ import {
   ChannelStore,
   ERR_TOO_MANY_CHANNELS,
   ERR_TOO_MANY_SUBS,
+  ImportMarker,
   MsgStore,
   NewMsg,
   RecoveredState,
@@ -32,6 +33,7 @@ import {
 import { DialectAdapter, num, toBuffer } from './dialect';
 import { describeOpenFailure, EncryptionKeyError, openRecord, PayloadCipher, PayloadCipherError, RECORD_MAGIC, RECORD_OVERHEAD, rowContext } from '../crypto';
 import { SealPool } from '../seal-pool';
+import { readImportMarker, writeImportMarker } from './import-marker';
 
 /** Snapshot after this many events since the last one… */
 export const SNAPSHOT_EVERY_EVENTS = 50_000;
@@ -236,7 +238,7 @@ class SqlMsgStore implements MsgStore {
   constructor(private readonly ch: SqlChannelStore) {}
 
   store(msg: NewMsg): StoredMsg {
-    const bytes = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestamp);
+    const bytes = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestampNs ?? msg.timestamp);
     const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes };
     if (msg.seq <= this.lastSeq) return stored;
     const max = this.ch.store.maxMessageBytes;
@@ -378,6 +380,12 @@ class SqlMsgStore implements MsgStore {
           this.ch.store.onError?.(err instanceof Error ? err : new Error(String(err)));
         },
       );
+  }
+
+  continueAfter(lastSeq: number): void {
+    if (this.lastSeq !== 0 || this.msgCount !== 0) throw new Error('internal: continueAfter on a channel that has messages');
+    this.lastSeq = lastSeq;
+    this.truncate(lastSeq + 1, 0, 0);
   }
 
   restore(first: number, last: number, count: number, bytes: number, lastTimestamp: number): void {
@@ -863,6 +871,14 @@ export class SqlStore implements Store {
     this.channelsByID.delete(cs.id);
     this.recordEvent({ kind: EventKind.ChannelDeleted, channelID: cs.id });
     this.pending.dropChannels.push(cs.id);
+  }
+
+  readImportMarker(): Promise<ImportMarker | undefined> {
+    return readImportMarker(this.adapter.knex);
+  }
+
+  writeImportMarker(marker: ImportMarker): Promise<void> {
+    return writeImportMarker(this.adapter.knex, marker, this.now());
   }
 
   nextSubID(): number {
