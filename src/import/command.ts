@@ -85,6 +85,20 @@ async function dryRun(reader: ReferenceStoreReader, rows: ChannelSummary[], prog
   }
 }
 
+/**
+ * Opens the first message of every channel before anything is written: a wrong or missing key
+ * (and damage at the start) is reported while the target is still untouched.
+ */
+async function preflight(reader: ReferenceStoreReader): Promise<void> {
+  for (const ch of reader.snapshot.channels) {
+    if (ch.msgCount === 0) continue;
+    for await (const m of reader.messages(ch.name)) {
+      void m;
+      break;
+    }
+  }
+}
+
 async function importInto(store: Store, src: OpenedSource, flags: ImportFlags, rows: ChannelSummary[], io: ImportIO, log: Logger, marker: Parameters<typeof planImport>[0], fingerprint: string): Promise<boolean> {
   const snap = src.reader.snapshot;
   const recovered = await store.recover();
@@ -149,6 +163,7 @@ export async function runImport(argv: readonly string[], io: ImportIO): Promise<
     }
     checkTargetOptions(options, snap.server.clusterId);
     const rows = baseSummary(snap, await presentCounts(flags, io));
+    await preflight(src.reader);
     log.notice(`source: ${src.describe}, cluster "${snap.server.clusterId}", ${snap.channels.length} channel(s), ${snap.clients.length} client(s)`);
 
     if (flags.dryRun) {
@@ -168,7 +183,8 @@ export async function runImport(argv: readonly string[], io: ImportIO): Promise<
       await s.close();
     }
     io.stdout(formatSummary(rows));
-    const skipped = src.reader.skipped;
+    // The preflight may have met (and skipped) the same record the import met again.
+    const skipped = [...new Map(src.reader.skipped.map((r) => [`${r.channel}|${describeLocation(r.at)}|${r.seq ?? ''}`, r])).values()];
     if (skipped.length > 0) {
       io.stdout(`${skipped.length} damaged message record(s) skipped:\n`);
       for (const r of skipped) io.stdout(`  channel "${r.channel}"${r.seq !== undefined ? ` seq ${r.seq}` : ''}: ${r.detail} (${describeLocation(r.at)})\n`);
