@@ -18,7 +18,7 @@ import { planImport, sourceFingerprint } from './resume';
 import { openSource, validateSourceFlags, type OpenedSource } from './source';
 import { formatSummary, type ChannelSummary } from './summary';
 import { checkTargetOptions, openTarget } from './target';
-import { writeMessages, writeStructure } from './writer-to-store';
+import { IMPORT_BATCH_MSGS, writeMessages, writeStructure } from './writer-to-store';
 
 export interface ImportIO {
   stdout: (s: string) => void;
@@ -173,6 +173,9 @@ export async function runImport(argv: readonly string[], io: ImportIO): Promise<
       progress.finish();
       log.notice('dry run: nothing was written');
     } else {
+      // One transaction per import batch instead of io_batch_size (1,024) rows: the import
+      // writes large batches and nothing waits on it (unless io_batch_size was set).
+      if (!options.explicit.has('io_batch_size')) options.streaming.ioBatchSize = IMPORT_BATCH_MSGS;
       const fingerprint = sourceFingerprint(snap);
       const target = await openTarget(options, { fingerprint, source: src.describe, status: 'running' }, log);
       store = target.store;
