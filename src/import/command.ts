@@ -47,17 +47,7 @@ function referenceLimits(o: ServerOptions): (channel: string) => ChannelLimits {
   };
 }
 
-/** Messages of each channel as present in the source, before limits (for the drops column). */
-async function presentCounts(flags: ImportFlags, io: ImportIO): Promise<Map<string, number>> {
-  const src = await openSource(flags, { skipDamaged: flags.skipDamaged, env: io.env });
-  try {
-    return new Map(src.reader.snapshot.channels.map((c) => [c.name, c.msgCount]));
-  } finally {
-    await src.close();
-  }
-}
-
-function baseSummary(snap: ReferenceSnapshot, present: Map<string, number>): ChannelSummary[] {
+function baseSummary(snap: ReferenceSnapshot): ChannelSummary[] {
   return snap.channels.map((c) => ({
     name: c.name,
     messages: c.msgCount,
@@ -66,7 +56,7 @@ function baseSummary(snap: ReferenceSnapshot, present: Map<string, number>): Cha
     bytes: 0,
     subscriptions: c.subscriptions.length,
     pendingAcks: c.subscriptions.reduce((n, s) => n + s.pending.length, 0),
-    droppedByLimits: Math.max(0, (present.get(c.name) ?? c.msgCount) - c.msgCount),
+    droppedByLimits: c.droppedByLimits,
   }));
 }
 
@@ -162,7 +152,7 @@ export async function runImport(argv: readonly string[], io: ImportIO): Promise<
       );
     }
     checkTargetOptions(options, snap.server.clusterId);
-    const rows = baseSummary(snap, await presentCounts(flags, io));
+    const rows = baseSummary(snap);
     await preflight(src.reader);
     log.notice(`source: ${src.describe}, cluster "${snap.server.clusterId}", ${snap.channels.length} channel(s), ${snap.clients.length} client(s)`);
 

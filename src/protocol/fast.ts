@@ -61,12 +61,9 @@ function writeVarint(buf: Buffer, pos: number, v: number): number {
  */
 /** Bytes of a varint holding `v` (a bigint, for values beyond a double's exact range). */
 function bigVarintSize(v: bigint): number {
-  let n = 1;
-  while (v > 127n) {
-    v >>= 7n;
-    n++;
-  }
-  return n;
+  const hi = Number(v >> 32n);
+  // Above 2^32 the size depends only on the bit length, which hi * 2^32 (exact) keeps.
+  return hi === 0 ? varintSize(Number(v)) : varintSize(hi * TWO_32);
 }
 
 /**
@@ -74,7 +71,6 @@ function bigVarintSize(v: bigint): number {
  * import keeps the reference's stored nanoseconds as they are (src/store/types.ts NewMsg).
  */
 export function encodeMsgProto(seq: number, subject: string, reply: string, data: Uint8Array, timestamp: number | bigint): Buffer {
-  if (typeof timestamp === 'bigint') return encodeWithExactTimestamp(seq, subject, reply, data, timestamp);
   const subjLen = Buffer.byteLength(subject);
   const replyLen = reply ? Buffer.byteLength(reply) : 0;
   const dataLen = data.length;
@@ -83,7 +79,7 @@ export function encodeMsgProto(seq: number, subject: string, reply: string, data
   if (subjLen > 0) size += 1 + varintSize(subjLen) + subjLen;
   if (replyLen > 0) size += 1 + varintSize(replyLen) + replyLen;
   if (dataLen > 0) size += 1 + varintSize(dataLen) + dataLen;
-  if (timestamp > 0) size += 1 + varintSize(timestamp);
+  if (timestamp > 0) size += 1 + (typeof timestamp === 'bigint' ? bigVarintSize(timestamp) : varintSize(timestamp));
   const buf = Buffer.allocUnsafe(size);
   let p = 0;
   if (seq > 0) {
@@ -106,28 +102,29 @@ export function encodeMsgProto(seq: number, subject: string, reply: string, data
     buf.set(data, p);
     p += dataLen;
   }
-  if (timestamp > 0) {
+  if (typeof timestamp === 'bigint') {
+    if (timestamp > 0n) {
+      buf[p++] = 0x28;
+      writeBigVarint(buf, p, timestamp);
+    }
+  } else if (timestamp > 0) {
     buf[p++] = 0x28;
     p = writeVarint(buf, p, timestamp);
   }
   return buf;
 }
 
-/** The timestamp is the last field written: encode without it, then append it as a bigint varint. */
-function encodeWithExactTimestamp(seq: number, subject: string, reply: string, data: Uint8Array, ts: bigint): Buffer {
-  const head = encodeMsgProto(seq, subject, reply, data, 0);
-  if (ts <= 0n) return head;
-  const out = Buffer.allocUnsafe(head.length + 1 + bigVarintSize(ts));
-  head.copy(out, 0);
-  let p = head.length;
-  out[p++] = 0x28;
-  let v = ts;
-  while (v > 127n) {
-    out[p++] = Number(v & 127n) | 128;
-    v >>= 7n;
+/** A 64-bit varint from a bigint: split into 32-bit halves, then as writeVarint does. */
+function writeBigVarint(buf: Buffer, pos: number, v: bigint): number {
+  let lo = Number(v & 0xffffffffn) >>> 0;
+  let hi = Number(v >> 32n) >>> 0;
+  while (hi > 0 || lo > 127) {
+    buf[pos++] = (lo & 127) | 128;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
   }
-  out[p] = Number(v);
-  return out;
+  buf[pos++] = lo;
+  return pos;
 }
 
 class Cursor {
