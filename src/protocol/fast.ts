@@ -44,8 +44,11 @@ function writeVarint(buf: Buffer, pos: number, v: number): number {
     return pos;
   }
   // Large values (nanosecond timestamps): split into 32-bit halves, exact for any double.
-  let lo = v % TWO_32 >>> 0;
-  let hi = Math.floor(v / TWO_32) >>> 0;
+  return writeVarintHalves(buf, pos, v % TWO_32 >>> 0, Math.floor(v / TWO_32) >>> 0);
+}
+
+/** A 64-bit varint given as its low and high 32-bit halves. */
+function writeVarintHalves(buf: Buffer, pos: number, lo: number, hi: number): number {
   while (hi > 0 || lo > 127) {
     buf[pos++] = (lo & 127) | 128;
     lo = ((lo >>> 7) | (hi << 25)) >>> 0;
@@ -114,17 +117,9 @@ export function encodeMsgProto(seq: number, subject: string, reply: string, data
   return buf;
 }
 
-/** A 64-bit varint from a bigint: split into 32-bit halves, then as writeVarint does. */
+/** A 64-bit varint from a bigint (exact beyond 2^53). */
 function writeBigVarint(buf: Buffer, pos: number, v: bigint): number {
-  let lo = Number(v & 0xffffffffn) >>> 0;
-  let hi = Number(v >> 32n) >>> 0;
-  while (hi > 0 || lo > 127) {
-    buf[pos++] = (lo & 127) | 128;
-    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-    hi >>>= 7;
-  }
-  buf[pos++] = lo;
-  return pos;
+  return writeVarintHalves(buf, pos, Number(v & 0xffffffffn) >>> 0, Number(v >> 32n) >>> 0);
 }
 
 class Cursor {
