@@ -158,6 +158,30 @@ describe('import: refusals and damaged sources', () => {
   });
 });
 
+describe('import: encryption', () => {
+  test('decrypted from the reference, re-encrypted when the target runs with --encrypt (key from the environment)', async () => {
+    const t = await newTarget('file');
+    const env = { ...process.env, NATS_STREAMING_ENCRYPTION_KEY: 'target-key' };
+    const r = await runImport(['--from_dir', path.join(FIXTURES, 'file-encrypted'), '--from_encryption_key', FIXTURE_KEY, ...t.flags, '--encrypt'], { env });
+    assert.equal(r.exit.code, 0, r.proc.output);
+    const rows = await messageRows(t);
+    assert.equal(rows.length, 29, 'no -sc given: limited keeps its 11 messages');
+    // data column (hex, last field): every row sealed (magic byte 0xec), no plaintext payload
+    assert.ok(rows.every((row) => (row.split(':')[4] ?? '').startsWith('ec')), 'every row is encrypted');
+    assert.ok(!rows.some((row) => Buffer.from(row.split(':')[4] ?? '', 'hex').includes('ev-1')), 'no plaintext');
+    const mport = await freePort();
+    const s = spawnServer(['-a', '127.0.0.1', '-p', String(await freePort()), '-m', String(mport), ...t.flags, '--encrypt', '-cid', CID], { env });
+    try {
+      // Ready means the first and last row of every channel opened with the target key.
+      await s.waitForLine(/Streaming Server is ready/, { timeoutMs: 15000 });
+      const cz = await getJson<{ channels: Array<{ name: string; msgs: number }> }>(mport, '/streaming/channelsz?subs=1');
+      assert.equal(cz.channels.find((c) => c.name === 'events')?.msgs, 5);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('import: output, shared database, clustered stores', () => {
   test('not on a terminal, progress is plain lines; the summary has totals and limit drops', async () => {
     const t = await newTarget('file');
