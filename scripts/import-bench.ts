@@ -10,6 +10,8 @@
  * temp directories and databases are removed at the end.
  *
  *   node --import tsx scripts/import-bench.ts [--messages N] [--channels N] [--payload BYTES] [--targets file,postgres,mariadb]
+ *     [--node-options "…"]   NODE_OPTIONS of the import (default: the runbook's recommended
+ *                            "--max-semi-space-size=2 --max-old-space-size=96"; "" = Node's defaults)
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -33,9 +35,10 @@ interface Run {
 }
 
 /** Runs the import under GNU time; its last stderr line is "<maxrss KB> <elapsed s>". */
-function timedImport(args: string[]): Promise<{ seconds: number; rssMB: number; exit: number; stderr: string }> {
+function timedImport(args: string[], nodeOptions: string): Promise<{ seconds: number; rssMB: number; exit: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'BENCH %M %e', process.execPath, BIN, 'import', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const env = { ...process.env, NODE_OPTIONS: nodeOptions };
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH %M %e', process.execPath, BIN, 'import', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
@@ -52,12 +55,14 @@ async function main(): Promise<void> {
   const channels = Number(arg('channels', '10'));
   const payload = Number(arg('payload', '128'));
   const targets = arg('targets', 'postgres,mariadb,file').split(',');
+  const nodeOptions = arg('node-options', '--max-semi-space-size=2 --max-old-space-size=96');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'import-bench-'));
   const runs: Run[] = [];
   const dbs: DbInstance[] = [];
   try {
     const t0 = performance.now();
     const src = generateReferenceStore(path.join(work, 'reference'), { channels, messagesPerChannel: Math.ceil(total / channels), payloadBytes: payload });
+    process.stdout.write(`NODE_OPTIONS of the import: ${nodeOptions === '' ? '(none)' : nodeOptions}\n`);
     process.stdout.write(`generated ${src.totalMessages} messages (${channels} channels, ${payload}-byte payloads) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     for (const target of targets) {
       let flags: string[];
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
         const url = await inst.createDatabase(uniqueName('imp'));
         flags = ['-store', 'sql', '--sql_driver', target === 'postgres' ? 'postgres' : 'mysql', '--sql_source', url, '--sql_auto_migrate'];
       }
-      const r = await timedImport(['--from_dir', src.dir, ...flags]);
+      const r = await timedImport(['--from_dir', src.dir, ...flags], nodeOptions);
       if (r.exit !== 0) throw new Error(`import into ${target} failed (exit ${r.exit}): ${r.stderr}`);
       runs.push({ target, seconds: r.seconds, rssMB: r.rssMB, exit: r.exit });
       process.stdout.write(`${target}: ${src.totalMessages} messages in ${r.seconds.toFixed(1)} s = ${Math.round(src.totalMessages / r.seconds)} msgs/s, peak RSS ${r.rssMB.toFixed(0)} MB\n`);

@@ -12,7 +12,9 @@
  *
  * Order (src/import/resume.ts depends on it): everything but the messages in one first
  * commit, then each channel's messages in sequence order, committed in large batches with
- * one batch recorded while the previous one is written (memory stays bounded by two batches).
+ * one batch recorded while the previous one is written, and the store told to forget its
+ * in-memory copies after each batch: memory stays bounded by two batches, whatever the number
+ * and size of channels.
  */
 import type { ClientInfo, ServerInfo, SubState } from '../protocol/codec';
 import type { ChannelStore, Store } from '../store/types';
@@ -89,6 +91,8 @@ export async function writeMessages(store: Store, reader: ReferenceStoreReader, 
   const flush = async (): Promise<void> => {
     if (inflight !== undefined) await inflight;
     inflight = store.commit();
+    // Recorded rows stay referenced by the commit: only the store's read cache goes.
+    cs.msgs.forgetRecent();
     progress(ch.name, n, bytes);
     n = 0;
     bytes = 0;
@@ -102,5 +106,6 @@ export async function writeMessages(store: Store, reader: ReferenceStoreReader, 
   }
   if (inflight !== undefined) await inflight;
   await store.commit();
+  cs.msgs.forgetRecent();
   if (n > 0) progress(ch.name, n, bytes);
 }

@@ -122,6 +122,10 @@ export class MemoryMsgStore implements MsgStore {
     return stored;
   }
 
+  forgetRecent(): void {
+    // Every message lives in memory here: there is nothing to forget.
+  }
+
   continueAfter(lastSeq: number): void {
     if (this._lastSeq !== 0 || this.len !== 0) throw new Error('internal: continueAfter on a channel that has messages');
     this._lastSeq = lastSeq;

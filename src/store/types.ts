@@ -75,6 +75,14 @@ export interface MsgStore {
    * expired. Recorded as the MsgsExpired event the retention itself would record.
    */
   continueAfter(lastSeq: number): void;
+  /**
+   * Drops what the store keeps in memory about recently stored messages (copies for delivery,
+   * sizes and timestamps for limits), so that they are treated like messages recovered at
+   * start-up (read from, and aged by, the store). The import calls it after each batch so its
+   * memory does not grow with the number or size of channels; the MEMORY store, which holds
+   * every message by design, does nothing.
+   */
+  forgetRecent(): void;
 }
 
 export interface SubStore {

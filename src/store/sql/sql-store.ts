@@ -382,6 +382,12 @@ class SqlMsgStore implements MsgStore {
       );
   }
 
+  forgetRecent(): void {
+    this.cache.clear();
+    this.cacheBytes = 0;
+    this.hot.dropBelow(this.lastSeq + 1);
+  }
+
   continueAfter(lastSeq: number): void {
     if (this.lastSeq !== 0 || this.msgCount !== 0) throw new Error('internal: continueAfter on a channel that has messages');
     this.lastSeq = lastSeq;
