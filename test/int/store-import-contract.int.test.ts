@@ -2,7 +2,8 @@
  * The store-contract additions the import relies on, on the SQL store (SQLite, reopened and
  * recovered) and the MEMORY store: a channel whose numbering continues after expired
  * messages (`continueAfter`), a first sequence above 1, exact nanosecond timestamps
- * (`timestampNs`), an imported subscription's lastSent and pending set, the import marker.
+ * (`timestampNs`), an imported subscription's lastSent and pending set, the import marker,
+ * and `forgetRecent` (in-memory copies dropped, messages then read from the database).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,6 +49,10 @@ describe('store contract additions for the import', () => {
     late.subs.addSeqPending(st.ID, 5);
     late.subs.addSeqPending(st.ID, 7);
     await s1.commit();
+    assert.notEqual(late.msgs.lookupCached(6), null, 'recent messages are cached');
+    late.msgs.forgetRecent();
+    assert.equal(late.msgs.lookupCached(6), null, 'forgotten: read from the database');
+    assert.equal(decodeMsg((await late.msgs.lookup(6))?.bytes ?? Buffer.alloc(0)).timestamp, TS + 6n);
     await s1.writeImportMarker({ fingerprint: 'f', source: 'FILE store /ref', status: 'complete' });
     await s1.close();
 
