@@ -19,6 +19,7 @@ import { sendSignal, SignalError } from './signal';
 const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  if (argv[0] === 'import') process.exit(await (await import('./import')).runImportCommand(argv.slice(1)));
   const migrateArgs = migrateCommandArgs(argv);
   if (migrateArgs !== null) process.exit(await runMigrateCommand(migrateArgs));
   const run = commandLine(argv);

@@ -44,8 +44,11 @@ function writeVarint(buf: Buffer, pos: number, v: number): number {
     return pos;
   }
   // Large values (nanosecond timestamps): split into 32-bit halves, exact for any double.
-  let lo = v % TWO_32 >>> 0;
-  let hi = Math.floor(v / TWO_32) >>> 0;
+  return writeVarintHalves(buf, pos, v % TWO_32 >>> 0, Math.floor(v / TWO_32) >>> 0);
+}
+
+/** A 64-bit varint given as its low and high 32-bit halves. */
+function writeVarintHalves(buf: Buffer, pos: number, lo: number, hi: number): number {
   while (hi > 0 || lo > 127) {
     buf[pos++] = (lo & 127) | 128;
     lo = ((lo >>> 7) | (hi << 25)) >>> 0;
@@ -59,7 +62,18 @@ function writeVarint(buf: Buffer, pos: number, v: number): number {
  * MsgProto{sequence, subject, reply, data, timestamp} as stored and delivered
  * (redelivered = false, redeliveryCount = 0, CRC32 unset: default values are omitted).
  */
-export function encodeMsgProto(seq: number, subject: string, reply: string, data: Uint8Array, timestamp: number): Buffer {
+/** Bytes of a varint holding `v` (a bigint, for values beyond a double's exact range). */
+function bigVarintSize(v: bigint): number {
+  const hi = Number(v >> 32n);
+  // Above 2^32 the size depends only on the bit length, which hi * 2^32 (exact) keeps.
+  return hi === 0 ? varintSize(Number(v)) : varintSize(hi * TWO_32);
+}
+
+/**
+ * `timestamp` is a number (ns) or, when it does not fit a double exactly, a bigint: the
+ * import keeps the reference's stored nanoseconds as they are (src/store/types.ts NewMsg).
+ */
+export function encodeMsgProto(seq: number, subject: string, reply: string, data: Uint8Array, timestamp: number | bigint): Buffer {
   const subjLen = Buffer.byteLength(subject);
   const replyLen = reply ? Buffer.byteLength(reply) : 0;
   const dataLen = data.length;
@@ -68,7 +82,7 @@ export function encodeMsgProto(seq: number, subject: string, reply: string, data
   if (subjLen > 0) size += 1 + varintSize(subjLen) + subjLen;
   if (replyLen > 0) size += 1 + varintSize(replyLen) + replyLen;
   if (dataLen > 0) size += 1 + varintSize(dataLen) + dataLen;
-  if (timestamp > 0) size += 1 + varintSize(timestamp);
+  if (timestamp > 0) size += 1 + (typeof timestamp === 'bigint' ? bigVarintSize(timestamp) : varintSize(timestamp));
   const buf = Buffer.allocUnsafe(size);
   let p = 0;
   if (seq > 0) {
@@ -91,11 +105,21 @@ export function encodeMsgProto(seq: number, subject: string, reply: string, data
     buf.set(data, p);
     p += dataLen;
   }
-  if (timestamp > 0) {
+  if (typeof timestamp === 'bigint') {
+    if (timestamp > 0n) {
+      buf[p++] = 0x28;
+      writeBigVarint(buf, p, timestamp);
+    }
+  } else if (timestamp > 0) {
     buf[p++] = 0x28;
     p = writeVarint(buf, p, timestamp);
   }
   return buf;
+}
+
+/** A 64-bit varint from a bigint (exact beyond 2^53). */
+function writeBigVarint(buf: Buffer, pos: number, v: bigint): number {
+  return writeVarintHalves(buf, pos, Number(v & 0xffffffffn) >>> 0, Number(v >> 32n) >>> 0);
 }
 
 class Cursor {

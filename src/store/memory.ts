@@ -18,6 +18,7 @@ import {
   ERR_TOO_MANY_SUBS,
   StoreError,
   type ChannelStore,
+  type ImportMarker,
   type MsgStore,
   type NewMsg,
   type RecoveredState,
@@ -93,7 +94,7 @@ export class MemoryMsgStore implements MsgStore {
   }
 
   store(msg: NewMsg): StoredMsg {
-    const encoded = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestamp);
+    const encoded = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestampNs ?? msg.timestamp);
     const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes: encoded };
     // Duplicate/old sequence: the contract says ignore. We still return the encoded form so
     // a caller replaying a batch gets a consistent value back.
@@ -114,6 +115,16 @@ export class MemoryMsgStore implements MsgStore {
     this.enforceCountLimits();
     if (this.limits.maxAge > 0 && this.ageTimer === undefined && !this.closed) this.armAgeTimer();
     return stored;
+  }
+
+  forgetRecent(): void {
+    // Every message lives in memory here: there is nothing to forget.
+  }
+
+  continueAfter(lastSeq: number): void {
+    if (this._lastSeq !== 0 || this.len !== 0) throw new Error('internal: continueAfter on a channel that has messages');
+    this._lastSeq = lastSeq;
+    this._firstSeq = lastSeq + 1;
   }
 
   lookupCached(seq: number): StoredMsg | undefined {
@@ -372,6 +383,18 @@ export class MemoryStore implements Store {
   }
 
   commit(): Promise<void> {
+    return RESOLVED;
+  }
+
+  /** Kept for the process lifetime only, like everything in this store. */
+  private importMarker: ImportMarker | undefined;
+
+  readImportMarker(): Promise<ImportMarker | undefined> {
+    return Promise.resolve(this.importMarker);
+  }
+
+  writeImportMarker(marker: ImportMarker): Promise<void> {
+    this.importMarker = { ...marker };
     return RESOLVED;
   }
 

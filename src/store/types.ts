@@ -32,6 +32,12 @@ export interface NewMsg {
   subject: string;
   reply: string;
   data: Uint8Array;
+  /**
+   * The exact timestamp (ns) when it does not fit a double (`timestamp` is then its rounded
+   * value, used for limits and time-based starts): the stored MsgProto carries this one, so
+   * clients get the nanoseconds as they were. Set by the import only (reference timestamps).
+   */
+  timestampNs?: bigint;
 }
 
 export interface MsgStore {
@@ -69,6 +75,20 @@ export interface MsgStore {
    * refuse a single message (MEMORY) do not implement it.
    */
   takeRefusal?(seq: number): string | undefined;
+  /**
+   * Import only, on a channel that has no message yet: its numbering continues after
+   * `lastSeq` with no message stored (first = lastSeq + 1), as a channel whose messages all
+   * expired. Recorded as the MsgsExpired event the retention itself would record.
+   */
+  continueAfter(lastSeq: number): void;
+  /**
+   * Drops what the store keeps in memory about recently stored messages (copies for delivery,
+   * sizes and timestamps for limits), so that they are treated like messages recovered at
+   * start-up (read from, and aged by, the store). The import calls it after each batch so its
+   * memory does not grow with the number or size of channels; the MEMORY store, which holds
+   * every message by design, does nothing.
+   */
+  forgetRecent(): void;
 }
 
 export interface SubStore {
@@ -130,6 +150,18 @@ export class StoreUnavailableError extends StoreError {
 export const ERR_TOO_MANY_CHANNELS = 'too many channels';
 export const ERR_TOO_MANY_SUBS = 'too many subscriptions per channel';
 
+/**
+ * Which reference store an import filled this store from, and whether it finished
+ * (src/import/resume.ts). Persistent stores keep it in `stan_import` (migration 0003).
+ */
+export interface ImportMarker {
+  /** Identifies the source (its stored server info and channels), see src/import/resume.ts. */
+  fingerprint: string;
+  /** Human-readable source (directory, or driver and database), for messages. */
+  source: string;
+  status: 'running' | 'complete';
+}
+
 export interface Store {
   readonly type: StoreType;
   readonly limits: StoreLimits;
@@ -162,6 +194,10 @@ export interface Store {
   readonly channelCount: number;
   /** Resolves when every mutation recorded before the call is durable. */
   commit(): Promise<void>;
+  /** The import marker, undefined when the store was never the target of an import. */
+  readImportMarker(): Promise<ImportMarker | undefined>;
+  /** Writes (replaces) the import marker at once, outside the group commit. */
+  writeImportMarker(marker: ImportMarker): Promise<void>;
   /**
    * Called by the store when max_age removed messages or a background error happened,
    * so the server can log it; optional hook set by the server.

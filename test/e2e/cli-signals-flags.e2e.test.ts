@@ -81,8 +81,8 @@ test('bad flags: non-zero exit with a clear message on stderr, nothing started',
 test('an unknown command or stray argument is an error naming it; nothing is started', async () => {
   const port = String(await freePort());
   const cases: Array<[string[], RegExp]> = [
-    [['import', 'store.dat'], /the "import" command is not available in this version of nats-streaming-server/],
-    [['imprt'], /unknown command or argument "imprt" \(commands: migrate, help, version; run "nats-streaming-server -h" for the options\)/],
+    [['import', 'store.dat'], /the "import" command must come first: nats-streaming-server import --from_dir DIR/],
+    [['imprt'], /unknown command or argument "imprt" \(commands: migrate, import, help, version; run "nats-streaming-server -h" for the options\)/],
     [['-SD', 'extra', '-p', '1'], /unknown command or argument "extra"/],
     [['-SD', '--', '-p', '1'], /unknown argument after the flags "-p"/],
   ];

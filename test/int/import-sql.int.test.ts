@@ -6,44 +6,12 @@
  */
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { openReferenceSqlStore, ReferenceDamageError, type ReferenceStoreReader } from '../../src/import/reference';
 import { decodeSubState } from '../../src/import/reference/records';
 import { testDatabase, uniqueName, type DbInstance, type DbKind } from '../helpers/db';
-import { assertMatchesExpected, FIXTURES, fixtureLimits } from '../helpers/reference-fixtures';
-
-function findPsql(): string {
-  const base = '/usr/lib/postgresql';
-  const versions = fs.existsSync(base) ? fs.readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const v of versions) {
-    const p = path.join(base, v, 'bin', 'psql');
-    if (fs.existsSync(p)) return p;
-  }
-  return 'psql';
-}
-
-function runClient(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdinFile: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${err}`))));
-    fs.createReadStream(stdinFile).pipe(child.stdin);
-  });
-}
-
-/** Loads the dump as the admin role with the database's own command-line client. */
-async function loadDump(kind: DbKind, inst: DbInstance, db: string): Promise<void> {
-  if (kind === 'postgres') {
-    await runClient(findPsql(), ['-h', inst.host, '-p', String(inst.port), '-U', inst.user, '-d', db, '-v', 'ON_ERROR_STOP=1', '-q'], { PGPASSWORD: inst.password }, path.join(FIXTURES, 'postgres.sql'));
-  } else {
-    await runClient('mariadb', ['-h', inst.host, '-P', String(inst.port), '-u', inst.user, db], { MYSQL_PWD: inst.password }, path.join(FIXTURES, 'mysql.sql'));
-  }
-}
+import { assertMatchesExpected, fixtureLimits } from '../helpers/reference-fixtures';
+import { loadReferenceDump as loadDump } from '../helpers/reference-sql';
 
 /** A login role that can only SELECT from `db`; resolves its URL. */
 async function selectOnlyUrl(kind: DbKind, inst: DbInstance, db: string): Promise<string> {

@@ -62,6 +62,8 @@ describe('reference FILE store scenarios (writer-built)', () => {
     const limited = await openReferenceFileStore(w.dir, { limits: () => ({ maxMsgs: 8, maxBytes: 0, maxAgeNs: 0n }) });
     const c = limited.snapshot.channels[0];
     assert.deepEqual([c.firstSeq, c.lastSeq, c.msgCount], [12, 19, 8]);
+    assert.equal(c.droppedByLimits, 9, 'seqs 3..11 left out by max_msgs 8');
+    assert.equal(all.snapshot.channels[0].droppedByLimits, 0);
     assert.deepEqual(await seqs(limited, 'limited'), [12, 13, 14, 15, 16, 17, 18, 19]);
   });
 

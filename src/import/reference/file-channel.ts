@@ -83,7 +83,9 @@ export async function* streamFileMessages(
           if (!s.skipDamaged) throw new ReferenceDamageError(kind, at, detail, e.seq);
           skipped.push({ channel, damage: kind, at, detail, seq: e.seq });
         };
-        const head = await dat.read(e.offset, RECORD_HEADER_LEN);
+        // Header and payload in one read (the index gives the size): one await per record.
+        const rec = await dat.read(e.offset, RECORD_HEADER_LEN + e.size);
+        const head = rec;
         if (head.length < RECORD_HEADER_LEN) {
           damaged('index-mismatch', `${slice.idxPath} points past the end of the data file`);
           continue;
@@ -94,7 +96,7 @@ export async function* streamFileMessages(
           damaged('index-mismatch', `record size ${size} differs from the index entry's ${e.size} (${slice.idxPath})`);
           continue;
         }
-        const payload = await dat.read(e.offset + RECORD_HEADER_LEN, size);
+        const payload = rec.subarray(RECORD_HEADER_LEN);
         if (payload.length < size) {
           damaged('truncated', `record of ${size} bytes cut short by the end of the file`);
           continue;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32, IEEE_POLY } from './crc32';
 import { ReferenceDamageError, ReferenceStoreError, type SkippedRecord } from './errors';
-import { applyFileLimits, streamFileMessages, type ChannelRange } from './file-channel';
+import { applyFileLimits, physicalRange, streamFileMessages, type ChannelRange } from './file-channel';
 import { isTruncated, scanRecords, VERSION_LEN, RECORD_HEADER_LEN, withFile } from './file-framing';
 import { listSlices, summarizeSlice, type FileReadSettings, type SliceSummary } from './file-slices';
 import { readSubsRecords, replaySubs } from './file-subs-replay';
@@ -115,6 +115,8 @@ export async function openReferenceFileStore(dir: string, options: FileStoreRead
     const interpreted = interpretSubscriptions(name, replay.subs, live, range.first);
     notices.push(...interpreted.notices);
     const msgCount = range.last >= range.first && range.last > 0 ? range.last - range.first + 1 : 0;
+    const physical = physicalRange(slices);
+    const present = physical.last >= physical.first && physical.last > 0 ? physical.last - physical.first + 1 : 0;
     states.set(name, {
       slices,
       range,
@@ -123,6 +125,7 @@ export async function openReferenceFileStore(dir: string, options: FileStoreRead
         firstSeq: range.first,
         lastSeq: range.last,
         msgCount,
+        droppedByLimits: Math.max(0, present - msgCount),
         storedLimits: undefined,
         subscriptions: interpreted.subscriptions,
         queueGroups: interpreted.queueGroups,

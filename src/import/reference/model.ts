@@ -127,6 +127,11 @@ export interface ReferenceChannel {
   readonly lastSeq: number;
   /** Logical message count (`last - first + 1`, or 0). Skipped damaged records are counted. */
   readonly msgCount: number;
+  /**
+   * Messages present in the store but left out by the channel limits given to the reader
+   * (`options.limits`), as the reference would drop them at its next start.
+   */
+  readonly droppedByLimits: number;
   /** SQL only: the limits stored with the channel. */
   readonly storedLimits: ReferenceStoredLimits | undefined;
   readonly subscriptions: readonly ReferenceSubscription[];

@@ -109,6 +109,8 @@ export async function openReferenceSqlStore(knex: Knex, options: SqlStoreReadOpt
     let maxseq = Math.max(num(ch.maxseq), num(agg[0]?.mx));
     const first = await logicalFirst(knex, T.messages, id, options.limits?.(name), stored, now, pageSize);
     const range = (await knex(T.messages).where('id', id).andWhere('seq', '>=', first).min({ lo: 'seq' }).max({ hi: 'seq' })) as Row[];
+    // Rows the limits leave out (they are still in the table: the reference deletes them at start).
+    const dropped = first > 0 ? num(((await knex(T.messages).where('id', id).andWhere('seq', '<', first).count({ n: '*' })) as Row[])[0]?.n) : 0;
     let firstSeq = num(range[0]?.lo);
     let lastSeq = num(range[0]?.hi);
 
@@ -149,6 +151,7 @@ export async function openReferenceSqlStore(knex: Knex, options: SqlStoreReadOpt
         firstSeq,
         lastSeq,
         msgCount: lastSeq >= firstSeq && lastSeq > 0 ? lastSeq - firstSeq + 1 : 0,
+        droppedByLimits: dropped,
         storedLimits: stored,
         subscriptions: interpreted.subscriptions,
         queueGroups: interpreted.queueGroups,

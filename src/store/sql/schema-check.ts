@@ -27,7 +27,7 @@ import { MIGRATIONS_TABLE } from './schema';
 /** The oldest schema version this release can run on. */
 export const MIN_SCHEMA = 1;
 /** The newest schema version this release knows (its last migration). */
-export const MAX_SCHEMA = 2;
+export const MAX_SCHEMA = 3;
 
 /** Base class: every schema refusal is one line telling the operator what to do. */
 export class SchemaError extends Error {
@@ -187,10 +187,18 @@ function referenceSqlError(found: readonly string[]): ReferenceDataError {
   );
 }
 
-/** @throws ReferenceDataError when the database holds the reference Go server's tables. */
+/**
+ * @throws ReferenceDataError when the database holds the reference Go server's tables, unless
+ * their data was imported into ours in this same database (an import marker is present:
+ * `nats-streaming-server import` with the source and target in one database; the two sets of
+ * tables do not collide, docs/migrate-from-reference.md).
+ */
 export async function assertNoReferenceTables(knex: Knex): Promise<void> {
   const found = await findReferenceTables(knex);
-  if (found.length > 0) throw referenceSqlError(found);
+  if (found.length === 0) return;
+  const { hasImportMarker } = await import('./import-marker');
+  if (await hasImportMarker(knex)) return;
+  throw referenceSqlError(found);
 }
 
 /**

@@ -19,6 +19,8 @@ export const TABLES = {
   stan_snapshots: ['snapshot_id', 'last_event_id', 'created_at', 'body'],
   /** Schema version 2 (0002_ft_lease): the fault-tolerance lease, one row per FT group. */
   stan_lease: ['group_name', 'owner', 'epoch', 'expires_at', 'writes'],
+  /** Schema version 3 (0003_import_marker): the source and state of an import, one row. */
+  stan_import: ['id', 'fingerprint', 'source', 'status', 'updated_at'],
   /** Umzug's record of applied migrations (written by migrator.ts's KnexUmzugStorage). */
   stan_migrations: ['name', 'applied_at', 'min_server_schema'],
 } as const;
@@ -89,6 +91,19 @@ export interface StanLeaseTable {
   writes: Int64;
 }
 
+export interface StanImportTable {
+  /** Always 1: a store is filled by at most one import. */
+  id: Int32;
+  /** Identifies the reference store imported (src/import/resume.ts). */
+  fingerprint: string;
+  /** The source as the user named it (directory, driver and database), for messages. */
+  source: string;
+  /** 'running' until the import finished, then 'complete'. */
+  status: string;
+  /** Unix ms. */
+  updated_at: Int64;
+}
+
 export interface StanMigrationsTable {
   /** Migration name, `NNNN_description`. */
   name: string;
@@ -105,6 +120,7 @@ export interface Database {
   stan_messages: StanMessagesTable;
   stan_snapshots: StanSnapshotsTable;
   stan_lease: StanLeaseTable;
+  stan_import: StanImportTable;
   stan_migrations: StanMigrationsTable;
 }
 
@@ -120,6 +136,7 @@ const schemaMatches: AssertAll = {
   stan_messages: true,
   stan_snapshots: true,
   stan_lease: true,
+  stan_import: true,
   stan_migrations: true,
 };
 void schemaMatches;

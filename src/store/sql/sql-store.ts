@@ -21,6 +21,7 @@ import {
   ChannelStore,
   ERR_TOO_MANY_CHANNELS,
   ERR_TOO_MANY_SUBS,
+  ImportMarker,
   MsgStore,
   NewMsg,
   RecoveredState,
@@ -37,6 +38,7 @@ import { RetryPause } from './retry-pause';
 import { classifyCommitError, FAILED_RETRY_MS, failedStoreReason, refusedMessageReason } from './commit-errors';
 import { describeOpenFailure, EncryptionKeyError, openRecord, PayloadCipher, PayloadCipherError, RECORD_MAGIC, RECORD_OVERHEAD, rowContext } from '../crypto';
 import { SealPool } from '../seal-pool';
+import { readImportMarker, writeImportMarker } from './import-marker';
 
 /** Snapshot after this many events since the last one… */
 export const SNAPSHOT_EVERY_EVENTS = 50_000;
@@ -213,7 +215,7 @@ class SqlMsgStore implements MsgStore {
   constructor(private readonly ch: SqlChannelStore) {}
 
   store(msg: NewMsg): StoredMsg {
-    const bytes = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestamp);
+    const bytes = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestampNs ?? msg.timestamp);
     const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes };
     if (msg.seq <= this.lastSeq) return stored;
     // A store that cannot write until someone fixes the database takes no new messages:
@@ -384,6 +386,18 @@ class SqlMsgStore implements MsgStore {
     const r = this.refusals.get(seq);
     if (r !== undefined) this.refusals.delete(seq);
     return r;
+  }
+
+  forgetRecent(): void {
+    this.cache.clear();
+    this.cacheBytes = 0;
+    this.hot.dropBelow(this.lastSeq + 1);
+  }
+
+  continueAfter(lastSeq: number): void {
+    if (this.lastSeq !== 0 || this.msgCount !== 0) throw new Error('internal: continueAfter on a channel that has messages');
+    this.lastSeq = lastSeq;
+    this.truncate(lastSeq + 1, 0, 0);
   }
 
   restore(first: number, last: number, count: number, bytes: number, lastTimestamp: number): void {
@@ -878,6 +892,14 @@ export class SqlStore implements Store {
     this.channelsByID.delete(cs.id);
     this.recordEvent({ kind: EventKind.ChannelDeleted, channelID: cs.id });
     this.pending.dropChannels.push(cs.id);
+  }
+
+  readImportMarker(): Promise<ImportMarker | undefined> {
+    return readImportMarker(this.adapter.knex);
+  }
+
+  writeImportMarker(marker: ImportMarker): Promise<void> {
+    return writeImportMarker(this.adapter.knex, marker, this.now());
   }
 
   nextSubID(): number {
