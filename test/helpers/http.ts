@@ -8,10 +8,11 @@ export interface HttpResult {
   json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export async function httpGet(port: number, path: string): Promise<HttpResult> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+export async function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<HttpResult & { header: (name: string) => string | null }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
   const body = await res.text();
   return {
+    header: (name) => res.headers.get(name),
     status: res.status,
     contentType: res.headers.get('content-type') ?? '',
     body,
