@@ -12,6 +12,8 @@ command -v nats-server >/dev/null 2>&1 || need_pkgs+=(nats-server)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_pkgs+=(postgresql)
 { command -v mariadbd || command -v mysqld || [ -x /usr/sbin/mariadbd ]; } >/dev/null 2>&1 || need_pkgs+=(mariadb-server)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+# The console's browser tests (test/e2e/console.e2e.test.ts) drive Debian's chromium.
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need_pkgs[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -58,7 +58,7 @@
         getJSON('/streaming/channelsz?subs=1'),
         getJSON('/streaming/clientsz?subs=1'),
         getJSON('/readyz'),
-        fetch('/streaming/isFTActive', { cache: 'no-store' }).then((r) => r.status === 200),
+        fetch('/streaming/isFTActive', { cache: 'no-store' }).then(async (r) => { await r.text(); return r.status === 200; }),
       ]);
       const now = Date.now();
       state.serverz = sz.body;
