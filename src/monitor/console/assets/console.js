@@ -7,7 +7,7 @@
 'use strict';
 (function () {
   const POLL_MS = 2000;
-  const HISTORY = 150; // samples kept: 5 minutes at 2 s
+  const HISTORY = 60; // samples kept and drawn: 2 minutes at 2 s
   const TOKEN_KEY = 'stan-admin-token';
 
   /** Admin actions the UI knows; each is shown only when openapi.json lists its path+method. */
@@ -187,15 +187,18 @@
 
   function serverView() {
     const z = state.serverz || {};
-    const kv = ['cluster_id', 'server_id', 'version', 'go', 'state', 'start_time', 'uptime', 'clients', 'subscriptions', 'channels', 'total_msgs', 'total_bytes', 'in_msgs', 'in_bytes', 'out_msgs', 'out_bytes', 'open_fds', 'max_fds']
-      .filter((k) => z[k] !== undefined)
-      .map((k) => [k, String(z[k])]);
-    kv.push(['FT active (isFTActive)', state.ft ? 'yes' : 'no']);
-    kv.push(['store health (/readyz)', state.ready && state.ready.status === 200 ? 'ok' : 'not ready: ' + (state.ready && state.ready.error)]);
     const rin = rates(serverHistory, (x) => x.in);
     const rout = rates(serverHistory, (x) => x.out);
-    kv.push(['msgs/s in', el('span', {}, [sparkline(rin, 'in'), ' ', rate(rin)])]);
-    kv.push(['msgs/s out', el('span', {}, [sparkline(rout, 'out'), ' ', rate(rout)])]);
+    /** @type {(Node|string)[][]} */
+    const kv = [
+      ['msgs/s in', el('span', {}, [sparkline(rin, 'in'), ' ', rate(rin)])],
+      ['msgs/s out', el('span', {}, [sparkline(rout, 'out'), ' ', rate(rout)])],
+      ['FT active (isFTActive)', state.ft ? 'yes' : 'no'],
+      ['store health (/readyz)', state.ready && state.ready.status === 200 ? 'ok' : 'not ready: ' + (state.ready && state.ready.error)],
+    ];
+    for (const k of ['state', 'cluster_id', 'server_id', 'version', 'go', 'start_time', 'uptime', 'clients', 'subscriptions', 'channels', 'total_msgs', 'total_bytes', 'in_msgs', 'in_bytes', 'out_msgs', 'out_bytes', 'open_fds', 'max_fds']) {
+      if (z[k] !== undefined) kv.push([k, String(z[k])]);
+    }
     return [el('h2', {}, ['Server']), table(['Field', 'Value'], kv, 'server')];
   }
 
@@ -281,7 +284,8 @@
 
   function render() {
     const z = state.serverz || {};
-    $('server-id').textContent = (z.cluster_id || '') + ' · ' + (z.server_id || '') + ' · v' + (z.version || '');
+    $('server-id').textContent = (z.cluster_id || '') + ' · v' + (z.version || '');
+    $('server-id').title = 'server ID ' + (z.server_id || '');
     $('role').textContent = z.state || '?';
     $('role').className = 'badge ' + (z.state === 'FT_STANDBY' ? 'warn' : 'ok');
     const ok = state.ready && state.ready.status === 200;
