@@ -2,7 +2,8 @@
  * Admin API read-only endpoints against a real server with the real Node STAN client: the
  * clients list as /streaming/clientsz sees it, and the message browser (paging, encodings,
  * binary payloads, unknown channel), each with and without a token; a server without a
- * token answers admin_disabled; the token can come from a file.
+ * token answers admin_disabled; the token can come from a file; a client certificate
+ * verified on the HTTPS monitor is a credential.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,8 @@ import type { ServerHandle } from '../../src/index';
 import { freePort } from '../helpers/proc';
 import { startTestServer } from '../helpers/server';
 import { close, connect, publish, subscribe, type Stan } from '../helpers/stan';
-import { httpGet } from '../helpers/http';
+import { httpGet, httpsGet } from '../helpers/http';
+import { generateTestCerts } from '../helpers/certs';
 
 const TOKEN = 'e2e-admin-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -116,6 +118,34 @@ describe('admin API without a configured token', () => {
         assert.equal(r.status, 403);
         assert.equal(r.json().code, 'admin_disabled');
       }
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('admin API with a TLS client certificate on -ms', () => {
+  test('a certificate signed by the configured CA gets in; none or another CA: 401', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-admin-tls-'));
+    const certs = await generateTestCerts(path.join(dir, 'pki'));
+    const httpsPort = await freePort();
+    const s = await startTestServer({
+      nats: { tls: true, tlsCert: certs.certFile, tlsKey: certs.keyFile, tlsVerify: true, tlsCaCert: certs.caFile, httpsPort },
+    });
+    const ca = fs.readFileSync(certs.caFile);
+    const good = { cert: fs.readFileSync(certs.clientCertFile), key: fs.readFileSync(certs.clientKeyFile) };
+    const other = { cert: fs.readFileSync(certs.wrongClientCertFile), key: fs.readFileSync(certs.wrongClientKeyFile) };
+    try {
+      const ok = await httpsGet(httpsPort, '/admin/v1/clients', ca, 'localhost', good);
+      assert.equal(ok.status, 200, ok.body);
+      assert.equal(ok.json().total, 0);
+      for (const client of [{}, other]) {
+        const r = await httpsGet(httpsPort, '/admin/v1/clients', ca, 'localhost', client);
+        assert.equal(r.status, 401);
+        assert.equal(r.json().code, 'unauthorized');
+      }
+      // The monitoring pages stay readable without a certificate.
+      assert.equal((await httpsGet(httpsPort, '/streaming/serverz', ca)).status, 200);
     } finally {
       await s.close();
     }
