@@ -5,21 +5,10 @@
  * (routes and openapi.json) exactly when the server can do it.
  */
 
-/** A subscription as /streaming/clientsz reports it. */
-export interface AdminSubscription {
-  client_id: string;
-  inbox: string;
-  ack_inbox: string;
-  durable_name?: string;
-  queue_name?: string;
-  is_durable: boolean;
-  is_offline: boolean;
-  max_inflight: number;
-  ack_wait: number;
-  last_sent: number;
-  pending_count: number;
-  is_stalled: boolean;
-}
+import type { Subscriptionz } from '../streaming';
+
+/** A subscription exactly as /streaming/clientsz reports it. */
+export type AdminSubscription = Subscriptionz;
 
 export interface AdminClient {
   id: string;
