@@ -41,6 +41,8 @@ fi
 
 echo "== build"
 npx tsc -p tsconfig.json
+# The console's browser script is plain JS (no build step), type-checked strictly as is.
+npm run --silent typecheck:console
 
 # Tiers: unit (no I/O), int (real sockets/processes, one component), e2e (real clients,
 # real servers). Files of a tier run in parallel processes; 2 cores, so keep it modest.
