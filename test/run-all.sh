@@ -12,6 +12,8 @@ command -v nats-server >/dev/null 2>&1 || need_pkgs+=(nats-server)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_pkgs+=(postgresql)
 { command -v mariadbd || command -v mysqld || [ -x /usr/sbin/mariadbd ]; } >/dev/null 2>&1 || need_pkgs+=(mariadb-server)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+# The console's browser tests (test/e2e/console.e2e.test.ts) drive Debian's chromium.
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need_pkgs[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -39,6 +41,8 @@ fi
 
 echo "== build"
 npx tsc -p tsconfig.json
+# The console's browser script is plain JS (no build step), type-checked strictly as is.
+npm run --silent typecheck:console
 
 # Tiers: unit (no I/O), int (real sockets/processes, one component), e2e (real clients,
 # real servers). Files of a tier run in parallel processes; 2 cores, so keep it modest.

@@ -80,6 +80,8 @@ export const FLAGS: readonly FlagSpec[] = [
     c.encryptionKeyFromCLI = true;
   }),
   f(['replace_durable'], 'bool', ['replace_durable'], (o, v) => { o.streaming.replaceDurable = bool(v); }),
+  f(['admin_token'], 'string', ['admin_token'], (o, v) => { o.streaming.adminToken = str(v); }),
+  f(['admin_token_file'], 'string', ['admin_token_file'], (o, v) => { o.streaming.adminTokenFile = str(v); }),
   f(['io_batch_size'], 'int', ['io_batch_size'], (o, v) => { o.streaming.ioBatchSize = num(v); }),
   f(['io_sleep_time'], 'int', ['io_sleep_time'], (o, v) => { o.streaming.ioSleepTime = num(v); }),
 

@@ -130,6 +130,10 @@ export interface StreamingOptions {
   encryptionCipher: string;
   encryptionKey: string;
   replaceDurable: boolean;
+  /** Bearer token of the admin API (/admin/v1/ on the monitoring port); '' = none. */
+  adminToken: string;
+  /** File holding the admin API token (read at start-up, surrounding whitespace cut); '' = none. */
+  adminTokenFile: string;
   clustering: ClusteringOptions;
 }
 
@@ -290,6 +294,8 @@ export function defaultStreamingOptions(): StreamingOptions {
     encryptionCipher: '',
     encryptionKey: '',
     replaceDurable: false,
+    adminToken: '',
+    adminTokenFile: '',
     clustering: {
       clustered: false,
       nodeID: '',

@@ -30,6 +30,8 @@ Streaming Server Options:
           --encryption_cipher <string>   Cipher to use for encryption. Currently support AES and CHAHA (ChaChaPoly). Defaults to AES
           --encryption_key <string>      Encryption Key. It is recommended to specify it through the NATS_STREAMING_ENCRYPTION_KEY environment variable instead
           --replace_durable <bool>       Replace the existing durable subscription instead of reporting a duplicate durable error
+          --admin_token <string>         Bearer token of the admin API (/admin/v1/ on the monitoring port). Prefer --admin_token_file
+          --admin_token_file <string>    File holding the admin API token
           --io_batch_size <int>          Maximum number of messages to batch in a single I/O operation (default: 1024)
           --io_sleep_time <int>          Number of microseconds to wait for more messages to fill a batch (default: 0)
 

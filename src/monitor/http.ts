@@ -25,6 +25,9 @@ export type RouteResult =
 
 export type Route = (query: URLSearchParams) => RouteResult | Promise<RouteResult>;
 
+/** A route that needs the whole request (method, headers, body, TLS peer): the admin API. */
+export type RawRoute = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void;
+
 /** Go's json.MarshalIndent(v, "", "  ") with its default HTML escaping. */
 export function marshalIndent(v: unknown): string {
   return JSON.stringify(v, null, 2)
@@ -37,6 +40,7 @@ export function marshalIndent(v: unknown): string {
 
 export class MonitorHttpServer {
   private readonly routes = new Map<string, Route>();
+  private readonly prefixRoutes: Array<{ prefix: string; route: RawRoute }> = [];
   private server: http.Server | undefined;
   private secureServer: https.Server | undefined;
   /** Requests per path, reported in /varz `http_req_stats`. */
@@ -46,6 +50,11 @@ export class MonitorHttpServer {
 
   handle(path: string, route: Route): void {
     this.routes.set(path, route);
+  }
+
+  /** Serves every path below `prefix` (which ends with '/') that has no exact route. */
+  handlePrefix(prefix: string, route: RawRoute): void {
+    this.prefixRoutes.push({ prefix, route });
   }
 
   /** Listens with plain HTTP, or with HTTPS when `tls` (certificate and key) is given. */
@@ -103,6 +112,15 @@ export class MonitorHttpServer {
       return;
     }
     const route = this.routes.get(url.pathname);
+    const raw = route ? undefined : this.prefixRoutes.find((r) => url.pathname.startsWith(r.prefix));
+    if (raw) {
+      try {
+        raw.route(req, res, url);
+      } catch (err) {
+        this.fail(res, url.pathname, err);
+      }
+      return;
+    }
     if (!route) {
       // Go's http.ServeMux text for an unknown path.
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');

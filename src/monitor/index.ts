@@ -14,6 +14,8 @@ import { createMetricsRegistry, observeStoreCommits, registerMetricsRoute } from
 import { registerHealthRoutes, registerNatsRoutes } from './nats';
 import { registerNatsProxyRoutes } from './nats-proxy';
 import { registerStreamingRoutes, type StreamingMonitorSource } from './streaming';
+import { registerAdminRoutes } from './admin';
+import { registerConsoleRoutes } from './console';
 
 /**
  * Filled in by StreamingServer.start as start-up progresses: the monitor listens once the
@@ -75,6 +77,8 @@ export async function startMonitor(ctx: MonitorContext, log: Logger, version: st
   const registry = createMetricsRegistry(ctx);
   observeStoreCommits(registry, ctx.store);
   registerMetricsRoute(http, registry);
+  registerAdminRoutes(http, ctx.options, () => monitorSource(ctx), log, version);
+  registerConsoleRoutes(http);
   const n = ctx.options.nats;
   // -1: a random port (the reference's RANDOM_PORT). -m and -ms may both be given.
   try {

@@ -34,7 +34,7 @@ export interface StreamingMonitorSource {
 
 const MS_TO_NS = 1_000_000;
 
-interface Subscriptionz {
+export interface Subscriptionz {
   client_id: string;
   inbox: string;
   ack_inbox: string;
@@ -49,7 +49,7 @@ interface Subscriptionz {
   is_stalled: boolean;
 }
 
-function subz(sub: Subscription, lastOwner?: string): Subscriptionz {
+export function subz(sub: Subscription, lastOwner?: string): Subscriptionz {
   const st = sub.state;
   const z: Subscriptionz = {
     client_id: st.clientID !== '' ? st.clientID : (lastOwner ?? ''),
@@ -156,7 +156,7 @@ function header(src: StreamingMonitorSource): Record<string, unknown> {
   return { cluster_id: src.clusterID, server_id: src.serverID, now: nowString() };
 }
 
-function sortedClients(core: StanCore | undefined): Client[] {
+export function sortedClients(core: StanCore | undefined): Client[] {
   if (!core) return [];
   return [...core.clients.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

@@ -8,10 +8,11 @@ export interface HttpResult {
   json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export async function httpGet(port: number, path: string): Promise<HttpResult> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+export async function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<HttpResult & { header: (name: string) => string | null }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
   const body = await res.text();
   return {
+    header: (name) => res.headers.get(name),
     status: res.status,
     contentType: res.headers.get('content-type') ?? '',
     body,
@@ -20,9 +21,15 @@ export async function httpGet(port: number, path: string): Promise<HttpResult> {
 }
 
 /** GET over HTTPS, trusting only `ca` (the test CA): proves the server's certificate chain. */
-export function httpsGet(port: number, path: string, ca: Buffer, host = 'localhost'): Promise<HttpResult> {
+export function httpsGet(
+  port: number,
+  path: string,
+  ca: Buffer,
+  host = 'localhost',
+  client: { cert?: Buffer; key?: Buffer } = {},
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', servername: host, port, path, ca, headers: { host } }, (res) => {
+    const req = https.get({ host: '127.0.0.1', servername: host, port, path, ca, ...client, headers: { host } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => {

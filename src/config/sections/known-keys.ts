@@ -12,7 +12,7 @@ export const STREAMING_KEYS = new Set([
   'server_to_client_hb_fail_count', 'ft_group', 'ft_group_name', 'ft_lease_ttl', 'ft_lease_renew', 'ft_lease_poll', 'ft_standby_on_loss', 'partitioning', 'cluster', 'syslog_name',
   'encrypt', 'encryption_cipher', 'encryption_key', 'credentials', 'username', 'user', 'password', 'pass',
   'token', 'nkey_seed_file', 'replace_durable', 'replace_durables', 'replace_duplicate_durable',
-  'replace_duplicate_durables',
+  'replace_duplicate_durables', 'admin_token', 'admin_token_file',
 ]);
 
 /** NATS server keys we apply. */

@@ -74,6 +74,12 @@ const NATS_CLIENT_KEYS = [
   key(['nkey_seed_file'], 'string', 'nkey_seed_file', (o, v) => { o.streaming.natsNkeySeedFile = str(v); }),
 ];
 
+/** Admin API (/admin/v1/ on the monitoring port): its bearer token, inline or from a file. */
+const ADMIN_KEYS = [
+  key(['admin_token'], 'string', 'admin_token', (o, v) => { o.streaming.adminToken = str(v); }),
+  key(['admin_token_file'], 'string', 'admin_token_file', (o, v) => { o.streaming.adminTokenFile = str(v); }),
+];
+
 /** `cluster { }` at the top level is shared with NATS clustering: say so when it mixes both. */
 function clusterKey(inBlock: boolean): HandledKey {
   return handled(['cluster'], (ctx: ApplyContext, sec: ConfReader, k: string) => {
@@ -88,8 +94,8 @@ function clusterKey(inBlock: boolean): HandledKey {
   });
 }
 
-const TOP_LEVEL_KEYS = [...CORE_KEYS, ...FT_KEYS, ...ENCRYPTION_KEYS, ...NATS_CLIENT_KEYS, clusterKey(false)];
-const BLOCK_KEYS = [...CORE_KEYS, ...FT_KEYS, ...ENCRYPTION_KEYS, ...NATS_CLIENT_KEYS, clusterKey(true)];
+const TOP_LEVEL_KEYS = [...CORE_KEYS, ...FT_KEYS, ...ENCRYPTION_KEYS, ...NATS_CLIENT_KEYS, ...ADMIN_KEYS, clusterKey(false)];
+const BLOCK_KEYS = [...CORE_KEYS, ...FT_KEYS, ...ENCRYPTION_KEYS, ...NATS_CLIENT_KEYS, ...ADMIN_KEYS, clusterKey(true)];
 
 /**
  * Applies the streaming keys of `sec`: the `streaming { }` block (`inBlock`), or the top

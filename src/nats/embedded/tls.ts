@@ -131,9 +131,19 @@ export function validateServerTls(o: Readonly<NatsServerOptions>): void {
 }
 
 /** Options for `https.createServer` of the monitor: the same certificate; no client certs. */
-export function httpsMonitorOptions(o: Readonly<NatsServerOptions>): { cert: Buffer; key: Buffer } {
+export function httpsMonitorOptions(o: Readonly<NatsServerOptions>): {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+} {
   const m = loadTlsMaterial(o, 'HTTPS monitoring (-ms/--https_port)');
-  return { cert: m.cert, key: m.key };
+  if (!o.tlsVerify || m.ca === undefined) return { cert: m.cert, key: m.key };
+  // With --tlsverify a client certificate signed by the CA is an admin API credential
+  // (/admin/v1/). It is asked for, not required: browsers and probes without one still
+  // read the monitoring pages.
+  return { cert: m.cert, key: m.key, ca: m.ca, requestCert: true, rejectUnauthorized: false };
 }
 
 /** `tls_version`/`tls_cipher_suite` of /connz in nats-server's spelling ("1.3", IANA names). */
