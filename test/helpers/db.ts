@@ -489,8 +489,8 @@ export class PgInstance extends BaseInstance {
   protected readonly bin = pgBinDir();
   protected readonly osUser: OsUser | undefined = isRoot() ? lookupUser('postgres') : undefined;
 
-  constructor(dir: string) {
-    super(dir);
+  constructor(dir: string, password?: string) {
+    super(dir, password);
     this.tracked.crashSignal = 'SIGQUIT';
   }
 
