@@ -7,7 +7,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client as PgClient } from 'pg';
-import { openSql } from '../../src/store/sql/open';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openLeaseKnex, openSql } from '../../src/store/sql/open';
+import { Lease } from '../../src/ft/lease';
 import type { DialectAdapter } from '../../src/store/sql/dialect';
 import { startPgReplication, type PgReplication } from '../helpers/pg-replication';
 import type { PgInstance } from '../helpers/db';
@@ -96,4 +99,22 @@ test('after the primary stops and the standby is promoted, the multi-host source
   });
   // Nothing acknowledged by the old primary is lost (synchronous_commit=on).
   assert.deepEqual(rows.map((x) => x.id), [1, 2, 3]);
+});
+
+test('the FT lease connection follows the promoted primary too (multi-host source)', async () => {
+  // Runs after the failover above: the first host listed is down, the second is the primary.
+  const { knex } = await openLeaseKnex({ kind: 'sql', driver: 'postgres', source: r.multiHostSource() }, 1000);
+  try {
+    const ddl = fs.readFileSync(path.resolve(__dirname, '../../sql/postgres/0002_ft_lease.sql'), 'utf8');
+    const create = ddl.split(';').map((x) => x.replace(/^\s*--.*$/gm, '').trim()).find((x) => x.startsWith('create table'));
+    assert.ok(create !== undefined);
+    await knex.raw(create);
+    const lease = new Lease(knex, 'postgres', { group: 'g', owner: 'n1', ttlMs: 2000 });
+    await lease.init();
+    assert.equal(await lease.tryAcquire(), 1);
+    const at = (await knex.raw('SELECT inet_server_port() AS port')) as { rows: Array<{ port: number }> };
+    assert.deepEqual(at.rows, [{ port: r.standby.port }]);
+  } finally {
+    await knex.destroy();
+  }
 });

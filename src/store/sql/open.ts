@@ -182,12 +182,18 @@ export async function openLeaseKnex(spec: LeaseDbSpec, timeoutMs: number): Promi
       // The walk may try every host: allow each its connect timeout.
       const leasePool = openPgPool(pg, conn, cfg, { max: 1, connectionTimeoutMillis: timeoutMs * dsn.pgHosts(conn).length });
       const knex = knexFactory({ client: 'pg', connectionPool: leasePool, log: QUIET_KNEX_LOG });
-      // Knex does not own a pool given as `connectionPool`: destroying the lease's Knex ends it.
-      const destroy = knex.destroy.bind(knex);
-      knex.destroy = (async () => {
-        await destroy();
-        await leasePool.end();
-      }) as Knex['destroy'];
+      // Knex never ends a pool given as `connectionPool`, and the lease closes its connection
+      // with knex.destroy() only: chain the pool's end onto the Knex client's destroy
+      // (knex.destroy itself is read-only; it calls client.destroy).
+      const client = knex.client as { destroy(cb?: unknown): Promise<void> };
+      const destroyClient = client.destroy.bind(client);
+      client.destroy = async (cb?: unknown): Promise<void> => {
+        try {
+          await destroyClient(cb);
+        } finally {
+          await leasePool.end().catch(() => undefined);
+        }
+      };
       return { knex, dialect: 'postgres' };
     }
     return { knex: knexFactory({ client: 'pg', connection: cfg, pool, log: QUIET_KNEX_LOG }), dialect: 'postgres' };
