@@ -118,3 +118,19 @@ test('the FT lease connection follows the promoted primary too (multi-host sourc
     await knex.destroy();
   }
 });
+
+test('no host fits: the error names every host and why', async () => {
+  // After the failover: the first host is down, the second is a primary; nobody is a standby.
+  const a = await openSql({ driver: 'postgres', source: r.multiHostSource({ target: 'standby' }), maxOpenConns: 1 });
+  try {
+    await assert.rejects(a.knex.raw('SELECT 1'), (err: Error) => {
+      assert.match(err.message, /could not connect to any PostgreSQL server of --sql_source with target_session_attrs=standby/);
+      assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${r.primary.port}: .*ECONNREFUSED`));
+      assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${r.standby.port} is a read-write primary`));
+      assert.doesNotMatch(err.message, new RegExp(r.primary.password));
+      return true;
+    });
+  } finally {
+    await a.close();
+  }
+});
