@@ -14,6 +14,11 @@ compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_pkgs+=(postgr
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
 # The console's browser tests (test/e2e/console.e2e.test.ts) drive Debian's chromium.
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
+# Clustering tests: a three-node MariaDB Galera cluster on loopback (test/helpers/galera.ts),
+# whose joiners receive their state by rsync (wsrep_sst_method=rsync needs rsync and lsof).
+[ -e /usr/lib/galera/libgalera_smm.so ] || need_pkgs+=(galera-4)
+command -v rsync >/dev/null 2>&1 || need_pkgs+=(rsync)
+command -v lsof >/dev/null 2>&1 || need_pkgs+=(lsof)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need_pkgs[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

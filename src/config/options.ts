@@ -78,6 +78,14 @@ export interface ClusteringOptions {
   raftElectionTimeout: number;
   raftLeaseTimeout: number;
   raftCommitTimeout: number;
+  /**
+   * BoltDB tuning of the reference's Raft log (`bolt_free_list_sync`, `bolt_free_list_map`)
+   * and its per-node NATS connections (`nodes_connections`). Accepted so existing config files
+   * load unchanged; there is no Raft log here (replication is the database's job).
+   */
+  boltFreeListSync: boolean;
+  boltFreeListMap: boolean;
+  nodesConnections: boolean;
 }
 
 /** TLS used by the streaming server's own connection to NATS (client side). */
@@ -313,6 +321,9 @@ export function defaultStreamingOptions(): StreamingOptions {
       raftElectionTimeout: 2000,
       raftLeaseTimeout: 1000,
       raftCommitTimeout: 100,
+      boltFreeListSync: false,
+      boltFreeListMap: false,
+      nodesConnections: false,
     },
   };
 }

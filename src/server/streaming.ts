@@ -29,6 +29,7 @@ import { wantsChildNatsServer } from '../nats/child-config';
 import type { ChildNatsServer } from '../nats/child-server';
 import { startupFailedReason } from './early-requests';
 import { assertPortFree } from '../nats/embedded/port-check';
+import { validateClustering } from '../cluster/validate';
 
 /** Version of the reference server whose behaviour we reproduce (reported to tools). */
 export const STAN_VERSION = '0.25.6';
@@ -92,6 +93,8 @@ export class StreamingServer {
     const log = loggers.stanLogger ?? silentLogger;
     const natsLog = loggers.natsLogger ?? silentLogger;
     const so = options.streaming;
+    // Bad clustering combinations get their own message before "not supported yet".
+    validateClustering(so);
     validatePartitioning(so);
     checkSupported(options);
     validateStoreLimits(so.storeLimits);

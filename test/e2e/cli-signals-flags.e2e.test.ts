@@ -96,9 +96,28 @@ test('an unknown command or stray argument is an error naming it; nothing is sta
   );
 });
 
+test('bad clustering combinations get their own message before "not supported yet"', async () => {
+  const sql = ['--store', 'sql', '--sql_driver', 'postgres', '--sql_source', 'host=127.0.0.1 port=1'];
+  const cases: Array<[string[], RegExp]> = [
+    [['--clustered'], /stan: clustering mode not supported with MEMORY store type: .*-store sql.*docs\/clustering\.md/],
+    [['--store', 'file', '--dir', 'unused-dir', '--clustered'], /clustering mode needs -store sql: .*docs\/clustering\.md/],
+    [[...sql, '--clustered', '--ft_group', 'g'], /--ft_group cannot be used with --clustered/],
+    [[...sql, '--clustered', '--cluster_node_id', 'bad id'], /invalid node ID "bad id" \(--cluster_node_id\)/],
+  ];
+  await Promise.all(
+    cases.map(async ([args, re]) => {
+      const { proc, exit } = await runServer([...args, '-a', '127.0.0.1', '-p', String(await freePort())]);
+      assert.notEqual(exit.code, 0, `${args.join(' ')}\n${proc.output}`);
+      assert.match(proc.stderr, re, `${args.join(' ')}\n${proc.output}`);
+      assert.doesNotMatch(proc.stderr, /not supported yet|Streaming Server is ready/);
+    }),
+  );
+});
+
 test('flags of features not built yet stop the server with "not supported yet"', async () => {
   const cases: Array<[string[], RegExp]> = [
-    [['--clustered'], /not supported yet: .*--clustered/],
+    // A valid clustered configuration (SQL store) passes the clustering checks first.
+    [['--store', 'sql', '--sql_driver', 'postgres', '--sql_source', 'host=127.0.0.1 port=1', '--clustered'], /not supported yet: .*--clustered/],
     [['--cluster_node_id', 'a', '--cluster_peers', 'b,c'], /not supported yet: --cluster_node_id, --cluster_peers/],
     [['--cluster_bootstrap'], /not supported yet: .*--cluster_bootstrap/],
   ];

@@ -203,12 +203,12 @@ function pgString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-interface OsUser {
+export interface OsUser {
   uid: number;
   gid: number;
 }
 
-function lookupUser(name: string): OsUser | undefined {
+export function lookupUser(name: string): OsUser | undefined {
   const line = fs
     .readFileSync('/etc/passwd', 'utf8')
     .split('\n')
@@ -218,7 +218,7 @@ function lookupUser(name: string): OsUser | undefined {
   return { uid: Number(f[2]), gid: Number(f[3]) };
 }
 
-function isRoot(): boolean {
+export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
@@ -231,7 +231,7 @@ function tail(file: string, lines: number): string {
 }
 
 /** Runs a command to completion (asynchronously, so several instances can start at once). */
-function run(cmd: string, args: string[], opts: { user?: OsUser; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export function run(cmd: string, args: string[], opts: { user?: OsUser; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       cmd,
@@ -325,11 +325,10 @@ function tlsOptions(o: DbStartOptions): TlsStartOptions | undefined {
 // ---------------------------------------------------------------------------------------------
 // the common lifecycle
 
-abstract class BaseInstance implements DbInstance {
+export abstract class BaseInstance implements DbInstance {
   abstract readonly kind: DbKind;
   readonly host = '127.0.0.1';
   readonly user = 'stan_admin';
-  readonly password = randomSecret();
   readonly database = 'stan';
   tls: TlsFiles | undefined;
   port = 0;
@@ -338,7 +337,11 @@ abstract class BaseInstance implements DbInstance {
   protected abstract readonly crashSignal: NodeJS.Signals;
   protected abstract readonly stopSignal: NodeJS.Signals;
 
-  constructor(readonly dir: string) {
+  /** `password`: the admin role's (a replica's admin role is its primary's). */
+  constructor(
+    readonly dir: string,
+    readonly password = randomSecret(),
+  ) {
     this.tracked = { child: () => this.child, dir, crashSignal: 'SIGKILL' };
     installExitHook();
     live.add(this.tracked);
@@ -461,7 +464,7 @@ abstract class BaseInstance implements DbInstance {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-function pgBinDir(): string {
+export function pgBinDir(): string {
   const env = process.env.PG_BIN_DIR;
   if (env !== undefined && env !== '') return env;
   const base = '/usr/lib/postgresql';
@@ -483,11 +486,11 @@ export class PgInstance extends BaseInstance {
   readonly kind = 'postgres' as const;
   protected readonly crashSignal = 'SIGQUIT' as const; // immediate shutdown: no checkpoint, crash recovery on start
   protected readonly stopSignal = 'SIGINT' as const; // fast shutdown
-  private readonly bin = pgBinDir();
-  private readonly osUser: OsUser | undefined = isRoot() ? lookupUser('postgres') : undefined;
+  protected readonly bin = pgBinDir();
+  protected readonly osUser: OsUser | undefined = isRoot() ? lookupUser('postgres') : undefined;
 
-  constructor(dir: string) {
-    super(dir);
+  constructor(dir: string, password?: string) {
+    super(dir, password);
     this.tracked.crashSignal = 'SIGQUIT';
   }
 
@@ -514,7 +517,7 @@ export class PgInstance extends BaseInstance {
     }
   }
 
-  private chown(p: string): void {
+  protected chown(p: string): void {
     if (this.osUser !== undefined) fs.chownSync(p, this.osUser.uid, this.osUser.gid);
   }
 
@@ -620,7 +623,7 @@ export class PgInstance extends BaseInstance {
 // ---------------------------------------------------------------------------------------------
 // MariaDB
 
-function mariaBins(): { server: string; installDb: string } {
+export function mariaBins(): { server: string; installDb: string } {
   const envDir = process.env.MARIADB_BIN_DIR;
   const dirs = [...(envDir !== undefined && envDir !== '' ? [envDir] : []), ...pathDirs(), '/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'];
   const server = findExecutable(['mariadbd', 'mysqld'], dirs);
@@ -632,7 +635,7 @@ function mariaBins(): { server: string; installDb: string } {
 }
 
 /** Server options shared by mariadb-install-db and mariadbd (the redo log size must match). */
-const MARIA_COMMON = ['--innodb-log-file-size=48M', '--innodb-buffer-pool-size=128M', '--innodb-use-native-aio=0', '--character-set-server=utf8mb4', '--collation-server=utf8mb4_general_ci'];
+export const MARIA_COMMON = ['--innodb-log-file-size=48M', '--innodb-buffer-pool-size=128M', '--innodb-use-native-aio=0', '--character-set-server=utf8mb4', '--collation-server=utf8mb4_general_ci'];
 
 export class MariaInstance extends BaseInstance {
   readonly kind = 'mariadb' as const;
@@ -663,7 +666,7 @@ export class MariaInstance extends BaseInstance {
     }
   }
 
-  private async init(tls: TlsStartOptions | undefined): Promise<void> {
+  protected async installDb(): Promise<void> {
     const userArgs = isRoot() ? ['--user=root'] : [];
     await run(
       this.bins.installDb,
@@ -671,6 +674,10 @@ export class MariaInstance extends BaseInstance {
       ['--no-defaults', `--datadir=${this.dataDir}`, `--tmpdir=${this.dir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve', ...userArgs, ...MARIA_COMMON],
       { cwd: this.dir },
     );
+  }
+
+  protected async init(tls: TlsStartOptions | undefined): Promise<void> {
+    await this.installDb();
     if (tls !== undefined) this.tls = await generateTestCerts(path.join(this.dir, 'tls'), tls);
     await this.launch(false);
     // root@localhost has no password and is only reachable through the socket.
@@ -700,6 +707,7 @@ export class MariaInstance extends BaseInstance {
       '--max-connections=300',
       ...(isRoot() ? ['--user=root'] : []),
       ...MARIA_COMMON,
+      ...this.extraServerArgs(),
     ];
     if (this.tls !== undefined) args.push(`--ssl-cert=${this.tls.certFile}`, `--ssl-key=${this.tls.keyFile}`, `--ssl-ca=${this.tls.caFile}`);
     return spawn(this.bins.server, args, {
@@ -707,6 +715,11 @@ export class MariaInstance extends BaseInstance {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C', HOME: this.dir },
       stdio: ['ignore', logFd, logFd],
     });
+  }
+
+  /** More mariadbd options (Galera's wsrep settings). */
+  protected extraServerArgs(): string[] {
+    return [];
   }
 
   private async withConn<T>(database: string | undefined, f: (c: mysql.Connection) => Promise<T>): Promise<T> {

@@ -13,7 +13,9 @@ import type { PoolOptions } from 'mysql2';
 import {
   DataSourceError,
   mysqlSessionVariables,
+  needsHostWalk,
   parseDataSource,
+  pgHosts,
   redactDataSource,
   toMysqlConfig,
   toPgConfig,
@@ -177,7 +179,13 @@ test('postgres errors say what is wrong, show the forms, never the password', ()
     [`user=u password=${SECRET} port=99999`, /invalid port "99999"/],
     [`user=u password=${SECRET} port=abc`, /invalid port/],
     [`user=u password=${SECRET} connect_timeout=5s`, /connect_timeout must be a whole number of seconds/],
-    [`user=u password=${SECRET} host=a,b`, /several hosts/],
+    [`user=u password=${SECRET} host=a,b,c port=1,2`, /2 ports for 3 hosts \(give one port for all hosts, or one per host\)/],
+    [`user=u password=${SECRET} host=a,b port=1,x`, /invalid port "x"/],
+    [`user=u password=${SECRET} host=a,b target_session_attrs=leader`, /unsupported target_session_attrs "leader": use any, read-write, read-only, primary, standby, prefer-standby/],
+    [`user=u password=${SECRET} host=a,b load_balance_hosts=yes`, /unsupported load_balance_hosts "yes": use disable or random/],
+    [`user=u password=${SECRET} hostaddr=10.0.0.1,10.0.0.2`, /hostaddr list is not supported/],
+    [`postgres://u:${SECRET}@a:1,b:x/d`, /invalid host entry "b:x"/],
+    [`postgres://u:${SECRET}@a:1,b:99999/d`, /invalid port "99999"/],
     [`user=u password=${SECRET} sslmode=verify-full sslcert=/c.pem`, /sslcert and sslkey go together/],
     [`ivan:${SECRET}@tcp(localhost:3306)/db`, /looks like a MySQL DSN/],
     [`mysql://u:${SECRET}@h/db`, /a mysql:\/\/ URL is not a PostgreSQL URL/],
@@ -186,6 +194,43 @@ test('postgres errors say what is wrong, show the forms, never the password', ()
     [`postgres://u:${SECRET}@h:99999/d`, /cannot be parsed|invalid port/],
   ];
   for (const [src, re] of cases) assertDsnError('postgres', src, re);
+});
+
+test('postgres multi-host sources, as libpq accepts them', () => {
+  const rw = { targetSessionAttrs: 'read-write' as const };
+  golden('postgres', [
+    [
+      'host=a,b port=5432,5433 target_session_attrs=read-write user=u dbname=d sslmode=disable',
+      { host: 'a', port: 5432, user: 'u', password: '', database: 'd', hosts: [{ host: 'a', port: 5432 }, { host: 'b', port: 5433 }], ...rw },
+    ],
+    [
+      'postgres://u:p%40ss@a:5432,b:5433/d?target_session_attrs=read-write&sslmode=disable',
+      { host: 'a', port: 5432, user: 'u', password: 'p@ss', database: 'd', hosts: [{ host: 'a', port: 5432 }, { host: 'b', port: 5433 }], ...rw },
+    ],
+    // One port for every host; empty entries are the defaults.
+    [
+      'host=a,,c port=6000 user=u dbname=d sslmode=disable',
+      { host: 'a', port: 6000, user: 'u', password: '', database: 'd', hosts: [{ host: 'a', port: 6000 }, { host: 'localhost', port: 6000 }, { host: 'c', port: 6000 }] },
+    ],
+    [
+      'postgresql://u@[::1]:7,h2/d?sslmode=disable&target_session_attrs=PRIMARY&load_balance_hosts=random',
+      { host: '::1', port: 7, user: 'u', password: '', database: 'd', hosts: [{ host: '::1', port: 7 }, { host: 'h2', port: 5432 }], targetSessionAttrs: 'primary', loadBalanceHosts: true },
+    ],
+    [
+      'host=/run/pg,b port=5433,5434 user=u dbname=d sslmode=disable target_session_attrs=any',
+      { host: 'localhost', port: 5433, socketPath: '/run/pg', user: 'u', password: '', database: 'd', hosts: [{ host: 'localhost', port: 5433, socketPath: '/run/pg' }, { host: 'b', port: 5434 }] },
+    ],
+    // One host with a session kind: still a host walk (of one).
+    ['host=a user=u dbname=d sslmode=disable target_session_attrs=standby', { host: 'a', port: 5432, user: 'u', password: '', database: 'd', targetSessionAttrs: 'standby' }],
+  ]);
+  assert.deepEqual(pgHosts(parseDataSource('postgres', 'host=a port=1 sslmode=disable')), [{ host: 'a', port: 1 }]);
+  assert.equal(needsHostWalk(parseDataSource('postgres', 'host=a port=1 sslmode=disable')), false);
+  assert.equal(needsHostWalk(parseDataSource('postgres', 'host=a,b sslmode=disable')), true);
+  assert.equal(needsHostWalk(parseDataSource('postgres', 'host=a sslmode=disable target_session_attrs=read-only')), true);
+  // The multi-host options never reach the server as run-time parameters.
+  const cfg = toPgConfig(parseDataSource('postgres', 'host=a,b sslmode=disable target_session_attrs=read-write load_balance_hosts=disable'));
+  assert.equal(cfg.options, undefined);
+  assert.equal(redactDataSource(`postgres://u:${SECRET}@a:1,b:2/d`), 'postgres://u:***@a:1,b:2/d');
 });
 
 test('mysql errors say what is wrong, show the forms, never the password', () => {

@@ -1,6 +1,6 @@
 /** The streaming `cluster { }` block (spec stan §5.3): its presence enables clustering. */
 import { asBool as bool, asList as list, asNumber as num, asString as str } from '../values';
-import { applyKeys, handled, key, mark, warnUnknown, type ApplyContext } from './keyspec';
+import { applyKeys, key, mark, warnUnknown, type ApplyContext } from './keyspec';
 import { NATS_CLUSTER_KEYS } from './known-keys';
 import type { ConfReader } from './reader';
 
@@ -31,10 +31,9 @@ const CLUSTER_KEYS = [
     o.streaming.clustering.raftCommitTimeout = num(v);
   }),
   // Accepted for compatibility; no effect on this implementation (recorded only).
-  handled(['bolt_free_list_sync', 'bolt_free_list_map', 'nodes_connections'], (ctx, sec, k) => {
-    sec.bool(k);
-    mark(ctx, `cluster_${k.toLowerCase()}`);
-  }),
+  key(['bolt_free_list_sync'], 'bool', 'cluster_bolt_free_list_sync', (o, v) => { o.streaming.clustering.boltFreeListSync = bool(v); }),
+  key(['bolt_free_list_map'], 'bool', 'cluster_bolt_free_list_map', (o, v) => { o.streaming.clustering.boltFreeListMap = bool(v); }),
+  key(['nodes_connections'], 'bool', 'cluster_nodes_connections', (o, v) => { o.streaming.clustering.nodesConnections = bool(v); }),
 ];
 
 export function applyClustering(ctx: ApplyContext, sec: ConfReader): void {

@@ -17,7 +17,12 @@
  *     rejects allow/prefer; so do we). `require` with `sslrootcert` verifies the chain like
  *     `verify-ca` (libpq/lib/pq compatibility). `sslcert`/`sslkey` give a client certificate.
  *     `sslrootcert`/`sslcert`/`sslkey` are file paths, or PEM text itself (lib/pq's `sslinline`).
- *   - `connect_timeout` is in seconds (0 = none).
+ *   - `connect_timeout` is in seconds (0 = none), per host tried.
+ *   - Several hosts, as libpq accepts them: `host=a,b port=5432,5433` (one port applies to every
+ *     host; an empty entry is the default) or `postgres://a:5432,b:5433/db`, with
+ *     `target_session_attrs` = any (default), read-write, read-only, primary, standby or
+ *     prefer-standby, and `load_balance_hosts` = disable (default) or random. node-postgres has
+ *     no multi-host support: `pg-multihost.ts` walks the hosts (`hosts`, `targetSessionAttrs`).
  *
  * MySQL / MariaDB (`--sql_driver mysql`), as go-sql-driver/mysql reads them:
  *   - Go DSN: `[user[:password]@][tcp[(host[:port])]|unix[(/path/to.sock)]]/dbname[?k=v&...]`,
@@ -83,7 +88,28 @@ export interface SqlConnectionConfig {
   /** Every other parameter of the source (Postgres run-time parameters, MySQL driver params). */
   options: Record<string, string>;
   connectTimeoutMs?: number;
+  /**
+   * Postgres with several hosts: all of them in the order to try (the first is also `host`/
+   * `port`/`socketPath` above). Absent with a single host.
+   */
+  hosts?: PgHost[];
+  /** Postgres `target_session_attrs` other than `any`. */
+  targetSessionAttrs?: PgTargetSessionAttrs;
+  /** Postgres `load_balance_hosts=random`: try the hosts in a random order. */
+  loadBalanceHosts?: boolean;
 }
+
+/** One PostgreSQL server of a multi-host source. */
+export interface PgHost {
+  host: string;
+  port: number;
+  /** A unix socket directory (the host was an absolute path). */
+  socketPath?: string;
+}
+
+/** The session kinds libpq's `target_session_attrs` selects (`any` is the default: not stored). */
+export type PgTargetSessionAttrs = 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby';
+const PG_TARGET_SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'];
 
 /**
  * What `toPgConfig` returns: assignable both to `pg.PoolConfig` and to Knex's pg connection
@@ -158,7 +184,7 @@ export function parseDataSource(driver: SqlDriver, source: string): SqlConnectio
   const s = source.trim();
   if (s === '') fail(driver, 'it is empty');
   if (driver === 'postgres') {
-    if (/^postgres(ql)?:\/\//i.test(s)) return pgFromParams(parseUrl('postgres', s));
+    if (/^postgres(ql)?:\/\//i.test(s)) return pgFromParams(parsePgUrl(s));
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) fail(driver, `a ${s.slice(0, s.indexOf(':'))}:// URL is not a PostgreSQL URL`);
     return pgFromParams(parsePgKeyValue(s));
   }
@@ -216,6 +242,47 @@ function parseUrl(driver: SqlDriver, s: string): ParsedUrl {
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
+
+/**
+ * A Postgres URL, whose authority may list several `host[:port]` (libpq): WHATWG URLs cannot
+ * parse that, so the list is cut out first and handed on as `host=a,b port=p1,p2`.
+ */
+function parsePgUrl(s: string): ParsedUrl {
+  const m = /^(postgres(?:ql)?:\/\/)([^/?#]*)(.*)$/is.exec(s);
+  const authority = m?.[2] ?? '';
+  const at = authority.lastIndexOf('@');
+  const hostPart = authority.slice(at + 1);
+  if (m === null || !hostPart.includes(',')) return parseUrl('postgres', s);
+  const hosts: string[] = [];
+  const ports: string[] = [];
+  for (const entry of hostPart.split(',')) {
+    const hp = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d*))?$/.exec(entry);
+    if (hp === null) fail('postgres', `invalid host entry ${JSON.stringify(entry.slice(0, 60))} in the URL's host list (host or host:port, [IPv6]:port)`);
+    let h = hp[1] ?? '';
+    if (h.startsWith('[')) h = h.slice(1, -1);
+    hosts.push(decode('postgres', h, 'host'));
+    ports.push(hp[2] ?? '');
+  }
+  const p = parseUrl('postgres', `${m[1] ?? ''}${authority.slice(0, at + 1)}multi-host.invalid${m[3] ?? ''}`);
+  p.host = hosts.join(',');
+  p.port = ports.every((x) => x === '') ? undefined : ports.join(',');
+  return p;
+}
+
+/** libpq's host/port lists: one port for all hosts, or one per host; empty entries are defaults. */
+function pgHostList(hostStr: string, portStr: string): PgHost[] {
+  const hosts = hostStr.split(',');
+  const ports = portStr.split(',');
+  if (ports.length !== 1 && ports.length !== hosts.length) {
+    fail('postgres', `${ports.length} ports for ${hosts.length} hosts (give one port for all hosts, or one per host)`);
+  }
+  return hosts.map((h, i) => {
+    const ps = (ports.length === 1 ? ports[0] : ports[i]) ?? '';
+    const port = ps === '' ? 5432 : parsePort('postgres', ps);
+    if (h.startsWith('/')) return { host: 'localhost', port, socketPath: h };
+    return { host: h === '' ? 'localhost' : h, port };
+  });
+}
 
 /** lib/pq's key/value syntax: `k=v k='quoted v' k=esc\ aped`. */
 function parsePgKeyValue(s: string): ParsedUrl {
@@ -310,9 +377,17 @@ function pgFromParams(p: ParsedUrl): SqlConnectionConfig {
   let host = take('host') ?? '';
   const hostaddr = take('hostaddr');
   if (host === '' && hostaddr !== undefined && hostaddr !== '') host = hostaddr;
-  if (host.includes(',')) fail('postgres', 'several hosts are not supported (one host only)');
+  if (hostaddr !== undefined && hostaddr.includes(',')) fail('postgres', 'a hostaddr list is not supported: list the servers in host=a,b');
   const portStr = take('port') ?? '';
-  const port = portStr === '' ? 5432 : parsePort('postgres', portStr);
+  const hostList = pgHostList(host, portStr);
+  const port = hostList[0]?.port ?? 5432;
+  host = hostList.length > 1 ? (hostList[0]?.socketPath ?? hostList[0]?.host ?? '') : host;
+  const tsa = (take('target_session_attrs') ?? 'any').toLowerCase();
+  if (!PG_TARGET_SESSION_ATTRS.includes(tsa)) {
+    fail('postgres', `unsupported target_session_attrs ${JSON.stringify(tsa.slice(0, 20))}: use ${PG_TARGET_SESSION_ATTRS.join(', ')}`);
+  }
+  const lbh = (take('load_balance_hosts') ?? 'disable').toLowerCase();
+  if (lbh !== 'disable' && lbh !== 'random') fail('postgres', `unsupported load_balance_hosts ${JSON.stringify(lbh.slice(0, 20))}: use disable or random`);
   const user = take('user') || osUser();
   const password = take('password') ?? '';
   const database = take('dbname') || user;
@@ -346,7 +421,21 @@ function pgFromParams(p: ParsedUrl): SqlConnectionConfig {
     cfg.tls = tls;
   }
   for (const [k, v] of kv) cfg.options[k] = v;
+  if (hostList.length > 1) cfg.hosts = hostList;
+  if (tsa !== 'any') cfg.targetSessionAttrs = tsa as PgTargetSessionAttrs;
+  if (lbh === 'random') cfg.loadBalanceHosts = true;
   return cfg;
+}
+
+/** The servers of a Postgres source in the order to try (one entry for a single host). */
+export function pgHosts(c: SqlConnectionConfig): PgHost[] {
+  if (c.hosts !== undefined) return c.hosts;
+  return [c.socketPath !== undefined ? { host: c.host, port: c.port, socketPath: c.socketPath } : { host: c.host, port: c.port }];
+}
+
+/** True when connecting needs the host walk of pg-multihost.ts (several hosts or a session kind). */
+export function needsHostWalk(c: SqlConnectionConfig): boolean {
+  return c.driver === 'postgres' && (c.hosts !== undefined || c.targetSessionAttrs !== undefined);
 }
 
 function readPem(what: string, v: string): string {

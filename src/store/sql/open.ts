@@ -74,13 +74,17 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     // timestamps, which lose sub-microsecond precision only).
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const cfg = dsn.toPgConfig(conn);
-    const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-    const readerPool = new pg.Pool({ ...cfg, max: readers });
-    // An idle pooled client whose server went away (database restart, failover) makes the
-    // pool emit 'error': without a listener that is an uncaught exception that kills the
-    // process. The broken client is discarded by the pool; the next query reconnects.
-    readerPool.on('error', () => undefined);
+    const { openPgPool } = await import('./pg-multihost');
+    const readerPool = openPgPool(pg, conn, cfg, { max: readers });
     const db = new kysely.Kysely<Database>({ dialect: new kysely.PostgresDialect({ pool: readerPool }) });
+    if (dsn.needsHostWalk(conn)) {
+      // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients
+      // (its `connectionPool`); Knex does not own that pool, so closing ends it.
+      const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
+      const knex = knexFactory({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+      return adapter('postgres', knex, db, PG_MAX_PARAMS, Infinity, () => writerPool.end());
+    }
+    const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
     return adapter('postgres', knex, db, PG_MAX_PARAMS, Infinity);
   }
   const mysql = await import('mysql2');
@@ -173,6 +177,25 @@ export async function openLeaseKnex(spec: LeaseDbSpec, timeoutMs: number): Promi
   const pool = { min: 0, max: 1, acquireTimeoutMillis: timeoutMs, createTimeoutMillis: timeoutMs };
   if (spec.driver === 'postgres') {
     const cfg = { ...dsn.toPgConfig(conn), statement_timeout: timeoutMs, query_timeout: timeoutMs, connectionTimeoutMillis: timeoutMs };
+    if (dsn.needsHostWalk(conn)) {
+      const [pg, { openPgPool }] = await Promise.all([import('pg'), import('./pg-multihost')]);
+      // The walk may try every host: allow each its connect timeout.
+      const leasePool = openPgPool(pg, conn, cfg, { max: 1, connectionTimeoutMillis: timeoutMs * dsn.pgHosts(conn).length });
+      const knex = knexFactory({ client: 'pg', connectionPool: leasePool, log: QUIET_KNEX_LOG });
+      // Knex never ends a pool given as `connectionPool`, and the lease closes its connection
+      // with knex.destroy() only: chain the pool's end onto the Knex client's destroy
+      // (knex.destroy itself is read-only; it calls client.destroy).
+      const client = knex.client as { destroy(cb?: unknown): Promise<void> };
+      const destroyClient = client.destroy.bind(client);
+      client.destroy = async (cb?: unknown): Promise<void> => {
+        try {
+          await destroyClient(cb);
+        } finally {
+          await leasePool.end().catch(() => undefined);
+        }
+      };
+      return { knex, dialect: 'postgres' };
+    }
     return { knex: knexFactory({ client: 'pg', connection: cfg, pool, log: QUIET_KNEX_LOG }), dialect: 'postgres' };
   }
   const cfg = { ...dsn.toMysqlConfig(conn), connectTimeout: timeoutMs };
