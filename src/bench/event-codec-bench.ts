@@ -26,8 +26,8 @@ import protobuf from 'protobufjs';
 // integers, exactly as the server runs it.
 import type { SubState } from '../protocol/codec';
 import '../protocol/codec';
-import { EventKind, type StoreEvent } from '../store/events';
-import { decodeEvent, encodeEvent } from '../store/event-codec';
+import { EventKind, type StoreEvent } from '../store/events/events';
+import { decodeEvent, encodeEvent } from '../store/events/event-codec';
 
 // ------------------------------------------------------------------ the workload
 

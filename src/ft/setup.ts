@@ -4,7 +4,7 @@
  */
 import type { StreamingOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
-import type { Store } from '../store/types';
+import type { Store } from '../store/contract';
 import { FtController } from './controller';
 import { Lease, LeaseLostError, validateGroupName } from './lease';
 

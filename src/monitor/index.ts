@@ -7,7 +7,7 @@ import type { Logger } from '../logging/logger';
 import type { EmbeddedNatsServer } from '../nats/embedded/server';
 import type { ServerState } from '../server/server';
 import type { StreamingServer } from '../server/streaming';
-import type { Store } from '../store/types';
+import type { Store } from '../store/contract';
 import { httpsMonitorOptions } from '../nats/embedded/tls';
 import { MonitorHttpServer } from './http';
 import { createMetricsRegistry, observeStoreCommits, registerMetricsRoute } from './metrics';

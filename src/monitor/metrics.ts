@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StanCore } from '../server/server';
-import type { Store } from '../store/types';
+import type { Store } from '../store/contract';
 import { SqlStore } from '../store/sql/sql-store';
 import type { MonitorHttpServer } from './http';
 import { storeTotals } from './streaming';

@@ -12,7 +12,7 @@
 import type { ChannelLimits, StoreLimits } from '../config/options';
 import { encodeMsgProto } from '../protocol/fast';
 import { type ClientInfo, type ServerInfo, type SubState } from '../protocol/codec';
-import { limitsResolver, validateStoreLimits } from './limits';
+import { limitsResolver, validateStoreLimits } from './limits/limits';
 import {
   ERR_TOO_MANY_CHANNELS,
   ERR_TOO_MANY_SUBS,
@@ -24,7 +24,7 @@ import {
   type Store,
   type StoredMsg,
   type SubStore,
-} from './types';
+} from './contract';
 
 export interface MemoryStoreOptions {
   /** Wall clock in ms; injectable so tests can drive max_age deterministically. */

@@ -12,11 +12,11 @@ import type { Knex } from 'knex';
 import type { ChannelLimits, StoreLimits } from '../../config/options';
 import type { ClientInfo, ServerInfo, SubState } from '../../protocol/codec';
 import { encodeMsgProto } from '../../protocol/fast';
-import { EventKind, StoreEvent } from '../events';
-import { encodeEvent, decodeEvent } from '../event-codec';
-import { emptyState, evolve, ProjectedState, toRecovered } from '../projection';
-import { decodeSnapshot, encodeSnapshot } from '../snapshot';
-import { limitsResolver, LimitsResolver, validateStoreLimits } from '../limits';
+import { EventKind, StoreEvent } from '../events/events';
+import { encodeEvent, decodeEvent } from '../events/event-codec';
+import { emptyState, evolve, ProjectedState, toRecovered } from '../events/projection';
+import { decodeSnapshot, encodeSnapshot } from '../events/snapshot';
+import { limitsResolver, LimitsResolver, validateStoreLimits } from '../limits/limits';
 import {
   ChannelStore,
   ERR_TOO_MANY_CHANNELS,
@@ -29,7 +29,7 @@ import {
   StoreError,
   StoreUnavailableError,
   SubStore,
-} from '../types';
+} from '../contract';
 import { DialectAdapter, num, toBuffer } from './dialect';
 import { isLoneMessage, newPending, requeue, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
 import { writeSplitting } from './batch-splitter';

@@ -15,8 +15,8 @@
  * (MsgStored at or below the last sequence, MsgsSent/MsgsAcked of the same sequences,
  * repeated deletions).
  */
-import type { ClientInfo, ServerInfo, SubState } from '../protocol/codec';
-import type { RecoveredSub } from './types';
+import type { ClientInfo, ServerInfo, SubState } from '../../protocol/codec';
+import type { RecoveredSub } from '../contract';
 import { EventKind, type StoreEvent } from './events';
 
 export interface SubProjection {
