@@ -3,8 +3,9 @@
  * standby until this server holds the lease, and installs the store's fence.
  */
 import type { StreamingOptions } from '../config/options';
+import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger';
-import type { Store } from '../store/contract';
+import { isFencedStore, type Store } from '../store/contract';
 import { FtController } from './controller';
 import { Lease, LeaseLostError, validateGroupName } from './lease';
 
@@ -78,15 +79,16 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
     o.signal?.removeEventListener('abort', onAbort);
   }
   o.log.notice(`ft: this server is now active (group "${so.ftGroupName}", epoch ${epoch})`);
-  const sqlStore = store as Store & { fence?: (trx: import('knex').Knex.Transaction) => Promise<void> };
-  sqlStore.fence = async (trx) => {
+  if (!isFencedStore(store)) throw new FtConfigError('ft: only FILE or SQL stores supported in FT mode');
+  store.setFence(async (tx) => {
     try {
-      await lease.fence(trx);
+      // SQL stores hand their Knex transaction to the fence (FencedStore).
+      await lease.fence(tx as Knex.Transaction);
     } catch (err) {
       // Close the send gate before the failed commit turns into (error) PubAcks.
       if (err instanceof LeaseLostError) ctl.fenceFailed(err);
       throw err;
     }
-  };
+  });
   return ctl;
 }

@@ -192,10 +192,17 @@ class SealThread {
 }
 
 /** The sealing workers of one store. */
+/** How a store's sealing workers are run. */
+export interface SealPoolOptions {
+  /** Worker threads (default SEAL_WORKERS). */
+  size?: number;
+}
+
 export class SealPool {
   private readonly threads: SealThread[];
 
-  constructor(cipher: PayloadCipher, size = SEAL_WORKERS) {
+  constructor(cipher: PayloadCipher, options: SealPoolOptions | number = {}) {
+    const size = typeof options === 'number' ? options : (options.size ?? SEAL_WORKERS);
     const k = cipher.sealingKey();
     if (k === undefined) throw new Error('SealPool needs a cipher that encrypts');
     this.threads = [];
