@@ -13,8 +13,6 @@ import { rowData, type RowSealer } from './sealing';
 
 /** Retention deletes are batched: at most one range DELETE per channel per this interval (ms). */
 const TRUNCATE_EVERY_MS = 1000;
-/** SQLite's default SQLITE_MAX_COMPOUND_SELECT: terms of one compound SELECT (see rowsPerInsert). */
-const SQLITE_MAX_COMPOUND_SELECT = 500;
 
 interface EventRow {
   kind: number;
@@ -116,16 +114,9 @@ export class BatchWriter {
     this.needsServerRow = false;
   }
 
-  /**
-   * Rows per multi-row INSERT: the dialect's bind-parameter limit, and on SQLite also its
-   * SQLITE_MAX_COMPOUND_SELECT (500): Knex writes a multi-row INSERT there as
-   * `INSERT … SELECT … UNION ALL SELECT …`, one compound term per row, and a batch of more
-   * than 500 rows failed with "too many terms in compound SELECT" — and, being requeued
-   * whole, failed again on every retry, stalling the store for good.
-   */
+  /** Rows per multi-row INSERT: the dialect's bind-parameter limit and row cap (dialect/). */
   private rowsPerInsert(columns: number): number {
-    const n = this.adapter.maxRowsPerInsert(columns);
-    return this.adapter.name === 'sqlite' ? Math.min(n, SQLITE_MAX_COMPOUND_SELECT) : n;
+    return this.adapter.maxRowsPerInsert(columns);
   }
 
   /**
@@ -137,7 +128,7 @@ export class BatchWriter {
     let sql = this.insertSql.get(key);
     if (sql === undefined) {
       sql = `insert into stan_messages (channel_id, seq, ts, size, data) values ${new Array<string>(n).fill('(?, ?, ?, ?, ?)').join(', ')}`;
-      if (skipExisting) sql += this.adapter.name === 'mysql' ? ' on duplicate key update seq = seq' : ' on conflict (channel_id, seq) do nothing';
+      if (skipExisting) sql += this.adapter.dialect.insertIgnoreSuffix;
       if (this.insertSql.size > 256) this.insertSql.clear();
       this.insertSql.set(key, sql);
     }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Knex } from 'knex';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema';
-import type { DialectAdapter, DialectName } from './dialect';
+import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
 
 /**
  * Knex prints pool errors (with stack traces) on stdout by default; the server reports
@@ -19,12 +19,6 @@ const QUIET_KNEX_LOG = { warn() {}, error() {}, deprecate() {}, debug() {} };
 // with its SQL text, not with the statement compiled with every bound value (a batch's
 // payloads, hex-encoded, in logs and in /readyz); commit-errors.ts cuts that prefix off.
 
-/** PostgreSQL's limit of bind parameters per statement. */
-const PG_MAX_PARAMS = 65_535;
-/** MySQL's prepared-statement limit is the same; text protocol inserts are bounded by size. */
-const MYSQL_MAX_PARAMS = 65_535;
-/** SQLite's SQLITE_MAX_VARIABLE_NUMBER since 3.32. */
-const SQLITE_MAX_PARAMS = 32_766;
 
 export interface OpenSqlOptions {
   driver: 'postgres' | 'mysql';
@@ -46,16 +40,17 @@ function adapter(
   name: DialectName,
   knex: Knex,
   db: Kysely<Database>,
-  maxParams: number,
   maxStatementBytes: number,
   extraClose: () => Promise<void> = async () => undefined,
 ): DialectAdapter {
+  const dialect = dialectFor(name);
   return {
     name,
+    dialect,
     knex,
     db,
     maxStatementBytes,
-    maxRowsPerInsert: (columns) => Math.max(1, Math.floor(maxParams / columns)),
+    maxRowsPerInsert: (columns) => Math.max(1, Math.min(dialect.maxRowsPerInsert, Math.floor(dialect.maxParams / columns))),
     close: async () => {
       await db.destroy();
       await knex.destroy();
@@ -81,7 +76,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     // process. The broken client is discarded by the pool; the next query reconnects.
     readerPool.on('error', () => undefined);
     const db = new kysely.Kysely<Database>({ dialect: new kysely.PostgresDialect({ pool: readerPool }) });
-    return adapter('postgres', knex, db, PG_MAX_PARAMS, Infinity);
+    return adapter('postgres', knex, db, Infinity);
   }
   const mysql = await import('mysql2');
   // tls=preferred: TLS when the server offers it, plain otherwise (as the Go driver).
@@ -104,7 +99,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   // Read the server's packet limit so batches never exceed it.
   const [rows] = await pool.promise().query('SELECT @@max_allowed_packet AS m');
   const maxPacket = Number((rows as Array<{ m: number | string }>)[0]?.m ?? 4 * 1024 * 1024);
-  return adapter('mysql', knex, db, MYSQL_MAX_PARAMS, Math.floor(maxPacket * 0.8));
+  return adapter('mysql', knex, db, Math.floor(maxPacket * 0.8));
 }
 
 export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> {
@@ -138,7 +133,7 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   const reader = new BetterSqlite3(file);
   pragmas(reader);
   const db = new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database: reader }) });
-  return adapter('sqlite', knex, db, SQLITE_MAX_PARAMS, Infinity);
+  return adapter('sqlite', knex, db, Infinity);
 }
 
 export type LeaseDbSpec =
