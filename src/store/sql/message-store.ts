@@ -11,6 +11,7 @@ import { encodeMsgProto } from '../../protocol/fast';
 import { EventKind, type StoreEvent } from '../events/events';
 import { ChannelStore, ERR_TOO_MANY_SUBS, MsgStore, NewMsg, StoredMsg, StoreError, StoreUnavailableError, SubStore } from '../contract';
 import { HotRing } from '../limits/hot-ring';
+import { exceedsCountLimits } from '../limits/policy';
 import { num, toBuffer } from './dialect';
 import type { Database } from './schema';
 import type { MsgRow } from './pending-batch';
@@ -110,7 +111,6 @@ export class SqlMsgStore implements MsgStore {
 
   /** Count and bytes limits: drop the oldest, always keep the newest (spec §6.1). O(dropped). */
   private enforceLimits(): void {
-    const { maxMsgs, maxBytes } = this.ch.limits;
     let newFirst = this.firstSeq;
     let count = this.msgCount;
     let bytes = this.byteCount;
@@ -126,8 +126,7 @@ export class SqlMsgStore implements MsgStore {
       count--;
       newFirst++;
     };
-    if (maxMsgs > 0) while (count > maxMsgs && count > 1) dropOne();
-    if (maxBytes > 0) while (bytes > maxBytes && count > 1) dropOne();
+    while (exceedsCountLimits(count, bytes, this.ch.limits)) dropOne();
     if (newFirst !== this.firstSeq) this.truncate(newFirst, this.msgCount - count, this.byteCount - Math.max(0, bytes));
   }
 
