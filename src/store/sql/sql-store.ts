@@ -123,7 +123,8 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
   private readonly snapshots: SnapshotSchedule;
   private readonly retention: RetentionTimer;
   private readonly now: () => number;
-  private readonly sealer: RowSealer;
+  /** Seals message rows when encrypting (its `pool` is the worker pool, undefined otherwise). */
+  readonly sealer: RowSealer;
   private readonly probe: DatabaseProbe;
   /** Message of the last failed commit, cleared by the next successful one. */
   private lastCommitError: string | undefined;
