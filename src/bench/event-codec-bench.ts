@@ -6,7 +6,7 @@
  *               sequence arrays as numbers, Uint8Array as base64
  *   protobufjs  one message type per kind (schema below), reflection mode with runtime
  *               code generation as in src/protocol/codec.ts, sequences as packed uint64
- *   binary      the hand-written format of src/store/event-codec.ts (varints, run-length
+ *   binary      the hand-written format of src/store/events/event-codec.ts (varints, run-length
  *               sequence ranges)
  *
  *   npx tsx src/bench/event-codec-bench.ts [--events N] [--rounds R]
