@@ -6,9 +6,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultStoreLimits, type StoreLimits } from '../../src/config/options';
-import type { SubState } from '../../src/protocol/codec';
 import { ERR_TOO_MANY_CHANNELS, ERR_TOO_MANY_SUBS, type Store } from '../../src/store/contract';
-import { serverInfo } from './store';
+import { serverInfo, subState as sub } from './store';
 
 export interface StoreUnderTest {
   readonly name: string;
@@ -21,22 +20,6 @@ export interface StoreUnderTest {
 }
 
 const T0_MS = 1_700_000_000_000;
-
-function sub(clientID: string, durableName: string): SubState {
-  return {
-    ID: 0,
-    clientID,
-    qGroup: '',
-    inbox: '_INBOX.x',
-    ackInbox: '_INBOX.ack',
-    maxInFlight: 10,
-    ackWaitInSecs: 30,
-    durableName,
-    lastSent: 0,
-    isDurable: durableName !== '',
-    isClosed: false,
-  };
-}
 
 function limits(over: Partial<StoreLimits> = {}): StoreLimits {
   return { ...defaultStoreLimits(), ...over };
