@@ -13,6 +13,7 @@ export function sqliteUnderTest(): StoreUnderTest {
   return {
     name: 'SQL on SQLite (FILE)',
     persistent: true,
+    capabilities: { fenced: true, commitObservable: true, healthChecked: true },
     fresh: () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-contract-'));
       return Promise.resolve();
@@ -31,6 +32,7 @@ export function sqlUnderTest(kind: DbKind): StoreUnderTest {
   return {
     name: `SQL on ${kind === 'postgres' ? 'PostgreSQL' : 'MariaDB'}`,
     persistent: true,
+    capabilities: { fenced: true, commitObservable: true, healthChecked: true },
     fresh: async () => {
       url = (await testDatabase(kind, 'contract')).url;
     },

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultStoreLimits, type StoreLimits } from '../../src/config/options';
-import { ERR_TOO_MANY_CHANNELS, ERR_TOO_MANY_SUBS, type Store } from '../../src/store/contract';
+import { ERR_TOO_MANY_CHANNELS, ERR_TOO_MANY_SUBS, isCommitObservable, isFencedStore, isHealthChecked, type Store } from '../../src/store/contract';
 import { serverInfo, subState as sub } from './store';
 
 export interface StoreUnderTest {
@@ -15,6 +15,8 @@ export interface StoreUnderTest {
   readonly persistent: boolean;
   /** Fresh backing data (a new directory or database) for the next open(). */
   fresh(): Promise<void>;
+  /** Optional capabilities (contract.ts) this store must declare, and no others. */
+  readonly capabilities: { fenced: boolean; commitObservable: boolean; healthChecked: boolean };
   /** Opens a store on the current backing data. */
   open(o: { clusterID: string; limits: StoreLimits; now: () => number }): Promise<Store>;
 }
@@ -52,6 +54,16 @@ export function storeContractSuite(s: StoreUnderTest): void {
       const ch = st.lookupChannel(channel) ?? st.createChannel(channel);
       ch.msgs.store({ seq, timestamp: tsMs * 1e6, subject: channel, reply: '', data: Buffer.from(data) });
     };
+
+    test('declares exactly its optional capabilities (type guards, no casts)', async () => {
+      const st = await start();
+      assert.deepEqual(
+        { fenced: isFencedStore(st), commitObservable: isCommitObservable(st), healthChecked: isHealthChecked(st) },
+        s.capabilities,
+      );
+      if (isHealthChecked(st)) assert.equal(await st.checkHealth(), undefined, 'a working store is healthy');
+      await st.close();
+    });
 
     test('record, commit, read back; persistent stores recover it all after a reopen', async () => {
       const st = await start();

@@ -5,6 +5,7 @@ import { storeContractSuite } from '../helpers/store-contract';
 storeContractSuite({
   name: 'MEMORY',
   persistent: false,
+  capabilities: { fenced: false, commitObservable: false, healthChecked: false },
   fresh: () => Promise.resolve(),
   open: ({ limits, now }) => Promise.resolve(new MemoryStore(limits, { now })),
 });
