@@ -6,6 +6,7 @@ import type { StreamingOptions } from '../config/options';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger';
 import { isFencedStore, type Store } from '../store/contract';
+import type { SqlDriver } from '../store/sql/dsn';
 import { FtController } from './controller';
 import { Lease, LeaseLostError, validateGroupName } from './lease';
 
@@ -52,7 +53,7 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
   const spec =
     so.storeType === 'FILE'
       ? ({ kind: 'sqlite', dir: so.filestoreDir } as const)
-      : ({ kind: 'sql', driver: so.sql.driver as 'postgres' | 'mysql', source: so.sql.source } as const);
+      : ({ kind: 'sql', driver: so.sql.driver as SqlDriver, source: so.sql.source } as const);
   const timeout = Math.max(100, Math.min(1000, so.ftLeaseTTL / 2));
   const { knex, dialect } = await openLeaseKnex(spec, timeout);
   try {

@@ -4,9 +4,11 @@
  * URL parsing, ports, PEM files and TLS options.
  */
 import * as fs from 'node:fs';
+import type { DialectName } from './dialect/types';
 import { checkServerIdentity, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 
-export type SqlDriver = 'postgres' | 'mysql';
+/** The server databases (`--sql_driver`): the dialects other than SQLite. */
+export type SqlDriver = Exclude<DialectName, 'sqlite'>;
 
 export type SqlTlsMode = 'disable' | 'require' | 'verify-ca' | 'verify-full' | 'skip-verify' | 'preferred';
 

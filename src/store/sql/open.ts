@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema';
 import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
+import type { SqlDriver } from './dsn-common';
 
 /**
  * Knex prints pool errors (with stack traces) on stdout by default; the server reports
@@ -21,7 +22,7 @@ const QUIET_KNEX_LOG = { warn() {}, error() {}, deprecate() {}, debug() {} };
 
 
 export interface OpenSqlOptions {
-  driver: 'postgres' | 'mysql';
+  driver: SqlDriver;
   source: string;
   /** Reader pool size (sql_max_open_conns; <= 0 → 10). The writer uses its own 2 connections. */
   maxOpenConns: number;
@@ -137,7 +138,7 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
 }
 
 export type LeaseDbSpec =
-  | { kind: 'sql'; driver: 'postgres' | 'mysql'; source: string }
+  | { kind: 'sql'; driver: SqlDriver; source: string }
   | { kind: 'sqlite'; dir: string };
 
 /**
