@@ -6,7 +6,7 @@
  *               sequence arrays as numbers, Uint8Array as base64
  *   protobufjs  one message type per kind (schema below), reflection mode with runtime
  *               code generation as in src/protocol/codec.ts, sequences as packed uint64
- *   binary      the hand-written format of src/store/event-codec.ts (varints, run-length
+ *   binary      the hand-written format of src/store/events/event-codec.ts (varints, run-length
  *               sequence ranges)
  *
  *   npx tsx src/bench/event-codec-bench.ts [--events N] [--rounds R]
@@ -26,8 +26,8 @@ import protobuf from 'protobufjs';
 // integers, exactly as the server runs it.
 import type { SubState } from '../protocol/codec';
 import '../protocol/codec';
-import { EventKind, type StoreEvent } from '../store/events';
-import { decodeEvent, encodeEvent } from '../store/event-codec';
+import { EventKind, type StoreEvent } from '../store/events/events';
+import { decodeEvent, encodeEvent } from '../store/events/event-codec';
 
 // ------------------------------------------------------------------ the workload
 

@@ -11,25 +11,13 @@
  * - The lease uses its own connection with statement timeouts (openLeaseKnex).
  */
 import type { Knex } from 'knex';
-import type { DialectName } from '../store/sql/dialect';
+import { dialectFor, type DialectName } from '../store/sql/dialect';
 
 /** Thrown by fence()/renew when this server no longer holds the lease. */
 export class LeaseLostError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'LeaseLostError';
-  }
-}
-
-/** The database's current time in Unix milliseconds, as an SQL expression per dialect. */
-export function dbNowMs(dialect: DialectName): string {
-  switch (dialect) {
-    case 'postgres':
-      return '(CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT))';
-    case 'mysql':
-      return '(CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED))';
-    case 'sqlite':
-      return "(CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))";
   }
 }
 
@@ -87,7 +75,7 @@ export class Lease {
     readonly dialect: DialectName,
     private readonly opts: LeaseOptions,
   ) {
-    this.now = dbNowMs(dialect);
+    this.now = dialectFor(dialect).nowMs;
   }
 
   /**
@@ -96,14 +84,7 @@ export class Lease {
    */
   async init(): Promise<void> {
     const ttlMs = Math.max(1, Math.ceil(this.opts.ttlMs));
-    if (this.dialect === 'postgres') {
-      this.idleTxGuard = `SET LOCAL idle_in_transaction_session_timeout = ${ttlMs}`;
-    } else if (this.dialect === 'mysql') {
-      const [rows] = (await this.knex.raw('SELECT VERSION() AS v')) as [Array<{ v: string }>];
-      if (/mariadb/i.test(rows[0]?.v ?? '')) {
-        this.idleTxGuard = `SET SESSION idle_write_transaction_timeout = ${Math.max(1, Math.ceil(ttlMs / 1000))}`;
-      }
-    }
+    this.idleTxGuard = await dialectFor(this.dialect).idleTxGuard(this.knex, ttlMs);
   }
 
   /** Ensures the group's row exists (idempotent; races between standbys are harmless). */

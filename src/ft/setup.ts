@@ -3,8 +3,10 @@
  * standby until this server holds the lease, and installs the store's fence.
  */
 import type { StreamingOptions } from '../config/options';
+import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger';
-import type { Store } from '../store/types';
+import { isFencedStore, type Store } from '../store/contract';
+import type { SqlDriver } from '../store/sql/dsn';
 import { FtController } from './controller';
 import { Lease, LeaseLostError, validateGroupName } from './lease';
 
@@ -51,7 +53,7 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
   const spec =
     so.storeType === 'FILE'
       ? ({ kind: 'sqlite', dir: so.filestoreDir } as const)
-      : ({ kind: 'sql', driver: so.sql.driver as 'postgres' | 'mysql', source: so.sql.source } as const);
+      : ({ kind: 'sql', driver: so.sql.driver as SqlDriver, source: so.sql.source } as const);
   const timeout = Math.max(100, Math.min(1000, so.ftLeaseTTL / 2));
   const { knex, dialect } = await openLeaseKnex(spec, timeout);
   try {
@@ -78,15 +80,16 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
     o.signal?.removeEventListener('abort', onAbort);
   }
   o.log.notice(`ft: this server is now active (group "${so.ftGroupName}", epoch ${epoch})`);
-  const sqlStore = store as Store & { fence?: (trx: import('knex').Knex.Transaction) => Promise<void> };
-  sqlStore.fence = async (trx) => {
+  if (!isFencedStore(store)) throw new FtConfigError('ft: only FILE or SQL stores supported in FT mode');
+  store.setFence(async (tx) => {
     try {
-      await lease.fence(trx);
+      // SQL stores hand their Knex transaction to the fence (FencedStore).
+      await lease.fence(tx as Knex.Transaction);
     } catch (err) {
       // Close the send gate before the failed commit turns into (error) PubAcks.
       if (err instanceof LeaseLostError) ctl.fenceFailed(err);
       throw err;
     }
-  };
+  });
   return ctl;
 }

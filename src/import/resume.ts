@@ -16,7 +16,7 @@
  * leaves out what changes with the clock (MaxAge) so that a resume recognises its source.
  */
 import { createHash } from 'node:crypto';
-import type { ImportMarker, RecoveredState } from '../store/types';
+import type { ImportMarker, RecoveredState } from '../store/contract';
 import type { ReferenceSnapshot } from './reference';
 import { ImportError } from './errors';
 

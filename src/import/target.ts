@@ -10,7 +10,7 @@
  */
 import type { ServerOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
-import type { ImportMarker, Store } from '../store/types';
+import type { ImportMarker, Store } from '../store/contract';
 import { ImportError } from './errors';
 
 export interface OpenedTarget {

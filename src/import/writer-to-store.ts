@@ -17,7 +17,7 @@
  * and size of channels.
  */
 import type { ClientInfo, ServerInfo, SubState } from '../protocol/codec';
-import type { ChannelStore, Store } from '../store/types';
+import type { ChannelStore, Store } from '../store/contract';
 import type { ReferenceChannel, ReferenceSnapshot, ReferenceStoreReader, ReferenceSubscription } from './reference';
 
 /** Messages recorded per commit. */

@@ -7,7 +7,7 @@ import type { Logger } from '../logging/logger';
 import type { EmbeddedNatsServer } from '../nats/embedded/server';
 import type { ServerState } from '../server/server';
 import type { StreamingServer } from '../server/streaming';
-import type { Store } from '../store/types';
+import { isHealthChecked, type Store } from '../store/contract';
 import { httpsMonitorOptions } from '../nats/embedded/tls';
 import { MonitorHttpServer } from './http';
 import { createMetricsRegistry, observeStoreCommits, registerMetricsRoute } from './metrics';
@@ -73,7 +73,7 @@ export async function startMonitor(ctx: MonitorContext, log: Logger, version: st
   registerNatsRoutes(http, ctx.natsServer, ctx.options.nats);
   if (ctx.natsMonitorURL !== undefined) registerNatsProxyRoutes(http, ctx.natsMonitorURL);
   registerStreamingRoutes(http, () => monitorSource(ctx), { version, go: `node${process.versions.node}` });
-  registerHealthRoutes(http, async () => notReadyReason(ctx) ?? (await ctx.store?.checkHealth?.()));
+  registerHealthRoutes(http, async () => notReadyReason(ctx) ?? (isHealthChecked(ctx.store) ? await ctx.store.checkHealth() : undefined));
   const registry = createMetricsRegistry(ctx);
   observeStoreCommits(registry, ctx.store);
   registerMetricsRoute(http, registry);

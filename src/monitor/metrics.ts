@@ -6,8 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StanCore } from '../server/server';
-import type { Store } from '../store/types';
-import { SqlStore } from '../store/sql/sql-store';
+import { isCommitObservable, type Store } from '../store/contract';
 import type { MonitorHttpServer } from './http';
 import { storeTotals } from './streaming';
 import type { MonitorContext } from './index';
@@ -97,7 +96,7 @@ export function createMetricsRegistry(ctx: MonitorContext): Registry {
 
 /** Observes the group commits of a SQL-backed store (FILE/SQL); no-op for MEMORY. */
 export function observeStoreCommits(registry: Registry, store: Store | undefined): void {
-  if (!(store instanceof SqlStore)) return;
+  if (!isCommitObservable(store)) return;
   const latency = new Histogram({
     name: 'stan_store_commit_seconds',
     help: 'Duration of a store group commit (one transaction).',

@@ -6,8 +6,8 @@
 import type { StoreLimits, ChannelLimits } from '../config/options';
 import type { ServerState, StanCore } from '../server/server';
 import type { Channel, Client, Subscription } from '../server/state';
-import type { Store } from '../store/types';
-import { resolveChannelLimits } from '../store/limits';
+import type { Store } from '../store/contract';
+import { resolveChannelLimits } from '../store/limits/limits';
 import { fdUsage, type FdUsage } from './fds';
 import { nowString, offsetAndLimit, page, rfc3339Nano, uptime, atoi, type MonitorHttpServer, type RouteResult } from './http';
 

@@ -8,7 +8,7 @@
  */
 import type { NatsTransport } from '../nats/transport';
 import type { Logger } from '../logging/logger';
-import type { StoredMsg } from '../store/types';
+import type { StoredMsg } from '../store/contract';
 import { Channel, Client, QueueGroup, Subscription } from './state';
 
 /** Redeliver entries expiring within this window together (reference: 15 ms). */

@@ -10,7 +10,7 @@ import { RepeatedErrorLog } from '../logging/repeated-error';
 import type { NatsTransport } from '../nats/transport';
 import { PubAckCodec } from '../protocol/codec';
 import { encodeOkPubAckBytes } from '../protocol/fast';
-import type { Store } from '../store/types';
+import type { Store } from '../store/contract';
 import type { Channel } from './state';
 
 interface Pending {

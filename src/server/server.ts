@@ -27,7 +27,7 @@ import {
   UnsubscribeRequestCodec,
 } from '../protocol/codec';
 import { decodePubMsgRaw, newPubMsgRaw } from '../protocol/fast';
-import { RecoveredState, Store, StoreError, StoreUnavailableError } from '../store/types';
+import { RecoveredState, Store, StoreError, StoreUnavailableError } from '../store/contract';
 import { Delivery } from './delivery';
 import * as E from './errors';
 import { PublishPipeline } from './publish';

@@ -4,7 +4,7 @@
  * delivery.ts (sending, acks, redelivery) and server.ts (request handling).
  */
 import type { ClientInfo, SubState } from '../protocol/codec';
-import type { ChannelStore } from '../store/types';
+import type { ChannelStore } from '../store/contract';
 import type { TransportSubscription } from '../nats/transport';
 
 export class Client {

@@ -12,7 +12,8 @@
 import type { ChannelLimits, StoreLimits } from '../config/options';
 import { encodeMsgProto } from '../protocol/fast';
 import { type ClientInfo, type ServerInfo, type SubState } from '../protocol/codec';
-import { limitsResolver, validateStoreLimits } from './limits';
+import { limitsResolver, validateStoreLimits } from './limits/limits';
+import { exceedsCountLimits } from './limits/policy';
 import {
   ERR_TOO_MANY_CHANNELS,
   ERR_TOO_MANY_SUBS,
@@ -25,7 +26,7 @@ import {
   type Store,
   type StoredMsg,
   type SubStore,
-} from './types';
+} from './contract';
 
 export interface MemoryStoreOptions {
   /** Wall clock in ms; injectable so tests can drive max_age deterministically. */
@@ -208,12 +209,9 @@ export class MemoryMsgStore implements MsgStore {
   }
 
   private enforceCountLimits(): void {
-    const { maxMsgs, maxBytes } = this.limits;
     // Always keep the newest message, even if alone it exceeds max_bytes. The server logs
     // the reference's "Reached limits" notice (server/limit-notice.ts), for every store.
-    while (this._msgCount > 1 && ((maxMsgs > 0 && this._msgCount > maxMsgs) || (maxBytes > 0 && this._byteCount > maxBytes))) {
-      this.removeFirst();
-    }
+    while (exceedsCountLimits(this._msgCount, this._byteCount, this.limits)) this.removeFirst();
   }
 
   /** Drops the head message, then any gap slots so the head is a real message again. */

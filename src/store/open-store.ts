@@ -6,7 +6,7 @@
 import type { StreamingOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
 import { MemoryStore } from './memory';
-import type { Store } from './types';
+import type { Store } from './contract';
 import type { Knex } from 'knex';
 import type { SchemaTarget } from './sql/schema-check';
 import type { SqlStore } from './sql/sql-store';

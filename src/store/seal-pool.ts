@@ -7,7 +7,7 @@
  * event-loop turn's plaintexts to a worker in one postMessage (two transferred ArrayBuffers,
  * see src/store/seal-batch.ts) and writes a batch once all its rows are sealed; the main
  * thread keeps receiving publishes and writing the previous batch meanwhile. Small batches are sealed inline (see
- * SEAL_INLINE_MAX_ROWS in sql-store.ts).
+ * SEAL_INLINE_MAX_ROWS in sql/sealing.ts).
  *
  * Failure: a worker that errors, exits or does not answer within SEAL_TIMEOUT_MS fails every
  * batch it holds (the store treats that like a failed commit: rows kept and retried,
@@ -16,7 +16,7 @@
  *
  * The worker file: `seal-worker.js` next to this file when running compiled (dist/src/store),
  * `seal-worker.ts` under tsx (tests), loaded through a bootstrap that registers tsx in the
- * worker (see newWorker).
+ * worker (see spawnSealWorker).
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -53,29 +53,25 @@ export type SealReply = { ready: true } | { id: number; out: ArrayBuffer } | { i
 const EXT = path.extname(__filename);
 const WORKER_FILE = path.join(__dirname, `seal-worker${EXT}`);
 /**
- * The Worker's entry: the compiled file itself, or, under tsx, a two-line CommonJS bootstrap
- * that registers tsx's require hook in the worker before loading the .ts file (Node 20 loads a
- * worker's entry with the ESM loader, where the `--import tsx` hooks of the parent do not
- * reach: "Unknown file extension .ts").
+ * Starts one sealing worker: the compiled file itself, or, when this module runs as .ts
+ * (tsx: tests, `npm run dev`), a two-line CommonJS bootstrap that registers tsx's require
+ * hook in the worker before loading the .ts file (Node 20 loads a worker's entry with the
+ * ESM loader, where the `--import tsx` hooks of the parent do not reach: "Unknown file
+ * extension .ts"). The default of SealPoolOptions.spawn.
  */
-function newWorker(data: SealWorkerData): Worker {
+export function spawnSealWorker(data: SealWorkerData): Worker {
   const opts = { workerData: data, name: 'stan-seal' };
   if (EXT !== '.ts') return new Worker(WORKER_FILE, opts);
   const boot = `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nrequire(${JSON.stringify(WORKER_FILE)});`;
   return new Worker(boot, { ...opts, eval: true });
 }
 
-/** Test hooks (tests only): see test/int/seal-pool.int.test.ts. */
-export const sealPoolTestHooks: {
-  /** Called right after a batch was posted to a worker. */
-  afterPost?: (worker: Worker) => void;
-} = {};
-const livePools = new Set<SealPool>();
-/** Tests: terminates every running sealing worker of this process (they restart on demand). */
-export async function terminateSealWorkersForTest(): Promise<number> {
-  let n = 0;
-  for (const p of livePools) n += await p.terminateWorkers();
-  return n;
+/** How a store's sealing workers are run. */
+export interface SealPoolOptions {
+  /** Worker threads (default SEAL_WORKERS). */
+  size?: number;
+  /** Starts one worker (default spawnSealWorker); tests pass a wrapper to watch or stop workers. */
+  spawn?: (data: SealWorkerData) => Worker;
 }
 
 interface Running {
@@ -90,7 +86,10 @@ class SealThread {
   private nextID = 1;
   closed = false;
 
-  constructor(private readonly data: SealWorkerData) {}
+  constructor(
+    private readonly data: SealWorkerData,
+    private readonly spawnWorker: (data: SealWorkerData) => Worker,
+  ) {}
 
   start(): Promise<Running> {
     if (this.closed) return Promise.reject(new Error('encryption worker pool is closed'));
@@ -105,7 +104,7 @@ class SealThread {
     return new Promise<Running>((resolve, reject) => {
       let worker: Worker;
       try {
-        worker = newWorker(this.data);
+        worker = this.spawnWorker(this.data);
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
         return;
@@ -178,7 +177,6 @@ class SealThread {
         reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      sealPoolTestHooks.afterPost?.(run.worker);
     });
   }
 
@@ -195,12 +193,14 @@ class SealThread {
 export class SealPool {
   private readonly threads: SealThread[];
 
-  constructor(cipher: PayloadCipher, size = SEAL_WORKERS) {
+  constructor(cipher: PayloadCipher, options: SealPoolOptions | number = {}) {
+    const o: SealPoolOptions = typeof options === 'number' ? { size: options } : options;
+    const size = o.size ?? SEAL_WORKERS;
+    const spawn = o.spawn ?? spawnSealWorker;
     const k = cipher.sealingKey();
     if (k === undefined) throw new Error('SealPool needs a cipher that encrypts');
     this.threads = [];
-    for (let i = 0; i < Math.max(1, size); i++) this.threads.push(new SealThread({ name: k.name, key: k.key }));
-    livePools.add(this);
+    for (let i = 0; i < Math.max(1, size); i++) this.threads.push(new SealThread({ name: k.name, key: k.key }, spawn));
   }
 
   /** Starts the workers now (at server start, so a failure is a clear startup error). */
@@ -226,7 +226,7 @@ export class SealPool {
     return (await Promise.all(chunks)).flat();
   }
 
-  /** Tests: terminates the running workers; returns how many. */
+  /** Stops the running workers (the batches they hold fail; the next batch starts new ones); returns how many. */
   async terminateWorkers(): Promise<number> {
     let n = 0;
     for (const t of this.threads) if (await t.terminate()) n++;
@@ -234,7 +234,6 @@ export class SealPool {
   }
 
   async close(): Promise<void> {
-    livePools.delete(this);
     for (const t of this.threads) t.closed = true;
     await Promise.all(this.threads.map((t) => t.terminate()));
   }

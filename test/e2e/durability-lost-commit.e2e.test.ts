@@ -3,7 +3,7 @@
  * COMMIT was being answered): the server retries the batch; the retry must not fail again on
  * the rows that are already there (that would stall the store for good), and nothing may be
  * stored or counted twice. Real databases (FILE = SQLite, PostgreSQL, MariaDB) and a real STAN
- * client; the lost answer is simulated by the store's test hook throwing after a write.
+ * client; the lost answer is simulated by wrapping the store's batch writer: it writes, then throws.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,8 +20,11 @@ for (const kind of ['file', 'postgres', 'mysql'] as TestStore[]) {
     // The next batch lands, but its commit "fails" once.
     const store = s1.server.store as SqlStore;
     let lost = 0;
-    store.afterWriteForTest = () => {
-      store.afterWriteForTest = undefined;
+    const writer = store.writer;
+    const write = writer.write.bind(writer);
+    writer.write = async (batch) => {
+      await write(batch);
+      writer.write = write;
       lost++;
       throw new Error('injected: connection lost while COMMIT was answered');
     };

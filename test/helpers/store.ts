@@ -1,5 +1,5 @@
 /** Fixtures for tests that drive a store directly (no server). */
-import type { ServerInfo } from '../../src/protocol/codec';
+import type { ServerInfo, SubState } from '../../src/protocol/codec';
 
 /** The server info record a server with cluster ID `cid` writes at its first start. */
 export function serverInfo(cid = 'c1'): ServerInfo {
@@ -13,5 +13,22 @@ export function serverInfo(cid = 'c1'): ServerInfo {
     SubClose: `_STAN.subclose.${cid}`,
     AcksSubs: `_STAN.ack.${cid}`,
     NodeID: '',
+  };
+}
+
+/** A subscription's state as the server records it; `durableName` '' for a plain one. */
+export function subState(clientID: string, durableName: string): SubState {
+  return {
+    ID: 0,
+    clientID,
+    qGroup: '',
+    inbox: '_INBOX.x',
+    ackInbox: '_INBOX.ack',
+    maxInFlight: 10,
+    ackWaitInSecs: 30,
+    durableName,
+    lastSent: 0,
+    isDurable: durableName !== '',
+    isClosed: false,
   };
 }

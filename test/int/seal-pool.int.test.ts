@@ -6,7 +6,8 @@
  * ever written in plaintext (raw table scan); with a real server and client, a worker killed
  * during a publish burst costs errors or retries, never a plaintext row or a lost ack'ed message.
  */
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,7 +15,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { PayloadCipher, RECORD_OVERHEAD, rowContext, type CipherName } from '../../src/store/crypto';
-import { SealPool, sealPoolTestHooks, terminateSealWorkersForTest } from '../../src/store/seal-pool';
+import { SealPool, spawnSealWorker, type SealWorkerData } from '../../src/store/seal-pool';
 import { openSqlite } from '../../src/store/sql/open';
 import { prepareSchema } from '../../src/store/sql/schema-check';
 import { SEAL_INLINE_MAX_ROWS, SqlStore } from '../../src/store/sql/sql-store';
@@ -24,9 +25,26 @@ import { startServer } from '../../src/index';
 import { close, Collector, connect, subscribe } from '../helpers/stan';
 import { serverInfo } from '../helpers/store';
 
-afterEach(() => {
-  sealPoolTestHooks.afterPost = undefined;
-});
+/**
+ * A worker spawner (SealPoolOptions.spawn) whose workers are terminated right after a batch
+ * was posted to them, while `kill()` says so (it is asked once per batch posted).
+ */
+function killingSpawn(kill: () => boolean): (data: SealWorkerData) => Worker {
+  return (data) => {
+    const w = spawnSealWorker(data);
+    const post = w.postMessage.bind(w);
+    w.postMessage = (value: unknown, transfer?: Parameters<Worker['postMessage']>[1]) => {
+      post(value, transfer);
+      if (kill()) void w.terminate();
+    };
+    return w;
+  };
+}
+
+/** kill() answering true `n` times, counting in `count.n`. */
+function times(n: number, count = { n: 0 }): () => boolean {
+  return () => (count.n < n ? (count.n++, true) : false);
+}
 
 function rows(n: number, channelID = 7): Array<{ channelID: number; seq: number; plain: Buffer }> {
   const sizes = [0, 1, 150, 1024, 65_536];
@@ -72,13 +90,9 @@ describe('SealPool', () => {
 
   test('a worker killed mid-batch fails that batch; the next batch gets a new worker', async () => {
     const cipher = new PayloadCipher('seal-pool-key', 'AES');
-    const pool = new SealPool(cipher);
+    const pool = new SealPool(cipher, { spawn: killingSpawn(times(1)) });
     try {
       await pool.start();
-      sealPoolTestHooks.afterPost = (w) => {
-        sealPoolTestHooks.afterPost = undefined;
-        void w.terminate();
-      };
       await assert.rejects(pool.seal(rows(50)), /encryption worker exited/);
       const sealed = await pool.seal(rows(50));
       assert.equal(sealed.length, 50);
@@ -111,22 +125,26 @@ describe('SqlStore sealing through the worker', () => {
     const cipher = new PayloadCipher('store-key', 'AES');
     const a = await openSqlite({ dir, sync: true });
     await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
-    const store = new SqlStore(a, { type: 'FILE', clusterID: 'c1', limits: defaultStoreLimits(), maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0, cipher });
+    const kills = { n: 0 };
+    const store = new SqlStore(a, {
+      type: 'FILE',
+      clusterID: 'c1',
+      limits: defaultStoreLimits(),
+      maxBatchRows: 0,
+      bulkInsertLimit: 0,
+      ioSleepMicros: 0,
+      cipher,
+      sealPool: { spawn: killingSpawn(times(1, kills)) },
+    });
     await store.start();
     assert.equal(await store.recover(), null);
     store.init(info);
     const ch = store.createChannel('foo');
     const marker = `PLAIN-MARKER-${randomBytes(4).toString('hex')}`;
     const N = 10 * SEAL_INLINE_MAX_ROWS;
-    let killed = 0;
-    sealPoolTestHooks.afterPost = (w) => {
-      sealPoolTestHooks.afterPost = undefined;
-      killed++;
-      void w.terminate();
-    };
     for (let i = 1; i <= N; i++) ch.msgs.store({ seq: i, timestamp: 1_700_000_000_000_000_000 + i, subject: 'foo', reply: '', data: Buffer.from(`${marker}-${i}`) });
     await assert.rejects(store.commit(), /encryption worker exited/);
-    assert.equal(killed, 1);
+    assert.equal(kills.n, 1);
     // Recent messages are still served from memory, in plaintext.
     const cached = await ch.msgs.lookup(N);
     assert.ok(cached !== undefined && Buffer.from(cached.bytes).includes(Buffer.from(`${marker}-${N}`)));
@@ -147,8 +165,8 @@ describe('SqlStore sealing through the worker', () => {
       assert.equal(Buffer.from(m.data).toString(), `${marker}-${r.seq}`);
     }
     await store.close();
-    // close() stopped the worker: nothing keeps a pool alive.
-    assert.equal(await terminateSealWorkersForTest(), 0);
+    // close() stopped the worker: nothing keeps the pool alive.
+    assert.equal(await store.sealer.pool?.terminateWorkers(), 0);
   });
 });
 
@@ -163,12 +181,17 @@ describe('server: sealing worker killed during a publish burst', () => {
     const marker = `BURST-MARKER-${randomBytes(4).toString('hex')}`;
     try {
       const pub = await connect(s.natsURL, clusterID, 'pub', {});
+      const pool = (s.server.store as SqlStore).sealer.pool;
+      assert.ok(pool !== undefined, 'the encrypting store seals through a worker pool');
+      // Stops the worker up to three times while the burst is sealed (it restarts on demand).
       let kills = 0;
-      sealPoolTestHooks.afterPost = (w) => {
-        if (kills >= 3) return;
-        kills++;
-        void w.terminate();
-      };
+      let bursting = true;
+      const killer = (async () => {
+        while (bursting && kills < 3) {
+          await new Promise((r) => setImmediate(r));
+          if ((await pool.terminateWorkers()) > 0) kills++;
+        }
+      })();
       const N = 3000;
       const results = await Promise.all(
         Array.from(
@@ -179,7 +202,8 @@ describe('server: sealing worker killed during a publish burst', () => {
             }),
         ),
       );
-      sealPoolTestHooks.afterPost = undefined;
+      bursting = false;
+      await killer;
       assert.ok(kills > 0, 'the worker was killed at least once');
       // A batch whose worker died while its commit waited fails: its publishers get the store
       // error. Rows whose worker died before their commit started are simply sealed again.
@@ -200,7 +224,6 @@ describe('server: sealing worker killed during a publish burst', () => {
       await close(sc);
       await close(pub);
     } finally {
-      sealPoolTestHooks.afterPost = undefined;
       await s.close();
     }
     const raw = rawRows(dir);

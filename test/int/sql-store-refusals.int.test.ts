@@ -13,8 +13,8 @@ import { openSqlite } from '../../src/store/sql/open';
 import { prepareSchema } from '../../src/store/sql/schema-check';
 import { SqlStore } from '../../src/store/sql/sql-store';
 import { defaultStoreLimits } from '../../src/config/options';
-import { EventKind } from '../../src/store/events';
-import { StoreUnavailableError } from '../../src/store/types';
+import { EventKind } from '../../src/store/events/events';
+import { StoreUnavailableError } from '../../src/store/contract';
 import { serverInfo } from '../helpers/store';
 import { until } from '../helpers/stan';
 

@@ -10,8 +10,8 @@ import { openSqlite } from '../../src/store/sql/open';
 import { prepareSchema } from '../../src/store/sql/schema-check';
 import { SqlStore } from '../../src/store/sql/sql-store';
 import { defaultStoreLimits } from '../../src/config/options';
-import { MsgProtoCodec, SubState } from '../../src/protocol/codec';
-import { serverInfo } from '../helpers/store';
+import { MsgProtoCodec } from '../../src/protocol/codec';
+import { serverInfo, subState as sub } from '../helpers/store';
 
 async function open(dir: string, clusterID = 'c1', limits = defaultStoreLimits()): Promise<SqlStore> {
   const a = await openSqlite({ dir, sync: true });
@@ -24,22 +24,6 @@ function tmp(): string {
 }
 
 const info = serverInfo('c1');
-
-function sub(clientID: string, durableName: string): SubState {
-  return {
-    ID: 0,
-    clientID,
-    qGroup: '',
-    inbox: '_INBOX.x',
-    ackInbox: '_INBOX.ack',
-    maxInFlight: 10,
-    ackWaitInSecs: 30,
-    durableName,
-    lastSent: 0,
-    isDurable: durableName !== '',
-    isClosed: false,
-  };
-}
 
 test('messages, clients, durable subscriptions and pending acks survive a reopen', async () => {
   const dir = tmp();

@@ -15,7 +15,7 @@ import { subStateOf } from '../../src/import/writer-to-store';
 import { encodeMsgProto } from '../../src/protocol/fast';
 import { decodeMsg } from '../../src/import/reference/records';
 import type { ReferenceSnapshot, ReferenceSubscription } from '../../src/import/reference';
-import type { RecoveredState } from '../../src/store/types';
+import type { RecoveredState } from '../../src/store/contract';
 
 const SNAP: ReferenceSnapshot = {
   source: 'file',

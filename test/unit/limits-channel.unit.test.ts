@@ -5,7 +5,7 @@ import {
   formatLimitsTable,
   resolveChannelLimits,
   validateStoreLimits,
-} from '../../src/store/limits';
+} from '../../src/store/limits/limits';
 import { formatFriendlyBytes, formatGoDuration } from '../../src/store/format';
 import { isValidChannelName } from '../../src/subject';
 

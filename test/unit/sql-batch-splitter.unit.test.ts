@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeSplitting } from '../../src/store/sql/batch-splitter';
 import { isLoneMessage, newPending, requeue, splitPending, takeBatch, type Pending } from '../../src/store/sql/pending-batch';
 import type { CommitErrorKind } from '../../src/store/sql/commit-errors';
-import { EventKind } from '../../src/store/events';
+import { EventKind } from '../../src/store/events/events';
 
 class DbError extends Error {
   constructor(readonly kind: CommitErrorKind) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventKind, type StoreEvent } from '../../src/store/events';
-import { ByteReader, ByteWriter, EventDecodeError, decodeEvent, encodeEvent } from '../../src/store/event-codec';
+import { EventKind, type StoreEvent } from '../../src/store/events/events';
+import { ByteReader, ByteWriter, EventDecodeError, decodeEvent, encodeEvent } from '../../src/store/events/event-codec';
 import { makeMix } from '../../src/bench/event-codec-bench';
 import type { SubState } from '../../src/protocol/codec';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultStoreLimits, type StoreLimits } from '../../src/config/options';
 import { MemoryStore, type MemoryMsgStore } from '../../src/store/memory';
-import { StoreError, type NewMsg } from '../../src/store/types';
+import { StoreError, type NewMsg } from '../../src/store/contract';
 import { MsgProtoCodec, type SubState } from '../../src/protocol/codec';
 
 function limits(patch: Partial<StoreLimits> = {}): StoreLimits {

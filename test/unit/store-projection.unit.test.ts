@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { SubState } from '../../src/protocol/codec';
-import { EventKind, type StoreEvent } from '../../src/store/events';
-import { emptyState, evolve, toRecovered, type ProjectedState } from '../../src/store/projection';
-import { SNAPSHOT_VERSION, SnapshotFormatError, decodeSnapshot, encodeSnapshot } from '../../src/store/snapshot';
-import { decodeEvent, encodeEvent } from '../../src/store/event-codec';
+import { EventKind, type StoreEvent } from '../../src/store/events/events';
+import { emptyState, evolve, toRecovered, type ProjectedState } from '../../src/store/events/projection';
+import { SNAPSHOT_VERSION, SnapshotFormatError, decodeSnapshot, encodeSnapshot } from '../../src/store/events/snapshot';
+import { decodeEvent, encodeEvent } from '../../src/store/events/event-codec';
 
 // ------------------------------------------------------------------ helpers
 

@@ -9,7 +9,7 @@ import { isLiteralChannelName, isValidChannelName, isValidLiteralSubject } from 
 import { applyConfigDocument } from '../../src/config/configfile';
 import { parseConf } from '../../src/config/natsconf';
 import { defaultServerOptions, defaultStoreLimits } from '../../src/config/options';
-import { validateStoreLimits } from '../../src/store/limits';
+import { validateStoreLimits } from '../../src/store/limits/limits';
 
 const WHITESPACE = ['a b', 'a\tb', 'a\rb', 'a\nb', 'a\fb', ' a', 'a '];
 

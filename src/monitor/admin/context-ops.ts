@@ -3,7 +3,7 @@
  * list as /streaming/clientsz, and messages through the store contract's lookup.
  */
 import { MsgProtoCodec } from '../../protocol/codec';
-import type { StoredMsg } from '../../store/types';
+import type { StoredMsg } from '../../store/contract';
 import { rfc3339Nano } from '../http';
 import { sortedClients, subz, type StreamingMonitorSource } from '../streaming';
 import { AdminError } from './errors';

@@ -1,6 +1,7 @@
 /**
- * What a failed group commit means, per dialect: the one place that reads PostgreSQL SQLSTATEs,
- * MySQL/MariaDB error numbers and SQLite result codes for the commit loop.
+ * What a failed group commit means, and what the publishers and the operator are told. The
+ * codes of each database (PostgreSQL SQLSTATEs, MySQL/MariaDB error numbers, SQLite result
+ * codes) are read by its dialect (dialect/*.ts, classifyCommitError).
  *
  *   - `transient`: the database is down, the connection broke, a deadlock or serialization
  *     failure, read-only during a failover, too many connections, a full disk… Retrying the
@@ -13,87 +14,17 @@
  *     missing, the server's user lost a privilege, the database file is read-only or
  *     corrupt). Splitting does not help; a database administrator must act.
  */
-import type { DialectName } from './dialect';
+import { dialectFor, type CommitErrorKind, type DialectName } from './dialect';
 
-export type CommitErrorKind = 'transient' | 'refused' | 'schema';
-
-/** PostgreSQL SQLSTATE classes and codes (Appendix A of the PostgreSQL manual). */
-const PG_REFUSED_CLASSES = new Set(['22', '23', '44']);
-const PG_REFUSED_CODES = new Set(['P0001' /* raise_exception: RAISE EXCEPTION in a trigger */]);
-const PG_SCHEMA_CLASSES = new Set(['28', '3D', '3F', '42']);
-
-/** MySQL/MariaDB error numbers (server error reference). */
-const MYSQL_REFUSED = new Set([
-  1048, // ER_BAD_NULL_ERROR
-  1062, // ER_DUP_ENTRY
-  1216, 1217, 1451, 1452, // foreign key constraint fails
-  1264, // ER_WARN_DATA_OUT_OF_RANGE
-  1265, // WARN_DATA_TRUNCATED
-  1292, // ER_TRUNCATED_WRONG_VALUE
-  1366, // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD (incorrect string value)
-  1406, // ER_DATA_TOO_LONG
-  1644, // ER_SIGNAL_EXCEPTION: SIGNAL SQLSTATE '45000' in a trigger
-  1690, // ER_DATA_OUT_OF_RANGE
-  3819, // ER_CHECK_CONSTRAINT_VIOLATED (MySQL 8)
-  4025, // ER_CONSTRAINT_FAILED (MariaDB CHECK constraint)
-]);
-const MYSQL_SCHEMA = new Set([
-  1044, // ER_DBACCESS_DENIED_ERROR
-  1045, // ER_ACCESS_DENIED_ERROR
-  1049, // ER_BAD_DB_ERROR
-  1054, // ER_BAD_FIELD_ERROR (unknown column)
-  1109, // ER_UNKNOWN_TABLE
-  1142, // ER_TABLEACCESS_DENIED_ERROR (INSERT command denied)
-  1143, // ER_COLUMNACCESS_DENIED_ERROR
-  1146, // ER_NO_SUCH_TABLE
-  1227, // ER_SPECIFIC_ACCESS_DENIED_ERROR
-  1356, // ER_VIEW_INVALID
-  1364, // ER_NO_DEFAULT_FOR_FIELD: a NOT NULL column without default was added
-  1370, // ER_PROCACCESS_DENIED_ERROR (a trigger's routine)
-]);
-
-/**
- * SQLite extended result codes as better-sqlite3 names them. SQLITE_READONLY means the file
- * (or its directory) is not writable: an operator must fix it, unlike PostgreSQL's read-only
- * transactions during a failover. SQLITE_ERROR is SQLite's generic error for a statement
- * that cannot run: no such table, no such column.
- */
-function sqliteKind(code: string): CommitErrorKind {
-  if (code === 'SQLITE_CONSTRAINT' || code.startsWith('SQLITE_CONSTRAINT_') || code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH') return 'refused';
-  if (code === 'SQLITE_ERROR' || code === 'SQLITE_AUTH' || code === 'SQLITE_PERM' || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
-    return 'schema';
-  }
-  return 'transient';
-}
+export type { CommitErrorKind };
 
 function field(err: unknown, name: string): unknown {
   return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[name] : undefined;
 }
 
-/** The class of a failed write on `dialect` (see the module comment). */
+/** The class of a failed write on `dialect` (see the module comment; the codes are in dialect/). */
 export function classifyCommitError(dialect: DialectName, err: unknown): CommitErrorKind {
-  const code = field(err, 'code');
-  switch (dialect) {
-    case 'postgres': {
-      // pg sets `code` to the SQLSTATE for errors from the server; network errors carry
-      // Node's codes (ECONNREFUSED…), which are not 5 characters of [0-9A-Z].
-      if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return 'transient';
-      if (PG_REFUSED_CODES.has(code) || PG_REFUSED_CLASSES.has(code.slice(0, 2))) return 'refused';
-      if (PG_SCHEMA_CLASSES.has(code.slice(0, 2))) return 'schema';
-      return 'transient';
-    }
-    case 'mysql': {
-      const errno = field(err, 'errno');
-      // mysql2 sets errno only for errors the server sent; its own (connection lost,
-      // timeouts) have a string code and no server errno.
-      if (typeof errno !== 'number' || field(err, 'sqlState') === undefined) return 'transient';
-      if (MYSQL_REFUSED.has(errno)) return 'refused';
-      if (MYSQL_SCHEMA.has(errno)) return 'schema';
-      return 'transient';
-    }
-    case 'sqlite':
-      return typeof code === 'string' ? sqliteKind(code) : 'transient';
-  }
+  return dialectFor(dialect).classifyCommitError(err);
 }
 
 /**

@@ -5,8 +5,8 @@
  * 'running' before the first batch, 'complete' after the last one.
  */
 import type { Knex } from 'knex';
-import type { ImportMarker } from '../types';
-import { StoreError } from '../types';
+import type { ImportMarker } from '../contract';
+import { StoreError } from '../contract';
 
 const TABLE = 'stan_import';
 

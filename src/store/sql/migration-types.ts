@@ -5,7 +5,10 @@
  */
 import type { Knex } from 'knex';
 
-export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
+import type { DialectName } from './dialect/types';
+
+/** The dialect union, defined once in dialect/types.ts. */
+export type SqlDialect = DialectName;
 
 export const SQL_DIALECTS: readonly SqlDialect[] = ['postgres', 'mysql', 'sqlite'];
 

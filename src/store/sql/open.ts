@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import type { Knex } from 'knex';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema';
-import type { DialectAdapter, DialectName } from './dialect';
+import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
+import type { SqlDriver } from './dsn-common';
 
 /**
  * Knex prints pool errors (with stack traces) on stdout by default; the server reports
@@ -19,15 +20,9 @@ const QUIET_KNEX_LOG = { warn() {}, error() {}, deprecate() {}, debug() {} };
 // with its SQL text, not with the statement compiled with every bound value (a batch's
 // payloads, hex-encoded, in logs and in /readyz); commit-errors.ts cuts that prefix off.
 
-/** PostgreSQL's limit of bind parameters per statement. */
-const PG_MAX_PARAMS = 65_535;
-/** MySQL's prepared-statement limit is the same; text protocol inserts are bounded by size. */
-const MYSQL_MAX_PARAMS = 65_535;
-/** SQLite's SQLITE_MAX_VARIABLE_NUMBER since 3.32. */
-const SQLITE_MAX_PARAMS = 32_766;
 
 export interface OpenSqlOptions {
-  driver: 'postgres' | 'mysql';
+  driver: SqlDriver;
   source: string;
   /** Reader pool size (sql_max_open_conns; <= 0 → 10). The writer uses its own 2 connections. */
   maxOpenConns: number;
@@ -46,16 +41,17 @@ function adapter(
   name: DialectName,
   knex: Knex,
   db: Kysely<Database>,
-  maxParams: number,
   maxStatementBytes: number,
   extraClose: () => Promise<void> = async () => undefined,
 ): DialectAdapter {
+  const dialect = dialectFor(name);
   return {
     name,
+    dialect,
     knex,
     db,
     maxStatementBytes,
-    maxRowsPerInsert: (columns) => Math.max(1, Math.floor(maxParams / columns)),
+    maxRowsPerInsert: (columns) => Math.max(1, Math.min(dialect.maxRowsPerInsert, Math.floor(dialect.maxParams / columns))),
     close: async () => {
       await db.destroy();
       await knex.destroy();
@@ -82,10 +78,10 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
       // (its `connectionPool`); Knex does not own that pool, so closing ends it.
       const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
       const knex = knexFactory({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      return adapter('postgres', knex, db, PG_MAX_PARAMS, Infinity, () => writerPool.end());
+      return adapter('postgres', knex, db, Infinity, () => writerPool.end());
     }
     const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-    return adapter('postgres', knex, db, PG_MAX_PARAMS, Infinity);
+    return adapter('postgres', knex, db, Infinity);
   }
   const mysql = await import('mysql2');
   // tls=preferred: TLS when the server offers it, plain otherwise (as the Go driver).
@@ -108,7 +104,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   // Read the server's packet limit so batches never exceed it.
   const [rows] = await pool.promise().query('SELECT @@max_allowed_packet AS m');
   const maxPacket = Number((rows as Array<{ m: number | string }>)[0]?.m ?? 4 * 1024 * 1024);
-  return adapter('mysql', knex, db, MYSQL_MAX_PARAMS, Math.floor(maxPacket * 0.8));
+  return adapter('mysql', knex, db, Math.floor(maxPacket * 0.8));
 }
 
 export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> {
@@ -142,11 +138,11 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   const reader = new BetterSqlite3(file);
   pragmas(reader);
   const db = new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database: reader }) });
-  return adapter('sqlite', knex, db, SQLITE_MAX_PARAMS, Infinity);
+  return adapter('sqlite', knex, db, Infinity);
 }
 
 export type LeaseDbSpec =
-  | { kind: 'sql'; driver: 'postgres' | 'mysql'; source: string }
+  | { kind: 'sql'; driver: SqlDriver; source: string }
   | { kind: 'sqlite'; dir: string };
 
 /**

@@ -3,7 +3,7 @@
  * and how a batch is cut (io_batch_size), split (isolating rows the database refuses, see
  * batch-splitter.ts) and put back in front of the queue after a failed commit.
  */
-import type { StoreEvent } from '../events';
+import type { StoreEvent } from '../events/events';
 
 export interface MsgRow {
   channel_id: number;

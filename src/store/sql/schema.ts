@@ -54,7 +54,7 @@ export interface StanServerTable {
 
 export interface StanEventsTable {
   event_id: Int64Id;
-  /** `EventKind` (src/store/events.ts). */
+  /** `EventKind` (src/store/events/events.ts). */
   kind: Int32;
   channel_id: ColumnType<number | string | bigint | null, number | bigint | null | undefined, number | bigint | null>;
   body: Blob;

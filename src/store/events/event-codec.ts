@@ -34,7 +34,7 @@
  *
  * The ByteWriter/ByteReader primitives are shared with the snapshot format (snapshot.ts).
  */
-import type { SubState } from '../protocol/codec';
+import type { SubState } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from './events';
 
 /** Thrown for a body that is not a valid encoding (truncated, corrupted, unknown kind). */

@@ -10,7 +10,7 @@
  * Projections (projection.ts) fold these events into the recovered state with a pure
  * `evolve(state, event)`.
  */
-import type { SubState } from '../protocol/codec';
+import type { SubState } from '../../protocol/codec';
 
 /** Numeric kinds are what the `kind` column stores; never renumber (forward-only). */
 export enum EventKind {

@@ -1,6 +1,10 @@
 /**
- * The store contract the STAN core talks to. MEMORY implements it now; the event-sourced SQL
- * store (PostgreSQL, MySQL/MariaDB, SQLite for `-store file`) implements the same contract.
+ * The store contract the STAN core talks to, implemented by MEMORY (src/store/memory.ts) and
+ * the event-sourced SQL store (src/store/sql/: PostgreSQL, MySQL/MariaDB, SQLite for
+ * `-store file`). Capabilities only some stores have (write fencing for FT, commit
+ * observation for metrics, a health probe) are declared below as their own interfaces with a
+ * type guard each: callers ask `isFencedStore(store)` instead of casting or testing a class.
+ * New capabilities go the same way: an interface, a guard, no change to `Store`.
  *
  * Shape of the contract, and why:
  *  - Every mutation is a synchronous *record* call. A persistent store appends it to its
@@ -13,8 +17,9 @@
  */
 import type { ChannelLimits, StoreLimits } from '../config/options';
 import type { ClientInfo, ServerInfo, SubState } from '../protocol/codec';
+import type { StoreType } from '../config/options';
 
-export type StoreType = 'MEMORY' | 'FILE' | 'SQL';
+export type { StoreType };
 
 /** A stored message, kept in its wire form so delivery never re-encodes it. */
 export interface StoredMsg {
@@ -171,11 +176,6 @@ export interface Store {
    */
   readonly maxMessageBytes?: number;
   /**
-   * For /readyz: why the store cannot serve now (database unreachable, commits failing), or
-   * undefined when it can. Persistent stores only; cheap enough to call per probe.
-   */
-  checkHealth?(): Promise<string | undefined>;
-  /**
    * Load persisted state. Returns null when the store is empty (first start). A persistent
    * store refuses (throws) data that belongs to another cluster ID.
    */
@@ -203,7 +203,60 @@ export interface Store {
    * so the server can log it; optional hook set by the server.
    */
   onError?: (err: Error) => void;
-  /** Called after each successful commit (persistent stores): rows, events, seconds taken. */
+  /**
+   * Called after each successful commit: rows, events, seconds taken. Only stores that group
+   * commits call it (see CommitObservable); setting it on others is harmless.
+   */
   onCommit?: (rows: number, events: number, seconds: number) => void;
   close(): Promise<void>;
+}
+
+/**
+ * The one cluster-ID rule: a store holding data of another cluster is refused, with the fix.
+ * `stored` is the cluster ID found in the store, `configured` the one this server runs with.
+ */
+export function checkClusterID(stored: string, configured: string, where = 'database'): void {
+  if (stored === configured) return;
+  throw new StoreError(`this ${where} belongs to the STAN cluster "${stored}", not "${configured}": use -cid ${stored}, or another ${where} for this cluster`);
+}
+
+// ------------------------------------------------------------------ optional capabilities
+
+/**
+ * A store whose writes can be fenced (FT): `fence` runs first in every write transaction and
+ * throws unless this server still holds the FT lease, so a deposed server's commit fails.
+ * The fence receives the store's own transaction handle (`tx`), which only the lease code of
+ * the same database family knows how to use; the contract keeps it opaque.
+ */
+export interface FencedStore extends Store {
+  setFence(fence: (tx: FenceTransaction) => Promise<void>): void;
+}
+/** The write transaction handed to a fence: opaque here (SQL stores pass a Knex transaction). */
+export type FenceTransaction = object;
+
+export function isFencedStore(store: Store): store is FencedStore {
+  return typeof (store as Partial<FencedStore>).setFence === 'function';
+}
+
+/** A store that groups writes into commits and reports each one (for metrics). */
+export interface CommitObservable extends Store {
+  /** Marker: this store calls onCommit (MEMORY, which never commits anything, does not). */
+  readonly groupCommits: true;
+}
+
+export function isCommitObservable(store: Store | undefined): store is CommitObservable {
+  return store !== undefined && (store as Partial<CommitObservable>).groupCommits === true;
+}
+
+/** A store with a readiness probe (/readyz). */
+export interface HealthCheckedStore extends Store {
+  /**
+   * For /readyz: why the store cannot serve now (database unreachable, commits failing), or
+   * undefined when it can. Persistent stores only; cheap enough to call per probe.
+   */
+  checkHealth(): Promise<string | undefined>;
+}
+
+export function isHealthChecked(store: Store | undefined): store is HealthCheckedStore {
+  return store !== undefined && typeof (store as Partial<HealthCheckedStore>).checkHealth === 'function';
 }

@@ -1,5 +1,8 @@
 /**
- * The one place where PostgreSQL, MySQL/MariaDB and SQLite differ for the event store.
+ * The one place where PostgreSQL, MySQL/MariaDB and SQLite differ for the event store and the
+ * FT lease: postgres.ts, mysql.ts and sqlite.ts each implement the Dialect interface
+ * (types.ts): insert-ignore, the database clock, the idle-transaction guard, parameter limits,
+ * error classification. Code elsewhere asks `dialectFor(name)` instead of branching on a name.
  *
  * Writes go through Knex (transactions, multi-row inserts, deletes) on a small writer pool;
  * reads go through Kysely with typed tables on a separate reader pool, so recovery or
@@ -7,15 +10,27 @@
  */
 import type { Knex } from 'knex';
 import type { Kysely } from 'kysely';
-import type { Database } from './schema';
+import type { Database } from '../schema';
+import type { Dialect, DialectName } from './types';
+import { postgres } from './postgres';
+import { mysql } from './mysql';
+import { sqlite } from './sqlite';
 
-export type DialectName = 'postgres' | 'mysql' | 'sqlite';
+export type { CommitErrorKind, Dialect, DialectName } from './types';
 
+const DIALECTS: Readonly<Record<DialectName, Dialect>> = { postgres, mysql, sqlite };
+
+export function dialectFor(name: DialectName): Dialect {
+  return DIALECTS[name];
+}
+
+/** An open database: the dialect, the writer (Knex) and reader (Kysely) pools. */
 export interface DialectAdapter {
   readonly name: DialectName;
+  readonly dialect: Dialect;
   readonly knex: Knex;
   readonly db: Kysely<Database>;
-  /** Rows per multi-row INSERT so that rows × columns stays under the bind-parameter limit. */
+  /** Rows per multi-row INSERT: rows × columns under the bind-parameter limit, and the dialect's own row cap. */
   maxRowsPerInsert(columns: number): number;
   /** Upper bound of one statement's size (MariaDB's max_allowed_packet); Infinity if none. */
   readonly maxStatementBytes: number;

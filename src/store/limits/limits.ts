@@ -21,10 +21,10 @@
  *    literal entry beats `foo.*`, which beats `foo.>`, which beats `>`; `*.bar` loses to
  *    `foo.>` for `foo.bar` (first token decides: `*` is wider than `foo`).
  */
-import type { ChannelLimits, PartialChannelLimits, StoreLimits } from '../config/options';
-import { DEFAULT_CHANNEL_LIMITS, defaultStoreLimits } from '../config/options';
-import { formatFriendlyBytes, formatGoDuration, padLeft } from './format';
-import { invalidChannelNameMessage, isLiteralChannelName, isValidChannelName, tokenPatternCovers } from '../subject';
+import type { ChannelLimits, PartialChannelLimits, StoreLimits } from '../../config/options';
+import { DEFAULT_CHANNEL_LIMITS, defaultStoreLimits } from '../../config/options';
+import { formatFriendlyBytes, formatGoDuration, padLeft } from '../format';
+import { invalidChannelNameMessage, isLiteralChannelName, isValidChannelName, tokenPatternCovers } from '../../subject';
 
 type LimitKey = keyof ChannelLimits;
 

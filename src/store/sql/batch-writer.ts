@@ -1,0 +1,169 @@
+/**
+ * Writes one batch (src/store/sql/pending-batch.ts) in one transaction: the message rows as
+ * multi-row INSERTs sized to the dialect's limits, the event rows, the range deletes owed by
+ * limits (at most once a second per channel) and the rows of deleted channels. It knows
+ * nothing of retries or waiters: the commit loop (sql-store.ts) decides what to do when a
+ * write fails.
+ */
+import type { Knex } from 'knex';
+import { encodeEvent } from '../events/event-codec';
+import type { DialectAdapter } from './dialect';
+import type { MsgRow, Pending } from './pending-batch';
+import { rowData, type RowSealer } from './sealing';
+
+/** Retention deletes are batched: at most one range DELETE per channel per this interval (ms). */
+const TRUNCATE_EVERY_MS = 1000;
+
+interface EventRow {
+  kind: number;
+  channel_id: number | null;
+  body: Buffer;
+}
+
+/** A check run first in every write transaction (FT: the lease fence); throws to refuse the write. */
+export type WriteFence = (trx: Knex.Transaction) => Promise<void>;
+
+export interface BatchWriterOptions {
+  clusterID: string;
+  /** Max rows per multi-row INSERT (sql_bulk_insert_limit); 0 = as many as the dialect allows. */
+  bulkInsertLimit: number;
+  encrypting: boolean;
+  now: () => number;
+}
+
+export class BatchWriter {
+  /** See Store fencing (contract.ts, FencedStore). */
+  fence: WriteFence | undefined;
+  /** The stan_server row is written with the next batch (after ServerInit). */
+  needsServerRow = false;
+  /** Set by close(): the last batch applies every owed delete. */
+  closing = false;
+  /** channel ID → lowest sequence still stored (limits): rows below are never written. */
+  private readonly truncFloor = new Map<number, number>();
+  /** Range deletes owed by limits, channel → first sequence kept; applied at most once a second. */
+  private readonly deletesDue = new Map<number, number>();
+  private lastDeletesAt = 0;
+  /** `INSERT INTO stan_messages … VALUES (?,?,?,?,?),…` per row count: built once, reused. */
+  private readonly insertSql = new Map<number, string>();
+
+  constructor(
+    private readonly adapter: DialectAdapter,
+    private readonly sealer: RowSealer,
+    private readonly opts: BatchWriterOptions,
+  ) {}
+
+  /**
+   * Writes `b`; resolves once it is durable. A rejection leaves the database as before (the
+   * transaction rolled back) unless the commit's answer was lost (see Pending.retry).
+   */
+  async write(b: Pending): Promise<void> {
+    const knex = this.adapter.knex;
+    const eventRows: EventRow[] = b.events.map((e) => ({
+      kind: e.kind,
+      channel_id: 'channelID' in e ? e.channelID : null,
+      body: Buffer.from(encodeEvent(e)),
+    }));
+    for (const [channelID, firstSeq] of b.truncates) {
+      if ((this.truncFloor.get(channelID) ?? 0) < firstSeq) this.truncFloor.set(channelID, firstSeq);
+      if ((this.deletesDue.get(channelID) ?? 0) < firstSeq) this.deletesDue.set(channelID, firstSeq);
+    }
+    // Rows already dropped by limits before they were written are simply not written.
+    const rows = this.truncFloor.size === 0 ? b.msgs : b.msgs.filter((m) => m.seq >= (this.truncFloor.get(m.channel_id) ?? 0));
+    await this.sealer.sealAll(rows);
+    const inserts = this.messageInserts(rows, b.retry);
+    // Rows below a channel's first sequence are invisible (every read starts at firstSeq), so
+    // their deletion can wait: one range DELETE per channel per second instead of one per
+    // commit keeps steady publishing under limits cheap (fewer dead tuples on PostgreSQL).
+    const now = this.opts.now();
+    // A part isolating refused rows carries none: only its own rows can be refused then.
+    const deletes = !b.isolating && this.deletesDue.size > 0 && (now - this.lastDeletesAt >= TRUNCATE_EVERY_MS || this.closing) ? new Map(this.deletesDue) : undefined;
+
+    if (this.fence === undefined && !this.needsServerRow && eventRows.length === 0 && deletes === undefined && b.dropChannels.length === 0 && inserts.length === 1) {
+      // A lone INSERT (e.g. a sync publisher): autocommit, one round trip instead of three.
+      await knex.raw(inserts[0][0], inserts[0][1]);
+      return;
+    }
+    await knex.transaction(async (trx) => {
+      await this.fence?.(trx);
+      if (this.needsServerRow) {
+        // Ignored when present: a retried first commit may have landed (see Pending.retry).
+        await trx('stan_server').insert({ id: 1, cluster_id: this.opts.clusterID, created_at: this.opts.now() }).onConflict('id').ignore();
+      }
+      for (const [sql, flat] of inserts) await trx.raw(sql, flat);
+      const evChunk = this.rowsPerInsert(3);
+      for (let k = 0; k < eventRows.length; k += evChunk) {
+        await trx('stan_events').insert(eventRows.slice(k, k + evChunk));
+      }
+      if (deletes) {
+        for (const [channelID, firstSeq] of deletes) {
+          await trx('stan_messages').where('channel_id', channelID).andWhere('seq', '<', firstSeq).del();
+        }
+      }
+      for (const channelID of b.dropChannels) {
+        await trx('stan_messages').where('channel_id', channelID).del();
+      }
+    });
+    if (deletes) {
+      this.lastDeletesAt = now;
+      for (const [channelID, firstSeq] of deletes) if (this.deletesDue.get(channelID) === firstSeq) this.deletesDue.delete(channelID);
+    }
+    for (const channelID of b.dropChannels) {
+      this.truncFloor.delete(channelID);
+      this.deletesDue.delete(channelID);
+    }
+    this.needsServerRow = false;
+  }
+
+  /** Rows per multi-row INSERT: the dialect's bind-parameter limit and row cap (dialect/). */
+  private rowsPerInsert(columns: number): number {
+    return this.adapter.maxRowsPerInsert(columns);
+  }
+
+  /**
+   * `skipExisting`: a retried batch may already be stored (see Pending.retry): rows whose key
+   * exists are skipped instead of failing the batch again, forever. Only retries pay for it.
+   */
+  private messageInsert(n: number, skipExisting = false): string {
+    const key = skipExisting ? -n : n;
+    let sql = this.insertSql.get(key);
+    if (sql === undefined) {
+      sql = `insert into stan_messages (channel_id, seq, ts, size, data) values ${new Array<string>(n).fill('(?, ?, ?, ?, ?)').join(', ')}`;
+      if (skipExisting) sql += this.adapter.dialect.insertIgnoreSuffix;
+      if (this.insertSql.size > 256) this.insertSql.clear();
+      this.insertSql.set(key, sql);
+    }
+    return sql;
+  }
+
+  /** Splits rows into multi-row INSERTs: [sql, flat bindings] each. */
+  private messageInserts(rows: MsgRow[], skipExisting = false): Array<[string, Array<number | Buffer>]> {
+    const perInsert = Math.min(this.rowsPerInsert(5), this.opts.bulkInsertLimit > 0 ? this.opts.bulkInsertLimit : Infinity);
+    const out: Array<[string, Array<number | Buffer>]> = [];
+    let i = 0;
+    while (i < rows.length) {
+      // Bounded by bind parameters (or --sql_bulk_insert_limit) and by statement size
+      // (max_allowed_packet: blobs travel hex-encoded in MySQL's text protocol).
+      let bytes = 0;
+      let j = i;
+      while (j < rows.length && j - i < perInsert) {
+        const cost = rowData(rows[j], this.opts.encrypting).length * 2 + 64;
+        if (j > i && bytes + cost >= this.adapter.maxStatementBytes) break;
+        bytes += cost;
+        j++;
+      }
+      const flat: Array<number | Buffer> = new Array(5 * (j - i));
+      let k = 0;
+      for (let r = i; r < j; r++) {
+        const m = rows[r];
+        flat[k++] = m.channel_id;
+        flat[k++] = m.seq;
+        flat[k++] = m.ts;
+        flat[k++] = m.size;
+        flat[k++] = rowData(m, this.opts.encrypting);
+      }
+      out.push([this.messageInsert(j - i, skipExisting), flat]);
+      i = j;
+    }
+    return out;
+  }
+}

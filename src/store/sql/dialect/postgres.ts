@@ -1,0 +1,26 @@
+/** PostgreSQL: SQLSTATE classes, clock_timestamp(), idle_in_transaction_session_timeout. */
+import { errField, type CommitErrorKind, type Dialect } from './types';
+
+/** PostgreSQL SQLSTATE classes and codes (Appendix A of the PostgreSQL manual). */
+const REFUSED_CLASSES = new Set(['22', '23', '44']);
+const REFUSED_CODES = new Set(['P0001' /* raise_exception: RAISE EXCEPTION in a trigger */]);
+const SCHEMA_CLASSES = new Set(['28', '3D', '3F', '42']);
+
+export const postgres: Dialect = {
+  name: 'postgres',
+  maxParams: 65_535,
+  maxRowsPerInsert: Infinity,
+  insertIgnoreSuffix: ' on conflict (channel_id, seq) do nothing',
+  nowMs: '(CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT))',
+  // SET LOCAL: this transaction only.
+  idleTxGuard: (_knex, ttlMs) => Promise.resolve(`SET LOCAL idle_in_transaction_session_timeout = ${ttlMs}`),
+  classifyCommitError(err: unknown): CommitErrorKind {
+    const code = errField(err, 'code');
+    // pg sets `code` to the SQLSTATE for errors from the server; network errors carry
+    // Node's codes (ECONNREFUSED…), which are not 5 characters of [0-9A-Z].
+    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return 'transient';
+    if (REFUSED_CODES.has(code) || REFUSED_CLASSES.has(code.slice(0, 2))) return 'refused';
+    if (SCHEMA_CLASSES.has(code.slice(0, 2))) return 'schema';
+    return 'transient';
+  },
+};

@@ -1,0 +1,32 @@
+/** The Dialect interface (see index.ts); its own file so the dialect files do not import index.ts. */
+import type { Knex } from 'knex';
+
+export type DialectName = 'postgres' | 'mysql' | 'sqlite';
+
+/** What a failed write means (see commit-errors.ts for the three classes). */
+export type CommitErrorKind = 'transient' | 'refused' | 'schema';
+
+/** Everything in which PostgreSQL, MySQL/MariaDB and SQLite differ for the event store and the FT lease. */
+export interface Dialect {
+  readonly name: DialectName;
+  /** Bind parameters one statement may carry. */
+  readonly maxParams: number;
+  /** Rows one multi-row INSERT may hold besides the parameter limit (SQLite: compound SELECT terms). */
+  readonly maxRowsPerInsert: number;
+  /** Appended to `INSERT INTO stan_messages …`: rows whose (channel_id, seq) exists are skipped. */
+  readonly insertIgnoreSuffix: string;
+  /** The database's current time in Unix milliseconds, as an SQL expression (FT lease). */
+  readonly nowMs: string;
+  /**
+   * The statement that, inside a fenced transaction, makes the database end the session if
+   * it sits idle in the transaction for longer than `ttlMs`; undefined when the database has
+   * none. May ask the server (MariaDB vs MySQL).
+   */
+  idleTxGuard(knex: Knex, ttlMs: number): Promise<string | undefined>;
+  /** The class of a failed write (the driver's error codes). */
+  classifyCommitError(err: unknown): CommitErrorKind;
+}
+
+export function errField(err: unknown, name: string): unknown {
+  return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[name] : undefined;
+}

@@ -1,0 +1,338 @@
+/**
+ * One channel of the SQL store: its messages (a cache of the newest encoded messages plus the
+ * hot ring of sizes/timestamps, cold messages read from the database), its subscriptions, and
+ * the count/bytes/age limits applied to them. Writes are not done here: every change is
+ * recorded on the ChannelHost (the SqlStore facade), which commits it in its next batch.
+ */
+import type { Kysely } from 'kysely';
+import type { ChannelLimits } from '../../config/options';
+import type { SubState } from '../../protocol/codec';
+import { encodeMsgProto } from '../../protocol/fast';
+import { EventKind, type StoreEvent } from '../events/events';
+import { ChannelStore, ERR_TOO_MANY_SUBS, MsgStore, NewMsg, StoredMsg, StoreError, StoreUnavailableError, SubStore } from '../contract';
+import { HotRing } from '../limits/hot-ring';
+import { exceedsCountLimits } from '../limits/policy';
+import { num, toBuffer } from './dialect';
+import type { Database } from './schema';
+import type { MsgRow } from './pending-batch';
+
+/** Recent messages kept in memory per channel so live delivery never reads the database. */
+const CACHE_MSGS = 4096;
+const CACHE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * What a channel needs from its store: the reader pool, the store-wide state that gates a
+ * publish, and the record calls that queue its changes for the next group commit.
+ */
+export interface ChannelHost {
+  /** Reader pool (cold message reads, cold max_age queries). */
+  readonly db: Kysely<Database>;
+  /** Set while the store cannot write (see SqlStore.failure). */
+  readonly failure: string | undefined;
+  readonly maxMessageBytes: number | undefined;
+  readonly encrypting: boolean;
+  recordMessage(row: MsgRow): void;
+  recordEvent(e: StoreEvent): void;
+  recordTruncate(channelID: number, firstSeq: number): void;
+  recordProgress(channelID: number, subID: number, sent: boolean, seq: number): void;
+  nextSubID(): number;
+  /** A row's data back as the marshalled MsgProto (decrypted), or a StoreError. */
+  openRow(ch: { id: number; name: string }, seq: number, data: Buffer): Buffer;
+  /** Starts a commit nobody awaits (cold max_age expiry); its failure is reported by the store. */
+  commitSoon(): void;
+  reportError(err: Error): void;
+}
+
+function cloneSub(s: SubState): SubState {
+  return { ...s };
+}
+
+export class SqlMsgStore implements MsgStore {
+  firstSeq = 0;
+  lastSeq = 0;
+  msgCount = 0;
+  byteCount = 0;
+  lastTimestamp = 0;
+  /** seq → cached stored message (most recent ones); Map keeps insertion order = seq order. */
+  private readonly cache = new Map<number, StoredMsg>();
+  private cacheBytes = 0;
+  private readonly hot = new HotRing();
+  /** A cold-age query is running (retention timer): don't start another. */
+  private coldAgeQuery = false;
+
+  constructor(private readonly ch: SqlChannelStore) {}
+
+  store(msg: NewMsg): StoredMsg {
+    const bytes = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestampNs ?? msg.timestamp);
+    const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes };
+    if (msg.seq <= this.lastSeq) return stored;
+    // A store that cannot write until someone fixes the database takes no new messages:
+    // their publishers learn why at once instead of after a slow retry.
+    const failed = this.ch.host.failure;
+    if (failed !== undefined) throw new StoreUnavailableError(`store failed: ${failed}`);
+    const max = this.ch.host.maxMessageBytes;
+    if (max !== undefined && bytes.length > max) {
+      throw new StoreError(
+        `message too large for the database: ${bytes.length} bytes stored, the database accepts at most ${max} ` +
+          '(MySQL/MariaDB max_allowed_packet: raise it, or lower the NATS max_payload)',
+      );
+    }
+    if (this.msgCount === 0) this.firstSeq = msg.seq;
+    this.lastSeq = msg.seq;
+    this.lastTimestamp = msg.timestamp;
+    this.msgCount++;
+    this.byteCount += bytes.length;
+    this.cache.set(msg.seq, stored);
+    this.cacheBytes += bytes.length;
+    this.hot.push(msg.seq, bytes.length, msg.timestamp);
+    while (this.cache.size > CACHE_MSGS || (this.cacheBytes > CACHE_BYTES && this.cache.size > 1)) {
+      const first = this.cache.entries().next().value as [number, StoredMsg];
+      this.cache.delete(first[0]);
+      this.cacheBytes -= first[1].bytes.length;
+    }
+    // `size` stays the plaintext size: limits, monitoring and recovery count the message, not
+    // its encryption overhead, whether encryption is on or off.
+    // Encrypted rows are sealed by the store off the main thread (SqlStore.dispatchSeal).
+    this.ch.host.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size: bytes.length, data: this.ch.host.encrypting ? null : Buffer.from(bytes), plain: bytes });
+    this.enforceLimits();
+    return stored;
+  }
+
+  /** Size of a stored message: exact for hot ones, the cold region's average otherwise. */
+  private sizeOf(seq: number): number {
+    if (this.hot.has(seq)) return this.hot.size(seq);
+    // Cold messages exist only after a restart: their sizes are not in memory, and their
+    // average keeps max_bytes within one message's worth of error (the channel's byte count
+    // is an estimate until its recovered messages are all gone).
+    const coldEnd = this.hot.len > 0 ? this.hot.start : this.lastSeq + 1;
+    const coldCount = Math.max(1, coldEnd - this.firstSeq);
+    return Math.max(0, Math.round((this.byteCount - this.hot.bytes) / coldCount));
+  }
+
+  /** Count and bytes limits: drop the oldest, always keep the newest (spec §6.1). O(dropped). */
+  private enforceLimits(): void {
+    let newFirst = this.firstSeq;
+    let count = this.msgCount;
+    let bytes = this.byteCount;
+    let coldSize = -1;
+    const dropOne = (): void => {
+      let size: number;
+      if (this.hot.has(newFirst)) size = this.hot.size(newFirst);
+      else {
+        if (coldSize < 0) coldSize = this.sizeOf(newFirst);
+        size = coldSize;
+      }
+      bytes -= size;
+      count--;
+      newFirst++;
+    };
+    while (exceedsCountLimits(count, bytes, this.ch.limits)) dropOne();
+    if (newFirst !== this.firstSeq) this.truncate(newFirst, this.msgCount - count, this.byteCount - Math.max(0, bytes));
+  }
+
+  /** Removes every message below newFirst (limits): memory now, rows in the next commit. */
+  truncate(newFirst: number, removedMsgs: number, removedBytes: number): void {
+    this.firstSeq = newFirst;
+    this.msgCount -= removedMsgs;
+    this.byteCount = Math.max(0, this.byteCount - removedBytes);
+    if (this.msgCount <= 0) {
+      this.msgCount = 0;
+      this.byteCount = 0;
+    }
+    this.hot.dropBelow(newFirst);
+    for (const [seq, m] of this.cache) {
+      if (seq >= newFirst) break;
+      this.cache.delete(seq);
+      this.cacheBytes -= m.bytes.length;
+    }
+    this.ch.host.recordEvent({
+      kind: EventKind.MsgsExpired,
+      channelID: this.ch.id,
+      firstSeq: newFirst,
+      removedMsgs,
+      removedBytes,
+      lastSeq: this.lastSeq,
+      msgCount: this.msgCount,
+      byteCount: this.byteCount,
+    });
+    this.ch.host.recordTruncate(this.ch.id, newFirst);
+  }
+
+  /**
+   * Expires messages older than max_age (the store's retention timer). Hot messages are
+   * checked in memory; a cold region (recovered messages) is asked of the database, whose
+   * answer (count and exact bytes of the expired prefix) arrives asynchronously.
+   */
+  expireOlderThan(cutoffNs: number): boolean {
+    if (this.msgCount === 0) return false;
+    if (!this.hot.has(this.firstSeq)) {
+      this.expireCold(cutoffNs);
+      return false;
+    }
+    let newFirst = this.firstSeq;
+    let bytes = 0;
+    while (newFirst <= this.lastSeq && this.hot.has(newFirst) && this.hot.ts(newFirst) < cutoffNs) {
+      bytes += this.hot.size(newFirst);
+      newFirst++;
+    }
+    if (newFirst === this.firstSeq) return false;
+    this.truncate(newFirst, newFirst - this.firstSeq, bytes);
+    return true;
+  }
+
+  private expireCold(cutoffNs: number): void {
+    if (this.coldAgeQuery) return;
+    this.coldAgeQuery = true;
+    const first = this.firstSeq;
+    const coldEnd = this.hot.len > 0 ? this.hot.start : this.lastSeq + 1;
+    this.ch.host.db
+      .selectFrom('stan_messages')
+      .select((eb) => [eb.fn.max('seq').as('m'), eb.fn.countAll().as('c'), eb.fn.sum('size').as('b')])
+      .where('channel_id', '=', this.ch.id)
+      .where('seq', '>=', first)
+      .where('seq', '<', coldEnd)
+      .where('ts', '<', cutoffNs)
+      .executeTakeFirst()
+      .then(
+        (row) => {
+          this.coldAgeQuery = false;
+          const m = row ? num(row.m as number | string | null) : 0;
+          // Apply only if nothing moved meanwhile (limits may have truncated already).
+          if (m === 0 || this.firstSeq !== first) return;
+          this.truncate(m + 1, num(row?.c as number | string), num(row?.b as number | string | null));
+          this.ch.host.commitSoon();
+        },
+        (err: unknown) => {
+          this.coldAgeQuery = false;
+          this.ch.host.reportError(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+  }
+
+  /** seq → why the database refused the message (its row alone fails): see takeRefusal. */
+  private readonly refusals = new Map<number, string>();
+
+  /**
+   * The database refused this message for good: it is not stored. It leaves a gap in the
+   * sequence (later messages are committed already, or will be): delivery skips it like a
+   * message removed by limits. It still counts in msgCount until limits drop it (the count
+   * is the span first..last); its bytes no longer count.
+   */
+  refuse(seq: number, reason: string): void {
+    const m = this.cache.get(seq);
+    if (m !== undefined) {
+      this.cache.delete(seq);
+      this.cacheBytes -= m.bytes.length;
+    }
+    if (this.hot.has(seq)) this.byteCount = Math.max(0, this.byteCount - this.hot.clear(seq));
+    this.refusals.set(seq, reason);
+  }
+
+  takeRefusal(seq: number): string | undefined {
+    const r = this.refusals.get(seq);
+    if (r !== undefined) this.refusals.delete(seq);
+    return r;
+  }
+  forgetRecent(): void {
+    this.cache.clear();
+    this.cacheBytes = 0;
+    this.hot.dropBelow(this.lastSeq + 1);
+  }
+
+  continueAfter(lastSeq: number): void {
+    if (this.lastSeq !== 0 || this.msgCount !== 0) throw new Error('internal: continueAfter on a channel that has messages');
+    this.lastSeq = lastSeq;
+    this.truncate(lastSeq + 1, 0, 0);
+  }
+
+
+  restore(first: number, last: number, count: number, bytes: number, lastTimestamp: number): void {
+    this.firstSeq = first;
+    this.lastSeq = last;
+    this.msgCount = count;
+    this.byteCount = bytes;
+    this.lastTimestamp = lastTimestamp;
+  }
+
+  lookupCached(seq: number): StoredMsg | undefined | null {
+    if (seq < this.firstSeq || seq > this.lastSeq || this.msgCount === 0) return undefined;
+    return this.cache.get(seq) ?? null;
+  }
+
+  async lookup(seq: number): Promise<StoredMsg | undefined> {
+    const c = this.lookupCached(seq);
+    if (c !== null) return c;
+    const row = await this.ch.host.db
+      .selectFrom('stan_messages')
+      .select(['seq', 'ts', 'data'])
+      .where('channel_id', '=', this.ch.id)
+      .where('seq', '=', seq)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    return { seq: num(row.seq), timestamp: num(row.ts), bytes: this.ch.host.openRow(this.ch, seq, toBuffer(row.data)) };
+  }
+
+  async firstSeqAtOrAfter(ts: number): Promise<number> {
+    for (const m of this.cache.values()) {
+      // The cache covers the newest messages: if its oldest entry is already >= ts, the
+      // answer may be older; only a hit strictly inside the cache can be answered here.
+      if (m.timestamp >= ts) {
+        if (m.seq === this.firstSeq) return m.seq;
+        break;
+      }
+    }
+    const row = await this.ch.host.db
+      .selectFrom('stan_messages')
+      .select((eb) => eb.fn.min('seq').as('seq'))
+      .where('channel_id', '=', this.ch.id)
+      .where('ts', '>=', ts)
+      .where('seq', '>=', this.firstSeq)
+      .executeTakeFirst();
+    const s = row ? num(row.seq as number | string | null) : 0;
+    if (s > 0) return s;
+    // Not yet committed messages are only in the cache.
+    for (const m of this.cache.values()) if (m.timestamp >= ts) return m.seq;
+    return this.lastSeq + 1;
+  }
+}
+
+export class SqlSubStore implements SubStore {
+  subCount = 0;
+  constructor(private readonly ch: SqlChannelStore) {}
+
+  createSub(state: SubState): void {
+    const max = this.ch.limits.maxSubscriptions;
+    if (max > 0 && this.subCount >= max) throw new StoreError(ERR_TOO_MANY_SUBS);
+    state.ID = this.ch.host.nextSubID();
+    this.subCount++;
+    this.ch.host.recordEvent({ kind: EventKind.SubCreated, channelID: this.ch.id, sub: cloneSub(state) });
+  }
+  updateSub(state: SubState): void {
+    this.ch.host.recordEvent({ kind: EventKind.SubUpdated, channelID: this.ch.id, sub: cloneSub(state) });
+  }
+  deleteSub(id: number): void {
+    this.subCount = Math.max(0, this.subCount - 1);
+    this.ch.host.recordEvent({ kind: EventKind.SubDeleted, channelID: this.ch.id, subID: id });
+  }
+  addSeqPending(id: number, seq: number): void {
+    this.ch.host.recordProgress(this.ch.id, id, true, seq);
+  }
+  ackSeqPending(id: number, seq: number): void {
+    this.ch.host.recordProgress(this.ch.id, id, false, seq);
+  }
+}
+
+export class SqlChannelStore implements ChannelStore {
+  readonly msgs: SqlMsgStore;
+  readonly subs: SqlSubStore;
+  constructor(
+    readonly host: ChannelHost,
+    readonly id: number,
+    readonly name: string,
+    readonly limits: ChannelLimits,
+  ) {
+    this.msgs = new SqlMsgStore(this);
+    this.subs = new SqlSubStore(this);
+  }
+}
+

@@ -1,0 +1,206 @@
+/**
+ * One contract suite for every store (MEMORY, SQLite, PostgreSQL, MariaDB): what the STAN core
+ * relies on, driven through the Store interface only (src/store/contract.ts). Persistent
+ * stores also run the round trips through a close and a reopen.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultStoreLimits, type StoreLimits } from '../../src/config/options';
+import { ERR_TOO_MANY_CHANNELS, ERR_TOO_MANY_SUBS, isCommitObservable, isFencedStore, isHealthChecked, type Store } from '../../src/store/contract';
+import { serverInfo, subState as sub } from './store';
+
+export interface StoreUnderTest {
+  readonly name: string;
+  /** Data survives close() + open() on the same backing data. */
+  readonly persistent: boolean;
+  /** Fresh backing data (a new directory or database) for the next open(). */
+  fresh(): Promise<void>;
+  /** Optional capabilities (contract.ts) this store must declare, and no others. */
+  readonly capabilities: { fenced: boolean; commitObservable: boolean; healthChecked: boolean };
+  /** Opens a store on the current backing data. */
+  open(o: { clusterID: string; limits: StoreLimits; now: () => number }): Promise<Store>;
+}
+
+const T0_MS = 1_700_000_000_000;
+
+function limits(over: Partial<StoreLimits> = {}): StoreLimits {
+  return { ...defaultStoreLimits(), ...over };
+}
+
+/** Polls `cond` until it holds (events, not durations: the bound only ends a hung test). */
+async function until(what: string, cond: () => boolean, boundMs = 15_000): Promise<void> {
+  const end = Date.now() + boundMs;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function storeContractSuite(s: StoreUnderTest): void {
+  describe(`store contract: ${s.name}`, () => {
+    let clock = T0_MS;
+    const now = (): number => clock;
+    const open = async (clusterID = 'contract', l = limits()): Promise<Store> => s.open({ clusterID, limits: l, now });
+    /** A store on fresh data, recovered (empty) and initialised as a server does at first start. */
+    const start = async (l = limits()): Promise<Store> => {
+      await s.fresh();
+      clock = T0_MS;
+      const st = await open('contract', l);
+      assert.equal(await st.recover(), null, 'a fresh store recovers nothing');
+      st.init(serverInfo('contract'));
+      return st;
+    };
+    const put = (st: Store, channel: string, seq: number, data: string, tsMs = clock): void => {
+      const ch = st.lookupChannel(channel) ?? st.createChannel(channel);
+      ch.msgs.store({ seq, timestamp: tsMs * 1e6, subject: channel, reply: '', data: Buffer.from(data) });
+    };
+
+    test('declares exactly its optional capabilities (type guards, no casts)', async () => {
+      const st = await start();
+      assert.deepEqual(
+        { fenced: isFencedStore(st), commitObservable: isCommitObservable(st), healthChecked: isHealthChecked(st) },
+        s.capabilities,
+      );
+      if (isHealthChecked(st)) assert.equal(await st.checkHealth(), undefined, 'a working store is healthy');
+      await st.close();
+    });
+
+    test('record, commit, read back; persistent stores recover it all after a reopen', async () => {
+      const st = await start();
+      st.addClient({ ID: 'me', HbInbox: '_INBOX.hb', ConnID: Buffer.from('c'), Protocol: 1, PingInterval: 5, PingMaxOut: 3 });
+      for (let i = 1; i <= 5; i++) put(st, 'foo', i, `m${i}`);
+      await st.commit();
+      const ch = st.lookupChannel('foo');
+      assert.ok(ch);
+      assert.deepEqual([ch.msgs.firstSeq, ch.msgs.lastSeq, ch.msgs.msgCount], [1, 5, 5]);
+      const m3 = await ch.msgs.lookup(3);
+      assert.equal(m3?.seq, 3);
+      assert.equal(await ch.msgs.firstSeqAtOrAfter(T0_MS * 1e6), 1);
+      // A sequence at or below the last one is ignored.
+      put(st, 'foo', 5, 'again');
+      assert.equal(ch.msgs.msgCount, 5);
+      await st.close();
+      if (!s.persistent) return;
+      const re = await open();
+      const rec = await re.recover();
+      assert.ok(rec, 'recovered state');
+      assert.equal(rec.info.ClusterID, 'contract');
+      assert.deepEqual(rec.clients.map((c) => c.ID), ['me']);
+      const rc = rec.channels.find((c) => c.channel.name === 'foo');
+      assert.ok(rc);
+      assert.deepEqual([rc.channel.msgs.firstSeq, rc.channel.msgs.lastSeq, rc.channel.msgs.msgCount], [1, 5, 5]);
+      const back = await rc.channel.msgs.lookup(5);
+      assert.equal(back?.seq, 5);
+      await re.close();
+    });
+
+    test('count and bytes limits drop the oldest, always keeping the newest', async () => {
+      const st = await start(limits({ maxMsgs: 3 }));
+      for (let i = 1; i <= 10; i++) put(st, 'cnt', i, 'x'.repeat(10));
+      await st.commit();
+      const ch = st.lookupChannel('cnt');
+      assert.ok(ch);
+      assert.deepEqual([ch.msgs.firstSeq, ch.msgs.lastSeq, ch.msgs.msgCount], [8, 10, 3]);
+      assert.equal(await ch.msgs.lookup(7), undefined, 'a dropped message is gone');
+      await st.close();
+
+      const one = (await ch.msgs.lookup(10))?.bytes.length ?? 0;
+      const sb = await start(limits({ maxBytes: 1 }));
+      for (let i = 1; i <= 4; i++) put(sb, 'bytes', i, 'y'.repeat(100));
+      await sb.commit();
+      const cb = sb.lookupChannel('bytes');
+      assert.ok(cb);
+      assert.deepEqual([cb.msgs.firstSeq, cb.msgs.lastSeq, cb.msgs.msgCount], [4, 4, 1], 'the newest message stays even above max_bytes');
+      assert.ok(cb.msgs.byteCount > 0 && (one === 0 || cb.msgs.byteCount >= one));
+      await sb.close();
+      if (!s.persistent) return;
+      const re = await open('contract', limits({ maxBytes: 1 }));
+      const rec = await re.recover();
+      const rc = rec?.channels.find((c) => c.channel.name === 'bytes');
+      assert.deepEqual([rc?.channel.msgs.firstSeq, rc?.channel.msgs.msgCount], [4, 1], 'limits survive a reopen');
+      await re.close();
+    });
+
+    test('max_age expires by the injected clock', async () => {
+      const st = await start(limits({ maxAge: 1000 }));
+      for (let i = 1; i <= 3; i++) put(st, 'aged', i, `old${i}`);
+      await st.commit();
+      // The store's clock moves past max_age: the old messages expire, newer ones stay.
+      clock += 5000;
+      for (let i = 4; i <= 5; i++) put(st, 'aged', i, `new${i}`);
+      await st.commit();
+      const ch = st.lookupChannel('aged');
+      assert.ok(ch);
+      await until('the three old messages expire', () => ch.msgs.firstSeq === 4);
+      assert.equal(ch.msgs.msgCount, 2);
+      assert.equal(await ch.msgs.lookup(2), undefined);
+      assert.equal((await ch.msgs.lookup(4))?.seq, 4);
+      await st.close();
+    });
+
+    test('subscriptions and pending sets; max_subs refuses the next one', async () => {
+      const st = await start(limits({ maxSubscriptions: 2 }));
+      const ch = st.createChannel('subs');
+      for (let i = 1; i <= 5; i++) put(st, 'subs', i, `m${i}`);
+      const durable = sub('me', 'dur');
+      ch.subs.createSub(durable);
+      const plain = sub('me', '');
+      ch.subs.createSub(plain);
+      assert.ok(durable.ID > 0 && plain.ID > 0 && durable.ID !== plain.ID, 'IDs are assigned, unique');
+      assert.equal(ch.subs.subCount, 2);
+      assert.throws(() => ch.subs.createSub(sub('me', 'third')), new RegExp(ERR_TOO_MANY_SUBS));
+      for (let i = 1; i <= 5; i++) ch.subs.addSeqPending(durable.ID, i);
+      ch.subs.ackSeqPending(durable.ID, 1);
+      ch.subs.ackSeqPending(durable.ID, 3);
+      durable.lastSent = 5;
+      ch.subs.updateSub(durable);
+      ch.subs.deleteSub(plain.ID);
+      assert.equal(ch.subs.subCount, 1);
+      await st.commit();
+      await st.close();
+      if (!s.persistent) return;
+      const re = await open('contract', limits({ maxSubscriptions: 2 }));
+      const rec = await re.recover();
+      const rc = rec?.channels.find((c) => c.channel.name === 'subs');
+      assert.ok(rc);
+      assert.equal(rc.subs.length, 1, 'the deleted subscription stays deleted');
+      assert.equal(rc.subs[0].state.durableName, 'dur');
+      assert.equal(rc.subs[0].state.lastSent, 5);
+      assert.deepEqual(rc.subs[0].pending, [2, 4, 5]);
+      await re.close();
+    });
+
+    test('channel deletion, and max_channels', async () => {
+      const st = await start(limits({ maxChannels: 2 }));
+      put(st, 'a', 1, 'x');
+      put(st, 'b', 1, 'y');
+      assert.equal(st.channelCount, 2);
+      assert.throws(() => st.createChannel('c'), new RegExp(ERR_TOO_MANY_CHANNELS));
+      st.deleteChannel('a');
+      assert.equal(st.lookupChannel('a'), undefined);
+      assert.equal(st.channelCount, 1);
+      // The freed slot can be used again, and the name starts over.
+      put(st, 'a', 1, 'fresh');
+      await st.commit();
+      await st.close();
+      if (!s.persistent) return;
+      const re = await open('contract', limits({ maxChannels: 2 }));
+      const rec = await re.recover();
+      assert.deepEqual(rec?.channels.map((c) => c.channel.name).sort(), ['a', 'b']);
+      const a = rec?.channels.find((c) => c.channel.name === 'a');
+      assert.equal(a?.channel.msgs.msgCount, 1);
+      assert.equal(Buffer.from((await a?.channel.msgs.lookup(1))?.bytes ?? []).includes(Buffer.from('fresh')), true);
+      await re.close();
+    });
+
+    test('a persistent store refuses data of another cluster ID, naming the fix', { skip: !s.persistent }, async () => {
+      const st = await start();
+      put(st, 'foo', 1, 'x');
+      await st.commit();
+      await st.close();
+      const other = await open('another');
+      await assert.rejects(other.recover(), /belongs to the STAN cluster "contract", not "another".*-cid contract/);
+      await other.close();
+    });
+  });
+}
