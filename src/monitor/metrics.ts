@@ -5,7 +5,7 @@
  * store's `onCommit` hook (FILE and SQL stores).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StanCore } from '../server/server';
+import type { StanCore } from '../stan/core';
 import type { Store } from '../store/types';
 import { SqlStore } from '../store/sql/sql-store';
 import type { MonitorHttpServer } from './http';

@@ -4,8 +4,8 @@
  * omitempty rules follow the reference's Go structs.
  */
 import type { StoreLimits, ChannelLimits } from '../config/options';
-import type { ServerState, StanCore } from '../server/server';
-import type { Channel, Client, Subscription } from '../server/state';
+import type { ServerState, StanCore } from '../stan/core';
+import type { Channel, Client, Subscription } from '../stan/state';
 import type { Store } from '../store/types';
 import { resolveChannelLimits } from '../store/limits';
 import { fdUsage, type FdUsage } from './fds';

@@ -30,7 +30,7 @@ import { decodePubMsgRaw, newPubMsgRaw } from '../protocol/fast';
 import { RecoveredState, Store, StoreError, StoreUnavailableError } from '../store/types';
 import { Delivery } from './delivery';
 import * as E from './errors';
-import { PublishPipeline } from './publish';
+import { PublishPipeline } from './commit-pipeline';
 import { firstSeqBeforeStore, noticeIfLimitReached } from './limit-notice';
 import { Channel, Client, connIDKey, durableKey, QueueGroup, Subscription } from './state';
 import { isValidClientID, serverSubjects } from './subjects';
