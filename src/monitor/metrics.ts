@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StanCore } from '../stan/core';
+import { channelSubscriptions } from '../stan/subscription-walk';
 import type { Store } from '../store/types';
 import { SqlStore } from '../store/sql/sql-store';
 import type { MonitorHttpServer } from './http';
@@ -16,14 +17,7 @@ const FT_STATES = ['STANDALONE', 'FT_ACTIVE', 'FT_STANDBY', 'FAILED', 'SHUTDOWN'
 
 function pendingAcks(core: StanCore): number {
   let n = 0;
-  for (const ch of core.channels.values()) {
-    for (const s of ch.plainSubs) n += s.acksPending.size;
-    for (const d of ch.durables.values()) if (d.isOffline) n += d.acksPending.size;
-    for (const g of ch.queues.values()) {
-      for (const m of g.members) n += m.acksPending.size;
-      if (g.shadow && g.members.length === 0) n += g.shadow.acksPending.size;
-    }
-  }
+  for (const ch of core.channels.values()) for (const s of channelSubscriptions(ch)) n += s.acksPending.size;
   return n;
 }
 

@@ -6,6 +6,7 @@
 import type { StoreLimits, ChannelLimits } from '../config/options';
 import type { ServerState, StanCore } from '../stan/core';
 import type { Channel, Client, Subscription } from '../stan/state';
+import { channelSubscriptions } from '../stan/subscription-walk';
 import type { Store } from '../store/types';
 import { resolveChannelLimits } from '../store/limits';
 import { fdUsage, type FdUsage } from './fds';
@@ -84,12 +85,7 @@ function subz(sub: Subscription, lastOwner?: string): Subscriptionz {
 /** Plain subs (incl. online durables) + offline durables + queue members + durable-queue shadows. */
 export function channelSubs(ch: Channel): Subscriptionz[] {
   const out: Subscriptionz[] = [];
-  for (const s of ch.plainSubs) out.push(subz(s));
-  for (const d of ch.durables.values()) if (d.isOffline && !ch.plainSubs.has(d)) out.push(subz(d));
-  for (const g of ch.queues.values()) {
-    for (const m of g.members) out.push(subz(m));
-    if (g.shadow && !g.members.includes(g.shadow)) out.push(subz(g.shadow));
-  }
+  for (const s of channelSubscriptions(ch)) out.push(subz(s));
   return out;
 }
 
