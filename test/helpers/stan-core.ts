@@ -145,3 +145,16 @@ export class TestClient {
 export function seqs(sub: TestSub): string[] {
   return sub.msgs.map((m) => (m.redelivered ? `${m.sequence}*${m.redeliveryCount}` : `${m.sequence}`));
 }
+
+/** Runs `body` against a serving core with a connected client "c1", then shuts the core down. */
+export async function withCore(body: (h: CoreHarness, c: TestClient) => Promise<void>, tweak?: (o: StreamingOptions) => void): Promise<void> {
+  const h = startCore(tweak);
+  try {
+    const c = new TestClient(h, 'c1');
+    const res = await c.connect();
+    if (res.error) throw new Error(`connect refused: ${res.error}`);
+    await body(h, c);
+  } finally {
+    await h.close();
+  }
+}

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { settle } from '../helpers/fake-clock';
-import { seqs, startCore, TestClient } from '../helpers/stan-core';
+import { seqs, startCore, TestClient, withCore } from '../helpers/stan-core';
 
 test('publish: PubAck without error, in publish order, and stats count the messages', async () => {
   const h = startCore();
@@ -22,11 +22,8 @@ test('publish: PubAck without error, in publish order, and stats count the messa
   }
 });
 
-test('an unacknowledged message is redelivered after ack wait, its count rising each time; an ack stops it', async () => {
-  const h = startCore();
-  try {
-    const c = new TestClient(h, 'c1');
-    await c.connect();
+test('an unacknowledged message is redelivered after ack wait, its count rising each time; an ack stops it', () =>
+  withCore(async (h, c) => {
     const sub = await c.subscribe('foo', { ackWaitInSecs: 2 });
     await c.publish('foo', 'a');
     await settle();
@@ -43,16 +40,10 @@ test('an unacknowledged message is redelivered after ack wait, its count rising 
     await settle();
     await h.clock.advance(10_000);
     assert.deepEqual(seqs(sub), ['1', '1*1', '1*2']);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('max in flight: no more than maxInFlight unacknowledged messages; each ack lets one more go', async () => {
-  const h = startCore();
-  try {
-    const c = new TestClient(h, 'c1');
-    await c.connect();
+test('max in flight: no more than maxInFlight unacknowledged messages; each ack lets one more go', () =>
+  withCore(async (h, c) => {
     const sub = await c.subscribe('foo', { maxInFlight: 2 });
     for (const d of ['a', 'b', 'c', 'd']) await c.publish('foo', d);
     await settle();
@@ -64,7 +55,4 @@ test('max in flight: no more than maxInFlight unacknowledged messages; each ack 
     c.ack(sub, 'foo', 3);
     await settle();
     assert.deepEqual(seqs(sub), ['1', '2', '3', '4']);
-  } finally {
-    await h.close();
-  }
-});
+  }));

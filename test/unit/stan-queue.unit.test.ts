@@ -6,13 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { settle } from '../helpers/fake-clock';
-import { seqs, startCore, TestClient } from '../helpers/stan-core';
+import { seqs, withCore } from '../helpers/stan-core';
 
-test('queue members: each message goes to the member with fewest unacknowledged, round robin among equals', async () => {
-  const h = startCore();
-  try {
-    const c = new TestClient(h, 'c1');
-    await c.connect();
+test('queue members: each message goes to the member with fewest unacknowledged, round robin among equals', () =>
+  withCore(async (h, c) => {
     const a = await c.subscribe('foo', { qGroup: 'g' });
     const b = await c.subscribe('foo', { qGroup: 'g' });
     for (const d of ['1', '2', '3', '4']) await c.publish('foo', d);
@@ -27,16 +24,10 @@ test('queue members: each message goes to the member with fewest unacknowledged,
     await settle();
     assert.deepEqual(seqs(a), ['1', '3', '5', '6']);
     assert.deepEqual(seqs(b), ['2', '4']);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('a group whose members are all at max in flight stalls, and resumes with the next ack', async () => {
-  const h = startCore();
-  try {
-    const c = new TestClient(h, 'c1');
-    await c.connect();
+test('a group whose members are all at max in flight stalls, and resumes with the next ack', () =>
+  withCore(async (h, c) => {
     const a = await c.subscribe('foo', { qGroup: 'g', maxInFlight: 1 });
     const b = await c.subscribe('foo', { qGroup: 'g', maxInFlight: 1 });
     for (const d of ['1', '2', '3']) await c.publish('foo', d);
@@ -45,16 +36,10 @@ test('a group whose members are all at max in flight stalls, and resumes with th
     c.ack(b, 'foo', 2);
     await settle();
     assert.deepEqual([seqs(a), seqs(b)], [['1'], ['2', '3']]);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('a member leaving the group: its unacknowledged messages are redelivered to a remaining member', async () => {
-  const h = startCore();
-  try {
-    const c = new TestClient(h, 'c1');
-    await c.connect();
+test('a member leaving the group: its unacknowledged messages are redelivered to a remaining member', () =>
+  withCore(async (h, c) => {
     const a = await c.subscribe('foo', { qGroup: 'g' });
     const b = await c.subscribe('foo', { qGroup: 'g' });
     await c.publish('foo', '1');
@@ -65,7 +50,4 @@ test('a member leaving the group: its unacknowledged messages are redelivered to
     await h.clock.advance(1_000);
     assert.deepEqual(seqs(b), ['2', '1*1']);
     assert.equal(h.core.subscriptionCount, 1);
-  } finally {
-    await h.close();
-  }
-});
+  }));

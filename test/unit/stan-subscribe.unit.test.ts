@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StartPosition } from '../../src/protocol/codec';
 import { settle } from '../helpers/fake-clock';
-import { seqs, startCore, TestClient, type CoreHarness } from '../helpers/stan-core';
+import { seqs, withCore, type CoreHarness, type TestClient } from '../helpers/stan-core';
 
 /** Publishes m1 at t0, m2 at t0+10s, m3 at t0+20s; then 5 s pass. */
 async function threeMessages(h: CoreHarness, c: TestClient): Promise<void> {
@@ -27,40 +27,25 @@ const cases: Array<[string, Partial<Parameters<TestClient['subscribe']>[1]>, str
 ];
 
 for (const [name, req, expected] of cases) {
-  test(`start position ${name}`, async () => {
-    const h = startCore();
-    try {
-      const c = new TestClient(h, 'c1');
-      await c.connect();
+  test(`start position ${name}`, () =>
+    withCore(async (h, c) => {
       await threeMessages(h, c);
       const sub = await c.subscribe('foo', req);
       assert.equal(sub.error, '');
       await c.publish('foo', 'm4');
       await settle();
       assert.deepEqual(seqs(sub), expected);
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 }
 
-test('an invalid start position is refused with the reference error', async () => {
-  const h = startCore();
-  try {
-    const c = new TestClient(h, 'c1');
-    await c.connect();
+test('an invalid start position is refused with the reference error', () =>
+  withCore(async (h, c) => {
     const sub = await c.subscribe('foo', { startPosition: 9 });
     assert.equal(sub.error, 'stan: invalid start position');
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('a closed durable resumes where it left off: unacknowledged first (redelivered), then what came meanwhile', async () => {
-  const h = startCore();
-  try {
-    const c = new TestClient(h, 'c1');
-    await c.connect();
+test('a closed durable resumes where it left off: unacknowledged first (redelivered), then what came meanwhile', () =>
+  withCore(async (h, c) => {
     const d1 = await c.subscribe('foo', { durableName: 'dur', startPosition: StartPosition.First });
     await c.publish('foo', 'm1');
     await c.publish('foo', 'm2');
@@ -75,16 +60,10 @@ test('a closed durable resumes where it left off: unacknowledged first (redelive
     assert.equal(d2.error, '');
     await settle();
     assert.deepEqual(seqs(d2), ['2*1', '3']);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('an unsubscribed durable is gone: subscribing again starts from the start position', async () => {
-  const h = startCore();
-  try {
-    const c = new TestClient(h, 'c1');
-    await c.connect();
+test('an unsubscribed durable is gone: subscribing again starts from the start position', () =>
+  withCore(async (h, c) => {
     const d1 = await c.subscribe('foo', { durableName: 'dur' });
     await c.publish('foo', 'm1');
     await settle();
@@ -94,7 +73,4 @@ test('an unsubscribed durable is gone: subscribing again starts from the start p
     await c.publish('foo', 'm2');
     await settle();
     assert.deepEqual(seqs(d2), ['2']);
-  } finally {
-    await h.close();
-  }
-});
+  }));
