@@ -21,7 +21,7 @@ import { errorText } from './error-text';
 import { ChannelPartition, ClientRegistry } from './partitioning';
 import { PublishHandler } from './publish';
 import { Recovery } from './recovery';
-import type { Channel, Client, Subscription } from './state';
+import type { Channel, Client } from './state';
 import { Subscriptions } from './subscribe';
 import { serverSubjects } from './subjects';
 import { countSubscriptions } from './subscription-walk';
@@ -37,8 +37,8 @@ type Dispatch = (run: () => void, refuse?: (why: string) => void) => void;
 
 export class StanCore {
   readonly stats: StanCoreStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, redeliveries: 0 };
-  readonly delivery: Delivery;
-  readonly publisher: CommitPipeline;
+  private readonly delivery: Delivery;
+  private readonly publisher: CommitPipeline;
   info: ServerInfo;
   private closed = false;
   private readonly ctx: CoreContext;
@@ -107,21 +107,6 @@ export class StanCore {
   enablePartitioning(partition: ChannelPartition): void {
     this.ctx.routing.partition = partition;
     this.ctx.routing.registry = new ClientRegistry();
-  }
-
-  /** Closes a client as a CloseRequest does (partitioning hands over clients this way). */
-  closeClient(c: Client, why: string): Promise<void> {
-    return this.clientsPart.close(c, why);
-  }
-
-  /** Removes a subscription per spec §3.6 (unsubscribe = true deletes durables). */
-  removeSub(sub: Subscription, unsubscribe: boolean): void {
-    this.subs.removeSub(sub, unsubscribe);
-  }
-
-  /** Starts (or stops) the max_inactivity timer of a channel. */
-  checkInactivity(ch: Channel): void {
-    this.channelsPart.checkInactivity(ch);
   }
 
   // ---------------------------------------------------------------- lifecycle
