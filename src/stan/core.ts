@@ -22,7 +22,7 @@ import { ChannelPartition, ClientRegistry } from './partitioning';
 import { PublishHandler } from './publish';
 import { Recovery } from './recovery';
 import type { Channel, Client } from './state';
-import { Subscriptions } from './subscribe';
+import { SubscriptionHandler } from './subscribe';
 import { serverSubjects } from './subjects';
 import { countSubscriptions } from './subscription-walk';
 
@@ -45,7 +45,7 @@ export class StanCore {
   private readonly clientsPart: Clients;
   private readonly channelsPart: Channels;
   private readonly publish: PublishHandler;
-  private readonly subs: Subscriptions;
+  private readonly subs: SubscriptionHandler;
   private readonly recovery: Recovery;
   private readonly subscriptions: TransportSubscription[] = [];
   /** Requests being handled (they may wait on a commit): shutdown lets them finish first. */
@@ -84,7 +84,7 @@ export class StanCore {
     const barrier = (): Promise<void> => this.publisher.barrier();
     this.clientsPart = new Clients(ctx, { removeSub: (sub, unsubscribe) => this.subs.removeSub(sub, unsubscribe), barrier });
     this.channelsPart = new Channels(ctx, this.delivery, barrier);
-    this.subs = new Subscriptions(ctx, this.clientsPart, this.channelsPart, this.delivery, barrier);
+    this.subs = new SubscriptionHandler(ctx, this.clientsPart, this.channelsPart, this.delivery, barrier);
     this.publish = new PublishHandler(ctx, this.clientsPart, this.channelsPart, this.publisher);
     this.recovery = new Recovery(ctx, this.clientsPart, this.channelsPart, this.subs, this.delivery);
   }

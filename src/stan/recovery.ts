@@ -14,7 +14,7 @@ import type { Channels } from './channels';
 import type { Clients } from './clients';
 import type { CoreContext } from './context';
 import type { Delivery } from './delivery';
-import type { Subscriptions } from './subscribe';
+import type { SubscriptionHandler } from './subscribe';
 import { durableKey, QueueGroup, Subscription, type Channel } from './state';
 
 export class Recovery {
@@ -22,7 +22,7 @@ export class Recovery {
     private readonly ctx: CoreContext,
     private readonly clients: Clients,
     private readonly channels: Channels,
-    private readonly subs: Subscriptions,
+    private readonly subs: SubscriptionHandler,
     private readonly delivery: Delivery,
   ) {}
 

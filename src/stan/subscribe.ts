@@ -34,7 +34,7 @@ function invalidRequest(req: SubscriptionRequest): string | undefined {
   return undefined;
 }
 
-export class Subscriptions {
+export class SubscriptionHandler {
   constructor(
     private readonly ctx: CoreContext,
     private readonly clients: Clients,
