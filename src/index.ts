@@ -8,11 +8,11 @@
  */
 import { defaultServerOptions, ServerOptions, StreamingOptions, NatsServerOptions } from './config/options';
 import type { Logger } from './logging/logger';
-import { StreamingServer } from './server/streaming';
+import { StreamingServer } from './stan/streaming-server';
 
 export type { ServerOptions, StreamingOptions, NatsServerOptions } from './config/options';
 export type { Logger } from './logging/logger';
-export { StreamingServer } from './server/streaming';
+export { StreamingServer } from './stan/streaming-server';
 
 export interface EmbeddedServerConfig {
   streaming?: Partial<StreamingOptions>;

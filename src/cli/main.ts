@@ -9,7 +9,7 @@ import { loadOptions } from '../config/load';
 import { ConfigError } from '../config/errors';
 import { createLogOutput, LogOutput } from '../logging/factory';
 import { DEFAULT_SYSLOG_SOCKET, parseRemoteSyslogURL, SYSLOG_SOCKET_ENV, syslogTag, type SyslogChoice } from '../logging/syslog';
-import { StreamingServer, STAN_VERSION } from '../server/streaming';
+import { StreamingServer, STAN_VERSION } from '../stan/streaming-server';
 import type { ServerOptions } from '../config/options';
 import { unexpectedArguments } from './commands';
 import { ServerLifecycle } from './lifecycle';

@@ -10,7 +10,7 @@ export const CLUSTERING_DOC = 'docs/clustering.md';
 
 /** Same text as the reference's start-up error (spec stan §6). */
 export const ERR_CLUSTERING_MEMORY = 'stan: clustering mode not supported with MEMORY store type';
-/** Same text as the partitioning check's (spec stan §6, src/server/partitioning.ts). */
+/** Same text as the partitioning check's (spec stan §6, src/stan/partitioning.ts). */
 export const ERR_CLUSTERING_PARTITIONING = 'stan: channels partitioning in clustering mode is not supported';
 
 /** Node IDs are lease member names: a VARCHAR(64) owner column, shown in logs. */

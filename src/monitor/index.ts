@@ -5,8 +5,8 @@
 import type { ServerOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
 import type { EmbeddedNatsServer } from '../nats/embedded/server';
-import type { ServerState } from '../server/server';
-import type { StreamingServer } from '../server/streaming';
+import type { ServerState } from '../stan/core';
+import type { StreamingServer } from '../stan/streaming-server';
 import { isHealthChecked, type Store } from '../store/contract';
 import { httpsMonitorOptions } from '../nats/embedded/tls';
 import { MonitorHttpServer } from './http';

@@ -5,7 +5,8 @@
  * store's `onCommit` hook (FILE and SQL stores).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StanCore } from '../server/server';
+import type { StanCore } from '../stan/core';
+import { channelSubscriptions } from '../stan/subscription-walk';
 import { isCommitObservable, type Store } from '../store/contract';
 import type { MonitorHttpServer } from './http';
 import { storeTotals } from './streaming';
@@ -15,14 +16,7 @@ const FT_STATES = ['STANDALONE', 'FT_ACTIVE', 'FT_STANDBY', 'FAILED', 'SHUTDOWN'
 
 function pendingAcks(core: StanCore): number {
   let n = 0;
-  for (const ch of core.channels.values()) {
-    for (const s of ch.plainSubs) n += s.acksPending.size;
-    for (const d of ch.durables.values()) if (d.isOffline) n += d.acksPending.size;
-    for (const g of ch.queues.values()) {
-      for (const m of g.members) n += m.acksPending.size;
-      if (g.shadow && g.members.length === 0) n += g.shadow.acksPending.size;
-    }
-  }
+  for (const ch of core.channels.values()) for (const s of channelSubscriptions(ch)) n += s.acksPending.size;
   return n;
 }
 

@@ -4,8 +4,9 @@
  * omitempty rules follow the reference's Go structs.
  */
 import type { StoreLimits, ChannelLimits } from '../config/options';
-import type { ServerState, StanCore } from '../server/server';
-import type { Channel, Client, Subscription } from '../server/state';
+import type { ServerState, StanCore } from '../stan/core';
+import type { Channel, Client, Subscription } from '../stan/state';
+import { channelSubscriptions } from '../stan/subscription-walk';
 import type { Store } from '../store/contract';
 import { resolveChannelLimits } from '../store/limits/limits';
 import { fdUsage, type FdUsage } from './fds';
@@ -84,12 +85,7 @@ export function subz(sub: Subscription, lastOwner?: string): Subscriptionz {
 /** Plain subs (incl. online durables) + offline durables + queue members + durable-queue shadows. */
 export function channelSubs(ch: Channel): Subscriptionz[] {
   const out: Subscriptionz[] = [];
-  for (const s of ch.plainSubs) out.push(subz(s));
-  for (const d of ch.durables.values()) if (d.isOffline && !ch.plainSubs.has(d)) out.push(subz(d));
-  for (const g of ch.queues.values()) {
-    for (const m of g.members) out.push(subz(m));
-    if (g.shadow && !g.members.includes(g.shadow)) out.push(subz(g.shadow));
-  }
+  for (const s of channelSubscriptions(ch)) out.push(subz(s));
   return out;
 }
 

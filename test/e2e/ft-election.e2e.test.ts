@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultServerOptions, type ServerOptions } from '../../src/config/options';
-import { StreamingServer } from '../../src/server/streaming';
+import { StreamingServer } from '../../src/stan/streaming-server';
 import { Lease } from '../../src/ft/lease';
 import { RealNatsServer } from '../helpers/nats-server';
 import { startPostgres, type PgInstance } from '../helpers/db';

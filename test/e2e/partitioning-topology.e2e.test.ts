@@ -8,7 +8,7 @@ import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { defaultServerOptions, defaultStoreLimits, type ServerOptions } from '../../src/config/options';
-import { StreamingServer } from '../../src/server/streaming';
+import { StreamingServer } from '../../src/stan/streaming-server';
 import { NATS_SERVER_BIN } from '../helpers/nats-server';
 import { freePort, Proc, waitForPort } from '../helpers/proc';
 import { storeOptionsFor, testStore } from '../helpers/server';

@@ -183,7 +183,7 @@ test('the newest message timestamp of every channel is restored (new timestamps 
   assert.equal(s2.lookupChannel('bar')?.msgs.lastTimestamp, 1_700_000_000_000_000_000);
   assert.equal(s2.lookupChannel('empty')?.msgs.lastTimestamp, 0);
   // The server's channel state starts from it.
-  const { Channel } = await import('../../src/server/state');
+  const { Channel } = await import('../../src/stan/state');
   const fooStore = s2.lookupChannel('foo');
   assert.ok(fooStore);
   assert.equal(new Channel(fooStore).lastTimestamp, ahead + 3);

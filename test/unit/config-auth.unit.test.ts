@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadOptions } from '../../src/config/load';
 import type { ServerOptions } from '../../src/config/options';
-import { checkSupported } from '../../src/server/unsupported';
+import { checkSupported } from '../../src/stan/unsupported';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conf-auth-'));
 let n = 0;

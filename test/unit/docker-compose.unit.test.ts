@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadOptions } from '../../src/config/load';
-import { checkSupported } from '../../src/server/unsupported';
+import { checkSupported } from '../../src/stan/unsupported';
 import { validateFtOptions } from '../../src/ft/setup';
 
 const COMPOSE = path.resolve(__dirname, '..', '..', 'docker-compose.yml');

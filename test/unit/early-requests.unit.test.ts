@@ -1,10 +1,10 @@
 /**
- * EarlyRequests (src/server/early-requests.ts): what arrives before the core serves is held,
+ * EarlyRequests (src/stan/early-requests.ts): what arrives before the core serves is held,
  * then run in arrival order; a failed start-up answers held connects/pings with its reason.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EarlyRequests } from '../../src/server/early-requests';
+import { EarlyRequests } from '../../src/stan/early-requests';
 
 test('held requests run in arrival order on release; later ones run at once', () => {
   const early = new EarlyRequests(10);

@@ -12,7 +12,7 @@ import * as nkeys from 'nkeys.js';
 import { defaultServerOptions, type ServerOptions } from '../../src/config/options';
 import { externalConnectOptions, loadCredentialsFile, parseNatsURLs, ExternalNatsConfigError } from '../../src/nats/external-options';
 import { redactURL } from '../../src/nats/redact-url';
-import { externalOnlyWarnings, checkSupported } from '../../src/server/unsupported';
+import { externalOnlyWarnings, checkSupported } from '../../src/stan/unsupported';
 import { credsFile, operatorSetup, signJwt } from '../helpers/nats-auth';
 import { generateTestCerts, type TlsFiles } from '../helpers/certs';
 

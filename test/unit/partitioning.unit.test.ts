@@ -12,7 +12,7 @@ import {
   firstConflict,
   subjectsIntersect,
   validatePartitioning,
-} from '../../src/server/partitioning';
+} from '../../src/stan/partitioning';
 
 test('channel list encoding: [uint16 LE length][name] repeated', () => {
   const [data] = encodeChannelLists(['foo', 'bar.*', 'é']);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MsgProtoCodec, PubMsgCodec, SubscriptionRequestCodec, isCtrlMsg, CtrlMsgCodec, DecodeError } from '../../src/protocol/codec';
 import { decodePubMsg, encodeMsgProto } from '../../src/protocol/fast';
-import { redeliveredBytes } from '../../src/server/delivery';
+import { redeliveredBytes } from '../../src/stan/delivery';
 
 function randInt(max: number): number {
   return Math.floor(Math.random() * max);

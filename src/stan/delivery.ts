@@ -10,6 +10,7 @@ import type { NatsTransport } from '../nats/transport';
 import type { Logger } from '../logging/logger';
 import type { StoredMsg } from '../store/contract';
 import { Channel, Client, QueueGroup, Subscription } from './state';
+import type { Clock } from './clock';
 
 /** Redeliver entries expiring within this window together (reference: 15 ms). */
 const REDELIVERY_SLACK_MS = 15;
@@ -19,6 +20,7 @@ export interface DeliveryContext {
   logger: Logger;
   lookupClient(id: string): Client | undefined;
   stats: { outMsgs: number; outBytes: number; redeliveries: number };
+  clock: Clock;
 }
 
 export function redeliveredBytes(bytes: Uint8Array, count: number): Uint8Array {
@@ -69,10 +71,10 @@ export class Delivery {
   /** Arms the ack timer so that it fires no later than `at`. */
   ensureAckTimer(sub: Subscription, at: number): void {
     if (sub.ackTimer !== undefined && sub.ackTimerAt <= at) return;
-    if (sub.ackTimer !== undefined) clearTimeout(sub.ackTimer);
-    const delay = Math.max(0, at - Date.now());
+    if (sub.ackTimer !== undefined) this.ctx.clock.clearTimeout(sub.ackTimer);
+    const delay = Math.max(0, at - this.ctx.clock.now());
     sub.ackTimerAt = at;
-    sub.ackTimer = setTimeout(() => {
+    sub.ackTimer = this.ctx.clock.setTimeout(() => {
       sub.ackTimer = undefined;
       sub.ackTimerAt = 0;
       this.redeliverExpired(sub, false).catch((err: unknown) =>
@@ -82,7 +84,7 @@ export class Delivery {
   }
 
   stopAckTimer(sub: Subscription): void {
-    if (sub.ackTimer !== undefined) clearTimeout(sub.ackTimer);
+    if (sub.ackTimer !== undefined) this.ctx.clock.clearTimeout(sub.ackTimer);
     sub.ackTimer = undefined;
     sub.ackTimerAt = 0;
   }
@@ -120,7 +122,7 @@ export class Delivery {
             if (msg && sub.state.lastSent < seq) {
               sub.state.lastSent = seq;
               this.send(sub, msg, false, 0);
-              this.addPending(sub, seq, Date.now() + ackWait);
+              this.addPending(sub, seq, this.ctx.clock.now() + ackWait);
             } else if (!msg && sub.state.lastSent < seq) {
               sub.state.lastSent = seq;
             }
@@ -136,7 +138,7 @@ export class Delivery {
       sub.state.lastSent = seq;
       if (m === undefined) continue;
       this.send(sub, m, false, 0);
-      this.addPending(sub, seq, Date.now() + ackWait);
+      this.addPending(sub, seq, this.ctx.clock.now() + ackWait);
     }
   }
 
@@ -212,7 +214,7 @@ export class Delivery {
   private sendToMember(member: Subscription, g: QueueGroup, msg: StoredMsg): void {
     member.state.lastSent = g.lastSent;
     this.send(member, msg, false, 0);
-    this.addPending(member, msg.seq, Date.now() + member.ackWaitMs);
+    this.addPending(member, msg.seq, this.ctx.clock.now() + member.ackWaitMs);
   }
 
   /** Processes an Ack for `sub` (spec §3.4). Returns true if a pending entry was removed. */
@@ -263,17 +265,17 @@ export class Delivery {
     if (sub.isOffline) return;
     if (!sub.ready) {
       // Its SubscriptionResponse is not out yet: try again shortly.
-      this.ensureAckTimer(sub, Date.now() + 100);
+      this.ensureAckTimer(sub, this.ctx.clock.now() + 100);
       return;
     }
     if (!sub.group && this.clientHasFailedHB(sub)) {
       // The client is not answering heartbeats: don't flood it, try again later.
-      this.ensureAckTimer(sub, Date.now() + ackWait);
+      this.ensureAckTimer(sub, this.ctx.clock.now() + ackWait);
       return;
     }
     sub.redelivering = true;
     try {
-      const now = Date.now();
+      const now = this.ctx.clock.now();
       const entries = [...sub.acksPending.entries()].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
       let nextExpiration = 0;
       for (const [seq, exp] of entries) {
@@ -321,7 +323,7 @@ export class Delivery {
           for (const e of sub.acksPending.values()) if (e < min) min = e;
           nextExpiration = min;
         }
-        this.ensureAckTimer(sub, Math.max(nextExpiration, Date.now() + REDELIVERY_SLACK_MS));
+        this.ensureAckTimer(sub, Math.max(nextExpiration, this.ctx.clock.now() + REDELIVERY_SLACK_MS));
       }
     } finally {
       sub.redelivering = false;
@@ -336,7 +338,7 @@ export class Delivery {
     sub.holdNew = true;
     try {
       const seqs = [...sub.acksPending.keys()].sort((a, b) => a - b);
-      const now = Date.now();
+      const now = this.ctx.clock.now();
       for (const seq of seqs) {
         let msg = this.read(sub.channel, seq);
         if (msg instanceof Promise) msg = await msg;
@@ -367,7 +369,7 @@ export class Delivery {
   redistribute(from: Subscription, g: QueueGroup): void {
     if (from.acksPending.size === 0 || g.members.length === 0) return;
     const entries = [...from.acksPending.entries()].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
-    const expired = Date.now() - 1000;
+    const expired = this.ctx.clock.now() - 1000;
     let i = 0;
     const touched = new Set<Subscription>();
     for (const [seq] of entries) {
@@ -379,10 +381,10 @@ export class Delivery {
     }
     from.acksPending.clear();
     for (const m of touched) {
-      if (m.ackTimer !== undefined) clearTimeout(m.ackTimer);
+      if (m.ackTimer !== undefined) this.ctx.clock.clearTimeout(m.ackTimer);
       m.ackTimer = undefined;
       m.ackTimerAt = 0;
-      this.ensureAckTimer(m, Date.now() + 100);
+      this.ensureAckTimer(m, this.ctx.clock.now() + 100);
     }
   }
 }

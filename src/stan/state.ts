@@ -6,11 +6,12 @@
 import type { ClientInfo, SubState } from '../protocol/codec';
 import type { ChannelStore } from '../store/contract';
 import type { TransportSubscription } from '../nats/transport';
+import type { TimerHandle } from './clock';
 
 export class Client {
   /** Failed server→client heartbeats in a row (spec §1.4). */
   failedHB = 0;
-  hbTimer: NodeJS.Timeout | undefined;
+  hbTimer: TimerHandle | undefined;
   readonly subs = new Set<Subscription>();
   /** Set while the client is being closed so late events do not resurrect it. */
   closing = false;
@@ -33,7 +34,7 @@ export class Subscription {
   readonly acksPending = new Map<number, number>();
   /** Plain subscriptions count redeliveries per sequence; queue members use the group's map. */
   readonly redeliveries = new Map<number, number>();
-  ackTimer: NodeJS.Timeout | undefined;
+  ackTimer: TimerHandle | undefined;
   /** When the ack timer fires (ms since epoch); 0 = not armed. */
   ackTimerAt = 0;
   ackSub: TransportSubscription | undefined;
@@ -104,7 +105,7 @@ export class Channel {
   readonly queues = new Map<string, QueueGroup>();
   /** Every live subscription (incl. queue members) by ack inbox. */
   readonly byAckInbox = new Map<string, Subscription>();
-  inactivityTimer: NodeJS.Timeout | undefined;
+  inactivityTimer: TimerHandle | undefined;
   deleting = false;
   /** The "Reached limits" notice was logged for this channel (once per channel, as the reference). */
   limitWarned = false;

@@ -1,0 +1,127 @@
+/**
+ * The commit pipeline: the only place where a store commit becomes deliveries and PubAcks
+ * (spec §3.2 step 4).
+ *
+ * A publish is sequenced and recorded in the store as it arrives (publish.ts), then handed
+ * here. Everything handed over during one burst of synchronous handling (one socket read of
+ * the external transport, one in-process dispatch) forms a group; at the end of the burst
+ * (a microtask, not a timer: no extra event-loop turn) the group asks `store.commit()` once.
+ * Batching in time and size is the store's job alone: its commit() is the one group-commit
+ * layer (the SQL store gathers everything recorded until its transaction starts, caps rows
+ * per transaction with io_batch_size and resolves each caller once its records are durable).
+ *
+ * Groups settle in the order they were made (the store resolves commits in order), and each
+ * group, once its commit resolved: advances the channels' deliverable sequence, delivers,
+ * then acknowledges its publishers in arrival order. A PubAck is therefore never sent
+ * before the commit that covers its message, and PubAcks keep the order of the publishes.
+ */
+import type { Logger } from '../logging/logger';
+import { RepeatedErrorLog } from '../logging/repeated-error';
+import type { NatsTransport } from '../nats/transport';
+import { PubAckCodec } from '../protocol/codec';
+import { encodeOkPubAckBytes } from '../protocol/fast';
+import type { Store } from '../store/contract';
+import type { Channel } from './state';
+import { errorText } from './error-text';
+
+interface Pending {
+  channel: Channel;
+  seq: number;
+  /** The guid's bytes (a view of the PubMsg, alive until the PubAck is written). */
+  guid: Uint8Array;
+  ackSubject: string | undefined;
+}
+
+export class CommitPipeline {
+  /** The group being filled by the current burst; undefined once its commit was asked. */
+  private open: Pending[] | undefined;
+  /** Settles when the last group asked so far has delivered and sent its PubAcks. */
+  private tail: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  /** A failing store fails every group: one log line per incident, not per group. */
+  private readonly storeFailures: RepeatedErrorLog;
+
+  constructor(
+    private readonly store: Store,
+    private readonly transport: NatsTransport,
+    private readonly log: Logger,
+    /** Delivers the committed messages of a channel (delivery.ts). */
+    private readonly deliver: (channel: Channel) => void,
+  ) {
+    this.storeFailures = new RepeatedErrorLog(log, 'Unable to store messages', 'Publishing');
+  }
+
+  /** Queue a message already recorded in the store (channel.nextSeq assigned). */
+  add(channel: Channel, seq: number, guid: Uint8Array, ackSubject: string | undefined): void {
+    if (this.open === undefined) {
+      this.open = [];
+      queueMicrotask(this.commitOpenGroup);
+    }
+    this.open.push({ channel, seq, guid, ackSubject });
+  }
+
+  /** Resolves once everything received so far has been committed, delivered and acked. */
+  barrier(): Promise<void> {
+    if (this.open === undefined && this.inFlight === 0) return Promise.resolve();
+    // The open group asks its commit in a microtask: wait for it to join the chain first.
+    return new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => this.tail);
+  }
+
+  private readonly commitOpenGroup = (): void => {
+    const group = this.open;
+    this.open = undefined;
+    if (group === undefined || group.length === 0) return;
+    this.inFlight++;
+    const committed = this.store.commit().then(
+      () => undefined,
+      (err: unknown) => new Error(errorText(err)),
+    );
+    // Chained on the previous group: PubAcks leave in the order of the publishes even if a
+    // store ever resolved two commits out of order.
+    this.tail = Promise.all([committed, this.tail]).then(([err]) => {
+      this.inFlight--;
+      try {
+        this.settle(group, err);
+      } catch (e) {
+        // Never break the chain: later groups must still be acknowledged.
+        this.log.error(`Unexpected error acknowledging published messages: ${errorText(e)}`);
+      }
+    });
+  };
+
+  private settle(group: Pending[], err: Error | undefined): void {
+    if (err) {
+      this.storeFailures.error(err.message);
+      // The messages are not durable: every publisher of the group gets the store error, or
+      // the reason the database refused its very message.
+      for (const p of group) this.sendAck(p, this.refusal(p) ?? err.message);
+      return;
+    }
+    this.storeFailures.ok();
+    for (const p of group) {
+      if (p.seq > p.channel.deliverableSeq) p.channel.deliverableSeq = p.seq;
+    }
+    let last: Channel | undefined;
+    for (const p of group) {
+      if (p.channel !== last) {
+        last = p.channel;
+        this.deliver(p.channel);
+      }
+    }
+    // A refused message is a gap that delivery skips; the others of the group are stored.
+    for (const p of group) this.sendAck(p, this.refusal(p) ?? '');
+  }
+
+  /** Why the store refused this very message (logged here, once per message), if it did. */
+  private refusal(p: Pending): string | undefined {
+    const why = p.channel.store.msgs.takeRefusal?.(p.seq);
+    if (why !== undefined) this.log.error(`Unable to store message ${p.seq} of channel "${p.channel.name}": ${why}`);
+    return why;
+  }
+
+  private sendAck(p: Pending, error: string): void {
+    if (!p.ackSubject) return;
+    const bytes = error ? PubAckCodec.encode({ guid: Buffer.from(p.guid).toString('utf8'), error }) : encodeOkPubAckBytes(p.guid);
+    this.transport.publish(p.ackSubject, bytes);
+  }
+}

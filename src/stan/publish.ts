@@ -1,0 +1,179 @@
+/**
+ * The publish fast path (spec §3.2): decode a PubMsg in place, find its client and channel
+ * (one-entry caches: publishers repeat the same ones), assign the sequence and timestamp,
+ * record the message in the store and hand it to the commit pipeline, which sends the
+ * PubAck once the message is durable. Refusals answer with an error PubAck at once.
+ */
+import { isCtrlMsg, PubAckCodec } from '../protocol/codec';
+import { decodePubMsgRaw, newPubMsgRaw } from '../protocol/fast';
+import { StoreUnavailableError } from '../store/contract';
+import type { Channels } from './channels';
+import type { Clients } from './clients';
+import type { CommitPipeline } from './commit-pipeline';
+import type { CoreContext } from './context';
+import * as E from './errors';
+import { errorText } from './error-text';
+import { firstSeqBeforeStore, noticeIfLimitReached } from './limit-notice';
+import { ClientRegistry } from './partitioning';
+import { connIDKey, type Channel, type Client } from './state';
+import { isValidChannelName } from '../subject';
+
+/** True when `cached` holds exactly the bytes buf[start, end). */
+function sameBytes(cached: Buffer | undefined, buf: Buffer, start: number, end: number): boolean {
+  return cached !== undefined && cached.length === end - start && buf.compare(cached, 0, cached.length, start, end) === 0;
+}
+
+export class PublishHandler {
+  /** Reused by every publish: the decoder fills byte ranges in place (no allocation). */
+  private readonly rawPub = newPubMsgRaw();
+  /** One-entry caches: publishers repeat the same channel and connection, message after message. */
+  private lastSubject: Buffer | undefined;
+  private lastSubjectChannel: Channel | undefined;
+  private lastConnID: Buffer | undefined;
+  private lastConnClient: Client | undefined;
+
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly clients: Clients,
+    private readonly channels: Channels,
+    private readonly pipeline: CommitPipeline,
+  ) {}
+
+  private pubAckError(reply: string | undefined, guid: string, error: string): void {
+    this.ctx.reply(reply, PubAckCodec.encode(guid ? { guid, error } : { error }));
+  }
+
+  /** The publisher named by the PubMsg (by connection ID when it has one), if registered. */
+  private findClient(): Client | undefined {
+    const r = this.rawPub;
+    const buf = r.buf;
+    if (r.connID1 <= r.connID0) return this.clients.byID.get(buf.toString('utf8', r.clientID0, r.clientID1));
+    const cached = this.lastConnClient;
+    if (cached !== undefined && !cached.closing && sameBytes(this.lastConnID, buf, r.connID0, r.connID1)) return cached;
+    const connID = buf.subarray(r.connID0, r.connID1);
+    const c = this.clients.byConn.get(connIDKey(connID));
+    if (c !== undefined) {
+      this.lastConnID = Buffer.from(connID);
+      this.lastConnClient = c;
+    }
+    return c;
+  }
+
+  onPublish(natsSubject: string, reply: string | undefined, data: Uint8Array, waited = false): void {
+    const r = this.rawPub;
+    try {
+      decodePubMsgRaw(data, r);
+    } catch {
+      if (isCtrlMsg(data)) return;
+      this.ctx.log.error(`Received invalid publish request on "${natsSubject}": unable to decode`);
+      return this.pubAckError(reply, '', E.ERR_INVALID_PUB_REQ);
+    }
+    const buf = r.buf;
+    if (r.guid1 === r.guid0) return this.invalidPublish(reply, 'missing guid');
+    const c = this.findClient();
+    if (c === undefined && this.ctx.routing.registry !== undefined && !waited) return this.publishWhenRegistered(natsSubject, reply, data);
+
+    let ch: Channel | undefined = this.lastSubjectChannel;
+    if (ch === undefined || ch.deleting || !sameBytes(this.lastSubject, buf, r.subject0, r.subject1)) {
+      ch = this.channelOf(c, reply);
+      if (ch === undefined) return;
+    } else if (c === undefined) {
+      return this.invalidPublish(reply, `unknown client (subject="${ch.name}")`);
+    }
+    if (c === undefined) return;
+    this.record(c, ch, reply, data.length);
+  }
+
+  /** The PubMsg's channel, created if needed; undefined (the publisher answered) if refused. */
+  private channelOf(c: Client | undefined, reply: string | undefined): Channel | undefined {
+    const r = this.rawPub;
+    const buf = r.buf;
+    const subject = buf.toString('utf8', r.subject0, r.subject1);
+    if (!isValidChannelName(subject)) return void this.invalidPublish(reply, `invalid subject "${subject}"`);
+    if (c === undefined) return void this.invalidPublish(reply, `unknown client (subject="${subject}")`);
+    // Only channels of our partition are created (the NATS subject matched our list, but
+    // PubMsg.subject is what counts).
+    const partition = this.ctx.routing.partition;
+    if (partition !== undefined && !partition.owns(subject)) {
+      return void this.invalidPublish(reply, `channel "${subject}" is not handled by this server (partitioning)`);
+    }
+    let ch: Channel;
+    try {
+      ch = this.channels.getOrCreate(subject);
+    } catch (err) {
+      const msg = errorText(err);
+      this.ctx.log.error(`[Client:${c.id}] Unable to create channel "${subject}": ${msg}`);
+      return void this.pubAckError(reply, buf.toString('utf8', r.guid0, r.guid1), msg);
+    }
+    this.lastSubject = Buffer.from(buf.subarray(r.subject0, r.subject1));
+    this.lastSubjectChannel = ch;
+    return ch;
+  }
+
+  /** Sequences and stores the decoded message, then queues its PubAck behind the commit. */
+  private record(c: Client, ch: Channel, reply: string | undefined, size: number): void {
+    const { ctx } = this;
+    const r = this.rawPub;
+    const buf = r.buf;
+    const seq = ch.nextSeq + 1;
+    let ts = ctx.clock.nowNanos();
+    if (ts < ch.lastTimestamp) ts = ch.lastTimestamp;
+    const msgReply = r.reply1 > r.reply0 ? buf.toString('utf8', r.reply0, r.reply1) : '';
+    const firstBefore = firstSeqBeforeStore(ch);
+    try {
+      ch.store.msgs.store({ seq, timestamp: ts, subject: ch.name, reply: msgReply, data: buf.subarray(r.data0, r.data1) });
+    } catch (err) {
+      const msg = errorText(err);
+      // A failed store logs its incident itself: no line per refused publish.
+      if (!(err instanceof StoreUnavailableError)) ctx.log.error(`[Client:${c.id}] Unable to store message on "${ch.name}": ${msg}`);
+      return this.pubAckError(reply, buf.toString('utf8', r.guid0, r.guid1), msg);
+    }
+    noticeIfLimitReached(ch, firstBefore, ctx.log);
+    ch.nextSeq = seq;
+    ch.lastTimestamp = ts;
+    ctx.stats.inMsgs++;
+    ctx.stats.inBytes += size;
+    if (ctx.log.isTrace) {
+      ctx.log.trace(`[Client:${c.id}] Received message from publisher subj=${ch.name} guid=${buf.toString('utf8', r.guid0, r.guid1)}`);
+    }
+    if (ch.inactivityTimer) this.channels.checkInactivity(ch);
+    // The guid bytes are a view of the request: the pipeline copies them into the PubAck.
+    this.pipeline.add(ch, seq, buf.subarray(r.guid0, r.guid1), reply);
+  }
+
+  /**
+   * Partitioning: the publisher is not registered here (yet): wait for its connect, then
+   * handle the publish once more (spec §3.2 step 3). The payload is copied: the transport
+   * may reuse its buffer.
+   */
+  private publishWhenRegistered(natsSubject: string, reply: string | undefined, data: Uint8Array): void {
+    const registry = this.ctx.routing.registry;
+    if (registry === undefined) return;
+    const r = this.rawPub;
+    const copy = Buffer.from(data);
+    let key: string;
+    let isKnown: () => boolean;
+    if (r.connID1 > r.connID0) {
+      const ck = connIDKey(r.buf.subarray(r.connID0, r.connID1));
+      key = ClientRegistry.connKey(ck);
+      isKnown = () => this.clients.byConn.has(ck);
+    } else {
+      const id = r.buf.toString('utf8', r.clientID0, r.clientID1);
+      key = ClientRegistry.idKey(id);
+      isKnown = () => this.clients.byID.has(id);
+    }
+    const p = registry.waitFor(key, isKnown).then(() => {
+      if (!this.ctx.closed()) this.onPublish(natsSubject, reply, copy, true);
+    });
+    this.ctx.track(p);
+  }
+
+  /** `stan: invalid publish request` with a log line naming the cause (spec §3.2). */
+  private invalidPublish(reply: string | undefined, why: string): void {
+    const r = this.rawPub;
+    const clientID = r.buf.toString('utf8', r.clientID0, r.clientID1);
+    const guid = r.buf.toString('utf8', r.guid0, r.guid1);
+    this.ctx.log.error(`[Client:${clientID}] Received invalid publish request: ${why} (guid="${guid}")`);
+    this.pubAckError(reply, guid, E.ERR_INVALID_PUB_REQ);
+  }
+}

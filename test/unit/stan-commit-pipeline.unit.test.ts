@@ -1,0 +1,86 @@
+/**
+ * The commit pipeline (src/stan/commit-pipeline.ts): one store commit per burst of
+ * publishes; PubAcks only after the commit covering them resolved, in publish order, even
+ * when a later commit resolves first; a failed commit answers its publishers with the error;
+ * barrier() waits for everything received so far.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultStoreLimits } from '../../src/config/options';
+import { silentLogger } from '../../src/logging/logger';
+import { PubAckCodec } from '../../src/protocol/codec';
+import { MemoryStore } from '../../src/store/memory';
+import { CommitPipeline } from '../../src/stan/commit-pipeline';
+import { Channel } from '../../src/stan/state';
+import { FakeClock, settle } from '../helpers/fake-clock';
+import { MemoryTransport } from '../helpers/memory-transport';
+
+/** The MEMORY store, with commits that resolve or fail only when the test says so. */
+class GatedStore extends MemoryStore {
+  readonly commits: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  override commit(): Promise<void> {
+    return new Promise((resolve, reject) => this.commits.push({ resolve, reject }));
+  }
+}
+
+function setUp(): { store: GatedStore; nc: MemoryTransport; pipeline: CommitPipeline; ch: Channel; delivered: string[]; acks: Array<{ guid: string; error: string }> } {
+  const store = new GatedStore(defaultStoreLimits());
+  const nc = new MemoryTransport(new FakeClock());
+  const delivered: string[] = [];
+  const pipeline = new CommitPipeline(store, nc, silentLogger, (c) => delivered.push(`${c.name}@${c.deliverableSeq}`));
+  const ch = new Channel(store.createChannel('foo'));
+  const acks: Array<{ guid: string; error: string }> = [];
+  nc.subscribe('acks', (_s, _r, data) => {
+    const a = PubAckCodec.decode(data);
+    acks.push({ guid: a.guid, error: a.error });
+  });
+  return { store, nc, pipeline, ch, delivered, acks };
+}
+
+function publish(t: ReturnType<typeof setUp>, seq: number): void {
+  t.ch.store.msgs.store({ seq, timestamp: seq, subject: 'foo', reply: '', data: Buffer.from('x') });
+  t.ch.nextSeq = seq;
+  t.pipeline.add(t.ch, seq, Buffer.from(`g${seq}`), 'acks');
+}
+
+test('one commit per burst; nothing is delivered or acknowledged before it resolves', async () => {
+  const t = setUp();
+  publish(t, 1);
+  publish(t, 2);
+  await settle();
+  assert.equal(t.store.commits.length, 1);
+  assert.deepEqual(t.acks, []);
+  assert.equal(t.ch.deliverableSeq, 0);
+  t.store.commits[0].resolve();
+  await settle();
+  assert.deepEqual(t.delivered, ['foo@2']);
+  assert.deepEqual(t.acks, [{ guid: 'g1', error: '' }, { guid: 'g2', error: '' }]);
+});
+
+test('PubAcks keep publish order even when a later commit resolves first', async () => {
+  const t = setUp();
+  publish(t, 1);
+  await settle();
+  publish(t, 2);
+  await settle();
+  assert.equal(t.store.commits.length, 2);
+  t.store.commits[1].resolve();
+  await settle();
+  assert.deepEqual(t.acks, [], 'the second group waits for the first');
+  t.store.commits[0].resolve();
+  await settle();
+  assert.deepEqual(t.acks.map((a) => a.guid), ['g1', 'g2']);
+});
+
+test('a failed commit answers each publisher of its group with the error; barrier waits for it', async () => {
+  const t = setUp();
+  publish(t, 1);
+  let barrierDone = false;
+  const barrier = t.pipeline.barrier().then(() => (barrierDone = true));
+  await settle();
+  assert.equal(barrierDone, false);
+  t.store.commits[0].reject(new Error('database gone'));
+  await barrier;
+  assert.deepEqual(t.acks, [{ guid: 'g1', error: 'database gone' }]);
+  assert.deepEqual(t.delivered, []);
+});
