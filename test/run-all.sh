@@ -66,7 +66,9 @@ run() {
   echo "== $name"
   local out="$log_dir/$name.tap"
   set +e
-  node --import tsx --test --test-reporter=tap --test-concurrency=2 --test-timeout=120000 "$@" 2>&1 | tee "$out"
+  # The timeout also bounds a whole test file (node runs each file as one test of its own):
+  # 300 s leaves room for files of many real-server starts on a busy 2-core machine.
+  node --import tsx --test --test-reporter=tap --test-concurrency=2 --test-timeout=300000 "$@" 2>&1 | tee "$out"
   local rc=${PIPESTATUS[0]}
   set -e
   local p f
