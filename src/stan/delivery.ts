@@ -15,7 +15,18 @@ import type { Clock } from './clock';
 /** Redeliver entries expiring within this window together (reference: 15 ms). */
 const REDELIVERY_SLACK_MS = 15;
 
+/**
+ * Max deliveries (docs/dead-letters.md; absent = the reference's unlimited redelivery).
+ * `deliveries` counts the first delivery as one; a queue group counts per group.
+ */
+export interface DeliveryCap {
+  isExhausted(sub: Subscription, deliveries: number): boolean;
+  /** The message left `sub`'s pending set: dead-letter (or drop) it. */
+  retire(sub: Subscription, msg: StoredMsg, deliveries: number): void;
+}
+
 export interface DeliveryContext {
+  cap?: DeliveryCap;
   transport: NatsTransport;
   logger: Logger;
   lookupClient(id: string): Client | undefined;
@@ -253,6 +264,20 @@ export class Delivery {
   }
 
   /**
+   * True (and the message retired) when `holder` already had the message as often as its
+   * max deliveries allow: it leaves the pending set instead of being sent again.
+   */
+  private retireIfExhausted(holder: Subscription, seq: number, msg: StoredMsg): boolean {
+    const cap = this.ctx.cap;
+    if (cap === undefined) return false;
+    const deliveries = (holder.redeliveryCounts.get(seq) ?? 0) + 1;
+    if (!cap.isExhausted(holder, deliveries)) return false;
+    this.removePending(holder, seq, true);
+    cap.retire(holder, msg, deliveries);
+    return true;
+  }
+
+  /**
    * Redelivers the expired pending messages of a subscription (spec §3.5). `startup` is true
    * for the pass right after recovery, where queue messages go back to the member that held
    * them.
@@ -292,6 +317,7 @@ export class Delivery {
           this.removePending(sub, seq, true);
           continue;
         }
+        if (this.retireIfExhausted(sub, seq, msg)) continue;
         let target = sub;
         if (sub.group && !startup) {
           const best = this.pickMember(sub.group, true);
@@ -349,6 +375,7 @@ export class Delivery {
           sub.channel.store.subs.ackSeqPending(sub.id, seq);
           continue;
         }
+        if (this.retireIfExhausted(sub, seq, msg)) continue;
         const count = (sub.redeliveryCounts.get(seq) ?? 0) + 1;
         sub.redeliveryCounts.set(seq, count);
         sub.acksPending.set(seq, now + sub.ackWaitMs);
