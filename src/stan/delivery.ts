@@ -23,6 +23,8 @@ export interface DeliveryCap {
   isExhausted(sub: Subscription, deliveries: number): boolean;
   /** The message left `sub`'s pending set: dead-letter (or drop) it. */
   retire(sub: Subscription, msg: StoredMsg, deliveries: number): void;
+  /** `sub` was sent `seq` again, redelivery number `count`: record it for recovery. */
+  redelivered(sub: Subscription, seq: number, count: number): void;
 }
 
 export interface DeliveryContext {
@@ -342,6 +344,7 @@ export class Delivery {
           this.addPending(target, seq, newExp);
         }
         this.send(target, msg, true, count);
+        this.ctx.cap?.redelivered(target, seq, count);
       }
       if (sub.acksPending.size > 0) {
         if (nextExpiration === 0) {
@@ -380,6 +383,7 @@ export class Delivery {
         sub.redeliveryCounts.set(seq, count);
         sub.acksPending.set(seq, now + sub.ackWaitMs);
         this.send(sub, msg, true, count);
+        this.ctx.cap?.redelivered(sub, seq, count);
       }
       if (sub.acksPending.size > 0) this.ensureAckTimer(sub, now + sub.ackWaitMs);
     } finally {

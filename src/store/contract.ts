@@ -103,6 +103,11 @@ export interface SubStore {
   deleteSub(id: number): void;
   addSeqPending(id: number, seq: number): void;
   ackSeqPending(id: number, seq: number): void;
+  /**
+   * `seq` was redelivered to subscription `id`, `count` times so far (max deliveries only,
+   * see docs/dead-letters.md). Optional: a store without it (MEMORY) recovers nothing anyway.
+   */
+  addSeqRedelivered?(id: number, seq: number, count: number): void;
   /** Stored subscriptions of this channel (incl. offline durables and shadows); for max_subs. */
   readonly subCount: number;
 }
@@ -119,6 +124,8 @@ export interface RecoveredSub {
   state: SubState;
   /** Sequences sent but not acknowledged, ascending. */
   pending: number[];
+  /** Redeliveries so far per pending sequence (only recorded with max deliveries). */
+  redeliveries?: ReadonlyMap<number, number>;
 }
 
 export interface RecoveredChannel {

@@ -84,6 +84,11 @@ export class DeadLetters implements DeliveryCap {
     return p !== null && deliveries >= p.maxDeliveries;
   }
 
+  redelivered(sub: Subscription, seq: number, count: number): void {
+    // Only capped subscriptions pay for the record (one small event per redelivery).
+    if (this.policy(sub) !== null) sub.channel.store.subs.addSeqRedelivered?.(sub.id, seq, count);
+  }
+
   retire(sub: Subscription, msg: StoredMsg, deliveries: number): void {
     const p = this.policy(sub);
     const source = sub.channel.name;

@@ -27,6 +27,12 @@ export enum EventKind {
   MsgsExpired = 11,
   /** Not in stan_events: derived from a stan_messages row when replaying (see MsgStoredEvent). */
   MsgStored = 12,
+  /**
+   * Only for subscriptions with max deliveries (docs/dead-letters.md): a sequence was
+   * redelivered, with its count so far. Folded into per-sequence counts, so a restart or
+   * an FT takeover does not reset the deliveries counted so far.
+   */
+  MsgRedelivered = 13,
 }
 
 export interface ServerInitEvent {
@@ -98,6 +104,19 @@ export interface MsgsSentEvent {
   seqs: number[];
 }
 
+/**
+ * See EventKind.MsgRedelivered. `count` is absolute (redeliveries so far; in a queue group
+ * the group's count, which follows a message moved to another member), so replaying twice
+ * or after a move is harmless. An ack (MsgsAcked) forgets the count of its sequences.
+ */
+export interface MsgRedeliveredEvent {
+  kind: EventKind.MsgRedelivered;
+  channelID: number;
+  subID: number;
+  seq: number;
+  count: number;
+}
+
 export interface MsgsAckedEvent {
   kind: EventKind.MsgsAcked;
   channelID: number;
@@ -154,5 +173,6 @@ export type StoreEvent =
   | SubDeletedEvent
   | MsgsSentEvent
   | MsgsAckedEvent
+  | MsgRedeliveredEvent
   | MsgsExpiredEvent
   | MsgStoredEvent;

@@ -23,6 +23,8 @@ export interface SubProjection {
   state: SubState;
   /** Sequences sent and not yet acknowledged. */
   pending: Set<number>;
+  /** Redeliveries per pending sequence, kept only for subscriptions with max deliveries. */
+  redelivered?: Map<number, number>;
 }
 
 export interface ChannelProjection {
@@ -205,7 +207,19 @@ export function evolve(state: ProjectedState, event: StoreEvent, eventID?: numbe
     case EventKind.MsgsAcked: {
       const sub = state.channels.get(event.channelID)?.subs.get(event.subID);
       if (sub === undefined) break;
-      for (const seq of event.seqs) sub.pending.delete(seq);
+      for (const seq of event.seqs) {
+        sub.pending.delete(seq);
+        sub.redelivered?.delete(seq);
+      }
+      break;
+    }
+
+    case EventKind.MsgRedelivered: {
+      const sub = state.channels.get(event.channelID)?.subs.get(event.subID);
+      if (sub === undefined) break;
+      const counts = (sub.redelivered ??= new Map());
+      // Max: counts never go down, and a replayed event changes nothing.
+      counts.set(event.seq, Math.max(counts.get(event.seq) ?? 0, event.count));
       break;
     }
 
@@ -277,6 +291,17 @@ export interface ProjectedRecovery {
   cleanup: StoreEvent[];
 }
 
+/**
+ * Redelivery counts of a ghost queue member merged into its survivor (a group counts per
+ * group: the higher count wins). A new map: the survivor's may be the projection's own.
+ */
+function mergeCounts(into: Map<number, number> | undefined, from: Map<number, number> | undefined): Map<number, number> | undefined {
+  if (from === undefined || from.size === 0) return into;
+  const out = new Map(into);
+  for (const [seq, n] of from) out.set(seq, Math.max(out.get(seq) ?? 0, n));
+  return out;
+}
+
 /** A subscription is online when its client is registered and it is not a closed durable. */
 function isOnline(state: ProjectedState, s: SubState): boolean {
   return s.clientID !== '' && !s.isClosed && state.clients.has(s.clientID);
@@ -285,6 +310,7 @@ function isOnline(state: ProjectedState, s: SubState): boolean {
 interface WorkSub {
   state: SubState;
   pending: Set<number>;
+  redelivered?: Map<number, number>;
 }
 
 /**
@@ -337,7 +363,7 @@ export function toRecovered(state: ProjectedState): ProjectedRecovery {
 
     for (const id of subIDs) {
       const p = ch.subs.get(id) as SubProjection;
-      const w: WorkSub = { state: copySub(p.state), pending: p.pending };
+      const w: WorkSub = { state: copySub(p.state), pending: p.pending, redelivered: p.redelivered };
       const st = w.state;
       if (st.qGroup !== '') {
         const isShadow = st.isDurable && st.clientID === '';
@@ -392,6 +418,7 @@ export function toRecovered(state: ProjectedState): ProjectedRecovery {
       let lastSent = target.state.lastSent;
       for (const g of rest) {
         for (const seq of g.pending) if (!target.pending.has(seq)) moved.push(seq);
+        target.redelivered = mergeCounts(target.redelivered, g.redelivered);
         if (g.state.lastSent > lastSent) lastSent = g.state.lastSent;
         drop(g);
       }
@@ -414,7 +441,9 @@ export function toRecovered(state: ProjectedState): ProjectedRecovery {
     for (const id of subIDs) {
       const w = kept.get(id);
       if (w === undefined) continue;
-      subs.push({ state: w.state, pending: [...w.pending].sort((a, b) => a - b) });
+      const rs: RecoveredSub = { state: w.state, pending: [...w.pending].sort((a, b) => a - b) };
+      if (w.redelivered !== undefined && w.redelivered.size > 0) rs.redeliveries = new Map(w.redelivered);
+      subs.push(rs);
     }
     channels.push({
       channelID: ch.id,

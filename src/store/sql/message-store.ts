@@ -320,6 +320,9 @@ export class SqlSubStore implements SubStore {
   ackSeqPending(id: number, seq: number): void {
     this.ch.host.recordProgress(this.ch.id, id, false, seq);
   }
+  addSeqRedelivered(id: number, seq: number, count: number): void {
+    this.ch.host.recordEvent({ kind: EventKind.MsgRedelivered, channelID: this.ch.id, subID: id, seq, count });
+  }
 }
 
 export class SqlChannelStore implements ChannelStore {
