@@ -323,6 +323,11 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
     this.pending.events.push(e);
   }
 
+  recordBackgroundEvent(e: StoreEvent): void {
+    this.scheduleBackgroundCommit();
+    this.recordEvent(e);
+  }
+
   recordMessage(row: MsgRow): void {
     this.pending.msgs.push(row);
     this.pending.msgBytes += row.size;
