@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { settle } from '../helpers/fake-clock';
 import { seqs, withCore, type CoreHarness, type TestClient, type TestSub } from '../helpers/stan-core';
 import type { DeadLetterEnvelope } from '../../src/stan/dead-letters';
-import { resolveDeadLetterPolicy, validateDeadLetters } from '../../src/stan/dead-letters/policy';
+import { formatDeadLetterTable, resolveDeadLetterPolicy, validateDeadLetters } from '../../src/stan/dead-letters/policy';
 import { defaultStoreLimits } from '../../src/config/options';
 
 async function expire(h: CoreHarness, times: number): Promise<void> {
@@ -145,4 +145,19 @@ test('validation: bad dead-letter names, loops and negative globals are refused 
   const ok = defaultStoreLimits();
   ok.perChannel['foo.>'] = { maxDeliveries: 2, deadLetter: 'dlq.{channel}' };
   validateDeadLetters(ok);
+});
+
+test('start-up table: shown only when a setting is present, with globals, entries and durables', () => {
+  assert.deepEqual(formatDeadLetterTable(defaultStoreLimits()), []);
+  const l = defaultStoreLimits();
+  l.maxDeliveries = 5;
+  l.deadLetter = 'dlq.{channel}';
+  l.perChannel = { 'a.>': { maxDeliveries: -1, durables: { d: { maxDeliveries: 2, deadLetter: '' } } }, b: { maxMsgs: 10 } };
+  assert.deepEqual(formatDeadLetterTable(l), [
+    '---------- Dead Letters ----------',
+    '  Default      : max deliveries: 5, dead letter: dlq.{channel}',
+    '  a.>: max deliveries: unlimited',
+    '  a.> (durable d): max deliveries: 2, dead letter: none',
+    '----------------------------------',
+  ]);
 });
