@@ -208,7 +208,8 @@ function protobufCandidate(): Candidate {
       case EventKind.MsgsAcked:
         return root.lookupType('bench.Seqs');
       case EventKind.MsgRedelivered:
-        throw new Error('MsgRedelivered is not part of the benchmark mix');
+      case EventKind.MsgDeadLettered:
+        throw new Error('max-deliveries events are not part of the benchmark mix');
       case EventKind.MsgsExpired:
         return root.lookupType('bench.MsgsExpired');
       case EventKind.MsgStored:

@@ -253,11 +253,11 @@ export class Delivery {
    * Removes a pending entry — a user ack, or an implicit one (message dropped by limits, or
    * moved to another queue member) — and resumes the flow if that un-stalls the subscription.
    */
-  private removePending(holder: Subscription, seq: number, clearCount: boolean): void {
+  private removePending(holder: Subscription, seq: number, clearCount: boolean, recordAck = true): void {
     const wasStalled = holder.isStalled;
     holder.acksPending.delete(seq);
     if (clearCount) holder.redeliveryCounts.delete(seq);
-    holder.channel.store.subs.ackSeqPending(holder.id, seq);
+    if (recordAck) holder.channel.store.subs.ackSeqPending(holder.id, seq);
     if (holder.acksPending.size === 0) this.stopAckTimer(holder);
     if (wasStalled && !holder.isStalled) {
       if (holder.group) this.pumpGroup(holder.channel, holder.group);
@@ -274,7 +274,10 @@ export class Delivery {
     if (cap === undefined) return false;
     const deliveries = (holder.redeliveryCounts.get(seq) ?? 0) + 1;
     if (!cap.isExhausted(holder, deliveries)) return false;
-    this.removePending(holder, seq, true);
+    const subs = holder.channel.store.subs;
+    if (subs.deadLetterSeq !== undefined) subs.deadLetterSeq(holder.id, seq, deliveries);
+    else subs.ackSeqPending(holder.id, seq);
+    this.removePending(holder, seq, true, false);
     cap.retire(holder, msg, deliveries);
     return true;
   }

@@ -31,6 +31,7 @@ export class Recovery {
     for (const ci of state.clients) this.clients.register(ci);
     for (const rc of state.channels) {
       const ch = this.channels.add(rc.channel);
+      if (rc.deadLettered) this.ctx.stats.deadLettered.set(ch.name, rc.deadLettered);
       for (const rs of rc.subs) this.restoreSub(ch, rs.state, rs.pending, rs.redeliveries);
     }
   }

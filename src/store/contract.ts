@@ -108,6 +108,11 @@ export interface SubStore {
    * see docs/dead-letters.md). Optional: a store without it (MEMORY) recovers nothing anyway.
    */
   addSeqRedelivered?(id: number, seq: number, count: number): void;
+  /**
+   * `seq` reached max deliveries after `deliveries` and leaves subscription `id`'s pending
+   * set. Optional: without it the server records a plain ack (ackSeqPending).
+   */
+  deadLetterSeq?(id: number, seq: number, deliveries: number): void;
   /** Stored subscriptions of this channel (incl. offline durables and shadows); for max_subs. */
   readonly subCount: number;
 }
@@ -131,6 +136,8 @@ export interface RecoveredSub {
 export interface RecoveredChannel {
   channel: ChannelStore;
   subs: RecoveredSub[];
+  /** Messages that reached max deliveries so far (docs/dead-letters.md). */
+  deadLettered?: number;
 }
 
 export interface RecoveredState {

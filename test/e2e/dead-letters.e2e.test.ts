@@ -70,8 +70,9 @@ for (const store of PERSISTENT) {
   describe(`dead letters across a restart (${store})`, () => {
     test('deliveries counted before a restart are not given again after it', async () => {
       const port = await freePort();
+      const httpPort = await freePort();
       const clusterID = `dlr-${store}-${process.pid}`;
-      const cfg: EmbeddedServerConfig = { streaming: { ...(await storeOptionsFor(store)), ...limits(), clusterID }, nats: { port } };
+      const cfg: EmbeddedServerConfig = { streaming: { ...(await storeOptionsFor(store)), ...limits(), clusterID }, nats: { port, httpPort } };
       let s: ServerHandle = await startServer(cfg);
       open.push(() => s.close());
       const durable = (sc: Stan) => opts(sc, (o) => o.setDurableName('slow').setManualAckMode(true).setAckWait(3000).setMaxInFlight(1));
@@ -102,6 +103,13 @@ for (const store of PERSISTENT) {
         col2.msgs.filter((m) => m.getSequence() === 1).map((m) => redeliveryCount(m)),
         [2],
       );
+
+      // The dead-lettering is in the log: after one more restart the metric still counts it.
+      await close(sc2);
+      await s.close();
+      s = await startServer(cfg);
+      const metrics = await httpGet(httpPort, '/metrics');
+      assert.match(metrics.body, /^stan_dead_lettered_messages_total\{channel="dl\.keep"\} 1$/m);
     });
   });
 }

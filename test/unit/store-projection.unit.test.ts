@@ -692,10 +692,24 @@ test('given a durable queue group whose ghost member had counts, when recovered,
   assert.deepEqual([...(shadow.redeliveries ?? new Map())].sort((a, b) => a[0] - b[0]), [[5, 2], [6, 3]]);
 });
 
-test('snapshot: redelivery counts round-trip; a snapshot without counts is unchanged', () => {
+const deadLettered = (channelID: number, subID: number, seq: number, deliveries: number): StoreEvent => ({ kind: EventKind.MsgDeadLettered, channelID, subID, seq, deliveries });
+
+test('given a pending message, when dead-lettered, then it leaves the pending set and counts once per channel, even replayed', () => {
+  const s = fold([init, connect('c1'), channel(1, 'foo'), created(1, sub(1)), sent(1, 1, [1, 2]), redelivered(1, 1, 1, 2), deadLettered(1, 1, 1, 3)]);
+  const again = fold([deadLettered(1, 1, 1, 3)], s);
+  const rc = toRecovered(again).channels[0];
+  assert.deepEqual(rc.subs[0].pending, [2]);
+  assert.equal(rc.subs[0].redeliveries, undefined);
+  assert.equal(rc.deadLettered, 1);
+  assert.equal(toRecovered(fold([init, channel(1, 'foo')])).channels[0].deadLettered, undefined);
+});
+
+test('snapshot: redelivery counts and dead-letter counts round-trip; a snapshot without them is unchanged', () => {
   const base = [init, connect('c1'), channel(1, 'foo'), created(1, sub(1)), sent(1, 1, [1, 2, 3])];
   const plain = fold(base);
-  const withCounts = fold([...base, redelivered(1, 1, 2, 4)]);
+  const onlyDead = fold([...base, deadLettered(1, 1, 3, 2)]);
+  assert.deepStrictEqual(decodeSnapshot(encodeSnapshot(onlyDead)), onlyDead);
+  const withCounts = fold([...base, redelivered(1, 1, 2, 4), deadLettered(1, 1, 1, 2)]);
   const bytes = encodeSnapshot(withCounts);
   assert.ok(bytes.length > encodeSnapshot(plain).length);
   assert.deepStrictEqual(decodeSnapshot(bytes), withCounts);

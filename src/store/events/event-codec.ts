@@ -396,10 +396,11 @@ export function writeEventBody(w: ByteWriter, e: StoreEvent): void {
       w.seqs(e.seqs);
       return;
     case EventKind.MsgRedelivered:
+    case EventKind.MsgDeadLettered:
       w.uint(e.channelID);
       w.uint(e.subID);
       w.uint(e.seq);
-      w.uint(e.count);
+      w.uint(e.kind === EventKind.MsgRedelivered ? e.count : e.deliveries);
       return;
     case EventKind.MsgsExpired:
       w.uint(e.channelID);
@@ -470,6 +471,8 @@ export function readEventBody(kind: EventKind, r: ByteReader): StoreEvent {
       return { kind, channelID: r.uint(), subID: r.uint(), seqs: r.seqs() };
     case EventKind.MsgRedelivered:
       return { kind, channelID: r.uint(), subID: r.uint(), seq: r.uint(), count: r.uint() };
+    case EventKind.MsgDeadLettered:
+      return { kind, channelID: r.uint(), subID: r.uint(), seq: r.uint(), deliveries: r.uint() };
     case EventKind.MsgsExpired:
       return {
         kind,

@@ -33,6 +33,11 @@ export enum EventKind {
    * an FT takeover does not reset the deliveries counted so far.
    */
   MsgRedelivered = 13,
+  /**
+   * A message reached its subscription's max deliveries and left its pending set (like an
+   * ack); counted per channel so that metrics agree after a restart or takeover.
+   */
+  MsgDeadLettered = 14,
 }
 
 export interface ServerInitEvent {
@@ -117,6 +122,15 @@ export interface MsgRedeliveredEvent {
   count: number;
 }
 
+/** See EventKind.MsgDeadLettered. The dead-letter copy, if any, is a message row of its own. */
+export interface MsgDeadLetteredEvent {
+  kind: EventKind.MsgDeadLettered;
+  channelID: number;
+  subID: number;
+  seq: number;
+  deliveries: number;
+}
+
 export interface MsgsAckedEvent {
   kind: EventKind.MsgsAcked;
   channelID: number;
@@ -174,5 +188,6 @@ export type StoreEvent =
   | MsgsSentEvent
   | MsgsAckedEvent
   | MsgRedeliveredEvent
+  | MsgDeadLetteredEvent
   | MsgsExpiredEvent
   | MsgStoredEvent;

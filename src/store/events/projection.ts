@@ -36,6 +36,8 @@ export interface ChannelProjection {
   msgCount: number;
   byteCount: number;
   subs: Map<number, SubProjection>;
+  /** Messages that reached max deliveries (MsgDeadLettered), when any. */
+  deadLettered?: number;
 }
 
 export interface ProjectedState {
@@ -214,6 +216,16 @@ export function evolve(state: ProjectedState, event: StoreEvent, eventID?: numbe
       break;
     }
 
+    case EventKind.MsgDeadLettered: {
+      const ch = state.channels.get(event.channelID);
+      const sub = ch?.subs.get(event.subID);
+      if (ch === undefined || sub === undefined || !sub.pending.has(event.seq)) break; // replayed
+      sub.pending.delete(event.seq);
+      sub.redelivered?.delete(event.seq);
+      ch.deadLettered = (ch.deadLettered ?? 0) + 1;
+      break;
+    }
+
     case EventKind.MsgRedelivered: {
       const sub = state.channels.get(event.channelID)?.subs.get(event.subID);
       if (sub === undefined) break;
@@ -272,6 +284,8 @@ export interface RecoveredChannelState {
   byteCount: number;
   /** Subscriptions by ascending ID (= creation order: queue members keep their order). */
   subs: RecoveredSub[];
+  /** Messages of this channel that reached max deliveries so far (absent: none). */
+  deadLettered?: number;
 }
 
 export interface ProjectedRecovery {
@@ -453,6 +467,7 @@ export function toRecovered(state: ProjectedState): ProjectedRecovery {
       msgCount: ch.msgCount,
       byteCount: ch.byteCount,
       subs,
+      ...(ch.deadLettered ? { deadLettered: ch.deadLettered } : {}),
     });
   }
 

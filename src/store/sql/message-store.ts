@@ -322,6 +322,9 @@ export class SqlSubStore implements SubStore {
   ackSeqPending(id: number, seq: number): void {
     this.ch.host.recordProgress(this.ch.id, id, false, seq);
   }
+  deadLetterSeq(id: number, seq: number, deliveries: number): void {
+    this.ch.host.recordBackgroundEvent({ kind: EventKind.MsgDeadLettered, channelID: this.ch.id, subID: id, seq, deliveries });
+  }
   addSeqRedelivered(id: number, seq: number, count: number): void {
     this.ch.host.recordBackgroundEvent({ kind: EventKind.MsgRedelivered, channelID: this.ch.id, subID: id, seq, count });
   }

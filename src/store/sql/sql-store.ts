@@ -237,7 +237,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
       cs.subs.subCount = rc.subs.length;
       this.channels.set(rc.name, cs);
       this.channelsByID.set(rc.channelID, cs);
-      channels.push({ channel: cs, subs: rc.subs });
+      channels.push({ channel: cs, subs: rc.subs, deadLettered: rc.deadLettered });
     }
     // The clean-up rule's decisions (dropped subs, offline durables, shadows) go into the log
     // too, so that the log agrees with what the server now runs with.
