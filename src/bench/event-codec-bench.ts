@@ -207,6 +207,9 @@ function protobufCandidate(): Candidate {
       case EventKind.MsgsSent:
       case EventKind.MsgsAcked:
         return root.lookupType('bench.Seqs');
+      case EventKind.MsgRedelivered:
+      case EventKind.MsgDeadLettered:
+        throw new Error('max-deliveries events are not part of the benchmark mix');
       case EventKind.MsgsExpired:
         return root.lookupType('bench.MsgsExpired');
       case EventKind.MsgStored:

@@ -62,6 +62,8 @@ export const FLAGS: readonly FlagSpec[] = [
   f(['mb', 'max_bytes'], 'size', ['max_bytes'], (o, v) => { o.streaming.storeLimits.maxBytes = num(v); }),
   f(['ma', 'max_age'], 'duration', ['max_age'], (o, v) => { o.streaming.storeLimits.maxAge = num(v); }),
   f(['mi', 'max_inactivity'], 'duration', ['max_inactivity'], (o, v) => { o.streaming.storeLimits.maxInactivity = num(v); }),
+  f(['max_deliveries'], 'int', ['max_deliveries'], (o, v) => { o.streaming.storeLimits.maxDeliveries = num(v); }),
+  f(['dead_letter'], 'string', ['dead_letter'], (o, v) => { o.streaming.storeLimits.deadLetter = str(v); }),
   f(['ns', 'nats_server'], 'string', ['nats_server'], (o, v) => { o.streaming.natsServerURL = str(v); }),
   f(['sc', 'stan_config'], 'string', ['stan_config'], (_o, v, c) => { c.stanConfigFile = str(v); }),
   f(['hbi', 'hb_interval'], 'duration', ['hb_interval'], (o, v) => { o.streaming.clientHBInterval = num(v); }),

@@ -4,6 +4,7 @@
  * Precedence: defaults < configuration file(s) < command line. `-sc` names the streaming
  * configuration file and `-c` the NATS one; when only one is given it is used for both.
  */
+import { validateDeadLetters } from '../stan/dead-letters/policy';
 import * as fs from 'node:fs';
 import { ConfigError } from './errors';
 import { applyConfigDocument } from './configfile';
@@ -194,5 +195,10 @@ export function validateStoreLimits(options: ServerOptions): void {
   }
   if (sl.maxChannels > 0 && literals > sl.maxChannels) {
     throw new ConfigError(`too many channels defined (${literals}). The max channels limit is set to ${sl.maxChannels}`);
+  }
+  try {
+    validateDeadLetters(sl);
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
   }
 }

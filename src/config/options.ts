@@ -21,9 +21,24 @@ export interface ChannelLimits {
  * file 0 means "unlimited" and is stored as -1 (the reference's convention), so that
  * inheritance can tell "unset" from "explicitly unlimited".
  */
-export type PartialChannelLimits = Partial<ChannelLimits>;
+export type PartialChannelLimits = Partial<ChannelLimits> &
+  DeadLetterSettings & {
+    /** Dead-letter settings of single durables of the channel, by durable name. */
+    durables?: Record<string, DeadLetterSettings>;
+  };
 
-export interface StoreLimits extends ChannelLimits {
+/**
+ * Max deliveries and dead letters (beyond the reference, docs/dead-letters.md). Not a
+ * retention limit, so kept apart from ChannelLimits. `undefined` = inherit; maxDeliveries
+ * 0 = unlimited (a config-file 0 in an entry is stored as -1, like the limits above);
+ * deadLetter "" = none, else a channel name where `{channel}` stands for the source channel.
+ */
+export interface DeadLetterSettings {
+  maxDeliveries?: number;
+  deadLetter?: string;
+}
+
+export interface StoreLimits extends ChannelLimits, DeadLetterSettings {
   maxChannels: number;
   /** Keyed by channel name or wildcard pattern (`foo.*`, `foo.>`). */
   perChannel: Record<string, PartialChannelLimits>;

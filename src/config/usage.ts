@@ -15,6 +15,8 @@ Streaming Server Options:
     -mb,  --max_bytes <size>             Max messages total size per channel (0 for unlimited)
     -ma,  --max_age <duration>           Max duration a message can be stored ("0s" for unlimited)
     -mi,  --max_inactivity <duration>    Max inactivity (no new message, no subscription) after which a channel can be garbage collected (0 for unlimited)
+          --max_deliveries <int>         Deliveries of an unacknowledged message before it leaves the subscription (0 for unlimited, the default)
+          --dead_letter <string>         Channel receiving messages that reached max_deliveries; {channel} stands for the source channel (e.g. "dlq.{channel}")
     -ns,  --nats_server <string>         Connect to this external NATS Server URL (embedded otherwise)
     -sc,  --stan_config <string>         Streaming server configuration file
     -hbi, --hb_interval <duration>       Interval at which server sends heartbeat to a client

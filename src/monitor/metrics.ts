@@ -46,6 +46,24 @@ export function createMetricsRegistry(ctx: MonitorContext): Registry {
   mirror('stan_out_bytes_total', 'Bytes of messages delivered to subscriptions.', (c) => c.stats.outBytes);
   mirror('stan_redeliveries_total', 'Messages redelivered (sent with redelivered=true).', (c) => c.stats.redeliveries);
 
+  const deadLettered = new Map<string, number>();
+  new Counter({
+    name: 'stan_dead_lettered_messages_total',
+    help: 'Messages that reached max deliveries (dead-lettered or dropped), by source channel.',
+    labelNames: ['channel'],
+    registers: [registry],
+    collect() {
+      const c = core();
+      if (!c) return;
+      for (const [channel, v] of c.stats.deadLettered) {
+        // A restarted core starts from 0: never go backwards (as mirror() above).
+        const last = deadLettered.get(channel) ?? 0;
+        if (v > last) this.inc({ channel }, v - last);
+        deadLettered.set(channel, Math.max(last, v));
+      }
+    },
+  });
+
   const gauge = (name: string, help: string, read: (c: StanCore) => number): void => {
     new Gauge({
       name,

@@ -17,6 +17,8 @@ export interface StanCoreStats {
   outBytes: number;
   /** Messages sent with redelivered=true. */
   redeliveries: number;
+  /** Messages that reached max deliveries, by source channel (docs/dead-letters.md). */
+  deadLettered: Map<string, number>;
 }
 
 export interface CoreContext {

@@ -16,6 +16,7 @@ import { systemClock, type Clock } from './clock';
 import { CommitPipeline } from './commit-pipeline';
 import type { CoreContext, StanCoreStats } from './context';
 import { Delivery } from './delivery';
+import { deadLetterCap } from './dead-letters';
 import { EarlyRequests, refuseConnect, refusePing } from './early-requests';
 import { errorText } from './error-text';
 import { ChannelPartition, ClientRegistry } from './partitioning';
@@ -29,6 +30,9 @@ import { countSubscriptions } from './subscription-walk';
 export type { StanCoreStats } from './context';
 export type ServerState = 'STANDALONE' | 'FT_ACTIVE' | 'FT_STANDBY' | 'FAILED' | 'SHUTDOWN';
 
+/** Dead letters are not published by a client: no guid, no PubAck. */
+const NO_GUID = new Uint8Array(0);
+
 /** How many requests may be held while the store recovers (see early-requests.ts). */
 const EARLY_LIMIT = 100_000;
 
@@ -36,7 +40,7 @@ const EARLY_LIMIT = 100_000;
 type Dispatch = (run: () => void, refuse?: (why: string) => void) => void;
 
 export class StanCore {
-  readonly stats: StanCoreStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, redeliveries: 0 };
+  readonly stats: StanCoreStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, redeliveries: 0, deadLettered: new Map() };
   private readonly delivery: Delivery;
   private readonly publisher: CommitPipeline;
   info: ServerInfo;
@@ -79,7 +83,8 @@ export class StanCore {
       },
     };
     this.ctx = ctx;
-    this.delivery = new Delivery({ transport: nc, logger: log, lookupClient: (id) => this.clientsPart.byID.get(id), stats: this.stats, clock });
+    const cap = deadLetterCap(ctx, { channel: (name) => this.channelsPart.getOrCreate(name), commit: (ch, seq) => this.publisher.add(ch, seq, NO_GUID, undefined) });
+    this.delivery = new Delivery({ cap, transport: nc, logger: log, lookupClient: (id) => this.clientsPart.byID.get(id), stats: this.stats, clock });
     this.publisher = new CommitPipeline(store, nc, log, (ch) => this.delivery.deliverChannel(ch));
     const barrier = (): Promise<void> => this.publisher.barrier();
     this.clientsPart = new Clients(ctx, { removeSub: (sub, unsubscribe) => this.subs.removeSub(sub, unsubscribe), barrier });

@@ -15,7 +15,20 @@ import type { Clock } from './clock';
 /** Redeliver entries expiring within this window together (reference: 15 ms). */
 const REDELIVERY_SLACK_MS = 15;
 
+/**
+ * Max deliveries (docs/dead-letters.md; absent = the reference's unlimited redelivery).
+ * `deliveries` counts the first delivery as one; a queue group counts per group.
+ */
+export interface DeliveryCap {
+  isExhausted(sub: Subscription, deliveries: number): boolean;
+  /** The message left `sub`'s pending set: dead-letter (or drop) it. */
+  retire(sub: Subscription, msg: StoredMsg, deliveries: number): void;
+  /** `sub` was sent `seq` again, redelivery number `count`: record it for recovery. */
+  redelivered(sub: Subscription, seq: number, count: number): void;
+}
+
 export interface DeliveryContext {
+  cap?: DeliveryCap;
   transport: NatsTransport;
   logger: Logger;
   lookupClient(id: string): Client | undefined;
@@ -240,16 +253,33 @@ export class Delivery {
    * Removes a pending entry — a user ack, or an implicit one (message dropped by limits, or
    * moved to another queue member) — and resumes the flow if that un-stalls the subscription.
    */
-  private removePending(holder: Subscription, seq: number, clearCount: boolean): void {
+  private removePending(holder: Subscription, seq: number, clearCount: boolean, recordAck = true): void {
     const wasStalled = holder.isStalled;
     holder.acksPending.delete(seq);
     if (clearCount) holder.redeliveryCounts.delete(seq);
-    holder.channel.store.subs.ackSeqPending(holder.id, seq);
+    if (recordAck) holder.channel.store.subs.ackSeqPending(holder.id, seq);
     if (holder.acksPending.size === 0) this.stopAckTimer(holder);
     if (wasStalled && !holder.isStalled) {
       if (holder.group) this.pumpGroup(holder.channel, holder.group);
       else this.pumpSub(holder);
     }
+  }
+
+  /**
+   * True (and the message retired) when `holder` already had the message as often as its
+   * max deliveries allow: it leaves the pending set instead of being sent again.
+   */
+  private retireIfExhausted(holder: Subscription, seq: number, msg: StoredMsg): boolean {
+    const cap = this.ctx.cap;
+    if (cap === undefined) return false;
+    const deliveries = (holder.redeliveryCounts.get(seq) ?? 0) + 1;
+    if (!cap.isExhausted(holder, deliveries)) return false;
+    const subs = holder.channel.store.subs;
+    if (subs.deadLetterSeq !== undefined) subs.deadLetterSeq(holder.id, seq, deliveries);
+    else subs.ackSeqPending(holder.id, seq);
+    this.removePending(holder, seq, true, false);
+    cap.retire(holder, msg, deliveries);
+    return true;
   }
 
   /**
@@ -292,6 +322,7 @@ export class Delivery {
           this.removePending(sub, seq, true);
           continue;
         }
+        if (this.retireIfExhausted(sub, seq, msg)) continue;
         let target = sub;
         if (sub.group && !startup) {
           const best = this.pickMember(sub.group, true);
@@ -316,6 +347,7 @@ export class Delivery {
           this.addPending(target, seq, newExp);
         }
         this.send(target, msg, true, count);
+        this.ctx.cap?.redelivered(target, seq, count);
       }
       if (sub.acksPending.size > 0) {
         if (nextExpiration === 0) {
@@ -349,10 +381,12 @@ export class Delivery {
           sub.channel.store.subs.ackSeqPending(sub.id, seq);
           continue;
         }
+        if (this.retireIfExhausted(sub, seq, msg)) continue;
         const count = (sub.redeliveryCounts.get(seq) ?? 0) + 1;
         sub.redeliveryCounts.set(seq, count);
         sub.acksPending.set(seq, now + sub.ackWaitMs);
         this.send(sub, msg, true, count);
+        this.ctx.cap?.redelivered(sub, seq, count);
       }
       if (sub.acksPending.size > 0) this.ensureAckTimer(sub, now + sub.ackWaitMs);
     } finally {

@@ -31,11 +31,12 @@ export class Recovery {
     for (const ci of state.clients) this.clients.register(ci);
     for (const rc of state.channels) {
       const ch = this.channels.add(rc.channel);
-      for (const rs of rc.subs) this.restoreSub(ch, rs.state, rs.pending);
+      if (rc.deadLettered) this.ctx.stats.deadLettered.set(ch.name, rc.deadLettered);
+      for (const rs of rc.subs) this.restoreSub(ch, rs.state, rs.pending, rs.redeliveries);
     }
   }
 
-  private restoreSub(ch: Channel, st: SubState, pending: number[]): void {
+  private restoreSub(ch: Channel, st: SubState, pending: number[], redeliveries: ReadonlyMap<number, number> | undefined): void {
     const sub = new Subscription(st, ch);
     for (const seq of pending) sub.acksPending.set(seq, 0);
     const online = st.clientID !== '' && !st.isClosed && this.clients.byID.has(st.clientID);
@@ -47,6 +48,7 @@ export class Recovery {
       }
       if (st.lastSent > g.lastSent) g.lastSent = st.lastSent;
       sub.group = g;
+      restoreCounts(sub, redeliveries);
       if (!online) {
         if (st.isDurable) g.shadow = sub;
         else this.notCleanedUp(ch, st);
@@ -54,6 +56,7 @@ export class Recovery {
       }
       g.members.push(sub);
     } else if (st.isDurable) {
+      restoreCounts(sub, redeliveries);
       ch.durables.set(durableKey(st.clientID, ch.name, st.durableName), sub);
       if (!online) {
         sub.state.isClosed = true;
@@ -62,6 +65,7 @@ export class Recovery {
       ch.plainSubs.add(sub);
     } else {
       if (!online) return this.notCleanedUp(ch, st);
+      restoreCounts(sub, redeliveries);
       ch.plainSubs.add(sub);
     }
     this.clients.byID.get(st.clientID)?.subs.add(sub);
@@ -100,4 +104,15 @@ export class Recovery {
       this.delivery.pumpSub(sub);
     }
   }
+}
+
+/**
+ * Redelivery counts recorded for max deliveries (docs/dead-letters.md), so a restart or an
+ * FT takeover does not give a message its deliveries again. Call once the subscription's
+ * group is set: a queue group counts per group, the highest count of its members wins.
+ */
+function restoreCounts(sub: Subscription, counts: ReadonlyMap<number, number> | undefined): void {
+  if (counts === undefined) return;
+  const into = sub.redeliveryCounts;
+  for (const [seq, n] of counts) into.set(seq, Math.max(into.get(seq) ?? 0, n));
 }

@@ -15,6 +15,7 @@ import { CloseRequestCodec, ConnectRequestCodec, ConnectResponseCodec } from '..
 import type { Store } from '../store/contract';
 import { openStore } from '../store/open-store';
 import { validateStoreLimits } from '../store/limits/limits';
+import { validateDeadLetters } from './dead-letters/policy';
 import { EmbeddedNatsServer } from '../nats/embedded/server';
 import { connectInProcess } from '../nats/embedded/inprocess';
 import { redactURL } from '../nats/redact-url';
@@ -69,6 +70,7 @@ export function checkOptions(options: ServerOptions): { useChild: boolean } {
   validatePartitioning(so);
   checkSupported(options);
   validateStoreLimits(so.storeLimits);
+  validateDeadLetters(so.storeLimits);
   const useChild = wantsChildNatsServer(options);
   validateFtOptions(so, useChild);
   validateServerTls(options.nats);

@@ -9,6 +9,7 @@ import { silentLogger } from '../logging/logger';
 import type { NatsTransport } from '../nats/transport';
 import type { Store } from '../store/contract';
 import { formatLimitsTable } from '../store/limits/limits';
+import { formatDeadLetterTable } from './dead-letters/policy';
 import type { EmbeddedNatsServer } from '../nats/embedded/server';
 import { nuid } from '../nats/embedded/nuid';
 import type { StanCore, ServerState } from './core';
@@ -182,6 +183,7 @@ export class StreamingServer {
     ft?.startRenewing();
     log.notice(`Message store is ${this.store.type}`);
     for (const line of formatLimitsTable(this.options.streaming.storeLimits, this.options.explicit)) log.notice(line);
+    for (const line of formatDeadLetterTable(this.options.streaming.storeLimits)) log.notice(line);
     log.notice('Streaming Server is ready');
   }
 

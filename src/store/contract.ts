@@ -103,6 +103,16 @@ export interface SubStore {
   deleteSub(id: number): void;
   addSeqPending(id: number, seq: number): void;
   ackSeqPending(id: number, seq: number): void;
+  /**
+   * `seq` was redelivered to subscription `id`, `count` times so far (max deliveries only,
+   * see docs/dead-letters.md). Optional: a store without it (MEMORY) recovers nothing anyway.
+   */
+  addSeqRedelivered?(id: number, seq: number, count: number): void;
+  /**
+   * `seq` reached max deliveries after `deliveries` and leaves subscription `id`'s pending
+   * set. Optional: without it the server records a plain ack (ackSeqPending).
+   */
+  deadLetterSeq?(id: number, seq: number, deliveries: number): void;
   /** Stored subscriptions of this channel (incl. offline durables and shadows); for max_subs. */
   readonly subCount: number;
 }
@@ -119,11 +129,15 @@ export interface RecoveredSub {
   state: SubState;
   /** Sequences sent but not acknowledged, ascending. */
   pending: number[];
+  /** Redeliveries so far per pending sequence (only recorded with max deliveries). */
+  redeliveries?: ReadonlyMap<number, number>;
 }
 
 export interface RecoveredChannel {
   channel: ChannelStore;
   subs: RecoveredSub[];
+  /** Messages that reached max deliveries so far (docs/dead-letters.md). */
+  deadLettered?: number;
 }
 
 export interface RecoveredState {

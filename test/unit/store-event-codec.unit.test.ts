@@ -64,6 +64,8 @@ const samples: StoreEvent[] = [
   },
   // A realistic Unix-nanosecond timestamp is above 2^53 (a multiple of 256 as a double).
   { kind: EventKind.MsgStored, channelID: 7, seq: 5001, timestamp: 1_700_000_000_123_456_768, size: 1_048_576 },
+  { kind: EventKind.MsgRedelivered, channelID: 7, subID: 12, seq: 5001, count: 3 },
+  { kind: EventKind.MsgDeadLettered, channelID: 7, subID: 12, seq: 5001, deliveries: 4 },
 ];
 
 const allKinds = Object.values(EventKind).filter((v): v is EventKind => typeof v === 'number');

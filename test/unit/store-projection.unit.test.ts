@@ -666,3 +666,52 @@ test('a batch appended twice in a row (a retried commit that had landed) replays
     assert.equal(twice.nextSubID, once.nextSubID, `batch ${i}: subscription IDs`);
   }
 });
+
+// ---- max deliveries (docs/dead-letters.md): redelivery counts survive recovery
+
+const redelivered = (channelID: number, subID: number, seq: number, count: number): StoreEvent => ({ kind: EventKind.MsgRedelivered, channelID, subID, seq, count });
+
+test('given a capped sub with redeliveries, when recovered, then its counts come back; an ack forgets one', () => {
+  const base = [init, connect('c1'), channel(1, 'foo'), created(1, sub(1)), sent(1, 1, [1, 2])];
+  const s = fold([...base, redelivered(1, 1, 1, 1), redelivered(1, 1, 2, 1), redelivered(1, 1, 1, 2), acked(1, 1, [2])]);
+  const rs = toRecovered(s).channels[0].subs[0];
+  assert.deepEqual(rs.pending, [1]);
+  assert.deepEqual([...(rs.redeliveries ?? new Map())], [[1, 2]]);
+  // Replaying an older count does not lower it (absolute counts, max wins).
+  const again = fold([redelivered(1, 1, 1, 1)], s);
+  assert.deepEqual([...(toRecovered(again).channels[0].subs[0].redeliveries ?? new Map())], [[1, 2]]);
+  // Without any MsgRedelivered the recovered sub has no counts (reference behaviour).
+  assert.equal(toRecovered(fold(base)).channels[0].subs[0].redeliveries, undefined);
+});
+
+test('given a durable queue group whose ghost member had counts, when recovered, then the shadow carries the highest', () => {
+  const q = (ID: number): SubState => sub(ID, { qGroup: 'd:g', isDurable: true, durableName: 'd', clientID: 'gone' });
+  const s = fold([init, channel(1, 'foo'), created(1, q(1)), created(1, q(2)), sent(1, 1, [5]), sent(1, 2, [6]), redelivered(1, 1, 5, 2), redelivered(1, 2, 6, 3)]);
+  const [shadow] = toRecovered(s).channels[0].subs;
+  assert.deepEqual(shadow.pending, [5, 6]);
+  assert.deepEqual([...(shadow.redeliveries ?? new Map())].sort((a, b) => a[0] - b[0]), [[5, 2], [6, 3]]);
+});
+
+const deadLettered = (channelID: number, subID: number, seq: number, deliveries: number): StoreEvent => ({ kind: EventKind.MsgDeadLettered, channelID, subID, seq, deliveries });
+
+test('given a pending message, when dead-lettered, then it leaves the pending set and counts once per channel, even replayed', () => {
+  const s = fold([init, connect('c1'), channel(1, 'foo'), created(1, sub(1)), sent(1, 1, [1, 2]), redelivered(1, 1, 1, 2), deadLettered(1, 1, 1, 3)]);
+  const again = fold([deadLettered(1, 1, 1, 3)], s);
+  const rc = toRecovered(again).channels[0];
+  assert.deepEqual(rc.subs[0].pending, [2]);
+  assert.equal(rc.subs[0].redeliveries, undefined);
+  assert.equal(rc.deadLettered, 1);
+  assert.equal(toRecovered(fold([init, channel(1, 'foo')])).channels[0].deadLettered, undefined);
+});
+
+test('snapshot: redelivery counts and dead-letter counts round-trip; a snapshot without them is unchanged', () => {
+  const base = [init, connect('c1'), channel(1, 'foo'), created(1, sub(1)), sent(1, 1, [1, 2, 3])];
+  const plain = fold(base);
+  const onlyDead = fold([...base, deadLettered(1, 1, 3, 2)]);
+  assert.deepStrictEqual(decodeSnapshot(encodeSnapshot(onlyDead)), onlyDead);
+  const withCounts = fold([...base, redelivered(1, 1, 2, 4), deadLettered(1, 1, 1, 2)]);
+  const bytes = encodeSnapshot(withCounts);
+  assert.ok(bytes.length > encodeSnapshot(plain).length);
+  assert.deepStrictEqual(decodeSnapshot(bytes), withCounts);
+  assert.deepStrictEqual(decodeSnapshot(encodeSnapshot(plain)), plain);
+});

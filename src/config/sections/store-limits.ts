@@ -2,16 +2,17 @@
  * `store_limits`/`limits`/`storelimits { }` (spec stan §5.1, §5.2): global limits and
  * per-channel entries. In the file, a per-channel value of 0 means unlimited, stored as -1.
  */
-import type { PartialChannelLimits } from '../options';
+import type { ChannelLimits, PartialChannelLimits } from '../options';
 import { asNumber as num } from '../values';
 import { invalidChannelNameMessage, isValidChannelName } from '../../subject';
 import { applyKeys, handled, key, mark, warnUnknown, type ApplyContext, type KeySpec } from './keyspec';
 import type { ConfReader, ReadKind } from './reader';
+import { deadLetterKeys, durablesKey } from './dead-letters';
 
 interface ChannelLimitKey {
   readonly names: readonly string[];
   readonly type: ReadKind;
-  readonly field: keyof PartialChannelLimits;
+  readonly field: keyof ChannelLimits;
   /** Canonical name recorded when the key is a global limit. */
   readonly canonical: string;
 }
@@ -25,7 +26,7 @@ const CHANNEL_LIMIT_KEYS: readonly ChannelLimitKey[] = [
 ];
 
 /** The channel limits as keys of one block: globals set `store`, entries set their own map. */
-function channelLimitKeys(perChannel: boolean, set: (field: keyof PartialChannelLimits, v: number) => void): KeySpec[] {
+function channelLimitKeys(perChannel: boolean, set: (field: keyof ChannelLimits, v: number) => void): KeySpec[] {
   return CHANNEL_LIMIT_KEYS.map((c) =>
     handled([...c.names], (ctx, sec, k) => {
       const v = num(sec.read(k, c.type));
@@ -41,7 +42,7 @@ function applyPerChannel(ctx: ApplyContext, sec: ConfReader): void {
     const csec = sec.sub(channel);
     if (!isValidChannelName(channel, true)) throw sec.error(channel, invalidChannelNameMessage(channel));
     const cl: PartialChannelLimits = {};
-    const keys = channelLimitKeys(true, (field, v) => { cl[field] = v; });
+    const keys = [...channelLimitKeys(true, (field, v) => { cl[field] = v; }), ...deadLetterKeys(cl, true), durablesKey(cl)];
     applyKeys(ctx, csec, keys, (k) => warnUnknown(ctx, csec, k, 'channel limits '));
     pc[channel] = cl;
     mark(ctx, 'per_channel');
@@ -54,6 +55,7 @@ export function applyStoreLimits(ctx: ApplyContext, sec: ConfReader): void {
     key(['mc', 'max_channels', 'maxchannels'], 'int', 'max_channels', (o, v) => { o.streaming.storeLimits.maxChannels = num(v); }),
     handled(['channels', 'channels_limits', 'channelslimits', 'per_channel', 'per_channel_limits'], (c, s, k) => applyPerChannel(c, s.sub(k))),
     ...channelLimitKeys(false, (field, v) => { sl[field] = v; }),
+    ...deadLetterKeys(sl, false),
   ];
   applyKeys(ctx, sec, table, (k) => warnUnknown(ctx, sec, k, 'store limits '));
 }

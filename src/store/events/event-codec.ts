@@ -395,6 +395,13 @@ export function writeEventBody(w: ByteWriter, e: StoreEvent): void {
       w.uint(e.subID);
       w.seqs(e.seqs);
       return;
+    case EventKind.MsgRedelivered:
+    case EventKind.MsgDeadLettered:
+      w.uint(e.channelID);
+      w.uint(e.subID);
+      w.uint(e.seq);
+      w.uint(e.kind === EventKind.MsgRedelivered ? e.count : e.deliveries);
+      return;
     case EventKind.MsgsExpired:
       w.uint(e.channelID);
       w.uint(e.firstSeq);
@@ -462,6 +469,10 @@ export function readEventBody(kind: EventKind, r: ByteReader): StoreEvent {
     case EventKind.MsgsSent:
     case EventKind.MsgsAcked:
       return { kind, channelID: r.uint(), subID: r.uint(), seqs: r.seqs() };
+    case EventKind.MsgRedelivered:
+      return { kind, channelID: r.uint(), subID: r.uint(), seq: r.uint(), count: r.uint() };
+    case EventKind.MsgDeadLettered:
+      return { kind, channelID: r.uint(), subID: r.uint(), seq: r.uint(), deliveries: r.uint() };
     case EventKind.MsgsExpired:
       return {
         kind,

@@ -27,6 +27,17 @@ export enum EventKind {
   MsgsExpired = 11,
   /** Not in stan_events: derived from a stan_messages row when replaying (see MsgStoredEvent). */
   MsgStored = 12,
+  /**
+   * Only for subscriptions with max deliveries (docs/dead-letters.md): a sequence was
+   * redelivered, with its count so far. Folded into per-sequence counts, so a restart or
+   * an FT takeover does not reset the deliveries counted so far.
+   */
+  MsgRedelivered = 13,
+  /**
+   * A message reached its subscription's max deliveries and left its pending set (like an
+   * ack); counted per channel so that metrics agree after a restart or takeover.
+   */
+  MsgDeadLettered = 14,
 }
 
 export interface ServerInitEvent {
@@ -98,6 +109,28 @@ export interface MsgsSentEvent {
   seqs: number[];
 }
 
+/**
+ * See EventKind.MsgRedelivered. `count` is absolute (redeliveries so far; in a queue group
+ * the group's count, which follows a message moved to another member), so replaying twice
+ * or after a move is harmless. An ack (MsgsAcked) forgets the count of its sequences.
+ */
+export interface MsgRedeliveredEvent {
+  kind: EventKind.MsgRedelivered;
+  channelID: number;
+  subID: number;
+  seq: number;
+  count: number;
+}
+
+/** See EventKind.MsgDeadLettered. The dead-letter copy, if any, is a message row of its own. */
+export interface MsgDeadLetteredEvent {
+  kind: EventKind.MsgDeadLettered;
+  channelID: number;
+  subID: number;
+  seq: number;
+  deliveries: number;
+}
+
 export interface MsgsAckedEvent {
   kind: EventKind.MsgsAcked;
   channelID: number;
@@ -154,5 +187,7 @@ export type StoreEvent =
   | SubDeletedEvent
   | MsgsSentEvent
   | MsgsAckedEvent
+  | MsgRedeliveredEvent
+  | MsgDeadLetteredEvent
   | MsgsExpiredEvent
   | MsgStoredEvent;

@@ -23,6 +23,8 @@ export interface SubProjection {
   state: SubState;
   /** Sequences sent and not yet acknowledged. */
   pending: Set<number>;
+  /** Redeliveries per pending sequence, kept only for subscriptions with max deliveries. */
+  redelivered?: Map<number, number>;
 }
 
 export interface ChannelProjection {
@@ -34,6 +36,8 @@ export interface ChannelProjection {
   msgCount: number;
   byteCount: number;
   subs: Map<number, SubProjection>;
+  /** Messages that reached max deliveries (MsgDeadLettered), when any. */
+  deadLettered?: number;
 }
 
 export interface ProjectedState {
@@ -205,7 +209,29 @@ export function evolve(state: ProjectedState, event: StoreEvent, eventID?: numbe
     case EventKind.MsgsAcked: {
       const sub = state.channels.get(event.channelID)?.subs.get(event.subID);
       if (sub === undefined) break;
-      for (const seq of event.seqs) sub.pending.delete(seq);
+      for (const seq of event.seqs) {
+        sub.pending.delete(seq);
+        sub.redelivered?.delete(seq);
+      }
+      break;
+    }
+
+    case EventKind.MsgDeadLettered: {
+      const ch = state.channels.get(event.channelID);
+      const sub = ch?.subs.get(event.subID);
+      if (ch === undefined || sub === undefined || !sub.pending.has(event.seq)) break; // replayed
+      sub.pending.delete(event.seq);
+      sub.redelivered?.delete(event.seq);
+      ch.deadLettered = (ch.deadLettered ?? 0) + 1;
+      break;
+    }
+
+    case EventKind.MsgRedelivered: {
+      const sub = state.channels.get(event.channelID)?.subs.get(event.subID);
+      if (sub === undefined) break;
+      const counts = (sub.redelivered ??= new Map());
+      // Max: counts never go down, and a replayed event changes nothing.
+      counts.set(event.seq, Math.max(counts.get(event.seq) ?? 0, event.count));
       break;
     }
 
@@ -258,6 +284,8 @@ export interface RecoveredChannelState {
   byteCount: number;
   /** Subscriptions by ascending ID (= creation order: queue members keep their order). */
   subs: RecoveredSub[];
+  /** Messages of this channel that reached max deliveries so far (absent: none). */
+  deadLettered?: number;
 }
 
 export interface ProjectedRecovery {
@@ -277,6 +305,17 @@ export interface ProjectedRecovery {
   cleanup: StoreEvent[];
 }
 
+/**
+ * Redelivery counts of a ghost queue member merged into its survivor (a group counts per
+ * group: the higher count wins). A new map: the survivor's may be the projection's own.
+ */
+function mergeCounts(into: Map<number, number> | undefined, from: Map<number, number> | undefined): Map<number, number> | undefined {
+  if (from === undefined || from.size === 0) return into;
+  const out = new Map(into);
+  for (const [seq, n] of from) out.set(seq, Math.max(out.get(seq) ?? 0, n));
+  return out;
+}
+
 /** A subscription is online when its client is registered and it is not a closed durable. */
 function isOnline(state: ProjectedState, s: SubState): boolean {
   return s.clientID !== '' && !s.isClosed && state.clients.has(s.clientID);
@@ -285,6 +324,7 @@ function isOnline(state: ProjectedState, s: SubState): boolean {
 interface WorkSub {
   state: SubState;
   pending: Set<number>;
+  redelivered?: Map<number, number>;
 }
 
 /**
@@ -337,7 +377,7 @@ export function toRecovered(state: ProjectedState): ProjectedRecovery {
 
     for (const id of subIDs) {
       const p = ch.subs.get(id) as SubProjection;
-      const w: WorkSub = { state: copySub(p.state), pending: p.pending };
+      const w: WorkSub = { state: copySub(p.state), pending: p.pending, redelivered: p.redelivered };
       const st = w.state;
       if (st.qGroup !== '') {
         const isShadow = st.isDurable && st.clientID === '';
@@ -392,6 +432,7 @@ export function toRecovered(state: ProjectedState): ProjectedRecovery {
       let lastSent = target.state.lastSent;
       for (const g of rest) {
         for (const seq of g.pending) if (!target.pending.has(seq)) moved.push(seq);
+        target.redelivered = mergeCounts(target.redelivered, g.redelivered);
         if (g.state.lastSent > lastSent) lastSent = g.state.lastSent;
         drop(g);
       }
@@ -414,7 +455,9 @@ export function toRecovered(state: ProjectedState): ProjectedRecovery {
     for (const id of subIDs) {
       const w = kept.get(id);
       if (w === undefined) continue;
-      subs.push({ state: w.state, pending: [...w.pending].sort((a, b) => a - b) });
+      const rs: RecoveredSub = { state: w.state, pending: [...w.pending].sort((a, b) => a - b) };
+      if (w.redelivered !== undefined && w.redelivered.size > 0) rs.redeliveries = new Map(w.redelivered);
+      subs.push(rs);
     }
     channels.push({
       channelID: ch.id,
@@ -424,6 +467,7 @@ export function toRecovered(state: ProjectedState): ProjectedRecovery {
       msgCount: ch.msgCount,
       byteCount: ch.byteCount,
       subs,
+      ...(ch.deadLettered ? { deadLettered: ch.deadLettered } : {}),
     });
   }
 

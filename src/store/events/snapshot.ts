@@ -82,6 +82,7 @@ export function encodeSnapshot(state: ProjectedState): Buffer {
       w.seqs(scratch);
     }
   }
+  writeRedeliveries(w, state);
   return w.finish();
 }
 
@@ -150,10 +151,67 @@ export function decodeSnapshot(bytes: Uint8Array): ProjectedState {
       state.channels.set(ch.id, ch);
       state.channelIDsByName.set(ch.name, ch.id);
     }
+    if (r.more()) readRedeliveries(r, state);
     if (r.more()) throw new SnapshotFormatError(`snapshot has ${bytes.length - r.offset} unexpected trailing bytes`);
     return state;
   } catch (err) {
     if (err instanceof EventDecodeError) throw new SnapshotFormatError(`corrupt snapshot: ${err.message}`);
     throw err;
+  }
+}
+
+/**
+ * Max-deliveries state (docs/dead-letters.md) as an optional section after the channels,
+ * written only when there is some: a snapshot of a server that does not use max deliveries
+ * stays byte for byte what it was. Per subscription with redelivery counts: channel ID, sub
+ * ID, the sequences (sorted) and their counts in the same order; then per channel with
+ * dead-lettered messages: channel ID and that number.
+ */
+function writeRedeliveries(w: ByteWriter, state: ProjectedState): void {
+  const withCounts: { channelID: number; sub: SubProjection }[] = [];
+  const deadLettered: ChannelProjection[] = [];
+  for (const ch of state.channels.values()) {
+    if (ch.deadLettered) deadLettered.push(ch);
+    for (const sub of ch.subs.values()) if (sub.redelivered !== undefined && sub.redelivered.size > 0) withCounts.push({ channelID: ch.id, sub });
+  }
+  if (withCounts.length === 0 && deadLettered.length === 0) return;
+  w.uint(withCounts.length);
+  for (const { channelID, sub } of withCounts) {
+    const counts = sub.redelivered as Map<number, number>;
+    const seqs = [...counts.keys()].sort((a, b) => a - b);
+    w.uint(channelID);
+    w.uint(sub.state.ID);
+    w.seqs(seqs);
+    for (const seq of seqs) w.uint(counts.get(seq) ?? 0);
+  }
+  w.uint(deadLettered.length);
+  for (const ch of deadLettered) {
+    w.uint(ch.id);
+    w.uint(ch.deadLettered ?? 0);
+  }
+}
+
+function readRedeliveries(r: ByteReader, state: ProjectedState): void {
+  const n = r.uint();
+  if (n === 0 && !r.more()) throw new SnapshotFormatError('snapshot has unexpected trailing bytes (not a max-deliveries section)');
+  for (let i = 0; i < n; i++) {
+    const channelID = r.uint();
+    const subID = r.uint();
+    const seqs = r.seqs();
+    const counts = new Map<number, number>();
+    for (const seq of seqs) counts.set(seq, r.uint());
+    const sub = state.channels.get(channelID)?.subs.get(subID);
+    if (sub === undefined) throw new SnapshotFormatError(`corrupt snapshot: redelivery counts for unknown subscription ${subID} of channel ${channelID}`);
+    sub.redelivered = counts;
+  }
+  const m = r.uint();
+  // The writer leaves the section out rather than writing an empty one.
+  if (n === 0 && m === 0) throw new SnapshotFormatError('snapshot has unexpected trailing bytes (an empty max-deliveries section)');
+  for (let i = 0; i < m; i++) {
+    const channelID = r.uint();
+    const count = r.uint();
+    const ch = state.channels.get(channelID);
+    if (ch === undefined) throw new SnapshotFormatError(`corrupt snapshot: dead-letter count for unknown channel ${channelID}`);
+    ch.deadLettered = count;
   }
 }

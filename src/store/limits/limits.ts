@@ -75,12 +75,12 @@ export function validateStoreLimits(l: StoreLimits): void {
 // ---------------------------------------------------------------------------------------
 // Inheritance
 
-interface Entry {
+export interface LimitsEntry {
   name: string;
   tokens: string[];
   raw: PartialChannelLimits;
   /** Closest enclosing entry, null = globals. */
-  parent: Entry | null;
+  parent: LimitsEntry | null;
   /** Number of entries covering this one (its nesting depth in the table). */
   depth: number;
   /** Effective limits, 0 = unlimited. */
@@ -140,14 +140,14 @@ const MAX_CACHED_CHANNELS = 65_536;
 export class LimitsResolver {
   readonly globals: ChannelLimits;
   /** All entries in widest-first / tree order. */
-  readonly entries: readonly Entry[];
-  private readonly literals = new Map<string, Entry>();
-  private readonly wildcards: Entry[] = [];
+  readonly entries: readonly LimitsEntry[];
+  private readonly literals = new Map<string, LimitsEntry>();
+  private readonly wildcards: LimitsEntry[] = [];
   private readonly cache = new Map<string, ChannelLimits>();
 
   constructor(limits: StoreLimits) {
     this.globals = globalsOf(limits);
-    const list: Entry[] = Object.entries(limits.perChannel ?? {}).map(([name, raw]) => ({
+    const list: LimitsEntry[] = Object.entries(limits.perChannel ?? {}).map(([name, raw]) => ({
       name,
       tokens: name.split('.'),
       raw,
@@ -177,17 +177,22 @@ export class LimitsResolver {
   resolve(channel: string): ChannelLimits {
     const hit = this.cache.get(channel);
     if (hit) return hit;
-    let best: Entry | undefined = this.literals.get(channel);
-    if (!best) {
-      const tokens = channel.split('.');
-      for (const w of this.wildcards) {
-        if (tokenPatternCovers(w.tokens, tokens) && (!best || compareSpecificity(best.tokens, w.tokens) < 0)) best = w;
-      }
-    }
+    const best = this.entryFor(channel);
     const res = Object.freeze({ ...(best ? best.effective : this.globals) });
     if (this.cache.size >= MAX_CACHED_CHANNELS) this.cache.clear();
     this.cache.set(channel, res);
     return res;
+  }
+
+  /** The most specific entry covering `channel` (its parents follow `parent`), if any. */
+  entryFor(channel: string): LimitsEntry | undefined {
+    let best: LimitsEntry | undefined = this.literals.get(channel);
+    if (best) return best;
+    const tokens = channel.split('.');
+    for (const w of this.wildcards) {
+      if (tokenPatternCovers(w.tokens, tokens) && (!best || compareSpecificity(best.tokens, w.tokens) < 0)) best = w;
+    }
+    return best;
   }
 }
 

@@ -33,6 +33,8 @@ export interface ChannelHost {
   readonly encrypting: boolean;
   recordMessage(row: MsgRow): void;
   recordEvent(e: StoreEvent): void;
+  /** An event nobody awaits a commit for (written by the background commit, like progress). */
+  recordBackgroundEvent(e: StoreEvent): void;
   recordTruncate(channelID: number, firstSeq: number): void;
   recordProgress(channelID: number, subID: number, sent: boolean, seq: number): void;
   nextSubID(): number;
@@ -319,6 +321,12 @@ export class SqlSubStore implements SubStore {
   }
   ackSeqPending(id: number, seq: number): void {
     this.ch.host.recordProgress(this.ch.id, id, false, seq);
+  }
+  deadLetterSeq(id: number, seq: number, deliveries: number): void {
+    this.ch.host.recordBackgroundEvent({ kind: EventKind.MsgDeadLettered, channelID: this.ch.id, subID: id, seq, deliveries });
+  }
+  addSeqRedelivered(id: number, seq: number, count: number): void {
+    this.ch.host.recordBackgroundEvent({ kind: EventKind.MsgRedelivered, channelID: this.ch.id, subID: id, seq, count });
   }
 }
 

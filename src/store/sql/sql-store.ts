@@ -237,7 +237,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
       cs.subs.subCount = rc.subs.length;
       this.channels.set(rc.name, cs);
       this.channelsByID.set(rc.channelID, cs);
-      channels.push({ channel: cs, subs: rc.subs });
+      channels.push({ channel: cs, subs: rc.subs, deadLettered: rc.deadLettered });
     }
     // The clean-up rule's decisions (dropped subs, offline durables, shadows) go into the log
     // too, so that the log agrees with what the server now runs with.
@@ -321,6 +321,11 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
     // Progress first: its order relative to this event is kept.
     this.progress.flushInto(this.pending.events);
     this.pending.events.push(e);
+  }
+
+  recordBackgroundEvent(e: StoreEvent): void {
+    this.scheduleBackgroundCommit();
+    this.recordEvent(e);
   }
 
   recordMessage(row: MsgRow): void {
