@@ -27,7 +27,7 @@ import { serverSubjects } from './subjects';
 import { countSubscriptions } from './subscription-walk';
 
 export type { StanCoreStats } from './context';
-export type ServerState = 'STANDALONE' | 'FT_ACTIVE' | 'FT_STANDBY' | 'FAILED' | 'SHUTDOWN';
+export type ServerState = 'STANDALONE' | 'FT_ACTIVE' | 'FT_STANDBY' | 'CLUSTERED' | 'FAILED' | 'SHUTDOWN';
 
 /** How many requests may be held while the store recovers (see early-requests.ts). */
 const EARLY_LIMIT = 100_000;

@@ -22,6 +22,7 @@ import { tlsRequired, validateServerTls } from '../nats/embedded/tls';
 import { StanCore } from './core';
 import { checkSupported, externalOnlyWarnings } from './unsupported';
 import { validateClustering } from '../cluster/validate';
+import { validateClusterOptions } from '../cluster/runtime';
 import { startPartitioning, validatePartitioning, type PartitionPeer } from './partitioning';
 import type { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
@@ -71,6 +72,7 @@ export function checkOptions(options: ServerOptions): { useChild: boolean } {
   validateStoreLimits(so.storeLimits);
   const useChild = wantsChildNatsServer(options);
   validateFtOptions(so, useChild);
+  validateClusterOptions(options, useChild);
   validateServerTls(options.nats);
   return { useChild };
 }
@@ -196,7 +198,7 @@ export async function coreStep(so: StreamingOptions, store: Store, nats: NatsPar
   // Another server with our cluster ID on the same NATS (spec §1.5). Checked before
   // listenEarly() subscribes our own discovery subject, which the probe would find. With
   // the embedded NATS nobody else can be connected yet: its port is not open.
-  const checkInstance = !o.embedded && !so.partitioning && !so.ftGroupName;
+  const checkInstance = !o.embedded && !so.partitioning && !so.ftGroupName && !so.clustering.clustered;
   const earlyDiscovery = core.info.Discovery;
   if (checkInstance) await checkSingleInstance(nats.nc, earlyDiscovery, so.clusterID);
   // Clients may connect, or reconnect, while the store recovers: hold their requests. The

@@ -19,6 +19,7 @@ import type { MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
 import type { ChildNatsServer } from '../nats/child-server';
 import { errorText } from './error-text';
+import { clusterMember, clusterStep, type ClusterMember } from '../cluster/runtime';
 import {
   checkClientPortFree,
   checkOptions,
@@ -58,6 +59,8 @@ export interface StartOptions {
 export class StreamingServer {
   state: ServerState;
   ft: FtController | undefined;
+  /** Clustered mode: this node's ID and role. */
+  cluster: ClusterMember | undefined;
   private shuttingDown: Promise<void> | undefined;
 
   private constructor(
@@ -114,6 +117,7 @@ export class StreamingServer {
     const serverID = nuid();
     log.notice(`ServerID: ${serverID}`);
     log.notice(`Go version: node${process.versions.node}`);
+    const member = so.clustering.clustered ? clusterMember(options, log, nuid) : undefined;
     await checkClientPortFree(options);
 
     // The child dying aborts a start-up still waiting (FT standby), later it stops the server.
@@ -138,11 +142,13 @@ export class StreamingServer {
         natsMonitorURL: nats.child?.monitorURL,
         store,
         server: undefined,
-        state: so.ftGroupName ? 'FT_STANDBY' : 'STANDALONE',
+        state: member !== undefined ? 'CLUSTERED' : so.ftGroupName ? 'FT_STANDBY' : 'STANDALONE',
+        cluster: member,
       };
       parts.monitor = await startMonitorStep(options, mctx, log, STAN_VERSION);
       const signal = loggers.signal ? AbortSignal.any([loggers.signal, childDied.signal]) : childDied.signal;
-      const { ft, coreNc } = await ftStep(so, store, nats.nc, { serverID, log, signal, onStandby: loggers.onStandby });
+      const electionOpts = { serverID, log, signal, onStandby: loggers.onStandby };
+      const { ft, coreNc } = member !== undefined ? await clusterStep(options, member, store, nats.nc, electionOpts) : await ftStep(so, store, nats.nc, electionOpts);
       parts.ft = ft;
       await coreStep(so, store, nats, coreNc, parts, {
         serverID,
@@ -154,6 +160,8 @@ export class StreamingServer {
       lifecycle.throwIfFailed();
       const core = parts.core as StanCore;
       const server = new StreamingServer(options, serverID, startTime, core, store, nats, parts.monitor, parts.partitions, ft, log);
+      server.cluster = member;
+      if (member !== undefined) server.state = 'CLUSTERED';
       lifecycle.started(server);
       await server.serve(loggers.onStepDown);
       mctx.server = server;
@@ -168,8 +176,11 @@ export class StreamingServer {
   /** Serves clients: heartbeats and held requests start, the client port opens, "ready". */
   private async serve(onStepDown: ((why: string) => void) | undefined): Promise<void> {
     const { log, ft } = this;
+    if (this.cluster !== undefined) {
+      this.cluster.role = 'Leader';
+      log.notice('Server state is CLUSTERED (Leader)');
+    } else if (ft !== undefined) log.notice('Server state is FT_ACTIVE');
     if (ft !== undefined) {
-      log.notice('Server state is FT_ACTIVE');
       ft.onLost = (why) => this.stepDown(why, onStepDown);
     }
     this.core.startServing();
@@ -191,9 +202,12 @@ export class StreamingServer {
    * store's fence refuses every write from here on.
    */
   private stepDown(why: string, onStepDown: ((why: string) => void) | undefined): void {
-    if (this.state !== 'FT_ACTIVE') return;
+    if (this.state !== 'FT_ACTIVE' && this.state !== 'CLUSTERED') return;
     this.state = 'FAILED';
-    this.log.error(`ft: stepping down, this server is no longer the active one: ${why}`);
+    if (this.cluster !== undefined) {
+      this.cluster.role = 'Candidate';
+      this.log.error(`clustering: stepping down, this node is no longer the leader: ${why}`);
+    } else this.log.error(`ft: stepping down, this server is no longer the active one: ${why}`);
     this.log.notice('Server state is FAILED');
     this.partitions?.close();
     void this.core.shutdown();
