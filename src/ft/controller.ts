@@ -82,6 +82,13 @@ export class FtController {
           await this.lease.release().catch(() => undefined);
           break;
         }
+        if (epoch > 0 && performance.now() - sentAt >= this.t.ttlMs * (1 - SAFETY)) {
+          // The acquisition took most of the lease to commit (a Galera cluster waiting for a
+          // lost node to be declared dead holds commits for seconds): the lease may already be
+          // someone else's. Try again instead of serving with a gate that is already closed.
+          this.log.warn(`ft: taking the lease took ${Math.round(performance.now() - sentAt)} ms, too close to its duration; trying again`);
+          continue;
+        }
         if (epoch > 0) {
           this.lastOkSentAt = sentAt;
           this.active = true;
