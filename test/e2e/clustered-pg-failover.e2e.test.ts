@@ -12,6 +12,8 @@ import { startPgReplication, type PgReplication } from '../helpers/pg-replicatio
 import { RealNatsServer } from '../helpers/nats-server';
 import { spawnServer, type Proc } from '../helpers/proc';
 import { close } from '../helpers/stan';
+import { MIGRATIONS } from '../../migrations';
+import { migrate } from '../../src/store/sql/migrator';
 import { checkExactlyOnce, connectClient, ContinuousPublisher, dbKnex, readChannel, storedSeqs } from '../helpers/ft';
 
 const CID = 'test-cluster';
@@ -33,6 +35,9 @@ test('PostgreSQL primary stopped, standby promoted: the cluster serves on the ne
     procs.push(p);
     return p;
   };
+  const primaryKnex = dbKnex(r.primary, r.primary.database);
+  await migrate(primaryKnex, { migrations: MIGRATIONS });
+  await primaryKnex.destroy();
   const knex = dbKnex(r.standby, r.primary.database);
   try {
     const a = spawn('a', 'b');
