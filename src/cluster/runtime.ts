@@ -23,7 +23,11 @@ export type ClusterRole = 'Leader' | 'Follower' | 'Candidate';
 /** This node's identity and current role, as /streaming/serverz reports them. */
 export class ClusterMember {
   role: ClusterRole = 'Candidate';
-  constructor(readonly nodeID: string) {}
+  constructor(
+    readonly nodeID: string,
+    /** --cluster_peers without the node's own ID. */
+    readonly peers: string[] = [],
+  ) {}
 }
 
 /**
@@ -60,7 +64,7 @@ export function clusterMember(options: ServerOptions, log: Logger, generate: () 
   const peers = c.peers.filter((p) => p !== node.id);
   const reported = { ...so, clustering: { ...c, peers } };
   for (const line of clusteringStartupLines(reported, options.explicit, node)) log.notice(line);
-  return new ClusterMember(node.id);
+  return new ClusterMember(node.id, peers);
 }
 
 export interface ClusterStepOptions {

@@ -51,6 +51,8 @@ export interface StartupParts {
   ft?: FtController;
   core?: StanCore;
   partitions?: PartitionPeer;
+  /** Clustered mode: the peers-list announcements (src/cluster/peers-gossip.ts). */
+  gossip?: { close(): void };
 }
 
 export interface NatsParts {
@@ -217,6 +219,7 @@ export async function coreStep(so: StreamingOptions, store: Store, nats: NatsPar
 /** A failed start-up: stops and closes what it created, in dependency order. Never throws. */
 export async function releaseParts(parts: StartupParts, failure: unknown): Promise<void> {
   parts.partitions?.close();
+  parts.gossip?.close();
   // Clients whose connect arrived meanwhile (-ns, nats-server child) learn why at once.
   parts.core?.failEarly(startupFailedReason(failure));
   await parts.nats?.nc.flush().catch(() => undefined);

@@ -20,6 +20,7 @@ import type { MonitorHttpServer } from '../monitor/http';
 import type { ChildNatsServer } from '../nats/child-server';
 import { errorText } from './error-text';
 import { clusterMember, clusterStep, type ClusterMember } from '../cluster/runtime';
+import { PeersGossip } from '../cluster/peers-gossip';
 import {
   checkClientPortFree,
   checkOptions,
@@ -61,6 +62,8 @@ export class StreamingServer {
   ft: FtController | undefined;
   /** Clustered mode: this node's ID and role. */
   cluster: ClusterMember | undefined;
+  /** Clustered mode: the peers-list announcements, stopped at shutdown. */
+  gossip: { close(): void } | undefined;
   private shuttingDown: Promise<void> | undefined;
 
   private constructor(
@@ -133,6 +136,12 @@ export class StreamingServer {
         natsLog: loggers.natsLogger ?? silentLogger,
         onChildDied: (why) => lifecycle.childDied(why),
       }));
+      if (member !== undefined) {
+        // Followers announce too: a wrong peers list shows before the node ever leads.
+        const gossip = new PeersGossip(nats.nc, so.clusterID, { nodeID: member.nodeID, peers: member.peers }, log);
+        parts.gossip = gossip;
+        gossip.start();
+      }
       const mctx: MonitorContext = {
         clusterID: so.clusterID,
         serverID,
@@ -161,6 +170,7 @@ export class StreamingServer {
       const core = parts.core as StanCore;
       const server = new StreamingServer(options, serverID, startTime, core, store, nats, parts.monitor, parts.partitions, ft, log);
       server.cluster = member;
+      server.gossip = parts.gossip;
       if (member !== undefined) server.state = 'CLUSTERED';
       lifecycle.started(server);
       await server.serve(loggers.onStepDown);
@@ -240,6 +250,7 @@ export class StreamingServer {
         this.state = failed ? 'FAILED' : 'SHUTDOWN';
         await this.monitor?.close();
         this.partitions?.close();
+        this.gossip?.close();
         await this.core.shutdown();
         // A stepped-down server must not write (its fence would refuse anyway).
         if (this.state !== 'FAILED' || this.ft === undefined) await this.store.close();

@@ -3,7 +3,8 @@
  * whose `--sql_source` is the multi-host DSN (test/helpers/pg-replication.ts). Under load the
  * primary is stopped and the standby promoted: the cluster serves again on the new primary
  * (the leader reconnects through the DSN, or steps down and the other node leads) and every
- * acknowledged message is stored and read exactly once. The time to the first PubAck after
+ * acknowledged message is stored and read exactly once. b's peers list disagrees with a's:
+ * both log it (src/cluster/peers-gossip.ts). The time to the first PubAck after
  * the stop is printed, not asserted.
  */
 import { after, before, test } from 'node:test';
@@ -42,8 +43,11 @@ test('PostgreSQL primary stopped, standby promoted: the cluster serves on the ne
   try {
     const a = spawn('a', 'b');
     await a.waitForLine(/Streaming Server is ready/, { timeoutMs: 20000 });
-    const b = spawn('b', 'a');
+    // b's peers list names a node the others do not know: both sides log the disagreement.
+    const b = spawn('b', 'a,x');
     await b.waitForLine(/Server state is CLUSTERED \(Follower\)/, { timeoutMs: 20000 });
+    await a.waitForLine(/\[WRN\] STREAM: clustering: node "b" lists the cluster as \[a, b, x\], this node "a" as \[a, b\]/, { timeoutMs: 20000 });
+    await b.waitForLine(/clustering: node "a" lists the cluster as \[a, b\], this node "b" as \[a, b, x\]/, { timeoutMs: 20000 });
     const sc = await connectClient(nats.url, CID, 'pg-pub', { ackTimeout: 4000, maxPubAcksInflight: 2000 });
     const pub = new ContinuousPublisher(sc, 'orders', 20);
     try {

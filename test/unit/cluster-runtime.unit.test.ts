@@ -1,7 +1,7 @@
 /**
  * Clustered mode's run-time pieces without I/O: the duplicate node ID check of a follower
  * (src/cluster/duplicate-node.ts), the option checks of src/cluster/runtime.ts, and the
- * clustered fields of /streaming/serverz.
+ * clustered fields of /streaming/serverz, the peers-list comparison and its announcements.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,10 @@ import { ClusterConfigError } from '../../src/cluster/validate';
 import { ElectionFatalError } from '../../src/ft/controller';
 import { serverz } from '../../src/monitor/streaming';
 import { defaultServerOptions } from '../../src/config/options';
+import { peersDisagreement, PeersGossip, peersSubject } from '../../src/cluster/peers-gossip';
+import { MemoryTransport } from '../helpers/memory-transport';
+import { FakeClock, settle } from '../helpers/fake-clock';
+import { captureLogger } from '../helpers/nats-helpers';
 
 /** A lease row that the test moves by hand. */
 function row(owner: string, writes: number): { peek: () => Promise<{ owner: string; writes: number }> } & { set: (o: string, w: number) => void } {
@@ -73,4 +77,39 @@ test('serverz in clustered mode: state CLUSTERED, role and node_id right after s
   assert.equal(z.node_id, 'a');
   const s = serverz({ ...base, state: 'STANDALONE' }, { version: 'v', go: 'g' }, { open: 0, max: 0 });
   assert.ok(!('role' in s) && !('node_id' in s));
+});
+
+test('peers lists: member sets compared (own ID added, order and repeats ignored); no list agrees with everyone', () => {
+  assert.equal(peersDisagreement({ nodeID: 'a', peers: ['b', 'c'] }, { nodeID: 'b', peers: ['c', 'a'] }), undefined);
+  assert.equal(peersDisagreement({ nodeID: 'a', peers: ['b', 'c'] }, { nodeID: 'd', peers: [] }), undefined);
+  const w = peersDisagreement({ nodeID: 'a', peers: ['b', 'c'] }, { nodeID: 'b', peers: ['a'] });
+  assert.match(w ?? '', /node "b" lists the cluster as \[a, b\], this node "a" as \[a, b, c\]: make --cluster_peers/);
+});
+
+test('peers gossip over a transport: each disagreeing node logged once; bad announcements ignored; stops on close', async () => {
+  const clock = new FakeClock();
+  const nc = new MemoryTransport(clock);
+  const timers: Array<() => void> = [];
+  const fakeTimers = {
+    setInterval: (f: () => void) => {
+      timers.push(f);
+      return timers.length as unknown as NodeJS.Timeout;
+    },
+    clearInterval: () => timers.splice(0),
+  };
+  const logA = captureLogger();
+  const logB = captureLogger();
+  const a = new PeersGossip(nc, 'c1', { nodeID: 'a', peers: ['b', 'c'] }, logA, 1000, fakeTimers);
+  const b = new PeersGossip(nc, 'c1', { nodeID: 'b', peers: ['a'] }, logB, 1000, fakeTimers);
+  a.start();
+  b.start();
+  nc.publish(peersSubject('c1'), new TextEncoder().encode('{not json'));
+  for (const t of timers) t();
+  for (const t of timers) t();
+  await settle();
+  assert.equal(logA.lines.filter((l) => /node "b" lists the cluster as \[a, b\]/.test(l)).length, 1, logA.lines.join('\n'));
+  assert.equal(logB.lines.filter((l) => /node "a" lists the cluster as \[a, b, c\]/.test(l)).length, 1, logB.lines.join('\n'));
+  a.close();
+  b.close();
+  assert.equal(timers.length, 0);
 });
