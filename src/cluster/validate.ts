@@ -73,7 +73,7 @@ export function validateClustering(so: StreamingOptions): void {
 }
 
 /** Explicit option names that tune the reference's Raft log and have no effect here. */
-const RAFT_ONLY = [
+export const RAFT_ONLY: readonly string[] = [
   'cluster_log_cache_size',
   'cluster_log_snapshots',
   'cluster_trailing_logs',

@@ -25,6 +25,17 @@ export const DEFAULT_FT_TIMINGS: FtTimings = { ttlMs: 1500, renewMs: 250, pollMs
 /** Part of the lease duration kept as a margin against clock-rate differences. */
 const SAFETY = 0.2;
 
+/**
+ * Thrown by a standby check (FtController.standbyCheck) when waiting on is pointless and the
+ * server must stop, e.g. another clustered node runs with this node's ID.
+ */
+export class ElectionFatalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ElectionFatalError';
+  }
+}
+
 export class FtController {
   private renewTimer: NodeJS.Timeout | undefined;
   /** performance.now() when the last successful renewal (or acquisition) was *sent*. */
@@ -34,6 +45,8 @@ export class FtController {
   private stopped = false;
   /** Called once when the lease is lost: the server must stop serving at once. */
   onLost: (why: string) => void = () => {};
+  /** Run after every attempt that found the lease held by another server; may throw ElectionFatalError. */
+  standbyCheck: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly lease: Lease,
@@ -69,12 +82,21 @@ export class FtController {
           await this.lease.release().catch(() => undefined);
           break;
         }
+        if (epoch > 0 && performance.now() - sentAt >= this.t.ttlMs * (1 - SAFETY)) {
+          // The acquisition took most of the lease to commit (a Galera cluster waiting for a
+          // lost node to be declared dead holds commits for seconds): the lease may already be
+          // someone else's. Try again instead of serving with a gate that is already closed.
+          this.log.warn(`ft: taking the lease took ${Math.round(performance.now() - sentAt)} ms, too close to its duration; trying again`);
+          continue;
+        }
         if (epoch > 0) {
           this.lastOkSentAt = sentAt;
           this.active = true;
           return epoch;
         }
+        await this.standbyCheck?.();
       } catch (err) {
+        if (err instanceof ElectionFatalError) throw err;
         if (isLockWait(err)) {
           // The database answers, but the active's open write transaction holds the lease
           // row (a frozen active: the database ends its session after the lease duration).

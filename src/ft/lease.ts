@@ -147,6 +147,14 @@ export class Lease {
     if (n !== 1) throw new LeaseLostError(`ft: lease of group "${this.opts.group}" lost (epoch ${this.epoch})`);
   }
 
+  /** The lease row as it is now (owner and write counter), without taking any lock. */
+  async peek(): Promise<{ owner: string; writes: number } | undefined> {
+    const r = (await this.knex('stan_lease').select('owner', 'writes').where('group_name', this.opts.group).first()) as
+      | { owner: string; writes: number | string }
+      | undefined;
+    return r === undefined ? undefined : { owner: r.owner, writes: Number(r.writes) };
+  }
+
   /** Clean shutdown: frees the lease so a standby takes over at once. */
   async release(): Promise<void> {
     if (this.epoch === 0) return;

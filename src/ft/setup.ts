@@ -42,6 +42,28 @@ export interface FtStartOptions {
   signal?: AbortSignal;
   /** Called when the server becomes the standby (it is waiting for the lease). */
   onStandby?: () => void;
+  /**
+   * Clustered mode: the election group is the cluster ID, the lease owner the node ID
+   * (`serverID`), and the log lines speak of leader and follower instead of FT.
+   */
+  cluster?: {
+    /** Builds the check run after every attempt that found the lease held by another node. */
+    standbyCheck: (lease: Lease) => () => Promise<void>;
+  };
+}
+
+/** The election's log lines: FT (`--ft_group`) or clustered mode. */
+function electionLines(group: string, clustered: boolean): { waiting: string[]; active: (epoch: number) => string } {
+  if (clustered) {
+    return {
+      waiting: [`clustering: following the leader of cluster "${group}" (waiting for the lease)`, 'Server state is CLUSTERED (Follower)'],
+      active: (epoch) => `clustering: this node is now the leader (cluster "${group}", epoch ${epoch})`,
+    };
+  }
+  return {
+    waiting: [`ft: starting in standby mode (group "${group}")`, 'Server state is FT_STANDBY'],
+    active: (epoch) => `ft: this server is now active (group "${group}", epoch ${epoch})`,
+  };
 }
 
 /**
@@ -65,21 +87,26 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
         `apply migration 0002_ft_lease (nats-streaming-server migrate, or sql/${dialect}/0002_ft_lease.sql)`,
     );
   }
-  const lease = new Lease(knex, dialect, { group: so.ftGroupName, owner: o.serverID, ttlMs: so.ftLeaseTTL });
+  const group = o.cluster !== undefined ? so.clusterID : so.ftGroupName;
+  const lines = electionLines(group, o.cluster !== undefined);
+  const lease = new Lease(knex, dialect, { group, owner: o.serverID, ttlMs: so.ftLeaseTTL });
   await lease.init().catch(() => undefined);
   const ctl = new FtController(lease, { ttlMs: so.ftLeaseTTL, renewMs: so.ftLeaseRenew, pollMs: so.ftLeasePoll }, o.log);
+  ctl.standbyCheck = o.cluster?.standbyCheck(lease);
   const onAbort = (): void => void ctl.stop(false);
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  o.log.notice(`ft: starting in standby mode (group "${so.ftGroupName}")`);
-  o.log.notice('Server state is FT_STANDBY');
+  for (const line of lines.waiting) o.log.notice(line);
   o.onStandby?.();
   let epoch: number;
   try {
     epoch = await ctl.waitUntilActive();
+  } catch (err) {
+    await ctl.stop(false).catch(() => undefined);
+    throw err;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
   }
-  o.log.notice(`ft: this server is now active (group "${so.ftGroupName}", epoch ${epoch})`);
+  o.log.notice(lines.active(epoch));
   if (!isFencedStore(store)) throw new FtConfigError('ft: only FILE or SQL stores supported in FT mode');
   store.setFence(async (tx) => {
     try {

@@ -6,6 +6,7 @@ import type { ServerOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
 import type { EmbeddedNatsServer } from '../nats/embedded/server';
 import type { ServerState } from '../stan/core';
+import type { ClusterMember } from '../cluster/runtime';
 import type { StreamingServer } from '../stan/streaming-server';
 import { isHealthChecked, type Store } from '../store/contract';
 import { httpsMonitorOptions } from '../nats/embedded/tls';
@@ -33,6 +34,8 @@ export interface MonitorContext {
   server: StreamingServer | undefined;
   /** State before `server` exists (STANDALONE, or FT_STANDBY while waiting for the lease). */
   state: ServerState;
+  /** Clustered mode: the node's ID and role (a follower has no `server` yet). */
+  cluster?: ClusterMember;
 }
 
 export function monitorSource(ctx: MonitorContext): StreamingMonitorSource {
@@ -42,6 +45,7 @@ export function monitorSource(ctx: MonitorContext): StreamingMonitorSource {
     serverID: ctx.serverID,
     startTime: ctx.startTime,
     state: srv ? srv.state : ctx.state,
+    cluster: ctx.cluster,
     core: srv?.core,
     store: ctx.store,
     limits: ctx.options.streaming.storeLimits,
@@ -53,15 +57,19 @@ export function monitorSource(ctx: MonitorContext): StreamingMonitorSource {
 export function notReadyReason(ctx: MonitorContext): string | undefined {
   if (ctx.store === undefined) return 'store not open';
   const srv = ctx.server;
-  if (!srv) return ctx.state === 'FT_STANDBY' ? 'FT standby: waiting to become the active server' : 'starting';
+  if (!srv) {
+    if (ctx.state === 'CLUSTERED') return `clustered ${ctx.cluster?.role.toLowerCase() ?? 'node'}: not the leader`;
+    return ctx.state === 'FT_STANDBY' ? 'FT standby: waiting to become the active server' : 'starting';
+  }
   switch (srv.state) {
     case 'STANDALONE':
     case 'FT_ACTIVE':
+    case 'CLUSTERED':
       return undefined;
     case 'FT_STANDBY':
       return 'FT standby: waiting to become the active server';
     case 'FAILED':
-      return 'server failed: no longer the active FT server';
+      return ctx.cluster !== undefined ? 'server failed: no longer the leader' : 'server failed: no longer the active FT server';
     case 'SHUTDOWN':
       return 'server shutting down';
   }

@@ -27,6 +27,8 @@ export interface StreamingMonitorSource {
   readonly serverID: string;
   readonly startTime: Date;
   readonly state: ServerState;
+  /** Clustered mode: reported as `role` and `node_id` (omitted otherwise, as the reference). */
+  readonly cluster?: { readonly nodeID: string; readonly role: string };
   readonly core: StanCore | undefined;
   readonly store: Store | undefined;
   readonly limits: StoreLimits;
@@ -172,6 +174,7 @@ export function serverz(src: StreamingMonitorSource, v: VersionInfo, fds: FdUsag
     version: v.version,
     go: v.go,
     state: src.state,
+    ...(src.cluster !== undefined ? { role: src.cluster.role, node_id: src.cluster.nodeID } : {}),
     now: nowString(),
     start_time: rfc3339Nano(src.startTime),
     uptime: uptime(now - src.startTime.getTime()),

@@ -28,7 +28,7 @@ import { serverSubjects } from './subjects';
 import { countSubscriptions } from './subscription-walk';
 
 export type { StanCoreStats } from './context';
-export type ServerState = 'STANDALONE' | 'FT_ACTIVE' | 'FT_STANDBY' | 'FAILED' | 'SHUTDOWN';
+export type ServerState = 'STANDALONE' | 'FT_ACTIVE' | 'FT_STANDBY' | 'CLUSTERED' | 'FAILED' | 'SHUTDOWN';
 
 /** Dead letters are not published by a client: no guid, no PubAck. */
 const NO_GUID = new Uint8Array(0);

@@ -23,6 +23,7 @@ import { tlsRequired, validateServerTls } from '../nats/embedded/tls';
 import { StanCore } from './core';
 import { checkSupported, externalOnlyWarnings } from './unsupported';
 import { validateClustering } from '../cluster/validate';
+import { validateClusterOptions } from '../cluster/runtime';
 import { startPartitioning, validatePartitioning, type PartitionPeer } from './partitioning';
 import type { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
@@ -51,6 +52,8 @@ export interface StartupParts {
   ft?: FtController;
   core?: StanCore;
   partitions?: PartitionPeer;
+  /** Clustered mode: the peers-list announcements (src/cluster/peers-gossip.ts). */
+  gossip?: { close(): void };
 }
 
 export interface NatsParts {
@@ -73,6 +76,7 @@ export function checkOptions(options: ServerOptions): { useChild: boolean } {
   validateDeadLetters(so.storeLimits);
   const useChild = wantsChildNatsServer(options);
   validateFtOptions(so, useChild);
+  validateClusterOptions(options, useChild);
   validateServerTls(options.nats);
   return { useChild };
 }
@@ -198,7 +202,7 @@ export async function coreStep(so: StreamingOptions, store: Store, nats: NatsPar
   // Another server with our cluster ID on the same NATS (spec §1.5). Checked before
   // listenEarly() subscribes our own discovery subject, which the probe would find. With
   // the embedded NATS nobody else can be connected yet: its port is not open.
-  const checkInstance = !o.embedded && !so.partitioning && !so.ftGroupName;
+  const checkInstance = !o.embedded && !so.partitioning && !so.ftGroupName && !so.clustering.clustered;
   const earlyDiscovery = core.info.Discovery;
   if (checkInstance) await checkSingleInstance(nats.nc, earlyDiscovery, so.clusterID);
   // Clients may connect, or reconnect, while the store recovers: hold their requests. The
@@ -217,6 +221,7 @@ export async function coreStep(so: StreamingOptions, store: Store, nats: NatsPar
 /** A failed start-up: stops and closes what it created, in dependency order. Never throws. */
 export async function releaseParts(parts: StartupParts, failure: unknown): Promise<void> {
   parts.partitions?.close();
+  parts.gossip?.close();
   // Clients whose connect arrived meanwhile (-ns, nats-server child) learn why at once.
   parts.core?.failEarly(startupFailedReason(failure));
   await parts.nats?.nc.flush().catch(() => undefined);

@@ -20,6 +20,8 @@ import type { MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
 import type { ChildNatsServer } from '../nats/child-server';
 import { errorText } from './error-text';
+import { clusterMember, clusterStep, type ClusterMember } from '../cluster/runtime';
+import { PeersGossip } from '../cluster/peers-gossip';
 import {
   checkClientPortFree,
   checkOptions,
@@ -59,6 +61,10 @@ export interface StartOptions {
 export class StreamingServer {
   state: ServerState;
   ft: FtController | undefined;
+  /** Clustered mode: this node's ID and role. */
+  cluster: ClusterMember | undefined;
+  /** Clustered mode: the peers-list announcements, stopped at shutdown. */
+  gossip: { close(): void } | undefined;
   private shuttingDown: Promise<void> | undefined;
 
   private constructor(
@@ -115,6 +121,7 @@ export class StreamingServer {
     const serverID = nuid();
     log.notice(`ServerID: ${serverID}`);
     log.notice(`Go version: node${process.versions.node}`);
+    const member = so.clustering.clustered ? clusterMember(options, log, nuid) : undefined;
     await checkClientPortFree(options);
 
     // The child dying aborts a start-up still waiting (FT standby), later it stops the server.
@@ -130,6 +137,12 @@ export class StreamingServer {
         natsLog: loggers.natsLogger ?? silentLogger,
         onChildDied: (why) => lifecycle.childDied(why),
       }));
+      if (member !== undefined) {
+        // Followers announce too: a wrong peers list shows before the node ever leads.
+        const gossip = new PeersGossip(nats.nc, so.clusterID, { nodeID: member.nodeID, peers: member.peers }, log);
+        parts.gossip = gossip;
+        gossip.start();
+      }
       const mctx: MonitorContext = {
         clusterID: so.clusterID,
         serverID,
@@ -139,11 +152,13 @@ export class StreamingServer {
         natsMonitorURL: nats.child?.monitorURL,
         store,
         server: undefined,
-        state: so.ftGroupName ? 'FT_STANDBY' : 'STANDALONE',
+        state: member !== undefined ? 'CLUSTERED' : so.ftGroupName ? 'FT_STANDBY' : 'STANDALONE',
+        cluster: member,
       };
       parts.monitor = await startMonitorStep(options, mctx, log, STAN_VERSION);
       const signal = loggers.signal ? AbortSignal.any([loggers.signal, childDied.signal]) : childDied.signal;
-      const { ft, coreNc } = await ftStep(so, store, nats.nc, { serverID, log, signal, onStandby: loggers.onStandby });
+      const electionOpts = { serverID, log, signal, onStandby: loggers.onStandby };
+      const { ft, coreNc } = member !== undefined ? await clusterStep(options, member, store, nats.nc, electionOpts) : await ftStep(so, store, nats.nc, electionOpts);
       parts.ft = ft;
       await coreStep(so, store, nats, coreNc, parts, {
         serverID,
@@ -155,6 +170,9 @@ export class StreamingServer {
       lifecycle.throwIfFailed();
       const core = parts.core as StanCore;
       const server = new StreamingServer(options, serverID, startTime, core, store, nats, parts.monitor, parts.partitions, ft, log);
+      server.cluster = member;
+      server.gossip = parts.gossip;
+      if (member !== undefined) server.state = 'CLUSTERED';
       lifecycle.started(server);
       await server.serve(loggers.onStepDown);
       mctx.server = server;
@@ -169,8 +187,11 @@ export class StreamingServer {
   /** Serves clients: heartbeats and held requests start, the client port opens, "ready". */
   private async serve(onStepDown: ((why: string) => void) | undefined): Promise<void> {
     const { log, ft } = this;
+    if (this.cluster !== undefined) {
+      this.cluster.role = 'Leader';
+      log.notice('Server state is CLUSTERED (Leader)');
+    } else if (ft !== undefined) log.notice('Server state is FT_ACTIVE');
     if (ft !== undefined) {
-      log.notice('Server state is FT_ACTIVE');
       ft.onLost = (why) => this.stepDown(why, onStepDown);
     }
     this.core.startServing();
@@ -193,9 +214,12 @@ export class StreamingServer {
    * store's fence refuses every write from here on.
    */
   private stepDown(why: string, onStepDown: ((why: string) => void) | undefined): void {
-    if (this.state !== 'FT_ACTIVE') return;
+    if (this.state !== 'FT_ACTIVE' && this.state !== 'CLUSTERED') return;
     this.state = 'FAILED';
-    this.log.error(`ft: stepping down, this server is no longer the active one: ${why}`);
+    if (this.cluster !== undefined) {
+      this.cluster.role = 'Candidate';
+      this.log.error(`clustering: stepping down, this node is no longer the leader: ${why}`);
+    } else this.log.error(`ft: stepping down, this server is no longer the active one: ${why}`);
     this.log.notice('Server state is FAILED');
     this.partitions?.close();
     void this.core.shutdown();
@@ -228,6 +252,7 @@ export class StreamingServer {
         this.state = failed ? 'FAILED' : 'SHUTDOWN';
         await this.monitor?.close();
         this.partitions?.close();
+        this.gossip?.close();
         await this.core.shutdown();
         // A stepped-down server must not write (its fence would refuse anyway).
         if (this.state !== 'FAILED' || this.ft === undefined) await this.store.close();

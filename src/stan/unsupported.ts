@@ -6,20 +6,7 @@
 import type { ServerOptions } from '../config/options';
 
 /** canonical option name → what it belongs to (shown in the error). */
-const NOT_YET: Record<string, string> = {
-  clustered: 'clustering',
-  cluster_node_id: 'clustering',
-  cluster_bootstrap: 'clustering',
-  cluster_peers: 'clustering',
-  cluster_log_path: 'clustering',
-  cluster_log_cache_size: 'clustering',
-  cluster_log_snapshots: 'clustering',
-  cluster_trailing_logs: 'clustering',
-  cluster_sync: 'clustering',
-  cluster_raft_logging: 'clustering',
-  cluster_proceed_on_restore_failure: 'clustering',
-  cluster_allow_add_remove_node: 'clustering',
-};
+const NOT_YET: Record<string, string> = {};
 
 const FILE_FLAG_PREFIX = 'file_';
 /**

@@ -114,19 +114,19 @@ test('bad clustering combinations get their own message before "not supported ye
   );
 });
 
-test('flags of features not built yet stop the server with "not supported yet"', async () => {
+test('clustering options the runtime cannot honour stop the server with what to do', async () => {
   const cases: Array<[string[], RegExp]> = [
-    // A valid clustered configuration (SQL store) passes the clustering checks first.
-    [['--store', 'sql', '--sql_driver', 'postgres', '--sql_source', 'host=127.0.0.1 port=1', '--clustered'], /not supported yet: .*--clustered/],
-    [['--cluster_node_id', 'a', '--cluster_peers', 'b,c'], /not supported yet: --cluster_node_id, --cluster_peers/],
-    [['--cluster_bootstrap'], /not supported yet: .*--cluster_bootstrap/],
+    // A valid clustered configuration (SQL store) passes the clustering checks, then needs a shared NATS.
+    [['--store', 'sql', '--sql_driver', 'postgres', '--sql_source', 'host=127.0.0.1 port=1', '--clustered'], /nodes of a cluster must share one NATS: .*-ns.*--routes/],
+    [['--cluster_node_id', 'a', '--cluster_peers', 'b,c'], /--cluster_node_id, --cluster_peers without --clustered: add --clustered/],
+    [['--cluster_bootstrap'], /--cluster_bootstrap without --clustered/],
   ];
   await Promise.all(
     cases.map(async ([args, re]) => {
       const { proc, exit } = await runServer([...args, '-a', '127.0.0.1', '-p', String(await freePort())]);
       assert.notEqual(exit.code, 0, `${args.join(' ')}\n${proc.output}`);
       assert.match(proc.stderr, re, `${args.join(' ')}\n${proc.output}`);
-      assert.doesNotMatch(proc.stderr, /Streaming Server is ready/);
+      assert.doesNotMatch(proc.stderr, /not supported yet|Streaming Server is ready/);
     }),
   );
 });

@@ -13,9 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RealNatsServer } from '../helpers/nats-server';
 import type { Proc } from '../helpers/proc';
-import { createInbox, rawNats, rawStanConnect, type NatsConnection } from '../helpers/raw';
+import { rawNats, rawStanConnect, type NatsConnection } from '../helpers/raw';
+import { RawAckWatcher } from '../helpers/raw-acks';
 import { close } from '../helpers/stan';
-import { PubAckCodec, PubMsgCodec } from '../../src/protocol/codec';
 import {
   checkExactlyOnce,
   connectClient,
@@ -37,59 +37,6 @@ before(async () => {
 after(async () => {
   await nats.stop();
 });
-
-/** Raw PubMsgs with a reply inbox per guid; counts every PubAck per guid. */
-class RawAckWatcher {
-  readonly sentAt = new Map<string, number>();
-  readonly replies = new Map<string, string[]>();
-  private readonly prefix = createInbox();
-  private timer: NodeJS.Timeout | undefined;
-  private i = 0;
-
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly clusterID: string,
-    private readonly clientID: string,
-    private readonly connID: Uint8Array,
-    private readonly channel: string,
-  ) {
-    nc.subscribe(`${this.prefix}.*`, {
-      callback: (_e, m) => {
-        const guid = m.subject.slice(this.prefix.length + 1);
-        const ack = PubAckCodec.decode(m.data);
-        const list = this.replies.get(guid) ?? [];
-        list.push(ack.guid !== guid ? `guid mismatch ${ack.guid}` : ack.error);
-        this.replies.set(guid, list);
-      },
-    });
-  }
-
-  start(everyMs = 15): void {
-    this.timer = setInterval(() => {
-      const guid = `r${++this.i}`;
-      const pm = PubMsgCodec.encode({
-        clientID: this.clientID,
-        guid,
-        subject: this.channel,
-        reply: '',
-        data: new TextEncoder().encode(guid),
-        connID: this.connID,
-        sha256: new Uint8Array(0),
-      });
-      this.sentAt.set(guid, performance.now());
-      this.nc.publish(`_STAN.pub.${this.clusterID}.${this.channel}`, pm, { reply: `${this.prefix}.${guid}` });
-    }, everyMs);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  /** Payloads (= guids) that got a positive PubAck. */
-  acked(): string[] {
-    return [...this.replies].filter(([, l]) => l.length >= 1 && l.every((e) => e === '')).map(([g]) => g);
-  }
-}
 
 // Not the FILE store: a SIGSTOP that lands inside the paused active's write transaction keeps
 // SQLite's file lock until the process resumes (SQLite has no idle-transaction timeout), so

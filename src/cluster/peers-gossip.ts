@@ -1,0 +1,95 @@
+/**
+ * Peers lists that disagree between running nodes (issue 13). The reference builds its Raft
+ * configuration from `cluster_peers`; here the lease needs no member list, so a wrong list
+ * changes nothing at run time, but it shows a deployment mistake (a node missing from the
+ * others' lists, a typo): each node announces its ID and peers on the shared NATS, and a node
+ * logs every announcement whose member set differs from its own, once per node and set.
+ */
+import type { Logger } from '../logging/logger';
+import type { NatsTransport, TransportSubscription } from '../nats/transport';
+
+export interface PeersAnnouncement {
+  nodeID: string;
+  /** The node's --cluster_peers (its own ID removed); empty when none were given. */
+  peers: string[];
+}
+
+/** Subject of the announcements: outside the reference's `_STAN.raft.` subjects. */
+export function peersSubject(clusterID: string): string {
+  return `_STAN.clustered.${clusterID}.peers`;
+}
+
+/** The node and its peers, sorted, without repeats: two nodes agree when these are equal. */
+export function memberSet(a: PeersAnnouncement): string[] {
+  return [...new Set([a.nodeID, ...a.peers])].sort();
+}
+
+/**
+ * The warning for a disagreeing announcement, or undefined. A node without a peers list (the
+ * reference's auto-join form) agrees with everyone.
+ */
+export function peersDisagreement(mine: PeersAnnouncement, theirs: PeersAnnouncement): string | undefined {
+  if (mine.peers.length === 0 || theirs.peers.length === 0 || mine.nodeID === theirs.nodeID) return undefined;
+  const a = memberSet(mine);
+  const b = memberSet(theirs);
+  if (a.join(',') === b.join(',')) return undefined;
+  return (
+    `clustering: node "${theirs.nodeID}" lists the cluster as [${b.join(', ')}], this node "${mine.nodeID}" as [${a.join(', ')}]: ` +
+    'make --cluster_peers (peers) agree on every node (the lease does not need them, but the reference would not form this cluster)'
+  );
+}
+
+function decode(data: Uint8Array): PeersAnnouncement | undefined {
+  try {
+    const v = JSON.parse(new TextDecoder().decode(data)) as { nodeID?: unknown; peers?: unknown };
+    if (typeof v.nodeID !== 'string' || !Array.isArray(v.peers) || !v.peers.every((p) => typeof p === 'string')) return undefined;
+    return { nodeID: v.nodeID, peers: v.peers as string[] };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface GossipTimers {
+  setInterval: (f: () => void, ms: number) => NodeJS.Timeout;
+  clearInterval: (t: NodeJS.Timeout) => void;
+}
+
+/** Announces this node's peers every `everyMs` and logs disagreeing announcements of others. */
+export class PeersGossip {
+  private sub: TransportSubscription | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly nc: NatsTransport,
+    private readonly clusterID: string,
+    private readonly mine: PeersAnnouncement,
+    private readonly log: Logger,
+    private readonly everyMs = 5000,
+    private readonly timers: GossipTimers = { setInterval, clearInterval },
+  ) {}
+
+  start(): void {
+    const subject = peersSubject(this.clusterID);
+    this.sub = this.nc.subscribe(subject, (_s, _r, data) => this.onAnnouncement(data));
+    const announce = (): void => this.nc.publish(subject, new TextEncoder().encode(JSON.stringify(this.mine)));
+    announce();
+    this.timer = this.timers.setInterval(announce, this.everyMs);
+  }
+
+  private onAnnouncement(data: Uint8Array): void {
+    const theirs = decode(data);
+    if (theirs === undefined) return;
+    const warning = peersDisagreement(this.mine, theirs);
+    if (warning === undefined) return;
+    const key = `${theirs.nodeID}|${memberSet(theirs).join(',')}`;
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log.warn(warning);
+  }
+
+  close(): void {
+    if (this.timer !== undefined) this.timers.clearInterval(this.timer);
+    this.sub?.unsubscribe();
+  }
+}
