@@ -2,7 +2,8 @@
  * `npm run bench -- --catchup [N]`: a new subscriber catching up on stored messages.
  *
  * Per run: a fresh server and store; N messages published with our load generator (async,
- * 128 bytes); then a new node-nats-streaming client subscribes with deliver-all, max in
+ * 128 bytes); on FILE and SQL the server is restarted (every message cold, as for a service
+ * coming back after an outage); then a new node-nats-streaming client subscribes with deliver-all, max in
  * flight 10,000 and manual acks, acking every message. The figure is N divided by the time
  * from subscribe to the N-th message received. The server's RSS is sampled every 20 ms while
  * it replays (peak and at the end), to see whether memory stays flat.
@@ -83,10 +84,17 @@ export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => 
   for (let i = 1; i <= o.runs; i++) {
     const inst = await env.fresh();
     const profileDir = o.profileDir ? path.join(o.profileDir, `${env.kind}-catchup-${i}`) : null;
-    const s = await startServer({ args: [...inst.args, ...o.serverArgs], profileDir });
+    const persistent = env.kind !== 'memory';
+    // Persistent stores: filled by one server, replayed by a restarted one, so every message
+    // is cold (a service coming back after an outage) and a profile shows the replay alone.
+    let s = await startServer({ args: [...inst.args, ...o.serverArgs], profileDir: persistent ? null : profileDir });
     try {
       const subject = `bench.catchup.${nuid.next()}`;
       await runLoadgen({ kind: 'ours', url: s.url, subject, msgs: n, pubs: 1, subs: 0, sync: false, size: o.size, mpa: o.mpa, stanBench: null });
+      if (persistent) {
+        await stopServer(s);
+        s = await startServer({ args: [...inst.args, ...o.serverArgs], profileDir, timeoutMs: 120_000 });
+      }
       const la = loadavg();
       const r = await replay(s, subject, n);
       results.push(r);
