@@ -68,7 +68,9 @@ export class SqlMsgStore implements MsgStore {
     this.cold = new ColdPages(
       (from, to) => this.readRows(from, to),
       () => (this.msgCount > 0 ? this.byteCount / this.msgCount : 0),
-      (err) => this.ch.host.reportError(err),
+      // Only a read-ahead fails here (a reader's own read rejects to the reader): log it with
+      // what it means; the messages are read again when the subscriber reaches them.
+      (err) => this.ch.host.reportError(new Error(`reading ahead stored messages of channel "${this.ch.name}" failed (read again when needed): ${err.message}`)),
     );
   }
 
