@@ -14,11 +14,12 @@
  *                    [--stan-bench PATH | env STAN_BENCH] [--both] [--mpa N] [--warm]
  *                    [--profile DIR] [--server-arg ARG]...
  *                    [--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N]
- *                    [--scale-channels N] [--soak SECONDS] [--soak-mm N]
+ *                    [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]]
  *
  * SQL without --sql-source: the bench starts a private Postgres 15 / MariaDB 10.11 (see env.ts).
  * --sync-msgs defaults to 5,000 (2,000 on SQL). --recovery/--scale/--soak (persist.ts) run
- * instead of the throughput scenarios unless --scenario is given too.
+ * instead of the throughput scenarios unless --scenario is given too, and so does --catchup
+ * (catchup.ts: a new subscriber replaying N stored messages, default 300,000).
  *
  * Load generators: ours (dist/src/bench/loadgen.js, stan-bench compatible) by default; the Go
  * `stan-bench` with --stan-bench PATH (or STAN_BENCH); both side by side with --both.
@@ -31,7 +32,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { nuid } from 'nats';
-import { formatSummary, summariseFile } from './cpuprofile';
+import { printProfile } from './cpuprofile';
+import { runCatchup } from './catchup';
 import { STAN_BENCH_DEFAULT_MPA } from './loadgen';
 import { openEnv, SqlDriver, StoreEnv, StoreKind } from './env';
 import { CLUSTER_ID, k, loadavg, mb, median, printTable, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
@@ -124,6 +126,7 @@ export interface Options {
   scaleChannels: number;
   soak: number;
   soakMaxMsgs: number;
+  catchup: number;
 }
 
 function usage(): string {
@@ -131,7 +134,7 @@ function usage(): string {
     'usage: npm run bench -- [--store memory|file|sql] [--sql-driver postgres|mysql] [--sql-source URL] ' +
     `[--runs N] [--msgs N] [--sync-msgs N] [--size BYTES] [--scenario ${SCENARIOS.map((s) => s.name).join('|')}[,...]] ` +
     '[--stan-bench PATH] [--both] [--mpa N] [--warm] [--profile DIR] [--server-arg ARG]... ' +
-    '[--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N] [--scale-channels N] [--soak SECONDS] [--soak-mm N]'
+    '[--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N] [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]]'
   );
 }
 
@@ -158,6 +161,7 @@ function parseOptions(argv: string[]): Options {
     scaleChannels: 1_000,
     soak: 0,
     soakMaxMsgs: 10_000,
+    catchup: 0,
   };
   let both = false;
   let explicitScenarios = false;
@@ -242,6 +246,14 @@ function parseOptions(argv: string[]): Options {
         } else o.recovery = -1; // default for the store, below
         break;
       }
+      case '--catchup': {
+        const next = inline ?? argv[i + 1];
+        if (next !== undefined && /^[\d_]+$/.test(next)) {
+          if (inline === undefined) i++;
+          o.catchup = Number(next.replace(/_/g, ''));
+        } else o.catchup = 300_000;
+        break;
+      }
       case '--recovery-channels':
         o.recoveryChannels = int();
         break;
@@ -275,7 +287,7 @@ function parseOptions(argv: string[]): Options {
   if (!explicitScenarios && o.store !== 'memory') o.scenarios = SCENARIOS.filter((s) => s.name !== 'async4');
   if (o.syncMsgs === 0) o.syncMsgs = o.store === 'sql' ? 2_000 : 5_000;
   if (o.recovery === -1) o.recovery = o.store === 'memory' ? 100_000 : 1_000_000;
-  if ((o.recovery > 0 || o.scale || o.soak > 0) && !explicitScenarios) o.scenarios = [];
+  if ((o.recovery > 0 || o.scale || o.soak > 0 || o.catchup > 0) && !explicitScenarios) o.scenarios = [];
   if ((o.recovery > 0 || o.scale || o.soak > 0) && o.store === 'memory') {
     throw new Error('--recovery, --scale and --soak need a persistent store: --store file or --store sql');
   }
@@ -415,22 +427,6 @@ async function throughput(o: Options, env: StoreEnv, log: (l: string) => void): 
   }
 }
 
-export function printProfile(dir: string, log: (l: string) => void): void {
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
-  if (files.length === 0) {
-    log(`  (no .cpuprofile written in ${dir})`);
-    return;
-  }
-  const file = path.join(dir, files.sort().at(-1) ?? files[0]);
-  log(`  server CPU profile ${file}:`);
-  log(
-    formatSummary(summariseFile(file, 20))
-      .split('\n')
-      .map((l) => `    ${l}`)
-      .join('\n'),
-  );
-}
-
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ missing: run `npm run build`');
@@ -454,6 +450,7 @@ async function main(): Promise<void> {
     if (o.recovery > 0) await runRecovery(o, env, log);
     if (o.scale) await runScale(o, env, log);
     if (o.soak > 0) await runSoak(o, env, log);
+    if (o.catchup > 0) await runCatchup(o, env, log);
   } finally {
     await env.close();
   }

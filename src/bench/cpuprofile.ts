@@ -157,3 +157,20 @@ if (require.main === module) {
   }
   process.stdout.write(`${formatSummary(summariseFile(file, Number(process.argv[3] ?? 25)))}\n`);
 }
+
+/** Prints the self-time summary of the newest .cpuprofile in `dir`. */
+export function printProfile(dir: string, log: (l: string) => void): void {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+  if (files.length === 0) {
+    log(`  (no .cpuprofile written in ${dir})`);
+    return;
+  }
+  const file = path.join(dir, files.sort().at(-1) ?? files[0]);
+  log(`  server CPU profile ${file}:`);
+  log(
+    formatSummary(summariseFile(file, 20))
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n'),
+  );
+}

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { defaultStoreLimits, type StoreLimits } from '../../src/config/options';
 import { ERR_TOO_MANY_CHANNELS, ERR_TOO_MANY_SUBS, isCommitObservable, isFencedStore, isHealthChecked, type Store } from '../../src/store/contract';
 import { serverInfo, subState as sub } from './store';
+import { MsgProtoCodec } from '../../src/protocol/codec';
 
 export interface StoreUnderTest {
   readonly name: string;
@@ -91,6 +92,32 @@ export function storeContractSuite(s: StoreUnderTest): void {
       assert.deepEqual([rc.channel.msgs.firstSeq, rc.channel.msgs.lastSeq, rc.channel.msgs.msgCount], [1, 5, 5]);
       const back = await rc.channel.msgs.lookup(5);
       assert.equal(back?.seq, 5);
+      await re.close();
+    });
+
+    test('binary payloads and a large batch come back byte for byte, also cold after a reopen', async () => {
+      const st = await start();
+      const ch = st.createChannel('bin');
+      const payload = (i: number): Buffer =>
+        i === 1 ? Buffer.alloc(0) : i === 2 ? Buffer.from(Array.from({ length: 256 }, (_, b) => b)) : i === 3 ? Buffer.alloc(65_536, 0xa5) : Buffer.from(`m${i}\u0000\\x'"`);
+      // More rows than one INSERT statement's arrays or parameters, and than one read page.
+      const n = 25_000;
+      for (let i = 1; i <= n; i++) ch.msgs.store({ seq: i, timestamp: (T0_MS + i) * 1e6, subject: 'bin', reply: '', data: payload(i) });
+      await st.commit();
+      await st.close();
+      if (!s.persistent) return;
+      const re = await open();
+      const rec = await re.recover();
+      const rc = rec?.channels.find((c) => c.channel.name === 'bin');
+      assert.ok(rc);
+      assert.equal(rc.channel.msgs.msgCount, n);
+      for (const i of [1, 2, 3, 4, 2_049, 20_000, 20_001, n]) {
+        const m = rc.channel.msgs.lookupCached(i) ?? (await rc.channel.msgs.lookup(i));
+        assert.ok(m, `message ${i}`);
+        assert.equal(m.seq, i);
+        assert.equal(m.timestamp, (T0_MS + i) * 1e6);
+        assert.deepEqual(Buffer.from(MsgProtoCodec.decode(m.bytes).data), payload(i), `payload of message ${i}`);
+      }
       await re.close();
     });
 

@@ -136,9 +136,11 @@ export class BatchWriter {
   }
 
   /** Splits rows into multi-row INSERTs: [sql, flat bindings] each. */
-  private messageInserts(rows: MsgRow[], skipExisting = false): Array<[string, Array<number | Buffer>]> {
+  private messageInserts(rows: MsgRow[], skipExisting = false): Array<[string, Knex.Value[]]> {
+    const arraySql = this.adapter.dialect.arrayInsertSql;
+    if (arraySql !== undefined) return columnArrayInserts(rows, arraySql + (skipExisting ? this.adapter.dialect.insertIgnoreSuffix : ''), this.opts.encrypting);
     const perInsert = Math.min(this.rowsPerInsert(5), this.opts.bulkInsertLimit > 0 ? this.opts.bulkInsertLimit : Infinity);
-    const out: Array<[string, Array<number | Buffer>]> = [];
+    const out: Array<[string, Knex.Value[]]> = [];
     let i = 0;
     while (i < rows.length) {
       // Bounded by bind parameters (or --sql_bulk_insert_limit) and by statement size
@@ -166,4 +168,17 @@ export class BatchWriter {
     }
     return out;
   }
+}
+
+/** Rows per array INSERT: bounds one statement's size (and the driver's array text) to ~10 MB of 128-byte rows. */
+const ROWS_PER_ARRAY_INSERT = 20_000;
+
+/** Message rows as one array per column, ROWS_PER_ARRAY_INSERT rows per statement. */
+function columnArrayInserts(rows: MsgRow[], sql: string, encrypting: boolean): Array<[string, Knex.Value[]]> {
+  const out: Array<[string, Knex.Value[]]> = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_ARRAY_INSERT) {
+    const part = rows.slice(i, i + ROWS_PER_ARRAY_INSERT);
+    out.push([sql, [part.map((m) => m.channel_id), part.map((m) => m.seq), part.map((m) => m.ts), part.map((m) => m.size), part.map((m) => rowData(m, encrypting))]]);
+  }
+  return out;
 }

@@ -15,6 +15,7 @@ import { exceedsCountLimits } from '../limits/policy';
 import { num, toBuffer } from './dialect';
 import type { Database } from './schema';
 import type { MsgRow } from './pending-batch';
+import { ColdPages } from './cold-pages';
 
 /** Recent messages kept in memory per channel so live delivery never reads the database. */
 const CACHE_MSGS = 4096;
@@ -62,7 +63,18 @@ export class SqlMsgStore implements MsgStore {
   /** A cold-age query is running (retention timer): don't start another. */
   private coldAgeQuery = false;
 
-  constructor(private readonly ch: SqlChannelStore) {}
+  /** Cold messages read a page at a time, ahead of a catching-up subscriber. */
+  private readonly cold: ColdPages;
+
+  constructor(private readonly ch: SqlChannelStore) {
+    this.cold = new ColdPages(
+      (from, to) => this.readRows(from, to),
+      () => (this.msgCount > 0 ? this.byteCount / this.msgCount : 0),
+      // Only a read-ahead fails here (a reader's own read rejects to the reader): log it with
+      // what it means; the messages are read again when the subscriber reaches them.
+      (err) => this.ch.host.reportError(new Error(`reading ahead stored messages of channel "${this.ch.name}" failed (read again when needed): ${err.message}`)),
+    );
+  }
 
   store(msg: NewMsg): StoredMsg {
     const bytes = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestampNs ?? msg.timestamp);
@@ -142,6 +154,7 @@ export class SqlMsgStore implements MsgStore {
       this.byteCount = 0;
     }
     this.hot.dropBelow(newFirst);
+    this.cold.dropBelow(newFirst);
     for (const [seq, m] of this.cache) {
       if (seq >= newFirst) break;
       this.cache.delete(seq);
@@ -236,6 +249,7 @@ export class SqlMsgStore implements MsgStore {
     return r;
   }
   forgetRecent(): void {
+    this.cold.clear();
     this.cache.clear();
     this.cacheBytes = 0;
     this.hot.dropBelow(this.lastSeq + 1);
@@ -258,20 +272,29 @@ export class SqlMsgStore implements MsgStore {
 
   lookupCached(seq: number): StoredMsg | undefined | null {
     if (seq < this.firstSeq || seq > this.lastSeq || this.msgCount === 0) return undefined;
-    return this.cache.get(seq) ?? null;
+    return this.cache.get(seq) ?? this.cold.get(seq, this.lastSeq);
   }
 
   async lookup(seq: number): Promise<StoredMsg | undefined> {
     const c = this.lookupCached(seq);
     if (c !== null) return c;
-    const row = await this.ch.host.db
+    return this.cold.load(seq, this.lastSeq);
+  }
+
+  /** Committed rows from..to of this channel, opened (decrypted), in sequence order. */
+  private async readRows(from: number, to: number): Promise<StoredMsg[]> {
+    const rows = await this.ch.host.db
       .selectFrom('stan_messages')
       .select(['seq', 'ts', 'data'])
       .where('channel_id', '=', this.ch.id)
-      .where('seq', '=', seq)
-      .executeTakeFirst();
-    if (row === undefined) return undefined;
-    return { seq: num(row.seq), timestamp: num(row.ts), bytes: this.ch.host.openRow(this.ch, seq, toBuffer(row.data)) };
+      .where('seq', '>=', from)
+      .where('seq', '<=', to)
+      .orderBy('seq')
+      .execute();
+    return rows.map((row) => {
+      const seq = num(row.seq);
+      return { seq, timestamp: num(row.ts), bytes: this.ch.host.openRow(this.ch, seq, toBuffer(row.data)) };
+    });
   }
 
   async firstSeqAtOrAfter(ts: number): Promise<number> {

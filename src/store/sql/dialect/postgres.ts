@@ -11,6 +11,9 @@ export const postgres: Dialect = {
   maxParams: 65_535,
   maxRowsPerInsert: Infinity,
   insertIgnoreSuffix: ' on conflict (channel_id, seq) do nothing',
+  arrayInsertSql:
+    'insert into stan_messages (channel_id, seq, ts, size, data) ' +
+    'select * from unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::integer[], ?::bytea[])',
   nowMs: '(CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT))',
   // SET LOCAL: this transaction only.
   idleTxGuard: (_knex, ttlMs) => Promise.resolve(`SET LOCAL idle_in_transaction_session_timeout = ${ttlMs}`),

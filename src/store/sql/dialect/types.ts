@@ -15,6 +15,13 @@ export interface Dialect {
   readonly maxRowsPerInsert: number;
   /** Appended to `INSERT INTO stan_messages …`: rows whose (channel_id, seq) exists are skipped. */
   readonly insertIgnoreSuffix: string;
+  /**
+   * Message rows as one array per column (`INSERT … SELECT * FROM unnest(?, ?, ?, ?, ?)`,
+   * bindings: channel_id[], seq[], ts[], size[], data[]), or undefined where the database has
+   * no arrays. Five bind parameters whatever the row count: the driver binds and the server
+   * parses five values instead of five per row.
+   */
+  readonly arrayInsertSql?: string;
   /** The database's current time in Unix milliseconds, as an SQL expression (FT lease). */
   readonly nowMs: string;
   /**
