@@ -27,6 +27,8 @@ export enum EventKind {
   MsgsExpired = 11,
   /** Not in stan_events: derived from a stan_messages row when replaying (see MsgStoredEvent). */
   MsgStored = 12,
+  /** 21, not 13: other event kinds were being added at the same time (keep the numbers apart). */
+  SubPositionReset = 21,
 }
 
 export interface ServerInitEvent {
@@ -143,6 +145,18 @@ export interface MsgStoredEvent {
   size: number;
 }
 
+/**
+ * An operator moved a durable's position (admin API durables/reset): its next message is
+ * `lastSent + 1` and nothing is pending any more. Unlike SubUpdated, whose lastSent never
+ * goes backwards, this sets lastSent exactly: moving back is the point.
+ */
+export interface SubPositionResetEvent {
+  kind: EventKind.SubPositionReset;
+  channelID: number;
+  subID: number;
+  lastSent: number;
+}
+
 export type StoreEvent =
   | ServerInitEvent
   | ClientConnectedEvent
@@ -155,4 +169,5 @@ export type StoreEvent =
   | MsgsSentEvent
   | MsgsAckedEvent
   | MsgsExpiredEvent
-  | MsgStoredEvent;
+  | MsgStoredEvent
+  | SubPositionResetEvent;
