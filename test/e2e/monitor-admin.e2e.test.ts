@@ -2,7 +2,7 @@
  * Admin API read-only endpoints against a real server with the real Node STAN client: the
  * clients list as /streaming/clientsz sees it, and the message browser (paging, encodings,
  * binary payloads, unknown channel), each with and without a token; a server without a
- * token answers admin_disabled (the mutating endpoints: admin-write.e2e.test.ts); the token can come from a file; a client certificate
+ * token answers admin_disabled (the mutating endpoints: stan-admin-write.e2e.test.ts); the token can come from a file; a client certificate
  * verified on the HTTPS monitor is a credential.
  */
 import { after, before, describe, test } from 'node:test';

@@ -4,6 +4,7 @@
  * evict, purge, delete, durable reset and requeue are seen by real clients and by the
  * /streaming monitoring endpoints; with a persistent store (file, postgres, mysql) every
  * change is still there after a restart on the same store (the events are in the log).
+ * Named stan-* so that test/run-all.sh runs it on every store and with an external NATS.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
