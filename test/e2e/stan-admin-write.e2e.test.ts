@@ -12,7 +12,7 @@ import type { ServerHandle } from '../../src/index';
 import type { StreamingOptions } from '../../src/config/options';
 import { freePort } from '../helpers/proc';
 import { startTestServer, storeOptionsFor, testStore } from '../helpers/server';
-import { close, Collector, connect, endSub, opts, publish, publishError, publishN, subscribe, type Stan } from '../helpers/stan';
+import { close, Collector, connect, endSub, opts, publish, publishError, publishN, subscribe, waitEvent, type Stan } from '../helpers/stan';
 import { httpGet } from '../helpers/http';
 
 const TOKEN = 'e2e-admin-write-token';
@@ -101,8 +101,10 @@ describe(`admin API mutating endpoints (${testStore()} store)`, () => {
     assert.deepEqual([d.status, d.body['parameter']], [400, 'time']);
   });
 
-  test('evict: the client is gone from /streaming/clientsz, its durable is offline, its publishes are refused', async () => {
-    const victim = await client('victim');
+  test('evict: the client is gone from /streaming/clientsz, its durable is offline, its publishes and pings are refused', async () => {
+    const victim = await connect(s.natsURL, clusterID, 'victim', { stanPingInterval: 1000, stanMaxPingOut: 3 });
+    clients.push(victim);
+    const lost = waitEvent(victim, 'connection_lost', 20000);
     await subscribe(victim, 'ev', opts(victim, (o) => o.setDurableName('keep')));
     await subscribe(victim, 'ev', opts(victim));
     const r = await call(port, 'DELETE', '/admin/v1/clients/victim');
@@ -112,6 +114,8 @@ describe(`admin API mutating endpoints (${testStore()} store)`, () => {
     const ch = (await httpGet(port, '/streaming/channelsz?channel=ev&subs=1')).json() as { subscriptions: Array<{ durable_name?: string; is_offline: boolean }> };
     assert.deepEqual(ch.subscriptions.map((x) => [x.durable_name, x.is_offline]), [['keep', true]]);
     assert.match(await publishError(victim, 'ev', 'late'), /invalid publish request/);
+    // Its next ping is refused: the client learns it lost its connection.
+    assert.match(String(await lost), /client has been replaced or is no longer registered/);
     const again = await call(port, 'DELETE', '/admin/v1/clients/victim');
     assert.deepEqual([again.status, again.body['code']], [404, 'client_not_found']);
   });
