@@ -29,6 +29,9 @@ async function main(): Promise<void> {
   const feeder = await connect(s.natsURL, s.clusterID, 'telemetry-gw');
   const reader = await connect(s.natsURL, s.clusterID, 'dashboard');
   await subscribe(reader, 'telemetry', reader.subscriptionOptions().setStartWithLastReceived());
+  // A dead-letter envelope, as the server writes one after max_deliveries: Requeue is offered on it.
+  const envelope = { channel: 'orders.eu', seq: 3, timestamp: new Date().toISOString(), subject: 'orders.eu', reply: '', client_id: 'billing-worker', durable: '', queue: 'billing', deliveries: 5, data_base64: Buffer.from('{"order":3,"sku":"A-103"}').toString('base64') };
+  await publish(feeder, 'dlq.orders.eu', JSON.stringify(envelope));
   const browser = await launchBrowser();
   const { page, errors } = await watchedPage(browser);
   await page.setViewport({ width: 1280, height: 640 });
@@ -68,6 +71,15 @@ async function main(): Promise<void> {
   await page.waitForFunction(() => document.querySelector('#messages tbody tr td')?.textContent === '1');
   await page.screenshot({ path: path.join(OUT, 'console-messages-binary.png') });
   console.log('wrote docs/images/console-messages-binary.png');
+  // With the token: the admin actions in the channel list and on a dead-letter envelope.
+  await page.evaluate(() => { location.hash = '#/channels'; });
+  await page.waitForFunction(() => document.querySelectorAll('#channels button[data-action]').length > 0);
+  await page.screenshot({ path: path.join(OUT, 'console-channels-admin.png') });
+  console.log('wrote docs/images/console-channels-admin.png');
+  await page.evaluate(() => { location.hash = '#/messages/dlq.orders.eu'; });
+  await page.waitForFunction(() => document.querySelectorAll('#messages button[data-action]').length > 0);
+  await page.screenshot({ path: path.join(OUT, 'console-dead-letters.png') });
+  console.log('wrote docs/images/console-dead-letters.png');
 
   await browser.close();
   for (const c of [...clients, feeder, reader]) await close(c).catch(() => undefined);

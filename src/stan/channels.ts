@@ -61,12 +61,24 @@ export class Channels {
   private async deleteInactive(ch: Channel): Promise<void> {
     ch.inactivityTimer = undefined;
     if (ch.hasActiveSubs() || this.byName.get(ch.name) !== ch) return;
+    await this.deleteNow(ch, '');
+  }
+
+  /**
+   * Deletes a channel that has no active subscription (offline durables go with it): its
+   * messages and subscriptions, in memory and in the store (one ChannelDeleted event).
+   * Returns false when a subscription arrived while pending publishes were committed.
+   */
+  /** `why` is appended to the log line (the max_inactivity line keeps the reference's text). */
+  async deleteNow(ch: Channel, why: string): Promise<boolean> {
     ch.deleting = true;
     await this.barrier();
     if (ch.hasActiveSubs()) {
       ch.deleting = false;
-      return;
+      return false;
     }
+    this.ctx.clock.clearTimeout(ch.inactivityTimer);
+    ch.inactivityTimer = undefined;
     for (const sub of ch.durables.values()) this.delivery.stopAckTimer(sub);
     for (const g of ch.queues.values()) if (g.shadow) this.delivery.stopAckTimer(g.shadow);
     this.ctx.store.deleteChannel(ch.name);
@@ -77,6 +89,7 @@ export class Channels {
     } catch (err) {
       this.ctx.log.error(`Error deleting channel "${ch.name}": ${String(err)}`);
     }
-    this.ctx.log.notice(`Channel "${ch.name}" has been deleted`);
+    this.ctx.log.notice(`Channel "${ch.name}" has been deleted${why ? ` ${why}` : ''}`);
+    return true;
   }
 }

@@ -10,6 +10,7 @@ import type { NatsTransport, TransportSubscription, MsgHandler } from '../nats/t
 import type { StreamingOptions } from '../config/options';
 import type { ServerInfo } from '../protocol/codec';
 import type { RecoveredState, Store } from '../store/contract';
+import { AdminActions } from './admin-actions';
 import { Channels } from './channels';
 import { Clients } from './clients';
 import { systemClock, type Clock } from './clock';
@@ -51,6 +52,8 @@ export class StanCore {
   private readonly publish: PublishHandler;
   private readonly subs: SubscriptionHandler;
   private readonly recovery: Recovery;
+  /** Operator actions (the admin API's mutating calls). */
+  readonly admin: AdminActions;
   private readonly subscriptions: TransportSubscription[] = [];
   /** Requests being handled (they may wait on a commit): shutdown lets them finish first. */
   private readonly inflight = new Set<Promise<void>>();
@@ -92,6 +95,7 @@ export class StanCore {
     this.subs = new SubscriptionHandler(ctx, this.clientsPart, this.channelsPart, this.delivery, barrier);
     this.publish = new PublishHandler(ctx, this.clientsPart, this.channelsPart, this.publisher);
     this.recovery = new Recovery(ctx, this.clientsPart, this.channelsPart, this.subs, this.delivery);
+    this.admin = new AdminActions({ ctx, clients: this.clientsPart, channels: this.channelsPart, delivery: this.delivery, publisher: this.publisher });
   }
 
   /** Registered clients by ID (read-only view for the monitor and tests). */

@@ -274,3 +274,31 @@ export interface HealthCheckedStore extends Store {
 export function isHealthChecked(store: Store | undefined): store is HealthCheckedStore {
   return store !== undefined && typeof (store as Partial<HealthCheckedStore>).checkHealth === 'function';
 }
+
+/**
+ * A message store that removes messages on request (admin purge): every message below
+ * `beforeSeq` goes, the channel keeps its last sequence (an emptied channel reports
+ * first = last + 1, as after max_age). Persistent stores record it as a MsgsExpired event,
+ * so the removal survives a restart and FT standbys see it. The caller makes sure every
+ * message below `beforeSeq` is committed first. Resolves to the number of sequences removed.
+ */
+export interface PurgeableMsgStore extends MsgStore {
+  purgeBefore(beforeSeq: number): Promise<number>;
+}
+
+export function isPurgeableMsgStore(m: MsgStore): m is PurgeableMsgStore {
+  return typeof (m as Partial<PurgeableMsgStore>).purgeBefore === 'function';
+}
+
+/**
+ * A subscription store that records an operator's reset of a durable's position (admin API):
+ * lastSent set exactly (backwards too) and nothing pending. Persistent stores record a
+ * SubPositionReset event.
+ */
+export interface ResettableSubStore extends SubStore {
+  resetPosition(id: number, lastSent: number): void;
+}
+
+export function isResettableSubStore(s: SubStore): s is ResettableSubStore {
+  return typeof (s as Partial<ResettableSubStore>).resetPosition === 'function';
+}

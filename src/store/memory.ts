@@ -215,6 +215,16 @@ export class MemoryMsgStore implements MsgStore {
   }
 
   /** Drops the head message, then any gap slots so the head is a real message again. */
+  /** Admin purge (PurgeableMsgStore): everything is in memory, so this is immediate. */
+  purgeBefore(beforeSeq: number): Promise<number> {
+    const end = Math.min(beforeSeq, this._lastSeq + 1);
+    const first = this._firstSeq;
+    while (this.len > 0 && this._firstSeq < end) this.removeFirst();
+    if (this._msgCount === 0) this._firstSeq = this._lastSeq + 1;
+    this.maybeShrink();
+    return Promise.resolve(Math.max(0, this._firstSeq - first));
+  }
+
   private removeFirst(): void {
     const mask = this.slots.length - 1;
     const bytes = this.slots[this.head];
@@ -290,6 +300,10 @@ export class MemorySubStore implements SubStore {
 
   updateSub(_state: SubState): void {
     // Nothing to persist: the server holds the state.
+  }
+
+  resetPosition(_id: number, _lastSent: number): void {
+    // Nothing to persist: the server holds the position.
   }
 
   /** Idempotent: deleting an unknown id does not change the count. */

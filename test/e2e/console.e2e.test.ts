@@ -2,11 +2,12 @@
  * The /console web page in a real headless browser (Debian chromium via puppeteer-core)
  * against a real server after a known load from the real Node STAN client: pages load
  * without console errors, show the channels, counts, subscriptions (stalled, pending) and
- * clients; the message browser needs the token and then shows a published payload.
+ * clients; the message browser needs the token and then shows a published payload; an
+ * admin action (Purge) runs end to end through its confirmation dialog.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Browser, Dialog, Page } from 'puppeteer-core';
 import type { ServerHandle } from '../../src/index';
 import { freePort } from '../helpers/proc';
 import { startTestServer } from '../helpers/server';
@@ -101,6 +102,8 @@ describe('console in a headless browser', () => {
     const rows = await tableRows(page, '#messages');
     assert.equal(rows[1]?.[0], '2');
     assert.deepEqual(JSON.parse(rows[1]?.[4] ?? ''), CONSOLE_LOAD.payment2);
+    // Requeue is offered for dead-letter envelopes only: not for these payments.
+    assert.equal(await page.$$eval('#messages button[data-action]', (x) => x.length), 0);
     // The token is in sessionStorage only: no cookie was set.
     assert.equal(await page.evaluate(() => document.cookie), '');
     // Binary payloads are shown as a hex dump.
@@ -109,8 +112,33 @@ describe('console in a headless browser', () => {
     const bin = await tableRows(page, '#messages');
     assert.match(bin[0]?.[4] ?? '', /^000000 {2}01 02 fe ff 00 41/);
     assert.equal(bin[1]?.[4], 'plain text reading 21.5C');
-    // No admin action buttons while the API has no mutating endpoints.
-    assert.equal(await page.$$eval('button[data-action]', (x) => x.length), 0);
+  });
+
+  test('an admin action end to end: Purge asks for confirmation, shows the result, the count drops', async () => {
+    const dialogs: string[] = [];
+    const onDialog = (d: Dialog): void => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      void d.accept();
+    };
+    page.on('dialog', onDialog);
+    try {
+      await show('#/channels', '#channels', 3);
+      const buttons = await page.$$eval('#channels button[data-action]', (x) => x.map((b) => b.getAttribute('data-action')));
+      assert.deepEqual([...new Set(buttons)].sort(), ['deleteChannel', 'purgeChannel'], 'the API offers them: the buttons are there');
+      await page.evaluate(() => {
+        const row = [...document.querySelectorAll('#channels tbody tr')].find((tr) => tr.querySelector('td')?.textContent === 'payments');
+        (row?.querySelector('button[data-action="purgeChannel"]') as HTMLButtonElement | null)?.click();
+      });
+      await page.waitForFunction(() => {
+        const row = [...document.querySelectorAll('#channels tbody tr')].find((tr) => tr.querySelector('td')?.textContent === 'payments');
+        return row?.querySelectorAll('td')[1]?.textContent === '0';
+      });
+      assert.deepEqual(dialogs, ['confirm: Drop all messages of channel payments?', `alert: Purge: done (channel: payments, removed: 3, first_seq: 4, last_seq: 3)`]);
+      const z = (await (await fetch(`http://127.0.0.1:${port}/streaming/channelsz?channel=payments`)).json()) as { msgs: number; last_seq: number };
+      assert.deepEqual([z.msgs, z.last_seq], [0, CONSOLE_LOAD.counts['payments']]);
+    } finally {
+      page.off('dialog', onDialog);
+    }
   });
 
   test('no console errors on any page', () => {

@@ -6,7 +6,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultStoreLimits, type StoreLimits } from '../../src/config/options';
-import { ERR_TOO_MANY_CHANNELS, ERR_TOO_MANY_SUBS, isCommitObservable, isFencedStore, isHealthChecked, type Store } from '../../src/store/contract';
+import {
+  ERR_TOO_MANY_CHANNELS,
+  ERR_TOO_MANY_SUBS,
+  isCommitObservable,
+  isFencedStore,
+  isHealthChecked,
+  isPurgeableMsgStore,
+  isResettableSubStore,
+  type Store,
+} from '../../src/store/contract';
 import { serverInfo, subState as sub } from './store';
 import { MsgProtoCodec } from '../../src/protocol/codec';
 
@@ -194,6 +203,43 @@ export function storeContractSuite(s: StoreUnderTest): void {
       assert.equal(rc.subs[0].state.durableName, 'dur');
       assert.equal(rc.subs[0].state.lastSent, 5);
       assert.deepEqual(rc.subs[0].pending, [2, 4, 5]);
+      await re.close();
+    });
+
+    test('admin purge keeps the last sequence; admin durable reset moves back and clears pending; both survive a reopen', async () => {
+      const st = await start();
+      const ch = st.createChannel('adm');
+      for (let i = 1; i <= 10; i++) put(st, 'adm', i, `m${i}`);
+      const durable = sub('me', 'dur');
+      ch.subs.createSub(durable);
+      for (let i = 1; i <= 8; i++) ch.subs.addSeqPending(durable.ID, i);
+      durable.lastSent = 8;
+      ch.subs.updateSub(durable);
+      await st.commit();
+      const msgs = ch.msgs;
+      const subs = ch.subs;
+      assert.ok(isPurgeableMsgStore(msgs) && isResettableSubStore(subs), 'every built-in store can purge and reset');
+      let firstThree = 0;
+      for (let i = 1; i <= 3; i++) firstThree += (await msgs.lookup(i))?.bytes.length ?? 0;
+      const total = msgs.byteCount;
+      assert.equal(await msgs.purgeBefore(4), 3);
+      assert.deepEqual([msgs.firstSeq, msgs.lastSeq, msgs.msgCount, msgs.byteCount], [4, 10, 7, total - firstThree]);
+      assert.equal(await msgs.lookup(3), undefined, 'a purged message is gone');
+      assert.equal((await msgs.lookup(4))?.seq, 4);
+      assert.equal(await msgs.purgeBefore(2), 0, 'nothing below the first sequence');
+      subs.resetPosition(durable.ID, 5);
+      await st.commit();
+      assert.equal(await msgs.purgeBefore(100), 7);
+      assert.deepEqual([msgs.firstSeq, msgs.lastSeq, msgs.msgCount, msgs.byteCount], [11, 10, 0, 0]);
+      await st.commit();
+      await st.close();
+      if (!s.persistent) return;
+      const re = await open();
+      const rc = (await re.recover())?.channels.find((c) => c.channel.name === 'adm');
+      assert.ok(rc);
+      assert.deepEqual([rc.channel.msgs.lastSeq, rc.channel.msgs.msgCount], [10, 0], 'the channel keeps its last sequence');
+      assert.equal(await rc.channel.msgs.lookup(10), undefined);
+      assert.deepEqual([rc.subs[0]?.state.lastSent, rc.subs[0]?.pending], [5, []]);
       await re.close();
     });
 

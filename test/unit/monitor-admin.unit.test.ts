@@ -275,6 +275,18 @@ describe('admin API: mutating endpoints', () => {
     assert.deepEqual(ops.calls, []);
     assert.equal((await call(d, '/admin/v1/clients', { headers: bearer(TOKEN) })).status, 200);
   });
+
+  test('on an FT standby that does not know the active server: 503 naming the FT group', async () => {
+    const ops = new FullOps();
+    const d = deps({ ops, role: () => ({ active: false, group: 'orders-ft' }) });
+    const a = await call(d, '/admin/v1/clients/c1', { method: 'DELETE', headers: bearer(TOKEN) });
+    assert.equal(a.status, 503);
+    assert.equal(a.body.code, 'not_active');
+    assert.equal(a.body.ft_group, 'orders-ft');
+    assert.equal(a.body.active_server, undefined);
+    assert.match(a.body.message ?? '', /active server of FT group "orders-ft"/);
+    assert.deepEqual(ops.calls, []);
+  });
 });
 
 describe('admin API: openapi.json', () => {

@@ -50,6 +50,8 @@ const samples: StoreEvent[] = [
   { kind: EventKind.SubCreated, channelID: 7, sub: sub() },
   { kind: EventKind.SubUpdated, channelID: 7, sub: sub({ isClosed: true, isDurable: true, clientID: '', maxInFlight: -1 }) },
   { kind: EventKind.SubDeleted, channelID: 7, subID: 42 },
+  { kind: EventKind.SubPositionReset, channelID: 7, subID: 42, lastSent: 0 },
+  { kind: EventKind.SubPositionReset, channelID: 3, subID: 9, lastSent: 2 ** 40 },
   { kind: EventKind.MsgsSent, channelID: 7, subID: 42, seqs: [5, 6, 7, 8, 20, 22, 24, 1, 2 ** 53 - 1] },
   { kind: EventKind.MsgsAcked, channelID: 7, subID: 42, seqs: [8, 7, 6, 5, 5, 100] },
   {

@@ -715,3 +715,36 @@ test('snapshot: redelivery counts and dead-letter counts round-trip; a snapshot 
   assert.deepStrictEqual(decodeSnapshot(bytes), withCounts);
   assert.deepStrictEqual(decodeSnapshot(encodeSnapshot(plain)), plain);
 });
+
+// ------------------------------------------------------------------ admin durable reset
+
+test('given a durable at lastSent 8 with pending 7 and 8, when an operator resets it to lastSent 2, then it resumes after 2 with nothing pending', () => {
+  const given: StoreEvent[] = [init, connect('c1'), channel(1, 'foo'), created(1, sub(1, { isDurable: true, durableName: 'd', lastSent: 6 }))];
+  given.push({ kind: EventKind.MsgsSent, channelID: 1, subID: 1, seqs: [7, 8] });
+  given.push(updated(1, sub(1, { isDurable: true, durableName: 'd', lastSent: 8 })));
+  const state = fold([...given, { kind: EventKind.SubPositionReset, channelID: 1, subID: 1, lastSent: 2 }]);
+  const s = state.channels.get(1)?.subs.get(1);
+  assert.equal(s?.state.lastSent, 2);
+  assert.deepEqual([...(s?.pending ?? [])], []);
+});
+
+test('given a reset durable, when a later SubUpdated (close) carries the reset position, then the position stays; progress after it counts again', () => {
+  const d = (lastSent: number, patch: Partial<SubState> = {}): SubState => sub(1, { isDurable: true, durableName: 'd', lastSent, ...patch });
+  const state = fold([
+    init,
+    connect('c1'),
+    channel(1, 'foo'),
+    created(1, d(10)),
+    { kind: EventKind.SubPositionReset, channelID: 1, subID: 1, lastSent: 3 },
+    updated(1, d(3, { isClosed: true })),
+    { kind: EventKind.MsgsSent, channelID: 1, subID: 1, seqs: [4] },
+  ]);
+  const s = state.channels.get(1)?.subs.get(1);
+  assert.equal(s?.state.lastSent, 4);
+  assert.deepEqual([...(s?.pending ?? [])], [4]);
+});
+
+test('a reset of a subscription the state does not have (its channel was deleted) is ignored', () => {
+  const state = fold([init, channel(1, 'foo'), { kind: EventKind.SubPositionReset, channelID: 1, subID: 99, lastSent: 3 }]);
+  assert.equal(state.channels.get(1)?.subs.size, 0);
+});

@@ -13,6 +13,12 @@ export type AdminErrorCode =
   | 'method_not_allowed'
   | 'channel_not_found'
   | 'not_active'
+  | 'client_not_found'
+  | 'durable_not_found'
+  | 'message_not_found'
+  | 'channel_has_subscriptions'
+  | 'not_dead_letter'
+  | 'not_supported'
   | 'internal';
 
 export interface AdminErrorBody {
@@ -22,6 +28,8 @@ export interface AdminErrorBody {
   parameter?: string;
   /** The server that accepts mutating calls (code `not_active`), when known. */
   active_server?: string;
+  /** The FT group whose active server accepts mutating calls (code `not_active`). */
+  ft_group?: string;
 }
 
 export class AdminError extends Error {

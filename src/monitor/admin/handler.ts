@@ -93,11 +93,17 @@ export function createAdminHandler(deps: AdminHandlerDeps): AdminHttpHandler {
       if (m.endpoint.mutating) {
         const role = deps.role();
         if (!role.active) {
-          const where = role.activeServer !== undefined ? `: send it to ${role.activeServer}` : ': send it to the active server of the group';
+          const where =
+            role.activeServer !== undefined
+              ? `: send it to ${role.activeServer}`
+              : role.group !== undefined
+                ? `: send it to the active server of FT group "${role.group}"`
+                : ': send it to the active server of the group';
           throw new AdminError(503, {
             code: 'not_active',
             message: `this server is not the active server${where}`,
             ...(role.activeServer !== undefined ? { active_server: role.activeServer } : {}),
+            ...(role.group !== undefined ? { ft_group: role.group } : {}),
           });
         }
       }

@@ -1,7 +1,6 @@
 /**
- * Wires the admin API (/admin/v1/) into the monitoring server. Only the read-only operations
- * exist for now; the mutating ones are added to {@link AdminOperations} once the STAN core
- * records them as events, and their routes appear with them.
+ * Wires the admin API (/admin/v1/) into the monitoring server: read-only operations from what
+ * the monitor sees, mutating ones carried out (and recorded as events) by the STAN core.
  */
 import type { ServerOptions } from '../../config/options';
 import type { Logger } from '../../logging/logger';
@@ -9,8 +8,9 @@ import type { MonitorHttpServer } from '../http';
 import type { StreamingMonitorSource } from '../streaming';
 import { resolveAdminToken } from './auth';
 import { MonitorReadOperations } from './context-ops';
+import { CoreWriteOperations } from './core-write-ops';
 import { ADMIN_PREFIX, createAdminHandler } from './handler';
-import type { AdminRole } from './operations';
+import type { AdminOperations, AdminRole } from './operations';
 
 /** Client certificates count as admin credentials when the HTTPS monitor verifies them. */
 export function adminClientCertificates(o: ServerOptions): boolean {
@@ -26,8 +26,25 @@ export function registerAdminRoutes(
 ): void {
   const auth = { token: resolveAdminToken(options.streaming), clientCertificates: adminClientCertificates(options) };
   const role = (): AdminRole => {
-    const st = source().state;
-    return { active: st === 'STANDALONE' || st === 'FT_ACTIVE' };
+    const src = source();
+    const st = src.state;
+    // The standby does not know the active server's address: it names the FT group (or, in
+    // clustered mode, the cluster) whose active member takes the call (the lease only holds
+    // the owner's ID). A cluster node takes mutating calls only while it is the leader.
+    const group = options.streaming.ftGroupName || (st === 'CLUSTERED' ? options.streaming.clusterID : '');
+    const active = st === 'STANDALONE' || st === 'FT_ACTIVE' || (st === 'CLUSTERED' && src.cluster?.role === 'Leader');
+    return { active, ...(group ? { group } : {}) };
   };
-  http.handlePrefix(`${ADMIN_PREFIX}/`, createAdminHandler({ auth, ops: new MonitorReadOperations(source), role, log, version }));
+  const read = new MonitorReadOperations(source);
+  const write = new CoreWriteOperations(source);
+  const ops: AdminOperations = {
+    listClients: (i) => read.listClients(i),
+    listMessages: (i) => read.listMessages(i),
+    evictClient: (i) => write.evictClient(i),
+    purgeChannel: (i) => write.purgeChannel(i),
+    deleteChannel: (i) => write.deleteChannel(i),
+    resetDurable: (i) => write.resetDurable(i),
+    requeueMessage: (i) => write.requeueMessage(i),
+  };
+  http.handlePrefix(`${ADMIN_PREFIX}/`, createAdminHandler({ auth, ops, role, log, version }));
 }

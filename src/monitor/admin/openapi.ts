@@ -65,11 +65,28 @@ const SCHEMAS: Record<string, Schema> = {
     properties: {
       code: {
         type: 'string',
-        enum: ['unauthorized', 'forbidden', 'admin_disabled', 'bad_parameter', 'not_found', 'method_not_allowed', 'channel_not_found', 'not_active', 'internal'],
+        enum: [
+          'unauthorized',
+          'forbidden',
+          'admin_disabled',
+          'bad_parameter',
+          'not_found',
+          'method_not_allowed',
+          'channel_not_found',
+          'client_not_found',
+          'durable_not_found',
+          'message_not_found',
+          'channel_has_subscriptions',
+          'not_dead_letter',
+          'not_supported',
+          'not_active',
+          'internal',
+        ],
       },
       message: str('What went wrong and what to do.'),
       parameter: str('The rejected parameter (bad_parameter).'),
       active_server: str('The server that takes mutating calls (not_active), when known.'),
+      ft_group: str('The FT group whose active server takes mutating calls (not_active).'),
     },
   },
   Subscription: {
@@ -148,7 +165,7 @@ const OPERATIONS: Record<Endpoint['id'], Operation> = {
     summary: 'Evict a client: its subscriptions end as on a close.',
     tags: ['clients'],
     parameters: [{ name: 'id', in: 'path', required: true, description: 'Client ID.', schema: { type: 'string' } }],
-    responses: { '200': { description: 'Evicted.', content: json(ref('Result')) }, '404': { description: 'No such client.', content: json(ref('Error')) }, ...MUTATING_ERRORS },
+    responses: { '200': { description: 'Evicted.', content: json(ref('Result')) }, '404': { description: 'No such client (client_not_found).', content: json(ref('Error')) }, ...MUTATING_ERRORS },
   },
   listMessages: {
     operationId: 'listMessages',
@@ -209,7 +226,12 @@ const OPERATIONS: Record<Endpoint['id'], Operation> = {
     summary: 'Republish a dead-lettered message to its original channel (new sequence).',
     tags: ['dead letters'],
     parameters: [channelParam, { name: 'seq', in: 'path', required: true, description: 'Sequence in the dead-letter channel.', schema: { type: 'integer', minimum: 1 } }],
-    responses: { '200': { description: 'Requeued.', content: json(ref('Result')) }, '404': { description: 'No such message.', content: json(ref('Error')) }, ...MUTATING_ERRORS },
+    responses: {
+      '200': { description: 'Requeued.', content: json(ref('Result')) },
+      '404': { description: 'No such channel or message (channel_not_found, message_not_found).', content: json(ref('Error')) },
+      '409': { description: 'The message is not a dead-letter envelope (not_dead_letter).', content: json(ref('Error')) },
+      ...MUTATING_ERRORS,
+    },
   },
 };
 

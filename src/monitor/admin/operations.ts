@@ -115,4 +115,6 @@ export interface AdminRole {
   active: boolean;
   /** The active server's ID or address, when this server knows it. */
   activeServer?: string;
+  /** The FT group this server belongs to, named when the active server is not known. */
+  group?: string;
 }

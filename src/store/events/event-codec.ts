@@ -389,6 +389,11 @@ export function writeEventBody(w: ByteWriter, e: StoreEvent): void {
       w.uint(e.channelID);
       w.uint(e.subID);
       return;
+    case EventKind.SubPositionReset:
+      w.uint(e.channelID);
+      w.uint(e.subID);
+      w.uint(e.lastSent);
+      return;
     case EventKind.MsgsSent:
     case EventKind.MsgsAcked:
       w.uint(e.channelID);
@@ -466,6 +471,8 @@ export function readEventBody(kind: EventKind, r: ByteReader): StoreEvent {
       return { kind, channelID: r.uint(), sub: readSubState(r) };
     case EventKind.SubDeleted:
       return { kind, channelID: r.uint(), subID: r.uint() };
+    case EventKind.SubPositionReset:
+      return { kind, channelID: r.uint(), subID: r.uint(), lastSent: r.uint() };
     case EventKind.MsgsSent:
     case EventKind.MsgsAcked:
       return { kind, channelID: r.uint(), subID: r.uint(), seqs: r.seqs() };

@@ -38,6 +38,8 @@ export enum EventKind {
    * ack); counted per channel so that metrics agree after a restart or takeover.
    */
   MsgDeadLettered = 14,
+  /** An admin reset a subscription's position (docs/admin-api.md): pending and delivery counts cleared. */
+  SubPositionReset = 15,
 }
 
 export interface ServerInitEvent {
@@ -176,6 +178,18 @@ export interface MsgStoredEvent {
   size: number;
 }
 
+/**
+ * An operator moved a durable's position (admin API durables/reset): its next message is
+ * `lastSent + 1` and nothing is pending any more. Unlike SubUpdated, whose lastSent never
+ * goes backwards, this sets lastSent exactly: moving back is the point.
+ */
+export interface SubPositionResetEvent {
+  kind: EventKind.SubPositionReset;
+  channelID: number;
+  subID: number;
+  lastSent: number;
+}
+
 export type StoreEvent =
   | ServerInitEvent
   | ClientConnectedEvent
@@ -190,4 +204,5 @@ export type StoreEvent =
   | MsgRedeliveredEvent
   | MsgDeadLetteredEvent
   | MsgsExpiredEvent
-  | MsgStoredEvent;
+  | MsgStoredEvent
+  | SubPositionResetEvent;

@@ -170,6 +170,14 @@ export function evolve(state: ProjectedState, event: StoreEvent, eventID?: numbe
       break;
     }
 
+    case EventKind.SubPositionReset: {
+      const sub = state.channels.get(event.channelID)?.subs.get(event.subID);
+      if (sub === undefined) break;
+      sub.state.lastSent = event.lastSent;
+      sub.pending.clear();
+      break;
+    }
+
     case EventKind.SubUpdated: {
       if (event.sub.ID >= state.nextSubID) state.nextSubID = event.sub.ID + 1;
       const sub = state.channels.get(event.channelID)?.subs.get(event.sub.ID);

@@ -224,6 +224,31 @@ export class SqlMsgStore implements MsgStore {
       );
   }
 
+  /**
+   * Admin purge (PurgeableMsgStore). The caller committed every message below beforeSeq, so
+   * the exact bytes of the removed prefix are in the database (the cold region's sizes are
+   * not in memory). Counts follow the limits' rule: the span first..last is the count.
+   */
+  async purgeBefore(beforeSeq: number): Promise<number> {
+    for (;;) {
+      const first = this.firstSeq;
+      const end = Math.min(beforeSeq, this.lastSeq + 1);
+      if (this.msgCount === 0 || end <= first) return 0;
+      const row = await this.ch.host.db
+        .selectFrom('stan_messages')
+        .select((eb) => eb.fn.sum('size').as('b'))
+        .where('channel_id', '=', this.ch.id)
+        .where('seq', '>=', first)
+        .where('seq', '<', end)
+        .executeTakeFirst();
+      // Limits or max_age may have moved the first sequence while we read: read again.
+      if (this.firstSeq !== first) continue;
+      const removed = end - first;
+      this.truncate(end, removed, end === this.lastSeq + 1 ? this.byteCount : num(row?.b as number | string | null));
+      return removed;
+    }
+  }
+
   /** seq → why the database refused the message (its row alone fails): see takeRefusal. */
   private readonly refusals = new Map<number, string>();
 
@@ -338,6 +363,9 @@ export class SqlSubStore implements SubStore {
   deleteSub(id: number): void {
     this.subCount = Math.max(0, this.subCount - 1);
     this.ch.host.recordEvent({ kind: EventKind.SubDeleted, channelID: this.ch.id, subID: id });
+  }
+  resetPosition(id: number, lastSent: number): void {
+    this.ch.host.recordEvent({ kind: EventKind.SubPositionReset, channelID: this.ch.id, subID: id, lastSent });
   }
   addSeqPending(id: number, seq: number): void {
     this.ch.host.recordProgress(this.ch.id, id, true, seq);

@@ -140,7 +140,13 @@
       credentials: 'omit',
     });
     const body = await r.json().catch(() => ({}));
-    window.alert(r.ok ? a.label + ': done' : a.label + ' failed: ' + (body.message || r.status));
+    // The server's answer, field by field (what was removed, the new sequence...), so the
+    // operator sees what the action did rather than only that it succeeded.
+    const details = Object.entries(body)
+      .filter(([k, v]) => k !== 'ok' && (typeof v === 'number' || typeof v === 'string'))
+      .map(([k, v]) => k + ': ' + v)
+      .join(', ');
+    window.alert(r.ok ? a.label + ': done' + (details ? ' (' + details + ')' : '') : a.label + ' failed: ' + (body.message || r.status));
     poll();
   }
 
@@ -236,6 +242,16 @@
     return { kind: 'text', body: text };
   }
 
+  /** Whether a message is a dead-letter envelope (the only kind a Requeue can take). */
+  function isDeadLetter(/** @type {any} */ m) {
+    try {
+      const v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b64bytes(m.data)));
+      return typeof v === 'object' && v !== null && typeof v.channel === 'string' && typeof v.data_base64 === 'string';
+    } catch {
+      return false;
+    }
+  }
+
   async function loadMessages() {
     const q = new URLSearchParams({ limit: '100', encoding: 'base64' });
     if (browser.fromSeq) q.set('from_seq', browser.fromSeq);
@@ -268,7 +284,7 @@
       const rows = r.messages.map((/** @type {any} */ m) => {
         const p = preview(m, browser.mode);
         return [String(m.seq), new Date(m.timestamp).toLocaleString(), m.subject, String(m.size), el('pre', { class: 'payload ' + p.kind }, [p.body]),
-          actionButtons('message', { name: r.channel, seq: String(m.seq) })];
+          isDeadLetter(m) ? actionButtons('message', { name: r.channel, seq: String(m.seq) }) : ''];
       });
       out.push(table(['Seq', 'Time', 'Subject', 'Size', 'Payload', ''], rows, 'messages'));
     }
