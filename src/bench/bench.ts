@@ -37,6 +37,7 @@ import { openEnv, SqlDriver, StoreEnv, StoreKind } from './env';
 import { CLUSTER_ID, k, loadavg, mb, median, printTable, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
 import { runRecovery, runScale, runSoak } from './persist';
 import { LoadgenKind, parseReport, runLoadgen } from './loadrun';
+import { errorText } from '../errors/index';
 
 const ROOT = PACKAGE_ROOT;
 
@@ -461,7 +462,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`bench: ${errorText(err)}\n`);
     process.exitCode = 1;
   });
 }

@@ -32,6 +32,7 @@ import {
   UnsubscribeRequestCodec,
   StartPosition,
 } from '../protocol/codec';
+import { errorText } from '../errors/index';
 
 export const STAN_BENCH_DEFAULT_MPA = 512;
 export const GO_CLIENT_DEFAULT_MPA = 16384;
@@ -624,7 +625,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     o = parseArgs(argv);
   } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${errorText(err)}\n`);
     return 2;
   }
   process.stdout.write(`Starting benchmark [msgs=${o.msgs}, msgsize=${o.size}, pubs=${o.pubs}, subs=${o.subs}]\n`);
@@ -632,7 +633,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     r = await runLoad(o);
   } catch (err) {
-    process.stderr.write(`loadgen: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`loadgen: ${errorText(err)}\n`);
     return 1;
   }
   process.stdout.write(`${formatReport(r, o.size)}\n`);

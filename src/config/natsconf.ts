@@ -21,6 +21,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sizeSuffixMultiplier } from './units';
+import { StanServerError, errorText } from '../errors/index';
 
 export type ConfValue = string | number | boolean | ConfValue[] | ConfMap;
 export interface ConfMap {
@@ -33,7 +34,8 @@ export interface ConfPos {
   col: number;
 }
 
-export class ConfParseError extends Error {
+export class ConfParseError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(
     message: string,
     readonly pos?: ConfPos,
@@ -355,7 +357,7 @@ class Parser {
     try {
       sub = parseConfFile(file, { env: this.opts.env, includeChain: [...chain, resolved] });
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = errorText(e);
       this.fail(`error parsing include file "${name}": ${msg}`, pos);
     }
     for (const [k, v] of Object.entries(sub.root)) target[k] = v;
@@ -566,7 +568,7 @@ export function parseConfFile(file: string, opts: Omit<ParseOptions, 'file'> = {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file or directory' : e instanceof Error ? e.message : String(e);
+    const reason = code === 'ENOENT' ? 'no such file or directory' : errorText(e);
     throw new ConfParseError(`error opening config file: open ${file}: ${reason}`);
   }
   return parseConf(text, { ...opts, file, includeChain: opts.includeChain ?? [path.resolve(file)] });

@@ -9,6 +9,7 @@
  */
 import type { Logger } from '../logging/logger';
 import { isLockWait, Lease, LeaseLostError } from './lease';
+import { errorText } from '../errors/index';
 
 export interface FtTimings {
   /** Lease duration (ms). */
@@ -83,7 +84,7 @@ export class FtController {
           lockWait = true;
           backoff = this.t.pollMs;
         } else {
-          if (!dbDown) this.log.error(`ft: cannot reach the lease (will retry): ${err instanceof Error ? err.message : String(err)}`);
+          if (!dbDown) this.log.error(`ft: cannot reach the lease (will retry): ${errorText(err)}`);
           dbDown = true;
           backoff = Math.min(backoff * 2, 5000);
         }
@@ -109,7 +110,7 @@ export class FtController {
         // Keep trying while the lease may still be ours; the gate closes on its own when the
         // last good renewal gets too old, and the loss is declared once it surely expired.
         if (performance.now() - this.lastOkSentAt > this.t.ttlMs) {
-          this.markLost(`cannot renew the lease: ${err instanceof Error ? err.message : String(err)}`);
+          this.markLost(`cannot renew the lease: ${errorText(err)}`);
           return;
         }
       }
@@ -139,7 +140,7 @@ export class FtController {
       try {
         await this.lease.release();
       } catch (err) {
-        this.log.error(`ft: could not release the lease: ${err instanceof Error ? err.message : String(err)}`);
+        this.log.error(`ft: could not release the lease: ${errorText(err)}`);
       }
     }
     this.active = false;

@@ -19,6 +19,7 @@ import { openSource, validateSourceFlags, type OpenedSource } from './source';
 import { formatSummary, type ChannelSummary } from './summary';
 import { checkTargetOptions, openTarget } from './target';
 import { IMPORT_BATCH_MSGS, writeMessages, writeStructure } from './writer-to-store';
+import { errorText } from '../errors/index';
 
 export interface ImportIO {
   stdout: (s: string) => void;
@@ -185,7 +186,7 @@ export async function runImport(argv: readonly string[], io: ImportIO): Promise<
     }
     return EXIT_OK;
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorText(err);
     io.stderr(`nats-streaming-server import: ${msg}\n`);
     if (!(err instanceof ImportError || err instanceof ConfigError || (err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error'))) {
       // An unexpected failure: the stack helps a bug report.

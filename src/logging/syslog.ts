@@ -26,6 +26,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { StanServerError } from '../errors/index';
 
 /** RFC 5424 severities used by the reference's SysLogger. */
 export const SEVERITY = { crit: 2, err: 3, warning: 4, notice: 5, debug: 7 } as const;
@@ -45,7 +46,8 @@ export type SyslogTarget =
   | { kind: 'udp' | 'tcp'; host: string; port: number }
   | { kind: 'unix'; path: string };
 
-export class SyslogURLError extends Error {
+export class SyslogURLError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'SyslogURLError';

@@ -17,7 +17,7 @@ import { CommitPipeline } from './commit-pipeline';
 import type { CoreContext, StanCoreStats } from './context';
 import { Delivery } from './delivery';
 import { EarlyRequests, refuseConnect, refusePing } from './early-requests';
-import { errorText } from './error-text';
+import { errorText } from '../errors';
 import { ChannelPartition, ClientRegistry } from './partitioning';
 import { PublishHandler } from './publish';
 import { Recovery } from './recovery';

@@ -32,7 +32,7 @@ import { wantsChildNatsServer } from '../nats/child-config';
 import type { ChildNatsServer } from '../nats/child-server';
 import { startupFailedReason } from './early-requests';
 import { assertPortFree } from '../nats/embedded/port-check';
-import { errorText } from './error-text';
+import { errorText } from '../errors';
 
 /** Version of the reference server whose behaviour we reproduce (reported to tools). */
 export const STAN_VERSION = '0.25.6';

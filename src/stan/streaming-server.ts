@@ -18,7 +18,7 @@ import type { FtController } from '../ft/controller';
 import type { MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
 import type { ChildNatsServer } from '../nats/child-server';
-import { errorText } from './error-text';
+import { errorText } from '../errors';
 import {
   checkClientPortFree,
   checkOptions,

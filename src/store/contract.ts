@@ -18,6 +18,7 @@
 import type { ChannelLimits, StoreLimits } from '../config/options';
 import type { ClientInfo, ServerInfo, SubState } from '../protocol/codec';
 import type { StoreType } from '../config/options';
+import { StanServerError } from '../errors/index';
 
 export type { StoreType };
 
@@ -133,7 +134,8 @@ export interface RecoveredState {
 }
 
 /** Error with a message that is sent verbatim to clients (e.g. `too many channels`). */
-export class StoreError extends Error {
+export class StoreError extends StanServerError {
+  override readonly kind = 'store' as const;
   constructor(message: string) {
     super(message);
     this.name = 'StoreError';

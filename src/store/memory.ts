@@ -27,6 +27,7 @@ import {
   type StoredMsg,
   type SubStore,
 } from './contract';
+import { toError } from '../errors/index';
 
 export interface MemoryStoreOptions {
   /** Wall clock in ms; injectable so tests can drive max_age deterministically. */
@@ -200,7 +201,7 @@ export class MemoryMsgStore implements MsgStore {
       try {
         this.expire();
       } catch (err) {
-        this.hooks.error(err instanceof Error ? err : new Error(String(err)));
+        this.hooks.error(toError(err));
       }
     }, Math.ceil(delay));
     // Never keep the process alive for expiry alone.

@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import type { SchemaTarget } from './sql/schema-check';
 import type { SqlStore } from './sql/sql-store';
 import { cipherFromOptions, type CipherSetup } from './crypto';
+import { StanServerError } from '../errors/index';
 
 /**
  * Tables the SQL store reads and writes. The schema check only compares the recorded
@@ -31,7 +32,8 @@ async function assertTablesPresent(knex: Knex, target: SchemaTarget): Promise<vo
   );
 }
 
-export class StoreConfigError extends Error {
+export class StoreConfigError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'StoreConfigError';

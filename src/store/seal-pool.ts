@@ -23,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import type { CipherName, PayloadCipher } from './crypto';
 import { packBatch, unpackSealed, type PackedBatch, type SealInput } from './seal-batch';
+import { errorText, toError } from '../errors/index';
 
 /**
  * Sealing threads. One: the 2-core machines this is sized for have one core for the main
@@ -106,7 +107,7 @@ class SealThread {
       try {
         worker = this.spawnWorker(this.data);
       } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(toError(err));
         return;
       }
       const run: Running = { worker, waiting: new Map() };
@@ -174,7 +175,7 @@ class SealThread {
       } catch (err) {
         run.waiting.delete(id);
         clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(toError(err));
         return;
       }
     });
@@ -208,7 +209,7 @@ export class SealPool {
     try {
       await Promise.all(this.threads.map((t) => t.start()));
     } catch (err) {
-      throw new Error(`cannot start the encryption worker thread (${WORKER_FILE}): ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`cannot start the encryption worker thread (${WORKER_FILE}): ${errorText(err)}`);
     }
   }
 

@@ -10,6 +10,7 @@
  * The parser validates framing (verbs, arg counts, sizes, limits); semantic checks
  * (subjects, auth, permissions) belong to the connection.
  */
+import { StanServerError } from '../../errors/index';
 
 export interface ParserHandler {
   onConnect(json: string): void;
@@ -30,7 +31,8 @@ export interface ParserHandler {
  * `errText` is what goes into `-ERR '…'` (undefined = close without `-ERR`, spec §2.7);
  * `message` is for the log.
  */
-export class ProtocolError extends Error {
+export class ProtocolError extends StanServerError {
+  override readonly kind = 'client-protocol' as const;
   constructor(
     readonly errText: string | undefined,
     message: string,

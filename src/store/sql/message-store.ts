@@ -15,6 +15,7 @@ import { exceedsCountLimits } from '../limits/policy';
 import { num, toBuffer } from './dialect';
 import type { Database } from './schema';
 import type { MsgRow } from './pending-batch';
+import { toError } from '../../errors/index';
 
 /** Recent messages kept in memory per channel so live delivery never reads the database. */
 const CACHE_MSGS = 4096;
@@ -204,7 +205,7 @@ export class SqlMsgStore implements MsgStore {
         },
         (err: unknown) => {
           this.coldAgeQuery = false;
-          this.ch.host.reportError(err instanceof Error ? err : new Error(String(err)));
+          this.ch.host.reportError(toError(err));
         },
       );
   }
