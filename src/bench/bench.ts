@@ -37,17 +37,11 @@ import { openEnv, SqlDriver, StoreEnv, StoreKind } from './env';
 import { CLUSTER_ID, k, loadavg, mb, median, printTable, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
 import { runRecovery, runScale, runSoak } from './persist';
 import { LoadgenKind, parseReport, runLoadgen } from './loadrun';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
+import type { Options, Scenario } from './options';
 
 const ROOT = PACKAGE_ROOT;
 
-interface Scenario {
-  name: 'async' | 'async4' | 'pubsub' | 'sync';
-  title: string;
-  pubs: number;
-  subs: number;
-  sync: boolean;
-}
 
 const SCENARIOS: Scenario[] = [
   { name: 'async', title: 'async publish, 1 pub', pubs: 1, subs: 0, sync: false },
@@ -103,29 +97,6 @@ function targetFor(store: StoreKind, driver: SqlDriver, sc: Scenario['name']): T
 }
 
 
-export interface Options {
-  store: StoreKind;
-  sqlDriver: SqlDriver;
-  sqlSource: string | null;
-  runs: number;
-  msgs: number;
-  syncMsgs: number;
-  size: number;
-  scenarios: Scenario[];
-  stanBench: string | null;
-  loadgens: LoadgenKind[];
-  mpa: number;
-  warm: boolean;
-  profileDir: string | null;
-  serverArgs: string[];
-  recovery: number;
-  recoveryChannels: number;
-  scale: boolean;
-  scaleSubs: number;
-  scaleChannels: number;
-  soak: number;
-  soakMaxMsgs: number;
-}
 
 function usage(): string {
   return (

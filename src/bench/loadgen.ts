@@ -32,7 +32,7 @@ import {
   UnsubscribeRequestCodec,
   StartPosition,
 } from '../protocol/codec';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 export const STAN_BENCH_DEFAULT_MPA = 512;
 export const GO_CLIENT_DEFAULT_MPA = 16384;

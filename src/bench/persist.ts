@@ -14,12 +14,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { connect, NatsConnection } from 'nats';
-import type { Options } from './bench';
+import type { Options } from './options';
 import type { StoreEnv, StoreInstance, RowCounts } from './env';
 import { parseReport, runLoadgen } from './loadrun';
 import { k, loadavg, mb, printTable, readStatusKB, RunningServer, sleep, startServer, stopServer } from './server-proc';
 import { RawStanClient } from './stan-raw';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 type Log = (l: string) => void;
 

@@ -14,7 +14,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logging/logger';
 import { silentLogger } from '../logging/logger';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 /** What a route returns: a JSON value (200), or an explicit status with a plain or JSON body. */
 export type RouteResult =

@@ -3,7 +3,7 @@
  * silent default), unlike the reference's lenient /streaming paging.
  */
 import { badParameter } from './errors';
-import { errorText } from '../../errors/index';
+import { errorText } from '../../errors';
 
 /** A request body: a JSON object (or nothing, read as `{}`). */
 export type JsonObject = { [k: string]: unknown };

@@ -13,7 +13,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NatsAuthUser, NatsPermissions, NatsServerOptions } from '../../config/options';
 import { Permissions, validatePermissions } from './permissions';
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 export class AuthConfigError extends StanServerError {
   override readonly kind = 'configuration' as const;

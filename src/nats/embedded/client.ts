@@ -11,7 +11,7 @@ import { ANONYMOUS, type Authenticator, type AuthIdentity, type Credentials } fr
 import { ResponseTracker } from './permissions';
 import { isValidLiteralSubject, isValidSubject } from '../../subject';
 import { Subscription, type SubOwner } from './subscription';
-import type { EmbeddedNatsServer } from './server';
+import { subscriptionEntry, type ConnectionHost, type ConnectionStats } from './host';
 import { tlsConnInfo } from './tls';
 
 /** Size of each outbound backing buffer; small messages are copied into it. */
@@ -41,30 +41,7 @@ export const CloseReason = {
   ServerShutdown: 'Server Shutdown',
 } as const;
 
-export interface ConnectionStats {
-  cid: number;
-  kind: 'client' | 'inprocess';
-  ip: string;
-  port: number;
-  start: Date;
-  lastActivity: Date;
-  /** Set on closed connections only. */
-  stop?: Date;
-  reason?: string;
-  name: string;
-  lang: string;
-  version: string;
-  subscriptions: number;
-  subscriptionsList: { subject: string; queue?: string; sid: string; msgs: number; max: number }[];
-  pendingBytes: number;
-  inMsgs: number;
-  outMsgs: number;
-  inBytes: number;
-  outBytes: number;
-  /** TLS connections only: "1.3" and the IANA cipher suite name (/connz). */
-  tlsVersion?: string;
-  tlsCipher?: string;
-}
+export type { ConnectionStats } from './host';
 
 /** The client's IP as the reference shows it (IPv4 clients of a dual-stack listener as plain IPv4). */
 export function remoteIp(socket: Socket): string {
@@ -150,7 +127,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
   constructor(
     readonly cid: number,
     private readonly socket: Socket,
-    private readonly server: EmbeddedNatsServer,
+    private readonly server: ConnectionHost,
   ) {
     this.ip = remoteIp(socket);
     this.remotePort = socket.remotePort ?? 0;
@@ -762,7 +739,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
       // A peer that never reads would keep the half-closed socket forever.
       setTimeout(() => s.destroy(), Math.min(this.server.options.writeDeadline, 2000)).unref();
     }
-    this.server.clientClosed(this, snap);
+    this.server.clientClosed(this.cid, snap);
     if (this.server.logger.isDebug) this.server.logger.debug(`${this.prefix}${this.descr()}Client connection closed: ${reason}`);
     this.parts.length = 0;
     this.queued = 0;
@@ -792,13 +769,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
       lang: this.lang,
       version: this.version,
       subscriptions: subs.length,
-      subscriptionsList: subs.map((s) => ({
-        subject: s.subject,
-        ...(s.queue !== undefined ? { queue: s.queue } : {}),
-        sid: s.sid,
-        msgs: s.delivered,
-        max: s.max,
-      })),
+      subscriptionsList: subs.map(subscriptionEntry),
       pendingBytes: this.socket.destroyed ? 0 : this.queued + (this.pos - this.segStart) + this.socket.writableLength,
       inMsgs: this.inMsgs,
       outMsgs: this.outMsgs,

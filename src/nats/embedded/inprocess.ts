@@ -15,7 +15,7 @@ import {
   type SubscribeOptions,
   type TransportSubscription,
 } from '../transport';
-import type { ConnectionStats } from './client';
+import { subscriptionEntry, type ConnectionStats } from './host';
 import { nuid } from './nuid';
 import type { EmbeddedNatsServer, InProcessPeer } from './server';
 import { isValidQueueName, isValidSubject } from '../../subject';
@@ -188,13 +188,7 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
       lang: 'ts-inprocess',
       version: '',
       subscriptions: subs.length,
-      subscriptionsList: subs.map((s) => ({
-        subject: s.subject,
-        ...(s.queue !== undefined ? { queue: s.queue } : {}),
-        sid: s.sid,
-        msgs: s.delivered,
-        max: s.max,
-      })),
+      subscriptionsList: subs.map(subscriptionEntry),
       pendingBytes: 0,
       inMsgs: this.inMsgs,
       outMsgs: this.outMsgs,

@@ -10,7 +10,7 @@
  * The parser validates framing (verbs, arg counts, sizes, limits); semantic checks
  * (subjects, auth, permissions) belong to the connection.
  */
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 export interface ParserHandler {
   onConnect(json: string): void;

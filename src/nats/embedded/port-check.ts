@@ -7,7 +7,7 @@
  * accepts connections on the address, the port is taken.
  */
 import { connect } from 'node:net';
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 /** How long the probe waits; an address of this host refuses or accepts at once. */
 const PROBE_TIMEOUT_MS = 500;

@@ -11,6 +11,7 @@ import { ClientConnection, CloseReason, remoteIp, type ConnectionStats } from '.
 import { Authenticator } from './auth';
 import { reloadNatsOptions, type NatsReloadResult } from './reload';
 import { Sublist, type SublistStats } from './sublist';
+import type { ConnectionHost, ReloadTarget } from './host';
 import type { Subscription, SubOwner } from './subscription';
 import { ClientTls, tlsRequired } from './tls';
 
@@ -58,7 +59,7 @@ function randomServerId(): string {
   return id;
 }
 
-export class EmbeddedNatsServer {
+export class EmbeddedNatsServer implements ConnectionHost, ReloadTarget {
   readonly serverId = randomServerId();
   readonly serverName: string;
   readonly sublist = new Sublist<Subscription>();
@@ -269,8 +270,8 @@ export class EmbeddedNatsServer {
   }
 
   /** Called by a client connection once it is closed. */
-  clientClosed(c: ClientConnection, snap: ConnectionStats): void {
-    if (!this.clients.delete(c.cid)) return;
+  clientClosed(cid: number, snap: ConnectionStats): void {
+    if (!this.clients.delete(cid)) return;
     this.closedConns.push(snap);
     if (this.closedConns.length > MAX_CLOSED) this.closedConns.shift();
   }

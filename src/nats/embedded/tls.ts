@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { NatsServerOptions } from '../../config/options';
 import type { Logger } from '../../logging/logger';
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 /** nats-server's TLS_TIMEOUT: the handshake deadline when `tls.timeout` is not set. */
 export const DEFAULT_TLS_TIMEOUT_MS = 2000;
