@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import type { Logger } from '../logging/logger';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 /** Why the process ends; each reason has the reference's exit code. */
 export type ExitReason = StopSignal | 'step-down' | 'fatal' | 'start-failed';

@@ -15,7 +15,7 @@ import { unexpectedArguments } from './commands';
 import { ServerLifecycle } from './lifecycle';
 import { migrateCommandArgs, runMigrateCommand } from './migrate';
 import { sendSignal, SignalError } from './signal';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 

@@ -18,7 +18,7 @@ import { FlagError, parseGoFlags } from '../config/goflags';
 import type { ServerOptions } from '../config/options';
 import type { DialectAdapter } from '../store/sql/dialect';
 import type { SqlDialect } from '../store/sql/migration-types';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 // The store modules (Knex, Umzug, drivers) are loaded only when the command runs, so that
 // main.ts importing this file costs the MEMORY store nothing.

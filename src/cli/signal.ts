@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 
 export const PROCESS_NAME = 'nats-streaming-server';
 

@@ -5,7 +5,7 @@
  * Pure functions: the caller decides when to run them (before anything is started).
  */
 import type { StreamingOptions } from '../config/options';
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 
 export const CLUSTERING_DOC = 'docs/clustering.md';
 

@@ -1,5 +1,5 @@
 /** A user-facing configuration error (bad flag, bad config file, invalid limits…). */
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 export class ConfigError extends StanServerError {
   override readonly kind = 'configuration' as const;
   constructor(message: string) {

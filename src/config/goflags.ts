@@ -11,7 +11,7 @@
  */
 import { parseGoDuration, parseSize } from './units';
 import type { OptionValue, ValueKind } from './values';
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 
 export type FlagType = ValueKind;
 

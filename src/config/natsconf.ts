@@ -21,7 +21,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sizeSuffixMultiplier } from './units';
-import { StanServerError, errorText } from '../errors/index';
+import { StanServerError, errorText } from '../errors';
 
 export type ConfValue = string | number | boolean | ConfValue[] | ConfMap;
 export interface ConfMap {

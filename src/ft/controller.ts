@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../logging/logger';
 import { isLockWait, Lease, LeaseLostError } from './lease';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 export interface FtTimings {
   /** Lease duration (ms). */

@@ -12,7 +12,7 @@
  */
 import type { Knex } from 'knex';
 import { dialectFor, type DialectName } from '../store/sql/dialect';
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 
 /** Thrown by fence()/renew when this server no longer holds the lease. */
 export class LeaseLostError extends StanServerError {

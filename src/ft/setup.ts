@@ -9,7 +9,7 @@ import { isFencedStore, type Store } from '../store/contract';
 import type { SqlDriver } from '../store/sql/dsn';
 import { FtController } from './controller';
 import { Lease, LeaseLostError, validateGroupName } from './lease';
-import { StanServerError, errorText } from '../errors/index';
+import { StanServerError, errorText } from '../errors';
 
 export class FtConfigError extends StanServerError {
   override readonly kind = 'configuration' as const;

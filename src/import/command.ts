@@ -19,7 +19,7 @@ import { openSource, validateSourceFlags, type OpenedSource } from './source';
 import { formatSummary, type ChannelSummary } from './summary';
 import { checkTargetOptions, openTarget } from './target';
 import { IMPORT_BATCH_MSGS, writeMessages, writeStructure } from './writer-to-store';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 export interface ImportIO {
   stdout: (s: string) => void;

@@ -26,7 +26,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 
 /** RFC 5424 severities used by the reference's SysLogger. */
 export const SEVERITY = { crit: 2, err: 3, warning: 4, notice: 5, debug: 7 } as const;

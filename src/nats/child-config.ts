@@ -11,7 +11,7 @@
 import type { ServerOptions, NatsServerOptions, NatsPermissions, StreamingOptions, SubjectPermission } from '../config/options';
 import { redactURL } from './redact-url';
 import { tlsRequired } from './embedded/tls';
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 
 export class ChildNatsConfigError extends StanServerError {
   override readonly kind = 'configuration' as const;

@@ -30,7 +30,7 @@ import type { Logger } from '../logging/logger';
 import { buildChildConfig, childClientAuth, childClientTLS, type ChildClientTLS } from './child-config';
 import type { ExternalTLS } from './external-options';
 import type { NatsTransport } from './transport';
-import { StanServerError, errorText } from '../errors/index';
+import { StanServerError, errorText } from '../errors';
 
 export class ChildNatsServerError extends StanServerError {
   override readonly kind = 'nats' as const;

@@ -10,7 +10,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { nkeys } from 'nats';
 import type { ServerOptions } from '../config/options';
 import { redactURL } from './redact-url';
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 
 /** A start-up error in the external NATS connection settings (shown to the operator as is). */
 export class ExternalNatsConfigError extends StanServerError {

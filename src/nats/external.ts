@@ -19,7 +19,7 @@ import {
   type SubscribeOptions,
   type TransportSubscription,
 } from './transport';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 // nats.js ErrorCode values (strings), compared directly so this module needs no runtime
 // import of the enum.

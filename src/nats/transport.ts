@@ -7,7 +7,7 @@
  * Handlers take positional arguments instead of a message object so the hot path
  * (every publish, every ack) allocates nothing beyond the payload view.
  */
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 export type MsgHandler = (subject: string, reply: string | undefined, data: Uint8Array) => void;
 
 export interface TransportSubscription {

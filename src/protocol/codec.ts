@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import protobuf from 'protobufjs';
 import { PACKAGE_ROOT } from '../paths';
-import { StanServerError, errorText } from '../errors/index';
+import { StanServerError, errorText } from '../errors';
 
 // Plain JS numbers for (u)int64: cheaper than Long objects on every message.
 (protobuf.util as { Long: unknown }).Long = undefined;

@@ -15,7 +15,7 @@ import type { EmbeddedNatsServer } from '../nats/embedded/server';
 import type { ChildNatsServer } from '../nats/child-server';
 import { childClientAuth } from '../nats/child-config';
 import { changedKeys, copyOption } from '../nats/embedded/reload';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 export const RELOAD_EXTERNAL_WARNING = "Reload supported only for embedded NATS Server's configuration";
 

@@ -11,7 +11,7 @@ import type { Logger } from '../logging/logger';
 import type { StoredMsg } from '../store/contract';
 import { Channel, Client, QueueGroup, Subscription } from './state';
 import type { Clock } from './clock';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 /** Redeliver entries expiring within this window together (reference: 15 ms). */
 const REDELIVERY_SLACK_MS = 15;

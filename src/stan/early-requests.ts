@@ -14,7 +14,7 @@
  */
 import type { NatsTransport } from '../nats/transport';
 import { ConnectResponseCodec, PingResponseCodec } from '../protocol/codec';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 interface HeldRequest {
   run: () => void;

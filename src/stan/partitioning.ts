@@ -17,7 +17,7 @@ import type { Logger } from '../logging/logger';
 import type { NatsTransport, TransportSubscription } from '../nats/transport';
 import { CtrlMsgCodec, CtrlMsgType } from '../protocol/codec';
 import { subjectMatches, tokenPatternsOverlap } from '../subject';
-import { StanServerError, errorText, toError } from '../errors/index';
+import { StanServerError, errorText, toError } from '../errors';
 
 /** Spec §7.2 / §4: start-up errors of this mode (verbatim). */
 export const ERR_NO_CHANNEL = 'stan: no configured channel';

@@ -4,7 +4,7 @@
  * asked for TLS must never get a plaintext server.
  */
 import type { ServerOptions } from '../config/options';
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 
 /** canonical option name → what it belongs to (shown in the error). */
 const NOT_YET: Record<string, string> = {

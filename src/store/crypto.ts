@@ -31,7 +31,7 @@
  * currently selected for writing (as in the reference server).
  */
 import * as crypto from 'node:crypto';
-import { StanServerError, errorText } from '../errors/index';
+import { StanServerError, errorText } from '../errors';
 
 export type CipherName = 'AES' | 'CHACHA';
 

@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import type { SchemaTarget } from './sql/schema-check';
 import type { SqlStore } from './sql/sql-store';
 import { cipherFromOptions, type CipherSetup } from './crypto';
-import { StanServerError } from '../errors/index';
+import { StanServerError } from '../errors';
 
 /**
  * Tables the SQL store reads and writes. The schema check only compares the recorded

@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import type { CipherName, PayloadCipher } from './crypto';
 import { packBatch, unpackSealed, type PackedBatch, type SealInput } from './seal-batch';
-import { errorText, toError } from '../errors/index';
+import { errorText, toError } from '../errors';
 
 /**
  * Sealing threads. One: the 2-core machines this is sized for have one core for the main

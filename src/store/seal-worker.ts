@@ -9,7 +9,7 @@ import { KeyObject } from 'node:crypto';
 import { sealPacked } from './seal-batch';
 import type { CipherName } from './crypto';
 import type { SealReply, SealRequest, SealWorkerData } from './seal-pool';
-import { errorText } from '../errors/index';
+import { errorText } from '../errors';
 
 function setup(): { name: CipherName; key: KeyObject } {
   const d = workerData as Partial<SealWorkerData> | undefined;

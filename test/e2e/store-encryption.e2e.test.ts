@@ -126,6 +126,8 @@ function messageRows(dump: RawDump): Array<Record<string, unknown>> {
 
 class CaptureLogger implements Logger {
   readonly lines: string[] = [];
+  readonly isDebug = false;
+  readonly isTrace = false;
   notice(m: string): void {
     this.lines.push(`[INF] ${m}`);
   }

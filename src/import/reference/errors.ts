@@ -2,7 +2,7 @@
  * Errors of the reference-store readers. Every damage error names where the damage is (file and
  * byte offset, or table and row) so an operator can inspect it, and says what to do.
  */
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 /** What kind of damage was found; also used in the list of skipped records. */
 export type DamageKind =

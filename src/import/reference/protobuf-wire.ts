@@ -6,7 +6,7 @@
  * reference-format writer must reproduce gogo's output byte for byte (ascending field numbers,
  * default values omitted), which is simplest to guarantee with an explicit writer.
  */
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;

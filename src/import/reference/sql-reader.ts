@@ -12,13 +12,15 @@ import { big, bool, bytes, num, seqList, text } from './sql-values';
 import { toClient, toServerInfo } from './stored-to-model';
 import { interpretSubscriptions, type ReplayedSub } from './subscription-rules';
 import { systemNowNs } from './clock';
+import type { DialectName } from '../../store/sql/dialect/types';
 
 export interface SqlStoreReadOptions extends ReferenceReadOptions {
   /** Messages per SELECT page (default 1,000). */
   readonly pageSize?: number;
 }
 
-type SqlDialect = 'postgres' | 'mysql';
+/** The reference SQL store ran on PostgreSQL and MySQL only. */
+type SqlDialect = Exclude<DialectName, 'sqlite'>;
 
 /** Unquoted names are folded to lower case by Postgres; MySQL keeps the script's CamelCase. */
 const TABLES: Record<SqlDialect, Record<'serverInfo' | 'clients' | 'channels' | 'messages' | 'subscriptions' | 'subsPending', string>> = {

@@ -36,7 +36,7 @@
  */
 import type { SubState } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from './events';
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 /** Thrown for a body that is not a valid encoding (truncated, corrupted, unknown kind). */
 export class EventDecodeError extends StanServerError {

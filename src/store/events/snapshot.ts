@@ -22,7 +22,7 @@
  */
 import { ByteReader, ByteWriter, EventDecodeError, readSubState, writeSubState } from './event-codec';
 import type { ChannelProjection, ProjectedState, SubProjection } from './projection';
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 export const SNAPSHOT_VERSION = 1;
 

@@ -15,7 +15,7 @@
  *     corrupt). Splitting does not help; a database administrator must act.
  */
 import { dialectFor, type CommitErrorKind, type DialectName } from './dialect';
-import { errorText } from '../../errors/index';
+import { errorText } from '../../errors';
 
 export type { CommitErrorKind };
 

@@ -5,7 +5,7 @@
  * message for Node's multi-address AggregateError) name none of that.
  */
 import { redactDataSource, type SqlDriver } from './dsn';
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 export class StoreConnectError extends StanServerError {
   override readonly kind = 'store' as const;

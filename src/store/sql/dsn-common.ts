@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import type { DialectName } from './dialect/types';
 import { checkServerIdentity, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 /** The server databases (`--sql_driver`): the dialects other than SQLite. */
 export type SqlDriver = Exclude<DialectName, 'sqlite'>;

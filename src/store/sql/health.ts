@@ -4,7 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema';
-import { errorText } from '../../errors/index';
+import { errorText } from '../../errors';
 
 /** /readyz database probe: answer deadline, and how long a result is reused. */
 export const HEALTH_TIMEOUT_MS = 2000;

@@ -15,7 +15,7 @@ import { exceedsCountLimits } from '../limits/policy';
 import { num, toBuffer } from './dialect';
 import type { Database } from './schema';
 import type { MsgRow } from './pending-batch';
-import { toError } from '../../errors/index';
+import { toError } from '../../errors';
 
 /** Recent messages kept in memory per channel so live delivery never reads the database. */
 const CACHE_MSGS = 4096;

@@ -22,7 +22,7 @@ import type { UmzugStorage, MigrationParams } from 'umzug';
 import { MIGRATIONS } from '../../../migrations';
 import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migration-types';
 import { MIGRATIONS_TABLE, TABLES } from './schema';
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 /** How long a migrator waits for another one to finish. */
 export const MIGRATION_LOCK_TIMEOUT_S = 60;

@@ -16,7 +16,7 @@
  */
 import type * as Pg from 'pg';
 import { needsHostWalk, pgHosts, type PgConnectionOptions, type PgHost, type PgTargetSessionAttrs, type SqlConnectionConfig } from './dsn';
-import { StanServerError, errorText, toError } from '../../errors/index';
+import { StanServerError, errorText, toError } from '../../errors';
 
 /** What decides whether a session fits. */
 export interface PgSessionState {

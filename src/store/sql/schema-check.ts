@@ -23,7 +23,7 @@ import { MIGRATIONS } from '../../../migrations';
 import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migration-types';
 import { migrate, MigrateResult } from './migrator';
 import { MIGRATIONS_TABLE } from './schema';
-import { StanServerError } from '../../errors/index';
+import { StanServerError } from '../../errors';
 
 /** The oldest schema version this release can run on. */
 export const MIN_SCHEMA = 1;

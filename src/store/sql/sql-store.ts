@@ -29,7 +29,7 @@ import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
 import { emptyState, evolve, type ProjectedState, toRecovered } from '../events/projection';
 import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../limits/limits';
-import { ChannelStore, CommitObservable, ERR_TOO_MANY_CHANNELS, FencedStore, HealthCheckedStore, ImportMarker, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
+import { ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
 import type { DialectAdapter } from './dialect';
 import { isLoneMessage, newPending, requeue, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
@@ -46,7 +46,7 @@ import { SnapshotSchedule, writeSnapshot } from './snapshots';
 import { loadCommittedState, verifyStoredPayloads } from './recovery';
 import { RetentionTimer } from './retention';
 import { DatabaseProbe } from './health';
-import { toError } from '../../errors/index';
+import { toError } from '../../errors';
 
 export { SNAPSHOT_EVERY_EVENTS, SNAPSHOT_EVERY_MS } from './snapshots';
 export { SEAL_INLINE_MAX_ROWS } from './sealing';
@@ -278,8 +278,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
 
   createChannel(name: string): ChannelStore {
     if (this.channels.has(name)) throw new StoreError('already exists');
-    const max = this.limits.maxChannels;
-    if (max > 0 && this.channels.size >= max) throw new StoreError(ERR_TOO_MANY_CHANNELS);
+    checkChannelRoom(this.limits.maxChannels, this.channels.size);
     const id = ++this.lastChannelID;
     const cs = new SqlChannelStore(this, id, name, this.resolver.resolve(name));
     this.channels.set(name, cs);
