@@ -13,7 +13,7 @@ import { RepeatedErrorLog } from '../logging/repeated-error';
 import type { NatsTransport } from '../nats/transport';
 import { CloseRequestCodec, ConnectRequestCodec, ConnectResponseCodec } from '../protocol/codec';
 import type { Store } from '../store/contract';
-import { openStore } from '../store/open-store';
+import { openStore, type OpenStoreDeps } from '../store/open-store';
 import { validateStoreLimits } from '../store/limits/limits';
 import { EmbeddedNatsServer } from '../nats/embedded/server';
 import { connectInProcess } from '../nats/embedded/inprocess';
@@ -76,8 +76,8 @@ export function checkOptions(options: ServerOptions): { useChild: boolean } {
 }
 
 /** Opens the store; its repeated errors are logged once per incident. */
-export async function openStoreStep(options: ServerOptions, log: Logger): Promise<Store> {
-  const store = await openStore(options.streaming, log);
+export async function openStoreStep(options: ServerOptions, log: Logger, deps: OpenStoreDeps = {}): Promise<Store> {
+  const store = await openStore(options.streaming, log, deps);
   // A dead database is retried every 200 ms: one line per incident, not per retry.
   const storeErrors = new RepeatedErrorLog(log, 'Store error', 'Store');
   store.onError = (err) => storeErrors.error(err.message);

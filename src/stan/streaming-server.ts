@@ -19,6 +19,7 @@ import type { MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
 import type { ChildNatsServer } from '../nats/child-server';
 import { errorText } from '../errors';
+import type { SealWorkerSpawner } from '../store/seal-pool';
 import {
   checkClientPortFree,
   checkOptions,
@@ -38,6 +39,8 @@ export { STAN_VERSION, obfuscateURL } from './startup';
 export interface StartOptions {
   natsLogger?: Logger;
   stanLogger?: Logger;
+  /** Starts the store's encryption worker threads (default: the compiled worker file). */
+  spawnSealWorker?: SealWorkerSpawner;
   /** Aborts a start-up that is waiting (FT standby) when a shutdown is requested. */
   signal?: AbortSignal;
   /**
@@ -122,7 +125,7 @@ export class StreamingServer {
     const parts: StartupParts = {};
     const startTime = new Date();
     try {
-      const store = (parts.store = await openStoreStep(options, log));
+      const store = (parts.store = await openStoreStep(options, log, { spawnSealWorker: loggers.spawnSealWorker }));
       const nats = (parts.nats = await connectNatsStep(options, {
         useChild,
         log,
