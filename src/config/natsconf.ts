@@ -171,7 +171,7 @@ function describe(c: string): string {
 
 type Context = 'top' | 'map' | 'array';
 
-class Parser {
+class ConfParser {
   private i = 0;
   private line = 1;
   private lineStart = 0;
@@ -557,7 +557,7 @@ export function parseConf(text: string, opts: ParseOptions = {}): ConfDocument {
   const file = opts.file ?? '<input>';
   const doc = new ConfDocument(file);
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  new Parser(src, doc, { ...opts, file }).parse();
+  new ConfParser(src, doc, { ...opts, file }).parse();
   return doc;
 }
 

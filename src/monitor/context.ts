@@ -4,7 +4,7 @@
  * streaming server that starts it do not import each other.
  */
 import type { ServerOptions } from '../config/options';
-import type { EmbeddedNatsServer } from '../nats/embedded/server';
+import type { EmbeddedNatsServer } from '../nats/embedded';
 import type { ServerState, StanCore } from '../stan/core';
 import type { Store } from '../store/contract';
 

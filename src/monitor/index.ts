@@ -5,7 +5,7 @@
 import type { Logger } from '../logging/logger';
 import type { MonitorContext } from './context';
 import { isHealthChecked } from '../store/contract';
-import { httpsMonitorOptions } from '../nats/embedded/tls';
+import { httpsMonitorOptions } from '../nats/embedded';
 import { MonitorHttpServer } from './http';
 import { createMetricsRegistry, observeStoreCommits, registerMetricsRoute } from './metrics';
 import { registerHealthRoutes, registerNatsRoutes } from './nats';

@@ -10,11 +10,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ServerOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
-import { AuthConfigError } from '../nats/embedded/auth';
-import type { EmbeddedNatsServer } from '../nats/embedded/server';
+import { AuthConfigError } from '../nats/embedded';
+import type { EmbeddedNatsServer } from '../nats/embedded';
 import type { ChildNatsServer } from '../nats/child-server';
 import { childClientAuth } from '../nats/child-config';
-import { changedKeys, copyOption } from '../nats/embedded/reload';
+import { changedKeys, copyOption } from '../nats/embedded';
 import { errorText } from '../errors';
 
 export const RELOAD_EXTERNAL_WARNING = "Reload supported only for embedded NATS Server's configuration";

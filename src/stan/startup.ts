@@ -15,10 +15,10 @@ import { CloseRequestCodec, ConnectRequestCodec, ConnectResponseCodec } from '..
 import type { Store } from '../store/contract';
 import { openStore, type OpenStoreDeps } from '../store/open-store';
 import { validateStoreLimits } from '../store/limits/limits';
-import { EmbeddedNatsServer } from '../nats/embedded/server';
-import { connectInProcess } from '../nats/embedded/inprocess';
+import { EmbeddedNatsServer } from '../nats/embedded';
+import { connectInProcess } from '../nats/embedded';
 import { redactURL } from '../nats/redact-url';
-import { tlsRequired, validateServerTls } from '../nats/embedded/tls';
+import { tlsRequired, validateServerTls } from '../nats/embedded';
 import { StanCore } from './core';
 import { checkSupported, externalOnlyWarnings } from './unsupported';
 import { validateClustering } from '../cluster/validate';
@@ -31,7 +31,7 @@ import type { MonitorHttpServer } from '../monitor/http';
 import { wantsChildNatsServer } from '../nats/child-config';
 import type { ChildNatsServer } from '../nats/child-server';
 import { startupFailedReason } from './early-requests';
-import { assertPortFree } from '../nats/embedded/port-check';
+import { assertPortFree } from '../nats/embedded';
 import { errorText } from '../errors';
 
 /** Version of the reference server whose behaviour we reproduce (reported to tools). */

@@ -6,11 +6,11 @@
  * when large payloads are referenced instead of copied), never one syscall per message.
  */
 import type { Socket } from 'node:net';
-import { Parser, type ParserHandler, type ProtocolError } from './parser';
+import { ProtocolParser, type ParserHandler, type ProtocolError } from './parser';
 import { ANONYMOUS, type Authenticator, type AuthIdentity, type Credentials } from './auth';
 import { ResponseTracker } from './permissions';
 import { isValidLiteralSubject, isValidSubject } from '../../subject';
-import { Subscription, type SubOwner } from './subscription';
+import { NatsSubscription, type SubOwner } from './subscription';
 import { subscriptionEntry, type ConnectionHost, type ConnectionStats } from './host';
 import { tlsConnInfo } from './tls';
 
@@ -101,8 +101,8 @@ export class ClientConnection implements SubOwner, ParserHandler {
   private lastActivity = Date.now();
   /** Last time anything arrived from the client (the PING skip rule looks at inbound only). */
   private lastIn = Date.now();
-  private readonly subs = new Map<string, Subscription>();
-  private readonly parser: Parser;
+  private readonly subs = new Map<string, NatsSubscription>();
+  private readonly parser: ProtocolParser;
   private readonly prefix: string;
   private trace: boolean;
 
@@ -134,7 +134,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
     this.prefix = `${this.ip}:${this.remotePort} - cid:${cid} - `;
     this.trace = server.logger.isTrace;
     const o = server.options;
-    this.parser = new Parser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
+    this.parser = new ProtocolParser(this, { maxControlLine: o.maxControlLine, maxPayload: o.maxPayload });
     this.authPending = server.auth.required;
     // With no_auth_user, that user's permissions apply from the first byte (as nats-server).
     if (server.auth.noAuthIdentity !== null) this.setIdentity(server.auth.noAuthIdentity);
@@ -330,7 +330,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
   /** 503 status to the requester's own subscription on the reply subject (spec §2.3). */
   private sendNoResponders(reply: string): void {
     const r = this.server.sublist.match(reply);
-    let target: Subscription | undefined;
+    let target: NatsSubscription | undefined;
     for (const s of r.psubs) {
       if (s.owner === this && !s.closed) {
         target = s;
@@ -373,7 +373,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
       this.sendErr('maximum subscriptions exceeded');
       return;
     }
-    const sub = new Subscription(this, subject, queue, sid, null);
+    const sub = new NatsSubscription(this, subject, queue, sid, null);
     sub.sidBytes = Buffer.from(` ${sid} `);
     if (perms !== null && perms.needsDeliveryFilter(subject)) sub.filter = this.deliveryFilter;
     this.subs.set(sid, sub);
@@ -484,7 +484,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
     else this.close(CloseReason.ProtocolViolation);
   }
 
-  removeSubscription(sub: Subscription): void {
+  removeSubscription(sub: NatsSubscription): void {
     if (sub.closed) return;
     sub.closed = true;
     this.subs.delete(sub.sid);
@@ -494,7 +494,7 @@ export class ClientConnection implements SubOwner, ParserHandler {
   // ---- outbound --------------------------------------------------------------------
 
   /** Encodes one MSG/HMSG into the outbound buffer. */
-  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
+  deliver(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
     if (this.closed) return;
     if (this.responses !== null && reply !== undefined) this.responses.noteRequest(reply);
     // As in the reference, an HPUB with a 0-byte header block is delivered as plain MSG.

@@ -7,7 +7,7 @@ import type { NatsServerOptions } from '../../config/options';
 import type { Logger } from '../../logging/logger';
 import type { Authenticator } from './auth';
 import type { Sublist } from './sublist';
-import type { Subscription, SubOwner } from './subscription';
+import type { NatsSubscription, SubOwner } from './subscription';
 
 /** One connection as monitoring (/connz) shows it, open or closed. */
 export interface ConnectionStats {
@@ -36,7 +36,7 @@ export interface ConnectionStats {
 }
 
 /** One subscription as /connz?subs=detail lists it (socket and in-process connections alike). */
-export function subscriptionEntry(s: Subscription): ConnectionStats['subscriptionsList'][number] {
+export function subscriptionEntry(s: NatsSubscription): ConnectionStats['subscriptionsList'][number] {
   return { subject: s.subject, ...(s.queue !== undefined ? { queue: s.queue } : {}), sid: s.sid, msgs: s.delivered, max: s.max };
 }
 
@@ -45,7 +45,7 @@ export interface ConnectionHost {
   readonly logger: Logger;
   readonly options: Readonly<NatsServerOptions>;
   readonly auth: Authenticator;
-  readonly sublist: Sublist<Subscription>;
+  readonly sublist: Sublist<NatsSubscription>;
   /** The INFO line for a new connection. */
   infoFor(cid: number, ip: string): Buffer;
   /** Routes one publish; returns how many subscriptions received it. */

@@ -109,7 +109,7 @@ function parseSize(buf: Buffer, s: number, e: number): number {
   return n;
 }
 
-export class Parser {
+export class ProtocolParser {
   /** Set by the connection once CONNECT said `headers:true`; HPUB is refused otherwise. */
   headers = false;
   private state = State.Op;

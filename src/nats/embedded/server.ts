@@ -12,7 +12,7 @@ import { Authenticator } from './auth';
 import { reloadNatsOptions, type NatsReloadResult } from './reload';
 import { Sublist, type SublistStats } from './sublist';
 import type { ConnectionHost, ReloadTarget } from './host';
-import type { Subscription, SubOwner } from './subscription';
+import type { NatsSubscription, SubOwner } from './subscription';
 import { ClientTls, tlsRequired } from './tls';
 
 export const SERVER_VERSION = '2.10.0';
@@ -62,7 +62,7 @@ function randomServerId(): string {
 export class EmbeddedNatsServer implements ConnectionHost, ReloadTarget {
   readonly serverId = randomServerId();
   readonly serverName: string;
-  readonly sublist = new Sublist<Subscription>();
+  readonly sublist = new Sublist<NatsSubscription>();
   /** Authentication and permissions (replaced by a configuration reload). */
   auth: Authenticator;
   readonly startTime = new Date();
@@ -331,7 +331,7 @@ export class EmbeddedNatsServer implements ConnectionHost, ReloadTarget {
     return n;
   }
 
-  private deliverOne(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
+  private deliverOne(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
     const owner = sub.owner;
     const size = data.length;
     sub.delivered++;
