@@ -108,6 +108,7 @@ function usage(): string {
 }
 
 function parseOptions(argv: string[]): Options {
+  // Kept whole (~145 lines): a flat flag switch of the bench command, one case per flag.
   const o: Options = {
     store: 'memory',
     sqlDriver: 'postgres',
@@ -299,6 +300,7 @@ interface Row {
 }
 
 async function throughput(o: Options, env: StoreEnv, log: (l: string) => void): Promise<void> {
+  // Kept whole (~90 lines): the throughput run as one script of steps (start, warm, measure, report).
   const startups: { tcp: number; stan: number; idleRss: number; hwm: number }[] = [];
   const rows: Row[] = [];
   const instances: Array<{ close(): Promise<void> }> = [];

@@ -160,6 +160,7 @@ async function aliveCount(clients: RawStanClient[], subject: string): Promise<{ 
 }
 
 export async function runScale(o: Options, env: StoreEnv, log: Log): Promise<void> {
+  // Kept whole (~90 lines): the scale run as one script of steps (fill, restart, measure, report).
   const inst: StoreInstance = await env.fresh();
   const args = [...inst.args, '-mc', '0', ...HB_FLAGS, ...o.serverArgs];
   const nClients = 100;

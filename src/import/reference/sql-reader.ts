@@ -67,6 +67,8 @@ function lowerLimit(current: number, stored: number): boolean {
 
 /** Opens and recovers a reference SQL store. Messages are read later, per channel. */
 export async function openReferenceSqlStore(knex: Knex, options: SqlStoreReadOptions = {}): Promise<ReferenceStoreReader> {
+  // Kept whole (~110 lines): builds the reader's closures over one connection, dialect
+  // and table set; most of its length is the returned object's small methods.
   const dialect = dialectOf(knex);
   const T = TABLES[dialect];
   const pageSize = options.pageSize ?? 1000;

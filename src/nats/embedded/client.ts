@@ -4,6 +4,12 @@
  * Outbound bytes are appended into a per-connection buffer and written once per event
  * loop turn (setImmediate), so a burst of N messages costs one socket write (one writev
  * when large payloads are referenced instead of copied), never one syscall per message.
+ *
+ * Size (~780 lines, above the ~500 guide), kept in one file on purpose: this is one connection's
+ * protocol state machine (CONNECT/auth, PUB/SUB/UNSUB, the outbound buffer and its write
+ * deadline, slow-consumer and close handling) over private per-connection state that every
+ * handler touches; split files would have to expose that state to each other. Parsing
+ * (parser.ts), auth, permissions, TLS and the server-side view (host.ts) are already apart.
  */
 import type { Socket } from 'node:net';
 import { ProtocolParser, type ParserHandler, type ProtocolError } from './parser';
