@@ -9,6 +9,7 @@
 import { defaultServerOptions, ServerOptions, StreamingOptions, NatsServerOptions } from './config/options';
 import type { Logger } from './logging/logger';
 import { StreamingServer } from './stan/streaming-server';
+import type { SealWorkerSpawner } from './store/seal-pool';
 
 export type { ServerOptions, StreamingOptions, NatsServerOptions } from './config/options';
 export type { Logger } from './logging/logger';
@@ -20,6 +21,8 @@ export interface EmbeddedServerConfig {
   /** Receives the server's log lines; silent by default. */
   logger?: Logger;
   natsLogger?: Logger;
+  /** Starts the store's encryption worker threads (default: the compiled worker file; code run from the .ts sources passes one that loads them). */
+  spawnSealWorker?: SealWorkerSpawner;
 }
 
 export interface ServerHandle {
@@ -39,7 +42,7 @@ export async function startServer(cfg: EmbeddedServerConfig = {}): Promise<Serve
     nats: { ...base.nats, host: '127.0.0.1', httpHost: '127.0.0.1', ...cfg.nats },
     explicit: new Set<string>(),
   };
-  const server = await StreamingServer.start(options, { stanLogger: cfg.logger, natsLogger: cfg.natsLogger });
+  const server = await StreamingServer.start(options, { stanLogger: cfg.logger, natsLogger: cfg.natsLogger, spawnSealWorker: cfg.spawnSealWorker });
   return {
     natsURL: server.natsURL,
     clusterID: options.streaming.clusterID,

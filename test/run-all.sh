@@ -79,6 +79,19 @@ run() {
   if [ "$rc" != 0 ]; then failed_runs+=("$name"); fi
 }
 
+# Static checks of src/, each counted as a run: no import cycles (madge), no copied code
+# above the .jscpd.json threshold (jscpd). Both are pinned devDependencies.
+static_check() {
+  local name="$1"
+  shift
+  echo "== $name"
+  if "$@"; then total_pass=$((total_pass + 1)); else total_fail=$((total_fail + 1)); failed_runs+=("$name"); fi
+}
+static_check "import-cycles" npx madge --circular --extensions ts --ts-config tsconfig.json src
+static_check "copy-check" npx jscpd -c .jscpd.json
+# The tests and scripts type-checked too (tsx runs them without checking types).
+static_check "typecheck-tests" npx tsc -p tsconfig.test.json
+
 all=()
 for tier in unit int e2e; do
   for f in test/$tier/*.test.ts; do [ -e "$f" ] && all+=("$f"); done

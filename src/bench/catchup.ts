@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as stan from 'node-nats-streaming';
 import { nuid } from 'nats';
-import type { Options } from './bench';
+import type { Options } from './options';
 import type { StoreEnv } from './env';
 import { runLoadgen } from './loadrun';
 import { printProfile } from './cpuprofile';

@@ -12,6 +12,7 @@
  *
  * Prints ns/op (best of 5 rounds after a warm-up), including the GC work each op's garbage causes.
  */
+import { errorText } from '../errors';
 import { PACKAGE_ROOT } from '../paths';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -58,7 +59,7 @@ function loadStatic(): { mod: StaticModule | null; note: string } {
     fs.writeFileSync(out, src);
     return { mod: require(out) as StaticModule, note: `generated with pbjs -t static-module into ${dir}` };
   } catch (err) {
-    return { mod: null, note: `pbjs failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+    return { mod: null, note: `pbjs failed: ${errorText(err).split('\n')[0]}` };
   }
 }
 

@@ -14,11 +14,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { connect, NatsConnection } from 'nats';
-import type { Options } from './bench';
+import type { Options } from './options';
 import type { StoreEnv, StoreInstance, RowCounts } from './env';
 import { parseReport, runLoadgen } from './loadrun';
 import { k, loadavg, mb, printTable, readStatusKB, RunningServer, sleep, startServer, stopServer } from './server-proc';
 import { RawStanClient } from './stan-raw';
+import { errorText } from '../errors';
 
 type Log = (l: string) => void;
 
@@ -151,7 +152,7 @@ async function aliveCount(clients: RawStanClient[], subject: string): Promise<{ 
   const errors: string[] = [];
   let alive = 0;
   await pool(clients.length, 50, async (i) => {
-    const err = await clients[i].publishOnce(subject, new Uint8Array(8)).catch((e: unknown) => `request failed: ${e instanceof Error ? e.message : String(e)}`);
+    const err = await clients[i].publishOnce(subject, new Uint8Array(8)).catch((e: unknown) => `request failed: ${errorText(e)}`);
     if (err === '') alive++;
     else if (errors.length < 3) errors.push(`${clients[i].clientID}: ${err}`);
   });
@@ -159,6 +160,7 @@ async function aliveCount(clients: RawStanClient[], subject: string): Promise<{ 
 }
 
 export async function runScale(o: Options, env: StoreEnv, log: Log): Promise<void> {
+  // Kept whole (~90 lines): the scale run as one script of steps (fill, restart, measure, report).
   const inst: StoreInstance = await env.fresh();
   const args = [...inst.args, '-mc', '0', ...HB_FLAGS, ...o.serverArgs];
   const nClients = 100;
@@ -193,7 +195,7 @@ export async function runScale(o: Options, env: StoreEnv, log: Log): Promise<voi
         await clients[c].subscribe({ subject: channel, inbox: `_INBOX.scale.${c}.${j}`, startPosition: 0, ...req });
       } catch (e) {
         failed++;
-        if (firstErr === '') firstErr = e instanceof Error ? e.message : String(e);
+        if (firstErr === '') firstErr = errorText(e);
       }
     });
     const createS = (performance.now() - t0) / 1000;

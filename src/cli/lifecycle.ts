@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import type { Logger } from '../logging/logger';
+import { errorText } from '../errors';
 
 /** Why the process ends; each reason has the reference's exit code. */
 export type ExitReason = StopSignal | 'step-down' | 'fatal' | 'start-failed';
@@ -142,7 +143,7 @@ export class ServerLifecycle<S extends StoppableServer> {
     try {
       await server.shutdown();
     } catch (err) {
-      this.deps.log.error(`Error during shutdown: ${err instanceof Error ? err.message : String(err)}`);
+      this.deps.log.error(`Error during shutdown: ${errorText(err)}`);
     }
   }
 }

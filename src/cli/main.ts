@@ -15,6 +15,7 @@ import { unexpectedArguments } from './commands';
 import { ServerLifecycle } from './lifecycle';
 import { migrateCommandArgs, runMigrateCommand } from './migrate';
 import { sendSignal, SignalError } from './signal';
+import { errorText } from '../errors';
 
 const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -31,7 +32,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     pidFile: n.pidFile,
     log: out.stan,
     startFailed: (err) => {
-      const msg = err instanceof Error ? err.message : String(err);
+      const msg = errorText(err);
       out.stan.fatal(msg);
       // With -l or syslog the log goes elsewhere: say it on stderr too, where a failed start is looked for.
       if (out.kind !== 'stderr') process.stderr.write(`nats-streaming-server: ${msg}\n`);

@@ -18,6 +18,7 @@ import { FlagError, parseGoFlags } from '../config/goflags';
 import type { ServerOptions } from '../config/options';
 import type { DialectAdapter } from '../store/sql/dialect';
 import type { SqlDialect } from '../store/sql/migration-types';
+import { errorText } from '../errors';
 
 // The store modules (Knex, Umzug, drivers) are loaded only when the command runs, so that
 // main.ts importing this file costs the MEMORY store nothing.
@@ -112,7 +113,7 @@ function describeError(err: unknown, t: Target | undefined, m: Migrator | undefi
   ) {
     return err.message;
   }
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorText(err);
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
   const where = t ? ` (${t.describe})` : '';
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {

@@ -14,6 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { StanServerError } from '../errors';
 
 export const PROCESS_NAME = 'nats-streaming-server';
 
@@ -24,7 +25,9 @@ export const SIGNAL_MAP: Readonly<Record<string, NodeJS.Signals>> = {
   reload: 'SIGHUP',
 };
 
-export class SignalError extends Error {}
+export class SignalError extends StanServerError {
+  override readonly kind = 'configuration' as const;
+}
 
 /** argv[0] or argv[1] (the script run by node) is our executable, and it is not itself a `-sl` call. */
 function isServerCmdline(argv: string[]): boolean {

@@ -5,6 +5,7 @@
  * Pure functions: the caller decides when to run them (before anything is started).
  */
 import type { StreamingOptions } from '../config/options';
+import { StanServerError } from '../errors';
 
 export const CLUSTERING_DOC = 'docs/clustering.md';
 
@@ -18,7 +19,8 @@ const NODE_ID_RE = /^[A-Za-z0-9_.:@-]{1,64}$/;
 /** The cluster ID is the election group: the lease row's VARCHAR(255) key. */
 const GROUP_RE = /^[A-Za-z0-9_.:@-]{1,255}$/;
 
-export class ClusterConfigError extends Error {
+export class ClusterConfigError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ClusterConfigError';

@@ -11,6 +11,7 @@
  */
 import { parseGoDuration, parseSize } from './units';
 import type { OptionValue, ValueKind } from './values';
+import { StanServerError } from '../errors';
 
 export type FlagType = ValueKind;
 
@@ -37,7 +38,8 @@ export interface GoFlagParseResult<F extends GoFlag = GoFlag> {
   readonly positionals: string[];
 }
 
-export class FlagError extends Error {
+export class FlagError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'FlagError';

@@ -16,6 +16,7 @@ import { defaultServerOptions, ServerOptions } from './options';
 import { formatGoDuration } from './units';
 import { parseRemoteSyslogURL, SyslogURLError } from '../logging/syslog';
 import { TLS_USAGE, USAGE } from './usage';
+import { errorText } from '../errors';
 
 export type LoadResult =
   | { kind: 'run'; options: ServerOptions; positionals: string[]; warnings: string[] }
@@ -199,6 +200,6 @@ export function validateStoreLimits(options: ServerOptions): void {
   try {
     validateDeadLetters(sl);
   } catch (err) {
-    throw new ConfigError(err instanceof Error ? err.message : String(err));
+    throw new ConfigError(errorText(err));
   }
 }

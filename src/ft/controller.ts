@@ -9,6 +9,8 @@
  */
 import type { Logger } from '../logging/logger';
 import { isLockWait, Lease, LeaseLostError } from './lease';
+import { errorText } from '../errors';
+import { StanServerError } from '../errors';
 
 export interface FtTimings {
   /** Lease duration (ms). */
@@ -29,7 +31,8 @@ const SAFETY = 0.2;
  * Thrown by a standby check (FtController.standbyCheck) when waiting on is pointless and the
  * server must stop, e.g. another clustered node runs with this node's ID.
  */
-export class ElectionFatalError extends Error {
+export class ElectionFatalError extends StanServerError {
+  readonly kind = 'ft-lease' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ElectionFatalError';
@@ -105,7 +108,7 @@ export class FtController {
           lockWait = true;
           backoff = this.t.pollMs;
         } else {
-          if (!dbDown) this.log.error(`ft: cannot reach the lease (will retry): ${err instanceof Error ? err.message : String(err)}`);
+          if (!dbDown) this.log.error(`ft: cannot reach the lease (will retry): ${errorText(err)}`);
           dbDown = true;
           backoff = Math.min(backoff * 2, 5000);
         }
@@ -131,7 +134,7 @@ export class FtController {
         // Keep trying while the lease may still be ours; the gate closes on its own when the
         // last good renewal gets too old, and the loss is declared once it surely expired.
         if (performance.now() - this.lastOkSentAt > this.t.ttlMs) {
-          this.markLost(`cannot renew the lease: ${err instanceof Error ? err.message : String(err)}`);
+          this.markLost(`cannot renew the lease: ${errorText(err)}`);
           return;
         }
       }
@@ -161,7 +164,7 @@ export class FtController {
       try {
         await this.lease.release();
       } catch (err) {
-        this.log.error(`ft: could not release the lease: ${err instanceof Error ? err.message : String(err)}`);
+        this.log.error(`ft: could not release the lease: ${errorText(err)}`);
       }
     }
     this.active = false;

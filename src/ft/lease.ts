@@ -12,9 +12,11 @@
  */
 import type { Knex } from 'knex';
 import { dialectFor, type DialectName } from '../store/sql/dialect';
+import { StanServerError } from '../errors';
 
 /** Thrown by fence()/renew when this server no longer holds the lease. */
-export class LeaseLostError extends Error {
+export class LeaseLostError extends StanServerError {
+  override readonly kind = 'ft-lease' as const;
   constructor(message: string) {
     super(message);
     this.name = 'LeaseLostError';

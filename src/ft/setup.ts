@@ -9,8 +9,10 @@ import { isFencedStore, type Store } from '../store/contract';
 import type { SqlDriver } from '../store/sql/dsn';
 import { FtController } from './controller';
 import { Lease, LeaseLostError, validateGroupName } from './lease';
+import { StanServerError, errorText } from '../errors';
 
-export class FtConfigError extends Error {
+export class FtConfigError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'FtConfigError';
@@ -83,7 +85,7 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
   } catch (err) {
     await knex.destroy();
     throw new FtConfigError(
-      `ft: the lease table stan_lease is missing (${err instanceof Error ? err.message : String(err)}): ` +
+      `ft: the lease table stan_lease is missing (${errorText(err)}): ` +
         `apply migration 0002_ft_lease (nats-streaming-server migrate, or sql/${dialect}/0002_ft_lease.sql)`,
     );
   }

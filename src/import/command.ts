@@ -4,7 +4,6 @@
  * the outcome to the exit status: 0 complete, 2 complete with damaged records skipped,
  * 1 failed. The steps themselves live in the modules named below.
  */
-import { ConfigError } from '../config/errors';
 import { loadOptions } from '../config/load';
 import type { ServerOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
@@ -19,6 +18,7 @@ import { openSource, validateSourceFlags, type OpenedSource } from './source';
 import { formatSummary, type ChannelSummary } from './summary';
 import { checkTargetOptions, openTarget } from './target';
 import { IMPORT_BATCH_MSGS, writeMessages, writeStructure } from './writer-to-store';
+import { errorText, isStanServerError } from '../errors';
 
 export interface ImportIO {
   stdout: (s: string) => void;
@@ -185,9 +185,11 @@ export async function runImport(argv: readonly string[], io: ImportIO): Promise<
     }
     return EXIT_OK;
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorText(err);
     io.stderr(`nats-streaming-server import: ${msg}\n`);
-    if (!(err instanceof ImportError || err instanceof ConfigError || (err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error'))) {
+    // The server's own errors (StanServerError: import, configuration, store ...) and named
+    // library errors explain themselves; anything else is unexpected.
+    if (!(isStanServerError(err) || (err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error'))) {
       // An unexpected failure: the stack helps a bug report.
       if (err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
     }

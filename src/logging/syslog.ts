@@ -18,6 +18,9 @@
  * Syslog trouble never stops the server: the first failure is reported on stderr, records are
  * dropped (counted, reported at most once a minute) while the target is unavailable, and the
  * connection (or the `logger` child) is retried with a backoff.
+ *
+ * Size (~620 lines): one job, the reference's syslog output, with its URL parsing, local
+ * socket and UDP/TCP transports and RFC 3164 framing; each part is small and used only here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
@@ -26,6 +29,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { StanServerError } from '../errors';
 
 /** RFC 5424 severities used by the reference's SysLogger. */
 export const SEVERITY = { crit: 2, err: 3, warning: 4, notice: 5, debug: 7 } as const;
@@ -45,7 +49,8 @@ export type SyslogTarget =
   | { kind: 'udp' | 'tcp'; host: string; port: number }
   | { kind: 'unix'; path: string };
 
-export class SyslogURLError extends Error {
+export class SyslogURLError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'SyslogURLError';

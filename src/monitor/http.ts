@@ -14,6 +14,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logging/logger';
 import { silentLogger } from '../logging/logger';
+import { errorText } from '../errors';
 
 /** What a route returns: a JSON value (200), or an explicit status with a plain or JSON body. */
 export type RouteResult =
@@ -145,7 +146,7 @@ export class MonitorHttpServer {
   }
 
   private fail(res: http.ServerResponse, path: string, err: unknown): void {
-    this.log.error(`monitor: ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    this.log.error(`monitor: ${path}: ${errorText(err)}`);
     if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
     res.end('internal error\n');
   }

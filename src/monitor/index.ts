@@ -2,14 +2,10 @@
  * Starts the HTTP monitor of a streaming server: the reference's /streaming endpoints, the
  * embedded NATS's /varz, /connz, /subsz, /routez, and /healthz, /readyz.
  */
-import type { ServerOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
-import type { EmbeddedNatsServer } from '../nats/embedded/server';
-import type { ServerState } from '../stan/core';
-import type { ClusterMember } from '../cluster/runtime';
-import type { StreamingServer } from '../stan/streaming-server';
-import { isHealthChecked, type Store } from '../store/contract';
-import { httpsMonitorOptions } from '../nats/embedded/tls';
+import type { MonitorContext } from './context';
+import { isHealthChecked } from '../store/contract';
+import { httpsMonitorOptions } from '../nats/embedded';
 import { MonitorHttpServer } from './http';
 import { createMetricsRegistry, observeStoreCommits, registerMetricsRoute } from './metrics';
 import { registerHealthRoutes, registerNatsRoutes } from './nats';
@@ -18,25 +14,7 @@ import { registerStreamingRoutes, type StreamingMonitorSource } from './streamin
 import { registerAdminRoutes } from './admin';
 import { registerConsoleRoutes } from './console';
 
-/**
- * Filled in by StreamingServer.start as start-up progresses: the monitor listens once the
- * store is open, before an FT standby wait, and sees the server once it serves.
- */
-export interface MonitorContext {
-  clusterID: string;
-  serverID: string;
-  startTime: Date;
-  options: ServerOptions;
-  natsServer: EmbeddedNatsServer | undefined;
-  /** The nats-server child's own monitor (NATS cluster options): /varz, /connz… are proxied to it. */
-  natsMonitorURL?: string;
-  store: Store | undefined;
-  server: StreamingServer | undefined;
-  /** State before `server` exists (STANDALONE, or FT_STANDBY while waiting for the lease). */
-  state: ServerState;
-  /** Clustered mode: the node's ID and role (a follower has no `server` yet). */
-  cluster?: ClusterMember;
-}
+export type { MonitorContext, MonitoredServer } from './context';
 
 export function monitorSource(ctx: MonitorContext): StreamingMonitorSource {
   const srv = ctx.server;

@@ -10,7 +10,7 @@ import { channelSubscriptions } from '../stan/subscription-walk';
 import { isCommitObservable, type Store } from '../store/contract';
 import type { MonitorHttpServer } from './http';
 import { storeTotals } from './streaming';
-import type { MonitorContext } from './index';
+import type { MonitorContext } from './context';
 
 const FT_STATES = ['STANDALONE', 'FT_ACTIVE', 'FT_STANDBY', 'FAILED', 'SHUTDOWN'] as const;
 

@@ -8,9 +8,9 @@
  */
 import * as os from 'node:os';
 import type { NatsServerOptions } from '../config/options';
-import type { EmbeddedNatsServer } from '../nats/embedded/server';
-import type { ConnectionStats } from '../nats/embedded/client';
-import { tlsRequired, tlsTimeoutMs } from '../nats/embedded/tls';
+import type { EmbeddedNatsServer } from '../nats/embedded';
+import type { ConnectionStats } from '../nats/embedded';
+import { tlsRequired, tlsTimeoutMs } from '../nats/embedded';
 import { subjectMatches } from '../subject';
 import { parseGoBool } from '../config/goflags';
 import { atoi, nowString, offsetAndLimit, page, rfc3339Nano, uptime, type MonitorHttpServer, type RouteResult } from './http';

@@ -11,8 +11,10 @@
 import type { ServerOptions, NatsServerOptions, NatsPermissions, StreamingOptions, SubjectPermission } from '../config/options';
 import { redactURL } from './redact-url';
 import { tlsRequired } from './embedded/tls';
+import { StanServerError } from '../errors';
 
-export class ChildNatsConfigError extends Error {
+export class ChildNatsConfigError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ChildNatsConfigError';

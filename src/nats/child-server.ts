@@ -30,8 +30,10 @@ import type { Logger } from '../logging/logger';
 import { buildChildConfig, childClientAuth, childClientTLS, type ChildClientTLS } from './child-config';
 import type { ExternalTLS } from './external-options';
 import type { NatsTransport } from './transport';
+import { StanServerError, errorText } from '../errors';
 
-export class ChildNatsServerError extends Error {
+export class ChildNatsServerError extends StanServerError {
+  override readonly kind = 'nats' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ChildNatsServerError';
@@ -473,7 +475,7 @@ export async function startChildNatsAndConnect(
   } catch (err) {
     await child.close();
     throw new ChildNatsServerError(
-      `could not connect to the nats-server child at ${child.clientURL}: ${err instanceof Error ? err.message : String(err)}`,
+      `could not connect to the nats-server child at ${child.clientURL}: ${errorText(err)}`,
     );
   }
 }

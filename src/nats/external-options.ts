@@ -10,9 +10,11 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { nkeys } from 'nats';
 import type { ServerOptions } from '../config/options';
 import { redactURL } from './redact-url';
+import { StanServerError } from '../errors';
 
 /** A start-up error in the external NATS connection settings (shown to the operator as is). */
-export class ExternalNatsConfigError extends Error {
+export class ExternalNatsConfigError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ExternalNatsConfigError';

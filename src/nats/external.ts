@@ -19,6 +19,7 @@ import {
   type SubscribeOptions,
   type TransportSubscription,
 } from './transport';
+import { errorText } from '../errors';
 
 // nats.js ErrorCode values (strings), compared directly so this module needs no runtime
 // import of the enum.
@@ -260,7 +261,7 @@ function connectHint(code: string | undefined, tls: boolean): string {
 
 /** An operator-facing reason for a failed first connection. */
 function describeConnectError(err: unknown, tls: boolean): string {
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorText(err);
   const code = errCode(err);
   const hint = connectHint(code, tls);
   return `${msg}${code !== undefined && !msg.includes(code) ? ` [${code}]` : ''}${hint !== '' ? ` (${hint})` : ''}`;

@@ -7,6 +7,7 @@
  * Handlers take positional arguments instead of a message object so the hot path
  * (every publish, every ack) allocates nothing beyond the payload view.
  */
+import { StanServerError } from '../errors';
 export type MsgHandler = (subject: string, reply: string | undefined, data: Uint8Array) => void;
 
 export interface TransportSubscription {
@@ -24,14 +25,16 @@ export interface SubscribeOptions {
   clusterStandby?: boolean;
 }
 
-export class RequestTimeoutError extends Error {
+export class RequestTimeoutError extends StanServerError {
+  override readonly kind = 'nats' as const;
   constructor(subject: string) {
     super(`nats: timeout on request to ${subject}`);
     this.name = 'RequestTimeoutError';
   }
 }
 
-export class NoRespondersError extends Error {
+export class NoRespondersError extends StanServerError {
+  override readonly kind = 'nats' as const;
   constructor(subject: string) {
     super(`nats: no responders on ${subject}`);
     this.name = 'NoRespondersError';
@@ -44,7 +47,8 @@ export class NoRespondersError extends Error {
  * connections do (no reconnect buffer): a liveness probe of a client sent after the
  * reconnect could reach a client that came back meanwhile and judge a replaced client alive.
  */
-export class NotConnectedError extends Error {
+export class NotConnectedError extends StanServerError {
+  override readonly kind = 'nats' as const;
   constructor(subject: string) {
     super(`nats: not connected, request to ${subject} not sent`);
     this.name = 'NotConnectedError';

@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import protobuf from 'protobufjs';
 import { PACKAGE_ROOT } from '../paths';
+import { StanServerError, errorText } from '../errors';
 
 // Plain JS numbers for (u)int64: cheaper than Long objects on every message.
 (protobuf.util as { Long: unknown }).Long = undefined;
@@ -162,9 +163,10 @@ export interface CtrlMsg {
 }
 
 /** Thrown when bytes are not a valid encoding of the expected message. */
-export class DecodeError extends Error {
+export class DecodeError extends StanServerError {
+  override readonly kind = 'client-protocol' as const;
   constructor(type: string, cause: unknown) {
-    super(`unable to decode ${type}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`unable to decode ${type}: ${errorText(cause)}`);
     this.name = 'DecodeError';
   }
 }

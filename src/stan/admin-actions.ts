@@ -13,7 +13,7 @@ import type { Clients } from './clients';
 import type { CommitPipeline } from './commit-pipeline';
 import type { CoreContext } from './context';
 import type { Delivery } from './delivery';
-import { errorText } from './error-text';
+import { errorText, StanServerError } from '../errors';
 import { durableKey, type Channel, type QueueGroup, type Subscription } from './state';
 
 export type AdminRefusalCode =
@@ -25,7 +25,8 @@ export type AdminRefusalCode =
   | 'not_supported';
 
 /** An action the core refuses, with a stable code and a message saying what to do. */
-export class AdminActionRefusal extends Error {
+export class AdminActionRefusal extends StanServerError {
+  readonly kind = 'admin-request' as const;
   constructor(
     readonly code: AdminRefusalCode,
     message: string,

@@ -14,7 +14,7 @@ import {
 } from '../protocol/codec';
 import type { CoreContext } from './context';
 import * as E from './errors';
-import { errorText } from './error-text';
+import { errorText } from '../errors';
 import { Heartbeats } from './heartbeats';
 import { Client, connIDKey, type Subscription } from './state';
 import { isValidClientID } from './subjects';

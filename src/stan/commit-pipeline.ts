@@ -22,7 +22,7 @@ import { PubAckCodec } from '../protocol/codec';
 import { encodeOkPubAckBytes } from '../protocol/fast';
 import type { Store } from '../store/contract';
 import type { Channel } from './state';
-import { errorText } from './error-text';
+import { errorText } from '../errors';
 
 interface Pending {
   channel: Channel;

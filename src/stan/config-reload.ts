@@ -10,11 +10,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ServerOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
-import { AuthConfigError } from '../nats/embedded/auth';
-import type { EmbeddedNatsServer } from '../nats/embedded/server';
+import { AuthConfigError } from '../nats/embedded';
+import type { EmbeddedNatsServer } from '../nats/embedded';
 import type { ChildNatsServer } from '../nats/child-server';
 import { childClientAuth } from '../nats/child-config';
-import { changedKeys, copyOption } from '../nats/embedded/reload';
+import { changedKeys, copyOption } from '../nats/embedded';
+import { errorText } from '../errors';
 
 export const RELOAD_EXTERNAL_WARNING = "Reload supported only for embedded NATS Server's configuration";
 
@@ -100,7 +101,7 @@ export async function reloadConfiguration(
   try {
     result = await natsServer.reload(next.nats);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorText(err);
     const what = err instanceof AuthConfigError ? 'invalid authorization' : 'error';
     log.error(`Reload: ${what}: ${msg}; keeping the running configuration`);
     return;
@@ -140,7 +141,7 @@ async function reloadChild(current: ServerOptions, next: ServerOptions, child: C
     }
     await child.reload(next.nats);
   } catch (err) {
-    log.error(`Reload: error: ${err instanceof Error ? err.message : String(err)}; keeping the running configuration`);
+    log.error(`Reload: error: ${errorText(err)}; keeping the running configuration`);
     return;
   }
   const changed = differences(current.nats, next.nats, 'nats');

@@ -9,7 +9,7 @@ import type { Logger } from '../logging/logger';
 import type { NatsTransport, TransportSubscription, MsgHandler } from '../nats/transport';
 import type { StreamingOptions } from '../config/options';
 import type { ServerInfo } from '../protocol/codec';
-import type { RecoveredState, Store } from '../store/contract';
+import { checkClusterID, type RecoveredState, type Store } from '../store/contract';
 import { AdminActions } from './admin-actions';
 import { Channels } from './channels';
 import { Clients } from './clients';
@@ -19,7 +19,7 @@ import type { CoreContext, StanCoreStats } from './context';
 import { Delivery } from './delivery';
 import { deadLetterCap } from './dead-letters';
 import { EarlyRequests, refuseConnect, refusePing } from './early-requests';
-import { errorText } from './error-text';
+import { errorText } from '../errors';
 import { ChannelPartition, ClientRegistry } from './partitioning';
 import { PublishHandler } from './publish';
 import { Recovery } from './recovery';
@@ -126,9 +126,8 @@ export class StanCore {
       this.store.init(this.info);
       return;
     }
-    if (state.info.ClusterID !== this.opts.clusterID) {
-      throw new Error(`cluster ID "${this.opts.clusterID}" does not match recovered value of "${state.info.ClusterID}"`);
-    }
+    // The store's recovery applies the same rule; this covers stores that do not check.
+    checkClusterID(state.info.ClusterID, this.opts.clusterID, 'store');
     // Subjects come from the store: a store created by an older server keeps its names.
     const fresh = serverSubjects(this.opts.clusterID, this.opts.discoverPrefix);
     this.info = { ...state.info, SubClose: state.info.SubClose || fresh.SubClose };

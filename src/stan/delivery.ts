@@ -11,6 +11,7 @@ import type { Logger } from '../logging/logger';
 import type { StoredMsg } from '../store/contract';
 import { Channel, Client, QueueGroup, Subscription } from './state';
 import type { Clock } from './clock';
+import { errorText } from '../errors';
 
 /** Redeliver entries expiring within this window together (reference: 15 ms). */
 const REDELIVERY_SLACK_MS = 15;
@@ -91,7 +92,7 @@ export class Delivery {
       sub.ackTimer = undefined;
       sub.ackTimerAt = 0;
       this.redeliverExpired(sub, false).catch((err: unknown) =>
-        this.ctx.logger.error(`Unable to redeliver messages of channel "${sub.channel.name}" (subid=${sub.id}): ${err instanceof Error ? err.message : String(err)}`),
+        this.ctx.logger.error(`Unable to redeliver messages of channel "${sub.channel.name}" (subid=${sub.id}): ${errorText(err)}`),
       );
     }, delay);
   }

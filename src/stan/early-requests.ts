@@ -14,6 +14,7 @@
  */
 import type { NatsTransport } from '../nats/transport';
 import { ConnectResponseCodec, PingResponseCodec } from '../protocol/codec';
+import { errorText } from '../errors';
 
 interface HeldRequest {
   run: () => void;
@@ -72,5 +73,5 @@ export function refusePing(nc: NatsTransport, reply: string | undefined, why: st
 
 /** What clients waiting for a connect are told when the server could not start. */
 export function startupFailedReason(err: unknown): string {
-  return `stan: the streaming server failed to start: ${err instanceof Error ? err.message : String(err)}`;
+  return `stan: the streaming server failed to start: ${errorText(err)}`;
 }

@@ -20,7 +20,7 @@
  *   limit-notice.ts      the "Reached limits" notice
  *   partitioning.ts      channel partitioning (spec §7.2)
  *   config-reload.ts     SIGHUP: what the embedded NATS server can change at runtime
- *   state.ts, subjects.ts, errors.ts, error-text.ts, unsupported.ts  runtime records, names, error strings, option checks
+ *   state.ts, subjects.ts, errors.ts, unsupported.ts  runtime records, names, error strings, option checks
  *
  * It does not own the wire codecs (src/protocol), NATS itself (src/nats), the store
  * (src/store), the HTTP monitor (src/monitor) or the CLI (src/cli).

@@ -17,6 +17,7 @@ import type { Logger } from '../logging/logger';
 import type { NatsTransport, TransportSubscription } from '../nats/transport';
 import { CtrlMsgCodec, CtrlMsgType } from '../protocol/codec';
 import { subjectMatches, tokenPatternsOverlap } from '../subject';
+import { StanServerError, errorText, toError } from '../errors';
 
 /** Spec §7.2 / §4: start-up errors of this mode (verbatim). */
 export const ERR_NO_CHANNEL = 'stan: no configured channel';
@@ -40,7 +41,8 @@ export function partitionSubject(clusterID: string): string {
   return `_STAN.part.${clusterID}`;
 }
 
-export class PartitionConflictError extends Error {
+export class PartitionConflictError extends StanServerError {
+  override readonly kind = 'nats' as const;
   constructor(
     readonly channel: string,
     readonly serverID: string,
@@ -229,7 +231,7 @@ export class PartitionPeer {
       if (serverID === this.o.serverID) return; // our own list, looped back
       theirs = decodeChannelList(req.Data);
     } catch (err) {
-      this.o.log.error(`Error processing partitioning request: ${err instanceof Error ? err.message : String(err)}`);
+      this.o.log.error(`Error processing partitioning request: ${errorText(err)}`);
       return;
     }
     const conflict = firstConflict(theirs, this.o.partition.channels);
@@ -285,7 +287,7 @@ export class PartitionPeer {
           serverID = m.ServerID;
           channel = Buffer.from(m.Data).toString('utf8');
         } catch (err) {
-          finish(new Error(`unable to decode partitioning response: ${err instanceof Error ? err.message : String(err)}`));
+          finish(new Error(`unable to decode partitioning response: ${errorText(err)}`));
           return;
         }
         if (channel !== '') finish(new PartitionConflictError(channel, serverID));
@@ -300,7 +302,7 @@ export class PartitionPeer {
           );
         }
       } catch (err) {
-        finish(new Error(`unable to send channels list: ${err instanceof Error ? err.message : String(err)}`));
+        finish(new Error(`unable to send channels list: ${errorText(err)}`));
         return;
       }
       arm();
@@ -323,7 +325,7 @@ export class PartitionPeer {
         if (this.closed) return;
         this.o.log.debug('Partitioning: NATS cluster topology changed, sending the channels list again');
         this.check().catch((err: unknown) => {
-          if (!this.closed) onConflict(err instanceof Error ? err : new Error(String(err)));
+          if (!this.closed) onConflict(toError(err));
         });
       }, TOPOLOGY_RECHECK_DELAY_MS);
     });

@@ -12,7 +12,7 @@ import type { Clients } from './clients';
 import type { CommitPipeline } from './commit-pipeline';
 import type { CoreContext } from './context';
 import * as E from './errors';
-import { errorText } from './error-text';
+import { errorText } from '../errors';
 import { firstSeqBeforeStore, noticeIfLimitReached } from './limit-notice';
 import { ClientRegistry } from './partitioning';
 import { connIDKey, type Channel, type Client } from './state';

@@ -13,13 +13,13 @@ import { RepeatedErrorLog } from '../logging/repeated-error';
 import type { NatsTransport } from '../nats/transport';
 import { CloseRequestCodec, ConnectRequestCodec, ConnectResponseCodec } from '../protocol/codec';
 import type { Store } from '../store/contract';
-import { openStore } from '../store/open-store';
+import { openStore, type OpenStoreDeps } from '../store/open-store';
 import { validateStoreLimits } from '../store/limits/limits';
 import { validateDeadLetters } from './dead-letters/policy';
-import { EmbeddedNatsServer } from '../nats/embedded/server';
-import { connectInProcess } from '../nats/embedded/inprocess';
+import { EmbeddedNatsServer } from '../nats/embedded';
+import { connectInProcess } from '../nats/embedded';
 import { redactURL } from '../nats/redact-url';
-import { tlsRequired, validateServerTls } from '../nats/embedded/tls';
+import { tlsRequired, validateServerTls } from '../nats/embedded';
 import { StanCore } from './core';
 import { checkSupported, externalOnlyWarnings } from './unsupported';
 import { validateClustering } from '../cluster/validate';
@@ -33,8 +33,8 @@ import type { MonitorHttpServer } from '../monitor/http';
 import { wantsChildNatsServer } from '../nats/child-config';
 import type { ChildNatsServer } from '../nats/child-server';
 import { startupFailedReason } from './early-requests';
-import { assertPortFree } from '../nats/embedded/port-check';
-import { errorText } from './error-text';
+import { assertPortFree } from '../nats/embedded';
+import { errorText } from '../errors';
 
 /** Version of the reference server whose behaviour we reproduce (reported to tools). */
 export const STAN_VERSION = '0.25.6';
@@ -82,8 +82,8 @@ export function checkOptions(options: ServerOptions): { useChild: boolean } {
 }
 
 /** Opens the store; its repeated errors are logged once per incident. */
-export async function openStoreStep(options: ServerOptions, log: Logger): Promise<Store> {
-  const store = await openStore(options.streaming, log);
+export async function openStoreStep(options: ServerOptions, log: Logger, deps: OpenStoreDeps = {}): Promise<Store> {
+  const store = await openStore(options.streaming, log, deps);
   // A dead database is retried every 200 ms: one line per incident, not per retry.
   const storeErrors = new RepeatedErrorLog(log, 'Store error', 'Store');
   store.onError = (err) => storeErrors.error(err.message);

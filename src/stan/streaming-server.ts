@@ -10,8 +10,8 @@ import type { NatsTransport } from '../nats/transport';
 import type { Store } from '../store/contract';
 import { formatLimitsTable } from '../store/limits/limits';
 import { formatDeadLetterTable } from './dead-letters/policy';
-import type { EmbeddedNatsServer } from '../nats/embedded/server';
-import { nuid } from '../nats/embedded/nuid';
+import type { EmbeddedNatsServer } from '../nats/embedded';
+import { nuid } from '../nats/embedded';
 import type { StanCore, ServerState } from './core';
 import { reloadConfiguration } from './config-reload';
 import type { PartitionPeer } from './partitioning';
@@ -19,7 +19,8 @@ import type { FtController } from '../ft/controller';
 import type { MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
 import type { ChildNatsServer } from '../nats/child-server';
-import { errorText } from './error-text';
+import { errorText } from '../errors';
+import type { SealWorkerSpawner } from '../store/seal-pool';
 import { clusterMember, clusterStep, type ClusterMember } from '../cluster/runtime';
 import { PeersGossip } from '../cluster/peers-gossip';
 import {
@@ -41,6 +42,8 @@ export { STAN_VERSION, obfuscateURL } from './startup';
 export interface StartOptions {
   natsLogger?: Logger;
   stanLogger?: Logger;
+  /** Starts the store's encryption worker threads (default: the compiled worker file). */
+  spawnSealWorker?: SealWorkerSpawner;
   /** Aborts a start-up that is waiting (FT standby) when a shutdown is requested. */
   signal?: AbortSignal;
   /**
@@ -130,7 +133,7 @@ export class StreamingServer {
     const parts: StartupParts = {};
     const startTime = new Date();
     try {
-      const store = (parts.store = await openStoreStep(options, log));
+      const store = (parts.store = await openStoreStep(options, log, { spawnSealWorker: loggers.spawnSealWorker }));
       const nats = (parts.nats = await connectNatsStep(options, {
         useChild,
         log,

@@ -19,7 +19,7 @@ import type { Clients } from './clients';
 import type { CoreContext } from './context';
 import type { Delivery } from './delivery';
 import * as E from './errors';
-import { errorText } from './error-text';
+import { errorText } from '../errors';
 import { ClientRegistry } from './partitioning';
 import { durableKey, QueueGroup, Subscription, type Channel, type Client } from './state';
 import { isValidChannelName } from '../subject';

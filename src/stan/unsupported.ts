@@ -4,6 +4,7 @@
  * asked for TLS must never get a plaintext server.
  */
 import type { ServerOptions } from '../config/options';
+import { StanServerError } from '../errors';
 
 /** canonical option name → what it belongs to (shown in the error). */
 const NOT_YET: Record<string, string> = {};
@@ -16,7 +17,8 @@ const FILE_FLAG_PREFIX = 'file_';
  */
 const FILE_FLAGS_MAPPED = new Set(['file_sync']);
 
-export class NotSupportedError extends Error {
+export class NotSupportedError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(readonly flags: string[]) {
     super(`not supported yet: ${flags.map((f) => `--${f}`).join(', ')}`);
     this.name = 'NotSupportedError';
@@ -24,7 +26,8 @@ export class NotSupportedError extends Error {
 }
 
 /** An option that exists in the reference but has no meaning here. */
-export class UnsupportedFlagError extends Error {
+export class UnsupportedFlagError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'UnsupportedFlagError';

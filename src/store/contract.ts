@@ -18,6 +18,7 @@
 import type { ChannelLimits, StoreLimits } from '../config/options';
 import type { ClientInfo, ServerInfo, SubState } from '../protocol/codec';
 import type { StoreType } from '../config/options';
+import { StanServerError } from '../errors';
 
 export type { StoreType };
 
@@ -147,7 +148,8 @@ export interface RecoveredState {
 }
 
 /** Error with a message that is sent verbatim to clients (e.g. `too many channels`). */
-export class StoreError extends Error {
+export class StoreError extends StanServerError {
+  override readonly kind = 'store' as const;
   constructor(message: string) {
     super(message);
     this.name = 'StoreError';
@@ -168,6 +170,11 @@ export class StoreUnavailableError extends StoreError {
 
 export const ERR_TOO_MANY_CHANNELS = 'too many channels';
 export const ERR_TOO_MANY_SUBS = 'too many subscriptions per channel';
+
+/** The max_channels rule every store applies before creating a channel (0 = unlimited). */
+export function checkChannelRoom(maxChannels: number, channelCount: number): void {
+  if (maxChannels > 0 && channelCount >= maxChannels) throw new StoreError(ERR_TOO_MANY_CHANNELS);
+}
 
 /**
  * Which reference store an import filled this store from, and whether it finished

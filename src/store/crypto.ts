@@ -31,6 +31,7 @@
  * currently selected for writing (as in the reference server).
  */
 import * as crypto from 'node:crypto';
+import { StanServerError, errorText } from '../errors';
 
 export type CipherName = 'AES' | 'CHACHA';
 
@@ -70,7 +71,8 @@ export const KEY_HINT = 'start with --encryption_key or NATS_STREAMING_ENCRYPTIO
 /** Why a record could not be opened; the store turns it into a message naming the row. */
 export type PayloadErrorReason = 'no-key' | 'auth' | 'unknown-cipher' | 'unknown-version' | 'truncated';
 
-export class PayloadCipherError extends Error {
+export class PayloadCipherError extends StanServerError {
+  override readonly kind = 'store' as const;
   constructor(
     readonly reason: PayloadErrorReason,
     message: string,
@@ -81,7 +83,8 @@ export class PayloadCipherError extends Error {
 }
 
 /** Thrown for bad configuration (unknown cipher, --encrypt without a key). */
-export class EncryptionConfigError extends Error {
+export class EncryptionConfigError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'EncryptionConfigError';
@@ -283,7 +286,8 @@ export function rowContext(channelID: number, seq: number): Buffer {
  * A startup check found stored messages this configuration cannot read (encrypted with
  * another key, or encrypted while no key is configured). The message says what to do.
  */
-export class EncryptionKeyError extends Error {
+export class EncryptionKeyError extends StanServerError {
+  override readonly kind = 'store' as const;
   constructor(message: string) {
     super(message);
     this.name = 'EncryptionKeyError';
@@ -309,7 +313,7 @@ export function describeOpenFailure(err: unknown, channel: string, seq: number):
         return `cannot read message ${seq} of channel "${channel}": ${err.message}`;
     }
   }
-  return `cannot read message ${seq} of channel "${channel}": ${err instanceof Error ? err.message : String(err)}`;
+  return `cannot read message ${seq} of channel "${channel}": ${errorText(err)}`;
 }
 
 export interface EncryptionSettings {

@@ -15,7 +15,7 @@ import { type ClientInfo, type ServerInfo, type SubState } from '../protocol/cod
 import { limitsResolver, validateStoreLimits } from './limits/limits';
 import { exceedsCountLimits } from './limits/policy';
 import {
-  ERR_TOO_MANY_CHANNELS,
+  checkChannelRoom,
   ERR_TOO_MANY_SUBS,
   StoreError,
   type ChannelStore,
@@ -27,6 +27,7 @@ import {
   type StoredMsg,
   type SubStore,
 } from './contract';
+import { toError } from '../errors';
 
 export interface MemoryStoreOptions {
   /** Wall clock in ms; injectable so tests can drive max_age deterministically. */
@@ -200,7 +201,7 @@ export class MemoryMsgStore implements MsgStore {
       try {
         this.expire();
       } catch (err) {
-        this.hooks.error(err instanceof Error ? err : new Error(String(err)));
+        this.hooks.error(toError(err));
       }
     }, Math.ceil(delay));
     // Never keep the process alive for expiry alone.
@@ -371,8 +372,7 @@ export class MemoryStore implements Store {
 
   createChannel(name: string): ChannelStore {
     if (this.channels.has(name)) throw new StoreError('already exists');
-    const max = this.limits.maxChannels;
-    if (max > 0 && this.channels.size >= max) throw new StoreError(ERR_TOO_MANY_CHANNELS);
+    checkChannelRoom(this.limits.maxChannels, this.channels.size);
     const limits = limitsResolver(this.limits).resolve(name);
     const ch = new MemoryChannelStore(name, limits, this.hooks, () => ++this.lastSubId);
     this.channels.set(name, ch);

@@ -11,6 +11,8 @@ import type { Knex } from 'knex';
 import type { SchemaTarget } from './sql/schema-check';
 import type { SqlStore } from './sql/sql-store';
 import { cipherFromOptions, type CipherSetup } from './crypto';
+import { StanServerError } from '../errors';
+import type { SealWorkerSpawner } from './seal-pool';
 
 /**
  * Tables the SQL store reads and writes. The schema check only compares the recorded
@@ -31,7 +33,8 @@ async function assertTablesPresent(knex: Knex, target: SchemaTarget): Promise<vo
   );
 }
 
-export class StoreConfigError extends Error {
+export class StoreConfigError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'StoreConfigError';
@@ -60,7 +63,13 @@ async function started(store: SqlStore): Promise<SqlStore> {
   return store;
 }
 
-export async function openStore(so: StreamingOptions, log: Logger): Promise<Store> {
+/** Collaborators of the stores that the caller chooses. */
+export interface OpenStoreDeps {
+  /** Starts the encryption workers (default: the compiled worker, spawnSealWorker). */
+  spawnSealWorker?: SealWorkerSpawner;
+}
+
+export async function openStore(so: StreamingOptions, log: Logger, deps: OpenStoreDeps = {}): Promise<Store> {
   const { cipher } = encryptionSetup(so, log);
   if (so.storeType === 'MEMORY') return new MemoryStore(so.storeLimits);
   const [{ SqlStore }, { prepareSchema, assertNoReferenceFileStore }, open, { describeConnectFailure }] = await Promise.all([
@@ -82,7 +91,7 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
       await adapter.close();
       throw err;
     }
-    return await started(new SqlStore(adapter, { type: 'FILE', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher }));
+    return await started(new SqlStore(adapter, { type: 'FILE', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher, sealPool: { spawn: deps.spawnSealWorker } }));
   }
   const driver = so.sql.driver;
   if (driver !== 'postgres' && driver !== 'mysql') {
@@ -115,5 +124,5 @@ export async function openStore(so: StreamingOptions, log: Logger): Promise<Stor
     await adapter.close().catch(() => undefined);
     throw describeConnectFailure(driver, so.sql.source, err);
   }
-  return await started(new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher }));
+  return await started(new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher, sealPool: { spawn: deps.spawnSealWorker } }));
 }

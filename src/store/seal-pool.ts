@@ -14,15 +14,17 @@
  * publishers told) and is replaced by a new one at the next batch. Nothing is ever written
  * unsealed: the store only writes records returned here, checked by unpackSealed.
  *
- * The worker file: `seal-worker.js` next to this file when running compiled (dist/src/store),
- * `seal-worker.ts` under tsx (tests), loaded through a bootstrap that registers tsx in the
- * worker (see spawnSealWorker).
+ * The worker file: the compiled `seal-worker.js` next to this file (dist/src/store), started
+ * by spawnSealWorker. Who starts the workers is the caller's choice (SealWorkerSpawner, passed
+ * down from StreamingServer.start): code running from the TypeScript sources (tests under
+ * tsx) passes a spawner that loads `seal-worker.ts` (test/helpers/seal-worker.ts).
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import type { CipherName, PayloadCipher } from './crypto';
 import { packBatch, unpackSealed, type PackedBatch, type SealInput } from './seal-batch';
+import { errorText, toError } from '../errors';
 
 /**
  * Sealing threads. One: the 2-core machines this is sized for have one core for the main
@@ -50,28 +52,23 @@ export interface SealRequest extends PackedBatch {
 /** Worker → main thread: started, a sealed batch, or why a batch could not be sealed. */
 export type SealReply = { ready: true } | { id: number; out: ArrayBuffer } | { id: number; error: string };
 
-const EXT = path.extname(__filename);
-const WORKER_FILE = path.join(__dirname, `seal-worker${EXT}`);
-/**
- * Starts one sealing worker: the compiled file itself, or, when this module runs as .ts
- * (tsx: tests, `npm run dev`), a two-line CommonJS bootstrap that registers tsx's require
- * hook in the worker before loading the .ts file (Node 20 loads a worker's entry with the
- * ESM loader, where the `--import tsx` hooks of the parent do not reach: "Unknown file
- * extension .ts"). The default of SealPoolOptions.spawn.
- */
-export function spawnSealWorker(data: SealWorkerData): Worker {
-  const opts = { workerData: data, name: 'stan-seal' };
-  if (EXT !== '.ts') return new Worker(WORKER_FILE, opts);
-  const boot = `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nrequire(${JSON.stringify(WORKER_FILE)});`;
-  return new Worker(boot, { ...opts, eval: true });
+/** The compiled worker file (always .js: see the module comment). */
+const WORKER_FILE = path.join(__dirname, 'seal-worker.js');
+/** Starts one sealing worker thread with its workerData. */
+export type SealWorkerSpawner = (data: SealWorkerData) => Worker;
+/** Worker options every spawner uses (the thread's name shows in diagnostics). */
+export function sealWorkerOptions(data: SealWorkerData): { workerData: SealWorkerData; name: string } {
+  return { workerData: data, name: 'stan-seal' };
 }
+/** The production spawner (default of SealPoolOptions.spawn): the compiled worker file. */
+export const spawnSealWorker: SealWorkerSpawner = (data) => new Worker(WORKER_FILE, sealWorkerOptions(data));
 
 /** How a store's sealing workers are run. */
 export interface SealPoolOptions {
   /** Worker threads (default SEAL_WORKERS). */
   size?: number;
-  /** Starts one worker (default spawnSealWorker); tests pass a wrapper to watch or stop workers. */
-  spawn?: (data: SealWorkerData) => Worker;
+  /** Starts one worker (default spawnSealWorker); tests pass one that runs the .ts sources, or watches or stops workers. */
+  spawn?: SealWorkerSpawner;
 }
 
 interface Running {
@@ -106,7 +103,7 @@ class SealThread {
       try {
         worker = this.spawnWorker(this.data);
       } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(toError(err));
         return;
       }
       const run: Running = { worker, waiting: new Map() };
@@ -174,7 +171,7 @@ class SealThread {
       } catch (err) {
         run.waiting.delete(id);
         clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(toError(err));
         return;
       }
     });
@@ -208,7 +205,7 @@ export class SealPool {
     try {
       await Promise.all(this.threads.map((t) => t.start()));
     } catch (err) {
-      throw new Error(`cannot start the encryption worker thread (${WORKER_FILE}): ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`cannot start the encryption worker thread: ${errorText(err)}`);
     }
   }
 

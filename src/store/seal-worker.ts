@@ -9,6 +9,7 @@ import { KeyObject } from 'node:crypto';
 import { sealPacked } from './seal-batch';
 import type { CipherName } from './crypto';
 import type { SealReply, SealRequest, SealWorkerData } from './seal-pool';
+import { errorText } from '../errors';
 
 function setup(): { name: CipherName; key: KeyObject } {
   const d = workerData as Partial<SealWorkerData> | undefined;
@@ -30,7 +31,7 @@ port.on('message', (req: SealRequest) => {
     reply = { id: req.id, out };
     transfer = [out];
   } catch (err) {
-    reply = { id: req.id, error: err instanceof Error ? err.message : String(err) };
+    reply = { id: req.id, error: errorText(err) };
   }
   port.postMessage(reply, transfer);
 });

@@ -24,6 +24,7 @@ import { close, Collector, connect, flushNats, publish, subscribe, until } from 
 import { readAll } from '../helpers/durability';
 import { spawnServer, startServerProc, freePort } from '../helpers/proc';
 import { httpGet } from '../helpers/http';
+import { tsxSealWorker } from '../helpers/seal-worker';
 
 const STORES: TestStore[] = ['file', 'postgres', 'mysql'];
 
@@ -126,6 +127,8 @@ function messageRows(dump: RawDump): Array<Record<string, unknown>> {
 
 class CaptureLogger implements Logger {
   readonly lines: string[] = [];
+  readonly isDebug = false;
+  readonly isTrace = false;
   notice(m: string): void {
     this.lines.push(`[INF] ${m}`);
   }
@@ -143,14 +146,14 @@ class CaptureLogger implements Logger {
 }
 
 async function start(base: Partial<StreamingOptions>, enc: Partial<StreamingOptions>, logger?: Logger): Promise<ServerHandle> {
-  const s = await startServer({ streaming: { ...base, encrypt: false, encryptionCipher: '', encryptionKey: '', ...enc }, nats: { port: 0 }, logger });
+  const s = await startServer({ streaming: { ...base, encrypt: false, encryptionCipher: '', encryptionKey: '', ...enc }, nats: { port: 0 }, logger, spawnSealWorker: tsxSealWorker });
   open.push(() => s.close());
   return s;
 }
 
 async function expectStartFailure(base: Partial<StreamingOptions>, enc: Partial<StreamingOptions>, re: RegExp): Promise<void> {
   await assert.rejects(
-    startServer({ streaming: { ...base, encrypt: false, encryptionCipher: '', encryptionKey: '', ...enc }, nats: { port: 0 } }),
+    startServer({ streaming: { ...base, encrypt: false, encryptionCipher: '', encryptionKey: '', ...enc }, nats: { port: 0 }, spawnSealWorker: tsxSealWorker }),
     (err: unknown) => {
       assert.ok(err instanceof Error);
       assert.match(err.message, re);

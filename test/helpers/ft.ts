@@ -14,7 +14,7 @@ import { migrate } from '../../src/store/sql/migrator';
 import { SQLITE_FILE } from '../../src/store/sql/open';
 import { sharedDb, uniqueName, type DbInstance, type DbKind } from './db';
 import { spawnServer, type Proc } from './proc';
-import { close, Collector, subscribe, type Message, type Stan } from './stan';
+import type { Message, Stan } from './stan';
 
 export type FtBackend = 'file' | DbKind;
 

@@ -15,6 +15,7 @@ import {
   isPurgeableMsgStore,
   isResettableSubStore,
   type Store,
+  type StoredMsg,
 } from '../../src/store/contract';
 import { serverInfo, subState as sub } from './store';
 import { MsgProtoCodec } from '../../src/protocol/codec';
@@ -121,7 +122,7 @@ export function storeContractSuite(s: StoreUnderTest): void {
       assert.ok(rc);
       assert.equal(rc.channel.msgs.msgCount, n);
       for (const i of [1, 2, 3, 4, 2_049, 20_000, 20_001, n]) {
-        const m = rc.channel.msgs.lookupCached(i) ?? (await rc.channel.msgs.lookup(i));
+        const m: StoredMsg | undefined = rc.channel.msgs.lookupCached(i) ?? (await rc.channel.msgs.lookup(i));
         assert.ok(m, `message ${i}`);
         assert.equal(m.seq, i);
         assert.equal(m.timestamp, (T0_MS + i) * 1e6);

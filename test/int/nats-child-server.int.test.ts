@@ -51,7 +51,7 @@ test('users with permissions: enforced by the child; the streaming server connec
   const o = await options((x) => {
     x.nats.users = [
       { user: 'stan', password: 'stanpw' },
-      { user: 'limited', password: 'pw', permissions: { publish: { allow: ['allowed.>'] }, subscribe: { allow: ['_INBOX.>', 'allowed.>'] } } },
+      { user: 'limited', password: 'pw', permissions: { publish: { allow: ['allowed.>'], deny: [] }, subscribe: { allow: ['_INBOX.>', 'allowed.>'], deny: [] } } },
     ];
     x.streaming.natsUser = 'stan';
     x.streaming.natsPassword = 'stanpw';

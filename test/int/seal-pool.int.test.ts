@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { PayloadCipher, RECORD_OVERHEAD, rowContext, type CipherName } from '../../src/store/crypto';
-import { SealPool, spawnSealWorker, type SealWorkerData } from '../../src/store/seal-pool';
+import { SealPool, type SealWorkerData } from '../../src/store/seal-pool';
+import { tsxSealWorker } from '../helpers/seal-worker';
 import { openSqlite } from '../../src/store/sql/open';
 import { prepareSchema } from '../../src/store/sql/schema-check';
 import { SEAL_INLINE_MAX_ROWS, SqlStore } from '../../src/store/sql/sql-store';
@@ -31,7 +32,7 @@ import { serverInfo } from '../helpers/store';
  */
 function killingSpawn(kill: () => boolean): (data: SealWorkerData) => Worker {
   return (data) => {
-    const w = spawnSealWorker(data);
+    const w = tsxSealWorker(data);
     const post = w.postMessage.bind(w);
     w.postMessage = (value: unknown, transfer?: Parameters<Worker['postMessage']>[1]) => {
       post(value, transfer);
@@ -55,7 +56,7 @@ describe('SealPool', () => {
   for (const name of ['AES', 'CHACHA'] as CipherName[]) {
     test(`worker-sealed batches open with PayloadCipher.open (${name})`, async () => {
       const cipher = new PayloadCipher('seal-pool-key', name);
-      const pool = new SealPool(cipher);
+      const pool = new SealPool(cipher, { spawn: tsxSealWorker });
       try {
         await pool.start();
         const input = rows(300);
@@ -78,7 +79,7 @@ describe('SealPool', () => {
 
   test('a batch split across several workers keeps its order', async () => {
     const cipher = new PayloadCipher('seal-pool-key', 'AES');
-    const pool = new SealPool(cipher, 3);
+    const pool = new SealPool(cipher, { size: 3, spawn: tsxSealWorker });
     try {
       const input = rows(1000, 9);
       const sealed = await pool.seal(input);
@@ -177,6 +178,7 @@ describe('server: sealing worker killed during a publish burst', () => {
     const s = await startServer({
       streaming: { storeType: 'FILE', filestoreDir: dir, clusterID, encrypt: true, encryptionKey: 'srv-key', encryptionCipher: 'AES' },
       nats: { port: 0 },
+      spawnSealWorker: tsxSealWorker,
     });
     const marker = `BURST-MARKER-${randomBytes(4).toString('hex')}`;
     try {

@@ -80,7 +80,7 @@ class FullOps extends RecordingOps implements AdminWriteOperations {
   requeueMessage = this.rec;
 }
 
-function deps(over: Partial<AdminHandlerDeps> & { auth?: Partial<AdminAuthConfig>; role?: () => AdminRole } = {}): AdminHandlerDeps {
+function deps(over: Omit<Partial<AdminHandlerDeps>, 'auth'> & { auth?: Partial<AdminAuthConfig>; role?: () => AdminRole } = {}): AdminHandlerDeps {
   return {
     ops: over.ops ?? new RecordingOps(),
     role: over.role ?? (() => ({ active: true })),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Parser, ProtocolError, type ParserHandler } from '../../src/nats/embedded/parser';
+import { ProtocolParser, ProtocolError, type ParserHandler } from '../../src/nats/embedded/parser';
 
 class Recorder implements ParserHandler {
   events: string[] = [];
@@ -39,9 +39,9 @@ class Recorder implements ParserHandler {
 
 const LIMITS = { maxControlLine: 4096, maxPayload: 1024 };
 
-function parser(limits = LIMITS): [Parser, Recorder] {
+function parser(limits = LIMITS): [ProtocolParser, Recorder] {
   const r = new Recorder();
-  const p = new Parser(r, limits);
+  const p = new ProtocolParser(r, limits);
   p.headers = true;
   return [p, r];
 }
@@ -140,7 +140,7 @@ test('-ERR from the client is reported', () => {
 
 function expectError(input: string, errText: string | undefined, limits = LIMITS, headers = true): Recorder {
   const r = new Recorder();
-  const p = new Parser(r, limits);
+  const p = new ProtocolParser(r, limits);
   p.headers = headers;
   p.parse(Buffer.from(input, 'latin1'));
   assert.ok(r.error !== null, `expected an error for ${JSON.stringify(input)}`);
@@ -166,7 +166,7 @@ test('garbage is rejected before its newline arrives', () => {
   expectError('XYZ', 'Unknown Protocol Operation');
   expectError('PUBX', 'Unknown Protocol Operation');
   const r = new Recorder();
-  const p = new Parser(r, LIMITS);
+  const p = new ProtocolParser(r, LIMITS);
   p.parse(Buffer.from('PU'));
   p.parse(Buffer.from('B fo'));
   assert.equal(r.error, null);
@@ -184,7 +184,7 @@ test('maximum control line', () => {
   expectError(`SUB ${long}`, 'maximum control line exceeded', { maxControlLine: 100, maxPayload: 1024 });
   // Exactly at the limit is fine.
   const r = new Recorder();
-  const p = new Parser(r, { maxControlLine: 10, maxPayload: 1024 });
+  const p = new ProtocolParser(r, { maxControlLine: 10, maxPayload: 1024 });
   p.parse(Buffer.from('SUB abcdef 1\r\n'));
   assert.equal(r.error, null);
   assert.deepEqual(r.events, ['SUB abcdef - 1']);

@@ -7,7 +7,7 @@ import { ConfigError } from '../errors';
 import type { ConfValue } from '../natsconf';
 import { isConfMap } from '../natsconf';
 import type { NatsAuthUser, NatsPermissions, ResponsePermission, SubjectPermission } from '../options';
-import { invalidPermissionEntry } from '../../nats/embedded/permissions';
+import { invalidPermissionEntry } from '../../nats/embedded';
 import { mark, type ApplyContext } from './keyspec';
 import { ConfReader, describeValue, positionPrefix } from './reader';
 

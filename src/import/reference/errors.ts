@@ -2,6 +2,7 @@
  * Errors of the reference-store readers. Every damage error names where the damage is (file and
  * byte offset, or table and row) so an operator can inspect it, and says what to do.
  */
+import { StanServerError } from '../../errors';
 
 /** What kind of damage was found; also used in the list of skipped records. */
 export type DamageKind =
@@ -22,7 +23,8 @@ export function describeLocation(at: DamageLocation): string {
 }
 
 /** A store that cannot be read at all (not initialised, wrong layout, clustered sub-state...). */
-export class ReferenceStoreError extends Error {
+export class ReferenceStoreError extends StanServerError {
+  override readonly kind = 'import' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ReferenceStoreError';

@@ -6,6 +6,7 @@
  * reference-format writer must reproduce gogo's output byte for byte (ascending field numbers,
  * default values omitted), which is simplest to guarantee with an explicit writer.
  */
+import { StanServerError } from '../../errors';
 
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
@@ -13,7 +14,8 @@ export const WIRE_LEN = 2;
 export const WIRE_I32 = 5;
 
 /** Thrown for bytes that are not a valid protobuf message; callers add the file/offset. */
-export class ProtoDecodeError extends Error {
+export class ProtoDecodeError extends StanServerError {
+  override readonly kind = 'import' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ProtoDecodeError';

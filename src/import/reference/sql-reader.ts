@@ -12,13 +12,15 @@ import { big, bool, bytes, num, seqList, text } from './sql-values';
 import { toClient, toServerInfo } from './stored-to-model';
 import { interpretSubscriptions, type ReplayedSub } from './subscription-rules';
 import { systemNowNs } from './clock';
+import type { DialectName } from '../../store/sql/dialect/types';
 
 export interface SqlStoreReadOptions extends ReferenceReadOptions {
   /** Messages per SELECT page (default 1,000). */
   readonly pageSize?: number;
 }
 
-type SqlDialect = 'postgres' | 'mysql';
+/** The reference SQL store ran on PostgreSQL and MySQL only. */
+type SqlDialect = Exclude<DialectName, 'sqlite'>;
 
 /** Unquoted names are folded to lower case by Postgres; MySQL keeps the script's CamelCase. */
 const TABLES: Record<SqlDialect, Record<'serverInfo' | 'clients' | 'channels' | 'messages' | 'subscriptions' | 'subsPending', string>> = {
@@ -65,6 +67,8 @@ function lowerLimit(current: number, stored: number): boolean {
 
 /** Opens and recovers a reference SQL store. Messages are read later, per channel. */
 export async function openReferenceSqlStore(knex: Knex, options: SqlStoreReadOptions = {}): Promise<ReferenceStoreReader> {
+  // Kept whole (~110 lines): builds the reader's closures over one connection, dialect
+  // and table set; most of its length is the returned object's small methods.
   const dialect = dialectOf(knex);
   const T = TABLES[dialect];
   const pageSize = options.pageSize ?? 1000;

@@ -2,6 +2,7 @@
  * Errors of the admin API. Every failure answers JSON `{code, message}` (plus `parameter`
  * for a bad parameter) so scripts can branch on `code` and people can read `message`.
  */
+import { StanServerError } from '../../errors';
 
 /** Stable error codes of the admin API (documented in docs/admin-api.md and openapi.json). */
 export type AdminErrorCode =
@@ -32,7 +33,8 @@ export interface AdminErrorBody {
   ft_group?: string;
 }
 
-export class AdminError extends Error {
+export class AdminError extends StanServerError {
+  override readonly kind = 'admin-request' as const;
   constructor(
     readonly status: number,
     readonly body: AdminErrorBody,

@@ -3,6 +3,7 @@
  * silent default), unlike the reference's lenient /streaming paging.
  */
 import { badParameter } from './errors';
+import { errorText } from '../../errors';
 
 /** A request body: a JSON object (or nothing, read as `{}`). */
 export type JsonObject = { [k: string]: unknown };
@@ -109,7 +110,7 @@ export function parseBody(text: string): JsonObject {
   try {
     v = JSON.parse(text);
   } catch (err) {
-    throw badParameter('body', `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw badParameter('body', `not valid JSON (${errorText(err)})`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badParameter('body', 'must be a JSON object');
   return v as JsonObject;

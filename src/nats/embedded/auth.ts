@@ -13,8 +13,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NatsAuthUser, NatsPermissions, NatsServerOptions } from '../../config/options';
 import { Permissions, validatePermissions } from './permissions';
+import { StanServerError } from '../../errors';
 
-export class AuthConfigError extends Error {
+export class AuthConfigError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'AuthConfigError';

@@ -15,11 +15,11 @@ import {
   type SubscribeOptions,
   type TransportSubscription,
 } from '../transport';
-import type { ConnectionStats } from './client';
+import { subscriptionEntry, type ConnectionStats } from './host';
 import { nuid } from './nuid';
 import type { EmbeddedNatsServer, InProcessPeer } from './server';
 import { isValidQueueName, isValidSubject } from '../../subject';
-import { Subscription, type SubOwner } from './subscription';
+import { NatsSubscription, type SubOwner } from './subscription';
 
 interface PendingRequest {
   resolve(data: Uint8Array): void;
@@ -30,7 +30,7 @@ interface PendingRequest {
 class InProcessSubscription implements TransportSubscription {
   constructor(
     private readonly conn: InProcessConnection,
-    readonly sub: Subscription,
+    readonly sub: NatsSubscription,
   ) {}
 
   unsubscribe(): void {
@@ -48,12 +48,12 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
   outBytes = 0;
 
   private isClosed = false;
-  private readonly subs = new Set<Subscription>();
+  private readonly subs = new Set<NatsSubscription>();
   private readonly startTime = new Date();
   private sidSeq = 0;
   // Requests share one wildcard inbox subscription, so a request costs no sublist churn.
   private respPrefix = '';
-  private respSub: Subscription | null = null;
+  private respSub: NatsSubscription | null = null;
   private readonly pending = new Map<string, PendingRequest>();
   private reqSeq = 0;
 
@@ -79,7 +79,7 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
     if (!isValidSubject(subject)) throw new Error(`nats: invalid subject "${subject}"`);
     const queue = opts?.queue;
     if (queue !== undefined && !isValidQueueName(queue)) throw new Error(`nats: invalid queue name "${queue}"`);
-    const sub = new Subscription(this, subject, queue, String(++this.sidSeq), handler);
+    const sub = new NatsSubscription(this, subject, queue, String(++this.sidSeq), handler);
     this.subs.add(sub);
     this.server.sublist.insert(sub);
     return new InProcessSubscription(this, sub);
@@ -89,7 +89,7 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
     if (this.isClosed) return Promise.reject(new Error('nats: connection closed'));
     if (this.respSub === null) {
       this.respPrefix = `_INBOX.${nuid()}.`;
-      this.respSub = new Subscription(this, `${this.respPrefix}*`, undefined, String(++this.sidSeq), this.onResponse);
+      this.respSub = new NatsSubscription(this, `${this.respPrefix}*`, undefined, String(++this.sidSeq), this.onResponse);
       this.subs.add(this.respSub);
       this.server.sublist.insert(this.respSub);
     }
@@ -155,7 +155,7 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
 
   // ---- SubOwner --------------------------------------------------------------------
 
-  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
+  deliver(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
     const handler = sub.handler;
     if (handler === null) return;
     try {
@@ -168,7 +168,7 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
     }
   }
 
-  removeSubscription(sub: Subscription): void {
+  removeSubscription(sub: NatsSubscription): void {
     if (sub.closed) return;
     sub.closed = true;
     this.subs.delete(sub);
@@ -188,13 +188,7 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
       lang: 'ts-inprocess',
       version: '',
       subscriptions: subs.length,
-      subscriptionsList: subs.map((s) => ({
-        subject: s.subject,
-        ...(s.queue !== undefined ? { queue: s.queue } : {}),
-        sid: s.sid,
-        msgs: s.delivered,
-        max: s.max,
-      })),
+      subscriptionsList: subs.map(subscriptionEntry),
       pendingBytes: 0,
       inMsgs: this.inMsgs,
       outMsgs: this.outMsgs,

@@ -10,6 +10,7 @@
  * The parser validates framing (verbs, arg counts, sizes, limits); semantic checks
  * (subjects, auth, permissions) belong to the connection.
  */
+import { StanServerError } from '../../errors';
 
 export interface ParserHandler {
   onConnect(json: string): void;
@@ -30,7 +31,8 @@ export interface ParserHandler {
  * `errText` is what goes into `-ERR '…'` (undefined = close without `-ERR`, spec §2.7);
  * `message` is for the log.
  */
-export class ProtocolError extends Error {
+export class ProtocolError extends StanServerError {
+  override readonly kind = 'client-protocol' as const;
   constructor(
     readonly errText: string | undefined,
     message: string,
@@ -107,7 +109,7 @@ function parseSize(buf: Buffer, s: number, e: number): number {
   return n;
 }
 
-export class Parser {
+export class ProtocolParser {
   /** Set by the connection once CONNECT said `headers:true`; HPUB is refused otherwise. */
   headers = false;
   private state = State.Op;

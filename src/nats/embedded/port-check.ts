@@ -7,11 +7,13 @@
  * accepts connections on the address, the port is taken.
  */
 import { connect } from 'node:net';
+import { StanServerError } from '../../errors';
 
 /** How long the probe waits; an address of this host refuses or accepts at once. */
 const PROBE_TIMEOUT_MS = 500;
 
-export class PortInUseError extends Error {
+export class PortInUseError extends StanServerError {
+  override readonly kind = 'nats' as const;
   constructor(host: string, port: number) {
     super(
       `cannot listen for client connections on ${host || '0.0.0.0'}:${port}: address already in use (another process accepts ` +

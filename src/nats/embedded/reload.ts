@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { NatsServerOptions } from '../../config/options';
 import { Authenticator } from './auth';
 import { CloseReason, type ClientConnection } from './client';
-import type { EmbeddedNatsServer } from './server';
+import type { ReloadTarget } from './host';
 
 export interface NatsReloadResult {
   /** Options applied, by their NatsServerOptions field name. */
@@ -43,7 +43,7 @@ export function changedKeys(cur: object, next: object): string[] {
 }
 /** Applies `next` to `server` (see the module comment); called through server.reload(). */
 export async function reloadNatsOptions(
-  server: EmbeddedNatsServer,
+  server: ReloadTarget,
   next: Readonly<NatsServerOptions>,
   clients: ClientConnection[],
 ): Promise<NatsReloadResult> {

@@ -11,7 +11,8 @@ import { ClientConnection, CloseReason, remoteIp, type ConnectionStats } from '.
 import { Authenticator } from './auth';
 import { reloadNatsOptions, type NatsReloadResult } from './reload';
 import { Sublist, type SublistStats } from './sublist';
-import type { Subscription, SubOwner } from './subscription';
+import type { ConnectionHost, ReloadTarget } from './host';
+import type { NatsSubscription, SubOwner } from './subscription';
 import { ClientTls, tlsRequired } from './tls';
 
 export const SERVER_VERSION = '2.10.0';
@@ -58,10 +59,10 @@ function randomServerId(): string {
   return id;
 }
 
-export class EmbeddedNatsServer {
+export class EmbeddedNatsServer implements ConnectionHost, ReloadTarget {
   readonly serverId = randomServerId();
   readonly serverName: string;
-  readonly sublist = new Sublist<Subscription>();
+  readonly sublist = new Sublist<NatsSubscription>();
   /** Authentication and permissions (replaced by a configuration reload). */
   auth: Authenticator;
   readonly startTime = new Date();
@@ -269,8 +270,8 @@ export class EmbeddedNatsServer {
   }
 
   /** Called by a client connection once it is closed. */
-  clientClosed(c: ClientConnection, snap: ConnectionStats): void {
-    if (!this.clients.delete(c.cid)) return;
+  clientClosed(cid: number, snap: ConnectionStats): void {
+    if (!this.clients.delete(cid)) return;
     this.closedConns.push(snap);
     if (this.closedConns.length > MAX_CLOSED) this.closedConns.shift();
   }
@@ -330,7 +331,7 @@ export class EmbeddedNatsServer {
     return n;
   }
 
-  private deliverOne(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
+  private deliverOne(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
     const owner = sub.owner;
     const size = data.length;
     sub.delivered++;

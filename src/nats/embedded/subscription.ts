@@ -20,12 +20,12 @@ export interface SubOwner {
    * block of that many bytes (HPUB); -1 (PUB) or 0 (empty header block) means none, which
    * is how the reference delivers `HPUB s 0 n` too (as MSG).
    */
-  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void;
+  deliver(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void;
   /** Removes a subscription (auto-unsubscribe reached its max). */
-  removeSubscription(sub: Subscription): void;
+  removeSubscription(sub: NatsSubscription): void;
 }
 
-export class Subscription implements SublistEntry {
+export class NatsSubscription implements SublistEntry {
   /** Set when removed, so a fan-out already in progress skips it. */
   closed = false;
   delivered = 0;

@@ -20,12 +20,14 @@ import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { NatsServerOptions } from '../../config/options';
 import type { Logger } from '../../logging/logger';
+import { StanServerError } from '../../errors';
 
 /** nats-server's TLS_TIMEOUT: the handshake deadline when `tls.timeout` is not set. */
 export const DEFAULT_TLS_TIMEOUT_MS = 2000;
 
 /** A TLS set-up problem found at start-up (missing flag, unreadable or mismatched files). */
-export class TlsConfigError extends Error {
+export class TlsConfigError extends StanServerError {
+  override readonly kind = 'configuration' as const;
   constructor(message: string) {
     super(message);
     this.name = 'TlsConfigError';

@@ -10,7 +10,7 @@ import { MsgProtoCodec } from '../../protocol/codec';
 import type { StoredMsg } from '../../store/contract';
 import type { CoreContext } from '../context';
 import type { DeliveryCap } from '../delivery';
-import { errorText } from '../error-text';
+import { errorText } from '../../errors';
 import type { Channel, Subscription } from '../state';
 import { resolveDeadLetterPolicy, type DeadLetterPolicy } from './policy';
 

@@ -36,9 +36,11 @@
  */
 import type { SubState } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from './events';
+import { StanServerError } from '../../errors';
 
 /** Thrown for a body that is not a valid encoding (truncated, corrupted, unknown kind). */
-export class EventDecodeError extends Error {
+export class EventDecodeError extends StanServerError {
+  override readonly kind = 'store' as const;
   constructor(message: string) {
     super(message);
     this.name = 'EventDecodeError';

@@ -22,10 +22,12 @@
  */
 import { ByteReader, ByteWriter, EventDecodeError, readSubState, writeSubState } from './event-codec';
 import type { ChannelProjection, ProjectedState, SubProjection } from './projection';
+import { StanServerError } from '../../errors';
 
 export const SNAPSHOT_VERSION = 1;
 
-export class SnapshotFormatError extends Error {
+export class SnapshotFormatError extends StanServerError {
+  override readonly kind = 'store' as const;
   constructor(message: string) {
     super(message);
     this.name = 'SnapshotFormatError';

@@ -15,6 +15,7 @@
  * read then finds nothing and caches nothing.
  */
 import type { StoredMsg } from '../contract';
+import { toError } from '../../errors';
 
 export const PAGE_MAX_ROWS = 2048;
 const PAGE_MIN_ROWS = 16;
@@ -95,7 +96,7 @@ export class ColdPages {
 
   private prefetch(from: number, upTo: number): void {
     if (this.loading.has(from) || this.pages.some((p) => from >= p.from && from <= p.to)) return;
-    this.read(from, upTo).catch((err: unknown) => this.onError(err instanceof Error ? err : new Error(String(err))));
+    this.read(from, upTo).catch((err: unknown) => this.onError(toError(err)));
   }
 
   private read(from: number, upTo: number): Promise<StoredMsg[]> {

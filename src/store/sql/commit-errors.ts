@@ -15,6 +15,7 @@
  *     corrupt). Splitting does not help; a database administrator must act.
  */
 import { dialectFor, type CommitErrorKind, type DialectName } from './dialect';
+import { errorText } from '../../errors';
 
 export type { CommitErrorKind };
 
@@ -34,7 +35,7 @@ export function classifyCommitError(dialect: DialectName, err: unknown): CommitE
 export function databaseReason(err: unknown): string {
   const sqlMessage = field(err, 'sqlMessage');
   if (typeof sqlMessage === 'string' && sqlMessage !== '') return sqlMessage;
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorText(err);
   // Knex is configured with compileSqlOnError: false, so the prefix is our own SQL text,
   // which never contains " - ".
   const cut = /^(insert|update|delete|select|with)\b/i.test(msg) ? msg.indexOf(' - ') : -1;

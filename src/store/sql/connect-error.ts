@@ -5,8 +5,10 @@
  * message for Node's multi-address AggregateError) name none of that.
  */
 import { redactDataSource, type SqlDriver } from './dsn';
+import { StanServerError } from '../../errors';
 
-export class StoreConnectError extends Error {
+export class StoreConnectError extends StanServerError {
+  override readonly kind = 'store' as const;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'StoreConnectError';

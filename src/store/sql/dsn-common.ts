@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import type { DialectName } from './dialect/types';
 import { checkServerIdentity, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { StanServerError } from '../../errors';
 
 /** The server databases (`--sql_driver`): the dialects other than SQLite. */
 export type SqlDriver = Exclude<DialectName, 'sqlite'>;
@@ -112,7 +113,8 @@ export interface MysqlConnectionOptions {
 }
 
 /** A `--sql_source` that cannot be used. The message never contains the password. */
-export class DataSourceError extends Error {
+export class DataSourceError extends StanServerError {
+  override readonly kind = 'data-source' as const;
   constructor(message: string) {
     super(message);
     this.name = 'DataSourceError';

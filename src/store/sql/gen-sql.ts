@@ -15,6 +15,7 @@ import { PACKAGE_ROOT } from '../../paths';
 import { MIGRATIONS } from '../../../migrations';
 import { MigrationDef, SqlDialect, SQL_DIALECTS } from './migration-types';
 import { builderStatements, migrationsTableBuilder, recordMigrationQuery } from './migrator';
+import { errorText } from '../../errors';
 
 const CLIENT: Record<SqlDialect, string> = { postgres: 'pg', mysql: 'mysql2', sqlite: 'better-sqlite3' };
 const TITLE: Record<SqlDialect, string> = { postgres: 'PostgreSQL', mysql: 'MySQL/MariaDB', sqlite: 'SQLite' };
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${errorText(err)}\n`);
     process.exitCode = 1;
   });
 }

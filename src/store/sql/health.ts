@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema';
+import { errorText } from '../../errors';
 
 /** /readyz database probe: answer deadline, and how long a result is reused. */
 export const HEALTH_TIMEOUT_MS = 2000;
@@ -38,7 +39,7 @@ export class DatabaseProbe {
       .execute()
       .then(
         () => undefined,
-        (err: unknown) => `store unreachable: ${err instanceof Error ? err.message : String(err)}`,
+        (err: unknown) => `store unreachable: ${errorText(err)}`,
       );
     try {
       return await Promise.race([query, timeout]);

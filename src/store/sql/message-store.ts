@@ -16,6 +16,7 @@ import { num, toBuffer } from './dialect';
 import type { Database } from './schema';
 import type { MsgRow } from './pending-batch';
 import { ColdPages } from './cold-pages';
+import { toError } from '../../errors';
 
 /** Recent messages kept in memory per channel so live delivery never reads the database. */
 const CACHE_MSGS = 4096;
@@ -219,7 +220,7 @@ export class SqlMsgStore implements MsgStore {
         },
         (err: unknown) => {
           this.coldAgeQuery = false;
-          this.ch.host.reportError(err instanceof Error ? err : new Error(String(err)));
+          this.ch.host.reportError(toError(err));
         },
       );
   }

@@ -22,6 +22,7 @@ import type { UmzugStorage, MigrationParams } from 'umzug';
 import { MIGRATIONS } from '../../../migrations';
 import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migration-types';
 import { MIGRATIONS_TABLE, TABLES } from './schema';
+import { StanServerError } from '../../errors';
 
 /** How long a migrator waits for another one to finish. */
 export const MIGRATION_LOCK_TIMEOUT_S = 60;
@@ -29,7 +30,8 @@ export const MIGRATION_LOCK_TIMEOUT_S = 60;
 const PG_LOCK_KEY = 0x5354414e;
 
 /** The role may read and write rows but not change the schema. */
-export class MigrationPermissionError extends Error {
+export class MigrationPermissionError extends StanServerError {
+  override readonly kind = 'store' as const;
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
     this.name = 'MigrationPermissionError';
@@ -37,7 +39,8 @@ export class MigrationPermissionError extends Error {
 }
 
 /** Another migrator held the lock for longer than MIGRATION_LOCK_TIMEOUT_S. */
-export class MigrationLockTimeoutError extends Error {
+export class MigrationLockTimeoutError extends StanServerError {
+  override readonly kind = 'store' as const;
   constructor(message: string) {
     super(message);
     this.name = 'MigrationLockTimeoutError';

@@ -16,6 +16,7 @@
  */
 import type * as Pg from 'pg';
 import { needsHostWalk, pgHosts, type PgConnectionOptions, type PgHost, type PgTargetSessionAttrs, type SqlConnectionConfig } from './dsn';
+import { StanServerError, errorText, toError } from '../../errors';
 
 /** What decides whether a session fits. */
 export interface PgSessionState {
@@ -57,7 +58,8 @@ export function hostLabel(h: PgHost): string {
 }
 
 /** No host of the list gave a fitting session. Names every host and why. */
-export class NoFittingHostError extends Error {
+export class NoFittingHostError extends StanServerError {
+  override readonly kind = 'data-source' as const;
   constructor(readonly target: PgTargetSessionAttrs | undefined, readonly attempts: string[]) {
     super(
       `could not connect to any PostgreSQL server of --sql_source${target === undefined ? '' : ` with target_session_attrs=${target}`}: ` +
@@ -190,7 +192,7 @@ export function walkingClientClass(pg: Pick<typeof Pg, 'Client'>, walker: PgHost
           walker.forget(h);
           throw err;
         }
-        const wrong = await walker.verify(this, h).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+        const wrong = await walker.verify(this, h).catch((err: unknown) => (errorText(err)));
         if (wrong !== undefined) {
           await this.end().catch(() => undefined);
           throw new NoFittingHostError(walker.o.target, [wrong]);
@@ -198,7 +200,7 @@ export function walkingClientClass(pg: Pick<typeof Pg, 'Client'>, walker: PgHost
         return this;
       };
       if (callback === undefined) return run();
-      run().then(() => callback(undefined), (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))));
+      run().then(() => callback(undefined), (err: unknown) => callback(toError(err)));
     }
   }
   return WalkingClient;

@@ -23,6 +23,7 @@ import { MIGRATIONS } from '../../../migrations';
 import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migration-types';
 import { migrate, MigrateResult } from './migrator';
 import { MIGRATIONS_TABLE } from './schema';
+import { StanServerError } from '../../errors';
 
 /** The oldest schema version this release can run on. */
 export const MIN_SCHEMA = 1;
@@ -30,7 +31,8 @@ export const MIN_SCHEMA = 1;
 export const MAX_SCHEMA = 3;
 
 /** Base class: every schema refusal is one line telling the operator what to do. */
-export class SchemaError extends Error {
+export class SchemaError extends StanServerError {
+  override readonly kind = 'store' as const;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;

@@ -29,7 +29,7 @@ import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
 import { emptyState, evolve, type ProjectedState, toRecovered } from '../events/projection';
 import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../limits/limits';
-import { ChannelStore, CommitObservable, ERR_TOO_MANY_CHANNELS, FencedStore, HealthCheckedStore, ImportMarker, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
+import { ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
 import type { DialectAdapter } from './dialect';
 import { isLoneMessage, newPending, requeue, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
@@ -46,6 +46,7 @@ import { SnapshotSchedule, writeSnapshot } from './snapshots';
 import { loadCommittedState, verifyStoredPayloads } from './recovery';
 import { RetentionTimer } from './retention';
 import { DatabaseProbe } from './health';
+import { toError } from '../../errors';
 
 export { SNAPSHOT_EVERY_EVENTS, SNAPSHOT_EVERY_MS } from './snapshots';
 export { SEAL_INLINE_MAX_ROWS } from './sealing';
@@ -77,10 +78,6 @@ const STATEMENT_SLACK_BYTES = 1024;
 const RETRY_MS = 200;
 /** Acks and deliveries nobody awaits are committed at most this long after they were recorded. */
 const BACKGROUND_COMMIT_MS = 50;
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
 
 export class SqlStore implements FencedStore, CommitObservable, HealthCheckedStore, ChannelHost {
   readonly type: 'SQL' | 'FILE';
@@ -146,7 +143,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
     this.writer = new BatchWriter(adapter, this.sealer, { clusterID: opts.clusterID, bulkInsertLimit: opts.bulkInsertLimit, encrypting: this.encrypting, now: this.now });
     this.retention = new RetentionTimer(
       () => this.channels.values(),
-      () => this.commit().catch((err: unknown) => this.onError?.(asError(err))),
+      () => this.commit().catch((err: unknown) => this.onError?.(toError(err))),
       this.now,
     );
     this.probe = new DatabaseProbe(adapter.db);
@@ -281,8 +278,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
 
   createChannel(name: string): ChannelStore {
     if (this.channels.has(name)) throw new StoreError('already exists');
-    const max = this.limits.maxChannels;
-    if (max > 0 && this.channels.size >= max) throw new StoreError(ERR_TOO_MANY_CHANNELS);
+    checkChannelRoom(this.limits.maxChannels, this.channels.size);
     const id = ++this.lastChannelID;
     const cs = new SqlChannelStore(this, id, name, this.resolver.resolve(name));
     this.channels.set(name, cs);
@@ -412,7 +408,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
         for (const { part, error } of result.refused) this.refuseMessage(part.msgs[0], error);
         const stopped = result.stopped;
         if (stopped !== undefined) {
-          const e = asError(stopped.error);
+          const e = toError(stopped.error);
           this.lastCommitError = e.message;
           // Keep the rows: the in-memory state already contains them, so they are written by
           // the next successful commit (at-least-once for the publishers that got an error).
@@ -433,7 +429,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
         this.failure = undefined;
         this.onCommit?.(batch.msgs.length - result.refused.length, batch.events.length, (performance.now() - started) / 1000);
         for (const w of batch.waiters) w.resolve();
-        if (this.snapshots.due()) await this.writeSnapshot().catch((err: unknown) => this.onError?.(asError(err)));
+        if (this.snapshots.due()) await this.writeSnapshot().catch((err: unknown) => this.onError?.(toError(err)));
       }
     } finally {
       this.committing = false;
@@ -479,7 +475,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
       while (this.committing) await new Promise((r) => setTimeout(r, 5));
       if (this.snapshots.pending) await this.writeSnapshot();
     } catch (err) {
-      this.onError?.(asError(err));
+      this.onError?.(toError(err));
     }
     this.closed = true;
     this.sealer.markClosed();

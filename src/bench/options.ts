@@ -1,0 +1,41 @@
+/**
+ * The bench command's parsed options and scenario shape, in their own module so that the
+ * bench driver (bench.ts) and the persistence runs (persist.ts) share them without importing
+ * each other.
+ */
+import type { SqlDriver, StoreKind } from './env';
+import type { LoadgenKind } from './loadrun';
+
+export interface Scenario {
+  name: 'async' | 'async4' | 'pubsub' | 'sync';
+  title: string;
+  pubs: number;
+  subs: number;
+  sync: boolean;
+}
+
+export interface Options {
+  store: StoreKind;
+  sqlDriver: SqlDriver;
+  sqlSource: string | null;
+  runs: number;
+  msgs: number;
+  syncMsgs: number;
+  size: number;
+  scenarios: Scenario[];
+  stanBench: string | null;
+  loadgens: LoadgenKind[];
+  mpa: number;
+  warm: boolean;
+  profileDir: string | null;
+  serverArgs: string[];
+  recovery: number;
+  recoveryChannels: number;
+  scale: boolean;
+  scaleSubs: number;
+  scaleChannels: number;
+  soak: number;
+  soakMaxMsgs: number;
+  /** --catchup N: stored messages a new deliver-all subscriber replays (0 = scenario off). */
+  catchup: number;
+}
