@@ -10,7 +10,7 @@ import type { NatsTransport } from '../nats/transport';
 import type { Store } from '../store/contract';
 import type { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
-import { becomeActive } from '../ft/setup';
+import { becomeActive, type FtStartOptions } from '../ft/setup';
 import { duplicateNodeCheck } from './duplicate-node';
 import { resolveNodeID } from './node-id';
 import { ClusterConfigError, CLUSTERING_DOC, clusteringStartupLines, RAFT_ONLY } from './validate';
@@ -71,6 +71,7 @@ export interface ClusterStepOptions {
   log: Logger;
   signal: AbortSignal;
   onStandby?: () => void;
+  onLease?: FtStartOptions['onLease'];
 }
 
 /**
@@ -89,6 +90,7 @@ export async function clusterStep(
     serverID: member.nodeID,
     log: o.log,
     signal: o.signal,
+    onLease: o.onLease,
     onStandby: () => {
       member.role = 'Follower';
       o.onStandby?.();

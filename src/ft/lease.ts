@@ -157,6 +157,20 @@ export class Lease {
     return r === undefined ? undefined : { owner: r.owner, writes: Number(r.writes) };
   }
 
+  /**
+   * The owner of the lease while somebody holds it (by the database's clock), undefined when
+   * it is released or expired. Read-only, no lock: the admin API names the active server.
+   */
+  async holder(): Promise<string | undefined> {
+    const r = (await this.knex('stan_lease')
+      .select('owner')
+      .where('group_name', this.opts.group)
+      .andWhere('owner', '<>', '')
+      .andWhere('expires_at', '>', this.knex.raw(this.now))
+      .first()) as { owner: string } | undefined;
+    return r?.owner;
+  }
+
   /** Clean shutdown: frees the lease so a standby takes over at once. */
   async release(): Promise<void> {
     if (this.epoch === 0) return;

@@ -44,6 +44,8 @@ export interface FtStartOptions {
   signal?: AbortSignal;
   /** Called when the server becomes the standby (it is waiting for the lease). */
   onStandby?: () => void;
+  /** Called once the lease is open (before the standby wait): who holds it can be read from then on. */
+  onLease?: (lease: Lease) => void;
   /**
    * Clustered mode: the election group is the cluster ID, the lease owner the node ID
    * (`serverID`), and the log lines speak of leader and follower instead of FT.
@@ -93,6 +95,7 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
   const lines = electionLines(group, o.cluster !== undefined);
   const lease = new Lease(knex, dialect, { group, owner: o.serverID, ttlMs: so.ftLeaseTTL });
   await lease.init().catch(() => undefined);
+  o.onLease?.(lease);
   const ctl = new FtController(lease, { ttlMs: so.ftLeaseTTL, renewMs: so.ftLeaseRenew, pollMs: so.ftLeasePoll }, o.log);
   ctl.standbyCheck = o.cluster?.standbyCheck(lease);
   const onAbort = (): void => void ctl.stop(false);

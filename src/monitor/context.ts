@@ -8,6 +8,7 @@ import type { EmbeddedNatsServer } from '../nats/embedded';
 import type { ServerState, StanCore } from '../stan/core';
 import type { Store } from '../store/contract';
 import type { ClusterMember } from '../cluster/runtime';
+import type { ActiveServerLookup } from '../ft/active-server';
 
 /** The running streaming server as the monitor reads it (StreamingServer implements it). */
 export interface MonitoredServer {
@@ -33,4 +34,6 @@ export interface MonitorContext {
   state: ServerState;
   /** Clustered mode: the node's ID and role (a follower has no `server` yet). */
   cluster?: ClusterMember;
+  /** FT or clustered mode: who holds the lease (the admin API names it on a standby). */
+  activeServer?: ActiveServerLookup;
 }

@@ -63,7 +63,7 @@ export async function startMonitor(ctx: MonitorContext, log: Logger, version: st
   const registry = createMetricsRegistry(ctx);
   observeStoreCommits(registry, ctx.store);
   registerMetricsRoute(http, registry);
-  registerAdminRoutes(http, ctx.options, () => monitorSource(ctx), log, version);
+  registerAdminRoutes(http, ctx.options, () => monitorSource(ctx), log, version, ctx.activeServer);
   registerConsoleRoutes(http);
   const n = ctx.options.nats;
   // -1: a random port (the reference's RANDOM_PORT). -m and -ms may both be given.

@@ -27,7 +27,7 @@ import { validateClusterOptions } from '../cluster/runtime';
 import { startPartitioning, validatePartitioning, type PartitionPeer } from './partitioning';
 import type { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
-import { becomeActive, validateFtOptions } from '../ft/setup';
+import { becomeActive, validateFtOptions, type FtStartOptions } from '../ft/setup';
 import type { MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
 import { wantsChildNatsServer } from '../nats/child-config';
@@ -159,6 +159,7 @@ export interface FtStepOptions {
   log: Logger;
   signal: AbortSignal;
   onStandby?: () => void;
+  onLease?: FtStartOptions['onLease'];
 }
 
 /**

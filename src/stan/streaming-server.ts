@@ -16,6 +16,8 @@ import type { StanCore, ServerState } from './core';
 import { reloadConfiguration } from './config-reload';
 import type { PartitionPeer } from './partitioning';
 import type { FtController } from '../ft/controller';
+import { ActiveServerSource } from '../ft/active-server';
+import type { Lease } from '../ft/lease';
 import type { MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
 import type { ChildNatsServer } from '../nats/child-server';
@@ -146,6 +148,8 @@ export class StreamingServer {
         parts.gossip = gossip;
         gossip.start();
       }
+      // The lease opens in the election step, after the monitor listens: attached then.
+      const leaseHolder = member !== undefined || so.ftGroupName ? new ActiveServerSource() : undefined;
       const mctx: MonitorContext = {
         clusterID: so.clusterID,
         serverID,
@@ -157,10 +161,12 @@ export class StreamingServer {
         server: undefined,
         state: member !== undefined ? 'CLUSTERED' : so.ftGroupName ? 'FT_STANDBY' : 'STANDALONE',
         cluster: member,
+        activeServer: leaseHolder?.lookup,
       };
       parts.monitor = await startMonitorStep(options, mctx, log, STAN_VERSION);
       const signal = loggers.signal ? AbortSignal.any([loggers.signal, childDied.signal]) : childDied.signal;
-      const electionOpts = { serverID, log, signal, onStandby: loggers.onStandby };
+      const onLease = leaseHolder && ((lease: Lease): void => leaseHolder.attach(() => lease.holder()));
+      const electionOpts = { serverID, log, signal, onStandby: loggers.onStandby, onLease };
       const { ft, coreNc } = member !== undefined ? await clusterStep(options, member, store, nats.nc, electionOpts) : await ftStep(so, store, nats.nc, electionOpts);
       parts.ft = ft;
       await coreStep(so, store, nats, coreNc, parts, {

@@ -1,7 +1,8 @@
 /**
  * Admin API in an FT group (two real server processes, a real nats-server, the FILE and
  * PostgreSQL stores): the standby refuses mutating calls with 503 not_active naming the FT
- * group; a purge and a durable reset made on the active are events in the shared log, so the
+ * group and the active server's ID (the lease's owner, as its /streaming/serverz shows it);
+ * a purge and a durable reset made on the active are events in the shared log, so the
  * standby that takes over after a kill -9 of the active has them (channel first sequence,
  * durable position seen by the real client).
  */
@@ -32,7 +33,7 @@ const backends: FtBackend[] = ['file', 'postgres'];
 
 describe('admin API in an FT group', () => {
   for (const backend of backends) {
-    test(`${backend}: standby answers 503 naming the group; purge and reset survive a takeover`, async () => {
+    test(`${backend}: standby answers 503 naming the group and the active server; purge and reset survive a takeover`, async () => {
       const store = await ftStore(backend);
       const cid = `ft-admin-${backend}`;
       const group = `ga-${backend}`;
@@ -56,9 +57,12 @@ describe('admin API in an FT group', () => {
           await new Collector(s1).waitFor(10);
           await endSub(s1, 'close');
 
+          // The standby names the active server by the ID the lease holds: its server ID.
+          const activeID = ((await httpGet(a.port, '/streaming/serverz')).json() as { server_id: string }).server_id;
           const refused = await post(b.port, '/admin/v1/channels/ft.orders/purge', {});
           assert.equal(refused.status, 503);
-          assert.deepEqual([refused.body['code'], refused.body['ft_group']], ['not_active', group]);
+          assert.deepEqual([refused.body['code'], refused.body['ft_group'], refused.body['active_server']], ['not_active', group, activeID]);
+          assert.match(String(refused.body['message']), new RegExp(`server ID "${activeID}"`));
 
           assert.equal((await post(a.port, '/admin/v1/channels/ft.orders/purge', { before_seq: 4 })).status, 200);
           assert.equal((await post(a.port, '/admin/v1/channels/ft.orders/durables/reset', { client_id: 'ft-admin-client', durable: 'd', seq: 6 })).status, 200);

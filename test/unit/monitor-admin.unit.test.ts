@@ -13,15 +13,20 @@ import { ENDPOINTS, availableEndpoints } from '../../src/monitor/admin/endpoints
 import { openApiDocument, type Schema } from '../../src/monitor/admin/openapi';
 import { adminMessage } from '../../src/monitor/admin/context-ops';
 import { MsgProtoCodec } from '../../src/protocol/codec';
-import type { AdminOperations, AdminRole, AdminWriteOperations, ListMessagesInput, MutationOutput } from '../../src/monitor/admin/operations';
+import type { AdminOperations, AdminWriteOperations, ListMessagesInput, MutationOutput } from '../../src/monitor/admin/operations';
 import { silentLogger, type Logger } from '../../src/logging/logger';
+import { adminRole } from '../../src/monitor/admin/role';
+import { ActiveServerSource } from '../../src/ft/active-server';
+import { defaultServerOptions, type ServerOptions } from '../../src/config/options';
+import type { StreamingMonitorSource } from '../../src/monitor/streaming';
+import type { ServerState } from '../../src/stan/core';
 
 const TOKEN = 's3cret-token';
 
 interface Answer {
   status: number;
   headers: Record<string, string>;
-  body: { code?: string; message?: string; parameter?: string; active_server?: string; [k: string]: unknown };
+  body: { code?: string; message?: string; parameter?: string; active_server?: string | null; [k: string]: unknown };
 }
 
 interface FakeReq {
@@ -80,7 +85,7 @@ class FullOps extends RecordingOps implements AdminWriteOperations {
   requeueMessage = this.rec;
 }
 
-function deps(over: Omit<Partial<AdminHandlerDeps>, 'auth'> & { auth?: Partial<AdminAuthConfig>; role?: () => AdminRole } = {}): AdminHandlerDeps {
+function deps(over: Omit<Partial<AdminHandlerDeps>, 'auth'> & { auth?: Partial<AdminAuthConfig>; role?: AdminHandlerDeps['role'] } = {}): AdminHandlerDeps {
   return {
     ops: over.ops ?? new RecordingOps(),
     role: over.role ?? (() => ({ active: true })),
@@ -264,16 +269,33 @@ describe('admin API: mutating endpoints', () => {
     ]);
   });
 
-  test('on a standby: 503 not_active naming the active server; reads still answer', async () => {
+  test('on an FT standby: 503 not_active naming the active server and the group; reads still answer', async () => {
     const ops = new FullOps();
-    const d = deps({ ops, role: () => ({ active: false, activeServer: 'node-a:8222' }) });
+    const d = deps({ ops, role: async () => ({ active: false, activeServer: 'NUIDACTIVE', group: 'orders-ft' }) });
     const a = await call(d, '/admin/v1/channels/foo/purge', { method: 'POST', headers: bearer(TOKEN), body: '{}' });
     assert.equal(a.status, 503);
     assert.equal(a.body.code, 'not_active');
-    assert.equal(a.body.active_server, 'node-a:8222');
-    assert.match(a.body.message ?? '', /node-a:8222/);
+    assert.equal(a.body.active_server, 'NUIDACTIVE');
+    assert.equal(a.body.ft_group, 'orders-ft');
+    assert.match(a.body.message ?? '', /server ID "NUIDACTIVE"/);
     assert.deepEqual(ops.calls, []);
     assert.equal((await call(d, '/admin/v1/clients', { headers: bearer(TOKEN) })).status, 200);
+  });
+
+  test('on a cluster follower: 503 naming the leader\'s node ID and the cluster', async () => {
+    const d = deps({ ops: new FullOps(), role: () => ({ active: false, activeServer: 'node-b', group: 'prod', clustered: true }) });
+    const a = await call(d, '/admin/v1/clients/c1', { method: 'DELETE', headers: bearer(TOKEN) });
+    assert.deepEqual([a.status, a.body.active_server, a.body.ft_group], [503, 'node-b', 'prod']);
+    assert.match(a.body.message ?? '', /not the leader of cluster "prod": send it to the leader, node ID "node-b"/);
+  });
+
+  test('nobody holds the lease: 503 with active_server null, and the message says so', async () => {
+    const d = deps({ ops: new FullOps(), role: () => ({ active: false, activeServer: null, group: 'orders-ft' }) });
+    const a = await call(d, '/admin/v1/clients/c1', { method: 'DELETE', headers: bearer(TOKEN) });
+    assert.equal(a.status, 503);
+    assert.equal(a.body.active_server, null);
+    assert.ok('active_server' in a.body);
+    assert.match(a.body.message ?? '', /nobody holds the lease of FT group "orders-ft"/);
   });
 
   test('on an FT standby that does not know the active server: 503 naming the FT group', async () => {
@@ -283,9 +305,84 @@ describe('admin API: mutating endpoints', () => {
     assert.equal(a.status, 503);
     assert.equal(a.body.code, 'not_active');
     assert.equal(a.body.ft_group, 'orders-ft');
-    assert.equal(a.body.active_server, undefined);
+    assert.ok(!('active_server' in a.body));
     assert.match(a.body.message ?? '', /active server of FT group "orders-ft"/);
     assert.deepEqual(ops.calls, []);
+  });
+});
+
+describe('admin API: who is active (lease holder)', () => {
+  function source(state: ServerState, cluster?: { nodeID: string; role: string }): () => StreamingMonitorSource {
+    const o = defaultServerOptions();
+    return () => ({ clusterID: 'c', serverID: 'SELF', startTime: new Date(0), state, cluster, core: undefined, store: undefined, limits: o.streaming.storeLimits, storeType: 'FILE' });
+  }
+  function ftOptions(): ServerOptions {
+    const o = defaultServerOptions();
+    o.streaming.ftGroupName = 'orders-ft';
+    return o;
+  }
+  const counting = (answer: () => Promise<string | undefined>): { lookup: () => Promise<string | undefined>; n: () => number } => {
+    let n = 0;
+    return { lookup: () => (n++, answer()), n: () => n };
+  };
+
+  test('an FT standby reads the holder; an active server never asks', async () => {
+    const l = counting(async () => 'NUIDA');
+    assert.deepEqual(await adminRole(ftOptions(), source('FT_STANDBY'), l.lookup, silentLogger)(), { active: false, group: 'orders-ft', activeServer: 'NUIDA' });
+    assert.deepEqual(await adminRole(ftOptions(), source('FT_ACTIVE'), l.lookup, silentLogger)(), { active: true, group: 'orders-ft' });
+    assert.equal(l.n(), 1);
+  });
+
+  test('nobody holds the lease: null; our own ID: taking over; a failed read: unknown, logged', async () => {
+    const free = await adminRole(ftOptions(), source('FT_STANDBY'), async () => undefined, silentLogger)();
+    assert.equal(free.activeServer, null);
+    const self = await adminRole(ftOptions(), source('FT_STANDBY'), async () => 'SELF', silentLogger)();
+    assert.deepEqual([self.activeServer, self.takingOver], ['SELF', true]);
+    const warned: string[] = [];
+    const log: Logger = { ...silentLogger, warn: (m: string) => void warned.push(m) };
+    const down = await adminRole(ftOptions(), source('FT_STANDBY'), () => Promise.reject(new Error('connection refused')), log)();
+    assert.deepEqual(down, { active: false, group: 'orders-ft' });
+    assert.match(warned.join('\n'), /could not read the lease.*connection refused/);
+  });
+
+  test('a cluster follower names the leader\'s node ID; the leader takes the call', async () => {
+    const o = defaultServerOptions();
+    o.streaming.clusterID = 'prod';
+    const follower = await adminRole(o, source('CLUSTERED', { nodeID: 'node-a', role: 'Follower' }), async () => 'node-b', silentLogger)();
+    assert.deepEqual(follower, { active: false, group: 'prod', clustered: true, activeServer: 'node-b' });
+    const leader = await adminRole(o, source('CLUSTERED', { nodeID: 'node-b', role: 'Leader' }), async () => 'node-b', silentLogger)();
+    assert.equal(leader.active, true);
+  });
+
+  test('a burst of refused calls reads the lease once per second', async () => {
+    let now = 0;
+    const holder = new ActiveServerSource(() => now);
+    const l = counting(async () => 'NUIDA');
+    holder.attach(l.lookup);
+    const d = deps({ ops: new FullOps(), role: adminRole(ftOptions(), source('FT_STANDBY'), holder.lookup, silentLogger) });
+    const burst = await Promise.all([1, 2, 3, 4, 5].map(() => call(d, '/admin/v1/clients/c1', { method: 'DELETE', headers: bearer(TOKEN) })));
+    assert.deepEqual(burst.map((a) => a.body.active_server), ['NUIDA', 'NUIDA', 'NUIDA', 'NUIDA', 'NUIDA']);
+    assert.equal(l.n(), 1);
+    now = 999;
+    await holder.lookup();
+    assert.equal(l.n(), 1);
+    now = 1000;
+    await holder.lookup();
+    assert.equal(l.n(), 2);
+  });
+
+  test('lease source: refuses before the lease is open; a failure is kept for the period too', async () => {
+    let now = 0;
+    const holder = new ActiveServerSource(() => now);
+    await assert.rejects(holder.lookup(), /not open yet/);
+    const l = counting(() => Promise.reject(new Error('db down')));
+    holder.attach(l.lookup);
+    await assert.rejects(holder.lookup(), /db down/);
+    await assert.rejects(holder.lookup(), /db down/);
+    assert.equal(l.n(), 1);
+    now = 1500;
+    await assert.rejects(holder.lookup(), /db down/);
+    assert.equal(l.n(), 2);
   });
 });
 

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../logging/logger';
 import { authenticate, type AdminAuthConfig, type AdminPrincipal } from './auth';
 import { availableEndpoints, matchRoute, type Endpoint } from './endpoints';
-import { AdminError, badParameter, type AdminErrorBody } from './errors';
+import { AdminError, badParameter, notActive, type AdminErrorBody } from './errors';
 import { openApiDocument } from './openapi';
 import type { AdminOperations, AdminRole } from './operations';
 import { parseBody, type JsonObject } from './params';
@@ -18,7 +18,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export interface AdminHandlerDeps {
   auth: AdminAuthConfig;
   ops: AdminOperations;
-  role: () => AdminRole;
+  role: () => AdminRole | Promise<AdminRole>;
   log: Logger;
   version: string;
 }
@@ -91,21 +91,8 @@ export function createAdminHandler(deps: AdminHandlerDeps): AdminHttpHandler {
         );
       }
       if (m.endpoint.mutating) {
-        const role = deps.role();
-        if (!role.active) {
-          const where =
-            role.activeServer !== undefined
-              ? `: send it to ${role.activeServer}`
-              : role.group !== undefined
-                ? `: send it to the active server of FT group "${role.group}"`
-                : ': send it to the active server of the group';
-          throw new AdminError(503, {
-            code: 'not_active',
-            message: `this server is not the active server${where}`,
-            ...(role.activeServer !== undefined ? { active_server: role.activeServer } : {}),
-            ...(role.group !== undefined ? { ft_group: role.group } : {}),
-          });
-        }
+        const role = await deps.role();
+        if (!role.active) throw notActive(role);
       }
       const body: JsonObject = method === 'GET' ? {} : parseBody(await readBody(req));
       const out = await m.endpoint.call(deps.ops, { params: m.params, query: url.searchParams, body });

@@ -10,7 +10,9 @@ import { resolveAdminToken } from './auth';
 import { MonitorReadOperations } from './context-ops';
 import { CoreWriteOperations } from './core-write-ops';
 import { ADMIN_PREFIX, createAdminHandler } from './handler';
-import type { AdminOperations, AdminRole } from './operations';
+import type { AdminOperations } from './operations';
+import { adminRole } from './role';
+import type { ActiveServerLookup } from '../../ft/active-server';
 
 /** Client certificates count as admin credentials when the HTTPS monitor verifies them. */
 export function adminClientCertificates(o: ServerOptions): boolean {
@@ -23,18 +25,11 @@ export function registerAdminRoutes(
   source: () => StreamingMonitorSource,
   log: Logger,
   version: string,
+  /** FT or clustered mode: who holds the lease, named to callers of a standby or follower. */
+  activeServer?: ActiveServerLookup,
 ): void {
   const auth = { token: resolveAdminToken(options.streaming), clientCertificates: adminClientCertificates(options) };
-  const role = (): AdminRole => {
-    const src = source();
-    const st = src.state;
-    // The standby does not know the active server's address: it names the FT group (or, in
-    // clustered mode, the cluster) whose active member takes the call (the lease only holds
-    // the owner's ID). A cluster node takes mutating calls only while it is the leader.
-    const group = options.streaming.ftGroupName || (st === 'CLUSTERED' ? options.streaming.clusterID : '');
-    const active = st === 'STANDALONE' || st === 'FT_ACTIVE' || (st === 'CLUSTERED' && src.cluster?.role === 'Leader');
-    return { active, ...(group ? { group } : {}) };
-  };
+  const role = adminRole(options, source, activeServer, log);
   const read = new MonitorReadOperations(source);
   const write = new CoreWriteOperations(source);
   const ops: AdminOperations = {

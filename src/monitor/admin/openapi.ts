@@ -18,6 +18,7 @@ export interface Schema {
   required?: string[];
   items?: Schema;
   $ref?: string;
+  nullable?: boolean;
 }
 
 export interface Parameter {
@@ -85,8 +86,13 @@ const SCHEMAS: Record<string, Schema> = {
       },
       message: str('What went wrong and what to do.'),
       parameter: str('The rejected parameter (bad_parameter).'),
-      active_server: str('The server that takes mutating calls (not_active), when known.'),
-      ft_group: str('The FT group whose active server takes mutating calls (not_active).'),
+      active_server: {
+        type: 'string',
+        nullable: true,
+        description:
+          'not_active: the lease holder that takes mutating calls (FT: its server ID, as /streaming/serverz server_id; clustered mode: the leader\'s node ID); null when nobody holds the lease; absent when it could not be read.',
+      },
+      ft_group: str('not_active: the FT group (clustered mode: the cluster ID) whose active server takes mutating calls.'),
     },
   },
   Subscription: {
@@ -144,7 +150,7 @@ const ERRORS: Operation['responses'] = {
 };
 const MUTATING_ERRORS: Operation['responses'] = {
   ...ERRORS,
-  '503': { description: 'Not the active server (not_active): send it to active_server.', content: json(ref('Error')) },
+  '503': { description: 'Not the active server (not_active): send it to active_server (null: nobody holds the lease, retry).', content: json(ref('Error')) },
 };
 const channelParam: Parameter = { name: 'name', in: 'path', required: true, description: 'Channel name.', schema: { type: 'string' } };
 

@@ -113,8 +113,15 @@ export type AdminOperations = AdminReadOperations & Partial<AdminWriteOperations
 /** Whether this server may take mutating calls now, and who does otherwise. */
 export interface AdminRole {
   active: boolean;
-  /** The active server's ID or address, when this server knows it. */
-  activeServer?: string;
-  /** The FT group this server belongs to, named when the active server is not known. */
+  /**
+   * The active server as the lease names it (FT: its server ID; clustered mode: the leader's
+   * node ID); null when nobody holds the lease; absent when it is not known.
+   */
+  activeServer?: string | null;
+  /** The lease is this server's own: it won the election and recovers before it serves. */
+  takingOver?: boolean;
+  /** The FT group this server belongs to (clustered mode: the cluster ID). */
   group?: string;
+  /** Clustered mode: `group` is the cluster and the active server its leader. */
+  clustered?: boolean;
 }
