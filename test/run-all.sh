@@ -45,7 +45,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 echo "== build"
-npx tsc -p tsconfig.json
+# A clean build: files left in dist/ by an older layout (e.g. dist/src/store/sql/dialect.js
+# beside the newer dialect/ folder) would shadow the new modules.
+npm run build --silent
 # The console's browser script is plain JS (no build step), type-checked strictly as is.
 npm run --silent typecheck:console
 
