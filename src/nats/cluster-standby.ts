@@ -55,8 +55,13 @@ function shuffled<T>(items: T[]): T[] {
   return a;
 }
 
+/** Bound on remembered reply subjects (requests the core never answers must not pile up). */
+const MAX_UNANSWERED = 10_000;
+
 export class ClusterStandby {
   private readonly entries = new Set<Entry>();
+  /** Reply subjects of requests received through the standby and not answered yet, oldest first. */
+  private readonly unanswered = new Set<string>();
   private conn: NatsConnection | undefined;
   private placing = false;
   /** A check asked for while placing: run it again afterwards (the situation changed). */
@@ -72,7 +77,7 @@ export class ClusterStandby {
 
   /** Subscribes `subject` on the standby connection (now, or once there is one). */
   add(subject: string, callback: StandbyCallback): { unsubscribe(): void } {
-    const e: Entry = { subject, callback };
+    const e: Entry = { subject, callback: this.rememberingReplies(callback) };
     this.entries.add(e);
     if (this.conn !== undefined && !this.conn.isClosed()) e.sub = this.conn.subscribe(subject, { queue: this.queue, callback });
     this.check();
@@ -96,6 +101,31 @@ export class ClusterStandby {
     if (reply === undefined) c.publish(subject, data);
     else c.publish(subject, data, { reply });
     return true;
+  }
+
+  /**
+   * Publishes the answer to a request the standby received through the standby connection.
+   * Why: the requester's member knows the requester's inbox for certain, while the main
+   * connection's member learns it from the route asynchronously; an answer published there
+   * a moment too early is dropped by NATS (seen in CI on a loaded machine: the request timed
+   * out). False when `subject` is not such a reply or there is no usable standby.
+   */
+  answer(subject: string, data: Uint8Array): boolean {
+    if (!this.unanswered.delete(subject)) return false;
+    return this.publish(subject, data);
+  }
+
+  private rememberingReplies(callback: StandbyCallback): StandbyCallback {
+    return (err, msg) => {
+      if (err === null && msg.reply !== undefined && msg.reply !== '') {
+        if (this.unanswered.size >= MAX_UNANSWERED) {
+          const oldest = this.unanswered.values().next();
+          if (oldest.done !== true) this.unanswered.delete(oldest.value);
+        }
+        this.unanswered.add(msg.reply);
+      }
+      callback(err, msg);
+    };
   }
 
   /** The server of the standby connection, when it has one. */

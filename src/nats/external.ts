@@ -57,6 +57,8 @@ class ExternalTransport implements NatsTransport {
   publish(subject: string, data: Uint8Array, reply?: string): void {
     if (this.nc.isClosed()) return;
     try {
+      // The answer to a request the standby received goes back the way it came (cluster-standby.ts).
+      if (reply === undefined && this.standby?.answer(subject, data) === true) return;
       // While the main connection is away, nats.js would drop this (its buffer is reset on
       // each reconnect attempt): e.g. the answer to a connect request the standby received.
       if (!this.link.connected && this.standby?.publish(subject, data, reply) === true) return;
