@@ -182,10 +182,12 @@ describe('console in a headless browser', () => {
     const first = await subscribe(sc, 'orders.eu', durable);
     await new Collector(first).waitFor(CONSOLE_LOAD.counts['orders.eu']!);
     await endSub(first, 'close');
+    // A durable queue group (listed as queue "dq:grp", no durable name), new messages only.
+    const member = new Collector(await subscribe(sc, 'sensor.bin', opts(sc, (o) => o.setDurableName('dq')), 'grp'));
     const d = acceptDialogs();
     try {
-      await show('#/subscriptions', '#subscriptions', 4);
-      await page.waitForFunction(() => document.querySelectorAll('#subscriptions button[data-action="resetDurable"]').length === 2);
+      await show('#/subscriptions', '#subscriptions', 5);
+      await page.waitForFunction(() => document.querySelectorAll('#subscriptions button[data-action="resetDurable"]').length === 3);
       await clickAction('#subscriptions', { 1: 'replayer', 2: 'replay' }, 'resetDurable');
       // Nothing typed: the form says what it needs, nothing is sent.
       await submitForm('resetDurable', {});
@@ -198,6 +200,17 @@ describe('console in a headless browser', () => {
         'alert: Reset: done (channel: orders.eu, durable: replay, next_seq: 5)',
       ]);
       await page.waitForFunction(() => document.querySelector('#action-form') === null);
+
+      // The group's row resets the group: its online member gets messages 1 and 2 at once.
+      await clickAction('#subscriptions', { 0: 'sensor.bin', 3: 'dq:grp' }, 'resetDurable');
+      await submitForm('resetDurable', { seq: '1' });
+      await until(() => d.dialogs.length === 4, 10_000, 'confirmation and answer');
+      assert.deepEqual(d.dialogs.slice(2), [
+        'confirm: Move durable dq of client replayer on channel sensor.bin so that its next message is the one at seq 1?',
+        'alert: Reset: done (channel: sensor.bin, durable: dq, queue: grp, next_seq: 1)',
+      ]);
+      await member.waitFor(2);
+      assert.deepEqual(member.seqs(), [1, 2]);
     } finally {
       d.stop();
     }

@@ -228,18 +228,22 @@
           c.name, s.client_id, s.durable_name || '', s.queue_name || '', s.is_offline ? 'offline' : 'online',
           String(s.max_inflight), String(s.ack_wait) + 's', String(s.last_sent), String(s.pending_count),
           s.is_stalled ? el('span', { class: 'warn' }, ['stalled']) : '',
-          s.durable_name ? actionButtons('durable', durableVars(c.name, s)) : '',
+          s.is_durable ? actionButtons('durable', durableVars(c.name, s)) : '',
         ]);
       }
     }
     return [el('h2', {}, ['Subscriptions']), table(['Channel', 'Client', 'Durable', 'Queue', 'State', 'Max inflight', 'Ack wait', 'Last sent', 'Pending', '', ''], rows, 'subscriptions')];
   }
 
-  /** A durable queue group is listed as queue "durable:queue"; the reset takes the two apart. */
+  /**
+   * A durable queue group is listed with no durable name and queue "durable:queue"; the reset
+   * takes the two apart (the server joins them again, so any ':' inside is kept).
+   */
   function durableVars(/** @type {string} */ channel, /** @type {any} */ s) {
     const q = s.queue_name || '';
-    const queue = q.startsWith(s.durable_name + ':') ? q.slice(s.durable_name.length + 1) : q;
-    return { name: channel, client_id: s.client_id, durable: s.durable_name, queue };
+    const cut = q.indexOf(':');
+    const [durable, queue] = s.durable_name || cut < 0 ? [s.durable_name || '', q] : [q.slice(0, cut), q.slice(cut + 1)];
+    return { name: channel, client_id: s.client_id, durable, queue };
   }
 
   function clientsView() {
