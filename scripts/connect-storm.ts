@@ -1,5 +1,5 @@
 /**
- * Start-up storm on PostgreSQL (issue 14 item 4): a busy server restarts and every client
+ * Start-up storm on PostgreSQL, or MariaDB with `--db mariadb` (issue 14 item 4): a busy server restarts and every client
  * comes back at once. Measures, against the built server spawned as a user runs it (with an
  * external nats-server, so NATS stays up across the restart as in production):
  *
@@ -11,7 +11,7 @@
  *      client's connect timeout (2 s, the Go and Node clients' default), a ping within the
  *      ping interval (5 s default).
  *
- *   npm run connect-storm -- [--clients 2000] [--runs 3]
+ *   npm run connect-storm -- [--clients 2000] [--runs 3] [--db postgres|mariadb]
  *
  * Prints latency percentiles per run; exits 1 when a connect was not answered in time.
  * Timings include this process's own work (it shares the machine with the server): they are
@@ -20,7 +20,7 @@
 import { performance } from 'node:perf_hooks';
 import { connect as natsConnect, type NatsConnection } from 'nats';
 import { ConnectRequestCodec, ConnectResponseCodec, PingCodec, PingResponseCodec } from '../src/protocol/codec';
-import { startPostgres, type DbInstance } from '../test/helpers/db';
+import { startMariaDB, startPostgres, type DbInstance, type DbKind } from '../test/helpers/db';
 import { RealNatsServer } from '../test/helpers/nats-server';
 import { READY_RE, spawnServer, type Proc } from '../test/helpers/proc';
 import { startupStoreArgs } from '../test/helpers/startup-probe';
@@ -34,6 +34,15 @@ function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
+
+function dbArg(): DbKind {
+  const i = process.argv.indexOf('--db');
+  const v = i > 0 ? process.argv[i + 1] : 'postgres';
+  if (v === 'postgres' || v === 'mariadb') return v;
+  throw new Error(`--db ${String(v)}: give postgres or mariadb`);
+}
+
+const DB_NAMES: Record<DbKind, string> = { postgres: 'PostgreSQL', mariadb: 'MariaDB' };
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -103,7 +112,7 @@ async function untilListening(nc: NatsConnection): Promise<void> {
 }
 
 async function run(n: number, nats: RealNatsServer, db: DbInstance, runNo: number): Promise<boolean> {
-  const store = await startupStoreArgs('postgres', async () => db);
+  const store = await startupStoreArgs(db.kind, async () => db);
   const first = await startStan(nats.url, store.first);
   const nc = await natsConnect({ servers: nats.url });
   // Every session answers heartbeats through one wildcard subscription.
@@ -165,7 +174,7 @@ async function run(n: number, nats: RealNatsServer, db: DbInstance, runNo: numbe
     );
     return ok.length === xs.length;
   };
-  console.log(`run ${runNo}: ${n} sessions on PostgreSQL; discover subject subscribed ${listeningMs.toFixed(0)} ms after the restart's spawn; ${2 * n} requests sent in ${sentMs.toFixed(0)} ms`);
+  console.log(`run ${runNo}: ${n} sessions on ${DB_NAMES[db.kind]}; discover subject subscribed ${listeningMs.toFixed(0)} ms after the restart's spawn; ${2 * n} requests sent in ${sentMs.toFixed(0)} ms`);
   const connectsOk = summary('connects', c, CONNECT_TIMEOUT_MS);
   summary('pings', p, PING_TIMEOUT_MS);
   if (errors.length > 0) console.log(`  ${errors.length} error answers, first: ${errors[0]}`);
@@ -178,7 +187,8 @@ async function run(n: number, nats: RealNatsServer, db: DbInstance, runNo: numbe
 async function main(): Promise<void> {
   const n = arg('clients', 2000);
   const runs = arg('runs', 3);
-  const db = await startPostgres();
+  const kind = dbArg();
+  const db = kind === 'postgres' ? await startPostgres() : await startMariaDB();
   const nats = await RealNatsServer.start();
   let ok = true;
   try {

@@ -81,6 +81,25 @@ async function main(): Promise<void> {
   await page.screenshot({ path: path.join(OUT, 'console-dead-letters.png') });
   console.log('wrote docs/images/console-dead-letters.png');
 
+  // The parameter forms: durable reset (Subscriptions view) and purge before (Channels view).
+  await page.evaluate(() => { location.hash = '#/subscriptions'; });
+  await page.waitForSelector('#subscriptions button[data-action="resetDurable"]');
+  await page.click('#subscriptions button[data-action="resetDurable"]');
+  await page.type('#param-seq', '5');
+  await page.screenshot({ path: path.join(OUT, 'console-durable-reset.png') });
+  console.log('wrote docs/images/console-durable-reset.png');
+  await page.click('#action-cancel');
+  await page.evaluate(() => { location.hash = '#/channels'; });
+  await page.waitForSelector('#channels button[data-action="purgeBefore"]');
+  await page.evaluate(() => {
+    const row = [...document.querySelectorAll('#channels tbody tr')].find((tr) => tr.querySelector('td')?.textContent === 'telemetry');
+    (row?.querySelector('button[data-action="purgeBefore"]') as HTMLButtonElement | null)?.click();
+  });
+  await page.waitForSelector('#action-form');
+  await page.type('#param-before_time', '2026-12-06T00:00:00Z');
+  await page.screenshot({ path: path.join(OUT, 'console-purge-before.png') });
+  console.log('wrote docs/images/console-purge-before.png');
+
   await browser.close();
   for (const c of [...clients, feeder, reader]) await close(c).catch(() => undefined);
   await s.close();

@@ -12,7 +12,7 @@ command -v nats-server >/dev/null 2>&1 || need_pkgs+=(nats-server)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_pkgs+=(postgresql)
 { command -v mariadbd || command -v mysqld || [ -x /usr/sbin/mariadbd ]; } >/dev/null 2>&1 || need_pkgs+=(mariadb-server)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
-# The console's browser tests (test/e2e/console.e2e.test.ts) drive Debian's chromium.
+# The console's browser tests (test/e2e/stan-console.e2e.test.ts) drive Debian's chromium.
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 # Clustering tests: a three-node MariaDB Galera cluster on loopback (test/helpers/galera.ts),
 # whose joiners receive their state by rsync (wsrep_sst_method=rsync needs rsync and lsof).

@@ -22,7 +22,7 @@ export type RouteResult =
   | { status: number; text: string }
   | { status: number; html: string }
   | { status: number; empty: true }
-  | { status: number; body: string; contentType: string };
+  | { status: number; body: string; contentType: string; headers?: Readonly<Record<string, string>> };
 
 export type Route = (query: URLSearchParams) => RouteResult | Promise<RouteResult>;
 
@@ -44,7 +44,7 @@ export class MonitorHttpServer {
   private readonly prefixRoutes: Array<{ prefix: string; route: RawRoute }> = [];
   private server: http.Server | undefined;
   private secureServer: https.Server | undefined;
-  /** Requests per path, reported in /varz `http_req_stats`. */
+  /** Requests per registered route (exact path, or prefix for /admin/v1/), reported in /varz `http_req_stats`. */
   readonly reqStats: Record<string, number> = {};
 
   constructor(private readonly log: Logger = silentLogger) {}
@@ -115,6 +115,9 @@ export class MonitorHttpServer {
     const route = this.routes.get(url.pathname);
     const raw = route ? undefined : this.prefixRoutes.find((r) => url.pathname.startsWith(r.prefix));
     if (raw) {
+      // Counted under the prefix it was registered with, as nats-server counts a handler under
+      // its registered path: one key for the whole admin API, not one per channel or client.
+      this.countRequest(raw.prefix);
       try {
         raw.route(req, res, url);
       } catch (err) {
@@ -127,7 +130,7 @@ export class MonitorHttpServer {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
       return;
     }
-    this.reqStats[url.pathname] = (this.reqStats[url.pathname] ?? 0) + 1;
+    this.countRequest(url.pathname);
     let out: RouteResult | Promise<RouteResult>;
     try {
       out = route(url.searchParams);
@@ -145,6 +148,10 @@ export class MonitorHttpServer {
     this.write(res, url, out);
   }
 
+  private countRequest(key: string): void {
+    this.reqStats[key] = (this.reqStats[key] ?? 0) + 1;
+  }
+
   private fail(res: http.ServerResponse, path: string, err: unknown): void {
     this.log.error(`monitor: ${path}: ${errorText(err)}`);
     if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
@@ -153,7 +160,7 @@ export class MonitorHttpServer {
 
   private write(res: http.ServerResponse, url: URL, out: RouteResult): void {
     if ('body' in out) {
-      res.writeHead(out.status, { 'Content-Type': out.contentType }).end(out.body);
+      res.writeHead(out.status, { ...out.headers, 'Content-Type': out.contentType }).end(out.body);
       return;
     }
     if ('empty' in out) {

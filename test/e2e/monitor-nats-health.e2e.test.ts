@@ -49,6 +49,23 @@ describe('monitoring: embedded NATS endpoints', () => {
     assert.equal(z.server_id, s.server.natsServer?.serverId);
   });
 
+  test('varz http_req_stats counts the console files and the admin API (under /admin/v1/)', async () => {
+    const before = (await httpGet(port, '/varz')).json().http_req_stats as Record<string, number>;
+    for (const p of ['/console', '/console/console.js', '/console/console.css', '/admin/v1/openapi.json', '/admin/v1/clients', '/admin/v1/channels/x/messages']) {
+      await httpGet(port, p);
+    }
+    await httpGet(port, '/no-such-page');
+    const after = (await httpGet(port, '/varz')).json().http_req_stats as Record<string, number>;
+    const delta = (k: string): number => (after[k] ?? 0) - (before[k] ?? 0);
+    assert.deepEqual(
+      ['/console', '/console/console.js', '/console/console.css', '/admin/v1/', '/varz'].map(delta),
+      [1, 1, 1, 3, 1],
+      JSON.stringify(after),
+    );
+    // Paths are not keys of their own below the admin prefix, and unknown pages are not counted.
+    assert.deepEqual(Object.keys(after).filter((k) => k.startsWith('/admin/v1/') && k !== '/admin/v1/' || k === '/no-such-page'), []);
+  });
+
   test('connz and subsz: a raw NATS client with two subscriptions shows up, paged', async () => {
     const nc = await natsConnect({ servers: s.natsURL, name: 'mon-probe' });
     try {

@@ -20,7 +20,7 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A page that records console errors, uncaught exceptions and failed requests. */
+/** A page that records console errors, uncaught exceptions, failed requests and CSP violations. */
 export async function watchedPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage();
   const errors: string[] = [];
@@ -29,6 +29,11 @@ export async function watchedPage(browser: Browser): Promise<{ page: Page; error
   });
   page.on('pageerror', (e) => errors.push(`page error: ${e instanceof Error ? e.message : String(e)}`));
   page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  // Content-Security-Policy violations, reported by the page itself as console errors (so a
+  // blocked script, style or request fails the "no console errors" checks by name).
+  await page.evaluateOnNewDocument(() => {
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`));
+  });
   return { page, errors };
 }
 

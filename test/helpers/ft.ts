@@ -4,6 +4,7 @@
  * schema), FT server processes on a real external nats-server, direct database reads of the
  * lease row and the stored messages, and a continuous async publisher that records acks.
  */
+import { after, before, describe, test } from 'node:test';
 import { connectPersistent, readAll } from './durability';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,6 +15,7 @@ import { migrate } from '../../src/store/sql/migrator';
 import { SQLITE_FILE } from '../../src/store/sql/open';
 import { sharedDb, uniqueName, type DbInstance, type DbKind } from './db';
 import { spawnServer, type Proc } from './proc';
+import { RealNatsServer } from './nats-server';
 import type { Message, Stan } from './stan';
 
 export type FtBackend = 'file' | DbKind;
@@ -127,6 +129,55 @@ export async function waitActive(p: Proc, timeoutMs = 15000): Promise<number> {
   const line = await p.waitForLine(ACTIVE_RE, { timeoutMs });
   await p.waitForLine(/Streaming Server is ready/, { timeoutMs });
   return Number(ACTIVE_RE.exec(line)?.[1]);
+}
+
+/** Every store an FT group can share: FILE (SQLite in a directory), PostgreSQL, MariaDB. */
+export const FT_BACKENDS: readonly FtBackend[] = ['file', 'postgres', 'mariadb'];
+
+/** What one backend's run of {@link withFtBackends} gets. */
+export interface FtCase {
+  backend: FtBackend;
+  natsURL: string;
+  /** A fresh, migrated store, dropped after the test. */
+  store: FtStore;
+  /** {@link spawnFt} on this case's NATS and store; the process is killed after the test. */
+  spawn(o: Omit<FtServerOpts, 'natsURL' | 'store'>): Promise<Proc>;
+}
+
+/**
+ * A describe block `title` with one test per backend (`<backend>: <name>`), all on one real
+ * nats-server started for the block: each test gets a fresh store, and every server it
+ * spawned is killed (-9) and the store dropped when it ends, pass or fail.
+ */
+export function withFtBackends(title: string, name: string, body: (c: FtCase) => Promise<void>, backends: readonly FtBackend[] = FT_BACKENDS): void {
+  describe(title, () => {
+    let nats: RealNatsServer | undefined;
+    before(async () => {
+      nats = await RealNatsServer.start();
+    });
+    after(async () => {
+      await nats?.stop();
+    });
+    for (const backend of backends) {
+      test(`${backend}: ${name}`, async () => {
+        if (nats === undefined) throw new Error('nats-server did not start');
+        const natsURL = nats.url;
+        const store = await ftStore(backend);
+        const procs: Proc[] = [];
+        const spawn = async (o: Omit<FtServerOpts, 'natsURL' | 'store'>): Promise<Proc> => {
+          const p = await spawnFt({ ...o, natsURL, store });
+          procs.push(p);
+          return p;
+        };
+        try {
+          await body({ backend, natsURL, store, spawn });
+        } finally {
+          for (const p of procs) await p.kill();
+          await store.cleanup();
+        }
+      });
+    }
+  });
 }
 
 /** A node-nats-streaming client that rides out NATS reconnects (same STAN client throughout). */

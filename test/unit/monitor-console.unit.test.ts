@@ -13,7 +13,7 @@ function routes(): Map<string, Route> {
   return m;
 }
 
-function body(r: RouteResult | Promise<RouteResult>): { contentType: string; body: string } {
+function body(r: RouteResult | Promise<RouteResult>): { contentType: string; body: string; headers?: Readonly<Record<string, string>> } {
   assert.ok(!(r instanceof Promise) && 'body' in r);
   return r;
 }
@@ -36,5 +36,15 @@ test('the page loads only its own files', () => {
   assert.deepEqual(refs.sort(), ['/console/console.css', '/console/console.js', 'data:,']);
   for (const f of ['/console/console.js', '/console/console.css']) {
     assert.doesNotMatch(body(m.get(f)!(q)).body, /https?:\/\/(?!www\.w3\.org\/2000\/svg)/, `${f} fetches nothing remote`);
+  }
+});
+
+test('every console file carries the strict Content-Security-Policy', () => {
+  const m = routes();
+  for (const [p, r] of m) {
+    const csp = body(r(new URLSearchParams())).headers?.['Content-Security-Policy'] ?? '';
+    assert.match(csp, /default-src 'none'/, p);
+    assert.match(csp, /script-src 'self';/, p);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, p);
   }
 });

@@ -10,11 +10,20 @@
   const HISTORY = 60; // samples kept and drawn: 2 minutes at 2 s
   const TOKEN_KEY = 'stan-admin-token';
 
-  /** Admin actions the UI knows; each is shown only when openapi.json lists its path+method. */
+  /**
+   * Admin actions the UI knows; each is shown only when openapi.json lists its path+method.
+   * `fields`: parameters typed into a small form before the confirmation (at least one must be
+   * given; `kind: 'seq'` is sent as a number); `fixed`: body fields taken from the row.
+   */
   const ACTIONS = [
     { id: 'purgeChannel', method: 'post', path: '/channels/{name}/purge', scope: 'channel', label: 'Purge', confirm: 'Drop all messages of channel {name}?' },
+    { id: 'purgeBefore', method: 'post', path: '/channels/{name}/purge', scope: 'channel', label: 'Purge before', confirm: 'Drop the messages of channel {name} before {what}?',
+      fields: [{ name: 'before_seq', kind: 'seq', label: 'before seq' }, { name: 'before_time', kind: 'time', label: 'or before time' }] },
     { id: 'deleteChannel', method: 'delete', path: '/channels/{name}', scope: 'channel', label: 'Delete', confirm: 'Delete channel {name}?' },
     { id: 'evictClient', method: 'delete', path: '/clients/{id}', scope: 'client', label: 'Evict', confirm: 'Evict client {id}? Its subscriptions end as on a close.' },
+    { id: 'resetDurable', method: 'post', path: '/channels/{name}/durables/reset', scope: 'durable', label: 'Reset',
+      confirm: 'Move durable {durable} of client {client_id} on channel {name} so that its next message is the one at {what}?',
+      fixed: ['client_id', 'durable', 'queue'], fields: [{ name: 'seq', kind: 'seq', label: 'next seq' }, { name: 'time', kind: 'time', label: 'or from time' }] },
     { id: 'requeueMessage', method: 'post', path: '/channels/{name}/messages/{seq}/requeue', scope: 'message', label: 'Requeue', confirm: 'Requeue message {seq} of {name} to its original channel?' },
   ];
 
@@ -122,32 +131,75 @@
     const span = el('span', { class: 'actions' });
     for (const a of ACTIONS) {
       if (a.scope !== scope || !adminOk || !adminPaths.has(a.method + ' ' + a.path)) continue;
-      const b = el('button', { class: 'danger', 'data-action': a.id }, [a.label]);
-      b.addEventListener('click', () => runAction(a, vars));
+      const b = el('button', { class: 'danger', 'data-action': a.id }, [a.fields ? a.label + '…' : a.label]);
+      b.addEventListener('click', () => (a.fields ? openForm(a, vars) : runAction(a, vars, {})));
       span.append(b);
     }
     return span;
   }
 
-  async function runAction(/** @type {any} */ a, /** @type {Record<string, string>} */ vars) {
-    const fill = (/** @type {string} */ s) => s.replace(/\{(\w+)\}/g, (_, k) => vars[k]);
-    if (!window.confirm(fill(a.confirm))) return;
+  const fill = (/** @type {string} */ s, /** @type {Record<string, string>} */ vars) => s.replace(/\{(\w+)\}/g, (_, k) => vars[k]);
+
+  /**
+   * The parameter form of an action, in its own panel above the view: polling re-renders the
+   * view every 2 s, which must not reset what is being typed.
+   */
+  function openForm(/** @type {any} */ a, /** @type {Record<string, string>} */ vars) {
+    const inputs = a.fields.map((/** @type {any} */ f) => el('input', {
+      id: 'param-' + f.name, name: f.name, size: f.kind === 'seq' ? '8' : '22', 'aria-label': f.label,
+      placeholder: f.kind === 'seq' ? 'sequence' : '2026-12-06T00:00:00Z',
+    }));
+    const what = a.scope === 'durable' ? vars.durable + (vars.queue ? ':' + vars.queue : '') + ' of ' + vars.client_id + ' on ' + vars.name : vars.name;
+    const error = el('span', { class: 'error', id: 'action-error' });
+    const form = el('form', { id: 'action-form', 'data-action': a.id, autocomplete: 'off' }, [el('strong', {}, [a.label + ' ' + what + ': ']),
+      ...a.fields.flatMap((/** @type {any} */ f, /** @type {number} */ i) => [' ' + f.label + ' ', inputs[i]]),
+      ' ', el('button', { type: 'submit', class: 'danger', id: 'action-submit' }, [a.label]), ' ', el('button', { type: 'button', id: 'action-cancel' }, ['Cancel']), ' ', error]);
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      /** @type {Record<string, string | number>} */
+      const body = {};
+      for (const k of a.fixed || []) if (vars[k]) body[k] = vars[k];
+      /** @type {string[]} */
+      const given = [];
+      a.fields.forEach((/** @type {any} */ f, /** @type {number} */ i) => {
+        const v = /** @type {HTMLInputElement} */ (inputs[i]).value.trim();
+        if (!v) return;
+        // Digits go as a JSON number; anything else is sent as typed for the server to name.
+        body[f.name] = f.kind === 'seq' && /^\d+$/.test(v) ? Number(v) : v;
+        given.push((f.kind === 'seq' ? 'seq ' : 'time ') + v);
+      });
+      if (given.length === 0) { error.textContent = 'give ' + a.fields.map((/** @type {any} */ f) => f.label.replace(/^or /, '')).join(' or '); return; }
+      runAction(a, { ...vars, what: given.join(' and ') }, body).then((done) => { if (done) closeForm(); });
+    });
+    $('action-panel').replaceChildren(form);
+    /** @type {HTMLElement} */ (form.querySelector('#action-cancel')).addEventListener('click', closeForm);
+    inputs[0].focus();
+  }
+
+  function closeForm() {
+    $('action-panel').replaceChildren();
+  }
+
+  /** Confirms, sends, shows the answer; resolves true when the request was sent. */
+  async function runAction(/** @type {any} */ a, /** @type {Record<string, string>} */ vars, /** @type {Record<string, string | number>} */ body) {
+    if (!window.confirm(fill(a.confirm, vars))) return false;
     const path = a.path.replace(/\{(\w+)\}/g, (/** @type {string} */ _, /** @type {string} */ k) => encodeURIComponent(vars[k]));
     const r = await fetch('/admin/v1' + path, {
       method: a.method.toUpperCase(),
       headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
-      body: a.method === 'post' ? '{}' : undefined,
+      body: a.method === 'post' ? JSON.stringify(body) : undefined,
       credentials: 'omit',
     });
-    const body = await r.json().catch(() => ({}));
+    const answer = await r.json().catch(() => ({}));
     // The server's answer, field by field (what was removed, the new sequence...), so the
     // operator sees what the action did rather than only that it succeeded.
-    const details = Object.entries(body)
+    const details = Object.entries(answer)
       .filter(([k, v]) => k !== 'ok' && (typeof v === 'number' || typeof v === 'string'))
       .map(([k, v]) => k + ': ' + v)
       .join(', ');
-    window.alert(r.ok ? a.label + ': done' + (details ? ' (' + details + ')' : '') : a.label + ' failed: ' + (body.message || r.status));
+    window.alert(r.ok ? a.label + ': done' + (details ? ' (' + details + ')' : '') : a.label + ' failed: ' + (answer.message || r.status));
     poll();
+    return r.ok;
   }
 
   function channelsView() {
@@ -176,10 +228,22 @@
           c.name, s.client_id, s.durable_name || '', s.queue_name || '', s.is_offline ? 'offline' : 'online',
           String(s.max_inflight), String(s.ack_wait) + 's', String(s.last_sent), String(s.pending_count),
           s.is_stalled ? el('span', { class: 'warn' }, ['stalled']) : '',
+          s.is_durable ? actionButtons('durable', durableVars(c.name, s)) : '',
         ]);
       }
     }
-    return [el('h2', {}, ['Subscriptions']), table(['Channel', 'Client', 'Durable', 'Queue', 'State', 'Max inflight', 'Ack wait', 'Last sent', 'Pending', ''], rows, 'subscriptions')];
+    return [el('h2', {}, ['Subscriptions']), table(['Channel', 'Client', 'Durable', 'Queue', 'State', 'Max inflight', 'Ack wait', 'Last sent', 'Pending', '', ''], rows, 'subscriptions')];
+  }
+
+  /**
+   * A durable queue group is listed with no durable name and queue "durable:queue"; the reset
+   * takes the two apart (the server joins them again, so any ':' inside is kept).
+   */
+  function durableVars(/** @type {string} */ channel, /** @type {any} */ s) {
+    const q = s.queue_name || '';
+    const cut = q.indexOf(':');
+    const [durable, queue] = s.durable_name || cut < 0 ? [s.durable_name || '', q] : [q.slice(0, cut), q.slice(cut + 1)];
+    return { name: channel, client_id: s.client_id, durable, queue };
   }
 
   function clientsView() {
@@ -364,7 +428,7 @@
     sessionStorage.removeItem(TOKEN_KEY);
     checkToken();
   });
-  window.addEventListener('hashchange', render);
+  window.addEventListener('hashchange', () => { closeForm(); render(); });
   $('interval').textContent = String(POLL_MS / 1000);
   checkToken();
   poll();

@@ -3,7 +3,9 @@
  * clients list as /streaming/clientsz sees it, and the message browser (paging, encodings,
  * binary payloads, unknown channel), each with and without a token; a server without a
  * token answers admin_disabled (the mutating endpoints: stan-admin-write.e2e.test.ts); the token can come from a file; a client certificate
- * verified on the HTTPS monitor is a credential.
+ * verified on the HTTPS monitor is a credential. Named stan-* so that test/run-all.sh runs it
+ * on every store (the message browser reads through the store) and with an external
+ * nats-server.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
