@@ -188,6 +188,8 @@ export interface FollowLoopOptions {
   onError: (err: unknown, first: boolean) => void;
   /** A poll succeeded after failures. */
   onRecovered: () => void;
+  /** The first poll that found STAN data has folded it: the state is warm from now on. */
+  onWarm?: (progress: LogFollower['progress']) => void;
 }
 
 /**
@@ -200,6 +202,7 @@ export class FollowLoop {
   private running: Promise<void> | undefined;
   private stopped = false;
   private failing = false;
+  private warm = false;
 
   constructor(
     readonly follower: LogFollower,
@@ -231,6 +234,10 @@ export class FollowLoop {
       await this.follower.poll();
       if (this.failing) this.o.onRecovered();
       this.failing = false;
+      if (!this.warm && this.follower.progress.followed + this.follower.progress.base > 0) {
+        this.warm = true;
+        this.o.onWarm?.(this.follower.progress);
+      }
     } catch (err) {
       this.o.onError(err, !this.failing);
       this.failing = true;

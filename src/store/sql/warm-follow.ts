@@ -31,6 +31,7 @@ export class WarmFollow {
         if (first) o.report.warn(`following the event log failed (will retry every ${o.intervalMs} ms; a takeover recovers in full if needed): ${errorText(err)}`);
       },
       onRecovered: () => o.report.notice('following the event log again'),
+      onWarm: (p) => o.report.notice(`following the event log: caught up at event ${p.position} (from the snapshot at event ${p.base})`),
     });
   }
 
