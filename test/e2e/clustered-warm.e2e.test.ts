@@ -143,3 +143,22 @@ test(`warm follower (${BACKEND}): a follower behind a snapshot compaction rebuil
     await store.cleanup();
   }
 });
+
+test(`two followers with one node ID (${BACKEND}): the second stops with a clear error, the first keeps following`, async () => {
+  const store = await ftStore(BACKEND);
+  const { a, b, url, procs } = await cluster(store);
+  try {
+    const args = store.args.map((x) => x.replace(/^--(store|sql_driver|sql_source)$/, '-$1'));
+    const dup = spawnServer([...args, '-clustered', '-cluster_node_id', 'b', '-cluster_peers', 'a', '-nats_server', url]);
+    procs.push(dup);
+    const exit = await dup.waitExit(20000);
+    assert.equal(exit.code, 1, dup.output);
+    assert.match(dup.stderr, /another running node of cluster "test-cluster" uses the node ID "b" and started before this one/);
+    await b.waitForLine(/clustering: another process \(server \w+\) started with this node's ID "b"; it will stop, this node keeps its role \(Follower\)/, { timeoutMs: 5000 });
+    assert.equal(b.exit, undefined, 'the first follower runs on');
+    assert.equal(a.exit, undefined, 'the leader serves on');
+  } finally {
+    for (const p of procs) await p.kill();
+    await store.cleanup();
+  }
+});
