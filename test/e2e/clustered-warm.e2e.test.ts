@@ -82,12 +82,34 @@ async function cluster(store: FtStore): Promise<{ a: Proc; b: Proc; url: string;
   return { a, b, url, procs: [a, b] };
 }
 
-test(`warm follower (${BACKEND}): kill -9 of the leader, the follower replays only the tail, the durable continues, nothing lost`, async () => {
+interface Loaded {
+  a: Proc;
+  b: Proc;
+  url: string;
+  store: FtStore;
+  load: Load;
+}
+
+/** Two nodes (a leads, b follows) on a fresh store with a publisher and a durable running; always cleaned up. */
+async function withLoadedCluster(tag: string, body: (c: Loaded) => Promise<void>): Promise<void> {
   const store = await ftStore(BACKEND);
   const { a, b, url, procs } = await cluster(store);
   let load: Load | undefined;
   try {
-    load = await startLoad(url, 'w1');
+    load = await startLoad(url, tag);
+    await body({ a, b, url, store, load });
+  } finally {
+    await closeLoad(load);
+    for (const p of procs) {
+      if (p.exit === undefined) p.child.kill('SIGCONT');
+      await p.kill();
+    }
+    await store.cleanup();
+  }
+}
+
+test(`warm follower (${BACKEND}): kill -9 of the leader, the follower replays only the tail, the durable continues, nothing lost`, () =>
+  withLoadedCluster('w1', async ({ a, b, url, store, load }) => {
     await load.pub.waitAcks(500);
     const killedAt = performance.now();
     a.child.kill('SIGKILL');
@@ -102,19 +124,10 @@ test(`warm follower (${BACKEND}): kill -9 of the leader, the follower replays on
     assert.doesNotMatch(b.output, FULL_RE);
     await load.pub.waitAcks(300, 60000);
     await assertNothingLost(url, store, load);
-  } finally {
-    await closeLoad(load);
-    for (const p of procs) await p.kill();
-    await store.cleanup();
-  }
-});
+  }));
 
-test(`warm follower (${BACKEND}): a follower behind a snapshot compaction rebuilds from the snapshot, the durable continues, nothing lost`, async () => {
-  const store = await ftStore(BACKEND);
-  const { a, b, url, procs } = await cluster(store);
-  let load: Load | undefined;
-  try {
-    load = await startLoad(url, 'w2');
+test(`warm follower (${BACKEND}): a follower behind a snapshot compaction rebuilds from the snapshot, the durable continues, nothing lost`, () =>
+  withLoadedCluster('w2', async ({ a, b, url, store, load }) => {
     await load.pub.waitAcks(100);
     await b.waitForLine(/clustering: following the event log: caught up at event \d+/, { timeoutMs: 20000 });
     // The follower stops reading; the leader goes on writing events it will not see.
@@ -134,15 +147,7 @@ test(`warm follower (${BACKEND}): a follower behind a snapshot compaction rebuil
     assert.ok((full !== null && /snapshot compacted/.test(full[1])) || (warm !== null && Number(warm[3]) > 0), out);
     await load.pub.waitAcks(300, 60000);
     await assertNothingLost(url, store, load);
-  } finally {
-    await closeLoad(load);
-    for (const p of procs) {
-      if (p.exit === undefined) p.child.kill('SIGCONT');
-      await p.kill();
-    }
-    await store.cleanup();
-  }
-});
+  }));
 
 test(`two followers with one node ID (${BACKEND}): the second stops with a clear error, the first keeps following`, async () => {
   const store = await ftStore(BACKEND);

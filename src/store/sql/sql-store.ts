@@ -8,6 +8,7 @@
  *   progress.ts       sent/acked progress coalesced into events
  *   snapshots.ts      when a snapshot is due, writing one (with compaction)
  *   recovery.ts       cluster-ID check, snapshot + replay, payload key check
+ *   warm-follow.ts    following the event log while waiting for the lease (event-log-source.ts)
  *   retention.ts      the max_age timer
  *   health.ts         the /readyz database probe
  *   pending-batch.ts, batch-splitter.ts, commit-errors.ts, retry-pause.ts: the batch, its
