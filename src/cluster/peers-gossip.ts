@@ -12,6 +12,9 @@ export interface PeersAnnouncement {
   nodeID: string;
   /** The node's --cluster_peers (its own ID removed); empty when none were given. */
   peers: string[];
+  /** The announcing process (server ID) and its start time: two processes with one node ID tell each other apart. */
+  instance?: string;
+  since?: number;
 }
 
 /** Subject of the announcements: outside the reference's `_STAN.raft.` subjects. */
@@ -41,9 +44,14 @@ export function peersDisagreement(mine: PeersAnnouncement, theirs: PeersAnnounce
 
 function decode(data: Uint8Array): PeersAnnouncement | undefined {
   try {
-    const v = JSON.parse(new TextDecoder().decode(data)) as { nodeID?: unknown; peers?: unknown };
+    const v = JSON.parse(new TextDecoder().decode(data)) as { nodeID?: unknown; peers?: unknown; instance?: unknown; since?: unknown };
     if (typeof v.nodeID !== 'string' || !Array.isArray(v.peers) || !v.peers.every((p) => typeof p === 'string')) return undefined;
-    return { nodeID: v.nodeID, peers: v.peers as string[] };
+    const a: PeersAnnouncement = { nodeID: v.nodeID, peers: v.peers as string[] };
+    if (typeof v.instance === 'string' && typeof v.since === 'number') {
+      a.instance = v.instance;
+      a.since = v.since;
+    }
+    return a;
   } catch {
     return undefined;
   }
@@ -59,6 +67,9 @@ export class PeersGossip {
   private sub: TransportSubscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly warned = new Set<string>();
+  private announce: () => void = () => {};
+  /** Called for every announcement from another process with this node's ID. */
+  onSameNodeID: ((theirs: PeersAnnouncement) => void) | undefined;
 
   constructor(
     private readonly nc: NatsTransport,
@@ -72,14 +83,20 @@ export class PeersGossip {
   start(): void {
     const subject = peersSubject(this.clusterID);
     this.sub = this.nc.subscribe(subject, (_s, _r, data) => this.onAnnouncement(data));
-    const announce = (): void => this.nc.publish(subject, new TextEncoder().encode(JSON.stringify(this.mine)));
-    announce();
-    this.timer = this.timers.setInterval(announce, this.everyMs);
+    this.announce = (): void => this.nc.publish(subject, new TextEncoder().encode(JSON.stringify(this.mine)));
+    this.announce();
+    this.timer = this.timers.setInterval(this.announce, this.everyMs);
+  }
+
+  /** Announces now (e.g. so that a newcomer with our node ID learns of us at once). */
+  announceNow(): void {
+    this.announce();
   }
 
   private onAnnouncement(data: Uint8Array): void {
     const theirs = decode(data);
     if (theirs === undefined) return;
+    if (theirs.nodeID === this.mine.nodeID && theirs.instance !== this.mine.instance) this.onSameNodeID?.(theirs);
     const warning = peersDisagreement(this.mine, theirs);
     if (warning === undefined) return;
     const key = `${theirs.nodeID}|${memberSet(theirs).join(',')}`;

@@ -11,7 +11,8 @@ import type { Store } from '../store/contract';
 import type { FtController } from '../ft/controller';
 import { GatedTransport } from '../ft/gate';
 import { becomeActive, type FtStartOptions } from '../ft/setup';
-import { duplicateNodeCheck } from './duplicate-node';
+import { duplicateNodeCheck, DuplicateNodeIdError, sameNodeVerdict } from './duplicate-node';
+import { PeersGossip } from './peers-gossip';
 import { resolveNodeID } from './node-id';
 import { ClusterConfigError, CLUSTERING_DOC, clusteringStartupLines, RAFT_ONLY } from './validate';
 
@@ -23,6 +24,8 @@ export type ClusterRole = 'Leader' | 'Follower' | 'Candidate';
 /** This node's identity and current role, as /streaming/serverz reports them. */
 export class ClusterMember {
   role: ClusterRole = 'Candidate';
+  /** Set when another process with this node ID started first: the election stops with it. */
+  duplicate: DuplicateNodeIdError | undefined;
   constructor(
     readonly nodeID: string,
     /** --cluster_peers without the node's own ID. */
@@ -95,7 +98,39 @@ export async function clusterStep(
       member.role = 'Follower';
       o.onStandby?.();
     },
-    cluster: { standbyCheck: (lease) => duplicateNodeCheck(lease, member.nodeID, so.clusterID) },
+    cluster: {
+      standbyCheck: (lease) => {
+        const leaseCheck = duplicateNodeCheck(lease, member.nodeID, so.clusterID);
+        return async () => {
+          if (member.duplicate !== undefined) throw member.duplicate;
+          await leaseCheck();
+        };
+      },
+    },
   });
   return { ft, coreNc: new GatedTransport(nc, () => ft.surelyActive()) };
+}
+
+/**
+ * Starts the peers announcements (src/cluster/peers-gossip.ts), which also carry this
+ * process's server ID and start time: a follower that hears another process with its node ID
+ * that started first records the duplicate (its election then stops with a clear error); the
+ * first one logs the newcomer, keeps its role and announces at once so the newcomer learns.
+ */
+export function startClusterGossip(nc: NatsTransport, clusterID: string, member: ClusterMember, me: { serverID: string; startMs: number }, log: Logger): PeersGossip {
+  const mine = { nodeID: member.nodeID, peers: member.peers, instance: me.serverID, since: me.startMs };
+  const gossip = new PeersGossip(nc, clusterID, mine, log);
+  const warned = new Set<string>();
+  gossip.onSameNodeID = (theirs) => {
+    const verdict = sameNodeVerdict(mine, theirs);
+    if (verdict === 'second') member.duplicate ??= new DuplicateNodeIdError(member.nodeID, clusterID, `started before this one (server ${theirs.instance})`);
+    if (verdict !== 'first' || warned.has(theirs.instance ?? '')) return;
+    warned.add(theirs.instance ?? '');
+    log.error(
+      `clustering: another process (server ${theirs.instance}) started with this node's ID "${member.nodeID}"; it will stop, this node keeps its role (${member.role})`,
+    );
+    gossip.announceNow();
+  };
+  gossip.start();
+  return gossip;
 }

@@ -56,6 +56,18 @@ export function isLockWait(err: unknown): boolean {
   return typeof e.message === 'string' && /statement timeout|lock timeout|Lock wait timeout|database is locked/i.test(e.message);
 }
 
+/**
+ * A conflict with another writer of the lease row, not an outage: Galera's certification
+ * conflict surfaces as a deadlock (1213) when two followers take an expired lease at once on
+ * two nodes (the first to certify wins); PostgreSQL reports 40001/40P01 in the same race.
+ * The loser polls on at the normal pace instead of backing off as from a database outage.
+ */
+export function isWriteConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown } | null;
+  if (e === null || typeof e !== 'object') return false;
+  return e.errno === 1213 || e.code === '40001' || e.code === '40P01';
+}
+
 export class Lease {
   private readonly now: string;
   /** Epoch this server holds; 0 when it holds none. */

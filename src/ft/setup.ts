@@ -5,7 +5,7 @@
 import type { StreamingOptions } from '../config/options';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger';
-import { isFencedStore, type Store } from '../store/contract';
+import { isFencedStore, isLogFollowingStore, type Store } from '../store/contract';
 import type { SqlDriver } from '../store/sql/dsn';
 import { FtController } from './controller';
 import { Lease, LeaseLostError, validateGroupName } from './lease';
@@ -71,6 +71,19 @@ function electionLines(group: string, clustered: boolean): { waiting: string[]; 
 }
 
 /**
+ * How often a waiting server reads the event log: half the lease duration (750 ms with the
+ * default 1.5 s), clamped to 100 ms–2 s. A crashed leader's lease runs for the whole TTL after
+ * its last renewal, so a follower polling at TTL/2 has read (nearly) all the leader wrote
+ * before it can take over, and the takeover replays next to nothing; a clean hand-over
+ * (lease released) replays at most one interval of writes. Each poll is two indexed queries
+ * (events above the position, the newest snapshot's mark), cheap even at this pace; a
+ * separate option would be one more knob for no gain.
+ */
+export function followIntervalMs(ttlMs: number): number {
+  return Math.max(100, Math.min(2000, Math.round(ttlMs / 2)));
+}
+
+/**
  * Returns once this server is the active one, with the store fenced by the lease. The caller
  * then recovers the store and starts serving, and calls `ctl.startRenewing()`.
  */
@@ -102,6 +115,10 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
   o.signal?.addEventListener('abort', onAbort, { once: true });
   for (const line of lines.waiting) o.log.notice(line);
   o.onStandby?.();
+  if (isLogFollowingStore(store)) {
+    const prefix = o.cluster !== undefined ? 'clustering: ' : 'ft: ';
+    store.followLog({ intervalMs: followIntervalMs(so.ftLeaseTTL), report: { notice: (l) => o.log.notice(prefix + l), warn: (l) => o.log.warn(prefix + l) } });
+  }
   let epoch: number;
   try {
     epoch = await ctl.waitUntilActive();

@@ -23,8 +23,7 @@ import type { MonitorHttpServer } from '../monitor/http';
 import type { ChildNatsServer } from '../nats/child-server';
 import { errorText } from '../errors';
 import type { SealWorkerSpawner } from '../store/seal-pool';
-import { clusterMember, clusterStep, type ClusterMember } from '../cluster/runtime';
-import { PeersGossip } from '../cluster/peers-gossip';
+import { clusterMember, clusterStep, startClusterGossip, type ClusterMember } from '../cluster/runtime';
 import {
   checkClientPortFree,
   checkOptions,
@@ -144,9 +143,7 @@ export class StreamingServer {
       }));
       if (member !== undefined) {
         // Followers announce too: a wrong peers list shows before the node ever leads.
-        const gossip = new PeersGossip(nats.nc, so.clusterID, { nodeID: member.nodeID, peers: member.peers }, log);
-        parts.gossip = gossip;
-        gossip.start();
+        parts.gossip = startClusterGossip(nats.nc, so.clusterID, member, { serverID, startMs: startTime.getTime() }, log);
       }
       // The lease opens in the election step, after the monitor listens: attached then.
       const leaseHolder = member !== undefined || so.ftGroupName ? new ActiveServerSource() : undefined;

@@ -259,6 +259,26 @@ export function isFencedStore(store: Store): store is FencedStore {
   return typeof (store as Partial<FencedStore>).setFence === 'function';
 }
 
+/** How a store that follows its log reports (the caller's logger, with its prefix). */
+export interface LogFollowReport {
+  notice(line: string): void;
+  warn(line: string): void;
+}
+
+/**
+ * A store that can keep its state warm while this server waits for the FT/clustering lease:
+ * `followLog` starts tailing the committed event log every `intervalMs`; the next `recover()`
+ * stops following and replays only what was written since the last poll (or recovers in full
+ * when the followed state cannot be trusted, and says why through `report`).
+ */
+export interface LogFollowingStore extends Store {
+  followLog(o: { intervalMs: number; report: LogFollowReport }): void;
+}
+
+export function isLogFollowingStore(store: Store): store is LogFollowingStore {
+  return typeof (store as Partial<LogFollowingStore>).followLog === 'function';
+}
+
 /** A store that groups writes into commits and reports each one (for metrics). */
 export interface CommitObservable extends Store {
   /** Marker: this store calls onCommit (MEMORY, which never commits anything, does not). */

@@ -8,6 +8,7 @@
  *   progress.ts       sent/acked progress coalesced into events
  *   snapshots.ts      when a snapshot is due, writing one (with compaction)
  *   recovery.ts       cluster-ID check, snapshot + replay, payload key check
+ *   warm-follow.ts    following the event log while waiting for the lease (event-log-source.ts)
  *   retention.ts      the max_age timer
  *   health.ts         the /readyz database probe
  *   pending-batch.ts, batch-splitter.ts, commit-errors.ts, retry-pause.ts: the batch, its
@@ -29,7 +30,7 @@ import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
 import { emptyState, evolve, type ProjectedState, toRecovered } from '../events/projection';
 import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../limits/limits';
-import { ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
+import { ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, LogFollowingStore, LogFollowReport, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
 import type { DialectAdapter } from './dialect';
 import { isLoneMessage, newPending, requeue, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
@@ -44,6 +45,7 @@ import { RowSealer } from './sealing';
 import { ProgressCoalescer } from './progress';
 import { SnapshotSchedule, writeSnapshot } from './snapshots';
 import { loadCommittedState, verifyStoredPayloads } from './recovery';
+import { WarmFollow } from './warm-follow';
 import { RetentionTimer } from './retention';
 import { DatabaseProbe } from './health';
 import { toError } from '../../errors';
@@ -79,7 +81,7 @@ const RETRY_MS = 200;
 /** Acks and deliveries nobody awaits are committed at most this long after they were recorded. */
 const BACKGROUND_COMMIT_MS = 50;
 
-export class SqlStore implements FencedStore, CommitObservable, HealthCheckedStore, ChannelHost {
+export class SqlStore implements FencedStore, LogFollowingStore, CommitObservable, HealthCheckedStore, ChannelHost {
   readonly type: 'SQL' | 'FILE';
   readonly groupCommits = true as const;
   readonly limits: StoreLimits;
@@ -127,6 +129,8 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
   /** Message of the last failed commit, cleared by the next successful one. */
   private lastCommitError: string | undefined;
   private bgCommitTimer: NodeJS.Timeout | undefined;
+  /** Following the event log while waiting for the lease (LogFollowingStore), until recover(). */
+  private warm: WarmFollow | undefined;
 
   constructor(
     readonly adapter: DialectAdapter,
@@ -166,6 +170,13 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
   setFence(fence: WriteFence): void {
     // The contract's FenceTransaction is this store's Knex transaction (see FencedStore).
     this.writer.fence = fence;
+  }
+
+  /** LogFollowingStore (contract.ts): keep the state warm until recover() takes over. */
+  followLog(o: { intervalMs: number; report: LogFollowReport }): void {
+    if (this.warm !== undefined || this.closed) return;
+    this.warm = new WarmFollow(this.adapter.db, this.opts.clusterID, o);
+    this.warm.start();
   }
 
   private computeMaxMessageBytes(): number | undefined {
@@ -212,7 +223,9 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
   // ------------------------------------------------------------ recovery
 
   async recover(): Promise<RecoveredState | null> {
-    const loaded = await loadCommittedState(this.adapter.db, this.opts.clusterID);
+    const warm = this.warm;
+    this.warm = undefined;
+    const loaded = warm !== undefined ? await warm.takeOver() : await loadCommittedState(this.adapter.db, this.opts.clusterID);
     const state = loaded.state;
     if (state === undefined) return null;
     this.replayedEvents = loaded.replayed;
@@ -469,6 +482,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
     this.retryPause.wake();
     this.retention.stop();
     if (this.bgCommitTimer) clearTimeout(this.bgCommitTimer);
+    await this.warm?.stop();
     try {
       await this.commit();
       // The commit loop may still be finishing (e.g. a snapshot): let it end before ours.
