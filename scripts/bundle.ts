@@ -1,0 +1,49 @@
+/**
+ * The last step of `npm run build`: bundles the compiled server (dist/src/cli/main.js and
+ * everything it requires, dependencies included) into dist/bundle/main.js, which the
+ * launcher runs through its V8 code cache (src/launch/launcher.ts, docs/startup.md). The
+ * sealing worker thread is bundled too (dist/bundle/seal-worker.js): the bundle's
+ * seal-pool starts it from its own directory, as the compiled modules do.
+ *
+ * The input is tsc's output, not the .ts sources: the bundle behaves exactly like dist/src.
+ *
+ *   node --import tsx scripts/bundle.ts
+ */
+import * as path from 'node:path';
+import { build } from 'esbuild';
+
+const ROOT = path.join(__dirname, '..');
+const DIST = path.join(ROOT, 'dist');
+
+/**
+ * Left to Node's require at run time:
+ * - better-sqlite3: a native addon, found through its own path lookups (`bindings`);
+ * - pg, mysql2: the drivers, loaded only for their store (lazily, by open.ts and by Knex by
+ *   name), so a MEMORY or FILE start never parses them;
+ * - the drivers Knex knows but this server never uses (required by name inside Knex's
+ *   dialects, not installed): bundling would fail on them.
+ */
+const EXTERNAL = ['better-sqlite3', 'pg', 'pg-native', 'mysql2', 'sqlite3', 'tedious', 'oracledb', 'mysql', 'pg-query-stream', 'mariadb'];
+
+async function main(): Promise<void> {
+  const result = await build({
+    entryPoints: {
+      main: path.join(DIST, 'src', 'cli', 'main.js'),
+      'seal-worker': path.join(DIST, 'src', 'store', 'seal-worker.js'),
+    },
+    outdir: path.join(DIST, 'bundle'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: EXTERNAL,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  if (result.errors.length > 0) process.exit(1);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bundle: ${String(err)}\n`);
+  process.exit(1);
+});
