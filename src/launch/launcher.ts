@@ -18,7 +18,8 @@ import { loadWithCodeCache, type CachedModule } from './code-cache';
 export const CODE_CACHE_ENV = 'STAN_CODE_CACHE';
 /**
  * The cache is written this long after the start (so it holds what a start-up compiles), on
- * an unreferenced timer: it never keeps a stopping process alive.
+ * an unreferenced timer that never keeps a stopping process alive, or when the process
+ * exits before (a short run: -v, a failed start, a test that stops the server at once).
  */
 export const SAVE_CACHE_AFTER_MS = 3000;
 
@@ -28,6 +29,8 @@ export interface LaunchOptions {
   env: NodeJS.ProcessEnv;
   /** Timer for writing the cache (injectable); must not keep the process alive. */
   schedule?: (fn: () => void, ms: number) => void;
+  /** Runs `fn` when the process exits (injectable; default process.once('exit')). */
+  onExit?: (fn: () => void) => void;
 }
 
 export interface Launched {
@@ -67,6 +70,8 @@ export function loadServer(o: LaunchOptions): Launched {
     return { file: modulesMain, cache: undefined, main: m.main };
   }
   const cache = loadWithCodeCache(bundle, { dir: codeCacheDir(o.env, o.distDir) });
+  // save() writes at most once: whichever comes first.
   (o.schedule ?? unrefTimer)(() => cache.save(), SAVE_CACHE_AFTER_MS);
+  (o.onExit ?? ((fn) => process.once('exit', fn)))(() => cache.save());
   return { file: bundle, cache, main: (cache.exports as { main: Launched['main'] }).main };
 }

@@ -153,15 +153,27 @@ test('the launcher runs the bundle through the cache when it is current, and wri
   setMtime(modulesMain, Date.now() - 10_000);
   assert.equal(isBundleCurrent(bundle, modulesMain), true);
   const scheduled: Array<{ fn: () => void; ms: number }> = [];
-  const launched = loadServer({ distDir: dir, env: {}, schedule: (fn, ms) => scheduled.push({ fn, ms }) });
+  const atExit: Array<() => void> = [];
+  const launched = loadServer({ distDir: dir, env: {}, schedule: (fn, ms) => scheduled.push({ fn, ms }), onExit: (fn) => atExit.push(fn) });
   assert.equal(launched.file, bundle);
   assert.equal(await (launched.main() as Promise<unknown>), 'bundle');
   assert.equal(launched.cache?.use, 'miss');
   assert.equal(scheduled.length, 1);
   assert.equal(scheduled[0]?.ms, SAVE_CACHE_AFTER_MS);
+  assert.equal(atExit.length, 1);
+  const cacheFile = path.join(dir, 'bundle', '.v8-cache', 'main.js.v8cache');
   scheduled[0]?.fn();
-  assert.ok(fs.existsSync(path.join(dir, 'bundle', '.v8-cache', 'main.js.v8cache')));
-  assert.equal(loadServer({ distDir: dir, env: {}, schedule: () => undefined }).cache?.use, 'hit');
+  assert.ok(fs.existsSync(cacheFile));
+  // The exit hook finds the cache written: it does not write it again.
+  fs.rmSync(cacheFile);
+  atExit[0]?.();
+  assert.equal(fs.existsSync(cacheFile), false);
+  atExit.length = 0;
+  const again = loadServer({ distDir: dir, env: {}, schedule: () => undefined, onExit: (fn) => atExit.push(fn) });
+  assert.equal(again.cache?.use, 'miss');
+  // A process that exits before the timer writes the cache at exit.
+  atExit[0]?.();
+  assert.ok(fs.existsSync(cacheFile));
 });
 
 test('a bundle older than the compiled modules (a later tsc-only build) or missing is not run', async (t) => {
@@ -169,7 +181,8 @@ test('a bundle older than the compiled modules (a later tsc-only build) or missi
   const { bundle, modulesMain } = writeDist(dir);
   setMtime(bundle, Date.now() - 10_000);
   assert.equal(isBundleCurrent(bundle, modulesMain), false);
-  const stale = loadServer({ distDir: dir, env: {}, schedule: () => assert.fail('no cache for the modules') });
+  const noCache = (): never => assert.fail('no cache for the modules');
+  const stale = loadServer({ distDir: dir, env: {}, schedule: noCache, onExit: noCache });
   assert.equal(stale.file, modulesMain);
   assert.equal(await (stale.main() as Promise<unknown>), 'modules');
   fs.rmSync(bundle);
