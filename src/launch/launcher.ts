@@ -71,7 +71,7 @@ export function loadServer(o: LaunchOptions): Launched {
   }
   const cache = loadWithCodeCache(bundle, { dir: codeCacheDir(o.env, o.distDir) });
   // save() writes at most once: whichever comes first.
-  (o.schedule ?? unrefTimer)(() => cache.save(), SAVE_CACHE_AFTER_MS);
-  (o.onExit ?? ((fn) => process.once('exit', fn)))(() => cache.save());
+  (o.schedule ?? unrefTimer)(() => cache.save('if-grown'), SAVE_CACHE_AFTER_MS);
+  (o.onExit ?? ((fn) => process.once('exit', fn)))(() => cache.save('if-unused'));
   return { file: bundle, cache, main: (cache.exports as { main: Launched['main'] }).main };
 }
