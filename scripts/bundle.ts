@@ -9,6 +9,7 @@
  *
  *   node --import tsx scripts/bundle.ts
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 
@@ -50,6 +51,20 @@ async function main(): Promise<void> {
     logLevel: 'warning',
   });
   if (result.errors.length > 0) process.exit(1);
+  for (const name of ['main.js', 'seal-worker.js']) asciiOnly(path.join(DIST, 'bundle', name));
+}
+
+/**
+ * Makes the file plain ASCII, so the launcher can read it as a one-byte string (~2 ms instead
+ * of 45–60 ms for 4.6 MB, src/launch/code-cache.ts). esbuild already escapes strings and
+ * identifiers (its `charset: 'ascii'` default) but keeps comments and regular expression
+ * literals as written; a \uXXXX escape (UTF-16 units) means the same character in a regular
+ * expression and is just text in a comment.
+ */
+function asciiOnly(file: string): void {
+  const text = fs.readFileSync(file, 'utf8');
+  const escaped = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (escaped !== text) fs.writeFileSync(file, escaped);
 }
 
 main().catch((err: unknown) => {

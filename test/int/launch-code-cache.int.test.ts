@@ -210,3 +210,15 @@ test('a run that compiled much more than the cache held writes it again (if-grow
   assert.equal(grown.save('if-grown'), 'written');
   assert.ok(fs.statSync(path.join(cacheDir, 'big.js.v8cache')).size > before);
 });
+
+test('a file with non-ASCII text is read as UTF-8, an ASCII one keeps its escapes', (t) => {
+  const dir = tempDir(t);
+  const utf8 = path.join(dir, 'utf8.js');
+  fs.writeFileSync(utf8, "exports.text = 'é€→µ';\n");
+  assert.equal((loadWithCodeCache(utf8, { dir: undefined }).exports as { text: string }).text, 'é€→µ');
+  const ascii = path.join(dir, 'ascii.js');
+  fs.writeFileSync(ascii, "exports.text = '\\u00e9\\u20ac'; exports.re = /^\\u00b5s$/;\n");
+  const m = loadWithCodeCache(ascii, { dir: undefined }).exports as { text: string; re: RegExp };
+  assert.equal(m.text, 'é€');
+  assert.ok(m.re.test('µs'));
+});
