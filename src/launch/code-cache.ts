@@ -35,12 +35,6 @@ const REWRITE_GROWTH = 1.1;
 export type CacheUse = 'hit' | 'miss' | 'stale' | 'rejected' | 'off';
 /** What save() did. */
 export type CacheSave = 'written' | 'unchanged' | 'off' | 'failed';
-/**
- * When save() writes: `if-unused` only when no valid cache was loaded (cheap to decide: a
- * process that exits); `if-grown` also when this run compiled noticeably more than the cache
- * held, which costs a serialization (~30 ms of CPU) to find out: once, after the start-up.
- */
-export type SaveWhen = 'if-unused' | 'if-grown';
 
 export interface CodeCacheOptions {
   /** Directory of the cache file; undefined turns the cache off. */
@@ -56,10 +50,12 @@ export interface CachedModule {
   /** The cache file (undefined when off). */
   readonly cacheFile: string | undefined;
   /**
-   * Writes the cache (see SaveWhen; call it once the start-up is done, so the functions the
-   * start-up ran are in it). Writes at most once per process; never throws.
+   * Writes the cache when none was used or this run compiled noticeably more than it held
+   * (REWRITE_GROWTH); call it once the start-up is done, so the functions the start-up ran
+   * are in it. Finding out costs one serialization (13–40 ms of CPU on this machine, busy),
+   * so it runs at most once per process. Never throws.
    */
-  save(when: SaveWhen): CacheSave;
+  save(): CacheSave;
 }
 
 interface CommonJsModule {
@@ -136,9 +132,9 @@ export function loadWithCodeCache(file: string, options: CodeCacheOptions): Cach
     exports: mod.exports,
     use,
     cacheFile,
-    save(when: SaveWhen): CacheSave {
+    save(): CacheSave {
       if (cacheFile === undefined) return 'off';
-      if (saved || (use === 'hit' && when === 'if-unused')) return 'unchanged';
+      if (saved) return 'unchanged';
       saved = true;
       try {
         const data = script.createCachedData();

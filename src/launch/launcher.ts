@@ -20,6 +20,9 @@ export const CODE_CACHE_ENV = 'STAN_CODE_CACHE';
  * The cache is written this long after the start (so it holds what a start-up compiles), on
  * an unreferenced timer that never keeps a stopping process alive, or when the process
  * exits before (a short run: -v, a failed start, a test that stops the server at once).
+ * Either way it is rewritten when the run compiled noticeably more than the cache held: a
+ * MEMORY start-up's cache grows by the SQL modules on the first FILE or SQL start-up, and
+ * so on, to what the start-ups on this install use.
  */
 export const SAVE_CACHE_AFTER_MS = 3000;
 
@@ -71,7 +74,7 @@ export function loadServer(o: LaunchOptions): Launched {
   }
   const cache = loadWithCodeCache(bundle, { dir: codeCacheDir(o.env, o.distDir) });
   // save() writes at most once: whichever comes first.
-  (o.schedule ?? unrefTimer)(() => cache.save('if-grown'), SAVE_CACHE_AFTER_MS);
-  (o.onExit ?? ((fn) => process.once('exit', fn)))(() => cache.save('if-unused'));
+  (o.schedule ?? unrefTimer)(() => cache.save(), SAVE_CACHE_AFTER_MS);
+  (o.onExit ?? ((fn) => process.once('exit', fn)))(() => cache.save());
   return { file: bundle, cache, main: (cache.exports as { main: Launched['main'] }).main };
 }

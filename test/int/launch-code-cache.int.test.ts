@@ -54,7 +54,7 @@ test('first load misses and writes the cache; the next load uses it and runs the
   assert.equal((first.exports as ModExports).answer(), 42);
   assert.equal((first.exports as ModExports).file, file);
   assert.equal((first.exports as ModExports).dir, dir);
-  assert.equal(first.save('if-grown'), 'written');
+  assert.equal(first.save(), 'written');
   assert.ok(first.cacheFile !== undefined && fs.existsSync(first.cacheFile));
 
   assert.equal(useInFreshProcess(file, cacheDir), 'hit 42');
@@ -62,21 +62,20 @@ test('first load misses and writes the cache; the next load uses it and runs the
   assert.equal(second.use, 'hit');
   assert.equal((second.exports as ModExports).answer(), 42);
   // Nothing more was compiled: the cache stays as it is.
-  assert.equal(second.save('if-unused'), 'unchanged');
-  assert.equal(second.save('if-grown'), 'unchanged');
+  assert.equal(second.save(), 'unchanged');
 });
 
 test('a changed source invalidates the cache (new size, or same size and new mtime)', (t) => {
   const dir = tempDir(t);
   const file = writeModule(dir, 21);
   const cacheDir = path.join(dir, 'cache');
-  assert.equal(loadWithCodeCache(file, { dir: cacheDir }).save('if-grown'), 'written');
+  assert.equal(loadWithCodeCache(file, { dir: cacheDir }).save(), 'written');
 
   writeModule(dir, 210); // one character longer
   const changed = loadWithCodeCache(file, { dir: cacheDir });
   assert.equal(changed.use, 'stale');
   assert.equal((changed.exports as ModExports).answer(), 420);
-  assert.equal(changed.save('if-grown'), 'written');
+  assert.equal(changed.save(), 'written');
   assert.equal(loadWithCodeCache(file, { dir: cacheDir }).use, 'hit');
 
   writeModule(dir, 333); // same length, other content
@@ -91,7 +90,7 @@ test('a cache made by another Node version is not used', (t) => {
   const dir = tempDir(t);
   const file = writeModule(dir, 1);
   const cacheDir = path.join(dir, 'cache');
-  assert.equal(loadWithCodeCache(file, { dir: cacheDir, runtime: 'v99.0.0-x64' }).save('if-grown'), 'written');
+  assert.equal(loadWithCodeCache(file, { dir: cacheDir, runtime: 'v99.0.0-x64' }).save(), 'written');
   assert.equal(loadWithCodeCache(file, { dir: cacheDir, runtime: 'v98.0.0-x64' }).use, 'stale');
   assert.equal(loadWithCodeCache(file, { dir: cacheDir, runtime: 'v99.0.0-x64' }).use, 'hit');
 });
@@ -101,7 +100,7 @@ test('data V8 does not accept is rejected and the module still runs', (t) => {
   const file = writeModule(dir, 4);
   const cacheDir = path.join(dir, 'cache');
   const first = loadWithCodeCache(file, { dir: cacheDir });
-  first.save('if-grown');
+  first.save();
   const cacheFile = first.cacheFile ?? assert.fail('no cache file');
   const buf = fs.readFileSync(cacheFile);
   const headerEnd = buf.indexOf(0x0a) + 1;
@@ -118,7 +117,7 @@ test('a cache directory that cannot be written is ignored: the module runs, save
   const loaded = loadWithCodeCache(file, { dir: path.join(blocker, 'cache') });
   assert.equal(loaded.use, 'miss');
   assert.equal((loaded.exports as ModExports).answer(), 10);
-  assert.equal(loaded.save('if-grown'), 'failed');
+  assert.equal(loaded.save(), 'failed');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['helper.js', 'mod.js', 'not-a-dir']);
 });
 
@@ -127,8 +126,7 @@ test('the cache can be turned off', (t) => {
   const file = writeModule(dir, 3);
   const loaded = loadWithCodeCache(file, { dir: undefined });
   assert.equal(loaded.use, 'off');
-  assert.equal(loaded.save('if-grown'), 'off');
-  assert.equal(loaded.save('if-unused'), 'off');
+  assert.equal(loaded.save(), 'off');
   assert.equal(codeCacheDir({ [CODE_CACHE_ENV]: 'off' }, dir), undefined);
   assert.equal(codeCacheDir({ [CODE_CACHE_ENV]: '/var/cache/stan' }, dir), '/var/cache/stan');
   assert.equal(codeCacheDir({}, dir), path.join(dir, 'bundle', '.v8-cache'));
@@ -191,23 +189,22 @@ test('a bundle older than the compiled modules (a later tsc-only build) or missi
   assert.equal(isBundleCurrent(bundle, modulesMain), false);
 });
 
-test('a run that compiled much more than the cache held writes it again (if-grown), an exiting one does not (if-unused)', (t) => {
+test('a run that compiled much more than the cache held writes it again', (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'big.js');
   // big() is compiled only when called: a cache written before holds only its outline.
   const body = Array.from({ length: 400 }, (_, i) => `  s += (n * ${i}) % 7 === 3 ? ${i} : -${i};`).join('\n');
   fs.writeFileSync(file, `exports.big = function (n) {\n  let s = 0;\n${body}\n  return s;\n};\n`);
   const cacheDir = path.join(dir, 'cache');
-  assert.equal(loadWithCodeCache(file, { dir: cacheDir }).save('if-unused'), 'written');
+  assert.equal(loadWithCodeCache(file, { dir: cacheDir }).save(), 'written');
   const before = fs.statSync(path.join(cacheDir, 'big.js.v8cache')).size;
 
-  const hit = loadWithCodeCache(file, { dir: cacheDir });
-  assert.equal(hit.use, 'hit');
-  (hit.exports as { big(n: number): number }).big(3);
-  assert.equal(hit.save('if-unused'), 'unchanged');
+  const same = loadWithCodeCache(file, { dir: cacheDir });
+  assert.equal(same.use, 'hit');
+  assert.equal(same.save(), 'unchanged');
   const grown = loadWithCodeCache(file, { dir: cacheDir });
   (grown.exports as { big(n: number): number }).big(3);
-  assert.equal(grown.save('if-grown'), 'written');
+  assert.equal(grown.save(), 'written');
   assert.ok(fs.statSync(path.join(cacheDir, 'big.js.v8cache')).size > before);
 });
 
