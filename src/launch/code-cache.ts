@@ -41,6 +41,12 @@ export interface CodeCacheOptions {
   dir: string | undefined;
   /** The runtime the V8 data is valid for; default: this Node version and architecture. */
   runtime?: string;
+  /**
+   * Names the cache file apart (`<file>.<variant>.v8cache`): V8 rejects data made under other
+   * flags, so runs with other Node flags keep their own cache instead of overwriting each
+   * other's at every start (see launcher.ts).
+   */
+  variant?: string;
 }
 
 export interface CachedModule {
@@ -107,7 +113,8 @@ function writeCache(cacheFile: string, header: string, data: Buffer): void {
 export function loadWithCodeCache(file: string, options: CodeCacheOptions): CachedModule {
   const runtime = options.runtime ?? `${process.version}-${process.arch}`;
   const source = readSource(file);
-  const cacheFile = options.dir === undefined ? undefined : path.join(options.dir, `${path.basename(file)}.v8cache`);
+  const suffix = options.variant ? `.${options.variant}` : '';
+  const cacheFile = options.dir === undefined ? undefined : path.join(options.dir, `${path.basename(file)}${suffix}.v8cache`);
   const header = headerFor(file, runtime);
   const cached = cacheFile === undefined ? 'miss' : readCache(cacheFile, header);
   const script = new vm.Script(wrapCommonJs(source), {

@@ -32,6 +32,8 @@ export interface LaunchOptions {
   env: NodeJS.ProcessEnv;
   /** Timer for writing the cache (injectable); must not keep the process alive. */
   schedule?: (fn: () => void, ms: number) => void;
+  /** Node's flags of this process (default process.execArgv); NODE_OPTIONS is read from env. */
+  execArgv?: readonly string[];
   /** Runs `fn` when the process exits (injectable; default process.once('exit')). */
   onExit?: (fn: () => void) => void;
 }
@@ -60,6 +62,20 @@ export function isBundleCurrent(bundle: string, modulesMain: string): boolean {
   }
 }
 
+/**
+ * A short name for the Node flags this process runs with ('' for none): V8's cached data
+ * is valid only under the flags it was made with (`--inspect`, `--enable-source-maps`,
+ * NODE_OPTIONS of a benchmark…), so each set of flags gets its own cache file.
+ */
+export function flagsVariant(execArgv: readonly string[], env: NodeJS.ProcessEnv): string {
+  const flags = `${execArgv.join(' ')}|${env.NODE_OPTIONS ?? ''}`;
+  if (flags === '|') return '';
+  // FNV-1a, 32 bits: a file name, not a security boundary (the header and V8 check the data).
+  let h = 0x811c9dc5;
+  for (let i = 0; i < flags.length; i++) h = Math.imul(h ^ flags.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
 function unrefTimer(fn: () => void, ms: number): void {
   setTimeout(fn, ms).unref();
 }
@@ -72,7 +88,7 @@ export function loadServer(o: LaunchOptions): Launched {
     const m = require(modulesMain) as { main: Launched['main'] };
     return { file: modulesMain, cache: undefined, main: m.main };
   }
-  const cache = loadWithCodeCache(bundle, { dir: codeCacheDir(o.env, o.distDir) });
+  const cache = loadWithCodeCache(bundle, { dir: codeCacheDir(o.env, o.distDir), variant: flagsVariant(o.execArgv ?? process.execArgv, o.env) });
   // save() writes at most once: whichever comes first.
   (o.schedule ?? unrefTimer)(() => cache.save(), SAVE_CACHE_AFTER_MS);
   (o.onExit ?? ((fn) => process.once('exit', fn)))(() => cache.save());

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadWithCodeCache } from '../../src/launch/code-cache';
-import { codeCacheDir, isBundleCurrent, loadServer, CODE_CACHE_ENV, SAVE_CACHE_AFTER_MS } from '../../src/launch/launcher';
+import { codeCacheDir, flagsVariant, isBundleCurrent, loadServer, CODE_CACHE_ENV, SAVE_CACHE_AFTER_MS } from '../../src/launch/launcher';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-code-cache-'));
@@ -154,7 +154,7 @@ test('the launcher runs the bundle through the cache when it is current, and wri
   assert.equal(isBundleCurrent(bundle, modulesMain), true);
   const scheduled: Array<{ fn: () => void; ms: number }> = [];
   const atExit: Array<() => void> = [];
-  const launched = loadServer({ distDir: dir, env: {}, schedule: (fn, ms) => scheduled.push({ fn, ms }), onExit: (fn) => atExit.push(fn) });
+  const launched = loadServer({ distDir: dir, env: {}, execArgv: [], schedule: (fn, ms) => scheduled.push({ fn, ms }), onExit: (fn) => atExit.push(fn) });
   assert.equal(launched.file, bundle);
   assert.equal(await (launched.main() as Promise<unknown>), 'bundle');
   assert.equal(launched.cache?.use, 'miss');
@@ -169,7 +169,7 @@ test('the launcher runs the bundle through the cache when it is current, and wri
   atExit[0]?.();
   assert.equal(fs.existsSync(cacheFile), false);
   atExit.length = 0;
-  const again = loadServer({ distDir: dir, env: {}, schedule: () => undefined, onExit: (fn) => atExit.push(fn) });
+  const again = loadServer({ distDir: dir, env: {}, execArgv: [], schedule: () => undefined, onExit: (fn) => atExit.push(fn) });
   assert.equal(again.cache?.use, 'miss');
   // A process that exits before the timer writes the cache at exit.
   atExit[0]?.();
@@ -218,4 +218,21 @@ test('a file with non-ASCII text is read as UTF-8, an ASCII one keeps its escape
   const m = loadWithCodeCache(ascii, { dir: undefined }).exports as { text: string; re: RegExp };
   assert.equal(m.text, 'é€');
   assert.ok(m.re.test('µs'));
+});
+
+test('runs with other Node flags keep their own cache file', (t) => {
+  const dir = tempDir(t);
+  const file = writeModule(dir, 2);
+  const cacheDir = path.join(dir, 'cache');
+  assert.equal(flagsVariant([], {}), '');
+  const inspect = flagsVariant(['--inspect'], {});
+  const heap = flagsVariant([], { NODE_OPTIONS: '--max-old-space-size=96' });
+  assert.match(inspect, /^[0-9a-f]{8}$/);
+  assert.notEqual(inspect, heap);
+  assert.equal(flagsVariant(['--inspect'], {}), inspect);
+  assert.equal(loadWithCodeCache(file, { dir: cacheDir }).save(), 'written');
+  assert.equal(loadWithCodeCache(file, { dir: cacheDir, variant: inspect }).use, 'miss');
+  assert.deepEqual(fs.readdirSync(cacheDir), ['mod.js.v8cache']);
+  loadWithCodeCache(file, { dir: cacheDir, variant: inspect }).save();
+  assert.deepEqual(fs.readdirSync(cacheDir).sort(), [`mod.js.${inspect}.v8cache`, 'mod.js.v8cache']);
 });
