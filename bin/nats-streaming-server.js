@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 'use strict';
-// Node 22+: cache compiled modules between runs (start-up time); a no-op on Node 20.
-require('node:module').enableCompileCache?.();
-// Thin launcher: the compiled CLI lives in dist/ (run `npm run build` first).
-require('../dist/src/cli/main.js').main();
+// Thin launcher: the compiled server lives in dist/ (run `npm run build` first); the loader
+// runs the bundled server through a V8 code cache (src/launch/launcher.ts, docs/startup.md).
+const path = require('node:path');
+require('../dist/src/launch/launcher.js')
+  .loadServer({ distDir: path.join(__dirname, '..', 'dist'), env: process.env })
+  .main();

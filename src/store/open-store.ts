@@ -7,7 +7,6 @@ import type { StreamingOptions } from '../config/options';
 import type { Logger } from '../logging/logger';
 import { MemoryStore } from './memory';
 import type { Store } from './contract';
-import type { Knex } from 'knex';
 import type { SchemaTarget } from './sql/schema-check';
 import type { SqlStore } from './sql/sql-store';
 import { cipherFromOptions, type CipherSetup } from './crypto';
@@ -22,9 +21,10 @@ import type { SealWorkerSpawner } from './seal-pool';
  */
 const REQUIRED_TABLES = ['stan_server', 'stan_events', 'stan_messages', 'stan_snapshots'] as const;
 
-async function assertTablesPresent(knex: Knex, target: SchemaTarget): Promise<void> {
-  const { listTables, migrateCommand } = await import('./sql/schema-check');
-  const have = new Set((await listTables(knex)).map((t) => t.toLowerCase()));
+/** `tables`: the schema's tables as the schema check listed them (no further round trip). */
+async function assertTablesPresent(tables: readonly string[], target: SchemaTarget): Promise<void> {
+  const { migrateCommand } = await import('./sql/schema-check');
+  const have = new Set(tables.map((t) => t.toLowerCase()));
   const missing = REQUIRED_TABLES.filter((t) => !have.has(t));
   if (missing.length === 0) return;
   throw new StoreConfigError(
@@ -86,7 +86,7 @@ export async function openStore(so: StreamingOptions, log: Logger, deps: OpenSto
     try {
       const st = await prepareSchema(adapter.knex, { dialect: 'sqlite', dir: so.filestoreDir, autoMigrate: true, log: (l) => log.notice(l) });
       for (const w of st.warnings) log.warn(w);
-      await assertTablesPresent(adapter.knex, { dialect: 'sqlite', dir: so.filestoreDir });
+      await assertTablesPresent(st.tables, { dialect: 'sqlite', dir: so.filestoreDir });
     } catch (err) {
       await adapter.close();
       throw err;
@@ -119,7 +119,7 @@ export async function openStore(so: StreamingOptions, log: Logger, deps: OpenSto
       log: (l) => log.notice(l),
     });
     for (const w of st.warnings) log.warn(w);
-    await assertTablesPresent(adapter.knex, { dialect: driver, source: so.sql.source });
+    await assertTablesPresent(st.tables, { dialect: driver, source: so.sql.source });
   } catch (err) {
     await adapter.close().catch(() => undefined);
     throw describeConnectFailure(driver, so.sql.source, err);

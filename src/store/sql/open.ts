@@ -72,6 +72,10 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     const cfg = dsn.toPgConfig(conn);
     const { openPgPool } = await import('./pg-multihost');
     const readerPool = openPgPool(pg, conn, cfg, { max: readers });
+    // The readers' first connection is set up (TCP, authentication: ~5-15 ms here) while the
+    // schema check runs on the writer's; the recovery, which reads, then finds it ready. A
+    // failure is left to the first real query to report.
+    readerPool.connect().then((c) => c.release(), () => undefined);
     const db = new kysely.Kysely<Database>({ dialect: new kysely.PostgresDialect({ pool: readerPool }) });
     if (dsn.needsHostWalk(conn)) {
       // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients

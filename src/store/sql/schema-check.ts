@@ -87,6 +87,8 @@ export interface SchemaStatus {
   pending: string[];
   /** Things to log at start-up (pending migrations, a schema expanded by a newer release). */
   warnings: string[];
+  /** The tables of the schema as the check listed them (the start-up checks its own tables in them). */
+  tables: string[];
 }
 
 /** The reference Go server's SQL store tables (compared case-insensitively). */
@@ -144,7 +146,11 @@ function sqlFiles(dialect: SqlDialect, names: readonly string[]): string {
 
 /** Reference Go server tables present in the current database/schema. */
 export async function findReferenceTables(knex: Knex): Promise<string[]> {
-  const tables = await listTables(knex);
+  return referenceTablesIn(await listTables(knex));
+}
+
+/** The reference Go server's tables among `tables` (see findReferenceTables). */
+function referenceTablesIn(tables: readonly string[]): string[] {
   const lower = tables.map((t) => t.toLowerCase());
   const ref = new Set(REFERENCE_TABLES.map((t) => t.toLowerCase()));
   const found = tables.filter((_, i) => ref.has(lower[i] ?? ''));
@@ -196,7 +202,11 @@ function referenceSqlError(found: readonly string[]): ReferenceDataError {
  * tables do not collide, docs/migrate-from-reference.md).
  */
 export async function assertNoReferenceTables(knex: Knex): Promise<void> {
-  const found = await findReferenceTables(knex);
+  await assertNoReferenceTablesIn(knex, await listTables(knex));
+}
+
+async function assertNoReferenceTablesIn(knex: Knex, tables: readonly string[]): Promise<void> {
+  const found = referenceTablesIn(tables);
   if (found.length === 0) return;
   const { hasImportMarker } = await import('./import-marker');
   if (await hasImportMarker(knex)) return;
@@ -256,8 +266,11 @@ export async function checkSchema(knex: Knex, opts: SchemaCheckOptions): Promise
   const minSchema = opts.minSchema ?? (opts.migrations ? maxSchema : MIN_SCHEMA);
   const d = opts.dialect;
 
-  await assertNoReferenceTables(knex);
-  if (!(await knex.schema.hasTable(MIGRATIONS_TABLE))) {
+  // Two round trips in all (was five at start-up, ~2-10 ms each on loopback): the table list
+  // answers both "reference tables?" and "is there a migrations table?".
+  const tables = await listTables(knex);
+  await assertNoReferenceTablesIn(knex, tables);
+  if (!tables.some((t) => t.toLowerCase() === MIGRATIONS_TABLE)) {
     const first = known[0]?.name ?? '0001_initial';
     throw new NotInitialisedError(
       `database not initialised (it has no ${MIGRATIONS_TABLE} table): create the schema with ` +
@@ -316,7 +329,7 @@ export async function checkSchema(knex: Knex, opts: SchemaCheckOptions): Promise
     );
   }
   const version = Math.max(0, ...known.filter((m) => appliedSet.has(m.name)).map((m) => m.version));
-  return { version, applied, pending: pendingDefs.map((m) => m.name), warnings };
+  return { version, applied, pending: pendingDefs.map((m) => m.name), warnings, tables };
 }
 
 export interface PrepareSchemaOptions extends SchemaCheckOptions {
@@ -335,9 +348,11 @@ export async function prepareSchema(
   opts: PrepareSchemaOptions,
 ): Promise<SchemaStatus & { migrated: MigrateResult | null }> {
   if (opts.dialect === 'sqlite' && opts.dir !== undefined) assertNoReferenceFileStore(opts.dir);
-  await assertNoReferenceTables(knex);
   let migrated: MigrateResult | null = null;
   if (opts.dialect === 'sqlite' || opts.autoMigrate) {
+    // Before migrating into it: a database holding the reference's tables is refused untouched
+    // (checkSchema checks again, on the table list it reads anyway).
+    await assertNoReferenceTables(knex);
     const m = await migrate(knex, { migrations: opts.migrations, log: opts.log });
     // A schema expanded by a newer release has nothing pending here; contracted is refused below.
     migrated = m;
