@@ -11,13 +11,14 @@
  * would store them), durable-queue shadows with no client ID, as the server does.
  *
  * Order (src/import/resume.ts depends on it): everything but the messages in one first
- * commit, then each channel's messages in sequence order, committed in large batches with
- * one batch recorded while the previous one is written, and the store told to forget its
- * in-memory copies after each batch: memory stays bounded by two batches, whatever the number
- * and size of channels.
+ * commit, then each channel's messages in sequence order, in large batches with one batch
+ * read while the previous one is written: memory stays bounded by two batches, whatever the
+ * number and size of channels.
  */
 import type { ClientInfo, ServerInfo, SubState } from '../protocol/codec';
-import type { ChannelStore, Store } from '../store/contract';
+import { isBulkAppendStore, type ChannelStore, type Store } from '../store/contract';
+import { batchRow, type MessageBatch } from './reference/msg-batch';
+import { decodeMsg } from './reference/records';
 import type { ReferenceChannel, ReferenceSnapshot, ReferenceStoreReader, ReferenceSubscription } from './reference';
 
 /** Messages recorded per commit. */
@@ -82,30 +83,30 @@ export interface MessageProgress {
   (channel: string, messages: number, bytes: number): void;
 }
 
-/** Appends the channel's messages above what the target already holds (resume). */
+/**
+ * Appends the channel's messages above what the target already holds (resume): read in column
+ * batches, each appended in bulk (BulkAppendStore: COPY on PostgreSQL, wide INSERTs on MariaDB,
+ * a prepared INSERT on SQLite) while the next batch is read, so reading and the database's
+ * work overlap. A batch the store cannot take in bulk (limits would drop messages, encryption
+ * at rest) is stored message by message and committed, as the server stores them.
+ */
 export async function writeMessages(store: Store, reader: ReferenceStoreReader, ch: ReferenceChannel, cs: ChannelStore, progress: MessageProgress): Promise<void> {
-  const have = cs.msgs.lastSeq;
   let inflight: Promise<void> | undefined;
-  let n = 0;
-  let bytes = 0;
-  const flush = async (): Promise<void> => {
+  for await (const b of reader.batches(ch.name, cs.msgs.lastSeq + 1, IMPORT_BATCH_MSGS, IMPORT_BATCH_BYTES)) {
     if (inflight !== undefined) await inflight;
-    inflight = store.commit();
-    // Recorded rows stay referenced by the commit: only the store's read cache goes.
-    cs.msgs.forgetRecent();
-    progress(ch.name, n, bytes);
-    n = 0;
-    bytes = 0;
-  };
-  for await (const m of reader.messages(ch.name)) {
-    if (m.seq <= have) continue;
-    cs.msgs.store({ seq: m.seq, timestamp: Number(m.timestamp), timestampNs: m.timestamp, subject: m.subject, reply: m.reply, data: m.data });
-    n++;
-    bytes += m.data.length;
-    if (n >= IMPORT_BATCH_MSGS || bytes >= IMPORT_BATCH_BYTES) await flush();
+    inflight = appendBatch(store, cs, b).then(() => progress(ch.name, b.count, b.data.length));
   }
   if (inflight !== undefined) await inflight;
+}
+
+async function appendBatch(store: Store, cs: ChannelStore, b: MessageBatch): Promise<void> {
+  if (isBulkAppendStore(store) && (await store.appendBulk(cs, b))) return;
+  for (let i = 0; i < b.count; i++) {
+    // The row is the marshalled MsgProto: its fields back, for the store to encode again.
+    const m = decodeMsg(batchRow(b, i));
+    cs.msgs.store({ seq: m.sequence, timestamp: Number(m.timestamp), timestampNs: m.timestamp, subject: m.subject, reply: m.reply, data: m.data });
+  }
   await store.commit();
+  // Recorded rows stay referenced by the commit: only the store's read cache goes.
   cs.msgs.forgetRecent();
-  if (n > 0) progress(ch.name, n, bytes);
 }

@@ -29,7 +29,7 @@ import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
 import { emptyState, evolve, type ProjectedState, toRecovered } from '../events/projection';
 import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../limits/limits';
-import { ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
+import { BulkAppendStore, BulkMessages, ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
 import type { DialectAdapter } from './dialect';
 import { isLoneMessage, newPending, requeue, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
@@ -46,6 +46,7 @@ import { SnapshotSchedule, writeSnapshot } from './snapshots';
 import { loadCommittedState, verifyStoredPayloads } from './recovery';
 import { RetentionTimer } from './retention';
 import { DatabaseProbe } from './health';
+import { applyBulkToChannel, bulkAppendable, foldBulkRows, writeBulkRows } from './bulk-append';
 import { toError } from '../../errors';
 
 export { SNAPSHOT_EVERY_EVENTS, SNAPSHOT_EVERY_MS } from './snapshots';
@@ -79,7 +80,7 @@ const RETRY_MS = 200;
 /** Acks and deliveries nobody awaits are committed at most this long after they were recorded. */
 const BACKGROUND_COMMIT_MS = 50;
 
-export class SqlStore implements FencedStore, CommitObservable, HealthCheckedStore, ChannelHost {
+export class SqlStore implements FencedStore, CommitObservable, HealthCheckedStore, BulkAppendStore, ChannelHost {
   readonly type: 'SQL' | 'FILE';
   readonly groupCommits = true as const;
   readonly limits: StoreLimits;
@@ -457,6 +458,25 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
   async writeSnapshot(): Promise<void> {
     await writeSnapshot(this.adapter.knex, this.projection, this.writer.fence, this.now());
     this.snapshots.written();
+  }
+
+  // ------------------------------------------------------------ bulk append (import)
+
+  /** BulkAppendStore (contract.ts); the work is in bulk-append.ts. */
+  async appendBulk(channel: ChannelStore, rows: BulkMessages): Promise<boolean> {
+    const cs = this.channels.get(channel.name);
+    if (cs === undefined || cs !== channel || this.encrypting || !bulkAppendable(cs, rows, this.maxMessageBytes)) return false;
+    if (rows.count === 0) return true;
+    // Whatever was recorded before goes first, in its own commit.
+    await this.commit();
+    const started = performance.now();
+    await writeBulkRows(this.adapter, this.writer.fence, cs.id, rows);
+    this.projection = foldBulkRows(this.projection, cs.id, rows);
+    this.snapshots.committed(0, rows.count);
+    applyBulkToChannel(cs, rows);
+    this.onCommit?.(rows.count, 0, (performance.now() - started) / 1000);
+    if (this.snapshots.due()) await this.writeSnapshot();
+    return true;
   }
 
   // ------------------------------------------------------------ close

@@ -1,0 +1,57 @@
+/**
+ * MySQL/MariaDB: message rows as wide multi-row INSERTs (the import's bulk append, contract.ts
+ * BulkAppendStore), each statement as large as max_allowed_packet allows, built as one string
+ * with the blobs hex-encoded (X'…': Node encodes a whole range of rows to hex natively, where
+ * escaping raw bytes would be a JavaScript loop over every byte) and sent without bind
+ * parameters, so the driver does not parse and format the statement again.
+ */
+import type { Knex } from 'knex';
+import type { BulkMessages } from '../../contract';
+
+const PREFIX = 'insert into stan_messages (channel_id, seq, ts, size, data) values ';
+/** Per row besides the hex blob: the numbers, commas, parentheses, X'' quotes. */
+const ROW_TEXT = 80;
+/** Room kept free below max_allowed_packet (packet header, the prefix). */
+const SLACK = 4096;
+/** Without a known limit: statements of at most this many bytes. */
+const DEFAULT_STATEMENT_BYTES = 16 << 20;
+
+/** The INSERT statements for `rows`: every statement at most `maxStatementBytes` long, at least one row each. */
+export function wideInserts(channelID: number, rows: BulkMessages, maxStatementBytes: number): string[] {
+  const budget = (Number.isFinite(maxStatementBytes) ? maxStatementBytes : DEFAULT_STATEMENT_BYTES) - SLACK - PREFIX.length;
+  const out: string[] = [];
+  let i = 0;
+  while (i < rows.count) {
+    const from = i;
+    const startByte = i === 0 ? 0 : rows.ends[i - 1];
+    let size = 0;
+    while (i < rows.count) {
+      const cost = 2 * (rows.ends[i] - (i === 0 ? 0 : rows.ends[i - 1])) + ROW_TEXT;
+      if (i > from && size + cost > budget) break;
+      size += cost;
+      i++;
+    }
+    const hex = rows.data.toString('hex', startByte, rows.ends[i - 1]);
+    const parts = new Array<string>(i - from);
+    let start = startByte;
+    for (let r = from; r < i; r++) {
+      const end = rows.ends[r];
+      parts[r - from] = `(${channelID},${rows.seqs[r]},${rows.timestamps[r]},${end - start},X'${hex.slice(2 * (start - startByte), 2 * (end - startByte))}')`;
+      start = end;
+    }
+    out.push(PREFIX + parts.join(','));
+  }
+  return out;
+}
+
+interface MysqlConnection {
+  query(sql: string, cb: (err: Error | null) => void): unknown;
+}
+
+/** Runs the wide INSERTs on the transaction's connection (mysql2, callback API). */
+export async function insertWide(trx: Knex.Transaction, channelID: number, rows: BulkMessages, maxStatementBytes: number): Promise<void> {
+  const conn = (await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as MysqlConnection;
+  for (const sql of wideInserts(channelID, rows, maxStatementBytes)) {
+    await new Promise<void>((resolve, reject) => conn.query(sql, (err) => (err === null ? resolve() : reject(err))));
+  }
+}
