@@ -84,6 +84,35 @@ export interface MessageProgress {
 }
 
 /**
+ * Channels whose messages are written at the same time, as the store advises (two COPY
+ * sessions on PostgreSQL: a database session inserts on one core while the import's own
+ * thread is busy less than half of the time; one elsewhere).
+ */
+export function messageLanes(store: Store): number {
+  return isBulkAppendStore(store) ? store.bulkLanes : 1;
+}
+
+/** Runs `f` on every item, at most `lanes` at a time, in order of start; the first failure wins. */
+export async function inLanes<T>(items: readonly T[], lanes: number, f: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++];
+      try {
+        await f(item);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const all = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(lanes, items.length)) }, lane));
+  const bad = all.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (bad !== undefined) throw bad.reason;
+}
+
+/**
  * Appends the channel's messages above what the target already holds (resume): read in column
  * batches, each appended in bulk (BulkAppendStore: COPY on PostgreSQL, wide INSERTs on MariaDB,
  * a prepared INSERT on SQLite) while the next batch is read, so reading and the database's

@@ -329,9 +329,12 @@ export interface BulkMessages {
  * fastest way (PostgreSQL COPY, wide INSERTs). `appendBulk` answers false, having done nothing,
  * when that would not be exactly the same (limits would drop messages, encryption, a row too
  * large): the caller then stores them one by one. Ascending sequences above the channel's
- * last; nothing else may be recorded on the store while it runs.
+ * last. Appends to different channels may run at the same time; nothing else may be recorded
+ * on the store while they run.
  */
 export interface BulkAppendStore extends Store {
+  /** How many channels are best appended at the same time (the database's sessions in parallel). */
+  readonly bulkLanes: number;
   appendBulk(channel: ChannelStore, rows: BulkMessages): Promise<boolean>;
 }
 

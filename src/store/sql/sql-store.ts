@@ -128,6 +128,8 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
   /** Message of the last failed commit, cleared by the next successful one. */
   private lastCommitError: string | undefined;
   private bgCommitTimer: NodeJS.Timeout | undefined;
+  /** A snapshot started by a bulk append (appendBulk), while it is written. */
+  private bulkSnapshot: Promise<void> | undefined;
 
   constructor(
     readonly adapter: DialectAdapter,
@@ -462,20 +464,28 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
 
   // ------------------------------------------------------------ bulk append (import)
 
+  get bulkLanes(): number {
+    return this.adapter.dialect.bulkLanes;
+  }
+
   /** BulkAppendStore (contract.ts); the work is in bulk-append.ts. */
   async appendBulk(channel: ChannelStore, rows: BulkMessages): Promise<boolean> {
     const cs = this.channels.get(channel.name);
     if (cs === undefined || cs !== channel || this.encrypting || !bulkAppendable(cs, rows, this.maxMessageBytes)) return false;
     if (rows.count === 0) return true;
     // Whatever was recorded before goes first, in its own commit.
-    await this.commit();
+    if (this.hasWork()) await this.commit();
     const started = performance.now();
     await writeBulkRows(this.adapter, this.writer.fence, cs.id, rows);
     this.projection = foldBulkRows(this.projection, cs.id, rows);
     this.snapshots.committed(0, rows.count);
     applyBulkToChannel(cs, rows);
     this.onCommit?.(rows.count, 0, (performance.now() - started) / 1000);
-    if (this.snapshots.due()) await this.writeSnapshot();
+    // Appends of other channels may run meanwhile (the import writes two at once): one snapshot.
+    if (this.snapshots.due() && this.bulkSnapshot === undefined) {
+      this.bulkSnapshot = this.writeSnapshot().finally(() => (this.bulkSnapshot = undefined));
+      await this.bulkSnapshot;
+    }
     return true;
   }
 

@@ -1,6 +1,6 @@
 /**
  * MySQL/MariaDB: message rows as wide multi-row INSERTs (the import's bulk append, contract.ts
- * BulkAppendStore), each statement as large as max_allowed_packet allows, built as one string
+ * BulkAppendStore), each statement as large as max_allowed_packet allows (up to 8 MB), built as one string
  * with the blobs hex-encoded (X'…': Node encodes a whole range of rows to hex natively, where
  * escaping raw bytes would be a JavaScript loop over every byte) and sent without bind
  * parameters, so the driver does not parse and format the statement again.
@@ -13,12 +13,17 @@ const PREFIX = 'insert into stan_messages (channel_id, seq, ts, size, data) valu
 const ROW_TEXT = 80;
 /** Room kept free below max_allowed_packet (packet header, the prefix). */
 const SLACK = 4096;
-/** Without a known limit: statements of at most this many bytes. */
-const DEFAULT_STATEMENT_BYTES = 16 << 20;
+/**
+ * Statements of at most this many bytes even when max_allowed_packet allows more: a statement
+ * is held three times while it is sent (the hex string, the joined text, the packet), and
+ * beyond a few MB larger statements save nothing measurable (a 20,000-row batch is one or two
+ * statements either way).
+ */
+const MAX_STATEMENT_BYTES = 8 << 20;
 
 /** The INSERT statements for `rows`: every statement at most `maxStatementBytes` long, at least one row each. */
 export function wideInserts(channelID: number, rows: BulkMessages, maxStatementBytes: number): string[] {
-  const budget = (Number.isFinite(maxStatementBytes) ? maxStatementBytes : DEFAULT_STATEMENT_BYTES) - SLACK - PREFIX.length;
+  const budget = Math.min(maxStatementBytes, MAX_STATEMENT_BYTES) - SLACK - PREFIX.length;
   const out: string[] = [];
   let i = 0;
   while (i < rows.count) {

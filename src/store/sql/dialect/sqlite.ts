@@ -27,6 +27,8 @@ export const sqlite: Dialect = {
    */
   maxRowsPerInsert: 500,
   insertIgnoreSuffix: ' on conflict (channel_id, seq) do nothing',
+  // one writer
+  bulkLanes: 1,
   bulkInsertMessages: (trx, channelID, rows) => insertPrepared(trx, channelID, rows),
   nowMs: "(CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
   // Locks die with a frozen process only: nothing to set.

@@ -28,6 +28,11 @@ export interface Dialect {
    * INSERTs, a prepared statement): the import's bulk append (contract.ts BulkAppendStore).
    * `maxStatementBytes`: the adapter's statement size limit (MariaDB's max_allowed_packet).
    */
+  /**
+   * Channels the import appends at the same time (contract.ts BulkAppendStore.bulkLanes):
+   * measured per database (docs/design/import.md, "Speed").
+   */
+  readonly bulkLanes: number;
   bulkInsertMessages(trx: Knex.Transaction, channelID: number, rows: BulkMessages, maxStatementBytes: number): Promise<void>;
   /** The database's current time in Unix milliseconds, as an SQL expression (FT lease). */
   readonly nowMs: string;
