@@ -41,20 +41,22 @@ interface Run {
   build: string;
   seconds: number;
   rssMB: number;
+  /** CPU seconds of the import process (user + system): its own cost, whatever the machine's load. */
+  cpu: number;
 }
 
-/** Runs the import under GNU time; its last stderr line is "<maxrss KB> <elapsed s>". */
-function timedImport(bin: string, args: string[], nodeOptions: string): Promise<{ seconds: number; rssMB: number; exit: number; stderr: string }> {
+/** Runs the import under GNU time; its last stderr line is "<maxrss KB> <elapsed s> <user s> <system s>". */
+function timedImport(bin: string, args: string[], nodeOptions: string): Promise<{ seconds: number; rssMB: number; cpu: number; exit: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, NODE_OPTIONS: nodeOptions };
-    const child = spawn('/usr/bin/time', ['-f', 'BENCH %M %e', process.execPath, bin, 'import', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH %M %e %U %S', process.execPath, bin, 'import', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      const m = /BENCH (\d+) ([\d.]+)/.exec(err);
+      const m = /BENCH (\d+) ([\d.]+) ([\d.]+) ([\d.]+)/.exec(err);
       if (m === null) return reject(new Error(`no timing from /usr/bin/time: ${err}`));
-      resolve({ rssMB: Number(m[1]) / 1024, seconds: Number(m[2]), exit: code ?? -1, stderr: err });
+      resolve({ rssMB: Number(m[1]) / 1024, seconds: Number(m[2]), cpu: Number(m[3]) + Number(m[4]), exit: code ?? -1, stderr: err });
     });
   });
 }
@@ -92,19 +94,19 @@ async function main(): Promise<void> {
           if (db !== undefined) dbs.push(db);
           const r = await timedImport(bin, ['--from_dir', src.dir, ...flags], nodeOptions);
           if (r.exit !== 0) throw new Error(`import into ${target} (${build}) failed (exit ${r.exit}): ${r.stderr}`);
-          runs.push({ target, build, seconds: r.seconds, rssMB: r.rssMB });
-          process.stdout.write(`${target} (${build}): ${src.totalMessages} messages in ${r.seconds.toFixed(1)} s = ${Math.round(src.totalMessages / r.seconds)} msgs/s, peak RSS ${r.rssMB.toFixed(0)} MB\n`);
+          runs.push({ target, build, seconds: r.seconds, rssMB: r.rssMB, cpu: r.cpu });
+          process.stdout.write(`${target} (${build}): ${src.totalMessages} messages in ${r.seconds.toFixed(1)} s = ${Math.round(src.totalMessages / r.seconds)} msgs/s, peak RSS ${r.rssMB.toFixed(0)} MB, ${r.cpu.toFixed(1)} CPU s, load ${os.loadavg()[0].toFixed(1)}\n`);
           if (db !== undefined) await db.destroy().catch(() => undefined);
           fs.rmSync(path.join(work, 'target-file'), { recursive: true, force: true });
         }
       }
     }
-    process.stdout.write(`\nmedians of ${runsPer} run(s)\n| target | build | messages | seconds | msgs/s | peak RSS |\n|---|---|---|---|---|---|\n`);
+    process.stdout.write(`\nmedians of ${runsPer} run(s)\n| target | build | messages | seconds | msgs/s | peak RSS | CPU s of the import |\n|---|---|---|---|---|---|---|\n`);
     for (const target of targets) {
       for (const [build] of builds) {
         const rs = runs.filter((r) => r.target === target && r.build === build);
         const secs = median(rs.map((r) => r.seconds));
-        process.stdout.write(`| ${target} | ${build} | ${src.totalMessages} | ${secs.toFixed(1)} | ${Math.round(src.totalMessages / secs)} | ${median(rs.map((r) => r.rssMB)).toFixed(0)} MB |\n`);
+        process.stdout.write(`| ${target} | ${build} | ${src.totalMessages} | ${secs.toFixed(1)} | ${Math.round(src.totalMessages / secs)} | ${median(rs.map((r) => r.rssMB)).toFixed(0)} MB | ${median(rs.map((r) => r.cpu)).toFixed(1)} |\n`);
       }
     }
   } finally {

@@ -10,6 +10,7 @@
  *   recovery.ts       cluster-ID check, snapshot + replay, payload key check
  *   retention.ts      the max_age timer
  *   health.ts         the /readyz database probe
+ *   bulk-append.ts    the import's bulk append (BulkAppendStore) beside the commit loop
  *   pending-batch.ts, batch-splitter.ts, commit-errors.ts, retry-pause.ts: the batch, its
  *                     bisection on refusal, error classes, and the pause between retries.
  *
@@ -130,6 +131,8 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
   private bgCommitTimer: NodeJS.Timeout | undefined;
   /** A snapshot started by a bulk append (appendBulk), while it is written. */
   private bulkSnapshot: Promise<void> | undefined;
+  /** BulkAppendStore: channels appended at once (the dialect's advice). */
+  readonly bulkLanes: number;
 
   constructor(
     readonly adapter: DialectAdapter,
@@ -141,6 +144,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
     this.resolver = limitsResolver(opts.limits);
     this.now = opts.now ?? Date.now;
     this.maxMessageBytes = this.computeMaxMessageBytes();
+    this.bulkLanes = adapter.dialect.bulkLanes;
     this.snapshots = new SnapshotSchedule(this.now);
     this.sealer = new RowSealer(opts.cipher, opts.sealPool);
     this.writer = new BatchWriter(adapter, this.sealer, { clusterID: opts.clusterID, bulkInsertLimit: opts.bulkInsertLimit, encrypting: this.encrypting, now: this.now });
@@ -463,10 +467,6 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
   }
 
   // ------------------------------------------------------------ bulk append (import)
-
-  get bulkLanes(): number {
-    return this.adapter.dialect.bulkLanes;
-  }
 
   /** BulkAppendStore (contract.ts); the work is in bulk-append.ts. */
   async appendBulk(channel: ChannelStore, rows: BulkMessages): Promise<boolean> {

@@ -1,6 +1,6 @@
 /**
  * MySQL/MariaDB: message rows as wide multi-row INSERTs (the import's bulk append, contract.ts
- * BulkAppendStore), each statement as large as max_allowed_packet allows (up to 8 MB), built as one string
+ * BulkAppendStore), each statement as large as max_allowed_packet allows (up to 2 MB), built as one string
  * with the blobs hex-encoded (X'…': Node encodes a whole range of rows to hex natively, where
  * escaping raw bytes would be a JavaScript loop over every byte) and sent without bind
  * parameters, so the driver does not parse and format the statement again.
@@ -15,11 +15,12 @@ const ROW_TEXT = 80;
 const SLACK = 4096;
 /**
  * Statements of at most this many bytes even when max_allowed_packet allows more: a statement
- * is held three times while it is sent (the hex string, the joined text, the packet), and
- * beyond a few MB larger statements save nothing measurable (a 20,000-row batch is one or two
- * statements either way).
+ * is held three times while it is sent (the hex string, the joined text, the packet); a
+ * 20,000-row batch of 128-byte messages is then 4 statements instead of 1, which cost nothing
+ * measurable (1,000,000 messages: 14.6 s with 2 MB statements, 20–33 s with 8 MB ones on the
+ * loaded machine; peak RSS the same, ~235 MB).
  */
-const MAX_STATEMENT_BYTES = 8 << 20;
+const MAX_STATEMENT_BYTES = 2 << 20;
 
 /** The INSERT statements for `rows`: every statement at most `maxStatementBytes` long, at least one row each. */
 export function wideInserts(channelID: number, rows: BulkMessages, maxStatementBytes: number): string[] {

@@ -15,7 +15,8 @@ export const postgres: Dialect = {
   arrayInsertSql:
     'insert into stan_messages (channel_id, seq, ts, size, data) ' +
     'select * from unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::integer[], ?::bytea[])',
-  // a second COPY session puts the second core to work (1,000,000 rows: ~1.3x)
+  // a second COPY session puts the second core to work (1,000,000 messages, one run each on the
+  // loaded machine: 11.1 s with one session, 9.6 s with two)
   bulkLanes: 2,
   bulkInsertMessages: (trx, channelID, rows) => copyMessages(trx, channelID, rows),
   nowMs: '(CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT))',
