@@ -17,7 +17,7 @@ import { planImport, sourceFingerprint } from './resume';
 import { openSource, validateSourceFlags, type OpenedSource } from './source';
 import { formatSummary, type ChannelSummary } from './summary';
 import { checkTargetOptions, openTarget } from './target';
-import { IMPORT_BATCH_MSGS, writeMessages, writeStructure } from './writer-to-store';
+import { IMPORT_BATCH_MSGS, inLanes, messageLanes, writeMessages, writeStructure } from './writer-to-store';
 import { errorText, isStanServerError } from '../errors';
 
 export interface ImportIO {
@@ -106,11 +106,11 @@ async function importInto(store: Store, src: OpenedSource, flags: ImportFlags, r
       total += Math.max(0, ch.lastSeq - Math.max(have, ch.firstSeq - 1));
     }
     const progress = new ImportProgress({ total, isTTY: io.isTTY, write: io.stderr, now: io.now });
-    for (const ch of snap.channels) {
+    await inLanes(snap.channels, messageLanes(store), async (ch) => {
       const cs = store.lookupChannel(ch.name);
       if (cs === undefined) throw new ImportError(`the target lost channel "${ch.name}" during the import (max_inactivity?): import again into an empty store`);
       await writeMessages(store, src.reader, ch, cs, (_c, n) => progress.add(n));
-    }
+    });
     progress.finish();
     await store.writeImportMarker({ ...pending, status: 'complete' });
   }

@@ -329,3 +329,35 @@ export interface ResettableSubStore extends SubStore {
 export function isResettableSubStore(s: SubStore): s is ResettableSubStore {
   return typeof (s as Partial<ResettableSubStore>).resetPosition === 'function';
 }
+
+/**
+ * Message rows in columns (the import's batches, src/import/reference/msg-batch.ts): row i is
+ * the marshalled MsgProto as MsgStore.store would encode it, bytes data[ends[i-1]..ends[i]).
+ */
+export interface BulkMessages {
+  readonly count: number;
+  readonly seqs: Float64Array;
+  /** Nanoseconds as doubles (NewMsg.timestamp). */
+  readonly timestamps: Float64Array;
+  readonly ends: Uint32Array;
+  readonly data: Buffer;
+}
+
+/**
+ * A store that appends a batch of a channel's messages in one write (the import): the same
+ * rows, log and state as storing and committing them one by one, written the database's
+ * fastest way (PostgreSQL COPY, wide INSERTs). `appendBulk` answers false, having done nothing,
+ * when that would not be exactly the same (limits would drop messages, encryption, a row too
+ * large): the caller then stores them one by one. Ascending sequences above the channel's
+ * last. Appends to different channels may run at the same time; nothing else may be recorded
+ * on the store while they run.
+ */
+export interface BulkAppendStore extends Store {
+  /** How many channels are best appended at the same time (the database's sessions in parallel). */
+  readonly bulkLanes: number;
+  appendBulk(channel: ChannelStore, rows: BulkMessages): Promise<boolean>;
+}
+
+export function isBulkAppendStore(store: Store): store is BulkAppendStore {
+  return typeof (store as Partial<BulkAppendStore>).appendBulk === 'function';
+}

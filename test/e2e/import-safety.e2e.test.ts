@@ -17,24 +17,11 @@ import { copyFixture, expected, FIXTURE_KEY, FIXTURES, fingerprint } from '../he
 import { testDatabase } from '../helpers/db';
 import { loadReferenceDump } from '../helpers/reference-sql';
 import { generateReferenceStore } from '../helpers/reference-generate';
-import { FIXTURE_CONF, getJson, messageRows, newTarget, rowCounts, runImport, tempDir, type Target } from '../helpers/import';
+import { FIXTURE_CONF, getJson, messageRows, monitoringOf, newTarget, rowCounts, runImport, tempDir } from '../helpers/import';
 import { ReferenceFileStoreWriter } from '../../src/import/reference';
 
 const FILE_FIXTURE = ['--from_dir', path.join(FIXTURES, 'file')];
 const CID = expected().cluster_id;
-
-/** What the server shows for a target: channels with subscriptions, and clients with theirs. */
-async function monitoringOf(t: Target, cid: string): Promise<unknown> {
-  const mport = await freePort();
-  const s = await startServerProc([...t.flags, '-cid', cid, '-m', String(mport)]);
-  try {
-    const cz = await getJson<{ channels: unknown }>(mport, '/streaming/channelsz?subs=1');
-    const cl = await getJson<{ clients: unknown }>(mport, '/streaming/clientsz?subs=1');
-    return { channels: cz.channels, clients: cl.clients };
-  } finally {
-    await s.proc.stop();
-  }
-}
 
 describe('import: interrupted and resumed', () => {
   test('kill -9 in the middle, then --resume: same monitoring and message rows as one uninterrupted run', async () => {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import knexFactory from 'knex';
 import { testDatabase, type DbKind } from './db';
 import { httpGet } from './http';
-import { spawnServer, type ExitResult, type Proc } from './proc';
+import { freePort, spawnServer, startServerProc, type ExitResult, type Proc } from './proc';
 import { FIXTURES, FIXTURE_KEY, type Variant } from './reference-fixtures';
 import { loadReferenceDump } from './reference-sql';
 
@@ -102,5 +102,36 @@ export async function rowCounts(t: Target): Promise<Record<string, number>> {
     return out;
   } finally {
     await k.destroy();
+  }
+}
+
+interface ChannelsWithSubs {
+  channels: Array<{ last_seq: number; subscriptions?: Array<{ is_offline: boolean; is_stalled: boolean; last_sent: number }> }>;
+}
+
+/** Every subscription of a connected client has taken what it can: stalled, or at the channel's end. */
+function deliveriesSettled(cz: ChannelsWithSubs): boolean {
+  return cz.channels.every((c) => (c.subscriptions ?? []).every((s) => s.is_offline || s.is_stalled || s.last_sent >= c.last_seq));
+}
+
+/**
+ * What the server shows for a target: channels with subscriptions, and clients with theirs.
+ * `settled`: read once the restored subscriptions of registered clients have been sent what
+ * they can take (the server delivers to them right after its start, after reading their
+ * pending messages; reading earlier races with that).
+ */
+export async function monitoringOf(t: Target, cid: string, opts: { settled?: boolean } = {}): Promise<unknown> {
+  const mport = await freePort();
+  const s = await startServerProc([...t.flags, '-cid', cid, '-m', String(mport)]);
+  try {
+    let cz = await getJson<ChannelsWithSubs>(mport, '/streaming/channelsz?subs=1');
+    while (opts.settled === true && !deliveriesSettled(cz)) {
+      await new Promise((r) => setTimeout(r, 50));
+      cz = await getJson<ChannelsWithSubs>(mport, '/streaming/channelsz?subs=1');
+    }
+    const cl = await getJson<{ clients: unknown }>(mport, '/streaming/clientsz?subs=1');
+    return { channels: cz.channels, clients: cl.clients };
+  } finally {
+    await s.proc.stop();
   }
 }

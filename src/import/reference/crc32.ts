@@ -4,6 +4,8 @@
  * polynomial was used, so the caller passes the same value the reference ran with.
  */
 
+import * as zlib from 'node:zlib';
+
 /** Go's crc32.IEEE in reflected form (the reference default, zlib-compatible). */
 export const IEEE_POLY = 0xedb88320;
 
@@ -23,9 +25,22 @@ function table(poly: number): Uint32Array {
   return t;
 }
 
-export function crc32(data: Uint8Array, poly: number = IEEE_POLY): number {
+/**
+ * zlib's CRC-32 (Node >= 20.15) for the default polynomial and inputs of NATIVE_MIN bytes or
+ * more: the import checks every record, and the native one takes ~0.1 µs for a 170-byte
+ * record where the table loop below takes ~0.6 µs. Below that (28-byte index entries) the
+ * call and the subarray it needs cost more than the loop.
+ */
+const NATIVE_MIN = 64;
+const nativeIeee: ((data: Uint8Array) => number) | undefined = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
+/** CRC-32 of data[start..end) (default: all of it). */
+export function crc32(data: Uint8Array, poly: number = IEEE_POLY, start = 0, end = data.length): number {
+  if (nativeIeee !== undefined && end - start >= NATIVE_MIN && poly >>> 0 === IEEE_POLY) {
+    return nativeIeee(start === 0 && end === data.length ? data : data.subarray(start, end)) >>> 0;
+  }
   const t = table(poly >>> 0);
   let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  for (let i = start; i < end; i++) c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

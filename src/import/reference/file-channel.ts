@@ -59,6 +59,35 @@ export async function applyFileLimits(slices: readonly SliceSummary[], limits: C
   return { first, last: r.last };
 }
 
+/** A damaged record: what kind, and the detail for the error or the skipped list. */
+export interface RecordDamage {
+  readonly kind: DamageKind;
+  readonly detail: string;
+}
+
+/**
+ * Checks a record read at an index entry's offset (`rec`: header and payload, possibly cut
+ * short by the end of the file) against the entry's size and the record's CRC. Returns the
+ * payload, or what is wrong with it.
+ */
+export function checkRecord(rec: Buffer, entrySize: number, s: FileReadSettings, idxPath: string): Buffer | RecordDamage {
+  if (rec.length < RECORD_HEADER_LEN) return { kind: 'index-mismatch', detail: `${idxPath} points past the end of the data file` };
+  const size = rec.readUInt32LE(0);
+  const crc = rec.readUInt32LE(4);
+  if (size !== entrySize) return { kind: 'index-mismatch', detail: `record size ${size} differs from the index entry's ${entrySize} (${idxPath})` };
+  const payload = rec.subarray(RECORD_HEADER_LEN);
+  if (payload.length < size) return { kind: 'truncated', detail: `record of ${size} bytes cut short by the end of the file` };
+  if (s.verifyCrc) {
+    const computed = crc32(payload, s.crcPolynomial);
+    if (computed !== crc) return { kind: 'bad-crc', detail: `message record CRC mismatch (stored ${crc}, computed ${computed})` };
+  }
+  return payload;
+}
+
+export function seqMismatch(recordSeq: number, entrySeq: number, idxPath: string): string {
+  return `record holds seq ${recordSeq} where ${idxPath} says ${entrySeq}`;
+}
+
 /**
  * Streams `range` from the slices. Each record is checked against its index entry (size, CRC
  * when verification is on, seq); damage throws or, in skip mode, is listed and left out.
@@ -84,27 +113,12 @@ export async function* streamFileMessages(
           skipped.push({ channel, damage: kind, at, detail, seq: e.seq });
         };
         // Header and payload in one read (the index gives the size): one await per record.
-        const rec = await dat.read(e.offset, RECORD_HEADER_LEN + e.size);
-        const head = rec;
-        if (head.length < RECORD_HEADER_LEN) {
-          damaged('index-mismatch', `${slice.idxPath} points past the end of the data file`);
+        const checked = checkRecord(await dat.read(e.offset, RECORD_HEADER_LEN + e.size), e.size, s, slice.idxPath);
+        if (!(checked instanceof Uint8Array)) {
+          damaged(checked.kind, checked.detail);
           continue;
         }
-        const size = head.readUInt32LE(0);
-        const crc = head.readUInt32LE(4);
-        if (size !== e.size) {
-          damaged('index-mismatch', `record size ${size} differs from the index entry's ${e.size} (${slice.idxPath})`);
-          continue;
-        }
-        const payload = rec.subarray(RECORD_HEADER_LEN);
-        if (payload.length < size) {
-          damaged('truncated', `record of ${size} bytes cut short by the end of the file`);
-          continue;
-        }
-        if (s.verifyCrc && crc32(payload, s.crcPolynomial) !== crc) {
-          damaged('bad-crc', `message record CRC mismatch (stored ${crc}, computed ${crc32(payload, s.crcPolynomial)})`);
-          continue;
-        }
+        const payload = checked;
         let m;
         try {
           m = decodeMsg(payload);
@@ -113,7 +127,7 @@ export async function* streamFileMessages(
           continue;
         }
         if (m.sequence !== e.seq) {
-          damaged('index-mismatch', `record holds seq ${m.sequence} where ${slice.idxPath} says ${e.seq}`);
+          damaged('index-mismatch', seqMismatch(m.sequence, e.seq, slice.idxPath));
           continue;
         }
         const data = opener.open(channel, m.sequence, m.data, at, skipped);

@@ -58,6 +58,43 @@ export class RandomAccessFile {
   }
 }
 
+/** Synchronous positioned reads through one reusable window; opened read-only. */
+export class WindowedFile {
+  private readonly fd: number;
+  readonly size: number;
+  private window: Buffer;
+  private start = 0;
+  private len = 0;
+
+  constructor(readonly path: string, windowBytes: number) {
+    this.fd = fs.openSync(path, 'r');
+    this.size = fs.fstatSync(this.fd).size;
+    this.window = Buffer.allocUnsafeSlow(windowBytes);
+  }
+
+  /** Up to `len` bytes at `offset` (fewer at EOF), valid until the next read. */
+  read(offset: number, len: number): Buffer {
+    const end = Math.min(offset + len, this.size);
+    if (offset < this.start || end > this.start + this.len) {
+      if (len > this.window.length) this.window = Buffer.allocUnsafeSlow(len);
+      let got = 0;
+      const want = Math.min(this.window.length, this.size - offset);
+      while (got < want) {
+        const n = fs.readSync(this.fd, this.window, got, want - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      this.start = offset;
+      this.len = got;
+    }
+    return this.window.subarray(offset - this.start, Math.max(offset - this.start, end - this.start));
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
 /** Runs `f` on the file opened read-only, closing it afterwards. */
 export async function withFile<T>(p: string, f: (file: RandomAccessFile) => Promise<T>): Promise<T> {
   const file = await RandomAccessFile.open(p);
@@ -70,11 +107,13 @@ export async function withFile<T>(p: string, f: (file: RandomAccessFile) => Prom
 
 /** Checks the 4-byte file version; false for a zero-length file (nothing written yet). */
 export async function checkVersion(f: RandomAccessFile): Promise<boolean> {
-  if (f.size === 0) return false;
-  const head = await f.read(0, VERSION_LEN);
-  if (head.length < VERSION_LEN) throw new ReferenceDamageError('truncated', { kind: 'file', file: f.path, offset: 0 }, `file version header cut short (${head.length} of 4 bytes)`);
+  return f.size === 0 ? false : versionOk(await f.read(0, VERSION_LEN), f.path);
+}
+
+export function versionOk(head: Buffer, path: string): boolean {
+  if (head.length < VERSION_LEN) throw new ReferenceDamageError('truncated', { kind: 'file', file: path, offset: 0 }, `file version header cut short (${head.length} of 4 bytes)`);
   const v = head.readUInt32LE(0);
-  if (v !== FILE_VERSION) throw new ReferenceDamageError('bad-header', { kind: 'file', file: f.path, offset: 0 }, `unsupported file version ${v} (expected 1)`);
+  if (v !== FILE_VERSION) throw new ReferenceDamageError('bad-header', { kind: 'file', file: path, offset: 0 }, `unsupported file version ${v} (expected 1)`);
   return true;
 }
 
@@ -137,29 +176,39 @@ export interface IndexEntry {
   readonly covered: Buffer;
 }
 
+/** The entry read at `off` (32 bytes, or fewer at EOF); undefined for an all-zero entry (the end). */
+function indexEntryAt(e: Buffer, off: number): IndexEntry | TruncatedTail | undefined {
+  if (e.length < INDEX_ENTRY_LEN) return { kind: 'truncated', offset: off, detail: `index entry cut short (${e.length} of 32 bytes)` };
+  const seq = e.readBigUInt64LE(0);
+  const offset = e.readBigInt64LE(8);
+  const crc = e.readUInt32LE(28);
+  if (seq === 0n && offset === 0n && crc === 0 && e.readBigInt64LE(16) === 0n && e.readUInt32LE(24) === 0) return undefined;
+  return {
+    seq: Number(seq),
+    offset: Number(offset),
+    timestamp: e.readBigInt64LE(16),
+    size: e.readUInt32LE(24),
+    crc,
+    entryOffset: off,
+    covered: e.subarray(0, 28),
+  };
+}
+
 /** Index entries up to EOF or an all-zero entry; a partial trailing entry is reported as such. */
 export async function* readIndexEntries(f: RandomAccessFile): AsyncGenerator<IndexEntry | TruncatedTail> {
   if (!(await checkVersion(f))) return;
   for (let off = VERSION_LEN; off < f.size; off += INDEX_ENTRY_LEN) {
-    const e = await f.read(off, INDEX_ENTRY_LEN);
-    if (e.length < INDEX_ENTRY_LEN) {
-      yield { kind: 'truncated', offset: off, detail: `index entry cut short (${e.length} of 32 bytes)` };
-      return;
-    }
-    const seq = e.readBigUInt64LE(0);
-    const offset = e.readBigInt64LE(8);
-    const crc = e.readUInt32LE(28);
-    if (seq === 0n && offset === 0n && crc === 0 && e.readBigInt64LE(16) === 0n && e.readUInt32LE(24) === 0) return;
-    yield {
-      seq: Number(seq),
-      offset: Number(offset),
-      timestamp: e.readBigInt64LE(16),
-      size: e.readUInt32LE(24),
-      crc,
-      entryOffset: off,
-      covered: e.subarray(0, 28),
-    };
+    const e = indexEntryAt(await f.read(off, INDEX_ENTRY_LEN), off);
+    if (e === undefined) return;
+    yield e;
+    if (isTruncated(e)) return;
   }
+}
+
+/** True for an all-zero index entry (the end of the index, §2.5). */
+export function isZeroEntry(e: Buffer, at = 0): boolean {
+  for (let i = at; i < at + INDEX_ENTRY_LEN; i++) if (e[i] !== 0) return false;
+  return true;
 }
 
 export function isTruncated(x: object): x is TruncatedTail {

@@ -14,6 +14,8 @@ import { listSlices, summarizeSlice, type FileReadSettings, type SliceSummary } 
 import { readSubsRecords, replaySubs } from './file-subs-replay';
 import type { ReferenceChannel, ReferenceClient, ReferenceMessage, ReferenceReadOptions, ReferenceSnapshot, ReferenceStoreReader } from './model';
 import { PayloadOpener } from './payload-opener';
+import { fileMessageBatches } from './file-batches';
+import type { MessageBatch } from './msg-batch';
 import { decodeServerInfo, type StoredClientInfo, type StoredServerInfo } from './records';
 import { readClientsRecords, replayClients } from './file-clients';
 import { interpretSubscriptions } from './subscription-rules';
@@ -150,6 +152,11 @@ export async function openReferenceFileStore(dir: string, options: FileStoreRead
       const c = states.get(channel);
       if (c === undefined) throw new ReferenceStoreError(`channel "${channel}" is not in the reference store ${dir}`);
       return streamFileMessages(channel, c.slices, c.range, settings, opener, skipped);
+    },
+    batches(channel: string, fromSeq: number, maxMsgs: number, maxBytes: number): AsyncIterable<MessageBatch> {
+      const c = states.get(channel);
+      if (c === undefined) throw new ReferenceStoreError(`channel "${channel}" is not in the reference store ${dir}`);
+      return fileMessageBatches(c.slices, c.range, fromSeq, { channel, settings, opener, skipped }, maxMsgs, maxBytes);
     },
   };
 }

@@ -9,6 +9,9 @@
  *   file-framing.ts       version header, record headers, index entries; read-only windowed file
  *   file-slices.ts        msgs.N.dat/.idx slices: trusted index or scan, as the reference decides
  *   file-channel.ts       a channel's logical range after limits; its messages streamed
+ *   file-batches.ts       the import's fast path: a channel's messages as column batches
+ *   msg-batch.ts          column batches of rows (the MsgProto our store keeps), built without objects
+ *   msg-fields.ts         fast MsgProto field-offset decoder (falls back to records.ts)
  *   file-subs-replay.ts   subs.dat records and their replay
  *   file-clients.ts       clients.dat records and their replay
  *   sql-reader.ts         reference SQL tables (PostgreSQL, MySQL/MariaDB) via a caller's Knex

@@ -8,6 +8,7 @@
  * in nanoseconds are bigint because they do not fit a double exactly.
  */
 import type { SkippedRecord } from './errors';
+import type { MessageBatch } from './msg-batch';
 
 /** Server info as stored (every subject kept as it is: old stores may hold NUID-based ones). */
 export interface ReferenceServerInfo {
@@ -159,6 +160,11 @@ export interface ReferenceStoreReader {
    * memory. Damaged records throw, or are skipped (see `skipped`) when skipping is enabled.
    */
   messages(channel: string): AsyncIterable<ReferenceMessage>;
+  /**
+   * The same messages from `fromSeq` on, as column batches of at most `maxMsgs` messages and
+   * about `maxBytes` bytes (msg-batch.ts): the import's fast path. Each batch is the caller's.
+   */
+  batches(channel: string, fromSeq: number, maxMsgs: number, maxBytes: number): AsyncIterable<MessageBatch>;
   /** Damaged message records left out so far (skip mode). */
   readonly skipped: readonly SkippedRecord[];
 }

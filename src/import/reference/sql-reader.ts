@@ -3,6 +3,7 @@
  * MariaDB through a Knex instance the caller owns, applying the §4.3 recovery rules. SELECTs
  * only; messages are streamed in pages ordered by seq (keyset pagination, bounded memory).
  */
+import { batchesOf, type MessageBatch } from './msg-batch';
 import type { Knex } from 'knex';
 import { ReferenceDamageError, ReferenceStoreError, type SkippedRecord } from './errors';
 import type { ChannelLimits, ReferenceChannel, ReferenceClient, ReferenceMessage, ReferenceReadOptions, ReferenceSnapshot, ReferenceStoreReader } from './model';
@@ -173,6 +174,12 @@ export async function openReferenceSqlStore(knex: Knex, options: SqlStoreReadOpt
       const c = states.get(channel);
       if (c === undefined) throw new ReferenceStoreError(`channel "${channel}" is not in the reference SQL store`);
       return streamSqlMessages(knex, T.messages, channel, c.id, c.model.firstSeq, c.model.lastSeq, pageSize, opener, skipDamaged, skipped);
+    },
+    batches(channel: string, fromSeq: number, maxMsgs: number, maxBytes: number): AsyncIterable<MessageBatch> {
+      const c = states.get(channel);
+      if (c === undefined) throw new ReferenceStoreError(`channel "${channel}" is not in the reference SQL store`);
+      const from = Math.max(c.model.firstSeq, fromSeq);
+      return batchesOf(streamSqlMessages(knex, T.messages, channel, c.id, from, c.model.lastSeq, pageSize, opener, skipDamaged, skipped), from, maxMsgs, maxBytes);
     },
   };
 }

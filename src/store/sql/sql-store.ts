@@ -11,6 +11,7 @@
  *   warm-follow.ts    following the event log while waiting for the lease (event-log-source.ts)
  *   retention.ts      the max_age timer
  *   health.ts         the /readyz database probe
+ *   bulk-append.ts    the import's bulk append (BulkAppendStore) beside the commit loop
  *   pending-batch.ts, batch-splitter.ts, commit-errors.ts, retry-pause.ts: the batch, its
  *                     bisection on refusal, error classes, and the pause between retries.
  *
@@ -30,7 +31,7 @@ import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
 import { emptyState, evolve, type ProjectedState, toRecovered } from '../events/projection';
 import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../limits/limits';
-import { ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, LogFollowingStore, LogFollowReport, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
+import { BulkAppendStore, BulkMessages, ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, LogFollowingStore, LogFollowReport, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
 import type { DialectAdapter } from './dialect';
 import { isLoneMessage, newPending, requeue, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
@@ -48,6 +49,7 @@ import { loadCommittedState, verifyStoredPayloads } from './recovery';
 import { WarmFollow } from './warm-follow';
 import { RetentionTimer } from './retention';
 import { DatabaseProbe } from './health';
+import { applyBulkToChannel, bulkAppendable, foldBulkRows, writeBulkRows } from './bulk-append';
 import { toError } from '../../errors';
 
 export { SNAPSHOT_EVERY_EVENTS, SNAPSHOT_EVERY_MS } from './snapshots';
@@ -81,7 +83,7 @@ const RETRY_MS = 200;
 /** Acks and deliveries nobody awaits are committed at most this long after they were recorded. */
 const BACKGROUND_COMMIT_MS = 50;
 
-export class SqlStore implements FencedStore, LogFollowingStore, CommitObservable, HealthCheckedStore, ChannelHost {
+export class SqlStore implements FencedStore, LogFollowingStore, CommitObservable, HealthCheckedStore, BulkAppendStore, ChannelHost {
   readonly type: 'SQL' | 'FILE';
   readonly groupCommits = true as const;
   readonly limits: StoreLimits;
@@ -131,6 +133,10 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   private bgCommitTimer: NodeJS.Timeout | undefined;
   /** Following the event log while waiting for the lease (LogFollowingStore), until recover(). */
   private warm: WarmFollow | undefined;
+  /** A snapshot started by a bulk append (appendBulk), while it is written. */
+  private bulkSnapshot: Promise<void> | undefined;
+  /** BulkAppendStore: channels appended at once (the dialect's advice). */
+  readonly bulkLanes: number;
 
   constructor(
     readonly adapter: DialectAdapter,
@@ -142,6 +148,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     this.resolver = limitsResolver(opts.limits);
     this.now = opts.now ?? Date.now;
     this.maxMessageBytes = this.computeMaxMessageBytes();
+    this.bulkLanes = adapter.dialect.bulkLanes;
     this.snapshots = new SnapshotSchedule(this.now);
     this.sealer = new RowSealer(opts.cipher, opts.sealPool);
     this.writer = new BatchWriter(adapter, this.sealer, { clusterID: opts.clusterID, bulkInsertLimit: opts.bulkInsertLimit, encrypting: this.encrypting, now: this.now });
@@ -470,6 +477,29 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   async writeSnapshot(): Promise<void> {
     await writeSnapshot(this.adapter.knex, this.projection, this.writer.fence, this.now());
     this.snapshots.written();
+  }
+
+  // ------------------------------------------------------------ bulk append (import)
+
+  /** BulkAppendStore (contract.ts); the work is in bulk-append.ts. */
+  async appendBulk(channel: ChannelStore, rows: BulkMessages): Promise<boolean> {
+    const cs = this.channels.get(channel.name);
+    if (cs === undefined || cs !== channel || this.encrypting || !bulkAppendable(cs, rows, this.maxMessageBytes)) return false;
+    if (rows.count === 0) return true;
+    // Whatever was recorded before goes first, in its own commit.
+    if (this.hasWork()) await this.commit();
+    const started = performance.now();
+    await writeBulkRows(this.adapter, this.writer.fence, cs.id, rows);
+    this.projection = foldBulkRows(this.projection, cs.id, rows);
+    this.snapshots.committed(0, rows.count);
+    applyBulkToChannel(cs, rows);
+    this.onCommit?.(rows.count, 0, (performance.now() - started) / 1000);
+    // Appends of other channels may run meanwhile (the import writes two at once): one snapshot.
+    if (this.snapshots.due() && this.bulkSnapshot === undefined) {
+      this.bulkSnapshot = this.writeSnapshot().finally(() => (this.bulkSnapshot = undefined));
+      await this.bulkSnapshot;
+    }
+    return true;
   }
 
   // ------------------------------------------------------------ close

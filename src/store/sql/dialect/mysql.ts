@@ -1,5 +1,6 @@
 /** MySQL/MariaDB: server error numbers, NOW(3), MariaDB's idle_write_transaction_timeout. */
 import type { Knex } from 'knex';
+import { insertWide } from './mysql-bulk';
 import { errField, type CommitErrorKind, type Dialect } from './types';
 
 /** MySQL/MariaDB error numbers (server error reference). */
@@ -37,6 +38,9 @@ export const mysql: Dialect = {
   maxParams: 65_535,
   maxRowsPerInsert: Infinity,
   insertIgnoreSuffix: ' on duplicate key update seq = seq',
+  // two sessions inserting into stan_messages were slower than one (InnoDB)
+  bulkLanes: 1,
+  bulkInsertMessages: insertWide,
   nowMs: '(CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED))',
   /** MariaDB only (seconds; counts inside write transactions); MySQL has none (docs/ft.md). */
   async idleTxGuard(knex: Knex, ttlMs: number): Promise<string | undefined> {

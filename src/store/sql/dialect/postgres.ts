@@ -1,4 +1,5 @@
 /** PostgreSQL: SQLSTATE classes, clock_timestamp(), idle_in_transaction_session_timeout. */
+import { copyMessages } from './postgres-copy';
 import { errField, type CommitErrorKind, type Dialect } from './types';
 
 /** PostgreSQL SQLSTATE classes and codes (Appendix A of the PostgreSQL manual). */
@@ -14,6 +15,10 @@ export const postgres: Dialect = {
   arrayInsertSql:
     'insert into stan_messages (channel_id, seq, ts, size, data) ' +
     'select * from unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::integer[], ?::bytea[])',
+  // a second COPY session puts the second core to work (1,000,000 messages, one run each on the
+  // loaded machine: 11.1 s with one session, 9.6 s with two)
+  bulkLanes: 2,
+  bulkInsertMessages: (trx, channelID, rows) => copyMessages(trx, channelID, rows),
   nowMs: '(CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT))',
   // SET LOCAL: this transaction only.
   idleTxGuard: (_knex, ttlMs) => Promise.resolve(`SET LOCAL idle_in_transaction_session_timeout = ${ttlMs}`),

@@ -1,4 +1,5 @@
 /** SQLite (`-store file`): result codes, julianday('now'), compound-SELECT limit. */
+import { insertPrepared } from './sqlite-bulk';
 import { errField, type CommitErrorKind, type Dialect } from './types';
 
 /**
@@ -26,6 +27,9 @@ export const sqlite: Dialect = {
    */
   maxRowsPerInsert: 500,
   insertIgnoreSuffix: ' on conflict (channel_id, seq) do nothing',
+  // one writer
+  bulkLanes: 1,
+  bulkInsertMessages: (trx, channelID, rows) => insertPrepared(trx, channelID, rows),
   nowMs: "(CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
   // Locks die with a frozen process only: nothing to set.
   idleTxGuard: () => Promise.resolve(undefined),

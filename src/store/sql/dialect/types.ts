@@ -1,5 +1,6 @@
 /** The Dialect interface (see index.ts); its own file so the dialect files do not import index.ts. */
 import type { Knex } from 'knex';
+import type { BulkMessages } from '../../contract';
 
 export type DialectName = 'postgres' | 'mysql' | 'sqlite';
 
@@ -22,6 +23,17 @@ export interface Dialect {
    * parses five values instead of five per row.
    */
   readonly arrayInsertSql?: string;
+  /**
+   * Writes one channel's message rows inside `trx`, the database's fastest way (COPY, wide
+   * INSERTs, a prepared statement): the import's bulk append (contract.ts BulkAppendStore).
+   * `maxStatementBytes`: the adapter's statement size limit (MariaDB's max_allowed_packet).
+   */
+  /**
+   * Channels the import appends at the same time (contract.ts BulkAppendStore.bulkLanes):
+   * measured per database (docs/design/import.md, "Speed").
+   */
+  readonly bulkLanes: number;
+  bulkInsertMessages(trx: Knex.Transaction, channelID: number, rows: BulkMessages, maxStatementBytes: number): Promise<void>;
   /** The database's current time in Unix milliseconds, as an SQL expression (FT lease). */
   readonly nowMs: string;
   /**
