@@ -32,8 +32,9 @@ import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../lim
 import { ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
 import type { DialectAdapter } from './dialect';
-import { isLoneMessage, newPending, requeue, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
-import { writeSplitting } from './batch-splitter';
+import { isLoneMessage, newPending, requeue, requeueWaiting, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
+import type { SplitResult } from './batch-splitter';
+import { CommitFlights, type Flight } from './commit-flights';
 import { RetryPause } from './retry-pause';
 import { classifyCommitError, FAILED_RETRY_MS, failedStoreReason, refusedMessageReason } from './commit-errors';
 import { describeOpenFailure, openRecord, type PayloadCipher, RECORD_OVERHEAD, rowContext } from '../crypto';
@@ -69,6 +70,12 @@ export interface SqlStoreOptions {
   cipher?: PayloadCipher;
   /** The sealing workers (size, how a worker is started): see src/store/seal-pool.ts. */
   sealPool?: SealPoolOptions;
+  /**
+   * Group-commit transactions in flight at most (commit-flights.ts). Default: 2 on
+   * PostgreSQL and MySQL/MariaDB (the writer pool's two connections), 1 on SQLite (one
+   * writer at a time; FILE).
+   */
+  commitDepth?: number;
   now?: () => number;
 }
 
@@ -127,6 +134,10 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
   /** Message of the last failed commit, cleared by the next successful one. */
   private lastCommitError: string | undefined;
   private bgCommitTimer: NodeJS.Timeout | undefined;
+  /** See SqlStoreOptions.commitDepth. */
+  private readonly commitDepth: number;
+  /** Set while the commit loop waits with a free slot: a new commit() wakes it. */
+  private wakeLoop: (() => void) | undefined;
 
   constructor(
     readonly adapter: DialectAdapter,
@@ -147,6 +158,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
       this.now,
     );
     this.probe = new DatabaseProbe(adapter.db);
+    this.commitDepth = Math.max(1, opts.commitDepth ?? (adapter.name === 'sqlite' ? 1 : 2));
   }
 
   get channelCount(): number {
@@ -370,6 +382,7 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
     return new Promise((resolve, reject) => {
       this.pending.waiters.push({ resolve, reject });
       if (!this.committing) this.startCommit();
+      else this.wakeLoop?.();
     });
   }
 
@@ -386,54 +399,91 @@ export class SqlStore implements FencedStore, CommitObservable, HealthCheckedSto
   }
 
   /**
-   * Writes batches until nothing is pending. A batch the database refuses is bisected down to
-   * the rows it refuses (batch-splitter.ts); a lone message row refused for good is dropped
-   * and its publisher told (refusals); any other failure keeps the rows queued, fails the
-   * waiters and pauses (RETRY_MS, or FAILED_RETRY_MS once the store is failed) before retrying.
+   * Writes batches until nothing is pending, up to `commitDepth` transactions in flight
+   * (commit-flights.ts: committed and settled strictly in order). A batch the database refuses
+   * is bisected down to the rows it refuses (batch-splitter.ts); a lone message row refused
+   * for good is dropped and its publisher told (refusals); any other failure keeps the rows
+   * queued, fails the waiters and pauses (RETRY_MS, or FAILED_RETRY_MS once the store is
+   * failed) before retrying. The transactions behind a failed one roll back and are queued
+   * again behind it, their waiters still waiting: nothing later is acked before it.
    */
   private async commitLoop(): Promise<void> {
+    const flights = new CommitFlights<Pending>(this.commitDepth, {
+      write: (part, gate) => this.writer.write(part, gate),
+      classify: (err) => classifyCommitError(this.adapter.name, err),
+      split: splitPending,
+      refusable: isLoneMessage,
+    });
     try {
-      while (this.hasWork()) {
-        this.progress.flushInto(this.pending.events);
-        const { batch, rest } = takeBatch(this.pending, this.opts.maxBatchRows);
-        this.pending = rest;
-        const started = performance.now();
-        const result = await writeSplitting(batch, {
-          write: (part) => this.writer.write(part),
-          classify: (err) => classifyCommitError(this.adapter.name, err),
-          split: splitPending,
-          refusable: isLoneMessage,
-        });
-        for (const part of result.written) this.applyCommitted(part);
-        for (const { part, error } of result.refused) this.refuseMessage(part.msgs[0], error);
-        const stopped = result.stopped;
-        if (stopped !== undefined) {
-          const e = toError(stopped.error);
-          this.lastCommitError = e.message;
-          // Keep the rows: the in-memory state already contains them, so they are written by
-          // the next successful commit (at-least-once for the publishers that got an error).
-          for (let i = stopped.unwritten.length - 1; i >= 0; i--) requeue(stopped.unwritten[i], this.pending);
-          if (stopped.kind !== 'transient') this.failure = failedStoreReason(stopped.kind, e);
-          const err = this.failure !== undefined ? new StoreUnavailableError(`store failed: ${this.failure}`) : e;
-          for (const w of batch.waiters) w.reject(err);
-          this.onError?.(err);
+      for (;;) {
+        // A snapshot captures the committed state: it waits until nothing is in flight.
+        if (this.hasWork() && flights.canLaunch() && !this.closed && (flights.size === 0 || !this.snapshots.due())) {
+          this.progress.flushInto(this.pending.events);
+          const { batch, rest } = takeBatch(this.pending, this.opts.maxBatchRows);
+          this.pending = rest;
+          flights.launch(batch);
+          continue;
+        }
+        if (flights.size === 0) break;
+        const woken = new Promise<void>((r) => (this.wakeLoop = r));
+        const done = await flights.next(woken);
+        this.wakeLoop = undefined;
+        if (done === undefined) {
+          // New work or a free slot: let the current event-loop turn finish recording first.
+          await new Promise((r) => setImmediate(r));
+          continue;
+        }
+        const ok = done.result.stopped === undefined ? this.settleWritten(done.flight, done.result) : this.settleStopped(done.flight, done.result, await flights.drain());
+        if (!ok) {
           // A closed store stops retrying (its connections are gone).
           if (this.closed) break;
           // A failed store waits for someone to fix the database: retrying fast only
           // floods it. Its new commits are answered at once meanwhile (see commit()).
           await this.retryPause.wait(this.failure !== undefined ? FAILED_RETRY_MS : RETRY_MS);
           if (this.closed) break;
-          continue;
         }
-        this.lastCommitError = undefined;
-        this.failure = undefined;
-        this.onCommit?.(batch.msgs.length - result.refused.length, batch.events.length, (performance.now() - started) / 1000);
-        for (const w of batch.waiters) w.resolve();
-        if (this.snapshots.due()) await this.writeSnapshot().catch((err: unknown) => this.onError?.(toError(err)));
+        if (flights.size === 0 && this.snapshots.due()) await this.writeSnapshot().catch((err: unknown) => this.onError?.(toError(err)));
       }
     } finally {
       this.committing = false;
     }
+  }
+
+  private settleWritten(flight: Flight<Pending>, result: SplitResult<Pending>): true {
+    for (const part of result.written) this.applyCommitted(part);
+    for (const { part, error } of result.refused) this.refuseMessage(part.msgs[0], error);
+    this.lastCommitError = undefined;
+    this.failure = undefined;
+    this.onCommit?.(flight.batch.msgs.length - result.refused.length, flight.batch.events.length, (performance.now() - flight.started) / 1000);
+    for (const w of flight.batch.waiters) w.resolve();
+    return true;
+  }
+
+  /**
+   * The head flight stopped: the later ones (`after`, all rolled back) go back in front of the
+   * queue with their waiters, and the head's unwritten parts in front of them. Returns false
+   * when the head failed on its own (pause before the retry); true when it was only rolled
+   * back behind an earlier failure (already answered).
+   */
+  private settleStopped(flight: Flight<Pending>, result: SplitResult<Pending>, after: Array<Flight<Pending>>): boolean {
+    for (let i = after.length - 1; i >= 0; i--) requeueWaiting(after[i].batch, this.pending);
+    if (flight.rolledBack()) {
+      requeueWaiting(flight.batch, this.pending);
+      return true;
+    }
+    for (const part of result.written) this.applyCommitted(part);
+    for (const { part, error } of result.refused) this.refuseMessage(part.msgs[0], error);
+    const stopped = result.stopped as NonNullable<SplitResult<Pending>['stopped']>;
+    const e = toError(stopped.error);
+    this.lastCommitError = e.message;
+    // Keep the rows: the in-memory state already contains them, so they are written by
+    // the next successful commit (at-least-once for the publishers that got an error).
+    for (let i = stopped.unwritten.length - 1; i >= 0; i--) requeue(stopped.unwritten[i], this.pending);
+    if (stopped.kind !== 'transient') this.failure = failedStoreReason(stopped.kind, e);
+    const err = this.failure !== undefined ? new StoreUnavailableError(`store failed: ${this.failure}`) : e;
+    for (const w of flight.batch.waiters) w.reject(err);
+    this.onError?.(err);
+    return false;
   }
 
   /** Folds a written part into the projection (= committed state). */
