@@ -244,7 +244,7 @@ export function checkClusterID(stored: string, configured: string, where = 'data
 // ------------------------------------------------------------------ optional capabilities
 
 /**
- * A store whose writes can be fenced (FT): `fence` runs in every write transaction (before its COMMIT) and
+ * A store whose writes can be fenced (FT): `fence` runs first in every write transaction and
  * throws unless this server still holds the FT lease, so a deposed server's commit fails.
  * The fence receives the store's own transaction handle (`tx`), which only the lease code of
  * the same database family knows how to use; the contract keeps it opaque.

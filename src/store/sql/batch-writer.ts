@@ -20,7 +20,7 @@ interface EventRow {
   body: Buffer;
 }
 
-/** A check run in every write transaction before its COMMIT (FT: the lease fence); throws to refuse the write. */
+/** A check run first in every write transaction (FT: the lease fence); throws to refuse the write. */
 export type WriteFence = (trx: Knex.Transaction) => Promise<void>;
 
 /**
@@ -103,6 +103,13 @@ export class BatchWriter {
       return;
     }
     await knex.transaction(async (trx) => {
+      // The FT fence first, as in every write transaction: its UPDATE takes the lease row's
+      // lock until COMMIT, and it sets the database's idle-transaction guard, so rows written
+      // by a server paused mid-transaction never block its successor's writes. Pipelined, it
+      // waits for the transaction before ours to commit (that one holds the lock): under FT
+      // the lease row serializes the commits; without FT nothing does. Fences run in batch
+      // order (the next batch starts after this one's fence), so they cannot deadlock.
+      await this.fence?.(trx);
       // Deletes see committed rows only (PostgreSQL): rows an earlier transaction in flight
       // inserted would escape them, so a batch that deletes waits for that commit first.
       if (deletes || b.dropChannels.length > 0) await gate?.mayCommit();
@@ -126,11 +133,6 @@ export class BatchWriter {
       // Message rows have no order in the log (their key is the sequence).
       gate?.ready();
       for (const [sql, flat] of inserts) await trx.raw(sql, flat);
-      // The fence is the last statement before COMMIT: its UPDATE takes the lease row's lock,
-      // which the transaction before ours holds until its COMMIT; taken last, our rows are
-      // written while that COMMIT is in flight. It still guards the whole transaction
-      // (nothing is visible before COMMIT, and the row lock is held until then).
-      await this.fence?.(trx);
       await gate?.mayCommit();
     });
     if (deletes) {
