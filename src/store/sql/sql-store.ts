@@ -10,8 +10,10 @@
  *   recovery.ts       cluster-ID check, snapshot + replay, payload key check
  *   retention.ts      the max_age timer
  *   health.ts         the /readyz database probe
+ *   commit-flights.ts pipelined transactions (up to commitDepth in flight, committed in order)
  *   pending-batch.ts, batch-splitter.ts, commit-errors.ts, retry-pause.ts: the batch, its
  *                     bisection on refusal, error classes, and the pause between retries.
+ *   sql-store-options.ts the options.
  *
  * Record calls (from the server, synchronous) turn into pending rows: message rows for
  * stan_messages, event rows for stan_events, and retention deletes. `commit()` joins the next
@@ -19,12 +21,10 @@
  * folded into the projection (so the projection is always exactly the committed state, which
  * is what a snapshot must capture).
  *
- * The commit loop is the server's only batching layer: a commit started by the first waiter
- * runs at the end of the current event-loop turn (or after io_sleep_time), so everything
- * recorded meanwhile joins it; a batch holds at most io_batch_size message rows, the rest
- * goes to the next turn of the loop.
+ * The commit loop is the server's only batching layer (docs/design/event-store.md).
  */
 import type { StoreLimits } from '../../config/options';
+import type { SqlStoreOptions } from './sql-store-options';
 import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
 import { emptyState, evolve, type ProjectedState, toRecovered } from '../events/projection';
@@ -37,8 +37,7 @@ import type { SplitResult } from './batch-splitter';
 import { CommitFlights, type Flight } from './commit-flights';
 import { RetryPause } from './retry-pause';
 import { classifyCommitError, FAILED_RETRY_MS, failedStoreReason, refusedMessageReason } from './commit-errors';
-import { describeOpenFailure, openRecord, type PayloadCipher, RECORD_OVERHEAD, rowContext } from '../crypto';
-import type { SealPoolOptions } from '../seal-pool';
+import { describeOpenFailure, openRecord, RECORD_OVERHEAD, rowContext } from '../crypto';
 import { SqlChannelStore, type ChannelHost } from './message-store';
 import { BatchWriter, type WriteFence } from './batch-writer';
 import { RowSealer } from './sealing';
@@ -51,33 +50,8 @@ import { toError } from '../../errors';
 
 export { SNAPSHOT_EVERY_EVENTS, SNAPSHOT_EVERY_MS } from './snapshots';
 export { SEAL_INLINE_MAX_ROWS } from './sealing';
+export type { SqlStoreOptions } from './sql-store-options';
 
-export interface SqlStoreOptions {
-  type: 'SQL' | 'FILE';
-  clusterID: string;
-  limits: StoreLimits;
-  /** Max message rows per transaction (io_batch_size); 0 = unbounded. */
-  maxBatchRows: number;
-  /** Max rows per multi-row INSERT (sql_bulk_insert_limit); 0 = as many as the dialect allows. */
-  bulkInsertLimit: number;
-  /** io_sleep_time in microseconds: wait this long for a batch to fill before committing. */
-  ioSleepMicros: number;
-  /**
-   * Encryption at rest (src/store/crypto.ts): message rows are sealed with it when it is
-   * encrypting, and every row read is opened with it (plaintext rows pass). Undefined: rows
-   * are written in plaintext and an encrypted row read is an error naming the fix.
-   */
-  cipher?: PayloadCipher;
-  /** The sealing workers (size, how a worker is started): see src/store/seal-pool.ts. */
-  sealPool?: SealPoolOptions;
-  /**
-   * Group-commit transactions in flight at most (commit-flights.ts). Default: 2 on
-   * PostgreSQL and MySQL/MariaDB (the writer pool's two connections), 1 on SQLite (one
-   * writer at a time; FILE).
-   */
-  commitDepth?: number;
-  now?: () => number;
-}
 
 /** Statement bytes besides one row's blob (SQL text, other columns), kept free below max_allowed_packet. */
 const STATEMENT_SLACK_BYTES = 1024;
