@@ -238,6 +238,15 @@ export async function until(pred: () => boolean, timeoutMs = 3000, what = 'condi
   }
 }
 
+/** `until` for a condition that must ask something (a database) to answer. */
+export async function untilAsync(pred: () => Promise<boolean>, timeoutMs = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timeout waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 /** MsgProto.redeliveryCount (the client has the getter but its typings miss it). */
 export function redeliveryCount(m: Message): number {
   return (m as unknown as { getRedeliveryCount(): number }).getRedeliveryCount();

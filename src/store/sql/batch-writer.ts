@@ -23,6 +23,19 @@ interface EventRow {
 /** A check run first in every write transaction (FT: the lease fence); throws to refuse the write. */
 export type WriteFence = (trx: Knex.Transaction) => Promise<void>;
 
+/**
+ * How a pipelined transaction (commit-flights.ts) waits for the one before it: `ready()` is
+ * called once every row of the batch is written (the next batch may start writing then:
+ * its event IDs come after ours), `mayCommit()` resolves when the earlier transaction
+ * committed and rejects when it failed (the transaction is then rolled back, not committed).
+ */
+export interface CommitGate {
+  /** No earlier transaction is in flight. */
+  readonly first: boolean;
+  ready(): void;
+  mayCommit(): Promise<void>;
+}
+
 export interface BatchWriterOptions {
   clusterID: string;
   /** Max rows per multi-row INSERT (sql_bulk_insert_limit); 0 = as many as the dialect allows. */
@@ -56,7 +69,7 @@ export class BatchWriter {
    * Writes `b`; resolves once it is durable. A rejection leaves the database as before (the
    * transaction rolled back) unless the commit's answer was lost (see Pending.retry).
    */
-  async write(b: Pending): Promise<void> {
+  async write(b: Pending, gate?: CommitGate): Promise<void> {
     const knex = this.adapter.knex;
     const eventRows: EventRow[] = b.events.map((e) => ({
       kind: e.kind,
@@ -77,19 +90,33 @@ export class BatchWriter {
     const now = this.opts.now();
     // A part isolating refused rows carries none: only its own rows can be refused then.
     const deletes = !b.isolating && this.deletesDue.size > 0 && (now - this.lastDeletesAt >= TRUNCATE_EVERY_MS || this.closing) ? new Map(this.deletesDue) : undefined;
+    // Taken now, not after the commit: a pipelined transaction started meanwhile must not
+    // delete the same rows again (it would wait on this one's row locks). Failed deletes stay
+    // due and are retried a second later.
+    if (deletes) this.lastDeletesAt = now;
 
-    if (this.fence === undefined && !this.needsServerRow && eventRows.length === 0 && deletes === undefined && b.dropChannels.length === 0 && inserts.length === 1) {
-      // A lone INSERT (e.g. a sync publisher): autocommit, one round trip instead of three.
+    if (this.fence === undefined && !this.needsServerRow && eventRows.length === 0 && deletes === undefined && b.dropChannels.length === 0 && inserts.length === 1 && (gate === undefined || gate.first)) {
+      // A lone INSERT (e.g. a sync publisher) with no transaction before it in flight:
+      // autocommit, one round trip instead of three. No event rows: the next may start now.
+      gate?.ready();
       await knex.raw(inserts[0][0], inserts[0][1]);
       return;
     }
     await knex.transaction(async (trx) => {
+      // The FT fence first, as in every write transaction: its UPDATE takes the lease row's
+      // lock until COMMIT, and it sets the database's idle-transaction guard, so rows written
+      // by a server paused mid-transaction never block its successor's writes. Pipelined, it
+      // waits for the transaction before ours to commit (that one holds the lock): under FT
+      // the lease row serializes the commits; without FT nothing does. Fences run in batch
+      // order (the next batch starts after this one's fence), so they cannot deadlock.
       await this.fence?.(trx);
+      // Deletes see committed rows only (PostgreSQL): rows an earlier transaction in flight
+      // inserted would escape them, so a batch that deletes waits for that commit first.
+      if (deletes || b.dropChannels.length > 0) await gate?.mayCommit();
       if (this.needsServerRow) {
         // Ignored when present: a retried first commit may have landed (see Pending.retry).
         await trx('stan_server').insert({ id: 1, cluster_id: this.opts.clusterID, created_at: this.opts.now() }).onConflict('id').ignore();
       }
-      for (const [sql, flat] of inserts) await trx.raw(sql, flat);
       const evChunk = this.rowsPerInsert(3);
       for (let k = 0; k < eventRows.length; k += evChunk) {
         await trx('stan_events').insert(eventRows.slice(k, k + evChunk));
@@ -102,9 +129,13 @@ export class BatchWriter {
       for (const channelID of b.dropChannels) {
         await trx('stan_messages').where('channel_id', channelID).del();
       }
+      // Our event IDs are taken: the next batch may start writing (its IDs come after ours).
+      // Message rows have no order in the log (their key is the sequence).
+      gate?.ready();
+      for (const [sql, flat] of inserts) await trx.raw(sql, flat);
+      await gate?.mayCommit();
     });
     if (deletes) {
-      this.lastDeletesAt = now;
       for (const [channelID, firstSeq] of deletes) if (this.deletesDue.get(channelID) === firstSeq) this.deletesDue.delete(channelID);
     }
     for (const channelID of b.dropChannels) {

@@ -85,6 +85,16 @@ export function requeue(batch: Pending, next: Pending): void {
 }
 
 /**
+ * Puts a batch that was rolled back before its COMMIT (an earlier pipelined transaction
+ * failed: commit-flights.ts) back in front of `next` with its waiters, who were not
+ * answered: they wait for the retry.
+ */
+export function requeueWaiting(batch: Pending, next: Pending): void {
+  requeue(batch, next);
+  next.waiters = batch.waiters.concat(next.waiters);
+}
+
+/**
  * Two halves of a refused batch, in commit order, without waiters (the caller answers
  * those once the whole batch is settled): the first half of the message rows with the
  * events and deletes, then the second half; a lone message row is split from the events and

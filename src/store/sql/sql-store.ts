@@ -12,8 +12,10 @@
  *   retention.ts      the max_age timer
  *   health.ts         the /readyz database probe
  *   bulk-append.ts    the import's bulk append (BulkAppendStore) beside the commit loop
+ *   commit-flights.ts pipelined transactions (up to commitDepth in flight, committed in order)
  *   pending-batch.ts, batch-splitter.ts, commit-errors.ts, retry-pause.ts: the batch, its
  *                     bisection on refusal, error classes, and the pause between retries.
+ *   sql-store-options.ts the options.
  *
  * Record calls (from the server, synchronous) turn into pending rows: message rows for
  * stan_messages, event rows for stan_events, and retention deletes. `commit()` joins the next
@@ -21,12 +23,10 @@
  * folded into the projection (so the projection is always exactly the committed state, which
  * is what a snapshot must capture).
  *
- * The commit loop is the server's only batching layer: a commit started by the first waiter
- * runs at the end of the current event-loop turn (or after io_sleep_time), so everything
- * recorded meanwhile joins it; a batch holds at most io_batch_size message rows, the rest
- * goes to the next turn of the loop.
+ * The commit loop is the server's only batching layer (docs/design/event-store.md).
  */
 import type { StoreLimits } from '../../config/options';
+import type { SqlStoreOptions } from './sql-store-options';
 import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
 import { emptyState, evolve, type ProjectedState, toRecovered } from '../events/projection';
@@ -34,12 +34,12 @@ import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../lim
 import { BulkAppendStore, BulkMessages, ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, LogFollowingStore, LogFollowReport, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
 import type { DialectAdapter } from './dialect';
-import { isLoneMessage, newPending, requeue, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
-import { writeSplitting } from './batch-splitter';
+import { isLoneMessage, newPending, requeue, requeueWaiting, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
+import type { SplitResult } from './batch-splitter';
+import { CommitFlights, type Flight } from './commit-flights';
 import { RetryPause } from './retry-pause';
 import { classifyCommitError, FAILED_RETRY_MS, failedStoreReason, refusedMessageReason } from './commit-errors';
-import { describeOpenFailure, openRecord, type PayloadCipher, RECORD_OVERHEAD, rowContext } from '../crypto';
-import type { SealPoolOptions } from '../seal-pool';
+import { describeOpenFailure, openRecord, RECORD_OVERHEAD, rowContext } from '../crypto';
 import { SqlChannelStore, type ChannelHost } from './message-store';
 import { BatchWriter, type WriteFence } from './batch-writer';
 import { RowSealer } from './sealing';
@@ -54,27 +54,8 @@ import { toError } from '../../errors';
 
 export { SNAPSHOT_EVERY_EVENTS, SNAPSHOT_EVERY_MS } from './snapshots';
 export { SEAL_INLINE_MAX_ROWS } from './sealing';
+export type { SqlStoreOptions } from './sql-store-options';
 
-export interface SqlStoreOptions {
-  type: 'SQL' | 'FILE';
-  clusterID: string;
-  limits: StoreLimits;
-  /** Max message rows per transaction (io_batch_size); 0 = unbounded. */
-  maxBatchRows: number;
-  /** Max rows per multi-row INSERT (sql_bulk_insert_limit); 0 = as many as the dialect allows. */
-  bulkInsertLimit: number;
-  /** io_sleep_time in microseconds: wait this long for a batch to fill before committing. */
-  ioSleepMicros: number;
-  /**
-   * Encryption at rest (src/store/crypto.ts): message rows are sealed with it when it is
-   * encrypting, and every row read is opened with it (plaintext rows pass). Undefined: rows
-   * are written in plaintext and an encrypted row read is an error naming the fix.
-   */
-  cipher?: PayloadCipher;
-  /** The sealing workers (size, how a worker is started): see src/store/seal-pool.ts. */
-  sealPool?: SealPoolOptions;
-  now?: () => number;
-}
 
 /** Statement bytes besides one row's blob (SQL text, other columns), kept free below max_allowed_packet. */
 const STATEMENT_SLACK_BYTES = 1024;
@@ -137,6 +118,10 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   private bulkSnapshot: Promise<void> | undefined;
   /** BulkAppendStore: channels appended at once (the dialect's advice). */
   readonly bulkLanes: number;
+  /** See SqlStoreOptions.commitDepth. */
+  private readonly commitDepth: number;
+  /** Set while the commit loop waits with a free slot: a new commit() wakes it. */
+  private wakeLoop: (() => void) | undefined;
 
   constructor(
     readonly adapter: DialectAdapter,
@@ -158,6 +143,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
       this.now,
     );
     this.probe = new DatabaseProbe(adapter.db);
+    this.commitDepth = Math.max(1, opts.commitDepth ?? (adapter.name === 'sqlite' ? 1 : 2));
   }
 
   get channelCount(): number {
@@ -390,6 +376,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     return new Promise((resolve, reject) => {
       this.pending.waiters.push({ resolve, reject });
       if (!this.committing) this.startCommit();
+      else this.wakeLoop?.();
     });
   }
 
@@ -406,54 +393,91 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   }
 
   /**
-   * Writes batches until nothing is pending. A batch the database refuses is bisected down to
-   * the rows it refuses (batch-splitter.ts); a lone message row refused for good is dropped
-   * and its publisher told (refusals); any other failure keeps the rows queued, fails the
-   * waiters and pauses (RETRY_MS, or FAILED_RETRY_MS once the store is failed) before retrying.
+   * Writes batches until nothing is pending, up to `commitDepth` transactions in flight
+   * (commit-flights.ts: committed and settled strictly in order). A batch the database refuses
+   * is bisected down to the rows it refuses (batch-splitter.ts); a lone message row refused
+   * for good is dropped and its publisher told (refusals); any other failure keeps the rows
+   * queued, fails the waiters and pauses (RETRY_MS, or FAILED_RETRY_MS once the store is
+   * failed) before retrying. The transactions behind a failed one roll back and are queued
+   * again behind it, their waiters still waiting: nothing later is acked before it.
    */
   private async commitLoop(): Promise<void> {
+    const flights = new CommitFlights<Pending>(this.commitDepth, {
+      write: (part, gate) => this.writer.write(part, gate),
+      classify: (err) => classifyCommitError(this.adapter.name, err),
+      split: splitPending,
+      refusable: isLoneMessage,
+    });
     try {
-      while (this.hasWork()) {
-        this.progress.flushInto(this.pending.events);
-        const { batch, rest } = takeBatch(this.pending, this.opts.maxBatchRows);
-        this.pending = rest;
-        const started = performance.now();
-        const result = await writeSplitting(batch, {
-          write: (part) => this.writer.write(part),
-          classify: (err) => classifyCommitError(this.adapter.name, err),
-          split: splitPending,
-          refusable: isLoneMessage,
-        });
-        for (const part of result.written) this.applyCommitted(part);
-        for (const { part, error } of result.refused) this.refuseMessage(part.msgs[0], error);
-        const stopped = result.stopped;
-        if (stopped !== undefined) {
-          const e = toError(stopped.error);
-          this.lastCommitError = e.message;
-          // Keep the rows: the in-memory state already contains them, so they are written by
-          // the next successful commit (at-least-once for the publishers that got an error).
-          for (let i = stopped.unwritten.length - 1; i >= 0; i--) requeue(stopped.unwritten[i], this.pending);
-          if (stopped.kind !== 'transient') this.failure = failedStoreReason(stopped.kind, e);
-          const err = this.failure !== undefined ? new StoreUnavailableError(`store failed: ${this.failure}`) : e;
-          for (const w of batch.waiters) w.reject(err);
-          this.onError?.(err);
+      for (;;) {
+        // A snapshot captures the committed state: it waits until nothing is in flight.
+        if (this.hasWork() && flights.canLaunch() && !this.closed && (flights.size === 0 || !this.snapshots.due())) {
+          this.progress.flushInto(this.pending.events);
+          const { batch, rest } = takeBatch(this.pending, this.opts.maxBatchRows);
+          this.pending = rest;
+          flights.launch(batch);
+          continue;
+        }
+        if (flights.size === 0) break;
+        const woken = new Promise<void>((r) => (this.wakeLoop = r));
+        const done = await flights.next(woken);
+        this.wakeLoop = undefined;
+        if (done === undefined) {
+          // New work or a free slot: let the current event-loop turn finish recording first.
+          await new Promise((r) => setImmediate(r));
+          continue;
+        }
+        const ok = done.result.stopped === undefined ? this.settleWritten(done.flight, done.result) : this.settleStopped(done.flight, done.result, await flights.drain());
+        if (!ok) {
           // A closed store stops retrying (its connections are gone).
           if (this.closed) break;
           // A failed store waits for someone to fix the database: retrying fast only
           // floods it. Its new commits are answered at once meanwhile (see commit()).
           await this.retryPause.wait(this.failure !== undefined ? FAILED_RETRY_MS : RETRY_MS);
           if (this.closed) break;
-          continue;
         }
-        this.lastCommitError = undefined;
-        this.failure = undefined;
-        this.onCommit?.(batch.msgs.length - result.refused.length, batch.events.length, (performance.now() - started) / 1000);
-        for (const w of batch.waiters) w.resolve();
-        if (this.snapshots.due()) await this.writeSnapshot().catch((err: unknown) => this.onError?.(toError(err)));
+        if (flights.size === 0 && this.snapshots.due()) await this.writeSnapshot().catch((err: unknown) => this.onError?.(toError(err)));
       }
     } finally {
       this.committing = false;
     }
+  }
+
+  private settleWritten(flight: Flight<Pending>, result: SplitResult<Pending>): true {
+    for (const part of result.written) this.applyCommitted(part);
+    for (const { part, error } of result.refused) this.refuseMessage(part.msgs[0], error);
+    this.lastCommitError = undefined;
+    this.failure = undefined;
+    this.onCommit?.(flight.batch.msgs.length - result.refused.length, flight.batch.events.length, (performance.now() - flight.started) / 1000);
+    for (const w of flight.batch.waiters) w.resolve();
+    return true;
+  }
+
+  /**
+   * The head flight stopped: the later ones (`after`, all rolled back) go back in front of the
+   * queue with their waiters, and the head's unwritten parts in front of them. Returns false
+   * when the head failed on its own (pause before the retry); true when it was only rolled
+   * back behind an earlier failure (already answered).
+   */
+  private settleStopped(flight: Flight<Pending>, result: SplitResult<Pending>, after: Array<Flight<Pending>>): boolean {
+    for (let i = after.length - 1; i >= 0; i--) requeueWaiting(after[i].batch, this.pending);
+    if (flight.rolledBack()) {
+      requeueWaiting(flight.batch, this.pending);
+      return true;
+    }
+    for (const part of result.written) this.applyCommitted(part);
+    for (const { part, error } of result.refused) this.refuseMessage(part.msgs[0], error);
+    const stopped = result.stopped as NonNullable<SplitResult<Pending>['stopped']>;
+    const e = toError(stopped.error);
+    this.lastCommitError = e.message;
+    // Keep the rows: the in-memory state already contains them, so they are written by
+    // the next successful commit (at-least-once for the publishers that got an error).
+    for (let i = stopped.unwritten.length - 1; i >= 0; i--) requeue(stopped.unwritten[i], this.pending);
+    if (stopped.kind !== 'transient') this.failure = failedStoreReason(stopped.kind, e);
+    const err = this.failure !== undefined ? new StoreUnavailableError(`store failed: ${this.failure}`) : e;
+    for (const w of flight.batch.waiters) w.reject(err);
+    this.onError?.(err);
+    return false;
   }
 
   /** Folds a written part into the projection (= committed state). */

@@ -1,0 +1,31 @@
+/** The SQL store's options (sql-store.ts), set by the store factory (src/store/open-store.ts). */
+import type { StoreLimits } from '../../config/options';
+import type { PayloadCipher } from '../crypto';
+import type { SealPoolOptions } from '../seal-pool';
+
+export interface SqlStoreOptions {
+  type: 'SQL' | 'FILE';
+  clusterID: string;
+  limits: StoreLimits;
+  /** Max message rows per transaction (io_batch_size); 0 = unbounded. */
+  maxBatchRows: number;
+  /** Max rows per multi-row INSERT (sql_bulk_insert_limit); 0 = as many as the dialect allows. */
+  bulkInsertLimit: number;
+  /** io_sleep_time in microseconds: wait this long for a batch to fill before committing. */
+  ioSleepMicros: number;
+  /**
+   * Encryption at rest (src/store/crypto.ts): message rows are sealed with it when it is
+   * encrypting, and every row read is opened with it (plaintext rows pass). Undefined: rows
+   * are written in plaintext and an encrypted row read is an error naming the fix.
+   */
+  cipher?: PayloadCipher;
+  /** The sealing workers (size, how a worker is started): see src/store/seal-pool.ts. */
+  sealPool?: SealPoolOptions;
+  /**
+   * Group-commit transactions in flight at most (commit-flights.ts). Default: 2 on
+   * PostgreSQL and MySQL/MariaDB (the writer pool's two connections), 1 on SQLite (one
+   * writer at a time; FILE).
+   */
+  commitDepth?: number;
+  now?: () => number;
+}
