@@ -100,6 +100,14 @@ export class MsgRing {
     return this.stamps[(this.head + k) & (this.sizes.length - 1)];
   }
 
+  /** Turns slot k into a gap (its bytes no longer count; its chunk is released in order). */
+  clearAt(k: number): void {
+    const i = (this.head + k) & (this.sizes.length - 1);
+    if (this.sizes[i] === GAP) return;
+    this.bytes -= this.sizes[i];
+    this.sizes[i] = GAP;
+  }
+
   /** Drops the oldest slot, returning its size (GAP for a gap). */
   shift(): number {
     const mask = this.sizes.length - 1;
