@@ -155,6 +155,13 @@ function parseOptions(argv: string[]): Options {
       if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag}: not a positive integer: ${v}`);
       return n;
     };
+    /** A flag with an optional count after it (`--catchup`, `--catchup 50000`). */
+    const optionalCount = (dflt: number): number => {
+      const next = inline ?? argv[i + 1];
+      if (next === undefined || !/^[\d_]+$/.test(next)) return dflt;
+      if (inline === undefined) i++;
+      return Number(next.replace(/_/g, ''));
+    };
     switch (flag) {
       case '--store': {
         const v = value().toLowerCase();
@@ -214,30 +221,15 @@ function parseOptions(argv: string[]): Options {
       case '--server-arg':
         o.serverArgs.push(value());
         break;
-      case '--recovery': {
-        const next = inline ?? argv[i + 1];
-        if (next !== undefined && /^[\d_]+$/.test(next)) {
-          if (inline === undefined) i++;
-          o.recovery = Number(next.replace(/_/g, ''));
-        } else o.recovery = -1; // default for the store, below
+      case '--recovery':
+        o.recovery = optionalCount(-1); // -1: the store's default, below
         break;
-      }
-      case '--catchup': {
-        const next = inline ?? argv[i + 1];
-        if (next !== undefined && /^[\d_]+$/.test(next)) {
-          if (inline === undefined) i++;
-          o.catchup = Number(next.replace(/_/g, ''));
-        } else o.catchup = 300_000;
+      case '--catchup':
+        o.catchup = optionalCount(300_000);
         break;
-      }
-      case '--rss': {
-        const next = inline ?? argv[i + 1];
-        if (next !== undefined && /^[\d_]+$/.test(next)) {
-          if (inline === undefined) i++;
-          o.rss = Number(next.replace(/_/g, ''));
-        } else o.rss = 100_000;
+      case '--rss':
+        o.rss = optionalCount(100_000);
         break;
-      }
       case '--node-arg':
         o.nodeArgs.push(value());
         break;
