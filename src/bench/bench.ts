@@ -15,6 +15,7 @@
  *                    [--profile DIR] [--server-arg ARG]...
  *                    [--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N]
  *                    [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]]
+ *                    [--rss [N]] [--node-arg ARG]...
  *
  * SQL without --sql-source: the bench starts a private Postgres 15 / MariaDB 10.11 (see env.ts).
  * --sync-msgs defaults to 5,000 (2,000 on SQL). --recovery/--scale/--soak (persist.ts) run
@@ -34,6 +35,7 @@ import { performance } from 'node:perf_hooks';
 import { nuid } from 'nats';
 import { printProfile } from './cpuprofile';
 import { runCatchup } from './catchup';
+import { runRss } from './rss';
 import { STAN_BENCH_DEFAULT_MPA } from './loadgen';
 import { openEnv, SqlDriver, StoreEnv, StoreKind } from './env';
 import { CLUSTER_ID, k, loadavg, mb, median, printTable, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
@@ -105,7 +107,7 @@ function usage(): string {
     'usage: npm run bench -- [--store memory|file|sql] [--sql-driver postgres|mysql] [--sql-source URL] ' +
     `[--runs N] [--msgs N] [--sync-msgs N] [--size BYTES] [--scenario ${SCENARIOS.map((s) => s.name).join('|')}[,...]] ` +
     '[--stan-bench PATH] [--both] [--mpa N] [--warm] [--profile DIR] [--server-arg ARG]... ' +
-    '[--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N] [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]]'
+    '[--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N] [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]] [--rss [N]] [--node-arg ARG]...'
   );
 }
 
@@ -134,6 +136,8 @@ function parseOptions(argv: string[]): Options {
     soak: 0,
     soakMaxMsgs: 10_000,
     catchup: 0,
+    rss: 0,
+    nodeArgs: [],
   };
   let both = false;
   let explicitScenarios = false;
@@ -150,6 +154,13 @@ function parseOptions(argv: string[]): Options {
       const n = Number(v.replace(/_/g, ''));
       if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag}: not a positive integer: ${v}`);
       return n;
+    };
+    /** A flag with an optional count after it (`--catchup`, `--catchup 50000`). */
+    const optionalCount = (dflt: number): number => {
+      const next = inline ?? argv[i + 1];
+      if (next === undefined || !/^[\d_]+$/.test(next)) return dflt;
+      if (inline === undefined) i++;
+      return Number(next.replace(/_/g, ''));
     };
     switch (flag) {
       case '--store': {
@@ -210,22 +221,18 @@ function parseOptions(argv: string[]): Options {
       case '--server-arg':
         o.serverArgs.push(value());
         break;
-      case '--recovery': {
-        const next = inline ?? argv[i + 1];
-        if (next !== undefined && /^[\d_]+$/.test(next)) {
-          if (inline === undefined) i++;
-          o.recovery = Number(next.replace(/_/g, ''));
-        } else o.recovery = -1; // default for the store, below
+      case '--recovery':
+        o.recovery = optionalCount(-1); // -1: the store's default, below
         break;
-      }
-      case '--catchup': {
-        const next = inline ?? argv[i + 1];
-        if (next !== undefined && /^[\d_]+$/.test(next)) {
-          if (inline === undefined) i++;
-          o.catchup = Number(next.replace(/_/g, ''));
-        } else o.catchup = 300_000;
+      case '--catchup':
+        o.catchup = optionalCount(300_000);
         break;
-      }
+      case '--rss':
+        o.rss = optionalCount(100_000);
+        break;
+      case '--node-arg':
+        o.nodeArgs.push(value());
+        break;
       case '--recovery-channels':
         o.recoveryChannels = int();
         break;
@@ -259,7 +266,7 @@ function parseOptions(argv: string[]): Options {
   if (!explicitScenarios && o.store !== 'memory') o.scenarios = SCENARIOS.filter((s) => s.name !== 'async4');
   if (o.syncMsgs === 0) o.syncMsgs = o.store === 'sql' ? 2_000 : 5_000;
   if (o.recovery === -1) o.recovery = o.store === 'memory' ? 100_000 : 1_000_000;
-  if ((o.recovery > 0 || o.scale || o.soak > 0 || o.catchup > 0) && !explicitScenarios) o.scenarios = [];
+  if ((o.recovery > 0 || o.scale || o.soak > 0 || o.catchup > 0 || o.rss > 0) && !explicitScenarios) o.scenarios = [];
   if ((o.recovery > 0 || o.scale || o.soak > 0) && o.store === 'memory') {
     throw new Error('--recovery, --scale and --soak need a persistent store: --store file or --store sql');
   }
@@ -424,6 +431,7 @@ async function main(): Promise<void> {
     if (o.scale) await runScale(o, env, log);
     if (o.soak > 0) await runSoak(o, env, log);
     if (o.catchup > 0) await runCatchup(o, env, log);
+    if (o.rss > 0) await runRss(o, env, log);
   } finally {
     await env.close();
   }

@@ -38,4 +38,8 @@ export interface Options {
   soakMaxMsgs: number;
   /** --catchup N: stored messages a new deliver-all subscriber replays (0 = scenario off). */
   catchup: number;
+  /** --rss N: stored messages at which the server's RSS is measured (0 = scenario off). */
+  rss: number;
+  /** --node-arg ARG: extra node/V8 flags for the server under test (e.g. --max-semi-space-size=4). */
+  nodeArgs: string[];
 }

@@ -89,6 +89,8 @@ export interface RunningServer {
 export interface StartOptions {
   args: string[];
   profileDir?: string | null;
+  /** Extra node/V8 flags (before the script). */
+  nodeArgs?: string[];
   port?: number;
   timeoutMs?: number;
   /** Server log level flags: default none (NOTICE level prints the ready line). */
@@ -97,7 +99,7 @@ export interface StartOptions {
 export async function startServer(o: StartOptions): Promise<RunningServer> {
   const port = o.port ?? (await freePort());
   const timeoutMs = o.timeoutMs ?? 20_000;
-  const nodeArgs: string[] = [];
+  const nodeArgs: string[] = [...(o.nodeArgs ?? [])];
   if (o.profileDir) {
     fs.mkdirSync(o.profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);

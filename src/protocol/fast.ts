@@ -74,6 +74,13 @@ function bigVarintSize(v: bigint): number {
  * import keeps the reference's stored nanoseconds as they are (src/store/types.ts NewMsg).
  */
 export function encodeMsgProto(seq: number, subject: string, reply: string, data: Uint8Array, timestamp: number | bigint): Buffer {
+  const buf = Buffer.allocUnsafe(msgProtoSize(seq, subject, reply, data, timestamp));
+  encodeMsgProtoInto(buf, 0, seq, subject, reply, data, timestamp);
+  return buf;
+}
+
+/** Encoded size of the MsgProto encodeMsgProto writes. */
+export function msgProtoSize(seq: number, subject: string, reply: string, data: Uint8Array, timestamp: number | bigint): number {
   const subjLen = Buffer.byteLength(subject);
   const replyLen = reply ? Buffer.byteLength(reply) : 0;
   const dataLen = data.length;
@@ -83,22 +90,29 @@ export function encodeMsgProto(seq: number, subject: string, reply: string, data
   if (replyLen > 0) size += 1 + varintSize(replyLen) + replyLen;
   if (dataLen > 0) size += 1 + varintSize(dataLen) + dataLen;
   if (timestamp > 0) size += 1 + (typeof timestamp === 'bigint' ? bigVarintSize(timestamp) : varintSize(timestamp));
-  const buf = Buffer.allocUnsafe(size);
-  let p = 0;
+  return size;
+}
+
+/**
+ * Writes the MsgProto at `buf[p]` (room for msgProtoSize bytes is the caller's job), so a
+ * store can encode straight into its own chunk without a Buffer per message.
+ */
+export function encodeMsgProtoInto(buf: Buffer, p: number, seq: number, subject: string, reply: string, data: Uint8Array, timestamp: number | bigint): void {
   if (seq > 0) {
     buf[p++] = 0x08;
     p = writeVarint(buf, p, seq);
   }
-  if (subjLen > 0) {
+  if (subject.length > 0) {
     buf[p++] = 0x12;
-    p = writeVarint(buf, p, subjLen);
+    p = writeVarint(buf, p, Buffer.byteLength(subject));
     p += buf.write(subject, p, 'utf8');
   }
-  if (replyLen > 0) {
+  if (reply) {
     buf[p++] = 0x1a;
-    p = writeVarint(buf, p, replyLen);
+    p = writeVarint(buf, p, Buffer.byteLength(reply));
     p += buf.write(reply, p, 'utf8');
   }
+  const dataLen = data.length;
   if (dataLen > 0) {
     buf[p++] = 0x22;
     p = writeVarint(buf, p, dataLen);
@@ -112,9 +126,8 @@ export function encodeMsgProto(seq: number, subject: string, reply: string, data
     }
   } else if (timestamp > 0) {
     buf[p++] = 0x28;
-    p = writeVarint(buf, p, timestamp);
+    writeVarint(buf, p, timestamp);
   }
-  return buf;
 }
 
 /** A 64-bit varint from a bigint (exact beyond 2^53). */

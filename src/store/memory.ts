@@ -4,13 +4,14 @@
  * Records are applied at once, so `commit()` has nothing to wait for and returns one shared
  * resolved promise (no allocation per publish).
  *
- * Messages are kept per channel in a growable ring buffer indexed by `seq - firstSeq`:
- * O(1) append, O(1) drop of the oldest, O(1) lookup. Only the encoded bytes and the
- * timestamp are kept per message (the sequence is implied by the position), because the
- * benchmarks hold 100k–1M messages.
+ * Messages are kept per channel in a MsgRing (limits/msg-ring.ts) indexed by `seq - firstSeq`:
+ * O(1) append, O(1) drop of the oldest, O(1) lookup. Only the encoded bytes (written straight
+ * into the ring's chunks) and the timestamp are kept per message, the sequence being implied
+ * by the position, because this store holds every message (benchmarks: 100k–1M).
  */
 import type { ChannelLimits, StoreLimits } from '../config/options';
-import { encodeMsgProto } from '../protocol/fast';
+import { encodeMsgProto, encodeMsgProtoInto, msgProtoSize } from '../protocol/fast';
+import { MSG_RING_GAP, MsgRing } from './limits/msg-ring';
 import { type ClientInfo, type ServerInfo, type SubState } from '../protocol/codec';
 import { limitsResolver, validateStoreLimits } from './limits/limits';
 import { exceedsCountLimits } from './limits/policy';
@@ -35,9 +36,6 @@ export interface MemoryStoreOptions {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const INITIAL_CAPACITY = 8;
-/** Below this capacity we never shrink: not worth the copy. */
-const MIN_SHRINK_CAPACITY = 1024;
 
 /** Callbacks a channel's message store needs from its owning store. */
 interface MsgStoreHooks {
@@ -63,13 +61,11 @@ export class MemoryMsgStore implements MsgStore {
   private _lastSeq = 0;
   private _msgCount = 0;
   private _byteCount = 0;
-  /** Ring of encoded messages; `undefined` for gap slots. */
-  private slots: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(INITIAL_CAPACITY).fill(undefined);
-  /** Timestamps (ns) parallel to `slots`; a gap slot repeats the previous timestamp. */
-  private times = new Float64Array(INITIAL_CAPACITY);
-  private head = 0;
-  /** Number of occupied slots (messages + gaps) = lastSeq - firstSeq + 1 when non-empty. */
-  private len = 0;
+  /**
+   * Encoded messages and their timestamps; a gap slot repeats the previous timestamp. Its
+   * length (messages + gaps) is lastSeq - firstSeq + 1 when non-empty.
+   */
+  private readonly ring = new MsgRing();
   private ageTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -86,7 +82,7 @@ export class MemoryMsgStore implements MsgStore {
     return this._lastSeq;
   }
   get lastTimestamp(): number {
-    return this.len === 0 ? 0 : this.times[(this.head + this.len - 1) & (this.slots.length - 1)];
+    return this.ring.len === 0 ? 0 : this.ring.tsAt(this.ring.len - 1);
   }
   get msgCount(): number {
     return this._msgCount;
@@ -96,27 +92,29 @@ export class MemoryMsgStore implements MsgStore {
   }
 
   store(msg: NewMsg): StoredMsg {
-    const encoded = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestampNs ?? msg.timestamp);
-    const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes: encoded };
+    const ts = msg.timestampNs ?? msg.timestamp;
     // Duplicate/old sequence: the contract says ignore. We still return the encoded form so
     // a caller replaying a batch gets a consistent value back.
-    if (msg.seq <= this._lastSeq) return stored;
+    if (msg.seq <= this._lastSeq) return { seq: msg.seq, timestamp: msg.timestamp, bytes: encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, ts) };
 
-    if (this.len === 0) {
+    const ring = this.ring;
+    if (ring.len === 0) {
       // Empty (never used, or everything expired): the new message starts the ring.
-      this.head = 0;
       this._firstSeq = msg.seq;
     } else {
-      const prevTs = this.times[(this.head + this.len - 1) & (this.slots.length - 1)];
-      for (let s = this._lastSeq + 1; s < msg.seq; s++) this.push(undefined, prevTs);
+      const prevTs = ring.tsAt(ring.len - 1);
+      for (let s = this._lastSeq + 1; s < msg.seq; s++) ring.appendGap(prevTs);
     }
-    this.push(encoded, msg.timestamp);
+    const size = msgProtoSize(msg.seq, msg.subject, msg.reply, msg.data, ts);
+    const chunk = ring.append(size, msg.timestamp);
+    const off = ring.lastOffset;
+    encodeMsgProtoInto(chunk, off, msg.seq, msg.subject, msg.reply, msg.data, ts);
     this._lastSeq = msg.seq;
     this._msgCount++;
-    this._byteCount += encoded.length;
+    this._byteCount += size;
     this.enforceCountLimits();
     if (this.limits.maxAge > 0 && this.ageTimer === undefined && !this.closed) this.armAgeTimer();
-    return stored;
+    return { seq: msg.seq, timestamp: msg.timestamp, bytes: chunk.subarray(off, off + size) };
   }
 
   forgetRecent(): void {
@@ -124,16 +122,16 @@ export class MemoryMsgStore implements MsgStore {
   }
 
   continueAfter(lastSeq: number): void {
-    if (this._lastSeq !== 0 || this.len !== 0) throw new Error('internal: continueAfter on a channel that has messages');
+    if (this._lastSeq !== 0 || this.ring.len !== 0) throw new Error('internal: continueAfter on a channel that has messages');
     this._lastSeq = lastSeq;
     this._firstSeq = lastSeq + 1;
   }
 
   lookupCached(seq: number): StoredMsg | undefined {
-    if (seq < this._firstSeq || seq > this._lastSeq || this.len === 0) return undefined;
-    const i = (this.head + (seq - this._firstSeq)) & (this.slots.length - 1);
-    const bytes = this.slots[i];
-    return bytes === undefined ? undefined : { seq, timestamp: this.times[i], bytes };
+    if (seq < this._firstSeq || seq > this._lastSeq || this.ring.len === 0) return undefined;
+    const k = seq - this._firstSeq;
+    const bytes = this.ring.bytesAt(k);
+    return bytes === undefined ? undefined : { seq, timestamp: this.ring.tsAt(k), bytes };
   }
 
   lookup(seq: number): Promise<StoredMsg | undefined> {
@@ -144,14 +142,13 @@ export class MemoryMsgStore implements MsgStore {
   firstSeqAtOrAfterSync(ts: number): number {
     // Binary search over the ring: timestamps are non-decreasing in sequence order.
     let lo = 0;
-    let hi = this.len;
-    const mask = this.slots.length - 1;
+    let hi = this.ring.len;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.times[(this.head + mid) & mask] < ts) lo = mid + 1;
+      if (this.ring.tsAt(mid) < ts) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === this.len) return this._lastSeq + 1;
+    if (lo === this.ring.len) return this._lastSeq + 1;
     return this._firstSeq + lo;
   }
 
@@ -173,7 +170,7 @@ export class MemoryMsgStore implements MsgStore {
     const nowNs = this.hooks.now() * 1e6;
     const maxAgeNs = maxAge * 1e6;
     let removed = 0;
-    while (this._msgCount > 0 && nowNs - this.times[this.head] >= maxAgeNs) {
+    while (this._msgCount > 0 && nowNs - this.ring.tsAt(0) >= maxAgeNs) {
       this.removeFirst();
       removed++;
     }
@@ -181,7 +178,6 @@ export class MemoryMsgStore implements MsgStore {
       // Reference behaviour: an expired-empty channel reports first = last + 1.
       this._firstSeq = this._lastSeq + 1;
     }
-    this.maybeShrink();
     if (this._msgCount > 0) this.armAgeTimer();
     return removed;
   }
@@ -194,7 +190,7 @@ export class MemoryMsgStore implements MsgStore {
   }
 
   private armAgeTimer(): void {
-    const oldestMs = this.times[this.head] / 1e6;
+    const oldestMs = this.ring.tsAt(0) / 1e6;
     // A timestamp in the future (clock skew) simply yields a longer delay; clamp to >= 0.
     const delay = Math.max(0, oldestMs + this.limits.maxAge - this.hooks.now());
     const t = setTimeout(() => {
@@ -220,58 +216,23 @@ export class MemoryMsgStore implements MsgStore {
   purgeBefore(beforeSeq: number): Promise<number> {
     const end = Math.min(beforeSeq, this._lastSeq + 1);
     const first = this._firstSeq;
-    while (this.len > 0 && this._firstSeq < end) this.removeFirst();
+    while (this.ring.len > 0 && this._firstSeq < end) this.removeFirst();
     if (this._msgCount === 0) this._firstSeq = this._lastSeq + 1;
-    this.maybeShrink();
     return Promise.resolve(Math.max(0, this._firstSeq - first));
   }
 
   private removeFirst(): void {
-    const mask = this.slots.length - 1;
-    const bytes = this.slots[this.head];
-    if (bytes !== undefined) {
+    const ring = this.ring;
+    const size = ring.shift();
+    if (size !== MSG_RING_GAP) {
       this._msgCount--;
-      this._byteCount -= bytes.length;
+      this._byteCount -= size;
     }
-    this.slots[this.head] = undefined;
-    this.head = (this.head + 1) & mask;
-    this.len--;
     this._firstSeq++;
-    while (this.len > 0 && this.slots[this.head] === undefined) {
-      this.head = (this.head + 1) & mask;
-      this.len--;
+    while (ring.len > 0 && ring.sizeAt(0) === MSG_RING_GAP) {
+      ring.shift();
       this._firstSeq++;
     }
-  }
-
-  private push(bytes: Uint8Array | undefined, ts: number): void {
-    if (this.len === this.slots.length) this.resize(this.slots.length * 2);
-    const i = (this.head + this.len) & (this.slots.length - 1);
-    this.slots[i] = bytes;
-    this.times[i] = ts;
-    this.len++;
-  }
-
-  /** Give memory back after a large expiry; capacities stay powers of two for masking. */
-  private maybeShrink(): void {
-    let cap = this.slots.length;
-    if (cap <= MIN_SHRINK_CAPACITY || this.len > cap / 4) return;
-    while (cap > MIN_SHRINK_CAPACITY && this.len <= cap / 4) cap /= 2;
-    this.resize(cap);
-  }
-
-  private resize(cap: number): void {
-    const mask = this.slots.length - 1;
-    const slots = new Array<Uint8Array | undefined>(cap).fill(undefined);
-    const times = new Float64Array(cap);
-    for (let k = 0; k < this.len; k++) {
-      const i = (this.head + k) & mask;
-      slots[k] = this.slots[i];
-      times[k] = this.times[i];
-    }
-    this.slots = slots;
-    this.times = times;
-    this.head = 0;
   }
 }
 

@@ -239,11 +239,11 @@ export async function until(pred: () => boolean, timeoutMs = 3000, what = 'condi
 }
 
 /** `until` for a condition that must ask something (a database) to answer. */
-export async function untilAsync(pred: () => Promise<boolean>, timeoutMs = 3000, what = 'condition'): Promise<void> {
+export async function untilAsync(pred: () => Promise<boolean>, timeoutMs = 3000, what = 'condition', intervalMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`timeout waiting for ${what}`);
-    await sleep(10);
+    await sleep(intervalMs);
   }
 }
 

@@ -173,7 +173,9 @@ async function injectMariaFailure(url: string): Promise<Injected> {
         // 3 s with the first one waiting, the failure is injected anyway.
         let give = Infinity;
         const seen = async (): Promise<boolean> => {
-          const [rows] = await c.query(`SELECT trx_mysql_thread_id AS thread FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'`);
+          // The first transaction's INSERT (it holds seq 5: Knex sends MySQL statements with
+          // the values inlined); the second may wait on a lock too, and is not the one to kill.
+          const [rows] = await c.query(`SELECT trx_mysql_thread_id AS thread FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id <> CONNECTION_ID() AND trx_query LIKE '%(1, 5, %'`);
           waiting = (rows as Array<{ thread: number }>)[0]?.thread;
           if (waiting === undefined) return false;
           if (give === Infinity) give = Date.now() + 3000;
@@ -187,7 +189,10 @@ async function injectMariaFailure(url: string): Promise<Injected> {
             throw err;
           }
         };
-        await untilAsync(async () => (await seen()) || (waiting !== undefined && Date.now() > give), 20_000, 'the first transaction waiting on our lock');
+        // Polled every 200 ms: InnoDB refreshes information_schema.innodb_trx only when it was
+        // not read for 100 ms, so faster polling reads the same stale snapshot forever (seen:
+        // the store's waiting INSERT never appeared).
+        await untilAsync(async () => (await seen()) || (waiting !== undefined && Date.now() > give), 20_000, 'the first transaction waiting on our lock', 200);
         saw = await seen();
         await c.query(`KILL CONNECTION ${Number(waiting)}`);
       } finally {

@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { ChannelLimits } from '../../config/options';
 import type { SubState } from '../../protocol/codec';
-import { encodeMsgProto } from '../../protocol/fast';
+import { encodeMsgProto, encodeMsgProtoInto, msgProtoSize } from '../../protocol/fast';
 import { EventKind, type StoreEvent } from '../events/events';
 import { ChannelStore, ERR_TOO_MANY_SUBS, MsgStore, NewMsg, StoredMsg, StoreError, StoreUnavailableError, SubStore } from '../contract';
 import { HotRing } from '../limits/hot-ring';
@@ -16,11 +16,8 @@ import { num, toBuffer } from './dialect';
 import type { Database } from './schema';
 import type { MsgRow } from './pending-batch';
 import { ColdPages } from './cold-pages';
+import { HotCache } from './hot-cache';
 import { toError } from '../../errors';
-
-/** Recent messages kept in memory per channel so live delivery never reads the database. */
-const CACHE_MSGS = 4096;
-const CACHE_BYTES = 8 * 1024 * 1024;
 
 /**
  * What a channel needs from its store: the reader pool, the store-wide state that gates a
@@ -57,16 +54,8 @@ export class SqlMsgStore implements MsgStore {
   msgCount = 0;
   byteCount = 0;
   lastTimestamp = 0;
-  /** seq → cached stored message (most recent ones); Map keeps insertion order = seq order. */
-  private readonly cache = new Map<number, StoredMsg>();
-  private cacheBytes = 0;
-  /**
-   * No cached message is below this sequence. The cache is filled in sequence order, so its
-   * oldest entries are found by key: taking them with `cache.entries().next()` made V8 walk
-   * over every deleted slot at the front of the Map on each publish (11.6% of the server's
-   * CPU in `store` under async publishing on PostgreSQL, docs/performance.md).
-   */
-  private cacheOldest = 0;
+  /** The newest messages (bounded by count and bytes), so live delivery never reads the database. */
+  private readonly cache = new HotCache();
   private readonly hot = new HotRing();
   /** A cold-age query is running (retention timer): don't start another. */
   private coldAgeQuery = false;
@@ -85,51 +74,38 @@ export class SqlMsgStore implements MsgStore {
   }
 
   store(msg: NewMsg): StoredMsg {
-    const bytes = encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestampNs ?? msg.timestamp);
-    const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes };
-    if (msg.seq <= this.lastSeq) return stored;
+    const ts = msg.timestampNs ?? msg.timestamp;
+    if (msg.seq <= this.lastSeq) return { seq: msg.seq, timestamp: msg.timestamp, bytes: encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, ts) };
     // A store that cannot write until someone fixes the database takes no new messages:
     // their publishers learn why at once instead of after a slow retry.
     const failed = this.ch.host.failure;
     if (failed !== undefined) throw new StoreUnavailableError(`store failed: ${failed}`);
+    const size = msgProtoSize(msg.seq, msg.subject, msg.reply, msg.data, ts);
     const max = this.ch.host.maxMessageBytes;
-    if (max !== undefined && bytes.length > max) {
+    if (max !== undefined && size > max) {
       throw new StoreError(
-        `message too large for the database: ${bytes.length} bytes stored, the database accepts at most ${max} ` +
+        `message too large for the database: ${size} bytes stored, the database accepts at most ${max} ` +
           '(MySQL/MariaDB max_allowed_packet: raise it, or lower the NATS max_payload)',
       );
     }
+    // Encoded once, straight into the cache's chunk; the row to write is a view of it.
+    const chunk = this.cache.add(msg.seq, msg.timestamp, size);
+    const off = this.cache.lastOffset;
+    encodeMsgProtoInto(chunk, off, msg.seq, msg.subject, msg.reply, msg.data, ts);
+    const bytes = chunk.subarray(off, off + size);
+    const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes };
     if (this.msgCount === 0) this.firstSeq = msg.seq;
     this.lastSeq = msg.seq;
     this.lastTimestamp = msg.timestamp;
     this.msgCount++;
-    this.byteCount += bytes.length;
-    if (this.cache.size === 0) this.cacheOldest = msg.seq;
-    this.cache.set(msg.seq, stored);
-    this.cacheBytes += bytes.length;
-    this.hot.push(msg.seq, bytes.length, msg.timestamp);
-    while (this.cache.size > CACHE_MSGS || (this.cacheBytes > CACHE_BYTES && this.cache.size > 1)) this.evictOldestCached();
+    this.byteCount += size;
+    this.hot.push(msg.seq, size, msg.timestamp);
     // `size` stays the plaintext size: limits, monitoring and recovery count the message, not
     // its encryption overhead, whether encryption is on or off.
     // Encrypted rows are sealed by the store off the main thread (SqlStore.dispatchSeal).
-    this.ch.host.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size: bytes.length, data: this.ch.host.encrypting ? null : Buffer.from(bytes), plain: bytes });
+    this.ch.host.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size, data: this.ch.host.encrypting ? null : bytes, plain: bytes });
     this.enforceLimits();
     return stored;
-  }
-
-  /** Drops the oldest cached message (the cache must not be empty). */
-  private evictOldestCached(): void {
-    const seq = this.oldestCachedSeq();
-    const m = this.cache.get(seq) as StoredMsg;
-    this.cache.delete(seq);
-    this.cacheOldest = seq + 1;
-    this.cacheBytes -= m.bytes.length;
-  }
-
-  /** The oldest cached sequence (the cache must not be empty). */
-  private oldestCachedSeq(): number {
-    while (!this.cache.has(this.cacheOldest)) this.cacheOldest++;
-    return this.cacheOldest;
   }
 
   /** Size of a stored message: exact for hot ones, the cold region's average otherwise. */
@@ -175,8 +151,7 @@ export class SqlMsgStore implements MsgStore {
     }
     this.hot.dropBelow(newFirst);
     this.cold.dropBelow(newFirst);
-    // Cached sequences run from cacheOldest to lastSeq (gaps: refused messages only).
-    while (this.cache.size > 0 && this.oldestCachedSeq() < newFirst) this.evictOldestCached();
+    this.cache.dropBelow(newFirst);
     this.ch.host.recordEvent({
       kind: EventKind.MsgsExpired,
       channelID: this.ch.id,
@@ -276,11 +251,7 @@ export class SqlMsgStore implements MsgStore {
    * is the span first..last); its bytes no longer count.
    */
   refuse(seq: number, reason: string): void {
-    const m = this.cache.get(seq);
-    if (m !== undefined) {
-      this.cache.delete(seq);
-      this.cacheBytes -= m.bytes.length;
-    }
+    this.cache.remove(seq);
     if (this.hot.has(seq)) this.byteCount = Math.max(0, this.byteCount - this.hot.clear(seq));
     this.refusals.set(seq, reason);
   }
@@ -293,7 +264,6 @@ export class SqlMsgStore implements MsgStore {
   forgetRecent(): void {
     this.cold.clear();
     this.cache.clear();
-    this.cacheBytes = 0;
     this.hot.dropBelow(this.lastSeq + 1);
   }
 
@@ -340,14 +310,10 @@ export class SqlMsgStore implements MsgStore {
   }
 
   async firstSeqAtOrAfter(ts: number): Promise<number> {
-    for (const m of this.cache.values()) {
-      // The cache covers the newest messages: if its oldest entry is already >= ts, the
-      // answer may be older; only a hit strictly inside the cache can be answered here.
-      if (m.timestamp >= ts) {
-        if (m.seq === this.firstSeq) return m.seq;
-        break;
-      }
-    }
+    // The cache covers the newest messages: older rows may hold the answer unless the hit
+    // is the channel's first message.
+    const cached = this.cache.firstAtOrAfter(ts, this.firstSeq);
+    if (cached !== undefined) return cached;
     const row = await this.ch.host.db
       .selectFrom('stan_messages')
       .select((eb) => eb.fn.min('seq').as('seq'))
@@ -358,8 +324,7 @@ export class SqlMsgStore implements MsgStore {
     const s = row ? num(row.seq as number | string | null) : 0;
     if (s > 0) return s;
     // Not yet committed messages are only in the cache.
-    for (const m of this.cache.values()) if (m.timestamp >= ts) return m.seq;
-    return this.lastSeq + 1;
+    return this.cache.newestAtOrAfter(ts) ?? this.lastSeq + 1;
   }
 }
 
