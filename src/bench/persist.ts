@@ -56,11 +56,13 @@ async function restart(
   args: string[],
   how: 'SIGINT' | 'SIGKILL',
   keepPort: boolean,
+  profileDir: string | null,
 ): Promise<{ server: RunningServer; r: Restart; stopMs: number }> {
   const t0 = performance.now();
   await stopServer(s, how);
   const stopMs = performance.now() - t0;
-  const server = await startServer({ args, port: keepPort ? s.port : undefined, timeoutMs: RECOVERY_TIMEOUT_MS });
+  // --profile: the restarted server writes a CPU profile (recovery included) when it stops.
+  const server = await startServer({ args, port: keepPort ? s.port : undefined, timeoutMs: RECOVERY_TIMEOUT_MS, profileDir });
   await sleep(200);
   return {
     server,
@@ -103,7 +105,7 @@ export async function runRecovery(o: Options, env: StoreEnv, log: Log): Promise<
     // recovery has to read every message row's (seq, ts, size): the worst case. Then clean
     // stops, which snapshot at shutdown.
     for (const how of ['SIGKILL', 'SIGINT', 'SIGINT'] as const) {
-      const r = await restart(s, args, how, false);
+      const r = await restart(s, args, how, false, o.profileDir);
       s = r.server;
       results.push(r.r);
       log(`  after ${r.r.how} (stop took ${fmtMs(r.stopMs)}): ready line ${fmtMs(r.r.logReadyMs)}, STAN connect ${fmtMs(r.r.stanReadyMs)}, RSS ${mb(r.r.rssKB)}; rows: ${countsLine(await inst.counts())}`);
@@ -208,7 +210,7 @@ export async function runScale(o: Options, env: StoreEnv, log: Log): Promise<voi
     log(`  rows: ${countsLine(await inst.counts())}`);
     const results: Restart[] = [];
     for (const how of ['SIGINT', 'SIGKILL'] as const) {
-      const r = await restart(s, args, how, true);
+      const r = await restart(s, args, how, true, o.profileDir);
       s = r.server;
       results.push(r.r);
       log(`  after ${r.r.how} (stop took ${fmtMs(r.stopMs)}): ready line ${fmtMs(r.r.logReadyMs)}, STAN connect ${fmtMs(r.r.stanReadyMs)}, RSS ${mb(r.r.rssKB)}`);
