@@ -48,6 +48,8 @@ interface Restart {
   how: string;
   logReadyMs: number;
   stanReadyMs: number;
+  /** Server CPU time (user + system) until the first answered STAN connect. */
+  cpuMs: number;
   rssKB: number;
 }
 
@@ -56,16 +58,18 @@ async function restart(
   args: string[],
   how: 'SIGINT' | 'SIGKILL',
   keepPort: boolean,
+  profileDir: string | null,
 ): Promise<{ server: RunningServer; r: Restart; stopMs: number }> {
   const t0 = performance.now();
   await stopServer(s, how);
   const stopMs = performance.now() - t0;
-  const server = await startServer({ args, port: keepPort ? s.port : undefined, timeoutMs: RECOVERY_TIMEOUT_MS });
+  // --profile: the restarted server writes a CPU profile (recovery included) when it stops.
+  const server = await startServer({ args, port: keepPort ? s.port : undefined, timeoutMs: RECOVERY_TIMEOUT_MS, profileDir });
   await sleep(200);
   return {
     server,
     stopMs,
-    r: { how: how === 'SIGINT' ? 'clean stop (SIGINT)' : 'crash (SIGKILL)', logReadyMs: server.logReadyMs, stanReadyMs: server.stanReadyMs, rssKB: readStatusKB(server.pid, 'VmRSS') },
+    r: { how: how === 'SIGINT' ? 'clean stop (SIGINT)' : 'crash (SIGKILL)', logReadyMs: server.logReadyMs, stanReadyMs: server.stanReadyMs, cpuMs: server.cpuAtReadyMs, rssKB: readStatusKB(server.pid, 'VmRSS') },
   };
 }
 
@@ -77,7 +81,7 @@ export async function runRecovery(o: Options, env: StoreEnv, log: Log): Promise<
   log('');
   log(`== recovery: ${o.recovery} messages of ${o.size} bytes across ${o.recoveryChannels} channels, ${env.label} (load ${loadavg()})`);
   let s = await startServer({ args, timeoutMs: RECOVERY_TIMEOUT_MS });
-  const emptyStart: Restart = { how: 'empty store (first start)', logReadyMs: s.logReadyMs, stanReadyMs: s.stanReadyMs, rssKB: s.idleRssKB };
+  const emptyStart: Restart = { how: 'empty store (first start)', logReadyMs: s.logReadyMs, stanReadyMs: s.stanReadyMs, cpuMs: s.cpuAtReadyMs, rssKB: s.idleRssKB };
   try {
     const per = Math.ceil(o.recovery / o.recoveryChannels);
     const t0 = performance.now();
@@ -103,15 +107,15 @@ export async function runRecovery(o: Options, env: StoreEnv, log: Log): Promise<
     // recovery has to read every message row's (seq, ts, size): the worst case. Then clean
     // stops, which snapshot at shutdown.
     for (const how of ['SIGKILL', 'SIGINT', 'SIGINT'] as const) {
-      const r = await restart(s, args, how, false);
+      const r = await restart(s, args, how, false, o.profileDir);
       s = r.server;
       results.push(r.r);
-      log(`  after ${r.r.how} (stop took ${fmtMs(r.stopMs)}): ready line ${fmtMs(r.r.logReadyMs)}, STAN connect ${fmtMs(r.r.stanReadyMs)}, RSS ${mb(r.r.rssKB)}; rows: ${countsLine(await inst.counts())}`);
+      log(`  after ${r.r.how} (stop took ${fmtMs(r.stopMs)}): ready line ${fmtMs(r.r.logReadyMs)}, STAN connect ${fmtMs(r.r.stanReadyMs)} (server CPU ${fmtMs(r.r.cpuMs)}), RSS ${mb(r.r.rssKB)}; rows: ${countsLine(await inst.counts())}`);
     }
     log('');
     log(`recovery of ${o.recovery} msgs (${env.label}); goal: < 2 s to ready, payloads not loaded (reference: ~0.07 s per 100k msgs)`);
-    const table = [['restart', 'spawn -> "Streaming Server is ready"', 'spawn -> first STAN connect', 'RSS after recovery']];
-    for (const r of results) table.push([r.how, fmtMs(r.logReadyMs), fmtMs(r.stanReadyMs), mb(r.rssKB)]);
+    const table = [['restart', 'spawn -> "Streaming Server is ready"', 'spawn -> first STAN connect', 'server CPU until then', 'RSS after recovery']];
+    for (const r of results) table.push([r.how, fmtMs(r.logReadyMs), fmtMs(r.stanReadyMs), fmtMs(r.cpuMs), mb(r.rssKB)]);
     printTable(table, (col) => col > 0, log);
   } finally {
     await stopServer(s);
@@ -208,10 +212,10 @@ export async function runScale(o: Options, env: StoreEnv, log: Log): Promise<voi
     log(`  rows: ${countsLine(await inst.counts())}`);
     const results: Restart[] = [];
     for (const how of ['SIGINT', 'SIGKILL'] as const) {
-      const r = await restart(s, args, how, true);
+      const r = await restart(s, args, how, true, o.profileDir);
       s = r.server;
       results.push(r.r);
-      log(`  after ${r.r.how} (stop took ${fmtMs(r.stopMs)}): ready line ${fmtMs(r.r.logReadyMs)}, STAN connect ${fmtMs(r.r.stanReadyMs)}, RSS ${mb(r.r.rssKB)}`);
+      log(`  after ${r.r.how} (stop took ${fmtMs(r.stopMs)}): ready line ${fmtMs(r.r.logReadyMs)}, STAN connect ${fmtMs(r.r.stanReadyMs)} (server CPU ${fmtMs(r.r.cpuMs)}), RSS ${mb(r.r.rssKB)}`);
     }
     // The raw clients' NATS connections reconnect to the restarted server (same port) and
     // answer the heartbeats of their recovered client records.
@@ -233,7 +237,7 @@ export async function runScale(o: Options, env: StoreEnv, log: Log): Promise<voi
     const table = [
       ['what', 'result'],
       ['subscriptions created', `${total - failed} in ${createS.toFixed(1)} s`],
-      ...results.map((r) => [`recovery after ${r.how}`, `ready ${fmtMs(r.logReadyMs)}, STAN connect ${fmtMs(r.stanReadyMs)}, RSS ${mb(r.rssKB)}`]),
+      ...results.map((r) => [`recovery after ${r.how}`, `ready ${fmtMs(r.logReadyMs)}, STAN connect ${fmtMs(r.stanReadyMs)} (server CPU ${fmtMs(r.cpuMs)}), RSS ${mb(r.rssKB)}`]),
       ['publish flood (store busy)', `${floodMsgs} msgs in ${floodS.toFixed(1)} s, ${k(parseReport(out).pub)} msgs/s`],
       ['heartbeats during flood', `every client answered >= ${hb.minHb}; max gap ${fmtMs(hb.maxGapMs)} (hbi 1 s; dropped after ~3 s of failures)`],
       ['clients still known after flood', `${after.alive}/${nClients}${after.alive === nClients ? ' (none dropped)' : ` DROPPED ${nClients - after.alive}: ${after.errors.join('; ')}`}`],

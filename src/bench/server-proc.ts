@@ -63,6 +63,24 @@ async function tryStanConnect(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * CPU time (user + system, ms) the process has used so far: on this shared 2-core machine the
+ * wall-clock start-up time swings with the load of other jobs; the CPU it took does not.
+ */
+export function readCpuMs(pid: number): number {
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ of Linux /proc/<pid>/stat times (100 on every architecture Node runs on). */
+const CLOCK_TICKS_PER_S = 100;
+
 export function readStatusKB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -82,6 +100,8 @@ export interface RunningServer {
   /** spawn → the "Streaming Server is ready" log line (0 if not seen). */
   logReadyMs: number;
   stanReadyMs: number;
+  /** CPU time the server used until the first answered STAN connect. */
+  cpuAtReadyMs: number;
   idleRssKB: number;
   output: () => string;
 }
@@ -144,7 +164,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     await sleep(2);
   }
   const pid = proc.pid ?? 0;
-  return { proc, pid, port, url, tcpReadyMs, logReadyMs, stanReadyMs, idleRssKB: readStatusKB(pid, 'VmRSS'), output: () => out };
+  const cpuAtReadyMs = readCpuMs(pid);
+  return { proc, pid, port, url, tcpReadyMs, logReadyMs, stanReadyMs, cpuAtReadyMs, idleRssKB: readStatusKB(pid, 'VmRSS'), output: () => out };
 }
 
 /** SIGINT (clean shutdown: final commit + snapshot) or SIGKILL (crash). */

@@ -32,8 +32,8 @@ export function connIDKey(connID: Uint8Array | undefined): string {
 export class Subscription {
   /** seq → expiration time (ms since epoch); 0 = unknown (recovered), see spec §3.5. */
   readonly acksPending = new Map<number, number>();
-  /** Plain subscriptions count redeliveries per sequence; queue members use the group's map. */
-  readonly redeliveries = new Map<number, number>();
+  /** Created on first use: most subscriptions never redeliver (60,000 recovered ones = 60,000 Maps). */
+  private ownCounts: Map<number, number> | undefined;
   ackTimer: TimerHandle | undefined;
   /** When the ack timer fires (ms since epoch); 0 = not armed. */
   ackTimerAt = 0;
@@ -67,6 +67,10 @@ export class Subscription {
   }
   get isStalled(): boolean {
     return this.acksPending.size >= this.state.maxInFlight;
+  }
+  /** Plain subscriptions count redeliveries per sequence; queue members use the group's map. */
+  get redeliveries(): Map<number, number> {
+    return (this.ownCounts ??= new Map());
   }
   get redeliveryCounts(): Map<number, number> {
     return this.group ? this.group.redeliveries : this.redeliveries;

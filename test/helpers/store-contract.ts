@@ -267,6 +267,33 @@ export function storeContractSuite(s: StoreUnderTest): void {
       await re.close();
     });
 
+    test('after a crash, every channel recovers the counts of its message rows (many channels, some empty)', { skip: !s.persistent }, async () => {
+      const unlimited = limits({ maxChannels: 0 });
+      const st = await start(unlimited);
+      // More channels than one aggregate query takes (src/store/sql/recovery.ts AGG_CHANNELS):
+      // every 3rd empty, the others with 1..5 rows.
+      const n = 260;
+      for (let c = 0; c < n; c++) {
+        if (c % 3 === 0) st.createChannel(`agg.${c}`);
+        else for (let i = 1; i <= 1 + (c % 5); i++) put(st, `agg.${c}`, i, `m${c}.${i}`);
+      }
+      await st.commit();
+      const live = new Map([...Array(n).keys()].map((c) => [`agg.${c}`, st.lookupChannel(`agg.${c}`)?.msgs]));
+      // Recovered by a second store while the first is still open: no snapshot at close.
+      const re = await open('contract', unlimited);
+      const rec = await re.recover();
+      assert.ok(rec);
+      assert.equal(rec.channels.length, n);
+      for (const rc of rec.channels) {
+        const m = rc.channel.msgs;
+        const want = live.get(rc.channel.name);
+        assert.ok(want, rc.channel.name);
+        assert.deepEqual([m.firstSeq, m.lastSeq, m.msgCount, m.byteCount], [want.firstSeq, want.lastSeq, want.msgCount, want.byteCount], rc.channel.name);
+      }
+      await re.close();
+      await st.close();
+    });
+
     test('a persistent store refuses data of another cluster ID, naming the fix', { skip: !s.persistent }, async () => {
       const st = await start();
       put(st, 'foo', 1, 'x');
