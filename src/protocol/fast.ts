@@ -18,7 +18,8 @@ function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
-function varintSize(v: number): number {
+/** Bytes of `v`'s protobuf varint (also used by the import's column batches). */
+export function varintSize(v: number): number {
   // v is a non-negative integer < 2^64 carried in a double.
   if (v < 128) return 1;
   if (v < 16384) return 2;
@@ -33,7 +34,8 @@ function varintSize(v: number): number {
   return n;
 }
 
-function writeVarint(buf: Buffer, pos: number, v: number): number {
+/** Writes `v` as a protobuf varint at `pos`; returns the position after it. */
+export function writeVarint(buf: Buffer, pos: number, v: number): number {
   if (v < TWO_32) {
     let x = v >>> 0;
     while (x > 127) {

@@ -14,7 +14,7 @@
  * The buffers are plain ArrayBuffers (never Node's shared pool): a batch can be transferred to
  * another thread as it is.
  */
-import { encodeMsgProto } from '../../protocol/fast';
+import { encodeMsgProto, varintSize, writeVarint } from '../../protocol/fast';
 
 export interface MessageBatch {
   readonly count: number;
@@ -43,24 +43,6 @@ export interface MsgFieldOffsets {
 }
 
 const TWO_32 = 4294967296;
-
-export function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function putVarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 128) {
-    buf[pos++] = (v % 128) | 128;
-    v = Math.floor(v / 128);
-  }
-  buf[pos++] = v;
-  return pos;
-}
 
 /**
  * Byte copy: a loop for short ranges (subjects, varints), where creating the subarray that
@@ -146,7 +128,7 @@ export class MessageBatchBuilder {
     let p = this.pos;
     if (f.seq > 0) {
       out[p++] = 0x08;
-      p = putVarint(out, p, f.seq);
+      p = writeVarint(out, p, f.seq);
     }
     p = this.putBytes(p, 0x12, src, f.subjectStart, subjLen);
     p = this.putBytes(p, 0x1a, src, f.replyStart, replyLen);
@@ -164,7 +146,7 @@ export class MessageBatchBuilder {
     if (len === 0) return p;
     const out = this.data;
     out[p++] = tag;
-    p = putVarint(out, p, len);
+    p = writeVarint(out, p, len);
     copyBytes(src, start, len, out, p);
     return p + len;
   }
