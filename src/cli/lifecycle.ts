@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import type { Logger } from '../logging/logger';
 import { errorText } from '../errors';
+import { LeaseLostError } from '../ft/lease';
 
 /** Why the process ends; each reason has the reference's exit code. */
 export type ExitReason = StopSignal | 'step-down' | 'fatal' | 'start-failed';
@@ -91,7 +92,10 @@ export class ServerLifecycle<S extends StoppableServer> {
         return;
       }
       this.deps.startFailed(err);
-      this.exitWith('start-failed');
+      // The lease was lost before the server served (src/stan/streaming-server.ts): a
+      // step-down like any other, so --ft_standby_on_loss sends it back to standby.
+      if (err instanceof LeaseLostError) this.stepDown();
+      else this.exitWith('start-failed');
       return;
     }
     this.current = started;

@@ -9,8 +9,7 @@ import type { Logger } from '../logging/logger';
 import type { NatsTransport } from '../nats/transport';
 import type { Store } from '../store/contract';
 import type { FtController } from '../ft/controller';
-import { GatedTransport } from '../ft/gate';
-import { becomeActive, type FtStartOptions } from '../ft/setup';
+import { becomeActive, gatedTransport, type FtStartOptions } from '../ft/setup';
 import { duplicateNodeCheck, DuplicateNodeIdError, sameNodeVerdict } from './duplicate-node';
 import { PeersGossip } from './peers-gossip';
 import { resolveNodeID } from './node-id';
@@ -108,7 +107,7 @@ export async function clusterStep(
       },
     },
   });
-  return { ft, coreNc: new GatedTransport(nc, () => ft.surelyActive()) };
+  return { ft, coreNc: gatedTransport(nc, ft) };
 }
 
 /**

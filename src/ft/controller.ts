@@ -51,6 +51,11 @@ export class FtController {
   private stopped = false;
   /** Called once when the lease is lost: the server must stop serving at once. */
   onLost: (why: string) => void = () => {};
+  /** Called after every successful renewal: the send gate runs what it held meanwhile. */
+  onRenewed: () => void = () => {};
+  /** When the last "renewal was late" warning was logged, and how many were not logged since. */
+  private lateWarnedAt = -Infinity;
+  private lateUnlogged = 0;
   /** Run after every attempt that found the lease held by another server; may throw ElectionFatalError. */
   standbyCheck: (() => Promise<void>) | undefined;
 
@@ -150,7 +155,11 @@ export class FtController {
       const sentAt = this.now();
       try {
         if (await this.lease.renew()) {
+          const wasSure = this.surelyActive();
+          const gap = sentAt - this.lastOkSentAt;
           this.lastOkSentAt = sentAt;
+          if (!wasSure) this.warnLate(gap);
+          this.onRenewed();
         } else {
           this.markLost(`the lease of the FT group was taken over or expired (epoch ${this.lease.epoch})`);
           return;
@@ -166,6 +175,27 @@ export class FtController {
       if (!this.stopped && !this.lost) this.renewTimer = setTimeout(() => void tick(), this.t.renewMs);
     };
     this.renewTimer = setTimeout(() => void tick(), this.t.renewMs);
+  }
+
+  /**
+   * A renewal came later than the gate's window (lease duration minus the safety margin): the
+   * server held clients' requests meanwhile. Worth an operator's eye (an overloaded host, a
+   * slow database), logged at most once a minute.
+   */
+  private warnLate(gapMs: number): void {
+    const now = this.now();
+    if (now - this.lateWarnedAt < 60_000) {
+      this.lateUnlogged++;
+      return;
+    }
+    const more = this.lateUnlogged > 0 ? ` (${this.lateUnlogged} more since the last such line)` : '';
+    this.log.warn(
+      `ft: the lease was renewed ${Math.round(gapMs)} ms after the previous renewal, later than the ` +
+        `${Math.round(this.t.ttlMs * (1 - SAFETY))} ms this server serves on one renewal: clients' requests were held meanwhile${more}. ` +
+        'Check the host\'s load and the database\'s latency, or raise --ft_lease_ttl.',
+    );
+    this.lateWarnedAt = now;
+    this.lateUnlogged = 0;
   }
 
   /** The store's fence hook failed: the lease is gone. */

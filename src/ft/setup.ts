@@ -8,6 +8,8 @@ import type { Logger } from '../logging/logger';
 import { isFencedStore, isLogFollowingStore, type Store } from '../store/contract';
 import type { SqlDriver } from '../store/sql/dsn';
 import { FtController } from './controller';
+import { GatedTransport } from './gate';
+import type { NatsTransport } from '../nats/transport';
 import { Lease, LeaseLostError, validateGroupName } from './lease';
 import { StanServerError, errorText } from '../errors';
 
@@ -84,8 +86,14 @@ export function followIntervalMs(ttlMs: number): number {
 }
 
 /**
- * Returns once this server is the active one, with the store fenced by the lease. The caller
- * then recovers the store and starts serving, and calls `ctl.startRenewing()`.
+ * Returns once this server is the active one, with the store fenced by the lease and the
+ * lease being renewed. The caller then recovers the store and starts serving; it sets
+ * `ctl.onLost` (a loss during the start-up must fail it, a later one stops serving).
+ *
+ * Renewing starts here, not once serving: recovering a large store or the partitioning
+ * channel check (1 s) can outlast the lease, which then expired under a starting active (a
+ * standby took over mid-recovery), and at best the send gate was closed when the server said
+ * it was ready (the first renewal came a renewal interval after "ready").
  */
 export async function becomeActive(so: StreamingOptions, store: Store, o: FtStartOptions): Promise<FtController> {
   const { openLeaseKnex } = await import('../store/sql/open');
@@ -140,5 +148,16 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
       throw err;
     }
   });
+  ctl.startRenewing();
   return ctl;
+}
+
+/**
+ * The transport the STAN core of an FT (or clustered) server uses: sends only while this
+ * server is surely active, and holds incoming requests until the next renewal otherwise.
+ */
+export function gatedTransport(nc: NatsTransport, ctl: FtController): GatedTransport {
+  const gate = new GatedTransport(nc, () => ctl.surelyActive());
+  ctl.onRenewed = () => gate.release();
+  return gate;
 }

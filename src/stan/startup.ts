@@ -26,8 +26,7 @@ import { validateClustering } from '../cluster/validate';
 import { validateClusterOptions } from '../cluster/runtime';
 import { startPartitioning, validatePartitioning, type PartitionPeer } from './partitioning';
 import type { FtController } from '../ft/controller';
-import { GatedTransport } from '../ft/gate';
-import { becomeActive, validateFtOptions, type FtStartOptions } from '../ft/setup';
+import { becomeActive, gatedTransport, validateFtOptions, type FtStartOptions } from '../ft/setup';
 import type { MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
 import { wantsChildNatsServer } from '../nats/child-config';
@@ -169,7 +168,7 @@ export interface FtStepOptions {
 export async function ftStep(so: StreamingOptions, store: Store, nc: NatsTransport, o: FtStepOptions): Promise<{ ft?: FtController; coreNc: NatsTransport }> {
   if (!so.ftGroupName) return { coreNc: nc };
   const ft = await becomeActive(so, store, o);
-  return { ft, coreNc: new GatedTransport(nc, () => ft.surelyActive()) };
+  return { ft, coreNc: gatedTransport(nc, ft) };
 }
 
 export interface CoreStepOptions {

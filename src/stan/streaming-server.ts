@@ -17,7 +17,7 @@ import { reloadConfiguration } from './config-reload';
 import type { PartitionPeer } from './partitioning';
 import type { FtController } from '../ft/controller';
 import { ActiveServerSource } from '../ft/active-server';
-import type { Lease } from '../ft/lease';
+import { LeaseLostError, type Lease } from '../ft/lease';
 import type { MonitorContext } from '../monitor';
 import type { MonitorHttpServer } from '../monitor/http';
 import type { ChildNatsServer } from '../nats/child-server';
@@ -166,6 +166,8 @@ export class StreamingServer {
       const electionOpts = { serverID, log, signal, onStandby: loggers.onStandby, onLease };
       const { ft, coreNc } = member !== undefined ? await clusterStep(options, member, store, nats.nc, electionOpts) : await ftStep(so, store, nats.nc, electionOpts);
       parts.ft = ft;
+      // The lease is renewed from here on; losing it before we serve fails the start-up.
+      if (ft !== undefined) ft.onLost = (why) => lifecycle.leaseLost(why);
       await coreStep(so, store, nats, coreNc, parts, {
         serverID,
         log,
@@ -207,7 +209,6 @@ export class StreamingServer {
     // A reconnect in this window rejects the flush: the subscriptions are then re-sent by
     // the client library, so it is no reason to fail the start-up.
     await this.nc.flush().catch((err: unknown) => log.warn(`NATS flush after start-up failed (${errorText(err)}); continuing`));
-    ft?.startRenewing();
     log.notice(`Message store is ${this.store.type}`);
     for (const line of formatLimitsTable(this.options.streaming.storeLimits, this.options.explicit)) log.notice(line);
     for (const line of formatDeadLetterTable(this.options.streaming.storeLimits)) log.notice(line);
@@ -278,7 +279,7 @@ export class StreamingServer {
  */
 class StartupLifecycle {
   private server: StreamingServer | undefined;
-  private conflictErr: Error | undefined;
+  private startFailure: Error | undefined;
 
   constructor(
     private readonly died: AbortController,
@@ -296,13 +297,18 @@ class StartupLifecycle {
 
   conflict(err: Error): void {
     if (this.server !== undefined) this.server.fatal(`Partitioning error: ${err.message}`, this.onFatal);
-    else this.conflictErr ??= err;
+    else this.startFailure ??= err;
   }
 
-  /** Before serving: a child that died or a conflict found meanwhile fails the start-up. */
+  /** FT/clustering: the lease was lost while the server was still starting. */
+  leaseLost(why: string): void {
+    this.startFailure ??= new LeaseLostError(`the lease was lost while starting (another server serves now): ${why}`);
+  }
+
+  /** Before serving: a child that died, a conflict or a lease lost meanwhile fails the start-up. */
   throwIfFailed(): void {
     if (this.died.signal.aborted) throw this.died.signal.reason;
-    if (this.conflictErr !== undefined) throw this.conflictErr;
+    if (this.startFailure !== undefined) throw this.startFailure;
   }
 
   /** What the failed start-up reports: the child's death wins over its consequences. */

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { ServerLifecycle, type ServerEvents } from '../../src/cli/lifecycle';
 import { captureLogger } from '../helpers/nats-helpers';
 import { until } from '../helpers/stan';
+import { LeaseLostError } from '../../src/ft/lease';
 
 class StandIn {
   shutdowns = 0;
@@ -126,6 +127,19 @@ test('a start that fails: reported, exit 1, no pid file', async () => {
   assert.equal(await h.exited, 1);
   assert.equal(fs.existsSync(h.pidFile), false);
   assert.deepEqual(h.log.lines, ['FTL Error: address in use']);
+});
+
+test('the lease lost while starting: a step-down, exit 1; with --ft_standby_on_loss back to standby', async () => {
+  const lost = (): Promise<StandIn> => Promise.reject(new LeaseLostError('the lease was lost while starting'));
+  const h = harness(lost);
+  await h.lifecycle.launch();
+  assert.equal(await h.exited, 1);
+  const again = harness((events, n) => (n === 1 ? lost() : standbyStart(events, new StandIn()).started), true);
+  await again.lifecycle.launch();
+  await until(() => again.starts() === 2);
+  assert.ok(again.log.lines.includes('INF ft: going back to standby'), again.log.lines.join('\n'));
+  again.lifecycle.stop('SIGTERM');
+  assert.equal(await again.exited, 143);
 });
 
 test('SIGTERM while waiting as an FT standby: the start is aborted, exit 143', async () => {
