@@ -37,6 +37,7 @@ import {
   StartPosition,
 } from '../protocol/codec';
 import { errorText } from '../errors';
+import { varintSize, writeVarint } from '../protocol/fast';
 
 export const STAN_BENCH_DEFAULT_MPA = 512;
 export const GO_CLIENT_DEFAULT_MPA = 16384;
@@ -79,27 +80,9 @@ export interface LoadResult {
 // ---------------------------------------------------------------------------------------------
 // Minimal protobuf helpers for the hot messages.
 
-function varintLen(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(buf: Uint8Array, off: number, v: number): number {
-  while (v >= 0x80) {
-    buf[off++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  buf[off++] = v;
-  return off;
-}
-
 /** Length-delimited field (wire type 2). */
 function ldField(field: number, bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(varintLen(field << 3) + varintLen(bytes.length) + bytes.length);
+  const out = Buffer.allocUnsafe(varintSize(field << 3) + varintSize(bytes.length) + bytes.length);
   let off = writeVarint(out, 0, (field << 3) | 2);
   off = writeVarint(out, off, bytes.length);
   out.set(bytes, off);
@@ -399,7 +382,7 @@ class Subscriber {
       this.errors.push(`bad MsgProto: ${String(err)}`);
       return;
     }
-    const ack = new Uint8Array(this.ackPrefix.length + varintLen(seq));
+    const ack = Buffer.allocUnsafe(this.ackPrefix.length + varintSize(seq));
     ack.set(this.ackPrefix, 0);
     writeVarint(ack, this.ackPrefix.length, seq);
     this.sc.nc.publish(this.ackInbox, ack);
