@@ -173,9 +173,13 @@ async function injectMariaFailure(url: string): Promise<Injected> {
         // 3 s with the first one waiting, the failure is injected anyway.
         let give = Infinity;
         const seen = async (): Promise<boolean> => {
-          // The first transaction's INSERT (it holds seq 5: Knex sends MySQL statements with
-          // the values inlined); the second may wait on a lock too, and is not the one to kill.
-          const [rows] = await c.query(`SELECT trx_mysql_thread_id AS thread FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id <> CONNECTION_ID() AND trx_query LIKE '%(1, 5, %'`);
+          // The first transaction's INSERT (rows 1..10, waiting on seq 5); the second may wait
+          // on a lock too, and is not the one to kill: the rows are prepared statements (no
+          // values in trx_query), so the first is the older of the waiting inserts (a
+          // transaction's ID is taken at its first write, and the first wrote rows 1..4 first).
+          const [rows] = await c.query(
+            `SELECT trx_mysql_thread_id AS thread FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id <> CONNECTION_ID() AND trx_query LIKE 'insert into stan_messages%' ORDER BY CAST(trx_id AS UNSIGNED) LIMIT 1`,
+          );
           waiting = (rows as Array<{ thread: number }>)[0]?.thread;
           if (waiting === undefined) return false;
           if (give === Infinity) give = Date.now() + 3000;

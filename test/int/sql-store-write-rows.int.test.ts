@@ -1,0 +1,113 @@
+/**
+ * The group commit's message rows on real PostgreSQL (COPY binary) and MariaDB (prepared
+ * statements, binary protocol): dialect `writeMessageRows`, batch-writer.ts.
+ *
+ *  - Rows of several channels (empty, small, and one larger than a COPY chunk), written in a
+ *    transaction with event rows and then alone (autocommit), read back byte for byte with
+ *    their channel, sequence, timestamp and size.
+ *  - A row the database refuses in the middle of a batch (a trigger, as a DBA's rule) fails
+ *    exactly its own publish: the COPY / prepared INSERT of the whole batch fails, the batch
+ *    is split down to the refused rows, every other row is stored once.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openSql } from '../../src/store/sql/open';
+import { prepareSchema } from '../../src/store/sql/schema-check';
+import { SqlStore } from '../../src/store/sql/sql-store';
+import { defaultStoreLimits } from '../../src/config/options';
+import { num, toBuffer } from '../../src/store/sql/dialect';
+import type { SqlChannelStore } from '../../src/store/sql/message-store';
+import { testDatabase, type DbKind } from '../helpers/db';
+import { serverInfo } from '../helpers/store';
+
+const TS = 1_796_520_990_264_663_808;
+const stores: SqlStore[] = [];
+after(async () => {
+  await Promise.all(stores.map((s) => s.close().catch(() => undefined)));
+});
+
+async function openStore(kind: DbKind, prefix: string): Promise<SqlStore> {
+  const driver = kind === 'postgres' ? 'postgres' : 'mysql';
+  const { url } = await testDatabase(kind, prefix);
+  const a = await openSql({ driver, source: url, maxOpenConns: 2 });
+  await prepareSchema(a.knex, { dialect: driver, source: url, autoMigrate: true });
+  const store = new SqlStore(a, { type: 'SQL', clusterID: 'c1', limits: defaultStoreLimits(), maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0 });
+  stores.push(store);
+  await store.recover();
+  store.init(serverInfo('c1'));
+  await store.commit();
+  return store;
+}
+
+interface Row {
+  channel_id: number | string;
+  seq: number | string;
+  ts: number | string;
+  size: number | string;
+  data: Buffer;
+}
+
+async function readRows(store: SqlStore): Promise<Array<{ channel: number; seq: number; ts: number; size: number; data: Buffer }>> {
+  const rows = (await store.adapter.knex('stan_messages').select('channel_id', 'seq', 'ts', 'size', 'data').orderBy(['channel_id', 'seq'])) as Row[];
+  return rows.map((r) => ({ channel: num(r.channel_id), seq: num(r.seq), ts: num(r.ts), size: num(r.size), data: toBuffer(r.data) }));
+}
+
+const TRIGGERS: Record<DbKind, string[]> = {
+  postgres: [
+    `CREATE FUNCTION no_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF position('poison'::bytea in NEW.data) > 0 THEN RAISE EXCEPTION 'poison payload refused'; END IF;
+       RETURN NEW;
+     END $$`,
+    'CREATE TRIGGER no_poison BEFORE INSERT ON stan_messages FOR EACH ROW EXECUTE FUNCTION no_poison()',
+  ],
+  mariadb: [
+    `CREATE TRIGGER no_poison BEFORE INSERT ON stan_messages FOR EACH ROW
+     BEGIN
+       IF LOCATE('poison', NEW.data) > 0 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poison payload refused'; END IF;
+     END`,
+  ],
+};
+
+for (const kind of ['postgres', 'mariadb'] as const) {
+  describe(`group commit rows (${kind})`, () => {
+    test('rows of several channels read back identical, in a transaction and autocommitted', async () => {
+      const store = await openStore(kind, 'wrrows');
+      const chans = [store.createChannel('a'), store.createChannel('b'), store.createChannel('c')];
+      const payloads = (round: number): Buffer[] => [Buffer.alloc(0), Buffer.from(`small ${round}`), Buffer.alloc(128, 7 + round), Buffer.alloc((3 << 20) / 2, round)];
+      const expected: Array<{ channel: number; seq: number; ts: number; size: number; data: Buffer }> = [];
+      let seq = 0;
+      // Round 0 carries the channels' creation events (one transaction); round 1 is rows only
+      // (autocommitted on its own, nothing else in flight).
+      for (const round of [0, 1]) {
+        for (const data of payloads(round)) {
+          seq++;
+          for (const [k, ch] of chans.entries()) {
+            const stored = ch.msgs.store({ seq, timestamp: TS + seq * 4096 + k, subject: 'x', reply: '', data });
+            expected.push({ channel: (ch as SqlChannelStore).id, seq, ts: TS + seq * 4096 + k, size: stored.bytes.length, data: Buffer.from(stored.bytes) });
+          }
+        }
+        await store.commit();
+      }
+      expected.sort((x, y) => x.channel - y.channel || x.seq - y.seq);
+      assert.deepEqual(await readRows(store), expected);
+    });
+
+    test('a row refused in the middle of a batch fails its own publish only', async () => {
+      const store = await openStore(kind, 'wrrefuse');
+      for (const sql of TRIGGERS[kind]) await store.adapter.knex.raw(sql);
+      const ch = store.createChannel('foo');
+      const poison = new Set([2, 17, 18, 40]);
+      for (let i = 1; i <= 40; i++) ch.msgs.store({ seq: i, timestamp: TS + i, subject: 'foo', reply: '', data: Buffer.from(poison.has(i) ? `poison${i}` : `m${i}`) });
+      await store.commit();
+      for (let i = 1; i <= 40; i++) {
+        const why = ch.msgs.takeRefusal?.(i);
+        if (poison.has(i)) assert.match(why ?? '', /message refused by the database, not stored: .*poison payload refused/, `seq ${i}`);
+        else assert.equal(why, undefined, `seq ${i}`);
+      }
+      assert.equal(store.failure, undefined);
+      const seqs = (await readRows(store)).map((r) => r.seq);
+      assert.deepEqual(seqs, Array.from({ length: 40 }, (_, i) => i + 1).filter((s) => !poison.has(s)));
+    });
+  });
+}
