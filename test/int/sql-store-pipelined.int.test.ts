@@ -15,13 +15,10 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client as PgClient } from 'pg';
 import * as mysql from 'mysql2/promise';
-import { openSql } from '../../src/store/sql/open';
-import { prepareSchema } from '../../src/store/sql/schema-check';
-import { SqlStore } from '../../src/store/sql/sql-store';
-import { defaultStoreLimits } from '../../src/config/options';
+import type { SqlStore } from '../../src/store/sql/sql-store';
 import type { ChannelStore } from '../../src/store/contract';
-import { testDatabase, type DbKind } from '../helpers/db';
-import { serverInfo } from '../helpers/store';
+import type { DbKind } from '../helpers/db';
+import { openTestSqlStore } from '../helpers/sql-store';
 import { untilAsync } from '../helpers/stan';
 
 const TS = 1_700_000_000_000_000_000;
@@ -31,14 +28,8 @@ after(async () => {
 });
 
 async function openStore(kind: DbKind, prefix: string): Promise<{ store: SqlStore; url: string; ch: ChannelStore }> {
-  const driver = kind === 'postgres' ? 'postgres' : 'mysql';
-  const { url } = await testDatabase(kind, prefix);
-  const a = await openSql({ driver, source: url, maxOpenConns: 2 });
-  await prepareSchema(a.knex, { dialect: driver, source: url, autoMigrate: true });
-  const store = new SqlStore(a, { type: 'SQL', clusterID: 'c1', limits: defaultStoreLimits(), maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0 });
+  const { store, url } = await openTestSqlStore(kind, prefix);
   stores.push(store);
-  await store.recover();
-  store.init(serverInfo('c1'));
   const ch = store.createChannel('foo');
   await store.commit();
   return { store, url, ch };

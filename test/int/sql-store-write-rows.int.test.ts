@@ -11,14 +11,12 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSql } from '../../src/store/sql/open';
-import { prepareSchema } from '../../src/store/sql/schema-check';
-import { SqlStore } from '../../src/store/sql/sql-store';
-import { defaultStoreLimits } from '../../src/config/options';
+import type { SqlStore } from '../../src/store/sql/sql-store';
 import { num, toBuffer } from '../../src/store/sql/dialect';
 import type { SqlChannelStore } from '../../src/store/sql/message-store';
-import { testDatabase, type DbKind } from '../helpers/db';
-import { serverInfo } from '../helpers/store';
+import type { DbKind } from '../helpers/db';
+import { openTestSqlStore } from '../helpers/sql-store';
+import { assertRefusals, storePoisoned } from '../helpers/store';
 
 const TS = 1_796_520_990_264_663_808;
 const stores: SqlStore[] = [];
@@ -27,14 +25,8 @@ after(async () => {
 });
 
 async function openStore(kind: DbKind, prefix: string): Promise<SqlStore> {
-  const driver = kind === 'postgres' ? 'postgres' : 'mysql';
-  const { url } = await testDatabase(kind, prefix);
-  const a = await openSql({ driver, source: url, maxOpenConns: 2 });
-  await prepareSchema(a.knex, { dialect: driver, source: url, autoMigrate: true });
-  const store = new SqlStore(a, { type: 'SQL', clusterID: 'c1', limits: defaultStoreLimits(), maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0 });
+  const { store } = await openTestSqlStore(kind, prefix);
   stores.push(store);
-  await store.recover();
-  store.init(serverInfo('c1'));
   await store.commit();
   return store;
 }
@@ -98,13 +90,9 @@ for (const kind of ['postgres', 'mariadb'] as const) {
       for (const sql of TRIGGERS[kind]) await store.adapter.knex.raw(sql);
       const ch = store.createChannel('foo');
       const poison = new Set([2, 17, 18, 40]);
-      for (let i = 1; i <= 40; i++) ch.msgs.store({ seq: i, timestamp: TS + i, subject: 'foo', reply: '', data: Buffer.from(poison.has(i) ? `poison${i}` : `m${i}`) });
+      storePoisoned(ch, 40, poison, TS);
       await store.commit();
-      for (let i = 1; i <= 40; i++) {
-        const why = ch.msgs.takeRefusal?.(i);
-        if (poison.has(i)) assert.match(why ?? '', /message refused by the database, not stored: .*poison payload refused/, `seq ${i}`);
-        else assert.equal(why, undefined, `seq ${i}`);
-      }
+      assertRefusals(ch, 40, poison, /message refused by the database, not stored: .*poison payload refused/);
       assert.equal(store.failure, undefined);
       const seqs = (await readRows(store)).map((r) => r.seq);
       assert.deepEqual(seqs, Array.from({ length: 40 }, (_, i) => i + 1).filter((s) => !poison.has(s)));
