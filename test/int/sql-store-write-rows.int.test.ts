@@ -5,6 +5,9 @@
  *  - Rows of several channels (empty, small, and one larger than a COPY chunk), written in a
  *    transaction with event rows and then alone (autocommit), read back byte for byte with
  *    their channel, sequence, timestamp and size.
+ *  - PostgreSQL: the COPY's rows are sent behind the query without waiting for the server's
+ *    CopyInResponse; a COPY that fails before copy mode (no such table) fails with the
+ *    database's error and the connection stays usable (the rows sent behind it were ignored).
  *  - A row the database refuses in the middle of a batch (a trigger, as a DBA's rule) fails
  *    exactly its own publish: the COPY / prepared INSERT of the whole batch fails, the batch
  *    is split down to the refused rows, every other row is stored once.
@@ -13,6 +16,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SqlStore } from '../../src/store/sql/sql-store';
 import { num, toBuffer } from '../../src/store/sql/dialect';
+import { copyIn, encodeRowsCopyBinary } from '../../src/store/sql/dialect/postgres-copy';
 import type { SqlChannelStore } from '../../src/store/sql/message-store';
 import type { DbKind } from '../helpers/db';
 import { openTestSqlStore } from '../helpers/sql-store';
@@ -99,3 +103,16 @@ for (const kind of ['postgres', 'mariadb'] as const) {
     });
   });
 }
+
+test('PostgreSQL: a COPY failing before copy mode leaves its connection usable', async () => {
+  const store = await openStore('postgres', 'wrcopyfail');
+  const chunks = encodeRowsCopyBinary([{ channel_id: 1, seq: 1, ts: TS, size: 3 }], [Buffer.from('abc')]);
+  const answer = await store.adapter.knex.transaction(async (trx) => {
+    await trx.raw('SAVEPOINT before_copy');
+    await assert.rejects(copyIn(trx, 'COPY no_such_table (a) FROM STDIN (FORMAT binary)', chunks), (err: unknown) => (err as { code?: string }).code === '42P01');
+    await trx.raw('ROLLBACK TO SAVEPOINT before_copy');
+    // The same connection answers the next statement with its own result.
+    return ((await trx.raw('SELECT 41 + 1 AS n')) as { rows: Array<{ n: number }> }).rows[0].n;
+  });
+  assert.equal(answer, 42);
+});
