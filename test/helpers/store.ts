@@ -1,5 +1,7 @@
 /** Fixtures for tests that drive a store directly (no server). */
+import assert from 'node:assert/strict';
 import type { ServerInfo, SubState } from '../../src/protocol/codec';
+import type { ChannelStore } from '../../src/store/contract';
 
 /** The server info record a server with cluster ID `cid` writes at its first start. */
 export function serverInfo(cid = 'c1'): ServerInfo {
@@ -31,4 +33,18 @@ export function subState(clientID: string, durableName: string): SubState {
     isDurable: durableName !== '',
     isClosed: false,
   };
+}
+
+/** Stores messages 1..n on `ch` (payload `poison<seq>` for the sequences in `poison`, else `m<seq>`): rows a test trigger refuses by content. */
+export function storePoisoned(ch: ChannelStore, n: number, poison: ReadonlySet<number>, ts: number): void {
+  for (let i = 1; i <= n; i++) ch.msgs.store({ seq: i, timestamp: ts + i, subject: 'foo', reply: '', data: Buffer.from(poison.has(i) ? `poison${i}` : `m${i}`) });
+}
+
+/** Each of 1..n was refused (with a reason matching `why`) exactly when it is in `poison`. */
+export function assertRefusals(ch: ChannelStore, n: number, poison: ReadonlySet<number>, why: RegExp): void {
+  for (let i = 1; i <= n; i++) {
+    const reason = ch.msgs.takeRefusal?.(i);
+    if (poison.has(i)) assert.match(reason ?? '', why, `seq ${i}`);
+    else assert.equal(reason, undefined, `seq ${i}`);
+  }
 }

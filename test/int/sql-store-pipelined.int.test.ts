@@ -15,13 +15,10 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client as PgClient } from 'pg';
 import * as mysql from 'mysql2/promise';
-import { openSql } from '../../src/store/sql/open';
-import { prepareSchema } from '../../src/store/sql/schema-check';
-import { SqlStore } from '../../src/store/sql/sql-store';
-import { defaultStoreLimits } from '../../src/config/options';
+import type { SqlStore } from '../../src/store/sql/sql-store';
 import type { ChannelStore } from '../../src/store/contract';
-import { testDatabase, type DbKind } from '../helpers/db';
-import { serverInfo } from '../helpers/store';
+import type { DbKind } from '../helpers/db';
+import { openTestSqlStore } from '../helpers/sql-store';
 import { untilAsync } from '../helpers/stan';
 
 const TS = 1_700_000_000_000_000_000;
@@ -31,14 +28,8 @@ after(async () => {
 });
 
 async function openStore(kind: DbKind, prefix: string): Promise<{ store: SqlStore; url: string; ch: ChannelStore }> {
-  const driver = kind === 'postgres' ? 'postgres' : 'mysql';
-  const { url } = await testDatabase(kind, prefix);
-  const a = await openSql({ driver, source: url, maxOpenConns: 2 });
-  await prepareSchema(a.knex, { dialect: driver, source: url, autoMigrate: true });
-  const store = new SqlStore(a, { type: 'SQL', clusterID: 'c1', limits: defaultStoreLimits(), maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0 });
+  const { store, url } = await openTestSqlStore(kind, prefix);
   stores.push(store);
-  await store.recover();
-  store.init(serverInfo('c1'));
   const ch = store.createChannel('foo');
   await store.commit();
   return { store, url, ch };
@@ -173,9 +164,13 @@ async function injectMariaFailure(url: string): Promise<Injected> {
         // 3 s with the first one waiting, the failure is injected anyway.
         let give = Infinity;
         const seen = async (): Promise<boolean> => {
-          // The first transaction's INSERT (it holds seq 5: Knex sends MySQL statements with
-          // the values inlined); the second may wait on a lock too, and is not the one to kill.
-          const [rows] = await c.query(`SELECT trx_mysql_thread_id AS thread FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id <> CONNECTION_ID() AND trx_query LIKE '%(1, 5, %'`);
+          // The first transaction's INSERT (rows 1..10, waiting on seq 5); the second may wait
+          // on a lock too, and is not the one to kill: the rows are prepared statements (no
+          // values in trx_query), so the first is the older of the waiting inserts (a
+          // transaction's ID is taken at its first write, and the first wrote rows 1..4 first).
+          const [rows] = await c.query(
+            `SELECT trx_mysql_thread_id AS thread FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id <> CONNECTION_ID() AND trx_query LIKE 'insert into stan_messages%' ORDER BY CAST(trx_id AS UNSIGNED) LIMIT 1`,
+          );
           waiting = (rows as Array<{ thread: number }>)[0]?.thread;
           if (waiting === undefined) return false;
           if (give === Infinity) give = Date.now() + 3000;

@@ -15,7 +15,7 @@ import { SqlStore } from '../../src/store/sql/sql-store';
 import { defaultStoreLimits } from '../../src/config/options';
 import { EventKind } from '../../src/store/events/events';
 import { StoreUnavailableError } from '../../src/store/contract';
-import { serverInfo } from '../helpers/store';
+import { assertRefusals, serverInfo, storePoisoned } from '../helpers/store';
 import { until } from '../helpers/stan';
 
 async function open(dir: string): Promise<SqlStore> {
@@ -37,14 +37,10 @@ test('a trigger refusing some message rows: those alone are left out, the rest o
   );
   const ch = s1.createChannel('foo');
   const poison = new Set([2, 7, 8, 20]);
-  for (let i = 1; i <= 20; i++) ch.msgs.store({ seq: i, timestamp: TS + i, subject: 'foo', reply: '', data: Buffer.from(poison.has(i) ? `poison${i}` : `m${i}`) });
+  storePoisoned(ch, 20, poison, TS);
   // One group commit holds all of them (and the channel's creation event).
   await s1.commit();
-  for (let i = 1; i <= 20; i++) {
-    const why = ch.msgs.takeRefusal?.(i);
-    if (poison.has(i)) assert.match(why ?? '', /^message refused by the database, not stored: poison payload refused/, `seq ${i}`);
-    else assert.equal(why, undefined, `seq ${i}`);
-  }
+  assertRefusals(ch, 20, poison, /^message refused by the database, not stored: poison payload refused/);
   // Reported once.
   assert.equal(ch.msgs.takeRefusal?.(2), undefined);
   // A refused message reads as absent (delivery skips it); the others are there.

@@ -1,6 +1,8 @@
 /**
- * Writes one batch (src/store/sql/pending-batch.ts) in one transaction: the message rows as
- * multi-row INSERTs sized to the dialect's limits, the event rows, the range deletes owed by
+ * Writes one batch (src/store/sql/pending-batch.ts) in one transaction: the message rows the
+ * dialect's fastest way (Dialect.writeMessageRows: PostgreSQL COPY, MySQL prepared INSERTs;
+ * otherwise, and for a retried batch, multi-row INSERTs sized to the dialect's limits), the
+ * event rows, the range deletes owed by
  * limits (at most once a second per channel) and the rows of deleted channels. It knows
  * nothing of retries or waiters: the commit loop (sql-store.ts) decides what to do when a
  * write fails.
@@ -18,6 +20,12 @@ interface EventRow {
   kind: number;
   channel_id: number | null;
   body: Buffer;
+}
+
+/** A batch's message rows: `run(undefined)` autocommits them (only when `alone`: one atomic statement). */
+interface RowWrite {
+  readonly alone: boolean;
+  run(trx: Knex.Transaction | undefined): Promise<void>;
 }
 
 /** A check run first in every write transaction (FT: the lease fence); throws to refuse the write. */
@@ -83,7 +91,7 @@ export class BatchWriter {
     // Rows already dropped by limits before they were written are simply not written.
     const rows = this.truncFloor.size === 0 ? b.msgs : b.msgs.filter((m) => m.seq >= (this.truncFloor.get(m.channel_id) ?? 0));
     await this.sealer.sealAll(rows);
-    const inserts = this.messageInserts(rows, b.retry);
+    const rowWrite = this.rowWrite(rows, b.retry);
     // Rows below a channel's first sequence are invisible (every read starts at firstSeq), so
     // their deletion can wait: one range DELETE per channel per second instead of one per
     // commit keeps steady publishing under limits cheap (fewer dead tuples on PostgreSQL).
@@ -95,46 +103,15 @@ export class BatchWriter {
     // due and are retried a second later.
     if (deletes) this.lastDeletesAt = now;
 
-    if (this.fence === undefined && !this.needsServerRow && eventRows.length === 0 && deletes === undefined && b.dropChannels.length === 0 && inserts.length === 1 && (gate === undefined || gate.first)) {
-      // A lone INSERT (e.g. a sync publisher) with no transaction before it in flight:
-      // autocommit, one round trip instead of three. No event rows: the next may start now.
+    if (rowWrite.alone && this.fence === undefined && !this.needsServerRow && eventRows.length === 0 && deletes === undefined && b.dropChannels.length === 0 && (gate === undefined || gate.first)) {
+      // Message rows alone (e.g. a sync publisher's) with no transaction before it in flight:
+      // autocommitted, one round trip instead of three (BEGIN, rows, COMMIT). No event rows:
+      // the next batch may start now.
       gate?.ready();
-      await knex.raw(inserts[0][0], inserts[0][1]);
+      await rowWrite.run(undefined);
       return;
     }
-    await knex.transaction(async (trx) => {
-      // The FT fence first, as in every write transaction: its UPDATE takes the lease row's
-      // lock until COMMIT, and it sets the database's idle-transaction guard, so rows written
-      // by a server paused mid-transaction never block its successor's writes. Pipelined, it
-      // waits for the transaction before ours to commit (that one holds the lock): under FT
-      // the lease row serializes the commits; without FT nothing does. Fences run in batch
-      // order (the next batch starts after this one's fence), so they cannot deadlock.
-      await this.fence?.(trx);
-      // Deletes see committed rows only (PostgreSQL): rows an earlier transaction in flight
-      // inserted would escape them, so a batch that deletes waits for that commit first.
-      if (deletes || b.dropChannels.length > 0) await gate?.mayCommit();
-      if (this.needsServerRow) {
-        // Ignored when present: a retried first commit may have landed (see Pending.retry).
-        await trx('stan_server').insert({ id: 1, cluster_id: this.opts.clusterID, created_at: this.opts.now() }).onConflict('id').ignore();
-      }
-      const evChunk = this.rowsPerInsert(3);
-      for (let k = 0; k < eventRows.length; k += evChunk) {
-        await trx('stan_events').insert(eventRows.slice(k, k + evChunk));
-      }
-      if (deletes) {
-        for (const [channelID, firstSeq] of deletes) {
-          await trx('stan_messages').where('channel_id', channelID).andWhere('seq', '<', firstSeq).del();
-        }
-      }
-      for (const channelID of b.dropChannels) {
-        await trx('stan_messages').where('channel_id', channelID).del();
-      }
-      // Our event IDs are taken: the next batch may start writing (its IDs come after ours).
-      // Message rows have no order in the log (their key is the sequence).
-      gate?.ready();
-      for (const [sql, flat] of inserts) await trx.raw(sql, flat);
-      await gate?.mayCommit();
-    });
+    await knex.transaction((trx) => this.writeIn(trx, b, eventRows, deletes, rowWrite, gate));
     if (deletes) {
       for (const [channelID, firstSeq] of deletes) if (this.deletesDue.get(channelID) === firstSeq) this.deletesDue.delete(channelID);
     }
@@ -143,6 +120,63 @@ export class BatchWriter {
       this.deletesDue.delete(channelID);
     }
     this.needsServerRow = false;
+  }
+
+  /** The transaction's statements, in order (see write). */
+  private async writeIn(trx: Knex.Transaction, b: Pending, eventRows: EventRow[], deletes: Map<number, number> | undefined, rowWrite: RowWrite, gate: CommitGate | undefined): Promise<void> {
+    // The FT fence first, as in every write transaction: its UPDATE takes the lease row's
+    // lock until COMMIT, and it sets the database's idle-transaction guard, so rows written
+    // by a server paused mid-transaction never block its successor's writes. Pipelined, it
+    // waits for the transaction before ours to commit (that one holds the lock): under FT
+    // the lease row serializes the commits; without FT nothing does. Fences run in batch
+    // order (the next batch starts after this one's fence), so they cannot deadlock.
+    await this.fence?.(trx);
+    // Deletes see committed rows only (PostgreSQL): rows an earlier transaction in flight
+    // inserted would escape them, so a batch that deletes waits for that commit first.
+    if (deletes || b.dropChannels.length > 0) await gate?.mayCommit();
+    if (this.needsServerRow) {
+      // Ignored when present: a retried first commit may have landed (see Pending.retry).
+      await trx('stan_server').insert({ id: 1, cluster_id: this.opts.clusterID, created_at: this.opts.now() }).onConflict('id').ignore();
+    }
+    const evChunk = this.rowsPerInsert(3);
+    for (let k = 0; k < eventRows.length; k += evChunk) {
+      await trx('stan_events').insert(eventRows.slice(k, k + evChunk));
+    }
+    if (deletes) {
+      for (const [channelID, firstSeq] of deletes) {
+        await trx('stan_messages').where('channel_id', channelID).andWhere('seq', '<', firstSeq).del();
+      }
+    }
+    for (const channelID of b.dropChannels) {
+      await trx('stan_messages').where('channel_id', channelID).del();
+    }
+    // Our event IDs are taken: the next batch may start writing (its IDs come after ours).
+    // Message rows have no order in the log (their key is the sequence).
+    gate?.ready();
+    await rowWrite.run(trx);
+    await gate?.mayCommit();
+  }
+
+  /**
+   * How the message rows are written: the dialect's fast way (COPY, prepared INSERTs), except
+   * for a retry (rows that may be stored already must be skipped, which only the INSERT with
+   * insertIgnoreSuffix does), or multi-row INSERTs.
+   */
+  private rowWrite(rows: MsgRow[], retry: boolean): RowWrite {
+    const knex = this.adapter.knex;
+    const fast = retry ? undefined : this.adapter.dialect.writeMessageRows;
+    if (fast !== undefined) {
+      const data = rows.map((m) => rowData(m, this.opts.encrypting));
+      const max = this.adapter.maxStatementBytes;
+      return { alone: rows.length > 0, run: async (trx) => (rows.length > 0 ? fast(knex, trx, rows, data, max) : undefined) };
+    }
+    const inserts = this.messageInserts(rows, retry);
+    return {
+      alone: inserts.length === 1,
+      run: async (trx) => {
+        for (const [sql, flat] of inserts) await (trx ?? knex).raw(sql, flat);
+      },
+    };
   }
 
   /** Rows per multi-row INSERT: the dialect's bind-parameter limit and row cap (dialect/). */

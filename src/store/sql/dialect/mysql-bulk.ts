@@ -7,6 +7,7 @@
  */
 import type { Knex } from 'knex';
 import type { BulkMessages } from '../../contract';
+import { trxConnection } from './connection';
 
 const PREFIX = 'insert into stan_messages (channel_id, seq, ts, size, data) values ';
 /** Per row besides the hex blob: the numbers, commas, parentheses, X'' quotes. */
@@ -56,7 +57,7 @@ interface MysqlConnection {
 
 /** Runs the wide INSERTs on the transaction's connection (mysql2, callback API). */
 export async function insertWide(trx: Knex.Transaction, channelID: number, rows: BulkMessages, maxStatementBytes: number): Promise<void> {
-  const conn = (await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as MysqlConnection;
+  const conn = await trxConnection<MysqlConnection>(trx);
   for (const sql of wideInserts(channelID, rows, maxStatementBytes)) {
     await new Promise<void>((resolve, reject) => conn.query(sql, (err) => (err === null ? resolve() : reject(err))));
   }

@@ -1,6 +1,7 @@
 /** MySQL/MariaDB: server error numbers, NOW(3), MariaDB's idle_write_transaction_timeout. */
 import type { Knex } from 'knex';
 import { insertWide } from './mysql-bulk';
+import { executeMessageRows } from './mysql-rows';
 import { errField, type CommitErrorKind, type Dialect } from './types';
 
 /** MySQL/MariaDB error numbers (server error reference). */
@@ -41,6 +42,7 @@ export const mysql: Dialect = {
   // two sessions inserting into stan_messages were slower than one (InnoDB)
   bulkLanes: 1,
   bulkInsertMessages: insertWide,
+  writeMessageRows: executeMessageRows,
   nowMs: '(CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED))',
   /** MariaDB only (seconds; counts inside write transactions); MySQL has none (docs/ft.md). */
   async idleTxGuard(knex: Knex, ttlMs: number): Promise<string | undefined> {

@@ -17,6 +17,8 @@
  */
 import type { Knex } from 'knex';
 import type { BulkMessages } from '../../contract';
+import { onConnection, trxConnection } from './connection';
+import type { MsgRowKey } from './types';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Signature, flags (int32 0), header extension length (int32 0). */
@@ -38,58 +40,84 @@ function putInt8(buf: Buffer, p: number, v: number): number {
 }
 
 /**
- * The rows in COPY binary format, in chunks of about CHUNK_BYTES (whole tuples; the first
- * carries the header, the last the trailer). Columns: channel_id, seq, ts (int8), size (int4:
- * the row's length, as MsgStore.store records it), data (bytea: the row).
+ * A COPY binary stream built row by row, in chunks of about CHUNK_BYTES (whole tuples; the
+ * first carries the header, the last the trailer). Columns: channel_id, seq, ts (int8), size
+ * (int4: the message's plaintext size, as MsgStore.store records it), data (bytea: the row). Used by the
+ * import's bulk append (one channel, BulkMessages) and the group commit (MsgRow[]).
  */
-export function encodeCopyBinary(channelID: number, rows: BulkMessages): Buffer[] {
-  const out: Buffer[] = [];
-  let buf = Buffer.allocUnsafe(HEADER_LEN);
-  SIGNATURE.copy(buf, 0);
-  buf.writeInt32BE(0, SIGNATURE.length);
-  buf.writeInt32BE(0, SIGNATURE.length + 4);
-  out.push(buf);
-  let i = 0;
-  while (i < rows.count) {
-    // Rows for this chunk: at least one, however large.
-    const from = i;
-    const startByte = i === 0 ? 0 : rows.ends[i - 1];
-    let size = 0;
-    while (i < rows.count && (i === from || size + TUPLE_FIXED + (rows.ends[i] - (i === 0 ? 0 : rows.ends[i - 1])) <= CHUNK_BYTES)) {
-      size += TUPLE_FIXED + rows.ends[i] - (i === 0 ? 0 : rows.ends[i - 1]);
-      i++;
-    }
-    buf = Buffer.allocUnsafe(size);
-    let p = 0;
-    let start = startByte;
-    for (let r = from; r < i; r++) {
-      const end = rows.ends[r];
-      const len = end - start;
-      buf.writeInt16BE(5, p);
-      buf.writeInt32BE(8, p + 2);
-      p = putInt8(buf, p + 6, channelID);
-      buf.writeInt32BE(8, p);
-      p = putInt8(buf, p + 4, rows.seqs[r]);
-      buf.writeInt32BE(8, p);
-      p = putInt8(buf, p + 4, rows.timestamps[r]);
-      buf.writeInt32BE(4, p);
-      buf.writeInt32BE(len, p + 4);
-      buf.writeInt32BE(len, p + 8);
-      p += 12;
-      rows.data.copy(buf, p, start, end);
-      p += len;
-      start = end;
-    }
-    out.push(buf);
+export class CopyBinaryStream {
+  private readonly chunks: Buffer[] = [];
+  private buf = Buffer.alloc(0);
+  private p = 0;
+  /** Bytes of the stream no chunk was allocated for yet. */
+  private left: number;
+
+  /** `dataBytes`: the rows' data bytes added up (sizes the chunks: no copy, little slack). */
+  constructor(rowCount: number, dataBytes: number) {
+    this.left = HEADER_LEN + rowCount * TUPLE_FIXED + dataBytes + 2;
+    this.reserve(HEADER_LEN);
+    SIGNATURE.copy(this.buf, 0);
+    this.buf.writeInt32BE(0, SIGNATURE.length);
+    this.buf.writeInt32BE(0, SIGNATURE.length + 4);
+    this.p = HEADER_LEN;
   }
-  const trailer = Buffer.allocUnsafe(2);
-  trailer.writeInt16BE(-1, 0);
-  out.push(trailer);
-  return out;
+
+  /** Room for `n` more bytes in the current chunk, or a new chunk (at least `n`). */
+  private reserve(n: number): void {
+    if (this.p + n <= this.buf.length) return;
+    if (this.p > 0) this.chunks.push(this.p === this.buf.length ? this.buf : this.buf.subarray(0, this.p));
+    const size = Math.max(n, Math.min(CHUNK_BYTES, this.left));
+    this.left -= size;
+    this.buf = Buffer.allocUnsafe(size);
+    this.p = 0;
+  }
+
+  /** One tuple; its data is `src[start, end)` (copied once, as is); `size`: the message's size column. */
+  row(channelID: number, seq: number, ts: number, size: number, src: Buffer, start: number, end: number): void {
+    const len = end - start;
+    this.reserve(TUPLE_FIXED + len);
+    const buf = this.buf;
+    let p = this.p;
+    buf.writeInt16BE(5, p);
+    buf.writeInt32BE(8, p + 2);
+    p = putInt8(buf, p + 6, channelID);
+    buf.writeInt32BE(8, p);
+    p = putInt8(buf, p + 4, seq);
+    buf.writeInt32BE(8, p);
+    p = putInt8(buf, p + 4, ts);
+    buf.writeInt32BE(4, p);
+    buf.writeInt32BE(size, p + 4);
+    buf.writeInt32BE(len, p + 8);
+    p += 12;
+    src.copy(buf, p, start, end);
+    this.p = p + len;
+  }
+
+  /** The stream's chunks, the trailer written. */
+  finish(): Buffer[] {
+    this.reserve(2);
+    this.buf.writeInt16BE(-1, this.p);
+    this.p += 2;
+    this.chunks.push(this.buf.subarray(0, this.p));
+    return this.chunks;
+  }
+}
+
+/** One channel's rows of the import's bulk append in COPY binary format (see CopyBinaryStream). */
+export function encodeCopyBinary(channelID: number, rows: BulkMessages): Buffer[] {
+  const s = new CopyBinaryStream(rows.count, rows.count === 0 ? 0 : rows.ends[rows.count - 1]);
+  let start = 0;
+  for (let r = 0; r < rows.count; r++) {
+    const end = rows.ends[r];
+    s.row(channelID, rows.seqs[r], rows.timestamps[r], end - start, rows.data, start, end);
+    start = end;
+  }
+  return s.finish();
 }
 
 /** The parts of pg's Connection a COPY FROM STDIN uses. */
 interface PgConnection {
+  readonly stream: { cork?(): void; uncork?(): void };
   query(text: string): void;
   sendCopyFromChunk(chunk: Buffer): void;
   endCopyFrom(): void;
@@ -99,7 +127,14 @@ interface PgClient {
   query(q: CopyFromStdin): unknown;
 }
 
-/** A query object for pg's Client.query: runs `text` and answers its CopyInResponse with `chunks`. */
+/**
+ * A query object for pg's Client.query: runs `text` and sends `chunks` right behind it,
+ * without waiting for the server's CopyInResponse: one round trip per COPY instead of two.
+ * Safe because a PostgreSQL backend that is not in copy-in mode (the COPY statement failed
+ * before it started: no table, no privilege) ignores CopyData, CopyDone and CopyFail messages
+ * (the protocol's COPY section says so, and the backend's main loop does it), and then
+ * answers the query with ErrorResponse and ReadyForQuery as usual.
+ */
 class CopyFromStdin {
   private settled = false;
 
@@ -116,13 +151,20 @@ class CopyFromStdin {
   }
 
   submit(con: PgConnection): void {
-    con.query(this.text);
+    // One socket write for the query, its data and CopyDone (pg writes each message on its
+    // own, and the socket has Nagle off: a sync publisher's row was three TCP segments).
+    con.stream.cork?.();
+    try {
+      con.query(this.text);
+      for (const c of this.chunks) con.sendCopyFromChunk(c);
+      con.endCopyFrom();
+    } finally {
+      con.stream.uncork?.();
+    }
   }
 
-  handleCopyInResponse(con: PgConnection): void {
-    for (const c of this.chunks) con.sendCopyFromChunk(c);
-    con.endCopyFrom();
-  }
+  /** Everything was sent with the query (submit). */
+  handleCopyInResponse(): void {}
 
   /** A server error (then ReadyForQuery follows) or a lost connection (nothing follows). */
   handleError(err: Error): void {
@@ -143,13 +185,37 @@ class CopyFromStdin {
 
 /** Runs COPY FROM STDIN with `chunks` on the transaction's connection. */
 export async function copyIn(trx: Knex.Transaction, text: string, chunks: readonly Buffer[]): Promise<void> {
-  // Inside a transaction Knex hands out the transaction's own connection (a pg Client).
-  const client = (await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as PgClient;
-  await new Promise<void>((resolve, reject) => {
+  await runCopy(await trxConnection<PgClient>(trx), text, chunks);
+}
+
+function runCopy(client: PgClient, text: string, chunks: readonly Buffer[]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     client.query(new CopyFromStdin(text, chunks, (err) => (err === undefined ? resolve() : reject(err))));
   });
 }
 
 export function copyMessages(trx: Knex.Transaction, channelID: number, rows: BulkMessages): Promise<void> {
   return copyIn(trx, COPY_MESSAGES_SQL, encodeCopyBinary(channelID, rows));
+}
+
+/** Group-commit rows (any channels) in COPY binary format; `data[i]` is row i's `data` column. */
+export function encodeRowsCopyBinary(rows: readonly MsgRowKey[], data: readonly Buffer[]): Buffer[] {
+  let bytes = 0;
+  for (const d of data) bytes += d.length;
+  const s = new CopyBinaryStream(rows.length, bytes);
+  for (let i = 0; i < rows.length; i++) {
+    const m = rows[i];
+    const d = data[i];
+    s.row(m.channel_id, m.seq, m.ts, m.size, d, 0, d.length);
+  }
+  return s.finish();
+}
+
+/**
+ * The group commit's message rows (batch-writer.ts) by COPY: inside `trx`, or alone on a
+ * pooled connection (autocommit: the COPY is its own transaction) when `trx` is undefined.
+ */
+export function copyMessageRows(knex: Knex, trx: Knex.Transaction | undefined, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
+  const chunks = encodeRowsCopyBinary(rows, data);
+  return onConnection<PgClient, void>(knex, trx, (client) => runCopy(client, COPY_MESSAGES_SQL, chunks));
 }

@@ -7,6 +7,7 @@
  */
 import type { Knex } from 'knex';
 import type { BulkMessages } from '../../contract';
+import { trxConnection } from './connection';
 
 interface SqliteStatement {
   run(...params: Array<number | Buffer>): unknown;
@@ -17,7 +18,7 @@ interface SqliteDatabase {
 }
 
 export async function insertPrepared(trx: Knex.Transaction, channelID: number, rows: BulkMessages): Promise<void> {
-  const db = (await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as SqliteDatabase;
+  const db = await trxConnection<SqliteDatabase>(trx);
   const stmt = db.prepare('insert into stan_messages (channel_id, seq, ts, size, data) values (?, ?, ?, ?, ?)');
   let start = 0;
   for (let r = 0; r < rows.count; r++) {

@@ -2,6 +2,15 @@
 import type { Knex } from 'knex';
 import type { BulkMessages } from '../../contract';
 
+/** The columns of a group-commit row besides `data` (pending-batch.ts MsgRow). */
+export interface MsgRowKey {
+  readonly channel_id: number;
+  readonly seq: number;
+  readonly ts: number;
+  /** The plaintext size (the data column is longer when sealed). */
+  readonly size: number;
+}
+
 export type DialectName = 'postgres' | 'mysql' | 'sqlite';
 
 /** What a failed write means (see commit-errors.ts for the three classes). */
@@ -23,6 +32,14 @@ export interface Dialect {
    * parses five values instead of five per row.
    */
   readonly arrayInsertSql?: string;
+  /**
+   * The group commit's message rows the database's fastest way (PostgreSQL: COPY binary),
+   * inside `trx`, or on their own (all or none, autocommitted) when `trx` is undefined; undefined where
+   * multi-row INSERTs are the fastest. Never used for a retried batch (rows that may exist
+   * already are skipped with insertIgnoreSuffix, which COPY cannot do). `data[i]` is row i's
+   * `data` column; `maxStatementBytes`: the adapter's statement size limit.
+   */
+  readonly writeMessageRows?: (knex: Knex, trx: Knex.Transaction | undefined, rows: readonly MsgRowKey[], data: readonly Buffer[], maxStatementBytes: number) => Promise<void>;
   /**
    * Writes one channel's message rows inside `trx`, the database's fastest way (COPY, wide
    * INSERTs, a prepared statement): the import's bulk append (contract.ts BulkAppendStore).
