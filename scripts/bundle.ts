@@ -47,6 +47,11 @@ async function main(): Promise<void> {
     target: 'node20',
     format: 'cjs',
     external: EXTERNAL,
+    // Whitespace and syntax only (identifiers keep their names: stack traces and class names
+    // stay readable): 4.6 → 3.1 MB that every start-up reads, decodes and, for functions not
+    // in the code cache, parses (docs/startup.md). The source map maps positions back.
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: 'linked',
     logLevel: 'warning',
   });
