@@ -2,8 +2,9 @@
  * Micro-benchmark of the two hot protobuf operations — PubMsg decode (once per publish) and
  * MsgProto encode (once per stored message) — in three implementations:
  *
- *   reflection  protobufjs loaded from proto/*.proto at run time (src/protocol/codec.ts, as used
- *               for every other message)
+ *   reflection  src/protocol/codec.ts, as used for every other message (the name is historical:
+ *               it ran protobufjs reflection until the start-up work made it the committed
+ *               static code of src/protocol/generated/, docs/startup.md)
  *   static      protobufjs static code (`pbjs -t static-module`, protobufjs-cli devDependency),
  *               generated into a temp dir at bench time from the same .proto files
  *   hand        the hand-written codecs of src/protocol/fast.ts (what the server uses now)

@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadWithCodeCache, type CachedModule } from './code-cache';
+import { runShape } from './run-shape';
 
 /** Environment variable: directory of the code cache, or `off`. */
 export const CODE_CACHE_ENV = 'STAN_CODE_CACHE';
@@ -20,9 +21,10 @@ export const CODE_CACHE_ENV = 'STAN_CODE_CACHE';
  * The cache is written this long after the start (so it holds what a start-up compiles), on
  * an unreferenced timer that never keeps a stopping process alive, or when the process
  * exits before (a short run: -v, a failed start, a test that stops the server at once).
- * Either way it is rewritten when the run compiled noticeably more than the cache held: a
- * MEMORY start-up's cache grows by the SQL modules on the first FILE or SQL start-up, and
- * so on, to what the start-ups on this install use.
+ * Either way it is rewritten when the run compiled noticeably more than the cache held (a
+ * run that went further than the earlier ones of its kind). Each kind of run (MEMORY, FILE,
+ * PostgreSQL, MariaDB, a configuration file, import, migrate: ./run-shape) has a cache file of
+ * its own, so a MEMORY start-up does not deserialize the SQL drivers' code.
  */
 export const SAVE_CACHE_AFTER_MS = 3000;
 
@@ -34,6 +36,8 @@ export interface LaunchOptions {
   schedule?: (fn: () => void, ms: number) => void;
   /** Node's flags of this process (default process.execArgv); NODE_OPTIONS is read from env. */
   execArgv?: readonly string[];
+  /** The server's arguments (default process.argv.slice(2)): each kind of run has its own cache (./run-shape). */
+  argv?: readonly string[];
   /** Runs `fn` when the process exits (injectable; default process.once('exit')). */
   onExit?: (fn: () => void) => void;
 }
@@ -76,6 +80,14 @@ export function flagsVariant(execArgv: readonly string[], env: NodeJS.ProcessEnv
   return h.toString(16).padStart(8, '0');
 }
 
+/**
+ * The cache file's variant: the kind of run (MEMORY, FILE, PostgreSQL… ./run-shape) and the
+ * Node flags, e.g. `sql-postgres`, `file.1a2b3c4d`; '' for a MEMORY run without flags.
+ */
+export function cacheVariant(argv: readonly string[], execArgv: readonly string[], env: NodeJS.ProcessEnv): string {
+  return [runShape(argv), flagsVariant(execArgv, env)].filter((s) => s !== '').join('.');
+}
+
 function unrefTimer(fn: () => void, ms: number): void {
   setTimeout(fn, ms).unref();
 }
@@ -88,7 +100,8 @@ export function loadServer(o: LaunchOptions): Launched {
     const m = require(modulesMain) as { main: Launched['main'] };
     return { file: modulesMain, cache: undefined, main: m.main };
   }
-  const cache = loadWithCodeCache(bundle, { dir: codeCacheDir(o.env, o.distDir), variant: flagsVariant(o.execArgv ?? process.execArgv, o.env) });
+  const variant = cacheVariant(o.argv ?? process.argv.slice(2), o.execArgv ?? process.execArgv, o.env);
+  const cache = loadWithCodeCache(bundle, { dir: codeCacheDir(o.env, o.distDir), variant });
   // save() writes at most once: whichever comes first.
   (o.schedule ?? unrefTimer)(() => cache.save(), SAVE_CACHE_AFTER_MS);
   (o.onExit ?? ((fn) => process.once('exit', fn)))(() => cache.save());

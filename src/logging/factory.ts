@@ -12,8 +12,9 @@
  * remote syslog (-r), else the local syslog (-s), else stderr. Syslog records carry the bare
  * message (with the "STREAM: " prefix) at the mapped severity; see ./syslog.ts.
  */
-import pino from 'pino';
+import type * as Pino from 'pino';
 import type { Logger } from './logger';
+import { logDestination } from './destination';
 import { createSyslogSink, SEVERITY, type SyslogChoice, type SyslogSink, type Reporter } from './syslog';
 
 export interface LogSettings {
@@ -76,10 +77,12 @@ export function formatLogTime(d: Date, micros: number): string {
 
 export function createLogOutput(s: LogSettings): LogOutput {
   if (s.file === '' && s.syslog) return createSyslogOutput(s, s.syslog);
-  const dest = pino.destination({ dest: s.file || 2, sync: s.file === '', mkdir: true });
+  const dest = logDestination({ dest: s.file || 2, sync: s.file === '', mkdir: true });
   const pid = process.pid;
   let write: (level: Level, prefix: string, msg: string) => void;
   if (s.json) {
+    // pino only for JSON lines: loading it costs every start-up (./destination.ts).
+    const { pino } = require('pino') as typeof Pino;
     const p = pino({ level: 'trace', base: { pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
     write = (level, prefix, msg) => {
       const fn = PINO_LEVEL[level] as 'info';

@@ -22,9 +22,12 @@
  * Size (~620 lines): one job, the reference's syslog output, with its URL parsing, local
  * socket and UDP/TCP transports and RFC 3164 framing; each part is small and used only here.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
-import * as dns from 'node:dns';
+// child_process, dgram and dns are required where a sink uses them: only -s/-r runs need
+// them, and loading them at every start-up cost ~2 ms (docs/startup.md).
+import type * as ChildProcesses from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type * as Dgram from 'node:dgram';
+import type * as Dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -318,7 +321,7 @@ export class LoggerChildSink implements SyslogSink {
     let child: ChildProcess;
     try {
       // Own session: a terminal's Ctrl-C must not kill it before our shutdown lines are out.
-      child = spawn(this.command, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+      child = (require('node:child_process') as typeof ChildProcesses).spawn(this.command, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     } catch (err) {
       this.hopeless = true;
       this.fail(`cannot run util-linux "${this.command}": ${errText(err)}`);
@@ -455,7 +458,7 @@ abstract class NetSink implements SyslogSink {
 
 /** `-r udp://host:port`: one datagram per record on a connected UDP socket. */
 export class UdpSyslogSink extends NetSink {
-  private socket: dgram.Socket | undefined;
+  private socket: Dgram.Socket | undefined;
   private connecting = false;
   private inFlight = 0;
   private idle: Array<() => void> = [];
@@ -469,7 +472,7 @@ export class UdpSyslogSink extends NetSink {
   private connect(): void {
     if (this.closed) return;
     this.connecting = true;
-    dns.lookup(this.target.host, (err, address, family) => {
+    (require('node:dns') as typeof Dns).lookup(this.target.host, (err, address, family) => {
       if (this.closed) return;
       if (err) {
         this.connecting = false;
@@ -477,7 +480,7 @@ export class UdpSyslogSink extends NetSink {
         this.scheduleRetry(() => this.connect());
         return;
       }
-      const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+      const sock = (require('node:dgram') as typeof Dgram).createSocket(family === 6 ? 'udp6' : 'udp4');
       sock.unref();
       sock.on('error', (e) => {
         this.health.failed(errText(e));

@@ -2,30 +2,21 @@
  * Protobuf codecs for the STAN wire protocol (proto/protocol.proto, package pb) and the
  * server-internal records (proto/spb.proto, package spb).
  *
- * protobufjs in reflection mode: the types are built at start-up from stan-proto.json, the
- * descriptor scripts/gen-proto.ts generates from the .proto files (which stay the single
- * source of truth; a unit test fails while the JSON does not match them), and protobufjs then
- * generates specialised encode/decode functions at runtime, which run as fast as its static
- * code generation (measured in bench/codec-bench.ts). Parsing the .proto text at every
- * start-up cost 15–70 ms on this machine, building the types from JSON 6–8 ms
- * (scripts/gen-proto.ts).
- *
- * 64-bit integers are plain JS numbers (Long support disabled): sequences stay below 2^53
- * for centuries; nanosecond timestamps (~1.8e18) are above it and carry a resolution of
- * 256 ns, which is harmless for ordering and start-by-time (see README, decisions).
+ * protobufjs's static code (./generated/stan-proto.ts, generated from the .proto files by
+ * scripts/gen-proto.ts with protobufjs-cli's pbjs; a unit test fails while it does not match
+ * them) on protobufjs's minimal runtime (./protobuf-runtime: int64 as plain numbers). The
+ * encoders and decoders are the ones protobufjs's reflection generated at run time before
+ * (same wire bytes, proven by the protocol tests), without building the reflection types and
+ * compiling codecs with `new Function` at every start-up (9–11 ms) nor loading the full
+ * protobufjs (docs/startup.md).
  *
  * Measured (src/bench/codec-bench.ts, ns/op): reflection and static code generation are
- * within 5–10% of each other, so we keep reflection and the .proto files as the single
- * source of truth. The MsgProto encoder on the store hot path is hand-written (fast.ts,
- * ~1.9× faster than either).
+ * within 5–10% of each other. The MsgProto encoder on the store hot path is hand-written
+ * (fast.ts, ~1.9× faster than either).
  */
-import protobuf from 'protobufjs';
+import type { Reader, Writer } from 'protobufjs/minimal';
 import { StanServerError, errorText } from '../errors';
-import descriptor from './stan-proto.json';
-
-// Plain JS numbers for (u)int64: cheaper than Long objects on every message.
-(protobuf.util as { Long: unknown }).Long = undefined;
-protobuf.configure();
+import generated from './generated/stan-proto';
 
 export enum StartPosition {
   NewOnly = 0,
@@ -183,11 +174,18 @@ export interface Codec<T> {
 }
 
 
-const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
-root.resolveAll();
+/** What pbjs generates for one message type (encode/decode only, see scripts/gen-proto.ts). */
+interface StaticType {
+  encode(message: object, writer?: Writer): Writer;
+  decode(reader: Reader | Uint8Array): object;
+}
 
-function codec<T>(typeName: string): Codec<T> {
-  const type = root.lookupType(typeName);
+const types = generated as unknown as Record<'pb' | 'spb', Record<string, StaticType>>;
+
+function codec<T>(typeName: `${'pb' | 'spb'}.${string}`): Codec<T> {
+  const [pkg, name] = typeName.split('.') as ['pb' | 'spb', string];
+  const type = types[pkg][name];
+  if (type === undefined) throw new Error(`unreachable: ${typeName} is not in the generated protocol code (run scripts/gen-proto.ts)`);
   return {
     decode(buf: Uint8Array): T {
       try {
@@ -197,7 +195,7 @@ function codec<T>(typeName: string): Codec<T> {
       }
     },
     encode(msg: Partial<T>): Uint8Array {
-      return type.encode(msg as Record<string, unknown>).finish();
+      return type.encode(msg).finish();
     },
   };
 }

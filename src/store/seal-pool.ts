@@ -20,7 +20,10 @@
  * tsx) passes a spawner that loads `seal-worker.ts` (test/helpers/seal-worker.ts).
  */
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+// Types only: node:worker_threads is loaded when a worker is started (encryption on), not by
+// every FILE/SQL start-up (docs/startup.md).
+import type * as WorkerThreads from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import type { CipherName, PayloadCipher } from './crypto';
 import { packBatch, unpackSealed, type PackedBatch, type SealInput } from './seal-batch';
@@ -61,7 +64,7 @@ export function sealWorkerOptions(data: SealWorkerData): { workerData: SealWorke
   return { workerData: data, name: 'stan-seal' };
 }
 /** The production spawner (default of SealPoolOptions.spawn): the compiled worker file. */
-export const spawnSealWorker: SealWorkerSpawner = (data) => new Worker(WORKER_FILE, sealWorkerOptions(data));
+export const spawnSealWorker: SealWorkerSpawner = (data) => new (require('node:worker_threads') as typeof WorkerThreads).Worker(WORKER_FILE, sealWorkerOptions(data));
 
 /** How a store's sealing workers are run. */
 export interface SealPoolOptions {

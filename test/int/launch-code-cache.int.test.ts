@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadWithCodeCache } from '../../src/launch/code-cache';
-import { codeCacheDir, flagsVariant, isBundleCurrent, loadServer, CODE_CACHE_ENV, SAVE_CACHE_AFTER_MS } from '../../src/launch/launcher';
+import { cacheVariant, codeCacheDir, flagsVariant, isBundleCurrent, loadServer, CODE_CACHE_ENV, SAVE_CACHE_AFTER_MS } from '../../src/launch/launcher';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-code-cache-'));
@@ -154,7 +154,7 @@ test('the launcher runs the bundle through the cache when it is current, and wri
   assert.equal(isBundleCurrent(bundle, modulesMain), true);
   const scheduled: Array<{ fn: () => void; ms: number }> = [];
   const atExit: Array<() => void> = [];
-  const launched = loadServer({ distDir: dir, env: {}, execArgv: [], schedule: (fn, ms) => scheduled.push({ fn, ms }), onExit: (fn) => atExit.push(fn) });
+  const launched = loadServer({ distDir: dir, env: {}, argv: [], execArgv: [], schedule: (fn, ms) => scheduled.push({ fn, ms }), onExit: (fn) => atExit.push(fn) });
   assert.equal(launched.file, bundle);
   assert.equal(await (launched.main() as Promise<unknown>), 'bundle');
   assert.equal(launched.cache?.use, 'miss');
@@ -169,7 +169,7 @@ test('the launcher runs the bundle through the cache when it is current, and wri
   atExit[0]?.();
   assert.equal(fs.existsSync(cacheFile), false);
   atExit.length = 0;
-  const again = loadServer({ distDir: dir, env: {}, execArgv: [], schedule: () => undefined, onExit: (fn) => atExit.push(fn) });
+  const again = loadServer({ distDir: dir, env: {}, argv: [], execArgv: [], schedule: () => undefined, onExit: (fn) => atExit.push(fn) });
   assert.equal(again.cache?.use, 'miss');
   // A process that exits before the timer writes the cache at exit.
   atExit[0]?.();
@@ -235,4 +235,33 @@ test('runs with other Node flags keep their own cache file', (t) => {
   assert.deepEqual(fs.readdirSync(cacheDir), ['mod.js.v8cache']);
   loadWithCodeCache(file, { dir: cacheDir, variant: inspect }).save();
   assert.deepEqual(fs.readdirSync(cacheDir).sort(), [`mod.js.${inspect}.v8cache`, 'mod.js.v8cache']);
+});
+
+test('each kind of run keeps its own cache file, named by known words only', () => {
+  assert.equal(cacheVariant([], [], {}), '');
+  assert.equal(cacheVariant(['-p', '4222', '-st', 'MEMORY'], [], {}), '');
+  assert.equal(cacheVariant(['-st', 'FILE', '-dir', '/data'], [], {}), 'file');
+  assert.equal(cacheVariant(['--store=sql', '--sql_driver', 'postgres', '--sql_source', 'x'], [], {}), 'sql-postgres');
+  assert.equal(cacheVariant(['-store', 'SQL', '-sql_driver=mysql'], [], {}), 'sql-mysql');
+  assert.equal(cacheVariant(['-st', 'SQL', '--sql_driver', '../../etc/x'], [], {}), 'sql');
+  assert.equal(cacheVariant(['-st', '../x'], [], {}), '');
+  assert.equal(cacheVariant(['-sc', '/etc/stan.conf'], [], {}), 'config');
+  assert.equal(cacheVariant(['import', '--from_dir', 'd', '-st', 'FILE'], [], {}), 'import');
+  assert.equal(cacheVariant(['-st', 'SQL', 'migrate'], [], {}), 'migrate');
+  // The Node flags are told apart too.
+  assert.match(cacheVariant(['-st', 'FILE'], ['--inspect'], {}), /^file\.[0-9a-f]{8}$/);
+});
+
+test('the launcher writes the cache of a FILE run beside, not over, the MEMORY one', (t) => {
+  const dir = tempDir(t);
+  const { modulesMain } = writeDist(dir);
+  setMtime(modulesMain, Date.now() - 10_000);
+  const atExit: Array<() => void> = [];
+  const launch = (argv: string[]): void => {
+    loadServer({ distDir: dir, env: {}, argv, execArgv: [], schedule: () => undefined, onExit: (fn) => atExit.push(fn) });
+  };
+  launch([]);
+  launch(['-st', 'FILE', '-dir', dir]);
+  for (const fn of atExit) fn();
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'bundle', '.v8-cache')).sort(), ['main.js.file.v8cache', 'main.js.v8cache']);
 });

@@ -17,7 +17,8 @@
 import * as fs from 'node:fs';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type * as Tls from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { NatsServerOptions } from '../../config/options';
 import type { Logger } from '../../logging/logger';
 import { StanServerError } from '../../errors';
@@ -179,6 +180,9 @@ export class ClientTls {
     const m = loadTlsMaterial(o, 'TLS (--tls/--tlsverify or the tls { } block)');
     this.verify = o.tlsVerify;
     this.timeoutMs = tlsTimeoutMs(o);
+    // node:tls is loaded here, by a server that uses TLS: loading it at start-up cost every
+    // server 3–5 ms (docs/startup.md).
+    const { createServer: createTlsServer } = require('node:tls') as typeof Tls;
     this.engine = createTlsServer({
       cert: m.cert,
       key: m.key,

@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema';
 import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
 import type { SqlDriver } from './dsn-common';
+import { loadPg } from './load-pg';
 
 /**
  * Knex prints pool errors (with stack traces) on stdout by default; the server reports
@@ -65,7 +66,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   const readers = o.maxOpenConns > 0 ? o.maxOpenConns : 10;
   const conn = dsn.parseDataSource(o.driver, o.source);
   if (o.driver === 'postgres') {
-    const pg = await import('pg');
+    const pg = loadPg();
     // BIGINT (int8) columns: numbers, not strings (our values stay below 2^53 except ns
     // timestamps, which lose sub-microsecond precision only).
     pg.types.setTypeParser(20, (v: string) => Number(v));
@@ -178,7 +179,7 @@ export async function openLeaseKnex(spec: LeaseDbSpec, timeoutMs: number): Promi
   if (spec.driver === 'postgres') {
     const cfg = { ...dsn.toPgConfig(conn), statement_timeout: timeoutMs, query_timeout: timeoutMs, connectionTimeoutMillis: timeoutMs };
     if (dsn.needsHostWalk(conn)) {
-      const [pg, { openPgPool }] = await Promise.all([import('pg'), import('./pg-multihost')]);
+      const [pg, { openPgPool }] = await Promise.all([loadPg(), import('./pg-multihost')]);
       // The walk may try every host: allow each its connect timeout.
       const leasePool = openPgPool(pg, conn, cfg, { max: 1, connectionTimeoutMillis: timeoutMs * dsn.pgHosts(conn).length });
       const knex = knexFactory({ client: 'pg', connectionPool: leasePool, log: QUIET_KNEX_LOG });
