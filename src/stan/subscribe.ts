@@ -172,7 +172,7 @@ export class SubscriptionHandler {
     if (ch.inactivityTimer) this.channels.checkInactivity(ch);
     // The response goes out first; delivery starts on the next turn (spec §3.3).
     ctx.clock.setImmediate(() => {
-      if (resumed && sub.acksPending.size > 0) {
+      if (resumed && sub.pendingCount > 0) {
         this.delivery
           .redeliverAllPending(sub)
           .catch((err: unknown) => ctx.log.error(`Unable to redeliver pending messages of channel "${ch.name}" (subid=${sub.id}): ${errorText(err)}`));
