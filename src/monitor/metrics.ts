@@ -16,7 +16,7 @@ const FT_STATES = ['STANDALONE', 'FT_ACTIVE', 'FT_STANDBY', 'FAILED', 'SHUTDOWN'
 
 function pendingAcks(core: StanCore): number {
   let n = 0;
-  for (const ch of core.channels.values()) for (const s of channelSubscriptions(ch)) n += s.acksPending.size;
+  for (const ch of core.channels.values()) for (const s of channelSubscriptions(ch)) n += s.pendingCount;
   return n;
 }
 

@@ -63,7 +63,7 @@ export function subz(sub: Subscription, lastOwner?: string): Subscriptionz {
     max_inflight: st.maxInFlight,
     ack_wait: st.ackWaitInSecs,
     last_sent: sub.group ? Math.max(st.lastSent, sub.group.lastSent) : st.lastSent,
-    pending_count: sub.acksPending.size,
+    pending_count: sub.pendingCount,
     is_stalled: sub.isStalled,
   };
   // Keep Go's field order: durable_name and queue_name come after ack_inbox.

@@ -208,7 +208,7 @@ export class StanCore {
     for (const ch of this.channels.values()) {
       for (const sub of ch.byAckInbox.values()) {
         // Most have nothing pending: no promise each (60,000 subscriptions at start-up).
-        if (sub.acksPending.size === 0) continue;
+        if (sub.pendingCount === 0) continue;
         // A read failure (database error, undecryptable row) is logged; it must not become
         // an unhandled rejection that ends the process.
         this.recovery

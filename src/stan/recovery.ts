@@ -82,7 +82,7 @@ export class Recovery {
    * timestamps and the expired ones redelivered before new messages flow (spec §3.5).
    */
   async redeliverRecovered(sub: Subscription): Promise<void> {
-    if (sub.acksPending.size === 0) return;
+    if (sub.pendingCount === 0) return;
     sub.holdNew = true;
     // A queue group takes new messages only once all its members are done (spec §3.5).
     const g = sub.group;

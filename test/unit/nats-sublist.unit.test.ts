@@ -128,3 +128,69 @@ test('cache hit rate rises with repeated matches', () => {
   for (let i = 0; i < 10; i++) sl.match('foo');
   assert.equal(sl.stats().cacheHitRate, 0.9);
 });
+
+test('literal subjects: one subscriber, then several, plain and queue, then back to none', () => {
+  const sl = new Sublist<E>();
+  const a = new E('_INBOX.x', undefined, 'a');
+  const b = new E('_INBOX.x', undefined, 'b');
+  const q = new E('_INBOX.x', 'g', 'q');
+  const stranger = new E('_INBOX.x', undefined, 'stranger');
+  sl.insert(a);
+  assert.deepEqual(ids(sl, '_INBOX.x'), ['a']);
+  assert.equal(sl.remove(stranger), false, 'another entry with the same subject is not removed');
+  sl.insert(b);
+  sl.insert(q);
+  assert.equal(sl.size, 3);
+  const r = sl.match('_INBOX.x');
+  assert.deepEqual(r.psubs.map((e) => e.id).sort(), ['a', 'b']);
+  assert.deepEqual(r.qsubs.map((g) => g.map((e) => e.id)), [['q']]);
+  assert.equal(sl.remove(stranger), false);
+  assert.equal(sl.remove(new E('_INBOX.x', 'g', 'other')), false);
+  assert.ok(sl.remove(a));
+  assert.ok(sl.remove(q));
+  assert.deepEqual(ids(sl, '_INBOX.x'), ['b']);
+  assert.deepEqual(sl.match('_INBOX.x').qsubs, []);
+  assert.ok(sl.remove(b));
+  assert.equal(sl.remove(b), false);
+  assert.deepEqual(ids(sl, '_INBOX.x'), []);
+  assert.equal(sl.size, 0);
+  // A queue subscriber alone on a literal subject.
+  sl.insert(q);
+  assert.deepEqual(sl.match('_INBOX.x').qsubs.map((g) => g.map((e) => e.id)), [['q']]);
+  assert.ok(sl.remove(q));
+  assert.equal(sl.match('_INBOX.x').qsubs.length, 0);
+});
+
+test('literal and wildcard subscribers of one subject: wildcards first, queue groups merged', () => {
+  const sl = new Sublist<E>();
+  sl.insert(new E('a.b', undefined, 'lit'));
+  sl.insert(new E('a.>', undefined, 'fwc'));
+  sl.insert(new E('a.*', undefined, 'pwc'));
+  sl.insert(new E('a.b', 'g', 'lq'));
+  sl.insert(new E('a.*', 'g', 'wq'));
+  const r = sl.match('a.b');
+  assert.deepEqual(r.psubs.map((e) => e.id), ['fwc', 'pwc', 'lit']);
+  assert.deepEqual(r.qsubs.map((g) => g.map((e) => e.id)), [['wq', 'lq']]);
+});
+
+test('subjects with empty tokens are kept but never match', () => {
+  const sl = new Sublist<E>();
+  const bad = ['a..b', '.a', 'a.', ''].map((s) => new E(s));
+  for (const e of bad) sl.insert(e);
+  sl.insert(new E('>'));
+  for (const e of bad) assert.deepEqual(ids(sl, e.subject), [], e.subject);
+  assert.equal(sl.size, 5);
+  for (const e of bad) assert.ok(sl.remove(e), e.subject);
+  assert.equal(sl.size, 1);
+});
+
+test('tokens that only contain a wildcard character are literal', () => {
+  const sl = new Sublist<E>();
+  for (const s of ['a.b*', 'a.>x', '*a', 'a.*b.c']) sl.insert(new E(s));
+  assert.deepEqual(ids(sl, 'a.b*'), ['a.b*']);
+  assert.deepEqual(ids(sl, 'a.>x'), ['a.>x']);
+  assert.deepEqual(ids(sl, 'a.bx'), []);
+  assert.deepEqual(ids(sl, '*a'), ['*a']);
+  assert.deepEqual(ids(sl, 'a.*b.c'), ['a.*b.c']);
+  assert.deepEqual(ids(sl, 'a.x.c'), []);
+});

@@ -74,3 +74,25 @@ test('an unsubscribed durable is gone: subscribing again starts from the start p
     await settle();
     assert.deepEqual(seqs(d2), ['2']);
   }));
+
+test('acks reach the subscription whose ack inbox they arrive on, among several of one channel', () =>
+  withCore(async (_h, c) => {
+    const a = await c.subscribe('foo', { maxInFlight: 1 });
+    const b = await c.subscribe('foo', { maxInFlight: 1 });
+    const other = await c.subscribe('bar', { maxInFlight: 1 });
+    await c.publish('foo', 'm1');
+    await c.publish('foo', 'm2');
+    await c.publish('bar', 'b1');
+    await c.publish('bar', 'b2');
+    await settle();
+    assert.deepEqual([seqs(a), seqs(b), seqs(other)], [['1'], ['1'], ['1']]);
+    // b's ack frees b only; an ack naming "foo" on the "bar" subscription's inbox is ignored.
+    c.ack(b, 'foo', 1);
+    c.ack(other, 'foo', 1);
+    await settle();
+    assert.deepEqual([seqs(a), seqs(b), seqs(other)], [['1'], ['1', '2'], ['1']]);
+    c.ack(a, 'foo', 1);
+    c.ack(other, 'bar', 1);
+    await settle();
+    assert.deepEqual([seqs(a), seqs(b), seqs(other)], [['1', '2'], ['1', '2'], ['1', '2']]);
+  }));

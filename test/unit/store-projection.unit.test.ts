@@ -748,3 +748,49 @@ test('a reset of a subscription the state does not have (its channel was deleted
   const state = fold([init, channel(1, 'foo'), { kind: EventKind.SubPositionReset, channelID: 1, subID: 99, lastSent: 3 }]);
   assert.equal(state.channels.get(1)?.subs.size, 0);
 });
+
+test('subscriptions with nothing pending share one empty set; the first MsgsSent gives a subscription its own', () => {
+  let s = fold([init, connect('c1'), channel(1, 'foo'), created(1, sub(1)), created(1, sub(2)), created(1, sub(3))]);
+  s = evolve(s, sent(1, 1, [1, 2]));
+  assert.deepStrictEqual(subOf(s, 1, 1)?.pending, [1, 2]);
+  assert.deepStrictEqual(subOf(s, 1, 2)?.pending, [], 'a sibling created empty stays empty');
+  // The same through a snapshot: empty pending sets come back shared, and still separate once sent to.
+  let r = decodeSnapshot(encodeSnapshot(s));
+  r = evolve(r, sent(1, 2, [3]));
+  r = evolve(r, acked(1, 1, [1]));
+  assert.deepStrictEqual(subOf(r, 1, 1)?.pending, [2]);
+  assert.deepStrictEqual(subOf(r, 1, 2)?.pending, [3]);
+  assert.deepStrictEqual(subOf(r, 1, 3)?.pending, []);
+  // A new subscription after that starts empty too.
+  r = evolve(r, created(1, sub(4)));
+  assert.deepStrictEqual(subOf(r, 1, 4)?.pending, []);
+  // Acks, resets and dead letters on an empty subscription change nothing.
+  r = evolve(r, acked(1, 4, [3]));
+  r = evolve(r, { kind: EventKind.SubPositionReset, channelID: 1, subID: 4, lastSent: 0 });
+  assert.deepStrictEqual(subOf(r, 1, 3)?.pending, []);
+  assert.deepStrictEqual(subOf(r, 1, 2)?.pending, [3]);
+});
+
+test('snapshot decode: client IDs, durable names and queue groups (one shared string each) come back right', () => {
+  const s = fold([
+    init,
+    connect('c1'),
+    channel(1, 'foo'),
+    created(1, sub(1, { durableName: 'dur', isDurable: true })),
+    created(1, sub(2, { durableName: 'dur', isDurable: true, clientID: 'c1' })),
+    created(1, sub(3, { qGroup: 'g' })),
+    created(1, sub(4, { qGroup: 'g' })),
+  ]);
+  const r = decodeSnapshot(encodeSnapshot(s));
+  const subs = [...(r.channels.get(1)?.subs.values() ?? [])].map((x) => x.state);
+  assert.equal(subs.length, 4);
+  assert.deepStrictEqual(
+    subs.map((x) => [x.clientID, x.durableName, x.qGroup, x.inbox]),
+    [
+      ['c1', 'dur', '', '_INBOX.1'],
+      ['c1', 'dur', '', '_INBOX.2'],
+      ['c1', '', 'g', '_INBOX.3'],
+      ['c1', '', 'g', '_INBOX.4'],
+    ],
+  );
+});

@@ -27,14 +27,10 @@ interface PendingRequest {
   timer: NodeJS.Timeout | null;
 }
 
-class InProcessSubscription implements TransportSubscription {
-  constructor(
-    private readonly conn: InProcessConnection,
-    readonly sub: NatsSubscription,
-  ) {}
-
+/** The sublist entry is its own handle: one object per subscription, not two (60,000 ack inboxes at a restart). */
+class InProcessSubscription extends NatsSubscription implements TransportSubscription {
   unsubscribe(): void {
-    this.conn.removeSubscription(this.sub);
+    this.owner.removeSubscription(this);
   }
 }
 
@@ -79,10 +75,10 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
     if (!isValidSubject(subject)) throw new Error(`nats: invalid subject "${subject}"`);
     const queue = opts?.queue;
     if (queue !== undefined && !isValidQueueName(queue)) throw new Error(`nats: invalid queue name "${queue}"`);
-    const sub = new NatsSubscription(this, subject, queue, String(++this.sidSeq), handler);
+    const sub = new InProcessSubscription(this, subject, queue, String(++this.sidSeq), handler);
     this.subs.add(sub);
     this.server.sublist.insert(sub);
-    return new InProcessSubscription(this, sub);
+    return sub;
   }
 
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {

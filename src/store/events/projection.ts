@@ -18,10 +18,14 @@
 import type { ClientInfo, ServerInfo, SubState } from '../../protocol/codec';
 import type { RecoveredSub } from '../contract';
 import { EventKind, type StoreEvent } from './events';
+import { NO_PENDING, noPending } from './no-pending';
 
 export interface SubProjection {
   state: SubState;
-  /** Sequences sent and not yet acknowledged. */
+  /**
+   * Sequences sent and not yet acknowledged. Subscriptions with none share NO_PENDING, which
+   * is never added to: MsgsSent gives the subscription its own set first.
+   */
   pending: Set<number>;
   /** Redeliveries per pending sequence, kept only for subscriptions with max deliveries. */
   redelivered?: Map<number, number>;
@@ -168,7 +172,7 @@ export function evolve(state: ProjectedState, event: StoreEvent, eventID?: numbe
       if (ch === undefined) break;
       const existing = ch.subs.get(event.sub.ID);
       if (existing !== undefined) existing.state = copySub(event.sub);
-      else ch.subs.set(event.sub.ID, { state: copySub(event.sub), pending: new Set() });
+      else ch.subs.set(event.sub.ID, { state: copySub(event.sub), pending: noPending() });
       break;
     }
 
@@ -207,7 +211,8 @@ export function evolve(state: ProjectedState, event: StoreEvent, eventID?: numbe
       // Max rather than last: a message moved from a leaving member, or a redelivery,
       // re-sends an older sequence.
       let max = sub.state.lastSent;
-      const pending = sub.pending;
+      let pending = sub.pending;
+      if (pending === NO_PENDING) pending = sub.pending = new Set();
       for (const seq of event.seqs) {
         pending.add(seq);
         if (seq > max) max = seq;
@@ -467,7 +472,7 @@ export function toRecovered(state: ProjectedState): ProjectedRecovery {
     for (const id of subIDs) {
       const w = kept.get(id);
       if (w === undefined) continue;
-      const rs: RecoveredSub = { state: w.state, pending: [...w.pending].sort((a, b) => a - b) };
+      const rs: RecoveredSub = { state: w.state, pending: w.pending.size === 0 ? [] : [...w.pending].sort((a, b) => a - b) };
       if (w.redelivered !== undefined && w.redelivered.size > 0) rs.redeliveries = new Map(w.redelivered);
       subs.push(rs);
     }

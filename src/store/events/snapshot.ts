@@ -22,6 +22,7 @@
  */
 import { ByteReader, ByteWriter, EventDecodeError, readSubState, writeSubState } from './event-codec';
 import type { ChannelProjection, ProjectedState, SubProjection } from './projection';
+import { noPending } from './no-pending';
 import { StanServerError } from '../../errors';
 
 export const SNAPSHOT_VERSION = 1;
@@ -134,6 +135,7 @@ export function decodeSnapshot(bytes: Uint8Array): ProjectedState {
         PingMaxOut: r.int32(),
       });
     }
+    const names = new Interner();
     const channelCount = r.uint();
     for (let i = 0; i < channelCount; i++) {
       const ch: ChannelProjection = {
@@ -147,7 +149,12 @@ export function decodeSnapshot(bytes: Uint8Array): ProjectedState {
       };
       const subCount = r.uint();
       for (let k = 0; k < subCount; k++) {
-        const sub: SubProjection = { state: readSubState(r), pending: new Set(r.seqs()) };
+        const st = readSubState(r);
+        st.clientID = names.intern(st.clientID);
+        st.qGroup = names.intern(st.qGroup);
+        st.durableName = names.intern(st.durableName);
+        const seqs = r.seqs();
+        const sub: SubProjection = { state: st, pending: seqs.length === 0 ? noPending() : new Set(seqs) };
         ch.subs.set(sub.state.ID, sub);
       }
       state.channels.set(ch.id, ch);
@@ -159,6 +166,22 @@ export function decodeSnapshot(bytes: Uint8Array): ProjectedState {
   } catch (err) {
     if (err instanceof EventDecodeError) throw new SnapshotFormatError(`corrupt snapshot: ${err.message}`);
     throw err;
+  }
+}
+
+/**
+ * One string object per distinct client ID, durable name and queue group, shared by all the
+ * subscriptions that name it: 60,000 recovered subscriptions of 100 clients held 60,000
+ * copies of their client IDs otherwise (the decoder makes a new string for every field).
+ */
+class Interner {
+  private readonly seen = new Map<string, string>();
+  intern(s: string): string {
+    if (s === '') return s;
+    const known = this.seen.get(s);
+    if (known !== undefined) return known;
+    this.seen.set(s, s);
+    return s;
   }
 }
 
