@@ -19,6 +19,7 @@ import type { Clients } from './clients';
 import type { CoreContext } from './context';
 import type { Delivery } from './delivery';
 import * as E from './errors';
+import { ACK_NOT_FAST, fastAckSeq } from '../protocol/ack-fast';
 import { errorText } from '../errors';
 import { ClientRegistry } from './partitioning';
 import { durableKey, QueueGroup, Subscription, type Channel, type Client } from './state';
@@ -266,7 +267,13 @@ export class SubscriptionHandler {
   attachAckInbox(sub: Subscription): void {
     sub.ackSub?.unsubscribe();
     sub.channel.byAckInbox.set(sub.state.ackInbox, sub);
-    sub.ackSub = this.ctx.nc.subscribe(sub.state.ackInbox, (_s, _r, data) => this.onAck(sub, data));
+    // The channel name's bytes, for the ack fast path (ack-fast.ts): no string per ack.
+    const name = Buffer.from(sub.channel.name, 'utf8');
+    sub.ackSub = this.ctx.nc.subscribe(sub.state.ackInbox, (_s, _r, data) => {
+      const seq = fastAckSeq(data, name);
+      if (seq !== ACK_NOT_FAST && !this.ctx.log.isTrace) this.delivery.ack(sub, seq);
+      else this.onAck(sub, data);
+    });
   }
 
   private onAck(sub: Subscription, data: Uint8Array): void {

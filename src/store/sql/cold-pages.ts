@@ -37,6 +37,8 @@ interface Page {
   to: number;
   /** Slot k holds sequence from + k (a gap where no row exists). */
   ring: MsgRing;
+  /** The read of the page after it was started (half-way through): not again per message. */
+  ahead: boolean;
 }
 
 function pageOf(from: number, rows: StoredMsg[]): Page {
@@ -48,7 +50,7 @@ function pageOf(from: number, rows: StoredMsg[]): Page {
     chunk.set(r.bytes, ring.lastOffset);
     next = r.seq + 1;
   }
-  return { from, to: rows[rows.length - 1].seq, ring };
+  return { from, to: rows[rows.length - 1].seq, ring, ahead: false };
 }
 
 export class ColdPages {
@@ -76,10 +78,15 @@ export class ColdPages {
    * `null` when no page covers `seq`. `upTo` is the last sequence worth reading ahead to.
    */
   get(seq: number, upTo: number): StoredMsg | undefined | null {
-    for (const p of this.pages) {
+    const pages = this.pages;
+    for (let i = 0; i < pages.length; i++) {
+      const p = pages[i];
       if (seq < p.from || seq > p.to) continue;
       // Half-way through: fetch the next page now, so the reader never waits for it.
-      if (seq - p.from >= (p.to - p.from) >> 1 && p.to < upTo) this.prefetch(p.to + 1, upTo);
+      if (!p.ahead && seq - p.from >= (p.to - p.from) >> 1 && p.to < upTo) {
+        p.ahead = true;
+        this.prefetch(p.to + 1, upTo);
+      }
       const k = seq - p.from;
       const bytes = p.ring.bytesAt(k);
       return bytes === undefined ? undefined : { seq, timestamp: p.ring.tsAt(k), bytes };

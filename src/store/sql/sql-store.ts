@@ -154,6 +154,10 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     return this.adapter.db;
   }
 
+  get readPage(): ChannelHost['readPage'] {
+    return this.adapter.readPage;
+  }
+
   /** True when message rows are sealed before they are written. */
   get encrypting(): boolean {
     return this.opts.cipher?.encrypting === true;
