@@ -23,6 +23,17 @@ after(async () => {
   for (const f of open.reverse()) await f().catch(() => undefined);
 });
 
+/** Publishes m1..mPUBLISHED, in windows of 500 PubAcks (not refused for too many in flight). */
+async function publishAll(s: ServerHandle, clusterID: string, clientID: string, subject: string): Promise<void> {
+  const pub = await connect(s.natsURL, clusterID, clientID);
+  for (let i = 1; i <= PUBLISHED; i += 500) {
+    const batch: Array<Promise<string>> = [];
+    for (let j = i; j < i + 500 && j <= PUBLISHED; j++) batch.push(publish(pub, subject, `m${j}`));
+    await Promise.all(batch);
+  }
+  await close(pub);
+}
+
 for (const store of STORES) {
   describe(`catch-up on cold messages (${store})`, () => {
     test('a new deliver-all subscriber gets every stored message once, in order, after a restart', async () => {
@@ -34,14 +45,7 @@ for (const store of STORES) {
       };
       let s: ServerHandle = await startServer(cfg);
       open.push(() => s.close());
-      const pub = await connect(s.natsURL, clusterID, 'cu-pub');
-      // In windows of 500 PubAcks, so the publisher is not refused for too many in flight.
-      for (let i = 1; i <= PUBLISHED; i += 500) {
-        const batch: Array<Promise<string>> = [];
-        for (let j = i; j < i + 500 && j <= PUBLISHED; j++) batch.push(publish(pub, 'cu.ch', `m${j}`));
-        await Promise.all(batch);
-      }
-      await close(pub);
+      await publishAll(s, clusterID, 'cu-pub', 'cu.ch');
       await s.close();
 
       s = await startServer(cfg);
@@ -70,13 +74,7 @@ for (const store of STORES) {
       const cfg: EmbeddedServerConfig = { streaming: { ...(await storeOptionsFor(store)), clusterID }, nats: { port } };
       let s: ServerHandle = await startServer(cfg);
       open.push(() => s.close());
-      const pub = await connect(s.natsURL, clusterID, 'cud-pub');
-      for (let i = 1; i <= PUBLISHED; i += 500) {
-        const batch: Array<Promise<string>> = [];
-        for (let j = i; j < i + 500 && j <= PUBLISHED; j++) batch.push(publish(pub, 'cud.ch', `m${j}`));
-        await Promise.all(batch);
-      }
-      await close(pub);
+      await publishAll(s, clusterID, 'cud-pub', 'cud.ch');
       await s.close();
 
       s = await startServer(cfg);
