@@ -19,7 +19,7 @@ import type { Options } from './options';
 import type { StoreEnv } from './env';
 import { runLoadgen } from './loadrun';
 import { printProfile } from './cpuprofile';
-import { CLUSTER_ID, k, loadavg, mb, median, printTable, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
+import { CLUSTER_ID, k, loadavg, mb, median, printTable, readCpuMs, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
 
 const MAX_IN_FLIGHT = 10_000;
 const REPLAY_TIMEOUT_MS = 600_000;
@@ -30,6 +30,8 @@ interface CatchupResult {
   rssBeforeKB: number;
   peakRssKB: number;
   rssEndKB: number;
+  /** Server CPU (user + system) from subscribe to the last message, per message: steadier than msgs/s on a loaded machine. */
+  cpuUsPerMsg: number;
 }
 
 function connectStan(url: string): Promise<stan.Stan> {
@@ -52,6 +54,7 @@ async function replay(s: RunningServer, subject: string, n: number): Promise<Cat
   try {
     const opts = sc.subscriptionOptions().setDeliverAllAvailable().setMaxInFlight(MAX_IN_FLIGHT).setManualAckMode(true);
     const t0 = performance.now();
+    const cpu0 = readCpuMs(s.pid);
     const seconds = await new Promise<number>((resolve, reject) => {
       let got = 0;
       const timer = setTimeout(() => reject(new Error(`catch-up: only ${got} of ${n} messages within ${REPLAY_TIMEOUT_MS / 1000} s`)), REPLAY_TIMEOUT_MS);
@@ -65,8 +68,9 @@ async function replay(s: RunningServer, subject: string, n: number): Promise<Cat
         }
       });
     });
+    const cpuUsPerMsg = ((readCpuMs(s.pid) - cpu0) * 1000) / n;
     const rssEndKB = readStatusKB(s.pid, 'VmRSS');
-    return { rate: n / seconds, seconds, rssBeforeKB, peakRssKB: Math.max(peak, rssEndKB), rssEndKB };
+    return { rate: n / seconds, seconds, rssBeforeKB, peakRssKB: Math.max(peak, rssEndKB), rssEndKB, cpuUsPerMsg };
   } finally {
     clearInterval(sampler);
     await new Promise<void>((resolve) => {
@@ -99,7 +103,7 @@ export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => 
       const r = await replay(s, subject, n);
       results.push(r);
       log(
-        `  catch-up run ${i}: ${k(r.rate)} msgs/s (${r.seconds.toFixed(1)} s); server RSS before ${mb(r.rssBeforeKB)}, ` +
+        `  catch-up run ${i}: ${k(r.rate)} msgs/s (${r.seconds.toFixed(1)} s), server CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg; server RSS before ${mb(r.rssBeforeKB)}, ` +
           `peak ${mb(r.peakRssKB)}, end ${mb(r.rssEndKB)}  load ${la}`,
       );
     } finally {
@@ -110,13 +114,14 @@ export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => 
   }
   log('');
   const table = [
-    ['store', 'stored msgs', 'msgs/s (median)', 'per run', 'seconds', 'RSS before', 'RSS peak'],
+    ['store', 'stored msgs', 'msgs/s (median)', 'per run', 'seconds', 'server CPU µs/msg', 'RSS before', 'RSS peak'],
     [
       env.label,
       String(n),
       k(median(results.map((r) => r.rate))),
       results.map((r) => k(r.rate)).join(' / '),
       median(results.map((r) => r.seconds)).toFixed(1),
+      median(results.map((r) => r.cpuUsPerMsg)).toFixed(1),
       mb(median(results.map((r) => r.rssBeforeKB))),
       mb(median(results.map((r) => r.peakRssKB))),
     ],

@@ -121,6 +121,9 @@ export class Delivery {
     if (sub.pumping || sub.holdNew || !sub.ready || sub.isOffline || sub.group) return;
     const channel = sub.channel;
     const ackWait = sub.ackWaitMs;
+    // One clock read per pass, not per message (a catch-up sends thousands per pass): the
+    // messages of one synchronous pass share their ack deadline.
+    let expiration = 0;
     while (sub.state.lastSent < channel.deliverableSeq && sub.acksPending.size < sub.state.maxInFlight) {
       let seq = sub.state.lastSent + 1;
       const first = channel.store.msgs.firstSeq;
@@ -152,7 +155,8 @@ export class Delivery {
       sub.state.lastSent = seq;
       if (m === undefined) continue;
       this.send(sub, m, false, 0);
-      this.addPending(sub, seq, this.ctx.clock.now() + ackWait);
+      if (expiration === 0) expiration = this.ctx.clock.now() + ackWait;
+      this.addPending(sub, seq, expiration);
     }
   }
 

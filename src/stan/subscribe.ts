@@ -20,6 +20,7 @@ import type { CoreContext } from './context';
 import type { Delivery } from './delivery';
 import type { MsgHandler } from '../nats/transport';
 import * as E from './errors';
+import { ACK_NOT_FAST, fastAckSeq } from '../protocol/ack-fast';
 import { errorText } from '../errors';
 import { ClientRegistry } from './partitioning';
 import { durableKey, QueueGroup, Subscription, type Channel, type Client } from './state';
@@ -281,9 +282,14 @@ export class SubscriptionHandler {
   private ackHandler(ch: Channel): MsgHandler {
     let h = this.ackHandlers.get(ch);
     if (h === undefined) {
+      // The channel name's bytes, for the ack fast path (ack-fast.ts): no string per ack.
+      const name = Buffer.from(ch.name, 'utf8');
       h = (subject, _reply, data) => {
         const sub = ch.byAckInbox.get(subject);
-        if (sub !== undefined) this.onAck(sub, data);
+        if (sub === undefined) return;
+        const seq = fastAckSeq(data, name);
+        if (seq !== ACK_NOT_FAST && !this.ctx.log.isTrace) this.delivery.ack(sub, seq);
+        else this.onAck(sub, data);
       };
       this.ackHandlers.set(ch, h);
     }

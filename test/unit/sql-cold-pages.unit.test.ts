@@ -32,15 +32,18 @@ test('a miss reads a whole page in one query; the next lookups are answered from
   assert.equal(t.calls.length, 1, 'no query per message');
 });
 
-test('half-way through a page the next page is read ahead, so the reader does not wait', async () => {
+test('half-way through a page the next two pages are read ahead (once), so the reader does not wait', async () => {
   const t = table(10_000);
   const pages = new ColdPages(t.query, () => 128, noError);
   await pages.load(1, 10_000);
   const rows = pages.pageRows();
   assert.equal(rows, PAGE_MAX_ROWS);
   pages.get(1 + rows / 2, 10_000);
-  assert.equal(t.calls.length, 2);
+  assert.equal(t.calls.length, 3);
   assert.deepEqual(t.calls[1], [rows + 1, 2 * rows]);
+  assert.deepEqual(t.calls[2], [2 * rows + 1, 3 * rows]);
+  for (let s = 2 + rows / 2; s <= rows; s++) pages.get(s, 10_000);
+  assert.equal(t.calls.length, 3, 'read ahead once per page, not once per message');
   await new Promise((r) => setImmediate(r));
   assert.equal(pages.get(rows + 1, 10_000)?.seq, rows + 1, 'next page already in memory');
 });

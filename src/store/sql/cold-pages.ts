@@ -27,6 +27,8 @@ export const PAGE_MAX_ROWS = 2048;
 const PAGE_MIN_ROWS = 16;
 const PAGE_BYTES = 2 * 1024 * 1024;
 const MAX_PAGES = 4;
+/** Pages read ahead of the one being walked (MAX_PAGES keeps them, the current one and one behind). */
+const READ_AHEAD = 2;
 
 /** Reads the committed rows with from <= seq <= to, in sequence order. */
 export type PageQuery = (from: number, to: number) => Promise<StoredMsg[]>;
@@ -37,6 +39,8 @@ interface Page {
   to: number;
   /** Slot k holds sequence from + k (a gap where no row exists). */
   ring: MsgRing;
+  /** The read of the page after it was started (half-way through): not again per message. */
+  ahead: boolean;
 }
 
 function pageOf(from: number, rows: StoredMsg[]): Page {
@@ -48,7 +52,7 @@ function pageOf(from: number, rows: StoredMsg[]): Page {
     chunk.set(r.bytes, ring.lastOffset);
     next = r.seq + 1;
   }
-  return { from, to: rows[rows.length - 1].seq, ring };
+  return { from, to: rows[rows.length - 1].seq, ring, ahead: false };
 }
 
 export class ColdPages {
@@ -76,10 +80,18 @@ export class ColdPages {
    * `null` when no page covers `seq`. `upTo` is the last sequence worth reading ahead to.
    */
   get(seq: number, upTo: number): StoredMsg | undefined | null {
-    for (const p of this.pages) {
+    const pages = this.pages;
+    for (let i = 0; i < pages.length; i++) {
+      const p = pages[i];
       if (seq < p.from || seq > p.to) continue;
-      // Half-way through: fetch the next page now, so the reader never waits for it.
-      if (seq - p.from >= (p.to - p.from) >> 1 && p.to < upTo) this.prefetch(p.to + 1, upTo);
+      // Half-way through: fetch the next READ_AHEAD pages now, so the reader never waits for
+      // them (one page ahead was not enough on a loaded machine: the read of a page took
+      // longer than the subscriber needed for half a page, and the pump idled).
+      if (!p.ahead && seq - p.from >= (p.to - p.from) >> 1 && p.to < upTo) {
+        p.ahead = true;
+        const rows = this.pageRows();
+        for (let k = 0, from = p.to + 1; k < READ_AHEAD && from <= upTo; k++, from += rows) this.prefetch(from, upTo);
+      }
       const k = seq - p.from;
       const bytes = p.ring.bytesAt(k);
       return bytes === undefined ? undefined : { seq, timestamp: p.ring.tsAt(k), bytes };

@@ -17,6 +17,7 @@ import type { Database } from './schema';
 import type { MsgRow } from './pending-batch';
 import { ColdPages } from './cold-pages';
 import { HotCache } from './hot-cache';
+import type { PageRead } from './dialect/page-reads';
 import { toError } from '../../errors';
 
 /**
@@ -26,6 +27,8 @@ import { toError } from '../../errors';
 export interface ChannelHost {
   /** Reader pool (cold message reads, cold max_age queries). */
   readonly db: Kysely<Database>;
+  /** Cold page reads without the query builder, where the driver has them (dialect/page-reads.ts). */
+  readonly readPage?: PageRead;
   /** Set while the store cannot write (see SqlStore.failure). */
   readonly failure: string | undefined;
   readonly maxMessageBytes: number | undefined;
@@ -295,6 +298,14 @@ export class SqlMsgStore implements MsgStore {
 
   /** Committed rows from..to of this channel, opened (decrypted), in sequence order. */
   private async readRows(from: number, to: number): Promise<StoredMsg[]> {
+    const { host } = this.ch;
+    if (host.readPage !== undefined) {
+      const out: StoredMsg[] = [];
+      await host.readPage(this.ch.id, from, to, (seq, timestamp, data) => {
+        out.push({ seq, timestamp, bytes: host.openRow(this.ch, seq, data) });
+      });
+      return out;
+    }
     const rows = await this.ch.host.db
       .selectFrom('stan_messages')
       .select(['seq', 'ts', 'data'])

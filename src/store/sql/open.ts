@@ -11,6 +11,7 @@ import type { Database } from './schema';
 import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
 import type { SqlDriver } from './dsn-common';
 import { loadPg } from './load-pg';
+import { mysqlPageRead, pgPageRead, sqlitePageRead } from './dialect/page-reads';
 
 /**
  * Knex prints pool errors (with stack traces) on stdout by default; the server reports
@@ -83,10 +84,10 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
       // (its `connectionPool`); Knex does not own that pool, so closing ends it.
       const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
       const knex = knexFactory({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      return adapter('postgres', knex, db, Infinity, () => writerPool.end());
+      return { ...adapter('postgres', knex, db, Infinity, () => writerPool.end()), readPage: pgPageRead(readerPool) };
     }
     const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-    return adapter('postgres', knex, db, Infinity);
+    return { ...adapter('postgres', knex, db, Infinity), readPage: pgPageRead(readerPool) };
   }
   const mysql = await import('mysql2');
   // tls=preferred: TLS when the server offers it, plain otherwise (as the Go driver).
@@ -109,7 +110,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   // Read the server's packet limit so batches never exceed it.
   const [rows] = await pool.promise().query('SELECT @@max_allowed_packet AS m');
   const maxPacket = Number((rows as Array<{ m: number | string }>)[0]?.m ?? 4 * 1024 * 1024);
-  return adapter('mysql', knex, db, Math.floor(maxPacket * 0.8));
+  return { ...adapter('mysql', knex, db, Math.floor(maxPacket * 0.8)), readPage: mysqlPageRead(pool) };
 }
 
 export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> {
@@ -143,7 +144,7 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   const reader = new BetterSqlite3(file);
   pragmas(reader);
   const db = new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database: reader }) });
-  return adapter('sqlite', knex, db, Infinity);
+  return { ...adapter('sqlite', knex, db, Infinity), readPage: sqlitePageRead(reader) };
 }
 
 export type LeaseDbSpec =

@@ -154,6 +154,10 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     return this.adapter.db;
   }
 
+  get readPage(): ChannelHost['readPage'] {
+    return this.adapter.readPage;
+  }
+
   /** True when message rows are sealed before they are written. */
   get encrypting(): boolean {
     return this.opts.cipher?.encrypting === true;
@@ -206,7 +210,9 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
    */
   openRow(ch: { id: number; name: string }, seq: number, data: Buffer): Buffer {
     try {
-      const out = openRecord(this.opts.cipher, data, rowContext(ch.id, seq));
+      // The context (a 16-byte buffer) only when there is a key: every cold row passes here.
+      const cipher = this.opts.cipher;
+      const out = openRecord(cipher, data, cipher !== undefined ? rowContext(ch.id, seq) : undefined);
       return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     } catch (err) {
       throw new StoreError(describeOpenFailure(err, ch.name, seq));
