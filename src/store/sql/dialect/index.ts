@@ -12,6 +12,7 @@ import type { Knex } from 'knex';
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema';
 import type { Dialect, DialectName } from './types';
+import type { SqliteWriteThread } from '../sqlite-writer';
 import { postgres } from './postgres';
 import { mysql } from './mysql';
 import { sqlite } from './sqlite';
@@ -34,6 +35,8 @@ export interface DialectAdapter {
   maxRowsPerInsert(columns: number): number;
   /** Upper bound of one statement's size (MariaDB's max_allowed_packet); Infinity if none. */
   readonly maxStatementBytes: number;
+  /** SQLite only, when opened with a write thread: group commits go there (sqlite-writer.ts). */
+  readonly writeThread?: SqliteWriteThread;
   close(): Promise<void>;
 }
 
