@@ -12,6 +12,7 @@ import type { MsgRow, Pending } from './pending-batch';
 import { rowData, type RowSealer } from './sealing';
 import { packSqliteBatch, type FenceStatement } from './sqlite-batch';
 import type { SqliteWriteThread } from './sqlite-writer';
+import { InlineSqliteWriter, SQLITE_INLINE_MAX_ROWS } from './sqlite-inline';
 
 /** Retention deletes are batched: at most one range DELETE per channel per this interval (ms). */
 const TRUNCATE_EVERY_MS = 1000;
@@ -68,6 +69,8 @@ export class BatchWriter {
   private lastDeletesAt = 0;
   /** `INSERT INTO stan_messages … VALUES (?,?,?,?,?),…` per row count: built once, reused. */
   private readonly insertSql = new Map<number, string>();
+  /** Small batches of a store with a write thread (sqlite-inline.ts). */
+  private inline: InlineSqliteWriter | undefined;
 
   constructor(
     private readonly adapter: DialectAdapter,
@@ -169,7 +172,8 @@ export class BatchWriter {
       skipExisting: b.retry,
       encrypting: this.opts.encrypting,
     });
-    const result = await thread.write(plan);
+    const small = rows.length + b.events.length <= SQLITE_INLINE_MAX_ROWS;
+    const result = small ? await (this.inline ??= new InlineSqliteWriter(this.adapter.knex)).write(plan) : await thread.write(plan);
     if (result === 'fence-lost' && this.fenceStatement !== undefined) throw this.fenceStatement.lost();
     this.committed(b, deletes);
   }

@@ -120,6 +120,9 @@ type Statement = BetterSqlite3.Statement<unknown[]>;
 class FenceLost extends Error {}
 
 const INSERT_MSG = 'insert into stan_messages (channel_id, seq, ts, size, data) values (?, ?, ?, ?, ?)';
+/** Rows per multi-row INSERT (see insertMessages). */
+const MULTI_ROWS = 32;
+const INSERT_MSGS = `insert into stan_messages (channel_id, seq, ts, size, data) values ${new Array<string>(MULTI_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`;
 
 /** Prepared statements of one connection, prepared on first use and kept. */
 export class SqliteBatchRunner {
@@ -162,10 +165,35 @@ export class SqliteBatchRunner {
     eachRow(ev, (i, body) => insEvent?.run(ev.kinds[i], Number.isNaN(ev.channels[i]) ? null : ev.channels[i], body));
     for (const [channelID, firstSeq] of p.deletes) this.stmt('delete from stan_messages where channel_id = ? and seq < ?').run(channelID, firstSeq);
     for (const channelID of p.dropChannels) this.stmt('delete from stan_messages where channel_id = ?').run(channelID);
-    const m = p.msgs;
-    if (m.seqs.length === 0) return;
-    const ins = this.stmt(p.skipExisting ? `${INSERT_MSG} on conflict (channel_id, seq) do nothing` : INSERT_MSG);
-    eachRow(m, (i, data) => ins.run(m.channels[i], m.seqs[i], m.ts[i], m.sizes[i], data));
+    this.insertMessages(p.msgs, p.skipExisting ? ' on conflict (channel_id, seq) do nothing' : '');
+  }
+
+  /**
+   * MULTI_ROWS rows per statement run, the rest one by one: a run's fixed cost (the call into
+   * the driver, the statement reset) is paid once per MULTI_ROWS rows.
+   */
+  private insertMessages(m: SqliteBatchPlan['msgs'], suffix: string): void {
+    const n = m.seqs.length;
+    if (n === 0) return;
+    const one = this.stmt(INSERT_MSG + suffix);
+    const many = n >= MULTI_ROWS ? this.stmt(INSERT_MSGS + suffix) : undefined;
+    const params = new Array<number | Buffer>(MULTI_ROWS * 5);
+    let k = 0;
+    eachRow(m, (i, data) => {
+      if (many === undefined || i >= n - (n % MULTI_ROWS)) {
+        one.run(m.channels[i], m.seqs[i], m.ts[i], m.sizes[i], data);
+        return;
+      }
+      params[k++] = m.channels[i];
+      params[k++] = m.seqs[i];
+      params[k++] = m.ts[i];
+      params[k++] = m.sizes[i];
+      params[k++] = data;
+      if (k === params.length) {
+        many.run(...params);
+        k = 0;
+      }
+    });
   }
 }
 
