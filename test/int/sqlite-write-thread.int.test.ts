@@ -3,6 +3,7 @@
  * commit resolves once the rows are committed (another connection reads them), what was
  * written survives a reopen, the FT fence runs inside the thread's transaction (a lost lease
  * refuses the write and nothing of it is stored), and a write thread that died is replaced.
+ * Batches of a few rows are written on the main thread (sqlite-inline.ts): both paths run here.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,18 +90,23 @@ test('FT: the fence runs in the write thread transaction; a lost lease refuses t
   );
   const before = (await lease.peek())?.writes ?? 0;
   const ch = s.createChannel('foo');
-  store(ch, 1, 5);
+  const first = Array.from({ length: 20 }, (_, i) => i + 1);
+  // 20 rows: on the thread; then 2 rows: inline (sqlite-inline.ts). Both run the fence statement.
+  store(ch, 1, 20);
   await s.commit();
   assert.equal((await lease.peek())?.writes, before + 1, 'the fence UPDATE ran with the commit');
+  store(ch, 21, 22);
+  await s.commit();
+  assert.equal((await lease.peek())?.writes, before + 2);
   assert.equal(fnCalls, 0, 'group commits use the statement, not the main-thread fence');
-  assert.deepEqual(storedSeqs(dir), [1, 2, 3, 4, 5]);
+  assert.deepEqual(storedSeqs(dir), [...first, 21, 22]);
 
   // Another server takes the lease over (a new epoch).
   await knex('stan_lease').where('group_name', 'g').update({ owner: 'other', epoch: knex.raw('epoch + 1') });
-  store(ch, 6, 8);
+  store(ch, 23, 50);
   await assert.rejects(s.commit(), LeaseLostError);
   assert.ok(lostCalls >= 1);
-  assert.deepEqual(storedSeqs(dir), [1, 2, 3, 4, 5], 'nothing of the fenced-out batch is stored');
+  assert.deepEqual(storedSeqs(dir), [...first, 21, 22], 'nothing of the fenced-out batch is stored');
   await knex.destroy();
   s.setFence(async () => undefined);
   await s.close();
@@ -112,13 +118,14 @@ test('a write thread that died is replaced by the next commit', async () => {
   await s.recover();
   s.init(serverInfo('c1'));
   const ch = s.createChannel('foo');
-  store(ch, 1, 3);
+  // More rows than SQLITE_INLINE_MAX_ROWS: these batches go to the thread.
+  store(ch, 1, 40);
   await s.commit();
   const w = spawnedSqliteWriters[spawnedSqliteWriters.length - 1];
   await w.terminate();
-  store(ch, 4, 6);
+  store(ch, 41, 80);
   await s.commit();
   assert.notEqual(spawnedSqliteWriters[spawnedSqliteWriters.length - 1], w, 'a new thread was started');
-  assert.deepEqual(storedSeqs(dir), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(storedSeqs(dir), Array.from({ length: 80 }, (_, i) => i + 1));
   await s.close();
 });
