@@ -107,52 +107,46 @@ export class SqliteWriteThread {
     return this.starting;
   }
 
-  private spawn(): Promise<Running> {
-    return new Promise<Running>((resolve, reject) => {
-      let worker: Worker;
-      try {
-        worker = this.spawnWorker(this.data);
-      } catch (err) {
-        reject(toError(err));
-        return;
-      }
-      const run: Running = { worker, waiting: new Map() };
-      let started = false;
-      const fail = (err: Error): void => {
-        if (!started) {
-          started = true;
-          reject(err);
-          return;
-        }
-        if (this.running === run) this.running = undefined;
-        for (const w of run.waiting.values()) w.reject(err);
-        run.waiting.clear();
-      };
-      worker.on('message', (m: SqliteWriteReply) => {
-        if ('ready' in m || 'startError' in m) {
-          if (started) return;
-          started = true;
-          if ('startError' in m) {
-            void worker.terminate();
-            reject(writeError(m.startError));
-            return;
-          }
-          this.running = run;
-          worker.unref();
-          resolve(run);
-          return;
-        }
-        const w = run.waiting.get(m.id);
-        if (w === undefined) return;
-        run.waiting.delete(m.id);
-        if (run.waiting.size === 0) worker.unref();
-        if ('error' in m) w.reject(writeError(m.error));
-        else w.resolve(m.result);
-      });
-      // Transient for the store (no SQLite code): the rows are kept and retried by a new worker.
-      worker.on('error', (err) => fail(new Error(`SQLite write thread failed: ${err.message}`)));
-      worker.on('exit', (code) => fail(new Error(`SQLite write thread exited (code ${code})`)));
+  private async spawn(): Promise<Running> {
+    const worker = this.spawnWorker(this.data);
+    // Started once it answers: its connection is open, or why it is not.
+    let onError: (err: Error) => void = () => undefined;
+    let onExit: (code: number) => void = () => undefined;
+    const started = new Promise<SqliteWriteReply>((resolve, reject) => {
+      onError = reject;
+      onExit = (code) => reject(new Error(`SQLite write thread exited while starting (code ${code})`));
+      worker.once('message', resolve).once('error', onError).once('exit', onExit);
     });
+    try {
+      const first = await started;
+      if ('startError' in first) throw writeError(first.startError);
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    } finally {
+      worker.off('error', onError).off('exit', onExit);
+    }
+    const run: Running = { worker, waiting: new Map() };
+    const lost = (err: Error): void => {
+      if (this.running === run) this.running = undefined;
+      for (const w of run.waiting.values()) w.reject(err);
+      run.waiting.clear();
+    };
+    worker.on('message', (m: SqliteWriteReply) => {
+      if (!('id' in m)) return;
+      const w = run.waiting.get(m.id);
+      if (w === undefined) return;
+      run.waiting.delete(m.id);
+      if (run.waiting.size === 0) worker.unref();
+      if ('error' in m) w.reject(writeError(m.error));
+      else w.resolve(m.result);
+    });
+    // Transient for the store (no SQLite code): the rows are kept and retried by a new worker.
+    worker.on('error', (err) => lost(new Error(`SQLite write thread failed: ${err.message}`)));
+    worker.on('exit', (code) => lost(new Error(`SQLite write thread exited (code ${code})`)));
+    this.running = run;
+    worker.unref();
+    return run;
   }
 
   /** Stops the worker after the batches it holds (the store's last commit is awaited before this). */
@@ -161,6 +155,7 @@ export class SqliteWriteThread {
     const run = this.running ?? (await this.starting?.catch(() => undefined));
     if (run === undefined) return;
     const exited = new Promise<void>((r) => run.worker.once('exit', () => r()));
+    run.worker.ref();
     run.worker.postMessage({ close: true } satisfies SqliteWriteRequest);
     await exited;
   }
