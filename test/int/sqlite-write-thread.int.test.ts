@@ -31,6 +31,15 @@ function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-thread-'));
 }
 
+/** A new store, recovered (empty) and initialised, with one channel. */
+async function fresh(): Promise<{ dir: string; s: SqlStore; ch: ReturnType<SqlStore['createChannel']> }> {
+  const dir = tmp();
+  const s = await open(dir);
+  assert.equal(await s.recover(), null);
+  s.init(serverInfo('c1'));
+  return { dir, s, ch: s.createChannel('foo') };
+}
+
 function storedSeqs(dir: string): number[] {
   const db = new BetterSqlite3(path.join(dir, SQLITE_FILE), { readonly: true });
   try {
@@ -45,11 +54,7 @@ function store(ch: ReturnType<SqlStore['createChannel']>, from: number, to: numb
 }
 
 test('a commit resolves once its rows are committed; they survive a reopen', async () => {
-  const dir = tmp();
-  const s1 = await open(dir);
-  assert.equal(await s1.recover(), null);
-  s1.init(serverInfo('c1'));
-  const ch = s1.createChannel('foo');
+  const { dir, s: s1, ch } = await fresh();
   store(ch, 1, 1200);
   await s1.commit();
   // Read on another connection, before any close: committed, not only written.
@@ -59,22 +64,14 @@ test('a commit resolves once its rows are committed; they survive a reopen', asy
   await s1.close();
 
   const s2 = await open(dir);
-  const rec = await s2.recover();
-  assert.ok(rec);
-  assert.equal(rec.info.ClusterID, 'c1');
-  const rc = rec.channels[0];
-  assert.equal(rc.channel.msgs.lastSeq, 1210);
-  const m = await rc.channel.msgs.lookup(1205);
-  assert.ok(m);
-  assert.equal(m.seq, 1205);
+  const msgs = (await s2.recover())?.channels[0]?.channel.msgs;
+  assert.equal(msgs?.lastSeq, 1210);
+  assert.equal((await msgs?.lookup(1205))?.seq, 1205);
   await s2.close();
 });
 
 test('FT: the fence runs in the write thread transaction; a lost lease refuses the write and stores nothing of it', async () => {
-  const dir = tmp();
-  const s = await open(dir);
-  await s.recover();
-  s.init(serverInfo('c1'));
+  const { dir, s, ch } = await fresh();
   const { knex } = await openLeaseKnex({ kind: 'sqlite', dir }, 2000);
   const lease = new Lease(knex, 'sqlite', { group: 'g', owner: 'me', ttlMs: 60_000 });
   await lease.init();
@@ -89,7 +86,6 @@ test('FT: the fence runs in the write thread transaction; a lost lease refuses t
     { statement: () => lease.fenceStatement(), lost: () => (lostCalls++, lease.lostError()) },
   );
   const before = (await lease.peek())?.writes ?? 0;
-  const ch = s.createChannel('foo');
   const first = Array.from({ length: 20 }, (_, i) => i + 1);
   // 20 rows: on the thread; then 2 rows: inline (sqlite-inline.ts). Both run the fence statement.
   store(ch, 1, 20);
@@ -113,11 +109,7 @@ test('FT: the fence runs in the write thread transaction; a lost lease refuses t
 });
 
 test('a write thread that died is replaced by the next commit', async () => {
-  const dir = tmp();
-  const s = await open(dir);
-  await s.recover();
-  s.init(serverInfo('c1'));
-  const ch = s.createChannel('foo');
+  const { dir, s, ch } = await fresh();
   // More rows than SQLITE_INLINE_MAX_ROWS: these batches go to the thread.
   store(ch, 1, 40);
   await s.commit();
