@@ -160,6 +160,7 @@ export class BatchWriter {
    * The FILE store's write thread (sqlite-writer.ts): the batch is copied into a plan and
    * committed there in one transaction, fence first. It is handed over only once any
    * transaction before it committed: the thread would otherwise commit it after a failure.
+   * A batch of a few rows is written inline instead (sqlite-inline.ts: same statements).
    */
   private async writeOnThread(thread: SqliteWriteThread, b: Pending, rows: MsgRow[], deletes: Map<number, number> | undefined, gate?: CommitGate): Promise<void> {
     gate?.ready();
