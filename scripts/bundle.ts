@@ -2,8 +2,9 @@
  * The last step of `npm run build`: bundles the compiled server (dist/src/cli/main.js and
  * everything it requires, dependencies included) into dist/bundle/main.js, which the
  * launcher runs through its V8 code cache (src/launch/launcher.ts, docs/startup.md). The
- * sealing worker thread is bundled too (dist/bundle/seal-worker.js): the bundle's
- * seal-pool starts it from its own directory, as the compiled modules do.
+ * sealing worker thread is bundled too (dist/bundle/seal-worker.js), and so is the FILE
+ * store's write thread (dist/bundle/sqlite-write-worker.js): the bundle starts them from its
+ * own directory, as the compiled modules do.
  *
  * The input is tsc's output, not the .ts sources: the bundle behaves exactly like dist/src.
  *
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     entryPoints: {
       main: path.join(DIST, 'src', 'cli', 'main.js'),
       'seal-worker': path.join(DIST, 'src', 'store', 'seal-worker.js'),
+      'sqlite-write-worker': path.join(DIST, 'src', 'store', 'sql', 'sqlite-write-worker.js'),
     },
     outdir: path.join(DIST, 'bundle'),
     bundle: true,
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
     logLevel: 'warning',
   });
   if (result.errors.length > 0) process.exit(1);
-  for (const name of ['main.js', 'seal-worker.js']) asciiOnly(path.join(DIST, 'bundle', name));
+  for (const name of ['main.js', 'seal-worker.js', 'sqlite-write-worker.js']) asciiOnly(path.join(DIST, 'bundle', name));
 }
 
 /**

@@ -10,6 +10,7 @@ import { defaultServerOptions, ServerOptions, StreamingOptions, NatsServerOption
 import type { Logger } from './logging/logger';
 import { StreamingServer } from './stan/streaming-server';
 import type { SealWorkerSpawner } from './store/seal-pool';
+import type { SqliteWriterSpawner } from './store/sql/sqlite-writer';
 
 export type { ServerOptions, StreamingOptions, NatsServerOptions } from './config/options';
 export type { Logger } from './logging/logger';
@@ -23,6 +24,8 @@ export interface EmbeddedServerConfig {
   natsLogger?: Logger;
   /** Starts the store's encryption worker threads (default: the compiled worker file; code run from the .ts sources passes one that loads them). */
   spawnSealWorker?: SealWorkerSpawner;
+  /** Starts the FILE store's write thread (default: the compiled worker file when present, else commits on the main thread). */
+  spawnSqliteWriter?: SqliteWriterSpawner;
 }
 
 export interface ServerHandle {
@@ -42,7 +45,7 @@ export async function startServer(cfg: EmbeddedServerConfig = {}): Promise<Serve
     nats: { ...base.nats, host: '127.0.0.1', httpHost: '127.0.0.1', ...cfg.nats },
     explicit: new Set<string>(),
   };
-  const server = await StreamingServer.start(options, { stanLogger: cfg.logger, natsLogger: cfg.natsLogger, spawnSealWorker: cfg.spawnSealWorker });
+  const server = await StreamingServer.start(options, { stanLogger: cfg.logger, natsLogger: cfg.natsLogger, spawnSealWorker: cfg.spawnSealWorker, spawnSqliteWriter: cfg.spawnSqliteWriter });
   return {
     natsURL: server.natsURL,
     clusterID: options.streaming.clusterID,

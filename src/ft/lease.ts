@@ -154,11 +154,29 @@ export class Lease {
    */
   async fence(trx: Knex.Transaction): Promise<void> {
     if (this.idleTxGuard !== undefined) await trx.raw(this.idleTxGuard);
-    const n = await trx('stan_lease')
+    const n = await this.fenceQuery(trx);
+    if (n !== 1) throw this.lostError();
+  }
+
+  private fenceQuery(k: Knex | Knex.Transaction): Knex.QueryBuilder {
+    return k('stan_lease')
       .where({ group_name: this.opts.group, owner: this.opts.owner, epoch: this.epoch })
-      .andWhere('expires_at', '>', trx.raw(this.now))
-      .update({ writes: trx.raw('writes + 1') });
-    if (n !== 1) throw new LeaseLostError(`ft: lease of group "${this.opts.group}" lost (epoch ${this.epoch})`);
+      .andWhere('expires_at', '>', k.raw(this.now))
+      .update({ writes: k.raw('writes + 1') });
+  }
+
+  /**
+   * fence()'s UPDATE as SQL text and bindings, for a write transaction on another connection
+   * (the FILE store's write thread): it must change exactly one row. SQLite only (it has no
+   * idle-transaction guard, which would be a second statement).
+   */
+  fenceStatement(): { sql: string; bindings: Array<string | number> } {
+    const q = this.fenceQuery(this.knex).toSQL().toNative();
+    return { sql: q.sql, bindings: q.bindings as Array<string | number> };
+  }
+
+  lostError(): LeaseLostError {
+    return new LeaseLostError(`ft: lease of group "${this.opts.group}" lost (epoch ${this.epoch})`);
   }
 
   /** The lease row as it is now (owner and write counter), without taking any lock. */

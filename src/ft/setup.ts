@@ -147,7 +147,15 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
       if (err instanceof LeaseLostError) ctl.fenceFailed(err);
       throw err;
     }
-  });
+  }, lease.dialect === 'sqlite' ? {
+    // The FILE store's write thread runs the same UPDATE on its own connection.
+    statement: () => lease.fenceStatement(),
+    lost: () => {
+      const err = lease.lostError();
+      ctl.fenceFailed(err);
+      return err;
+    },
+  } : undefined);
   ctl.startRenewing();
   return ctl;
 }

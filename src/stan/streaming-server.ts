@@ -23,6 +23,7 @@ import type { MonitorHttpServer } from '../monitor/http';
 import type { ChildNatsServer } from '../nats/child-server';
 import { errorText } from '../errors';
 import type { SealWorkerSpawner } from '../store/seal-pool';
+import type { SqliteWriterSpawner } from '../store/sql/sqlite-writer';
 import { clusterMember, clusterStep, startClusterGossip, type ClusterMember } from '../cluster/runtime';
 import {
   checkClientPortFree,
@@ -45,6 +46,8 @@ export interface StartOptions {
   stanLogger?: Logger;
   /** Starts the store's encryption worker threads (default: the compiled worker file). */
   spawnSealWorker?: SealWorkerSpawner;
+  /** Starts the FILE store's write thread (default: the compiled worker file when present). */
+  spawnSqliteWriter?: SqliteWriterSpawner;
   /** Aborts a start-up that is waiting (FT standby) when a shutdown is requested. */
   signal?: AbortSignal;
   /**
@@ -134,7 +137,7 @@ export class StreamingServer {
     const parts: StartupParts = {};
     const startTime = new Date();
     try {
-      const store = (parts.store = await openStoreStep(options, log, { spawnSealWorker: loggers.spawnSealWorker }));
+      const store = (parts.store = await openStoreStep(options, log, { spawnSealWorker: loggers.spawnSealWorker, spawnSqliteWriter: loggers.spawnSqliteWriter }));
       const nats = (parts.nats = await connectNatsStep(options, {
         useChild,
         log,

@@ -250,7 +250,17 @@ export function checkClusterID(stored: string, configured: string, where = 'data
  * the same database family knows how to use; the contract keeps it opaque.
  */
 export interface FencedStore extends Store {
-  setFence(fence: (tx: FenceTransaction) => Promise<void>): void;
+  /**
+   * `statement`: the same fence as one SQL statement, for a store that commits on a
+   * connection the caller's code cannot reach (the FILE store's write thread); without it
+   * such a store commits fenced writes on the main thread.
+   */
+  setFence(fence: (tx: FenceTransaction) => Promise<void>, statement?: FenceStatementSource): void;
+}
+/** A fence as one statement (`?` placeholders) that must change exactly one row, and the error when it changes none. */
+export interface FenceStatementSource {
+  statement(): { sql: string; bindings: Array<string | number> };
+  lost(): Error;
 }
 /** The write transaction handed to a fence: opaque here (SQL stores pass a Knex transaction). */
 export type FenceTransaction = object;

@@ -12,6 +12,7 @@ import type { SqlStore } from './sql/sql-store';
 import { cipherFromOptions, type CipherSetup } from './crypto';
 import { StanServerError } from '../errors';
 import type { SealWorkerSpawner } from './seal-pool';
+import type { SqliteWriterSpawner } from './sql/sqlite-writer';
 
 /**
  * Tables the SQL store reads and writes. The schema check only compares the recorded
@@ -67,6 +68,8 @@ async function started(store: SqlStore): Promise<SqlStore> {
 export interface OpenStoreDeps {
   /** Starts the encryption workers (default: the compiled worker, spawnSealWorker). */
   spawnSealWorker?: SealWorkerSpawner;
+  /** Starts the FILE store's write thread (default: the compiled worker file when present, else commits on the main thread). */
+  spawnSqliteWriter?: SqliteWriterSpawner;
 }
 
 export async function openStore(so: StreamingOptions, log: Logger, deps: OpenStoreDeps = {}): Promise<Store> {
@@ -82,7 +85,8 @@ export async function openStore(so: StreamingOptions, log: Logger, deps: OpenSto
     if (!so.filestoreDir) throw new StoreConfigError('the FILE store needs a directory: add --dir <path>');
     // Before opening: opening would create our database file inside the reference's layout.
     assertNoReferenceFileStore(so.filestoreDir);
-    const adapter = await open.openSqlite({ dir: so.filestoreDir, sync: so.file.doSync });
+    const writer = deps.spawnSqliteWriter ?? (await import('./sql/sqlite-writer')).defaultSqliteWriter();
+    const adapter = await open.openSqlite({ dir: so.filestoreDir, sync: so.file.doSync, writer });
     try {
       const st = await prepareSchema(adapter.knex, { dialect: 'sqlite', dir: so.filestoreDir, autoMigrate: true, log: (l) => log.notice(l) });
       for (const w of st.warnings) log.warn(w);

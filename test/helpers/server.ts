@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startServer, EmbeddedServerConfig, ServerHandle } from '../../src/index';
+import { tsxSqliteWriter } from './sqlite-writer';
 import type { StreamingOptions } from '../../src/config/options';
 
 let counter = 0;
@@ -70,6 +71,8 @@ export async function startTestServer(cfg: EmbeddedServerConfig = {}): Promise<S
     streaming.natsServerURL = await sharedExternalNats();
   }
   return startServer({
+    // In-process servers run the .ts sources: the FILE store's write thread too.
+    spawnSqliteWriter: tsxSqliteWriter,
     ...cfg,
     streaming: { ...streaming, ...cfg.streaming },
     nats: { port: 0, ...cfg.nats },

@@ -7,11 +7,13 @@ import { prepareSchema } from '../../src/store/sql/schema-check';
 import { SqlStore } from '../../src/store/sql/sql-store';
 import { testDatabase, type DbKind } from './db';
 import type { StoreUnderTest } from './store-contract';
+import type { SqliteWriterSpawner } from '../../src/store/sql/sqlite-writer';
 
-export function sqliteUnderTest(): StoreUnderTest {
+/** `writer`: commits through the FILE store's write thread (sqlite-writer.ts). */
+export function sqliteUnderTest(writer?: SqliteWriterSpawner): StoreUnderTest {
   let dir = '';
   return {
-    name: 'SQL on SQLite (FILE)',
+    name: writer === undefined ? 'SQL on SQLite (FILE)' : 'SQL on SQLite (FILE), write thread',
     persistent: true,
     capabilities: { fenced: true, commitObservable: true, healthChecked: true },
     fresh: () => {
@@ -19,7 +21,7 @@ export function sqliteUnderTest(): StoreUnderTest {
       return Promise.resolve();
     },
     open: async ({ clusterID, limits, now }) => {
-      const a = await openSqlite({ dir, sync: false });
+      const a = await openSqlite({ dir, sync: false, writer });
       await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
       return new SqlStore(a, { type: 'FILE', clusterID, limits, maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0, now });
     },

@@ -12,6 +12,9 @@ import { encodeEvent } from '../events/event-codec';
 import type { DialectAdapter } from './dialect';
 import type { MsgRow, Pending } from './pending-batch';
 import { rowData, type RowSealer } from './sealing';
+import { packSqliteBatch, type FenceStatement } from './sqlite-batch';
+import type { SqliteWriteThread } from './sqlite-writer';
+import { InlineSqliteWriter, SQLITE_INLINE_MAX_ROWS } from './sqlite-inline';
 
 /** Retention deletes are batched: at most one range DELETE per channel per this interval (ms). */
 const TRUNCATE_EVERY_MS = 1000;
@@ -30,6 +33,12 @@ interface RowWrite {
 
 /** A check run first in every write transaction (FT: the lease fence); throws to refuse the write. */
 export type WriteFence = (trx: Knex.Transaction) => Promise<void>;
+/** The same fence as one statement, for a write thread (contract.ts FenceStatementSource). */
+export interface WriteFenceStatement {
+  statement(): FenceStatement;
+  /** The error a write fails with when the statement changed no row. */
+  lost(): Error;
+}
 
 /**
  * How a pipelined transaction (commit-flights.ts) waits for the one before it: `ready()` is
@@ -55,6 +64,8 @@ export interface BatchWriterOptions {
 export class BatchWriter {
   /** See Store fencing (contract.ts, FencedStore). */
   fence: WriteFence | undefined;
+  /** The fence as a statement (FT on FILE with a write thread); without it fenced writes stay on the main thread. */
+  fenceStatement: WriteFenceStatement | undefined;
   /** The stan_server row is written with the next batch (after ServerInit). */
   needsServerRow = false;
   /** Set by close(): the last batch applies every owed delete. */
@@ -66,6 +77,8 @@ export class BatchWriter {
   private lastDeletesAt = 0;
   /** `INSERT INTO stan_messages … VALUES (?,?,?,?,?),…` per row count: built once, reused. */
   private readonly insertSql = new Map<number, string>();
+  /** Small batches of a store with a write thread (sqlite-inline.ts). */
+  private inline: InlineSqliteWriter | undefined;
 
   constructor(
     private readonly adapter: DialectAdapter,
@@ -79,11 +92,6 @@ export class BatchWriter {
    */
   async write(b: Pending, gate?: CommitGate): Promise<void> {
     const knex = this.adapter.knex;
-    const eventRows: EventRow[] = b.events.map((e) => ({
-      kind: e.kind,
-      channel_id: 'channelID' in e ? e.channelID : null,
-      body: Buffer.from(encodeEvent(e)),
-    }));
     for (const [channelID, firstSeq] of b.truncates) {
       if ((this.truncFloor.get(channelID) ?? 0) < firstSeq) this.truncFloor.set(channelID, firstSeq);
       if ((this.deletesDue.get(channelID) ?? 0) < firstSeq) this.deletesDue.set(channelID, firstSeq);
@@ -91,7 +99,6 @@ export class BatchWriter {
     // Rows already dropped by limits before they were written are simply not written.
     const rows = this.truncFloor.size === 0 ? b.msgs : b.msgs.filter((m) => m.seq >= (this.truncFloor.get(m.channel_id) ?? 0));
     await this.sealer.sealAll(rows);
-    const rowWrite = this.rowWrite(rows, b.retry);
     // Rows below a channel's first sequence are invisible (every read starts at firstSeq), so
     // their deletion can wait: one range DELETE per channel per second instead of one per
     // commit keeps steady publishing under limits cheap (fewer dead tuples on PostgreSQL).
@@ -102,6 +109,17 @@ export class BatchWriter {
     // delete the same rows again (it would wait on this one's row locks). Failed deletes stay
     // due and are retried a second later.
     if (deletes) this.lastDeletesAt = now;
+    const thread = this.adapter.writeThread;
+    if (thread !== undefined && (this.fence === undefined || this.fenceStatement !== undefined)) {
+      await this.writeOnThread(thread, b, rows, deletes, gate);
+      return;
+    }
+    const rowWrite = this.rowWrite(rows, b.retry);
+    const eventRows: EventRow[] = b.events.map((e) => ({
+      kind: e.kind,
+      channel_id: 'channelID' in e ? e.channelID : null,
+      body: Buffer.from(encodeEvent(e)),
+    }));
 
     if (rowWrite.alone && this.fence === undefined && !this.needsServerRow && eventRows.length === 0 && deletes === undefined && b.dropChannels.length === 0 && (gate === undefined || gate.first)) {
       // Message rows alone (e.g. a sync publisher's) with no transaction before it in flight:
@@ -112,6 +130,34 @@ export class BatchWriter {
       return;
     }
     await knex.transaction((trx) => this.writeIn(trx, b, eventRows, deletes, rowWrite, gate));
+    this.committed(b, deletes);
+  }
+
+  /**
+   * The FILE store's write thread (sqlite-writer.ts): the batch is copied into a plan and
+   * committed there in one transaction, fence first. It is handed over only once any
+   * transaction before it committed: the thread would otherwise commit it after a failure.
+   * A batch of a few rows is written inline instead (sqlite-inline.ts: same statements).
+   */
+  private async writeOnThread(thread: SqliteWriteThread, b: Pending, rows: MsgRow[], deletes: Map<number, number> | undefined, gate?: CommitGate): Promise<void> {
+    gate?.ready();
+    await gate?.mayCommit();
+    const plan = packSqliteBatch(b.events, rows, {
+      fence: this.fence === undefined ? undefined : this.fenceStatement?.statement(),
+      serverRow: this.needsServerRow ? { clusterID: this.opts.clusterID, createdAt: this.opts.now() } : undefined,
+      deletes,
+      dropChannels: b.dropChannels,
+      skipExisting: b.retry,
+      encrypting: this.opts.encrypting,
+    });
+    const small = rows.length + b.events.length <= SQLITE_INLINE_MAX_ROWS;
+    const result = small ? await (this.inline ??= new InlineSqliteWriter(this.adapter.knex)).write(plan) : await thread.write(plan);
+    if (result === 'fence-lost' && this.fenceStatement !== undefined) throw this.fenceStatement.lost();
+    this.committed(b, deletes);
+  }
+
+  /** Bookkeeping once `b` committed: deletes done, dropped channels forgotten. */
+  private committed(b: Pending, deletes: Map<number, number> | undefined): void {
     if (deletes) {
       for (const [channelID, firstSeq] of deletes) if (this.deletesDue.get(channelID) === firstSeq) this.deletesDue.delete(channelID);
     }

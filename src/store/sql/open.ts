@@ -12,6 +12,7 @@ import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
 import type { SqlDriver } from './dsn-common';
 import { loadPg } from './load-pg';
 import { mysqlPageRead, pgPageRead, sqlitePageRead } from './dialect/page-reads';
+import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 
 /**
  * Knex prints pool errors (with stack traces) on stdout by default; the server reports
@@ -35,6 +36,11 @@ export interface OpenSqliteOptions {
   dir: string;
   /** file_sync: synchronous=FULL (default) or NORMAL. */
   sync: boolean;
+  /**
+   * Starts the write thread that commits the store's batches (sqlite-writer.ts); without it
+   * they are committed on the main thread through Knex.
+   */
+  writer?: SqliteWriterSpawner;
 }
 
 export const SQLITE_FILE = 'stan.db';
@@ -45,6 +51,7 @@ function adapter(
   db: Kysely<Database>,
   maxStatementBytes: number,
   extraClose: () => Promise<void> = async () => undefined,
+  writeThread?: SqliteWriteThread,
 ): DialectAdapter {
   const dialect = dialectFor(name);
   return {
@@ -53,8 +60,10 @@ function adapter(
     knex,
     db,
     maxStatementBytes,
+    writeThread,
     maxRowsPerInsert: (columns) => Math.max(1, Math.min(dialect.maxRowsPerInsert, Math.floor(dialect.maxParams / columns))),
     close: async () => {
+      await writeThread?.close();
       await db.destroy();
       await knex.destroy();
       await extraClose();
@@ -121,11 +130,7 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   ]);
   fs.mkdirSync(o.dir, { recursive: true });
   const file = path.join(o.dir, SQLITE_FILE);
-  const pragmas = (d: { pragma(s: string): unknown }): void => {
-    d.pragma('journal_mode = WAL');
-    d.pragma(`synchronous = ${o.sync ? 'FULL' : 'NORMAL'}`);
-    d.pragma('busy_timeout = 5000');
-  };
+  const pragmas = (d: { pragma(s: string): unknown }): void => applySqlitePragmas(d, o.sync);
   const knex = knexFactory({
     client: 'better-sqlite3',
     connection: { filename: file },
@@ -144,7 +149,17 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   const reader = new BetterSqlite3(file);
   pragmas(reader);
   const db = new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database: reader }) });
-  return { ...adapter('sqlite', knex, db, Infinity), readPage: sqlitePageRead(reader) };
+  const readPage = sqlitePageRead(reader);
+  if (o.writer === undefined) return { ...adapter('sqlite', knex, db, Infinity), readPage };
+  const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer);
+  try {
+    await thread.start();
+  } catch (err) {
+    await db.destroy();
+    await knex.destroy();
+    throw err;
+  }
+  return { ...adapter('sqlite', knex, db, Infinity, undefined, thread), readPage };
 }
 
 export type LeaseDbSpec =

@@ -31,7 +31,7 @@ import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
 import { emptyState, evolve, type ProjectedState, toRecovered } from '../events/projection';
 import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../limits/limits';
-import { BulkAppendStore, BulkMessages, ChannelStore, CommitObservable, checkChannelRoom, FencedStore, HealthCheckedStore, ImportMarker, LogFollowingStore, LogFollowReport, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
+import { BulkAppendStore, BulkMessages, ChannelStore, CommitObservable, checkChannelRoom, FencedStore, FenceStatementSource, HealthCheckedStore, ImportMarker, LogFollowingStore, LogFollowReport, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
 import type { DialectAdapter } from './dialect';
 import { isLoneMessage, newPending, requeue, requeueWaiting, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
@@ -164,9 +164,10 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   }
 
   /** FencedStore (contract.ts): the FT lease check run first in every write transaction. */
-  setFence(fence: WriteFence): void {
+  setFence(fence: WriteFence, statement?: FenceStatementSource): void {
     // The contract's FenceTransaction is this store's Knex transaction (see FencedStore).
     this.writer.fence = fence;
+    this.writer.fenceStatement = statement;
   }
 
   /** LogFollowingStore (contract.ts): keep the state warm until recover() takes over. */

@@ -13,6 +13,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema';
 import type { Dialect, DialectName } from './types';
 import type { PageRead } from './page-reads';
+import type { SqliteWriteThread } from '../sqlite-writer';
 import { postgres } from './postgres';
 import { mysql } from './mysql';
 import { sqlite } from './sqlite';
@@ -37,6 +38,8 @@ export interface DialectAdapter {
   readonly maxStatementBytes: number;
   /** Cold page reads on the reader pool without the query builder (page-reads.ts), where open. */
   readonly readPage?: PageRead;
+  /** SQLite only, when opened with a write thread: group commits go there (sqlite-writer.ts). */
+  readonly writeThread?: SqliteWriteThread;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,208 @@
+/**
+ * One group commit of the FILE store (SQLite) as plain data, and the synchronous transaction
+ * that writes it on a better-sqlite3 connection. The main thread packs a batch
+ * (`packSqliteBatch`: every message row and event body *copied* into a few typed arrays, so
+ * the plan owns its bytes and its buffers can be transferred to the write thread: message
+ * bytes are otherwise views into a shared MsgRing chunk or the hot cache, reused after the
+ * commit); the write thread (sqlite-write-worker.ts) runs `runSqliteBatch` on its own
+ * connection with prepared statements kept for its lifetime.
+ *
+ * The statements and their order are those of batch-writer.ts's Knex transaction: the FT
+ * fence first, the stan_server row, the event rows (their IDs give the log's order), the
+ * retention and channel deletes, the message rows.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { encodeEvent } from '../events/event-codec';
+import type { StoreEvent } from '../events/events';
+import type { MsgRow } from './pending-batch';
+import { rowData } from './sealing';
+
+/** The FT fence as one statement (`?` placeholders) that must change exactly one row. */
+export interface FenceStatement {
+  sql: string;
+  bindings: Array<string | number>;
+}
+
+/** Columns of many rows: numbers in Float64Arrays (ns timestamps lose what a JS number loses anyway). */
+interface PackedRows {
+  /** Row i's bytes are bytes[ends[i-1] .. ends[i]). */
+  bytes: Uint8Array;
+  ends: Uint32Array;
+}
+
+export interface SqliteBatchPlan {
+  fence?: FenceStatement;
+  serverRow?: { clusterID: string; createdAt: number };
+  /** kind, channel ID (NaN: none) and body of each event row, in log order. */
+  events: PackedRows & { kinds: Int32Array; channels: Float64Array };
+  msgs: PackedRows & { channels: Float64Array; seqs: Float64Array; ts: Float64Array; sizes: Int32Array };
+  /** channel ID, first sequence kept: rows below are deleted. */
+  deletes: Array<[number, number]>;
+  /** Channels whose rows are all deleted. */
+  dropChannels: number[];
+  /** A retried batch: rows already stored are skipped (see Pending.retry). */
+  skipExisting: boolean;
+}
+
+/** What a batch needs besides its rows (computed by batch-writer.ts). */
+export interface SqliteBatchExtras {
+  fence?: FenceStatement;
+  serverRow?: { clusterID: string; createdAt: number };
+  deletes?: ReadonlyMap<number, number>;
+  dropChannels: readonly number[];
+  skipExisting: boolean;
+  encrypting: boolean;
+}
+
+/** Copies `parts` into one new buffer; `ends[i]` is where part i ends. */
+function packBytes(count: number, part: (i: number) => Uint8Array): PackedRows {
+  const ends = new Uint32Array(count);
+  const views = new Array<Uint8Array>(count);
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    views[i] = part(i);
+    total += views[i].byteLength;
+    ends[i] = total;
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    bytes.set(views[i], at);
+    at += views[i].byteLength;
+  }
+  return { bytes, ends };
+}
+
+/** The batch as a plan that owns all its bytes (see the module comment). */
+export function packSqliteBatch(events: readonly StoreEvent[], rows: readonly MsgRow[], x: SqliteBatchExtras): SqliteBatchPlan {
+  const ev = packBytes(events.length, (i) => encodeEvent(events[i]));
+  const kinds = new Int32Array(events.length);
+  const evChannels = new Float64Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    kinds[i] = e.kind;
+    evChannels[i] = 'channelID' in e ? e.channelID : NaN;
+  }
+  const msg = packBytes(rows.length, (i) => rowData(rows[i], x.encrypting));
+  const channels = new Float64Array(rows.length);
+  const seqs = new Float64Array(rows.length);
+  const ts = new Float64Array(rows.length);
+  // The message's size, not the row's (a sealed row is longer).
+  const sizes = new Int32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    channels[i] = rows[i].channel_id;
+    seqs[i] = rows[i].seq;
+    ts[i] = rows[i].ts;
+    sizes[i] = rows[i].size;
+  }
+  return {
+    fence: x.fence,
+    serverRow: x.serverRow,
+    events: { ...ev, kinds, channels: evChannels },
+    msgs: { ...msg, channels, seqs, ts, sizes },
+    deletes: x.deletes === undefined ? [] : [...x.deletes],
+    dropChannels: [...x.dropChannels],
+    skipExisting: x.skipExisting,
+  };
+}
+
+/** The buffers of a plan, to transfer to the write thread (the plan is unusable here after). */
+export function planBuffers(p: SqliteBatchPlan): ArrayBuffer[] {
+  const all = [p.events.bytes, p.events.ends, p.events.kinds, p.events.channels, p.msgs.bytes, p.msgs.ends, p.msgs.channels, p.msgs.seqs, p.msgs.ts, p.msgs.sizes];
+  return [...new Set(all.map((a) => a.buffer as ArrayBuffer))];
+}
+
+// ------------------------------------------------------------ the write side
+
+type Statement = BetterSqlite3.Statement<unknown[]>;
+
+/** Thrown inside the transaction when the fence changed no row: rolled back, reported as 'fence-lost'. */
+class FenceLost extends Error {}
+
+const INSERT_MSG = 'insert into stan_messages (channel_id, seq, ts, size, data) values (?, ?, ?, ?, ?)';
+/** Rows per multi-row INSERT (see insertMessages). */
+const MULTI_ROWS = 32;
+const INSERT_MSGS = `insert into stan_messages (channel_id, seq, ts, size, data) values ${new Array<string>(MULTI_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`;
+
+/** Prepared statements of one connection, prepared on first use and kept. */
+export class SqliteBatchRunner {
+  private readonly stmts = new Map<string, Statement>();
+  private readonly tx: { immediate(p: SqliteBatchPlan): void };
+
+  constructor(private readonly db: BetterSqlite3.Database) {
+    this.tx = db.transaction((p: SqliteBatchPlan) => this.writeAll(p));
+  }
+
+  private stmt(sql: string): Statement {
+    let s = this.stmts.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare<unknown[]>(sql);
+      // Fence statements differ by epoch only: a handful over a process's life.
+      if (this.stmts.size > 64) this.stmts.clear();
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Writes the plan in one IMMEDIATE transaction; 'fence-lost' when the fence changed no row (nothing written). */
+  run(p: SqliteBatchPlan): 'ok' | 'fence-lost' {
+    try {
+      this.tx.immediate(p);
+      return 'ok';
+    } catch (err) {
+      if (err instanceof FenceLost) return 'fence-lost';
+      throw err;
+    }
+  }
+
+  private writeAll(p: SqliteBatchPlan): void {
+    if (p.fence !== undefined && this.stmt(p.fence.sql).run(...p.fence.bindings).changes !== 1) throw new FenceLost();
+    if (p.serverRow !== undefined) {
+      this.stmt('insert into stan_server (id, cluster_id, created_at) values (1, ?, ?) on conflict (id) do nothing').run(p.serverRow.clusterID, p.serverRow.createdAt);
+    }
+    const ev = p.events;
+    const insEvent = ev.kinds.length > 0 ? this.stmt('insert into stan_events (kind, channel_id, body) values (?, ?, ?)') : undefined;
+    eachRow(ev, (i, body) => insEvent?.run(ev.kinds[i], Number.isNaN(ev.channels[i]) ? null : ev.channels[i], body));
+    for (const [channelID, firstSeq] of p.deletes) this.stmt('delete from stan_messages where channel_id = ? and seq < ?').run(channelID, firstSeq);
+    for (const channelID of p.dropChannels) this.stmt('delete from stan_messages where channel_id = ?').run(channelID);
+    this.insertMessages(p.msgs, p.skipExisting ? ' on conflict (channel_id, seq) do nothing' : '');
+  }
+
+  /**
+   * MULTI_ROWS rows per statement run, the rest one by one: a run's fixed cost (the call into
+   * the driver, the statement reset) is paid once per MULTI_ROWS rows.
+   */
+  private insertMessages(m: SqliteBatchPlan['msgs'], suffix: string): void {
+    const n = m.seqs.length;
+    if (n === 0) return;
+    const one = this.stmt(INSERT_MSG + suffix);
+    const many = n >= MULTI_ROWS ? this.stmt(INSERT_MSGS + suffix) : undefined;
+    const params = new Array<number | Buffer>(MULTI_ROWS * 5);
+    let k = 0;
+    eachRow(m, (i, data) => {
+      if (many === undefined || i >= n - (n % MULTI_ROWS)) {
+        one.run(m.channels[i], m.seqs[i], m.ts[i], m.sizes[i], data);
+        return;
+      }
+      params[k++] = m.channels[i];
+      params[k++] = m.seqs[i];
+      params[k++] = m.ts[i];
+      params[k++] = m.sizes[i];
+      params[k++] = data;
+      if (k === params.length) {
+        many.run(...params);
+        k = 0;
+      }
+    });
+  }
+}
+
+/** Calls `fn` with each row's bytes (a Buffer view of the plan's buffer, no copy). */
+function eachRow(rows: PackedRows, fn: (i: number, bytes: Buffer) => void): void {
+  const all = Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.byteLength);
+  let start = 0;
+  for (let i = 0; i < rows.ends.length; i++) {
+    fn(i, all.subarray(start, rows.ends[i]));
+    start = rows.ends[i];
+  }
+}

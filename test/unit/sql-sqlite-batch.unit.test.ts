@@ -1,0 +1,54 @@
+/**
+ * The FILE store's write-thread plan (src/store/sql/sqlite-batch.ts): it owns copies of every
+ * byte it carries (message rows are views into a shared MsgRing chunk, reused after the
+ * commit), keeps the rows' order and columns, and lists every buffer to transfer.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { packSqliteBatch, planBuffers } from '../../src/store/sql/sqlite-batch';
+import { EventKind } from '../../src/store/events/events';
+import type { MsgRow } from '../../src/store/sql/pending-batch';
+
+function row(seq: number, chunk: Buffer, at: number, len: number): MsgRow {
+  const data = chunk.subarray(at, at + len);
+  return { channel_id: 7, seq, ts: 1_700_000_000_000 + seq, size: len, data, plain: data };
+}
+
+test('the plan copies row bytes: changing the source chunk afterwards does not change it', () => {
+  const chunk = Buffer.from('aaaabbbbbbcc');
+  const rows = [row(1, chunk, 0, 4), row(2, chunk, 4, 6), row(3, chunk, 10, 2)];
+  const plan = packSqliteBatch([], rows, { dropChannels: [], skipExisting: false, encrypting: false });
+  chunk.fill(0x7a);
+  assert.equal(Buffer.from(plan.msgs.bytes).toString(), 'aaaabbbbbbcc');
+  assert.deepEqual([...plan.msgs.ends], [4, 10, 12]);
+  assert.deepEqual([...plan.msgs.seqs], [1, 2, 3]);
+  assert.deepEqual([...plan.msgs.sizes], [4, 6, 2]);
+  assert.deepEqual([...plan.msgs.channels], [7, 7, 7]);
+  assert.equal(plan.msgs.ts[2], 1_700_000_000_003);
+  // No buffer of the plan is the source's.
+  for (const b of planBuffers(plan)) assert.notEqual(b, chunk.buffer);
+});
+
+test('events keep their order and channel (none: NaN); deletes and retries are carried', () => {
+  const plan = packSqliteBatch(
+    [
+      { kind: EventKind.ClientClosed, clientID: 'me' },
+      { kind: EventKind.ChannelCreated, channelID: 3, name: 'foo' },
+    ],
+    [],
+    { dropChannels: [9], skipExisting: true, encrypting: false, deletes: new Map([[3, 10]]), fence: { sql: 'update x set y = 1', bindings: ['g'] } },
+  );
+  assert.deepEqual([...plan.events.kinds], [EventKind.ClientClosed, EventKind.ChannelCreated]);
+  assert.ok(Number.isNaN(plan.events.channels[0]));
+  assert.equal(plan.events.channels[1], 3);
+  assert.equal(plan.events.ends.length, 2);
+  assert.deepEqual(plan.deletes, [[3, 10]]);
+  assert.deepEqual(plan.dropChannels, [9]);
+  assert.equal(plan.skipExisting, true);
+  assert.equal(plan.fence?.sql, 'update x set y = 1');
+});
+
+test('a row not sealed yet cannot be packed (nothing is ever written unsealed)', () => {
+  const r: MsgRow = { ...row(1, Buffer.from('abcd'), 0, 4), data: null };
+  assert.throws(() => packSqliteBatch([], [r], { dropChannels: [], skipExisting: false, encrypting: true }));
+});
