@@ -151,14 +151,12 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   const db = new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database: reader }) });
   const readPage = sqlitePageRead(reader);
   if (o.writer === undefined) return { ...adapter('sqlite', knex, db, Infinity), readPage };
+  // Started by the first batch too large to be written inline (sqlite-inline.ts), not here:
+  // a worker with its own isolate and connection cost 30-70 ms of the FILE start-up (first
+  // answered connect 281 ms awaited here, 317 ms started here and awaited at recovery, 248 ms
+  // started on demand; medians of 10 on this machine). That first batch waits for the start
+  // once; a thread that cannot start fails its commits (retried), as a dead thread does.
   const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer);
-  try {
-    await thread.start();
-  } catch (err) {
-    await db.destroy();
-    await knex.destroy();
-    throw err;
-  }
   return { ...adapter('sqlite', knex, db, Infinity, undefined, thread), readPage };
 }
 
