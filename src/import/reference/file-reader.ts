@@ -79,6 +79,8 @@ interface FileChannelState {
 
 /** Opens and recovers a reference FILE store. Messages are read later, per channel. */
 export async function openReferenceFileStore(dir: string, options: FileStoreReadOptions = {}): Promise<ReferenceStoreReader> {
+  // Kept whole (~85 lines): builds the reader's closures over one directory and its settings,
+  // as openReferenceSqlStore does over one connection.
   const settings: FileReadSettings = {
     crcPolynomial: options.crcPolynomial ?? IEEE_POLY,
     verifyCrc: options.verifyCrc ?? true,

@@ -1,7 +1,7 @@
 /**
  * The event-sourced SQL store (PostgreSQL, MySQL/MariaDB, SQLite): see
- * docs/design/event-store.md. This file is the facade and the commit loop; the parts live
- * beside it:
+ * docs/design/event-store.md. This file is the facade; the parts live beside it:
+ *   group-commit.ts   the commit loop: batches, pipelining, settling, retries, failure
  *   message-store.ts  one channel: message cache + hot ring, cold reads, limits, subscriptions
  *   batch-writer.ts   one batch → one transaction (INSERT sizing, owed deletes, fence)
  *   sealing.ts        encryption at rest of message rows (worker + inline)
@@ -23,7 +23,7 @@
  * folded into the projection (so the projection is always exactly the committed state, which
  * is what a snapshot must capture).
  *
- * The commit loop is the server's only batching layer (docs/design/event-store.md).
+ * The group commit (group-commit.ts) is the server's only batching layer.
  */
 import type { StoreLimits } from '../../config/options';
 import type { SqlStoreOptions } from './sql-store-options';
@@ -31,19 +31,15 @@ import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
 import { emptyState, evolve, type ProjectedState, toRecovered } from '../events/projection';
 import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../limits/limits';
-import { BulkAppendStore, BulkMessages, ChannelStore, CommitObservable, checkChannelRoom, FencedStore, FenceStatementSource, HealthCheckedStore, ImportMarker, LogFollowingStore, LogFollowReport, RecoveredState, StoreError, StoreUnavailableError } from '../contract';
+import { BulkAppendStore, BulkMessages, ChannelStore, CommitObservable, checkChannelRoom, FencedStore, FenceStatementSource, HealthCheckedStore, ImportMarker, LogFollowingStore, LogFollowReport, RecoveredState, StoreError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
 import type { DialectAdapter } from './dialect';
-import { isLoneMessage, newPending, requeue, requeueWaiting, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
-import type { SplitResult } from './batch-splitter';
-import { CommitFlights, type Flight } from './commit-flights';
-import { RetryPause } from './retry-pause';
-import { classifyCommitError, FAILED_RETRY_MS, failedStoreReason, refusedMessageReason } from './commit-errors';
+import type { MsgRow, Pending } from './pending-batch';
+import { GroupCommit } from './group-commit';
 import { describeOpenFailure, openRecord, RECORD_OVERHEAD, rowContext } from '../crypto';
 import { SqlChannelStore, type ChannelHost } from './message-store';
 import { BatchWriter, type WriteFence } from './batch-writer';
 import { RowSealer } from './sealing';
-import { ProgressCoalescer } from './progress';
 import { SnapshotSchedule, writeSnapshot } from './snapshots';
 import { loadCommittedState, verifyStoredPayloads } from './recovery';
 import { WarmFollow } from './warm-follow';
@@ -59,10 +55,6 @@ export type { SqlStoreOptions } from './sql-store-options';
 
 /** Statement bytes besides one row's blob (SQL text, other columns), kept free below max_allowed_packet. */
 const STATEMENT_SLACK_BYTES = 1024;
-/** Pause between attempts while commits fail for a transient reason (database down). */
-const RETRY_MS = 200;
-/** Acks and deliveries nobody awaits are committed at most this long after they were recorded. */
-const BACKGROUND_COMMIT_MS = 50;
 
 export class SqlStore implements FencedStore, LogFollowingStore, CommitObservable, HealthCheckedStore, BulkAppendStore, ChannelHost {
   readonly type: 'SQL' | 'FILE';
@@ -72,12 +64,12 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   /** Called after each successful group commit: message rows, event rows, duration (s). */
   onCommit?: (rows: number, events: number, seconds: number) => void;
   /**
-   * Set while the store cannot write until someone fixes the database (commit-errors.ts:
-   * schema errors, or a refused record that may not be dropped): why, and what to do. New
-   * messages and commits are refused at once meanwhile; the queued work is retried every
-   * FAILED_RETRY_MS and this clears on the first commit that works.
+   * Set while the store cannot write until someone fixes the database (GroupCommit.failure):
+   * why, and what to do. New messages and commits are refused at once meanwhile.
    */
-  failure: string | undefined;
+  get failure(): string | undefined {
+    return this.group.failure;
+  }
   /**
    * One message row must fit in one statement: MySQL/MariaDB send blobs hex-encoded in the
    * text protocol (2 bytes per byte) and refuse statements above max_allowed_packet. A row
@@ -90,17 +82,13 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   /** Events replayed by the last recover() (after the snapshot): tests and logs use it. */
   replayedEvents = 0;
 
-  private readonly retryPause = new RetryPause();
   private readonly resolver: LimitsResolver;
   private readonly channels = new Map<string, SqlChannelStore>();
   private readonly channelsByID = new Map<number, SqlChannelStore>();
   private projection: ProjectedState = emptyState();
-  private pending: Pending = newPending();
-  private readonly progress = new ProgressCoalescer();
-  private committing = false;
+  /** The commit loop (group-commit.ts): pending records, batches, retries. */
+  private readonly group: GroupCommit;
   private closed = false;
-  /** Set at the start of close(): the last commit applies every owed delete. */
-  private closing = false;
   private lastChannelID = 0;
   private lastSubID = 0;
   private readonly snapshots: SnapshotSchedule;
@@ -109,19 +97,12 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   /** Seals message rows when encrypting (its `pool` is the worker pool, undefined otherwise). */
   readonly sealer: RowSealer;
   private readonly probe: DatabaseProbe;
-  /** Message of the last failed commit, cleared by the next successful one. */
-  private lastCommitError: string | undefined;
-  private bgCommitTimer: NodeJS.Timeout | undefined;
   /** Following the event log while waiting for the lease (LogFollowingStore), until recover(). */
   private warm: WarmFollow | undefined;
   /** A snapshot started by a bulk append (appendBulk), while it is written. */
   private bulkSnapshot: Promise<void> | undefined;
   /** BulkAppendStore: channels appended at once (the dialect's advice). */
   readonly bulkLanes: number;
-  /** See SqlStoreOptions.commitDepth. */
-  private readonly commitDepth: number;
-  /** Set while the commit loop waits with a free slot: a new commit() wakes it. */
-  private wakeLoop: (() => void) | undefined;
 
   constructor(
     readonly adapter: DialectAdapter,
@@ -143,7 +124,20 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
       this.now,
     );
     this.probe = new DatabaseProbe(adapter.db);
-    this.commitDepth = Math.max(1, opts.commitDepth ?? (adapter.name === 'sqlite' ? 1 : 2));
+    this.group = new GroupCommit(
+      {
+        dialect: adapter.name,
+        write: (part, gate) => this.writer.write(part, gate),
+        committed: (part) => this.applyCommitted(part),
+        // A channel deleted meanwhile has nobody to tell.
+        refused: (row, why) => this.channelsByID.get(row.channel_id)?.msgs.refuse(row.seq, why),
+        snapshotDue: () => this.snapshots.due(),
+        writeSnapshot: () => this.writeSnapshot(),
+        onCommit: (rows, events, seconds) => this.onCommit?.(rows, events, seconds),
+        onError: (err) => this.onError?.(err),
+      },
+      { depth: Math.max(1, opts.commitDepth ?? (adapter.name === 'sqlite' ? 1 : 2)), maxBatchRows: opts.maxBatchRows, ioSleepMicros: opts.ioSleepMicros },
+    );
   }
 
   get channelCount(): number {
@@ -191,7 +185,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   checkHealth(): Promise<string | undefined> {
     if (this.closed) return Promise.resolve('store closed');
     if (this.failure !== undefined) return Promise.resolve(`store failed: ${this.failure}`);
-    if (this.lastCommitError !== undefined) return Promise.resolve(`store commits failing: ${this.lastCommitError}`);
+    if (this.group.lastError !== undefined) return Promise.resolve(`store commits failing: ${this.group.lastError}`);
     return this.probe.check();
   }
 
@@ -311,7 +305,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     this.channels.delete(name);
     this.channelsByID.delete(cs.id);
     this.recordEvent({ kind: EventKind.ChannelDeleted, channelID: cs.id });
-    this.pending.dropChannels.push(cs.id);
+    this.group.pending.dropChannels.push(cs.id);
   }
 
   readImportMarker(): Promise<ImportMarker | undefined> {
@@ -328,29 +322,31 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
 
   recordEvent(e: StoreEvent): void {
     // Progress first: its order relative to this event is kept.
-    this.progress.flushInto(this.pending.events);
-    this.pending.events.push(e);
+    const g = this.group;
+    g.progress.flushInto(g.pending.events);
+    g.pending.events.push(e);
   }
 
   recordBackgroundEvent(e: StoreEvent): void {
-    this.scheduleBackgroundCommit();
+    this.group.scheduleBackground();
     this.recordEvent(e);
   }
 
   recordMessage(row: MsgRow): void {
-    this.pending.msgs.push(row);
-    this.pending.msgBytes += row.size;
+    const p = this.group.pending;
+    p.msgs.push(row);
+    p.msgBytes += row.size;
     if (row.data === null) this.sealer.queue(row);
   }
 
   /** The rows below firstSeq go in the next commit (the MsgsExpired event is recorded by the caller). */
   recordTruncate(channelID: number, firstSeq: number): void {
-    this.pending.truncates.set(channelID, firstSeq);
+    this.group.pending.truncates.set(channelID, firstSeq);
   }
 
   recordProgress(channelID: number, subID: number, sent: boolean, seq: number): void {
-    this.scheduleBackgroundCommit();
-    this.progress.record(channelID, subID, sent, seq);
+    this.group.scheduleBackground();
+    this.group.progress.record(channelID, subID, sent, seq);
   }
 
   commitSoon(): void {
@@ -361,130 +357,11 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     this.onError?.(err);
   }
 
-  /**
-   * Acks and deliveries are recorded without anyone awaiting a commit: make sure they are
-   * written soon even when no publish or request follows (at most ~50 ms later), so a crash
-   * does not redeliver messages that were acknowledged long ago.
-   */
-  private scheduleBackgroundCommit(): void {
-    if (this.committing || this.bgCommitTimer !== undefined || this.closing) return;
-    this.bgCommitTimer = setTimeout(() => {
-      this.bgCommitTimer = undefined;
-      if (!this.committing && !this.closing) this.startCommit();
-    }, BACKGROUND_COMMIT_MS);
-  }
-
   // ------------------------------------------------------------ group commit
 
+  /** Joins the next group commit (group-commit.ts). */
   commit(): Promise<void> {
-    if (this.closed) return Promise.reject(new StoreError('store closed'));
-    // Failed: what was recorded stays queued for the next attempt, but nobody waits for it.
-    if (this.failure !== undefined && !this.closing) return Promise.reject(new StoreUnavailableError(`store failed: ${this.failure}`));
-    return new Promise((resolve, reject) => {
-      this.pending.waiters.push({ resolve, reject });
-      if (!this.committing) this.startCommit();
-      else this.wakeLoop?.();
-    });
-  }
-
-  private startCommit(): void {
-    this.committing = true;
-    // Let the current event-loop turn finish recording: everything it adds joins this batch
-    // (optionally wait io_sleep_time for more).
-    if (this.opts.ioSleepMicros > 0) setTimeout(() => void this.commitLoop(), this.opts.ioSleepMicros / 1000);
-    else setImmediate(() => void this.commitLoop());
-  }
-
-  private hasWork(): boolean {
-    return this.pending.waiters.length > 0 || this.pending.msgs.length > 0 || this.pending.events.length > 0 || this.progress.size > 0;
-  }
-
-  /**
-   * Writes batches until nothing is pending, up to `commitDepth` transactions in flight
-   * (commit-flights.ts: committed and settled strictly in order). A batch the database refuses
-   * is bisected down to the rows it refuses (batch-splitter.ts); a lone message row refused
-   * for good is dropped and its publisher told (refusals); any other failure keeps the rows
-   * queued, fails the waiters and pauses (RETRY_MS, or FAILED_RETRY_MS once the store is
-   * failed) before retrying. The transactions behind a failed one roll back and are queued
-   * again behind it, their waiters still waiting: nothing later is acked before it.
-   */
-  private async commitLoop(): Promise<void> {
-    const flights = new CommitFlights<Pending>(this.commitDepth, {
-      write: (part, gate) => this.writer.write(part, gate),
-      classify: (err) => classifyCommitError(this.adapter.name, err),
-      split: splitPending,
-      refusable: isLoneMessage,
-    });
-    try {
-      for (;;) {
-        // A snapshot captures the committed state: it waits until nothing is in flight.
-        if (this.hasWork() && flights.canLaunch() && !this.closed && (flights.size === 0 || !this.snapshots.due())) {
-          this.progress.flushInto(this.pending.events);
-          const { batch, rest } = takeBatch(this.pending, this.opts.maxBatchRows);
-          this.pending = rest;
-          flights.launch(batch);
-          continue;
-        }
-        if (flights.size === 0) break;
-        const woken = new Promise<void>((r) => (this.wakeLoop = r));
-        const done = await flights.next(woken);
-        this.wakeLoop = undefined;
-        if (done === undefined) {
-          // New work or a free slot: let the current event-loop turn finish recording first.
-          await new Promise((r) => setImmediate(r));
-          continue;
-        }
-        const ok = done.result.stopped === undefined ? this.settleWritten(done.flight, done.result) : this.settleStopped(done.flight, done.result, await flights.drain());
-        if (!ok) {
-          // A closed store stops retrying (its connections are gone).
-          if (this.closed) break;
-          // A failed store waits for someone to fix the database: retrying fast only
-          // floods it. Its new commits are answered at once meanwhile (see commit()).
-          await this.retryPause.wait(this.failure !== undefined ? FAILED_RETRY_MS : RETRY_MS);
-          if (this.closed) break;
-        }
-        if (flights.size === 0 && this.snapshots.due()) await this.writeSnapshot().catch((err: unknown) => this.onError?.(toError(err)));
-      }
-    } finally {
-      this.committing = false;
-    }
-  }
-
-  private settleWritten(flight: Flight<Pending>, result: SplitResult<Pending>): true {
-    for (const part of result.written) this.applyCommitted(part);
-    for (const { part, error } of result.refused) this.refuseMessage(part.msgs[0], error);
-    this.lastCommitError = undefined;
-    this.failure = undefined;
-    this.onCommit?.(flight.batch.msgs.length - result.refused.length, flight.batch.events.length, (performance.now() - flight.started) / 1000);
-    for (const w of flight.batch.waiters) w.resolve();
-    return true;
-  }
-
-  /**
-   * The head flight stopped: the later ones (`after`, all rolled back) go back in front of the
-   * queue with their waiters, and the head's unwritten parts in front of them. Returns false
-   * when the head failed on its own (pause before the retry); true when it was only rolled
-   * back behind an earlier failure (already answered).
-   */
-  private settleStopped(flight: Flight<Pending>, result: SplitResult<Pending>, after: Array<Flight<Pending>>): boolean {
-    for (let i = after.length - 1; i >= 0; i--) requeueWaiting(after[i].batch, this.pending);
-    if (flight.rolledBack()) {
-      requeueWaiting(flight.batch, this.pending);
-      return true;
-    }
-    for (const part of result.written) this.applyCommitted(part);
-    for (const { part, error } of result.refused) this.refuseMessage(part.msgs[0], error);
-    const stopped = result.stopped as NonNullable<SplitResult<Pending>['stopped']>;
-    const e = toError(stopped.error);
-    this.lastCommitError = e.message;
-    // Keep the rows: the in-memory state already contains them, so they are written by
-    // the next successful commit (at-least-once for the publishers that got an error).
-    for (let i = stopped.unwritten.length - 1; i >= 0; i--) requeue(stopped.unwritten[i], this.pending);
-    if (stopped.kind !== 'transient') this.failure = failedStoreReason(stopped.kind, e);
-    const err = this.failure !== undefined ? new StoreUnavailableError(`store failed: ${this.failure}`) : e;
-    for (const w of flight.batch.waiters) w.reject(err);
-    this.onError?.(err);
-    return false;
+    return this.group.commit();
   }
 
   /** Folds a written part into the projection (= committed state). */
@@ -494,14 +371,6 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
       this.projection = evolve(this.projection, { kind: EventKind.MsgStored, channelID: m.channel_id, seq: m.seq, timestamp: m.ts, size: m.size });
     }
     this.snapshots.committed(part.events.length, part.msgs.length);
-  }
-
-  /**
-   * A message row the database refuses alone: not stored; its publisher gets the reason
-   * (and the publish pipeline logs it). A channel deleted meanwhile has nobody to tell.
-   */
-  private refuseMessage(row: MsgRow, err: unknown): void {
-    this.channelsByID.get(row.channel_id)?.msgs.refuse(row.seq, refusedMessageReason(err));
   }
 
   /** Writes a snapshot of the committed state now (also run by the commit loop when due). */
@@ -518,7 +387,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     if (cs === undefined || cs !== channel || this.encrypting || !bulkAppendable(cs, rows, this.maxMessageBytes)) return false;
     if (rows.count === 0) return true;
     // Whatever was recorded before goes first, in its own commit.
-    if (this.hasWork()) await this.commit();
+    if (this.group.hasWork()) await this.commit();
     const started = performance.now();
     await writeBulkRows(this.adapter, this.writer.fence, cs.id, rows);
     this.projection = foldBulkRows(this.projection, cs.id, rows);
@@ -537,24 +406,22 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closing = true;
     this.writer.closing = true;
-    // A failed store's last attempt is made now, not after its slow pause.
-    this.retryPause.wake();
+    // No more background commits; a failed store's last attempt is made now, not after its pause.
+    this.group.beginClose();
     this.retention.stop();
-    if (this.bgCommitTimer) clearTimeout(this.bgCommitTimer);
     await this.warm?.stop();
     try {
       await this.commit();
       // The commit loop may still be finishing (e.g. a snapshot): let it end before ours.
-      while (this.committing) await new Promise((r) => setTimeout(r, 5));
+      await this.group.idle();
       if (this.snapshots.pending) await this.writeSnapshot();
     } catch (err) {
       this.onError?.(toError(err));
     }
     this.closed = true;
+    this.group.markClosed();
     this.sealer.markClosed();
-    this.retryPause.wake();
     await this.sealer.close();
     await this.adapter.close();
   }
