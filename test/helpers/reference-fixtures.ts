@@ -4,8 +4,8 @@
  * fingerprint to prove reading changed nothing, and the comparison of a reader's result with
  * expected.json (shared by the FILE unit tests and the SQL int test).
  *
- * Location: `<repo>/../shared` (how CI lays it out, and /work/main's sibling), or
- * `$STAN_SHARED_DIR`; a git worktree under <dir>/wt/<name> also finds <dir>/shared.
+ * Location: `$STAN_SHARED_DIR/fixtures/reference-stores` when set, else the copy in the
+ * repository (test/fixtures/reference-stores), else `<repo>/../shared`.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -15,14 +15,19 @@ import * as path from 'node:path';
 import { REPO_ROOT } from './proc';
 import type { ChannelLimits, ReferenceStoreReader } from '../../src/import/reference';
 
-function sharedDir(): string {
+function fixturesDir(): string {
   const env = process.env.STAN_SHARED_DIR;
-  const candidates = [...(env !== undefined && env !== '' ? [env] : []), path.resolve(REPO_ROOT, '..', 'shared'), path.resolve(REPO_ROOT, '..', '..', 'shared')];
-  for (const c of candidates) if (fs.existsSync(path.join(c, 'fixtures', 'reference-stores'))) return c;
-  throw new Error(`shared/fixtures/reference-stores not found (looked in ${candidates.join(', ')}): put a copy of shared/ beside the repository or set STAN_SHARED_DIR`);
+  const candidates = [
+    ...(env !== undefined && env !== '' ? [path.join(env, 'fixtures', 'reference-stores')] : []),
+    // The copy in the repository: the README's test command works from any clone.
+    path.join(REPO_ROOT, 'test', 'fixtures', 'reference-stores'),
+    path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'reference-stores'),
+  ];
+  for (const c of candidates) if (fs.existsSync(path.join(c, 'expected.json'))) return c;
+  throw new Error(`reference-store fixtures not found (looked in ${candidates.join(', ')}): restore test/fixtures/reference-stores or set STAN_SHARED_DIR`);
 }
 
-export const FIXTURES = path.join(sharedDir(), 'fixtures', 'reference-stores');
+export const FIXTURES = fixturesDir();
 export const FIXTURE_KEY = 'fixture-key';
 export type Variant = 'file' | 'file-encrypted' | 'postgres' | 'mysql';
 
