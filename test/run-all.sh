@@ -109,6 +109,22 @@ STAN_TEST_STORE=mysql run "clustered-warm-mariadb" test/e2e/clustered-warm.e2e.t
 STAN_TEST_NATS=external run "stan-external-nats" "${behaviour[@]}"
 
 echo
-if [ ${#failed_runs[@]} -gt 0 ]; then echo "failed runs: ${failed_runs[*]}"; fi
+if [ ${#failed_runs[@]} -gt 0 ]; then
+  # CI keeps only the end of the log: repeat each failed test here, with its file, line and
+  # error, so a failure on a CI machine can be found without the whole log.
+  echo "== failed tests"
+  for name in "${failed_runs[@]}"; do
+    tap="$log_dir/$name.tap"
+    [ -f "$tap" ] || continue
+    echo "-- $name"
+    # The test's line, then from its YAML block the location, the error (a multi-line error:
+    # its first 3 lines) and the failure type.
+    awk '/^ *not ok [0-9]+ /{print; n=14; e=0; next}
+         n>0{n--; if (e>0){print; e--; next}
+             if ($1=="location:" || $1=="failureType:") print
+             else if ($1=="error:"){print; if ($2=="|-") e=3}}' "$tap" | head -80
+  done
+  echo "failed runs: ${failed_runs[*]}"
+fi
 echo "$total_pass passed, $total_fail failed"
 [ ${#failed_runs[@]} -eq 0 ] && [ "$total_fail" -eq 0 ]
