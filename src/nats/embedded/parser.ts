@@ -11,6 +11,7 @@
  * (subjects, auth, permissions) belong to the connection.
  */
 import { StanServerError } from '../../errors';
+import { LastString } from './last-string';
 
 export interface ParserHandler {
   onConnect(json: string): void;
@@ -127,6 +128,9 @@ export class ProtocolParser {
   /** Set by suspend(): input is held (in order) until resume(). */
   private suspended = false;
   private readonly held: Buffer[] = [];
+  /** PUB subjects and replies repeat message after message: the same string objects again. */
+  private readonly lastSubject = new LastString();
+  private readonly lastReply = new LastString();
 
   constructor(
     private readonly handler: ParserHandler,
@@ -396,8 +400,8 @@ export class ProtocolParser {
     if (size > this.limits.maxPayload) {
       return this.fail(ERR_MAX_PAYLOAD, `maximum payload exceeded: ${size} vs ${this.limits.maxPayload}`);
     }
-    this.subject = this.str(line, 0);
-    this.reply = n === 3 ? this.str(line, 1) : undefined;
+    this.subject = this.lastSubject.get(line, a[0], a[1]);
+    this.reply = n === 3 ? this.lastReply.get(line, a[2], a[3]) : undefined;
     this.startPayload(-1, size);
   }
 
