@@ -21,9 +21,19 @@ export class AckGroup {
   readonly seqs: number[] = [];
   readonly ackSubjects: Array<string | undefined> = [];
   /** PubAck{guid} of publish i at bytes[ends[i-1] .. ends[i]) (ends[-1] = 0). */
-  private bytes = Buffer.allocUnsafe(FIRST_BYTES);
+  private bytes: Buffer;
   private readonly ends: number[] = [];
   private used = 0;
+
+  /** `sizeHint`: bytes the previous group used (groups of a steady load are alike: no regrowing). */
+  constructor(sizeHint = 0) {
+    this.bytes = Buffer.allocUnsafe(sizeHint > FIRST_BYTES ? sizeHint : FIRST_BYTES);
+  }
+
+  /** Bytes of PubAcks held (the next group's size hint). */
+  get usedBytes(): number {
+    return this.used;
+  }
 
   get length(): number {
     return this.seqs.length;

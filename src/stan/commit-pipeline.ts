@@ -30,6 +30,8 @@ export class CommitPipeline {
   /** Settles when the last group asked so far has delivered and sent its PubAcks. */
   private tail: Promise<void> = Promise.resolve();
   private inFlight = 0;
+  /** PubAck bytes of the last group, plus a quarter: the next group's first buffer size. */
+  private ackBytesHint = 0;
   /** A failing store fails every group: one log line per incident, not per group. */
   private readonly storeFailures: RepeatedErrorLog;
 
@@ -52,7 +54,7 @@ export class CommitPipeline {
   addRange(channel: Channel, seq: number, guidSrc: Uint8Array, guid0: number, guid1: number, ackSubject: string | undefined): void {
     let group = this.open;
     if (group === undefined) {
-      group = this.open = new AckGroup();
+      group = this.open = new AckGroup(this.ackBytesHint);
       queueMicrotask(this.commitOpenGroup);
     }
     group.add(channel, seq, guidSrc, guid0, guid1, ackSubject);
@@ -69,6 +71,7 @@ export class CommitPipeline {
     const group = this.open;
     this.open = undefined;
     if (group === undefined || group.length === 0) return;
+    this.ackBytesHint = group.usedBytes + (group.usedBytes >> 2);
     this.inFlight++;
     const committed = this.store.commit().then(
       () => undefined,

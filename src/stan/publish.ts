@@ -18,9 +18,15 @@ import { ClientRegistry } from './partitioning';
 import { connIDKey, type Channel, type Client } from './state';
 import { isValidChannelName } from '../subject';
 
-/** True when `cached` holds exactly the bytes buf[start, end). */
+/**
+ * True when `cached` holds exactly the bytes buf[start, end). A loop in JS: for the short
+ * subjects and connection IDs compared here on every publish, the native `Buffer.compare`
+ * call cost more than the comparison (~0.15 µs per call, `compareOffset` in the profile).
+ */
 function sameBytes(cached: Buffer | undefined, buf: Buffer, start: number, end: number): boolean {
-  return cached !== undefined && cached.length === end - start && buf.compare(cached, 0, cached.length, start, end) === 0;
+  if (cached === undefined || cached.length !== end - start) return false;
+  for (let i = 0; i < cached.length; i++) if (cached[i] !== buf[start + i]) return false;
+  return true;
 }
 
 export class PublishHandler {

@@ -66,3 +66,38 @@ test('the parser hands out each PUB subject and reply as written, repeated or ch
   ];
   assert.deepEqual(seen, [...want, ...want]);
 });
+
+test('PUBs repeating the last subject/reply: every variant parses as the general path does', () => {
+  const run = (lines: string[]): string[] => {
+    const out: string[] = [];
+    const h: ParserHandler = {
+      onConnect: () => undefined,
+      onPing: () => undefined,
+      onPong: () => undefined,
+      onPub: (subject, reply, payload) => void out.push(`${subject}|${reply ?? '-'}|${payload.toString()}`),
+      onHpub: () => undefined,
+      onSub: () => undefined,
+      onUnsub: () => undefined,
+      onClientError: () => undefined,
+      onProtocolError: (e) => void out.push(`error: ${e.message}`),
+    };
+    const p = new ProtocolParser(h, { maxControlLine: 4096, maxPayload: 8 });
+    p.parse(Buffer.from(lines.join('')));
+    return out;
+  };
+  const prime = 'PUB s.a r.1 2\r\nab\r\n';
+  assert.deepEqual(run([prime, 'PUB s.a r.1 3\r\nabc\r\n', 'PUB s.a 1\r\nx\r\n', 'PUB s.a 12 1\r\ny\r\n', 'PUB s.a r.1  2 \r\nzz\r\n', 'PUB s.ab r.1 1\r\nq\r\n']), [
+    's.a|r.1|ab',
+    's.a|r.1|abc',
+    's.a|-|x',
+    's.a|12|y',
+    's.a|r.1|zz',
+    's.ab|r.1|q',
+  ]);
+  // A reply that is a prefix of the last one, a longer one: decoded, not taken from the cache.
+  assert.deepEqual(run([prime, 'PUB s.a r. 1\r\nx\r\n', 'PUB s.a r.12 1\r\ny\r\n']), ['s.a|r.1|ab', 's.a|r.|x', 's.a|r.12|y']);
+  // Errors stay the general path's errors.
+  assert.deepEqual(run([prime, 'PUB s.a r.1 x 1\r\nz\r\n']), ['s.a|r.1|ab', 'error: processPub Parse Error: "s.a r.1 x 1"']);
+  assert.deepEqual(run([prime, 'PUB s.a r.1 9\r\n123456789\r\n']), ['s.a|r.1|ab', 'error: maximum payload exceeded: 9 vs 8']);
+  assert.deepEqual(run([prime, 'PUB s.a r.1 1x\r\nz\r\n']), ['s.a|r.1|ab', 'error: processPub Bad or Missing Size: "s.a r.1 1x"']);
+});

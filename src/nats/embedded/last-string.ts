@@ -17,6 +17,25 @@ export class LastString {
   private len = -1;
   private str = '';
 
+  /** The cached string's byte length, -1 when nothing is cached. */
+  get length(): number {
+    return this.len;
+  }
+
+  /** The string last returned by get() (when length >= 0). */
+  get value(): string {
+    return this.str;
+  }
+
+  /** True when the cached bytes are at buf[s..] (within e). */
+  matchesAt(buf: Buffer, s: number, e: number): boolean {
+    const n = this.len;
+    if (n < 0 || s + n > e) return false;
+    const b = this.bytes;
+    for (let i = 0; i < n; i++) if (b[i] !== buf[s + i]) return false;
+    return true;
+  }
+
   /** The string of buf[s, e), the same object as last time when the bytes are the same. */
   get(buf: Buffer, s: number, e: number): string {
     const n = e - s;

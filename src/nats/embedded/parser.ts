@@ -391,7 +391,36 @@ export class ProtocolParser {
     }
   }
 
+  /**
+   * `PUB <subject> [reply] <size>` with single spaces and the subject (and reply) of the last
+   * PUB: one comparison pass instead of splitting the line and then comparing the tokens, as
+   * every PUB of a STAN publisher (and every ack of a subscriber) repeats them. Returns false
+   * (nothing consumed) for anything else: the general path then parses and validates it.
+   */
+  private pubSameAsLast(line: Buffer, s: number, e: number): boolean {
+    const subj = this.lastSubject;
+    if (line[s] !== SP || !subj.matchesAt(line, s + 1, e)) return false;
+    let p = s + 1 + subj.length;
+    if (line[p] !== SP) return false;
+    p++;
+    let reply: string | undefined;
+    let size = parseSize(line, p, e);
+    if (size < 0) {
+      const rep = this.lastReply;
+      if (!rep.matchesAt(line, p, e) || line[p + rep.length] !== SP) return false;
+      size = parseSize(line, p + rep.length + 1, e);
+      if (size < 0) return false;
+      reply = rep.value;
+    }
+    if (size > this.limits.maxPayload) return false;
+    this.subject = subj.value;
+    this.reply = reply;
+    this.startPayload(-1, size);
+    return true;
+  }
+
   private pub(line: Buffer, s: number, e: number): void {
+    if (this.pubSameAsLast(line, s, e)) return;
     const n = this.split(line, s, e);
     if (n !== 2 && n !== 3) return this.fail(undefined, `processPub Parse Error: "${rest(line, s, e)}"`);
     const a = this.args;
