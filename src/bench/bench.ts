@@ -27,6 +27,8 @@
  * --warm: one server per scenario and load generator, one unmeasured warm-up run, then the
  * measured runs on fresh channels (steady-state JIT); default is a fresh server per run.
  * --profile DIR: the server runs under `node --cpu-prof`; a self-time summary is printed.
+ * Every throughput run also prints the server's CPU (user + system, all threads) per published
+ * message: on a shared machine it moves much less than msgs/s.
  */
 import { PACKAGE_ROOT } from '../paths';
 import * as fs from 'node:fs';
