@@ -27,6 +27,8 @@
  * --warm: one server per scenario and load generator, one unmeasured warm-up run, then the
  * measured runs on fresh channels (steady-state JIT); default is a fresh server per run.
  * --profile DIR: the server runs under `node --cpu-prof`; a self-time summary is printed.
+ * Every throughput run also prints the server's CPU (user + system, all threads) per published
+ * message: on a shared machine it moves much less than msgs/s.
  */
 import { PACKAGE_ROOT } from '../paths';
 import * as fs from 'node:fs';
@@ -38,7 +40,7 @@ import { runCatchup } from './catchup';
 import { runRss } from './rss';
 import { STAN_BENCH_DEFAULT_MPA } from './loadgen';
 import { openEnv, SqlDriver, StoreEnv, StoreKind } from './env';
-import { CLUSTER_ID, k, loadavg, mb, median, printTable, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
+import { CLUSTER_ID, k, loadavg, mb, median, printTable, readCpuMs, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
 import { runRecovery, runScale, runSoak } from './persist';
 import { LoadgenKind, parseReport, runLoadgen } from './loadrun';
 import { errorText } from '../errors';
@@ -281,6 +283,8 @@ interface RunResult {
   total: number;
   peakRssKB: number;
   wallMs: number;
+  /** Server CPU (user + system, every thread) per published message during the run, µs. */
+  cpuUsPerMsg: number;
 }
 
 async function measure(o: Options, kind: LoadgenKind, sc: Scenario, s: RunningServer, subject: string): Promise<RunResult> {
@@ -290,12 +294,15 @@ async function measure(o: Options, kind: LoadgenKind, sc: Scenario, s: RunningSe
     if (v > peak) peak = v;
   }, 20);
   const t0 = performance.now();
+  // Wall clock moves with the other processes on the 2 cores; the server's own CPU per message much less.
+  const cpu0 = readCpuMs(s.pid);
+  const msgs = sc.sync ? o.syncMsgs : o.msgs;
   try {
     const out = await runLoadgen({
       kind,
       url: s.url,
       subject,
-      msgs: sc.sync ? o.syncMsgs : o.msgs,
+      msgs,
       pubs: sc.pubs,
       subs: sc.subs,
       sync: sc.sync,
@@ -305,7 +312,8 @@ async function measure(o: Options, kind: LoadgenKind, sc: Scenario, s: RunningSe
     });
     const r = parseReport(out);
     peak = Math.max(peak, readStatusKB(s.pid, 'VmRSS'));
-    return { ...r, peakRssKB: peak, wallMs: performance.now() - t0 };
+    const cpuUsPerMsg = ((readCpuMs(s.pid) - cpu0) * 1000) / msgs;
+    return { ...r, peakRssKB: peak, wallMs: performance.now() - t0, cpuUsPerMsg };
   } finally {
     clearInterval(sampler);
   }
@@ -349,7 +357,7 @@ async function throughput(o: Options, env: StoreEnv, log: (l: string) => void): 
             if (!shared) startups.push({ tcp: s.tcpReadyMs, stan: s.stanReadyMs, idleRss: s.idleRssKB, hwm: r.peakRssKB });
             log(
               `  ${sc.name.padEnd(7)} ${kind.padEnd(10)} run ${i}: pub ${k(r.pub).padStart(5)}  sub ${k(r.sub).padStart(5)}  ` +
-                `total ${k(r.total).padStart(5)} msgs/s  peak RSS ${mb(r.peakRssKB)}` +
+                `total ${k(r.total).padStart(5)} msgs/s  server CPU ${r.cpuUsPerMsg.toFixed(2)} µs/msg  peak RSS ${mb(r.peakRssKB)}` +
                 (shared ? '' : `  (start: tcp ${s.tcpReadyMs.toFixed(0)} ms, stan ${s.stanReadyMs.toFixed(0)} ms)`) +
                 `  load ${la}`,
             );
@@ -375,7 +383,7 @@ async function throughput(o: Options, env: StoreEnv, log: (l: string) => void): 
     `${env.label}: median of ${o.runs} run(s), msgs/s; peak RSS = server VmRSS/VmHWM during the run` +
       (o.warm ? " (--warm: cumulative, the server holds every earlier run's channel too)" : ''),
   );
-  const header = ['scenario', 'load generator', 'pub', 'sub', 'total', 'pub per run', 'peak RSS', 'goal', 'vs goal', 'reference (Go server)'];
+  const header = ['scenario', 'load generator', 'pub', 'sub', 'total', 'pub per run', 'CPU µs/msg', 'peak RSS', 'goal', 'vs goal', 'reference (Go server)'];
   const table: string[][] = [header];
   for (const r of rows) {
     const t = targetFor(env.kind, env.driver ?? 'postgres', r.sc.name);
@@ -390,6 +398,7 @@ async function throughput(o: Options, env: StoreEnv, log: (l: string) => void): 
       r.sc.subs ? k(median(r.runs.map((x) => x.sub))) : '-',
       k(total),
       r.runs.map((x) => k(x.pub)).join(' / '),
+      median(r.runs.map((x) => x.cpuUsPerMsg)).toFixed(2),
       mb(median(r.runs.map((x) => x.peakRssKB))),
       t.goal,
       t.goalValue > 0 ? `${((measured / t.goalValue) * 100).toFixed(0)}%` : '-',

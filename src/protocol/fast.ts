@@ -81,9 +81,25 @@ export function encodeMsgProto(seq: number, subject: string, reply: string, data
   return buf;
 }
 
+/**
+ * The UTF-8 bytes of the last subject encoded. Every message of a channel carries the
+ * channel's name: one native `byteLength` and one `write` per message (~0.3 µs together in
+ * the publish profile) become a comparison with the same string object and a short copy.
+ */
+let lastSubject = '';
+let lastSubjectBytes: Buffer = EMPTY;
+
+function subjectBytes(subject: string): Buffer {
+  if (subject !== lastSubject) {
+    lastSubjectBytes = Buffer.from(subject, 'utf8');
+    lastSubject = subject;
+  }
+  return lastSubjectBytes;
+}
+
 /** Encoded size of the MsgProto encodeMsgProto writes. */
 export function msgProtoSize(seq: number, subject: string, reply: string, data: Uint8Array, timestamp: number | bigint): number {
-  const subjLen = Buffer.byteLength(subject);
+  const subjLen = subjectBytes(subject).length;
   const replyLen = reply ? Buffer.byteLength(reply) : 0;
   const dataLen = data.length;
   let size = 0;
@@ -105,9 +121,16 @@ export function encodeMsgProtoInto(buf: Buffer, p: number, seq: number, subject:
     p = writeVarint(buf, p, seq);
   }
   if (subject.length > 0) {
+    const sb = subjectBytes(subject);
+    const n = sb.length;
     buf[p++] = 0x12;
-    p = writeVarint(buf, p, Buffer.byteLength(subject));
-    p += buf.write(subject, p, 'utf8');
+    p = writeVarint(buf, p, n);
+    if (n <= 64) {
+      for (let i = 0; i < n; i++) buf[p++] = sb[i];
+    } else {
+      sb.copy(buf, p);
+      p += n;
+    }
   }
   if (reply) {
     buf[p++] = 0x1a;

@@ -19,25 +19,19 @@ import type { Logger } from '../logging/logger';
 import { RepeatedErrorLog } from '../logging/repeated-error';
 import type { NatsTransport } from '../nats/transport';
 import { PubAckCodec } from '../protocol/codec';
-import { encodeOkPubAckBytes } from '../protocol/fast';
 import type { Store } from '../store/contract';
+import { AckGroup } from './ack-group';
 import type { Channel } from './state';
 import { errorText } from '../errors';
 
-interface Pending {
-  channel: Channel;
-  seq: number;
-  /** The guid's bytes (a view of the PubMsg, alive until the PubAck is written). */
-  guid: Uint8Array;
-  ackSubject: string | undefined;
-}
-
 export class CommitPipeline {
   /** The group being filled by the current burst; undefined once its commit was asked. */
-  private open: Pending[] | undefined;
+  private open: AckGroup | undefined;
   /** Settles when the last group asked so far has delivered and sent its PubAcks. */
   private tail: Promise<void> = Promise.resolve();
   private inFlight = 0;
+  /** PubAck bytes of the last group, plus a quarter: the next group's first buffer size. */
+  private ackBytesHint = 0;
   /** A failing store fails every group: one log line per incident, not per group. */
   private readonly storeFailures: RepeatedErrorLog;
 
@@ -53,11 +47,17 @@ export class CommitPipeline {
 
   /** Queue a message already recorded in the store (channel.nextSeq assigned). */
   add(channel: Channel, seq: number, guid: Uint8Array, ackSubject: string | undefined): void {
-    if (this.open === undefined) {
-      this.open = [];
+    this.addRange(channel, seq, guid, 0, guid.length, ackSubject);
+  }
+
+  /** As add(), the guid being guidSrc[guid0, guid1) (copied here: the source is the transport's buffer). */
+  addRange(channel: Channel, seq: number, guidSrc: Uint8Array, guid0: number, guid1: number, ackSubject: string | undefined): void {
+    let group = this.open;
+    if (group === undefined) {
+      group = this.open = new AckGroup(this.ackBytesHint);
       queueMicrotask(this.commitOpenGroup);
     }
-    this.open.push({ channel, seq, guid, ackSubject });
+    group.add(channel, seq, guidSrc, guid0, guid1, ackSubject);
   }
 
   /** Resolves once everything received so far has been committed, delivered and acked. */
@@ -71,6 +71,7 @@ export class CommitPipeline {
     const group = this.open;
     this.open = undefined;
     if (group === undefined || group.length === 0) return;
+    this.ackBytesHint = group.usedBytes + (group.usedBytes >> 2);
     this.inFlight++;
     const committed = this.store.commit().then(
       () => undefined,
@@ -89,39 +90,44 @@ export class CommitPipeline {
     });
   };
 
-  private settle(group: Pending[], err: Error | undefined): void {
+  private settle(group: AckGroup, err: Error | undefined): void {
+    const { channels, seqs } = group;
+    const n = group.length;
     if (err) {
       this.storeFailures.error(err.message);
       // The messages are not durable: every publisher of the group gets the store error, or
       // the reason the database refused its very message.
-      for (const p of group) this.sendAck(p, this.refusal(p) ?? err.message);
+      for (let i = 0; i < n; i++) this.sendAck(group, i, this.refusal(channels[i], seqs[i]) ?? err.message);
       return;
     }
     this.storeFailures.ok();
-    for (const p of group) {
-      if (p.seq > p.channel.deliverableSeq) p.channel.deliverableSeq = p.seq;
+    for (let i = 0; i < n; i++) {
+      if (seqs[i] > channels[i].deliverableSeq) channels[i].deliverableSeq = seqs[i];
     }
     let last: Channel | undefined;
-    for (const p of group) {
-      if (p.channel !== last) {
-        last = p.channel;
-        this.deliver(p.channel);
+    for (let i = 0; i < n; i++) {
+      if (channels[i] !== last) {
+        last = channels[i];
+        this.deliver(last);
       }
     }
     // A refused message is a gap that delivery skips; the others of the group are stored.
-    for (const p of group) this.sendAck(p, this.refusal(p) ?? '');
+    for (let i = 0; i < n; i++) this.sendAck(group, i, this.refusal(channels[i], seqs[i]) ?? '');
   }
 
   /** Why the store refused this very message (logged here, once per message), if it did. */
-  private refusal(p: Pending): string | undefined {
-    const why = p.channel.store.msgs.takeRefusal?.(p.seq);
-    if (why !== undefined) this.log.error(`Unable to store message ${p.seq} of channel "${p.channel.name}": ${why}`);
+  private refusal(channel: Channel, seq: number): string | undefined {
+    const take = channel.store.msgs.takeRefusal;
+    if (take === undefined) return undefined;
+    const why = take.call(channel.store.msgs, seq);
+    if (why !== undefined) this.log.error(`Unable to store message ${seq} of channel "${channel.name}": ${why}`);
     return why;
   }
 
-  private sendAck(p: Pending, error: string): void {
-    if (!p.ackSubject) return;
-    const bytes = error ? PubAckCodec.encode({ guid: Buffer.from(p.guid).toString('utf8'), error }) : encodeOkPubAckBytes(p.guid);
-    this.transport.publish(p.ackSubject, bytes);
+  private sendAck(group: AckGroup, i: number, error: string): void {
+    const ackSubject = group.ackSubjects[i];
+    if (!ackSubject) return;
+    const bytes = error ? PubAckCodec.encode({ guid: group.guid(i), error }) : group.okPubAck(i);
+    this.transport.publish(ackSubject, bytes);
   }
 }

@@ -159,7 +159,10 @@ export class StanCore {
       return (_subj, reply, data) => dispatch(() => this.track(f(reply, data)));
     };
     this.subscriptions.push(
-      ...this.subscribePublish(s.Publish, (subj, reply, data) => dispatch(() => this.publish.onPublish(subj, reply, data))),
+      // Once serving, a publish runs directly: no closure per message for dispatch.
+      ...this.subscribePublish(s.Publish, (subj, reply, data) =>
+        this.early === undefined || this.early.serving ? this.publish.onPublish(subj, reply, data) : dispatch(() => this.publish.onPublish(subj, reply, data)),
+      ),
       nc.subscribe(s.Subscribe, request((reply, data) => this.subs.onSubscribe(reply, data))),
       nc.subscribe(s.Unsubscribe, request((reply, data) => this.subs.onUnsubscribe(reply, data, false))),
       nc.subscribe(s.SubClose, request((reply, data) => this.subs.onUnsubscribe(reply, data, true))),

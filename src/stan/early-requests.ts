@@ -44,6 +44,11 @@ export class EarlyRequests {
     if (this.held.length < this.limit) this.held.push({ run, refuse });
   }
 
+  /** True once the core serves (add() runs requests at once): callers may skip add() and its closure. */
+  get serving(): boolean {
+    return this.held === undefined && this.failure === undefined;
+  }
+
   /** The core serves: run the held requests in arrival order, and every later one at once. */
   release(): void {
     const held = this.held ?? [];

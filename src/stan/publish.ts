@@ -18,9 +18,15 @@ import { ClientRegistry } from './partitioning';
 import { connIDKey, type Channel, type Client } from './state';
 import { isValidChannelName } from '../subject';
 
-/** True when `cached` holds exactly the bytes buf[start, end). */
+/**
+ * True when `cached` holds exactly the bytes buf[start, end). A loop in JS: for the short
+ * subjects and connection IDs compared here on every publish, the native `Buffer.compare`
+ * call cost more than the comparison (~0.15 µs per call, `compareOffset` in the profile).
+ */
 function sameBytes(cached: Buffer | undefined, buf: Buffer, start: number, end: number): boolean {
-  return cached !== undefined && cached.length === end - start && buf.compare(cached, 0, cached.length, start, end) === 0;
+  if (cached === undefined || cached.length !== end - start) return false;
+  for (let i = 0; i < cached.length; i++) if (cached[i] !== buf[start + i]) return false;
+  return true;
 }
 
 export class PublishHandler {
@@ -121,7 +127,11 @@ export class PublishHandler {
     const msgReply = r.reply1 > r.reply0 ? buf.toString('utf8', r.reply0, r.reply1) : '';
     const firstBefore = firstSeqBeforeStore(ch);
     try {
-      ch.store.msgs.store({ seq, timestamp: ts, subject: ch.name, reply: msgReply, data: buf.subarray(r.data0, r.data1) });
+      const msgs = ch.store.msgs;
+      const msg = { seq, timestamp: ts, subject: ch.name, reply: msgReply, data: buf.subarray(r.data0, r.data1) };
+      // append: the same as store() without building a stored form nobody reads here.
+      if (msgs.append !== undefined) msgs.append(msg);
+      else msgs.store(msg);
     } catch (err) {
       const msg = errorText(err);
       // A failed store logs its incident itself: no line per refused publish.
@@ -137,8 +147,8 @@ export class PublishHandler {
       ctx.log.trace(`[Client:${c.id}] Received message from publisher subj=${ch.name} guid=${buf.toString('utf8', r.guid0, r.guid1)}`);
     }
     if (ch.inactivityTimer) this.channels.checkInactivity(ch);
-    // The guid bytes are a view of the request: the pipeline copies them into the PubAck.
-    this.pipeline.add(ch, seq, buf.subarray(r.guid0, r.guid1), reply);
+    // The guid bytes are in the request's buffer: the pipeline copies them into the PubAck.
+    this.pipeline.addRange(ch, seq, buf, r.guid0, r.guid1, reply);
   }
 
   /**

@@ -67,6 +67,11 @@ export interface MsgStore {
    */
   store(msg: NewMsg): StoredMsg;
   /**
+   * Optional: as store(), without building the stored form. The publish path ignores what
+   * store() returns, and building it cost an object and a Buffer view per published message.
+   */
+  append?(msg: NewMsg): void;
+  /**
    * Synchronous lookup: the message, `undefined` if it is not in the store (never was, or
    * removed by limits), or `null` when the store does not hold it in memory and `lookup()`
    * must be used.

@@ -92,11 +92,17 @@ export class MemoryMsgStore implements MsgStore {
   }
 
   store(msg: NewMsg): StoredMsg {
-    const ts = msg.timestampNs ?? msg.timestamp;
     // Duplicate/old sequence: the contract says ignore. We still return the encoded form so
     // a caller replaying a batch gets a consistent value back.
-    if (msg.seq <= this._lastSeq) return { seq: msg.seq, timestamp: msg.timestamp, bytes: encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, ts) };
+    if (msg.seq <= this._lastSeq) return { seq: msg.seq, timestamp: msg.timestamp, bytes: encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestampNs ?? msg.timestamp) };
+    this.append(msg);
+    // The message just appended is the ring's last slot (limits drop only older ones).
+    return { seq: msg.seq, timestamp: msg.timestamp, bytes: this.ring.bytesAt(this.ring.len - 1)! };
+  }
 
+  append(msg: NewMsg): void {
+    if (msg.seq <= this._lastSeq) return;
+    const ts = msg.timestampNs ?? msg.timestamp;
     const ring = this.ring;
     if (ring.len === 0) {
       // Empty (never used, or everything expired): the new message starts the ring.
@@ -114,7 +120,6 @@ export class MemoryMsgStore implements MsgStore {
     this._byteCount += size;
     this.enforceCountLimits();
     if (this.limits.maxAge > 0 && this.ageTimer === undefined && !this.closed) this.armAgeTimer();
-    return { seq: msg.seq, timestamp: msg.timestamp, bytes: chunk.subarray(off, off + size) };
   }
 
   forgetRecent(): void {

@@ -131,6 +131,42 @@ export function storeContractSuite(s: StoreUnderTest): void {
       await re.close();
     });
 
+    test('append (when offered) stores exactly what store() stores, ignores old sequences and applies limits', async () => {
+      const st = await start(limits({ maxMsgs: 3 }));
+      const a = st.createChannel('app');
+      const b = st.createChannel('sto');
+      if (a.msgs.append === undefined) {
+        await st.close();
+        return;
+      }
+      for (let i = 1; i <= 5; i++) {
+        const msg = { seq: i, timestamp: (T0_MS + i) * 1e6, subject: 'same', reply: i % 2 ? 'r' : '', data: Buffer.from(`m${i}`) };
+        a.msgs.append(msg);
+        b.msgs.store(msg);
+      }
+      a.msgs.append({ seq: 4, timestamp: T0_MS * 1e6, subject: 'same', reply: '', data: Buffer.from('old') });
+      await st.commit();
+      for (const ms of [a.msgs, b.msgs]) assert.deepEqual([ms.firstSeq, ms.lastSeq, ms.msgCount, ms.lastTimestamp], [3, 5, 3, (T0_MS + 5) * 1e6]);
+      assert.equal(a.msgs.byteCount, b.msgs.byteCount);
+      for (let i = 3; i <= 5; i++) {
+        const x = a.msgs.lookupCached(i) ?? (await a.msgs.lookup(i));
+        const y = b.msgs.lookupCached(i) ?? (await b.msgs.lookup(i));
+        assert.ok(x && y, `message ${i}`);
+        assert.equal(x.timestamp, y.timestamp);
+        assert.deepEqual(Buffer.from(x.bytes), Buffer.from(y.bytes), `message ${i} byte for byte`);
+      }
+      await st.close();
+      if (!s.persistent) return;
+      const re = await open('contract', limits({ maxMsgs: 3 }));
+      const rec = await re.recover();
+      const rc = rec?.channels.find((c) => c.channel.name === 'app');
+      assert.ok(rc);
+      assert.deepEqual([rc.channel.msgs.firstSeq, rc.channel.msgs.lastSeq, rc.channel.msgs.msgCount], [3, 5, 3]);
+      const m5 = rc.channel.msgs.lookupCached(5) ?? (await rc.channel.msgs.lookup(5));
+      assert.deepEqual(Buffer.from(MsgProtoCodec.decode(m5!.bytes).data), Buffer.from('m5'));
+      await re.close();
+    });
+
     test('count and bytes limits drop the oldest, always keeping the newest', async () => {
       const st = await start(limits({ maxMsgs: 3 }));
       for (let i = 1; i <= 10; i++) put(st, 'cnt', i, 'x'.repeat(10));

@@ -44,3 +44,15 @@ test('beyond the limit requests are dropped, not held', () => {
   early.release();
   assert.equal(ran, 2);
 });
+
+test('serving is true only after release, never after a failed start-up', () => {
+  const ok = new EarlyRequests(2);
+  assert.equal(ok.serving, false);
+  ok.release();
+  assert.equal(ok.serving, true);
+  const failed = new EarlyRequests(2);
+  failed.fail('db down');
+  assert.equal(failed.serving, false);
+  failed.release();
+  assert.equal(failed.serving, false, 'a release after the failure does not serve');
+});

@@ -39,6 +39,20 @@ test('encodeMsgProto is byte-identical to protobufjs on random messages', () => 
   }
 });
 
+test('encodeMsgProto with repeated and alternating subjects (its last-subject cache), short, UTF-8 and long', () => {
+  const subjects = ['foo', 'foo', 'bar.é€', 'foo', 'x'.repeat(64), 'y'.repeat(65) + '€', 'y'.repeat(65) + '€', 'foo', 'z'.repeat(1000)];
+  for (let round = 0; round < 3; round++) {
+    for (const [i, subject] of subjects.entries()) {
+      // A new string object with the same text must give the same bytes as the cached one.
+      const subj = round === 1 ? `${subject} `.trimEnd() : subject;
+      const data = Buffer.from(`payload ${i}`);
+      const ours = encodeMsgProto(i + 1, subj, '', data, 1_700_000_000_000_000_000 + i);
+      const ref = MsgProtoCodec.encode({ sequence: i + 1, subject: subj, data, timestamp: 1_700_000_000_000_000_000 + i });
+      assert.deepEqual(Buffer.from(ours), Buffer.from(ref), `subject ${i} round ${round}`);
+    }
+  }
+});
+
 test('decodePubMsg matches protobufjs on random messages, including unknown fields', () => {
   for (let i = 0; i < 500; i++) {
     const msg = {

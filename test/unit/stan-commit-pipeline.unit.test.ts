@@ -40,7 +40,9 @@ function setUp(): { store: GatedStore; nc: MemoryTransport; pipeline: CommitPipe
 function publish(t: ReturnType<typeof setUp>, seq: number): void {
   t.ch.store.msgs.store({ seq, timestamp: seq, subject: 'foo', reply: '', data: Buffer.from('x') });
   t.ch.nextSeq = seq;
-  t.pipeline.add(t.ch, seq, Buffer.from(`g${seq}`), 'acks');
+  // The guid sits inside a larger buffer, as in a PubMsg.
+  const src = Buffer.from(`xx g${seq} yy`);
+  t.pipeline.addRange(t.ch, seq, src, 3, 3 + `g${seq}`.length, 'acks');
 }
 
 test('one commit per burst; nothing is delivered or acknowledged before it resolves', async () => {

@@ -587,8 +587,18 @@ export class ClientConnection implements SubOwner, ParserHandler {
   }
 
   private putBytes(b: Buffer): void {
-    b.copy(this.buf, this.pos);
-    this.pos += b.length;
+    const n = b.length;
+    if (n > 32) {
+      b.copy(this.buf, this.pos);
+      this.pos += n;
+      return;
+    }
+    // `MSG `, the ` <sid> ` bytes: for a few bytes the native copy's call costs more than the copy
+    // (`_copyActual` ~2.5% of the async publish profile, two calls per message sent).
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = b[i];
+    this.pos = p;
   }
 
   /** Callers must have ensured length*3 bytes of room. ASCII is copied in JS (short strings). */

@@ -11,6 +11,7 @@
  * (subjects, auth, permissions) belong to the connection.
  */
 import { StanServerError } from '../../errors';
+import { LastString } from './last-string';
 
 export interface ParserHandler {
   onConnect(json: string): void;
@@ -127,6 +128,9 @@ export class ProtocolParser {
   /** Set by suspend(): input is held (in order) until resume(). */
   private suspended = false;
   private readonly held: Buffer[] = [];
+  /** PUB subjects and replies repeat message after message: the same string objects again. */
+  private readonly lastSubject = new LastString();
+  private readonly lastReply = new LastString();
 
   constructor(
     private readonly handler: ParserHandler,
@@ -387,7 +391,36 @@ export class ProtocolParser {
     }
   }
 
+  /**
+   * `PUB <subject> [reply] <size>` with single spaces and the subject (and reply) of the last
+   * PUB: one comparison pass instead of splitting the line and then comparing the tokens, as
+   * every PUB of a STAN publisher (and every ack of a subscriber) repeats them. Returns false
+   * (nothing consumed) for anything else: the general path then parses and validates it.
+   */
+  private pubSameAsLast(line: Buffer, s: number, e: number): boolean {
+    const subj = this.lastSubject;
+    if (line[s] !== SP || !subj.matchesAt(line, s + 1, e)) return false;
+    let p = s + 1 + subj.length;
+    if (line[p] !== SP) return false;
+    p++;
+    let reply: string | undefined;
+    let size = parseSize(line, p, e);
+    if (size < 0) {
+      const rep = this.lastReply;
+      if (!rep.matchesAt(line, p, e) || line[p + rep.length] !== SP) return false;
+      size = parseSize(line, p + rep.length + 1, e);
+      if (size < 0) return false;
+      reply = rep.value;
+    }
+    if (size > this.limits.maxPayload) return false;
+    this.subject = subj.value;
+    this.reply = reply;
+    this.startPayload(-1, size);
+    return true;
+  }
+
   private pub(line: Buffer, s: number, e: number): void {
+    if (this.pubSameAsLast(line, s, e)) return;
     const n = this.split(line, s, e);
     if (n !== 2 && n !== 3) return this.fail(undefined, `processPub Parse Error: "${rest(line, s, e)}"`);
     const a = this.args;
@@ -396,8 +429,8 @@ export class ProtocolParser {
     if (size > this.limits.maxPayload) {
       return this.fail(ERR_MAX_PAYLOAD, `maximum payload exceeded: ${size} vs ${this.limits.maxPayload}`);
     }
-    this.subject = this.str(line, 0);
-    this.reply = n === 3 ? this.str(line, 1) : undefined;
+    this.subject = this.lastSubject.get(line, a[0], a[1]);
+    this.reply = n === 3 ? this.lastReply.get(line, a[2], a[3]) : undefined;
     this.startPayload(-1, size);
   }
 

@@ -77,8 +77,17 @@ export class SqlMsgStore implements MsgStore {
   }
 
   store(msg: NewMsg): StoredMsg {
+    if (msg.seq <= this.lastSeq) return { seq: msg.seq, timestamp: msg.timestamp, bytes: encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestampNs ?? msg.timestamp) };
+    return { seq: msg.seq, timestamp: msg.timestamp, bytes: this.appendBytes(msg) };
+  }
+
+  append(msg: NewMsg): void {
+    if (msg.seq > this.lastSeq) this.appendBytes(msg);
+  }
+
+  /** Stores a message above lastSeq; returns its encoded bytes (the row's view of the cache). */
+  private appendBytes(msg: NewMsg): Buffer {
     const ts = msg.timestampNs ?? msg.timestamp;
-    if (msg.seq <= this.lastSeq) return { seq: msg.seq, timestamp: msg.timestamp, bytes: encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, ts) };
     // A store that cannot write until someone fixes the database takes no new messages:
     // their publishers learn why at once instead of after a slow retry.
     const failed = this.ch.host.failure;
@@ -96,7 +105,6 @@ export class SqlMsgStore implements MsgStore {
     const off = this.cache.lastOffset;
     encodeMsgProtoInto(chunk, off, msg.seq, msg.subject, msg.reply, msg.data, ts);
     const bytes = chunk.subarray(off, off + size);
-    const stored: StoredMsg = { seq: msg.seq, timestamp: msg.timestamp, bytes };
     if (this.msgCount === 0) this.firstSeq = msg.seq;
     this.lastSeq = msg.seq;
     this.lastTimestamp = msg.timestamp;
@@ -108,7 +116,7 @@ export class SqlMsgStore implements MsgStore {
     // Encrypted rows are sealed by the store off the main thread (SqlStore.dispatchSeal).
     this.ch.host.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size, data: this.ch.host.encrypting ? null : bytes, plain: bytes });
     this.enforceLimits();
-    return stored;
+    return bytes;
   }
 
   /** Size of a stored message: exact for hot ones, the cold region's average otherwise. */
