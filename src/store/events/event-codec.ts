@@ -195,9 +195,25 @@ function asBuffer(u: Uint8Array): Buffer {
 export class ByteReader {
   private readonly buf: Buffer;
   private pos = 0;
+  /** The whole body as latin1 text, when strings are cut out of it (`withText`). */
+  private text: string | undefined;
 
   constructor(bytes: Uint8Array, private readonly what = 'event') {
     this.buf = asBuffer(bytes);
+  }
+
+  /**
+   * A reader whose ASCII strings are substrings of the whole body decoded once as latin1
+   * (one byte, one character, so offsets match), instead of one Buffer#toString call each.
+   * For large bodies with many strings (a snapshot of 60,000 subscriptions has ~300,000): the
+   * per-string native call was ~110 ms of its decode, substrings ~15 ms. V8 makes strings of
+   * 13+ characters slices of the body text (no copy), which keep that text alive (one byte per
+   * byte of the body) while any of them lives.
+   */
+  static withText(bytes: Uint8Array, what: string): ByteReader {
+    const r = new ByteReader(bytes, what);
+    r.text = r.buf.toString('latin1');
+    return r;
   }
 
   /** True while unread bytes remain (fields appended by newer versions). */
@@ -272,7 +288,10 @@ export class ByteReader {
       }
     }
     this.pos = end;
-    if (ascii) return len === 0 ? '' : buf.toString('latin1', start, end);
+    if (ascii) {
+      if (len === 0) return '';
+      return this.text !== undefined ? this.text.slice(start, end) : buf.toString('latin1', start, end);
+    }
     return buf.toString('utf8', start, end);
   }
 
