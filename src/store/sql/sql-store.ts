@@ -168,7 +168,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   /** LogFollowingStore (contract.ts): keep the state warm until recover() takes over. */
   followLog(o: { intervalMs: number; report: LogFollowReport }): void {
     if (this.warm !== undefined || this.closed) return;
-    this.warm = new WarmFollow(this.adapter.db, this.opts.clusterID, o);
+    this.warm = new WarmFollow(this.adapter.db, this.opts.clusterID, { ...o, readSnapshot: this.adapter.readSnapshot });
     this.warm.start();
   }
 
@@ -220,7 +220,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   async recover(): Promise<RecoveredState | null> {
     const warm = this.warm;
     this.warm = undefined;
-    const loaded = warm !== undefined ? await warm.takeOver() : await loadCommittedState(this.adapter.db, this.opts.clusterID);
+    const loaded = warm !== undefined ? await warm.takeOver() : await loadCommittedState(this.adapter.db, this.opts.clusterID, this.adapter.readSnapshot);
     const state = loaded.state;
     if (state === undefined) return null;
     this.replayedEvents = loaded.replayed;

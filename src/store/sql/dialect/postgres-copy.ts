@@ -20,9 +20,10 @@ import type { BulkMessages } from '../../contract';
 import { onConnection, trxConnection } from './connection';
 import type { MsgRowKey } from './types';
 
-const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+/** The 11 bytes every COPY binary stream starts with (also read back by postgres-copy-out.ts). */
+export const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Signature, flags (int32 0), header extension length (int32 0). */
-const HEADER_LEN = SIGNATURE.length + 8;
+const HEADER_LEN = COPY_SIGNATURE.length + 8;
 /** Per tuple: field count (int16), three int8 and one int4 with their lengths, bytea's length. */
 const TUPLE_FIXED = 2 + 3 * (4 + 8) + (4 + 4) + 4;
 /** CopyData messages of at most this many bytes (pg copies each into its own frame). */
@@ -56,9 +57,9 @@ export class CopyBinaryStream {
   constructor(rowCount: number, dataBytes: number) {
     this.left = HEADER_LEN + rowCount * TUPLE_FIXED + dataBytes + 2;
     this.reserve(HEADER_LEN);
-    SIGNATURE.copy(this.buf, 0);
-    this.buf.writeInt32BE(0, SIGNATURE.length);
-    this.buf.writeInt32BE(0, SIGNATURE.length + 4);
+    COPY_SIGNATURE.copy(this.buf, 0);
+    this.buf.writeInt32BE(0, COPY_SIGNATURE.length);
+    this.buf.writeInt32BE(0, COPY_SIGNATURE.length + 4);
     this.p = HEADER_LEN;
   }
 
