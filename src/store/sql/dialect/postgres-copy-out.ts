@@ -10,7 +10,7 @@
  * length. `pg` has no API for COPY TO, but its Client takes a "submittable" query object
  * (as postgres-copy.ts does for COPY FROM): the CopyData messages come to `handleCopyData`.
  */
-import { COPY_SIGNATURE } from './postgres-copy';
+import { COPY_SIGNATURE, CopySubmittable } from './postgres-copy';
 
 /** The newest snapshot's row: the last event ID it covers and its body; undefined when there is none. */
 export type SnapshotRead = () => Promise<{ lastEventID: number; body: Buffer } | undefined>;
@@ -24,18 +24,17 @@ interface PgConnection {
 }
 
 /** The query object pg's Client.query runs: sends `text`, keeps the CopyData payloads. */
-class CopyToStdout {
+class CopyToStdout extends CopySubmittable {
   private readonly chunks: Buffer[] = [];
-  private settled = false;
 
   constructor(
     private readonly text: string,
     private readonly done: (err: Error | undefined, data: Buffer) => void,
-  ) {}
+  ) {
+    super();
+  }
 
-  private finish(err?: Error): void {
-    if (this.settled) return;
-    this.settled = true;
+  protected settle(err: Error | undefined): void {
     this.done(err, err === undefined ? Buffer.concat(this.chunks) : Buffer.alloc(0));
   }
 
@@ -43,26 +42,10 @@ class CopyToStdout {
     con.query(this.text);
   }
 
-  handleCopyData(msg: { chunk: Buffer }): void {
+  override handleCopyData(msg: { chunk: Buffer }): void {
     // A copy: the chunk is a view of the driver's receive buffer, which later messages reuse.
     this.chunks.push(Buffer.from(msg.chunk));
   }
-
-  /** A server error (then ReadyForQuery follows) or a lost connection (nothing follows). */
-  handleError(err: Error): void {
-    this.finish(err);
-  }
-
-  handleReadyForQuery(): void {
-    this.finish();
-  }
-
-  handleCommandComplete(): void {}
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-  handleCopyInResponse(): void {}
 }
 
 interface PgPoolClient {

@@ -129,6 +129,41 @@ interface PgClient {
 }
 
 /**
+ * What pg's Client calls on a "submittable" query object (Client.query hands it the
+ * connection in `submit` and then every backend message of the query), for a COPY: it settles
+ * once, at ReadyForQuery or on the first error. Shared with COPY TO (postgres-copy-out.ts).
+ */
+export abstract class CopySubmittable {
+  private settled = false;
+
+  /** Called once: undefined when the COPY completed. */
+  protected abstract settle(err: Error | undefined): void;
+
+  private finish(err?: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(err);
+  }
+
+  /** A server error (then ReadyForQuery follows) or a lost connection (nothing follows). */
+  handleError(err: Error): void {
+    this.finish(err);
+  }
+
+  handleReadyForQuery(): void {
+    this.finish();
+  }
+
+  handleCopyInResponse(): void {}
+  handleCopyData(_msg: { chunk: Buffer }): void {}
+  handleCommandComplete(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+}
+
+/**
  * A query object for pg's Client.query: runs `text` and sends `chunks` right behind it,
  * without waiting for the server's CopyInResponse: one round trip per COPY instead of two.
  * Safe because a PostgreSQL backend that is not in copy-in mode (the COPY statement failed
@@ -136,18 +171,16 @@ interface PgClient {
  * (the protocol's COPY section says so, and the backend's main loop does it), and then
  * answers the query with ErrorResponse and ReadyForQuery as usual.
  */
-class CopyFromStdin {
-  private settled = false;
-
+class CopyFromStdin extends CopySubmittable {
   constructor(
     private readonly text: string,
     private readonly chunks: readonly Buffer[],
     private readonly done: (err?: Error) => void,
-  ) {}
+  ) {
+    super();
+  }
 
-  private finish(err?: Error): void {
-    if (this.settled) return;
-    this.settled = true;
+  protected settle(err: Error | undefined): void {
     this.done(err);
   }
 
@@ -163,25 +196,6 @@ class CopyFromStdin {
       con.stream.uncork?.();
     }
   }
-
-  /** Everything was sent with the query (submit). */
-  handleCopyInResponse(): void {}
-
-  /** A server error (then ReadyForQuery follows) or a lost connection (nothing follows). */
-  handleError(err: Error): void {
-    this.finish(err);
-  }
-
-  handleReadyForQuery(): void {
-    this.finish();
-  }
-
-  handleCommandComplete(): void {}
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-  handleCopyData(): void {}
 }
 
 /** Runs COPY FROM STDIN with `chunks` on the transaction's connection. */
