@@ -203,12 +203,9 @@ export class ByteReader {
   }
 
   /**
-   * A reader whose ASCII strings are substrings of the whole body decoded once as latin1
-   * (one byte, one character, so offsets match), instead of one Buffer#toString call each.
-   * For large bodies with many strings (a snapshot of 60,000 subscriptions has ~300,000): the
-   * per-string native call was ~110 ms of its decode, substrings ~15 ms. V8 makes strings of
-   * 13+ characters slices of the body text (no copy), which keep that text alive (one byte per
-   * byte of the body) while any of them lives.
+   * ASCII strings cut out of the body decoded once as latin1 (offsets match), not one native
+   * Buffer#toString each: ~300,000 strings in a 60,000-subscription snapshot (docs/performance.md,
+   * "Restart", third round). Slices of 13+ characters keep that text (a byte per byte) alive.
    */
   static withText(bytes: Uint8Array, what: string): ByteReader {
     const r = new ByteReader(bytes, what);
