@@ -4,7 +4,7 @@
  *
  * The clean-up rule for subscriptions whose client did not come back (drop plain ones, keep
  * durables offline, queue groups as their shadow) lives in one place: the projection's
- * recovery (store/projection.ts toRecovered), which also records its decisions in the log.
+ * recovery (store/events/to-recovered.ts toRecovered), which also records its decisions in the log.
  * What arrives here is already cleaned up: every subscription is online, an offline durable
  * (isClosed) or a durable queue group's shadow (clientID "").
  */
@@ -36,7 +36,7 @@ export class Recovery {
     }
   }
 
-  private restoreSub(ch: Channel, st: SubState, pending: number[], redeliveries: ReadonlyMap<number, number> | undefined): void {
+  private restoreSub(ch: Channel, st: SubState, pending: readonly number[], redeliveries: ReadonlyMap<number, number> | undefined): void {
     const sub = new Subscription(st, ch);
     for (const seq of pending) sub.acksPending.set(seq, 0);
     const online = st.clientID !== '' && !st.isClosed && this.clients.byID.has(st.clientID);

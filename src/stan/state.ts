@@ -91,7 +91,8 @@ export class Subscription {
 
 export class QueueGroup {
   readonly members: Subscription[] = [];
-  readonly redeliveries = new Map<number, number>();
+  /** Created on first use, like Subscription's: 20,000 recovered groups (scale bench) were 20,000 empty Maps (~1.8 MB of the recovered heap). */
+  private counts: Map<number, number> | undefined;
   /**
    * A durable queue group whose last member left with Close keeps its position and pending
    * messages in a "shadow" subscription (clientID "") until a member joins again (§3.6).
@@ -105,6 +106,11 @@ export class QueueGroup {
   startupHolds = 0;
 
   constructor(public readonly name: string, public readonly durable: boolean, public lastSent: number) {}
+
+  /** Redeliveries per sequence, counted per group (max deliveries). */
+  get redeliveries(): Map<number, number> {
+    return (this.counts ??= new Map());
+  }
 }
 
 export class Channel {

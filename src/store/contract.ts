@@ -133,8 +133,8 @@ export interface ChannelStore {
 
 export interface RecoveredSub {
   state: SubState;
-  /** Sequences sent but not acknowledged, ascending. */
-  pending: number[];
+  /** Sequences sent but not acknowledged, ascending (read-only: may be shared when empty). */
+  pending: readonly number[];
   /** Redeliveries so far per pending sequence (only recorded with max deliveries). */
   redeliveries?: ReadonlyMap<number, number>;
 }

@@ -171,6 +171,32 @@ test('strings: empty, ASCII, multi-byte, long', () => {
   for (const s of strings) assert.equal(r.string(), s);
 });
 
+test('strings cut out of the body text (ByteReader.withText, snapshots): the same values, other fields in between', () => {
+  // Lengths around V8's 13-character slice threshold, non-ASCII among ASCII (its byte offsets
+  // must not shift the ASCII strings after it), and a non-string field between strings.
+  const strings = ['', 'abc', '_INBOX.12345', '_INBOX.123456', '_INBOX.abcdefghijklmnopqrstuv', 'é', '日本語のチャンネル', 'after.multibyte', '\u0000\u007f'];
+  const w = new ByteWriter(2);
+  for (const s of strings) {
+    w.string(s);
+    w.uint(300);
+  }
+  const bytes = w.finish();
+  const r = ByteReader.withText(bytes, 'snapshot');
+  for (const s of strings) {
+    assert.equal(r.string(), s);
+    assert.equal(r.uint(), 300);
+  }
+  assert.equal(r.more(), false);
+  // Cut short inside a string: refused, not read past the end of the text.
+  const cut = ByteReader.withText(bytes.subarray(0, 20), 'snapshot');
+  assert.throws(() => {
+    for (;;) {
+      cut.string();
+      cut.uint();
+    }
+  }, EventDecodeError);
+});
+
 test('random realistic mix round-trips (bench workload)', () => {
   const mix = makeMix(3000, 7);
   for (const e of mix) {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { SubState } from '../../src/protocol/codec';
 import { EventKind, type StoreEvent } from '../../src/store/events/events';
-import { emptyState, evolve, toRecovered, type ProjectedState } from '../../src/store/events/projection';
+import { emptyState, evolve, type ProjectedState } from '../../src/store/events/projection';
+import { toRecovered } from '../../src/store/events/to-recovered';
 import { SNAPSHOT_VERSION, SnapshotFormatError, decodeSnapshot, encodeSnapshot } from '../../src/store/events/snapshot';
 import { decodeEvent, encodeEvent } from '../../src/store/events/event-codec';
 
@@ -399,6 +400,37 @@ test('recovery clean-up rule: per subscription kind, with the events that make t
   assert.deepStrictEqual(again.clients.map((c) => c.ID), ['alive']);
   // And the clean-up events survive the codec (the store appends them).
   for (const e of rec.cleanup) assert.deepStrictEqual(decodeEvent(e.kind, encodeEvent(e)), e);
+});
+
+test('toRecovered: two ghosts pending the same message leave it once on the survivor; a shadow made from a ghost sorts in by ID', () => {
+  const s = fold([
+    init,
+    connect('alive'),
+    connect('gone'),
+    channel(1, 'foo'),
+    // Group g: ghosts 1 and 3 both have 7 pending (redelivered from one to the other), 5 is online.
+    created(1, sub(1, { clientID: 'gone', qGroup: 'g' })),
+    created(1, sub(3, { clientID: 'gone', qGroup: 'g' })),
+    created(1, sub(5, { clientID: 'alive', qGroup: 'g' })),
+    // Durable group dq: every member gone, 2 becomes the shadow (after 5 in the first pass).
+    created(1, sub(2, { clientID: 'gone', qGroup: 'dq', isDurable: true })),
+    created(1, sub(4, { clientID: 'gone', qGroup: 'dq', isDurable: true })),
+    sent(1, 1, [7, 8]),
+    sent(1, 3, [7]),
+    sent(1, 5, [9]),
+    sent(1, 4, [6]),
+    closeClient('gone'),
+  ]);
+  const rec = toRecovered(s);
+  const subs = rec.channels[0].subs;
+  assert.deepStrictEqual(subs.map((r) => r.state.ID), [2, 5]);
+  assert.deepStrictEqual(subs[1].pending, [7, 8, 9]);
+  assert.deepStrictEqual(subs[0].pending, [6]);
+  assert.equal(subs[0].state.clientID, '');
+  // Folding the clean-up gives the same survivor without clean-up.
+  const again = toRecovered(fold(rec.cleanup, s));
+  assert.deepStrictEqual(again.cleanup, []);
+  assert.deepStrictEqual(again.channels, rec.channels);
 });
 
 test('toRecovered: sorted output, copies, refuses a state without server info', () => {

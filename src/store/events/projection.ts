@@ -1,6 +1,6 @@
 /**
  * The projection of the event log: `evolve(state, event)` folds one StoreEvent into the
- * ProjectedState, `toRecovered(state)` turns the state into what the server needs at start.
+ * ProjectedState (to-recovered.ts turns the state into what the server needs at start).
  *
  * Pure in the sense that matters for event sourcing: no I/O, no clock, no randomness: the
  * same events give the same state. For recovery speed (millions of events) `evolve` mutates
@@ -16,7 +16,6 @@
  * repeated deletions).
  */
 import type { ClientInfo, ServerInfo, SubState } from '../../protocol/codec';
-import type { RecoveredSub } from '../contract';
 import { EventKind, type StoreEvent } from './events';
 import { NO_PENDING, noPending } from './no-pending';
 
@@ -69,7 +68,8 @@ export function emptyState(): ProjectedState {
   };
 }
 
-function copySub(s: SubState): SubState {
+/** A copy of a SubState (the projection never keeps or hands out the objects it is given). */
+export function copySub(s: SubState): SubState {
   return {
     ID: s.ID,
     clientID: s.clientID,
@@ -286,215 +286,4 @@ export function evolve(state: ProjectedState, event: StoreEvent, eventID?: numbe
     }
   }
   return state;
-}
-
-// ------------------------------------------------------------------ recovery
-
-export interface RecoveredChannelState {
-  channelID: number;
-  name: string;
-  firstSeq: number;
-  lastSeq: number;
-  msgCount: number;
-  byteCount: number;
-  /** Subscriptions by ascending ID (= creation order: queue members keep their order). */
-  subs: RecoveredSub[];
-  /** Messages of this channel that reached max deliveries so far (absent: none). */
-  deadLettered?: number;
-}
-
-export interface ProjectedRecovery {
-  info: ServerInfo;
-  clients: ClientInfo[];
-  /** By ascending channel ID (creation order). */
-  channels: RecoveredChannelState[];
-  /** Subscriptions removed by the clean-up rule (their SubDeleted events are in `cleanup`). */
-  dropped: { channelID: number; subID: number }[];
-  /**
-   * Events the store must append (and fold into its live projection) so the log agrees
-   * with what is recovered: SubDeleted for dropped subscriptions, SubUpdated for durables
-   * turned offline / into a shadow, MsgsSent for pending sequences moved to a queue group's
-   * survivor. Folding them into `state` and calling toRecovered again yields no clean-up
-   * and the same recovered subscriptions.
-   */
-  cleanup: StoreEvent[];
-}
-
-/**
- * Redelivery counts of a ghost queue member merged into its survivor (a group counts per
- * group: the higher count wins). A new map: the survivor's may be the projection's own.
- */
-function mergeCounts(into: Map<number, number> | undefined, from: Map<number, number> | undefined): Map<number, number> | undefined {
-  if (from === undefined || from.size === 0) return into;
-  const out = new Map(into);
-  for (const [seq, n] of from) out.set(seq, Math.max(out.get(seq) ?? 0, n));
-  return out;
-}
-
-/** A subscription is online when its client is registered and it is not a closed durable. */
-function isOnline(state: ProjectedState, s: SubState): boolean {
-  return s.clientID !== '' && !s.isClosed && state.clients.has(s.clientID);
-}
-
-interface WorkSub {
-  state: SubState;
-  pending: Set<number>;
-  redelivered?: Map<number, number>;
-}
-
-/**
- * What the server needs at start (copies: the server mutates what it gets), after the
- * clean-up rule for subscriptions whose client did not come back. The server records the
- * fate of each subscription when a client closes, so these only exist when that record was
- * lost; the rule follows the reference's recovery (recoverOneSub) and spec §3.6/§3.8:
- *
- *  - plain non-durable: dropped (the reference does not recover them either);
- *  - plain durable: kept *offline*, i.e. `isClosed = true` with its clientID kept (the
- *    durable key is clientID+subject+durableName, §3.6), exactly what a Close would have
- *    stored; a new connection with that client ID resumes it;
- *  - queue member (durable or not) of a group that still has an online member: dropped, as
- *    a member leaving a non-empty group; its pending sequences move to the group's first
- *    online member and the group's lastSent is kept on it. (The reference simply deletes
- *    such "ghost" members and loses their unacknowledged messages; moving them is what a
- *    regular leave does, §3.5.)
- *  - durable queue group with no online member: the group is kept as its *shadow*
- *    (clientID "", §3.6): the existing shadow, or else the ghost with the lowest ID turned
- *    into one; the other ghosts' pending sequences and lastSent are merged into it;
- *  - non-durable queue group with no online member: the group is gone, members dropped.
- *
- * Existing shadows and closed durables are kept as they are.
- *
- * Throws when the state has no server info: check `state.serverInfo` first (an empty store
- * recovers as null).
- */
-export function toRecovered(state: ProjectedState): ProjectedRecovery {
-  // Kept whole (~125 lines): one pass turning the folded state into what recovery applies
-  // (server, clients, channels, subscriptions, pending acks), in the order recovery needs it.
-  if (state.serverInfo === undefined) {
-    // Every store starts with ServerInit and compaction keeps it in the snapshot: a state
-    // without it is an empty store (the caller returns null) or a damaged one.
-    throw new Error('cannot recover: the store has no server info (no ServerInit event or snapshot)');
-  }
-  const cleanup: StoreEvent[] = [];
-  const dropped: { channelID: number; subID: number }[] = [];
-  const channels: RecoveredChannelState[] = [];
-
-  const channelIDs = [...state.channels.keys()].sort((a, b) => a - b);
-  for (const channelID of channelIDs) {
-    const ch = state.channels.get(channelID) as ChannelProjection;
-    const subIDs = [...ch.subs.keys()].sort((a, b) => a - b);
-    // Working copies, so the clean-up never touches the projection (the store folds the
-    // cleanup events into it).
-    const kept = new Map<number, WorkSub>();
-    const ghostsByGroup = new Map<string, WorkSub[]>();
-    const drop = (s: WorkSub): void => {
-      dropped.push({ channelID, subID: s.state.ID });
-      cleanup.push({ kind: EventKind.SubDeleted, channelID, subID: s.state.ID });
-    };
-
-    for (const id of subIDs) {
-      const p = ch.subs.get(id) as SubProjection;
-      const w: WorkSub = { state: copySub(p.state), pending: p.pending, redelivered: p.redelivered };
-      const st = w.state;
-      if (st.qGroup !== '') {
-        const isShadow = st.isDurable && st.clientID === '';
-        if (isShadow || isOnline(state, st)) kept.set(id, w);
-        else {
-          const ghosts = ghostsByGroup.get(st.qGroup);
-          if (ghosts) ghosts.push(w);
-          else ghostsByGroup.set(st.qGroup, [w]);
-        }
-      } else if (st.isDurable) {
-        if (!st.isClosed && !isOnline(state, st)) {
-          st.isClosed = true;
-          cleanup.push({ kind: EventKind.SubUpdated, channelID, sub: copySub(st) });
-        }
-        kept.set(id, w);
-      } else if (isOnline(state, st)) {
-        kept.set(id, w);
-      } else {
-        drop(w);
-      }
-    }
-
-    for (const [group, ghosts] of ghostsByGroup) {
-      // The survivor that inherits the ghosts' pending sequences and position: the first
-      // online member, else the durable group's shadow (existing or made from a ghost).
-      let target: WorkSub | undefined;
-      let shadow: WorkSub | undefined;
-      for (const w of kept.values()) {
-        if (w.state.qGroup !== group) continue;
-        if (w.state.clientID === '') shadow ??= w;
-        else {
-          target = w;
-          break;
-        }
-      }
-      target ??= shadow;
-      let rest = ghosts;
-      let updateTarget = false;
-      if (target === undefined) {
-        if (!ghosts[0].state.isDurable) {
-          // Non-durable group whose members all left: the group is gone (§3.6).
-          for (const g of ghosts) drop(g);
-          continue;
-        }
-        target = ghosts[0];
-        target.state.clientID = '';
-        kept.set(target.state.ID, target);
-        rest = ghosts.slice(1);
-        updateTarget = true;
-      }
-      const moved: number[] = [];
-      let lastSent = target.state.lastSent;
-      for (const g of rest) {
-        for (const seq of g.pending) if (!target.pending.has(seq)) moved.push(seq);
-        target.redelivered = mergeCounts(target.redelivered, g.redelivered);
-        if (g.state.lastSent > lastSent) lastSent = g.state.lastSent;
-        drop(g);
-      }
-      if (moved.length > 0) {
-        moved.sort((a, b) => a - b);
-        // A new Set: the target's pending set may still be the projection's own.
-        target.pending = new Set([...target.pending, ...moved]);
-        cleanup.push({ kind: EventKind.MsgsSent, channelID, subID: target.state.ID, seqs: moved });
-        // MsgsSent raises lastSent to its highest sequence when folded: mirror it here.
-        if (moved[moved.length - 1] > lastSent) lastSent = moved[moved.length - 1];
-      }
-      if (lastSent > target.state.lastSent) {
-        target.state.lastSent = lastSent;
-        updateTarget = true;
-      }
-      if (updateTarget) cleanup.push({ kind: EventKind.SubUpdated, channelID, sub: copySub(target.state) });
-    }
-
-    const subs: RecoveredSub[] = [];
-    for (const id of subIDs) {
-      const w = kept.get(id);
-      if (w === undefined) continue;
-      const rs: RecoveredSub = { state: w.state, pending: w.pending.size === 0 ? [] : [...w.pending].sort((a, b) => a - b) };
-      if (w.redelivered !== undefined && w.redelivered.size > 0) rs.redeliveries = new Map(w.redelivered);
-      subs.push(rs);
-    }
-    channels.push({
-      channelID: ch.id,
-      name: ch.name,
-      firstSeq: ch.firstSeq,
-      lastSeq: ch.lastSeq,
-      msgCount: ch.msgCount,
-      byteCount: ch.byteCount,
-      subs,
-      ...(ch.deadLettered ? { deadLettered: ch.deadLettered } : {}),
-    });
-  }
-
-  const clients: ClientInfo[] = [];
-  for (const c of state.clients.values()) clients.push({ ...c, ConnID: new Uint8Array(c.ConnID) });
-  return {
-    info: { ...state.serverInfo },
-    clients,
-    channels,
-    dropped,
-    cleanup,
-  };
 }

@@ -98,7 +98,7 @@ export function decodeSnapshot(bytes: Uint8Array): ProjectedState {
         'it was written by a newer release: run that release, or delete the snapshot rows only if the events they cover were not compacted',
     );
   }
-  const r = new ByteReader(bytes, 'snapshot');
+  const r = ByteReader.withText(bytes, 'snapshot');
   try {
     r.byte();
     const state: ProjectedState = {

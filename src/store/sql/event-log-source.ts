@@ -12,11 +12,14 @@ import type { EventLogSource, LogBase, LoggedEvent } from '../events/log-followe
 import { checkClusterID } from '../contract';
 import { num, toBuffer } from './dialect';
 import type { Database } from './schema';
+import type { SnapshotRead } from './dialect/postgres-copy-out';
 
 export class SqlEventLogSource implements EventLogSource {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clusterID: string,
+    /** The dialect's faster read of the newest snapshot (DialectAdapter.readSnapshot), if any. */
+    private readonly readSnapshot?: SnapshotRead,
   ) {}
 
   /** Refuses (throws StoreError) a database that belongs to another cluster. */
@@ -24,9 +27,15 @@ export class SqlEventLogSource implements EventLogSource {
     const server = await this.db.selectFrom('stan_server').select(['cluster_id']).where('id', '=', 1).executeTakeFirst();
     if (server === undefined) return undefined;
     checkClusterID(server.cluster_id, this.clusterID, 'database');
-    const snap = await this.db.selectFrom('stan_snapshots').select(['last_event_id', 'body']).orderBy('snapshot_id', 'desc').limit(1).executeTakeFirst();
+    const snap = await this.newestSnapshot();
     if (snap === undefined) return { state: emptyState(), mark: 0 };
-    return { state: decodeSnapshot(toBuffer(snap.body)), mark: num(snap.last_event_id) };
+    return { state: decodeSnapshot(snap.body), mark: snap.lastEventID };
+  }
+
+  private async newestSnapshot(): Promise<{ lastEventID: number; body: Buffer } | undefined> {
+    if (this.readSnapshot !== undefined) return this.readSnapshot();
+    const snap = await this.db.selectFrom('stan_snapshots').select(['last_event_id', 'body']).orderBy('snapshot_id', 'desc').limit(1).executeTakeFirst();
+    return snap === undefined ? undefined : { lastEventID: num(snap.last_event_id), body: toBuffer(snap.body) };
   }
 
   async snapshotMark(): Promise<number> {

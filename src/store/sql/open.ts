@@ -12,6 +12,7 @@ import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
 import type { SqlDriver } from './dsn-common';
 import { loadPg } from './load-pg';
 import { mysqlPageRead, pgPageRead, sqlitePageRead } from './dialect/page-reads';
+import { pgSnapshotRead } from './dialect/postgres-copy-out';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 
 /**
@@ -93,10 +94,10 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
       // (its `connectionPool`); Knex does not own that pool, so closing ends it.
       const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
       const knex = knexFactory({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      return { ...adapter('postgres', knex, db, Infinity, () => writerPool.end()), readPage: pgPageRead(readerPool) };
+      return { ...adapter('postgres', knex, db, Infinity, () => writerPool.end()), readPage: pgPageRead(readerPool), readSnapshot: pgSnapshotRead(readerPool) };
     }
     const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-    return { ...adapter('postgres', knex, db, Infinity), readPage: pgPageRead(readerPool) };
+    return { ...adapter('postgres', knex, db, Infinity), readPage: pgPageRead(readerPool), readSnapshot: pgSnapshotRead(readerPool) };
   }
   const mysql = await import('mysql2');
   // tls=preferred: TLS when the server offers it, plain otherwise (as the Go driver).

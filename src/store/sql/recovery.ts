@@ -10,6 +10,7 @@ import { describeOpenFailure, EncryptionKeyError, openRecord, type PayloadCipher
 import { num, toBuffer } from './dialect';
 import { SqlEventLogSource } from './event-log-source';
 import type { Database } from './schema';
+import type { SnapshotRead } from './dialect/postgres-copy-out';
 
 /** Events replayed per query while recovering, so memory stays bounded. */
 const PAGE = 10_000;
@@ -29,9 +30,9 @@ export interface LoadedState {
  * The committed state: snapshot + later events + message-row aggregates. Refuses (throws
  * StoreError) a database that belongs to another cluster.
  */
-export async function loadCommittedState(db: Kysely<Database>, clusterID: string): Promise<LoadedState> {
+export async function loadCommittedState(db: Kysely<Database>, clusterID: string, readSnapshot?: SnapshotRead): Promise<LoadedState> {
   // A follower that never polled: the same reads, snapshot then every event after it.
-  const { state, replayed } = await new LogFollower(new SqlEventLogSource(db, clusterID), PAGE).handover();
+  const { state, replayed } = await new LogFollower(new SqlEventLogSource(db, clusterID, readSnapshot), PAGE).handover();
   if (state === undefined) return { state: undefined, replayed: 0 };
   await addMessageAggregates(db, state);
   return { state, replayed };

@@ -29,7 +29,8 @@ import type { StoreLimits } from '../../config/options';
 import type { SqlStoreOptions } from './sql-store-options';
 import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
-import { emptyState, evolve, type ProjectedState, toRecovered } from '../events/projection';
+import { emptyState, evolve, type ProjectedState } from '../events/projection';
+import { toRecovered } from '../events/to-recovered';
 import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../limits/limits';
 import { BulkAppendStore, BulkMessages, ChannelStore, CommitObservable, checkChannelRoom, FencedStore, FenceStatementSource, HealthCheckedStore, ImportMarker, LogFollowingStore, LogFollowReport, RecoveredState, StoreError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
@@ -167,7 +168,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   /** LogFollowingStore (contract.ts): keep the state warm until recover() takes over. */
   followLog(o: { intervalMs: number; report: LogFollowReport }): void {
     if (this.warm !== undefined || this.closed) return;
-    this.warm = new WarmFollow(this.adapter.db, this.opts.clusterID, o);
+    this.warm = new WarmFollow(this.adapter.db, this.opts.clusterID, { ...o, readSnapshot: this.adapter.readSnapshot });
     this.warm.start();
   }
 
@@ -219,7 +220,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   async recover(): Promise<RecoveredState | null> {
     const warm = this.warm;
     this.warm = undefined;
-    const loaded = warm !== undefined ? await warm.takeOver() : await loadCommittedState(this.adapter.db, this.opts.clusterID);
+    const loaded = warm !== undefined ? await warm.takeOver() : await loadCommittedState(this.adapter.db, this.opts.clusterID, this.adapter.readSnapshot);
     const state = loaded.state;
     if (state === undefined) return null;
     this.replayedEvents = loaded.replayed;

@@ -10,6 +10,7 @@ import { errorText } from '../../errors';
 import { addMessageAggregates, type LoadedState } from './recovery';
 import { SqlEventLogSource } from './event-log-source';
 import type { Database } from './schema';
+import type { SnapshotRead } from './dialect/postgres-copy-out';
 
 const systemTimers: FollowTimers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -22,9 +23,9 @@ export class WarmFollow {
   constructor(
     private readonly db: Kysely<Database>,
     clusterID: string,
-    private readonly o: { intervalMs: number; report: LogFollowReport; timers?: FollowTimers },
+    private readonly o: { intervalMs: number; report: LogFollowReport; timers?: FollowTimers; readSnapshot?: SnapshotRead },
   ) {
-    this.loop = new FollowLoop(new LogFollower(new SqlEventLogSource(db, clusterID)), {
+    this.loop = new FollowLoop(new LogFollower(new SqlEventLogSource(db, clusterID, o.readSnapshot)), {
       intervalMs: o.intervalMs,
       timers: o.timers ?? systemTimers,
       onError: (err, first) => {

@@ -13,6 +13,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema';
 import type { Dialect, DialectName } from './types';
 import type { PageRead } from './page-reads';
+import type { SnapshotRead } from './postgres-copy-out';
 import type { SqliteWriteThread } from '../sqlite-writer';
 import { postgres } from './postgres';
 import { mysql } from './mysql';
@@ -38,6 +39,8 @@ export interface DialectAdapter {
   readonly maxStatementBytes: number;
   /** Cold page reads on the reader pool without the query builder (page-reads.ts), where open. */
   readonly readPage?: PageRead;
+  /** The newest snapshot on the reader pool without the query builder, where faster (PostgreSQL: COPY binary). */
+  readonly readSnapshot?: SnapshotRead;
   /** SQLite only, when opened with a write thread: group commits go there (sqlite-writer.ts). */
   readonly writeThread?: SqliteWriteThread;
   close(): Promise<void>;

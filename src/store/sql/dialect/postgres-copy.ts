@@ -20,9 +20,10 @@ import type { BulkMessages } from '../../contract';
 import { onConnection, trxConnection } from './connection';
 import type { MsgRowKey } from './types';
 
-const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+/** The 11 bytes every COPY binary stream starts with (also read back by postgres-copy-out.ts). */
+export const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Signature, flags (int32 0), header extension length (int32 0). */
-const HEADER_LEN = SIGNATURE.length + 8;
+const HEADER_LEN = COPY_SIGNATURE.length + 8;
 /** Per tuple: field count (int16), three int8 and one int4 with their lengths, bytea's length. */
 const TUPLE_FIXED = 2 + 3 * (4 + 8) + (4 + 4) + 4;
 /** CopyData messages of at most this many bytes (pg copies each into its own frame). */
@@ -56,9 +57,9 @@ export class CopyBinaryStream {
   constructor(rowCount: number, dataBytes: number) {
     this.left = HEADER_LEN + rowCount * TUPLE_FIXED + dataBytes + 2;
     this.reserve(HEADER_LEN);
-    SIGNATURE.copy(this.buf, 0);
-    this.buf.writeInt32BE(0, SIGNATURE.length);
-    this.buf.writeInt32BE(0, SIGNATURE.length + 4);
+    COPY_SIGNATURE.copy(this.buf, 0);
+    this.buf.writeInt32BE(0, COPY_SIGNATURE.length);
+    this.buf.writeInt32BE(0, COPY_SIGNATURE.length + 4);
     this.p = HEADER_LEN;
   }
 
@@ -128,6 +129,41 @@ interface PgClient {
 }
 
 /**
+ * What pg's Client calls on a "submittable" query object (Client.query hands it the
+ * connection in `submit` and then every backend message of the query), for a COPY: it settles
+ * once, at ReadyForQuery or on the first error. Shared with COPY TO (postgres-copy-out.ts).
+ */
+export abstract class CopySubmittable {
+  private settled = false;
+
+  /** Called once: undefined when the COPY completed. */
+  protected abstract settle(err: Error | undefined): void;
+
+  private finish(err?: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(err);
+  }
+
+  /** A server error (then ReadyForQuery follows) or a lost connection (nothing follows). */
+  handleError(err: Error): void {
+    this.finish(err);
+  }
+
+  handleReadyForQuery(): void {
+    this.finish();
+  }
+
+  handleCopyInResponse(): void {}
+  handleCopyData(_msg: { chunk: Buffer }): void {}
+  handleCommandComplete(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+}
+
+/**
  * A query object for pg's Client.query: runs `text` and sends `chunks` right behind it,
  * without waiting for the server's CopyInResponse: one round trip per COPY instead of two.
  * Safe because a PostgreSQL backend that is not in copy-in mode (the COPY statement failed
@@ -135,18 +171,16 @@ interface PgClient {
  * (the protocol's COPY section says so, and the backend's main loop does it), and then
  * answers the query with ErrorResponse and ReadyForQuery as usual.
  */
-class CopyFromStdin {
-  private settled = false;
-
+class CopyFromStdin extends CopySubmittable {
   constructor(
     private readonly text: string,
     private readonly chunks: readonly Buffer[],
     private readonly done: (err?: Error) => void,
-  ) {}
+  ) {
+    super();
+  }
 
-  private finish(err?: Error): void {
-    if (this.settled) return;
-    this.settled = true;
+  protected settle(err: Error | undefined): void {
     this.done(err);
   }
 
@@ -162,25 +196,6 @@ class CopyFromStdin {
       con.stream.uncork?.();
     }
   }
-
-  /** Everything was sent with the query (submit). */
-  handleCopyInResponse(): void {}
-
-  /** A server error (then ReadyForQuery follows) or a lost connection (nothing follows). */
-  handleError(err: Error): void {
-    this.finish(err);
-  }
-
-  handleReadyForQuery(): void {
-    this.finish();
-  }
-
-  handleCommandComplete(): void {}
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-  handleCopyData(): void {}
 }
 
 /** Runs COPY FROM STDIN with `chunks` on the transaction's connection. */
