@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventKind, type StoreEvent } from '../../src/store/events/events';
-import { ByteReader, ByteWriter, EventDecodeError, decodeEvent, encodeEvent } from '../../src/store/events/event-codec';
+import { ByteReader, ByteWriter, EventDecodeError } from '../../src/store/events/byte-io';
+import { decodeEvent, encodeEvent } from '../../src/store/events/event-codec';
 import { makeMix } from '../../src/bench/event-codec-bench';
 import type { SubState } from '../../src/protocol/codec';
 

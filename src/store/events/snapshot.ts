@@ -20,7 +20,8 @@
  * version is refused with a clear error instead of being half-read. A future format gets a
  * new version byte and this decoder keeps reading the old ones.
  */
-import { ByteReader, ByteWriter, EventDecodeError, readSubState, writeSubState } from './event-codec';
+import { ByteReader, ByteWriter, EventDecodeError } from './byte-io';
+import { readSubState, writeSubState } from './event-codec';
 import type { ChannelProjection, ProjectedState, SubProjection } from './projection';
 import { noPending } from './no-pending';
 import { StanServerError } from '../../errors';
