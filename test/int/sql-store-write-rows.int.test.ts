@@ -1,6 +1,7 @@
 /**
- * The group commit's message rows on real PostgreSQL (COPY binary) and MariaDB (prepared
- * statements, binary protocol): dialect `writeMessageRows`, batch-writer.ts.
+ * The group commit's message rows on real PostgreSQL (COPY binary; a prepared INSERT for a few
+ * rows) and MariaDB (prepared statements, binary protocol): dialect `writeMessageRows`,
+ * batch-writer.ts.
  *
  *  - Rows of several channels (empty, small, and one larger than a COPY chunk), written in a
  *    transaction with event rows and then alone (autocommit), read back byte for byte with
@@ -8,6 +9,7 @@
  *  - PostgreSQL: the COPY's rows are sent behind the query without waiting for the server's
  *    CopyInResponse; a COPY that fails before copy mode (no such table) fails with the
  *    database's error and the connection stays usable (the rows sent behind it were ignored).
+ *  - A few rows per commit (a sync publisher's: PostgreSQL's prepared INSERT) read back the same.
  *  - A row the database refuses in the middle of a batch (a trigger, as a DBA's rule) fails
  *    exactly its own publish: the COPY / prepared INSERT of the whole batch fails, the batch
  *    is split down to the refused rows, every other row is stored once.
@@ -17,6 +19,7 @@ import assert from 'node:assert/strict';
 import type { SqlStore } from '../../src/store/sql/sql-store';
 import { num, toBuffer } from '../../src/store/sql/dialect';
 import { copyIn, encodeRowsCopyBinary } from '../../src/store/sql/dialect/postgres-copy';
+import { PG_PREPARED_MAX_ROWS } from '../../src/store/sql/dialect/postgres-rows';
 import type { SqlChannelStore } from '../../src/store/sql/message-store';
 import type { DbKind } from '../helpers/db';
 import { openTestSqlStore } from '../helpers/sql-store';
@@ -86,6 +89,31 @@ for (const kind of ['postgres', 'mariadb'] as const) {
         await store.commit();
       }
       expected.sort((x, y) => x.channel - y.channel || x.seq - y.seq);
+      assert.deepEqual(await readRows(store), expected);
+    });
+
+    // PostgreSQL writes batches of at most PG_PREPARED_MAX_ROWS rows with a prepared INSERT
+    // (postgres-rows.ts), larger ones by COPY; MariaDB prepares one statement per row count.
+    test('a few rows per commit (a sync publisher\'s) read back identical, alone and with events', async () => {
+      const store = await openStore(kind, 'wrfew');
+      const expected: Array<{ channel: number; seq: number; ts: number; size: number; data: Buffer }> = [];
+      const put = (ch: ReturnType<SqlStore['createChannel']>, seq: number, data: Buffer): void => {
+        const stored = ch.msgs.store({ seq, timestamp: TS + seq * 4096, subject: 'x', reply: '', data });
+        expected.push({ channel: (ch as SqlChannelStore).id, seq, ts: TS + seq * 4096, size: stored.bytes.length, data: Buffer.from(stored.bytes) });
+      };
+      // With the channel's creation event: one transaction.
+      const ch = store.createChannel('few');
+      put(ch, 1, Buffer.from('first'));
+      await store.commit();
+      // Alone (autocommitted): 1, 2, 3 and PG_PREPARED_MAX_ROWS rows, then one more (COPY).
+      let seq = 1;
+      for (const n of [1, 2, 3, PG_PREPARED_MAX_ROWS, PG_PREPARED_MAX_ROWS + 1, 1]) {
+        for (let i = 0; i < n; i++) {
+          seq++;
+          put(ch, seq, seq % 3 === 0 ? Buffer.alloc(0) : Buffer.alloc(100 + seq, seq));
+        }
+        await store.commit();
+      }
       assert.deepEqual(await readRows(store), expected);
     });
 

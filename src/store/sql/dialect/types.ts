@@ -33,7 +33,8 @@ export interface Dialect {
    */
   readonly arrayInsertSql?: string;
   /**
-   * The group commit's message rows the database's fastest way (PostgreSQL: COPY binary),
+   * The group commit's message rows the database's fastest way (PostgreSQL: COPY binary, a
+   * prepared INSERT for a few rows),
    * inside `trx`, or on their own (all or none, autocommitted) when `trx` is undefined; undefined where
    * multi-row INSERTs are the fastest. Never used for a retried batch (rows that may exist
    * already are skipped with insertIgnoreSuffix, which COPY cannot do). `data[i]` is row i's

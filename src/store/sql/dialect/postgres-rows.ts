@@ -1,0 +1,58 @@
+/**
+ * PostgreSQL: the group commit's message rows (Dialect.writeMessageRows). A batch of a few rows
+ * (a sync publisher's: one) is a named prepared INSERT run with the extended protocol; larger
+ * batches go by COPY binary (postgres-copy.ts).
+ *
+ * Why not COPY for one row: each COPY is a simple query the backend parses and plans again and
+ * a copy-in state it sets up and tears down, and its CopyInResponse wakes the client once more
+ * before the answer; a prepared INSERT is parsed once per connection and answered once
+ * (BindComplete, CommandComplete, ReadyForQuery in one packet). Bytea parameters travel in
+ * binary (pg sends Buffers with format code 1), so nothing is hex-encoded either. Measured on
+ * this machine: docs/performance.md ("Sync publishing").
+ */
+import type { Knex } from 'knex';
+import { onConnection } from './connection';
+import { copyMessageRows } from './postgres-copy';
+import type { MsgRowKey } from './types';
+
+/** Batches of at most this many rows are one prepared INSERT (one statement name per count). */
+export const PG_PREPARED_MAX_ROWS = 4;
+
+interface PgQueryClient {
+  query(q: { name: string; text: string; values: Array<string | number | Buffer> }): Promise<unknown>;
+}
+
+const texts: string[] = [];
+
+/** `insert … values ($1,…,$5), ($6,…)` for `n` rows, and its statement name. */
+function insertStatement(n: number): { name: string; text: string } {
+  let text = texts[n];
+  if (text === undefined) {
+    const tuples: string[] = [];
+    for (let r = 0; r < n; r++) tuples.push(`($${5 * r + 1},$${5 * r + 2},$${5 * r + 3},$${5 * r + 4},$${5 * r + 5})`);
+    text = `insert into stan_messages (channel_id, seq, ts, size, data) values ${tuples.join(',')}`;
+    texts[n] = text;
+  }
+  return { name: `stan_msgs_ins_${n}`, text };
+}
+
+/** The message rows inside `trx`, or autocommitted on a pooled connection (one statement: all or none). */
+export function writePgMessageRows(knex: Knex, trx: Knex.Transaction | undefined, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
+  if (rows.length > PG_PREPARED_MAX_ROWS) return copyMessageRows(knex, trx, rows, data);
+  const { name, text } = insertStatement(rows.length);
+  const values = new Array<string | number | Buffer>(5 * rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const m = rows[i];
+    values[5 * i] = m.channel_id;
+    values[5 * i + 1] = m.seq;
+    // pg sends numbers as their shortest decimal text (as the retry's `unnest` INSERT does): above
+    // 2^53 it may differ from COPY's exact value in digits the double does not hold, and it is
+    // read back as the same double.
+    values[5 * i + 2] = m.ts;
+    values[5 * i + 3] = m.size;
+    values[5 * i + 4] = data[i];
+  }
+  return onConnection<PgQueryClient, void>(knex, trx, async (client) => {
+    await client.query({ name, text, values });
+  });
+}
