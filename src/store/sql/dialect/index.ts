@@ -14,6 +14,7 @@ import type { Database } from '../schema';
 import type { Dialect, DialectName } from './types';
 import type { PageRead } from './page-reads';
 import type { SqliteWriteThread } from '../sqlite-writer';
+import type { SqliteConnectionSource } from '../sqlite-connection';
 import { postgres } from './postgres';
 import { mysql } from './mysql';
 import { sqlite } from './sqlite';
@@ -26,7 +27,10 @@ export function dialectFor(name: DialectName): Dialect {
   return DIALECTS[name];
 }
 
-/** An open database: the dialect, the writer (Knex) and reader (Kysely) pools. */
+/**
+ * An open database: the dialect, the writer (Knex) and reader (Kysely) pools. `knex` and `db`
+ * may be created on first use (open.ts): read them when needed, not ahead.
+ */
 export interface DialectAdapter {
   readonly name: DialectName;
   readonly dialect: Dialect;
@@ -38,8 +42,15 @@ export interface DialectAdapter {
   readonly maxStatementBytes: number;
   /** Cold page reads on the reader pool without the query builder (page-reads.ts), where open. */
   readonly readPage?: PageRead;
+  /**
+   * Rows of a statement without parameters, on the reader pool without the query builder
+   * (the start-up's schema check, schema-startup.ts), where open.
+   */
+  readonly rawRows?: (sql: string) => Promise<unknown[]>;
   /** SQLite only, when opened with a write thread: group commits go there (sqlite-writer.ts). */
   readonly writeThread?: SqliteWriteThread;
+  /** SQLite: the main thread's writer connection, Knex's pool too (sqlite-connection.ts). */
+  readonly sqliteWriter?: SqliteConnectionSource;
   close(): Promise<void>;
 }
 
