@@ -18,6 +18,7 @@ import { mysqlPageRead, pgPageRead, sqlitePageRead, type PageRead } from './dial
 import type { RawRows } from './schema-startup';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 import { SqliteWriterConnection } from './sqlite-connection';
+import { sqliteOptions } from './sqlite-driver';
 
 /**
  * Knex prints pool errors (with stack traces) on stdout by default; the server reports
@@ -210,13 +211,13 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   const file = path.join(o.dir, SQLITE_FILE);
   const pragmas = (d: { pragma(s: string): unknown }): void => applySqlitePragmas(d, o.sync);
   const writer = new SqliteWriterConnection(() => {
-    const c = new BetterSqlite3(file);
+    const c = new BetterSqlite3(file, sqliteOptions());
     pragmas(c);
     return c;
   });
   const knex = (): Knex =>
     knexModule()({ client: 'better-sqlite3', connectionPool: writer.knexPool(), useNullAsDefault: true, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-  const reader = new BetterSqlite3(file);
+  const reader = new BetterSqlite3(file, sqliteOptions());
   pragmas(reader);
   let kyselyMade = false;
   const db = (): Kysely<Database> => {
@@ -259,7 +260,7 @@ export async function openLeaseKnex(spec: LeaseDbSpec, timeoutMs: number): Promi
   if (spec.kind === 'sqlite') {
     const knex = knexFactory({
       client: 'better-sqlite3',
-      connection: { filename: path.join(spec.dir, SQLITE_FILE) },
+      connection: { filename: path.join(spec.dir, SQLITE_FILE), options: sqliteOptions() },
       useNullAsDefault: true,
       log: QUIET_KNEX_LOG,
       pool: {
