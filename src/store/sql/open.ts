@@ -18,6 +18,7 @@ import { mysqlPageRead, pgPageRead, sqlitePageRead, type PageRead } from './dial
 import type { RawRows } from './schema-startup';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 import { SqliteWriterConnection } from './sqlite-connection';
+import { onConnection } from './dialect/connection';
 import { sqliteOptions } from './sqlite-driver';
 
 /**
@@ -118,6 +119,17 @@ function loadQueryBuilders(): void {
   kyselyModule();
 }
 
+/**
+ * Opens the writer's first connection now, in the background. A start-up answers its first
+ * connect only once the client's registration is committed, and that commit then finds the
+ * connection ready instead of waiting for TCP, authentication and Knex's version query (the
+ * reads of the schema check and the recovery run meanwhile, on the readers' connection). A
+ * failure is left to the first commit to report.
+ */
+function warmWriter(knex: Knex): void {
+  onConnection(knex, undefined, async () => undefined).catch(() => undefined);
+}
+
 export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   const dsn = await import('./dsn');
   const readers = o.maxOpenConns > 0 ? o.maxOpenConns : 10;
@@ -162,6 +174,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
       a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, rawRows, extraClose: endReaders });
     }
     loadQueryBuilders();
+    warmWriter(a.knex);
     return a;
   }
   const mysql = await import('mysql2');
@@ -185,12 +198,17 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   const packet = pool.promise().query('SELECT @@max_allowed_packet AS m');
   packet.catch(() => undefined);
   loadQueryBuilders();
-  const [rows] = await packet;
+  const knex = knexModule()({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+  warmWriter(knex);
+  const [rows] = await packet.catch(async (err: unknown) => {
+    await knex.destroy().catch(() => undefined);
+    throw err;
+  });
   const maxPacket = Number((rows as Array<{ m: number | string }>)[0]?.m ?? 4 * 1024 * 1024);
   let kyselyMade = false;
   return adapter({
     name: 'mysql',
-    knex: () => knexModule()({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false }),
+    knex: () => knex,
     db: () => {
       kyselyMade = true;
       return new (kyselyModule().Kysely)<Database>({ dialect: new (kyselyModule().MysqlDialect)({ pool }) });
@@ -199,7 +217,10 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     readPage: mysqlPageRead(pool),
     rawRows: async (sql) => (await pool.promise().query(sql))[0] as unknown[],
     // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
+    // Knex exists from the start here (its connection is warmed): destroyed even if unused
+    // (a second destroy does nothing).
     extraClose: async () => {
+      await knex.destroy();
       if (!kyselyMade) await pool.promise().end();
     },
   });
