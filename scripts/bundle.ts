@@ -19,7 +19,8 @@ const DIST = path.join(ROOT, 'dist');
 
 /**
  * Left to Node's require at run time:
- * - better-sqlite3: a native addon, found through its own path lookups (`bindings`);
+ * - better-sqlite3's native addon (its JavaScript is bundled): src/store/sql/sqlite-driver.ts
+ *   loads it from the installed package and hands it to every connection;
  * - the drivers Knex knows but this server never uses (required by name inside Knex's
  *   dialects, not installed) and pg's optional ones: bundling would fail on them;
  * - what a start-up loads only when configured, always through a lazy require: umzug (a
@@ -32,7 +33,8 @@ const DIST = path.join(ROOT, 'dist');
  * reading 1.6 MB more costs the others (~1–2 ms).
  */
 const EXTERNAL = [
-  'better-sqlite3',
+  // Read at run time to find the addon next to it (sqlite-driver.ts).
+  'better-sqlite3/package.json',
   ...['sqlite3', 'tedious', 'oracledb', 'mysql', 'pg-native', 'pg-query-stream', 'mariadb', 'pg-cloudflare', 'cloudflare:sockets'],
   ...['umzug', 'prom-client', 'bcryptjs', 'nats', 'pino'],
 ];

@@ -75,9 +75,10 @@ export interface OpenStoreDeps {
 export async function openStore(so: StreamingOptions, log: Logger, deps: OpenStoreDeps = {}): Promise<Store> {
   const { cipher } = encryptionSetup(so, log);
   if (so.storeType === 'MEMORY') return new MemoryStore(so.storeLimits);
-  const [{ SqlStore }, { prepareSchema, assertNoReferenceFileStore }, open, { describeConnectFailure }] = await Promise.all([
+  const [{ SqlStore }, { assertNoReferenceFileStore }, { startupSchema }, open, { describeConnectFailure }] = await Promise.all([
     import('./sql/sql-store'),
     import('./sql/schema-check'),
+    import('./sql/schema-startup'),
     import('./sql/open'),
     import('./sql/connect-error'),
   ]);
@@ -88,7 +89,7 @@ export async function openStore(so: StreamingOptions, log: Logger, deps: OpenSto
     const writer = deps.spawnSqliteWriter ?? (await import('./sql/sqlite-writer')).defaultSqliteWriter();
     const adapter = await open.openSqlite({ dir: so.filestoreDir, sync: so.file.doSync, writer });
     try {
-      const st = await prepareSchema(adapter.knex, { dialect: 'sqlite', dir: so.filestoreDir, autoMigrate: true, log: (l) => log.notice(l) });
+      const st = await startupSchema(adapter, { dialect: 'sqlite', dir: so.filestoreDir, autoMigrate: true, log: (l) => log.notice(l) });
       for (const w of st.warnings) log.warn(w);
       await assertTablesPresent(st.tables, { dialect: 'sqlite', dir: so.filestoreDir });
     } catch (err) {
@@ -116,7 +117,7 @@ export async function openStore(so: StreamingOptions, log: Logger, deps: OpenSto
     throw describeConnectFailure(driver, so.sql.source, err);
   });
   try {
-    const st = await prepareSchema(adapter.knex, {
+    const st = await startupSchema(adapter, {
       dialect: driver,
       source: so.sql.source,
       autoMigrate: so.sql.autoMigrate,

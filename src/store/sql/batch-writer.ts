@@ -15,6 +15,7 @@ import { rowData, type RowSealer } from './sealing';
 import { packSqliteBatch, type FenceStatement } from './sqlite-batch';
 import type { SqliteWriteThread } from './sqlite-writer';
 import { InlineSqliteWriter, SQLITE_INLINE_MAX_ROWS } from './sqlite-inline';
+import type { SqliteConnectionSource } from './sqlite-connection';
 
 /** Retention deletes are batched: at most one range DELETE per channel per this interval (ms). */
 const TRUNCATE_EVERY_MS = 1000;
@@ -91,7 +92,6 @@ export class BatchWriter {
    * transaction rolled back) unless the commit's answer was lost (see Pending.retry).
    */
   async write(b: Pending, gate?: CommitGate): Promise<void> {
-    const knex = this.adapter.knex;
     for (const [channelID, firstSeq] of b.truncates) {
       if ((this.truncFloor.get(channelID) ?? 0) < firstSeq) this.truncFloor.set(channelID, firstSeq);
       if ((this.deletesDue.get(channelID) ?? 0) < firstSeq) this.deletesDue.set(channelID, firstSeq);
@@ -129,7 +129,7 @@ export class BatchWriter {
       await rowWrite.run(undefined);
       return;
     }
-    await knex.transaction((trx) => this.writeIn(trx, b, eventRows, deletes, rowWrite, gate));
+    await this.adapter.knex.transaction((trx) => this.writeIn(trx, b, eventRows, deletes, rowWrite, gate));
     this.committed(b, deletes);
   }
 
@@ -151,7 +151,7 @@ export class BatchWriter {
       encrypting: this.opts.encrypting,
     });
     const small = rows.length + b.events.length <= SQLITE_INLINE_MAX_ROWS;
-    const result = small ? await (this.inline ??= new InlineSqliteWriter(this.adapter.knex)).write(plan) : await thread.write(plan);
+    const result = small ? await (this.inline ??= new InlineSqliteWriter(this.adapter.sqliteWriter ?? (this.adapter.knex.client as SqliteConnectionSource))).write(plan) : await thread.write(plan);
     if (result === 'fence-lost' && this.fenceStatement !== undefined) throw this.fenceStatement.lost();
     this.committed(b, deletes);
   }

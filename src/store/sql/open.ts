@@ -1,19 +1,26 @@
 /**
  * Opens a dialect adapter for the configured store. Drivers are loaded lazily (inside this
  * function) so the MEMORY store never pays for requiring pg, mysql2 or better-sqlite3 at
- * start-up.
+ * start-up; Knex and Kysely are loaded on first use (see adapter()).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type * as KnexModule from 'knex';
 import type { Knex } from 'knex';
+import type * as KyselyModule from 'kysely';
 import type { Kysely } from 'kysely';
+import type BetterSqlite3Module from 'better-sqlite3';
 import type { Database } from './schema';
 import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
 import type { SqlDriver } from './dsn-common';
 import { loadPg } from './load-pg';
-import { mysqlPageRead, pgPageRead, sqlitePageRead } from './dialect/page-reads';
-import { pgSnapshotRead } from './dialect/postgres-copy-out';
+import { mysqlPageRead, pgPageRead, sqlitePageRead, type PageRead } from './dialect/page-reads';
+import { pgSnapshotRead, type SnapshotRead } from './dialect/postgres-copy-out';
+import type { RawRows } from './schema-startup';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
+import { SqliteWriterConnection } from './sqlite-connection';
+import { onConnection } from './dialect/connection';
+import { sqliteOptions } from './sqlite-driver';
 
 /**
  * Knex prints pool errors (with stack traces) on stdout by default; the server reports
@@ -46,34 +53,89 @@ export interface OpenSqliteOptions {
 
 export const SQLITE_FILE = 'stan.db';
 
-function adapter(
-  name: DialectName,
-  knex: Knex,
-  db: Kysely<Database>,
-  maxStatementBytes: number,
-  extraClose: () => Promise<void> = async () => undefined,
-  writeThread?: SqliteWriteThread,
-): DialectAdapter {
-  const dialect = dialectFor(name);
+/** How an adapter's Knex and Kysely are made, on first use (see LazyParts). */
+interface AdapterParts {
+  name: DialectName;
+  knex: () => Knex;
+  db: () => Kysely<Database>;
+  maxStatementBytes: number;
+  readPage: PageRead;
+  /** PostgreSQL: the newest snapshot by COPY binary (postgres-copy-out.ts). */
+  readSnapshot?: SnapshotRead;
+  rawRows: RawRows;
+  extraClose?: () => Promise<void>;
+  writeThread?: SqliteWriteThread;
+  sqliteWriter?: SqliteWriterConnection;
+}
+
+/**
+ * Knex and Kysely are created on first use, not at open: their modules' initialisation (with
+ * lodash, tarn…) costs start-up time that the FILE store does not need before it serves (its
+ * schema check and its writes run on better-sqlite3 connections), and that the SQL stores
+ * spend while their first connection is being set up (openSql).
+ */
+function adapter(p: AdapterParts): DialectAdapter {
+  const dialect = dialectFor(p.name);
+  let knex: Knex | undefined;
+  let db: Kysely<Database> | undefined;
   return {
-    name,
+    name: p.name,
     dialect,
-    knex,
-    db,
-    maxStatementBytes,
-    writeThread,
+    get knex(): Knex {
+      return (knex ??= p.knex());
+    },
+    get db(): Kysely<Database> {
+      return (db ??= p.db());
+    },
+    maxStatementBytes: p.maxStatementBytes,
+    writeThread: p.writeThread,
+    sqliteWriter: p.sqliteWriter,
+    readPage: p.readPage,
+    rawRows: p.rawRows,
+    readSnapshot: p.readSnapshot,
     maxRowsPerInsert: (columns) => Math.max(1, Math.min(dialect.maxRowsPerInsert, Math.floor(dialect.maxParams / columns))),
     close: async () => {
-      await writeThread?.close();
-      await db.destroy();
-      await knex.destroy();
-      await extraClose();
+      await p.writeThread?.close();
+      await db?.destroy();
+      // A reader pool Kysely never took over is ended by extraClose.
+      await knex?.destroy();
+      await p.extraClose?.();
     },
   };
 }
 
+/** Knex's module, loaded when an adapter first needs it (in the bundle: its initialisation). */
+function knexModule(): typeof KnexModule.knex {
+  return (require('knex') as typeof KnexModule).knex;
+}
+
+function kyselyModule(): typeof KyselyModule {
+  return require('kysely') as typeof KyselyModule;
+}
+
+/**
+ * Initialises Knex's and Kysely's modules now (CPU work, ~10-20 ms at a start-up): called
+ * once a database connection is on its way, so the database does its part of the handshake
+ * meanwhile instead of after.
+ */
+function loadQueryBuilders(): void {
+  knexModule();
+  kyselyModule();
+}
+
+/**
+ * Opens the writer's first connection now, in the background. A start-up answers its first
+ * connect only once the client's registration is committed, and that commit then finds the
+ * connection ready instead of waiting for TCP, authentication and Knex's version query (the
+ * reads of the schema check and the recovery run meanwhile, on the readers' connection). A
+ * failure is left to the first commit to report.
+ */
+function warmWriter(knex: Knex): void {
+  onConnection(knex, undefined, async () => undefined).catch(() => undefined);
+}
+
 export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
-  const [{ default: knexFactory }, kysely, dsn] = await Promise.all([import('knex'), import('kysely'), import('./dsn')]);
+  const dsn = await import('./dsn');
   const readers = o.maxOpenConns > 0 ? o.maxOpenConns : 10;
   const conn = dsn.parseDataSource(o.driver, o.source);
   if (o.driver === 'postgres') {
@@ -84,20 +146,41 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     const cfg = dsn.toPgConfig(conn);
     const { openPgPool } = await import('./pg-multihost');
     const readerPool = openPgPool(pg, conn, cfg, { max: readers });
-    // The readers' first connection is set up (TCP, authentication: ~5-15 ms here) while the
-    // schema check runs on the writer's; the recovery, which reads, then finds it ready. A
-    // failure is left to the first real query to report.
-    readerPool.connect().then((c) => c.release(), () => undefined);
-    const db = new kysely.Kysely<Database>({ dialect: new kysely.PostgresDialect({ pool: readerPool }) });
+    // The readers' first connection is set up (TCP, authentication: ~5-15 ms here) while
+    // Knex and Kysely initialise below; the start-up's schema check then runs on it
+    // (rawRows), and the recovery reads on it. A failure is left to the first read to report.
+    const first = readerPool.connect().then((c) => c.release(), () => undefined);
+    const rawRows: RawRows = async (sql) => {
+      // Not beside the first connection while it is set up: the pool would open another.
+      await first;
+      return (await readerPool.query(sql)).rows as unknown[];
+    };
+    const db = (): Kysely<Database> => new (kyselyModule().Kysely)<Database>({ dialect: new (kyselyModule().PostgresDialect)({ pool: readerPool }) });
+    const readPage = pgPageRead(readerPool);
+    const readSnapshot = pgSnapshotRead(readerPool);
+    // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
+    let kyselyMade = false;
+    const makeDb = (): Kysely<Database> => {
+      kyselyMade = true;
+      return db();
+    };
+    const endReaders = async (): Promise<void> => {
+      if (!kyselyMade) await readerPool.end();
+    };
+    let a: DialectAdapter;
     if (dsn.needsHostWalk(conn)) {
       // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients
       // (its `connectionPool`); Knex does not own that pool, so closing ends it.
       const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
-      const knex = knexFactory({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      return { ...adapter('postgres', knex, db, Infinity, () => writerPool.end()), readPage: pgPageRead(readerPool), readSnapshot: pgSnapshotRead(readerPool) };
+      const knex = (): Knex => knexModule()({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
+    } else {
+      const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, extraClose: endReaders });
     }
-    const knex = knexFactory({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-    return { ...adapter('postgres', knex, db, Infinity), readPage: pgPageRead(readerPool), readSnapshot: pgSnapshotRead(readerPool) };
+    loadQueryBuilders();
+    warmWriter(a.knex);
+    return a;
   }
   const mysql = await import('mysql2');
   // tls=preferred: TLS when the server offers it, plain otherwise (as the Go driver).
@@ -113,52 +196,81 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     if (setVars.length === 0) return done(null, c);
     c.query(`SET ${setVars.join(', ')}`, (err) => done(err, c));
   };
-  const knex = knexFactory({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
   const pool = mysql.createPool({ ...cfg, connectionLimit: readers });
   if (setVars.length > 0) pool.on('connection', (c) => c.query(`SET ${setVars.join(', ')}`));
-  const db = new kysely.Kysely<Database>({ dialect: new kysely.MysqlDialect({ pool }) });
-  // Read the server's packet limit so batches never exceed it.
-  const [rows] = await pool.promise().query('SELECT @@max_allowed_packet AS m');
+  // The server's packet limit, so batches never exceed it. Its connection (the readers'
+  // first) is set up while Knex and Kysely initialise; the schema check reads on it next.
+  const packet = pool.promise().query('SELECT @@max_allowed_packet AS m');
+  packet.catch(() => undefined);
+  loadQueryBuilders();
+  const knex = knexModule()({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+  warmWriter(knex);
+  const [rows] = await packet.catch(async (err: unknown) => {
+    await knex.destroy().catch(() => undefined);
+    throw err;
+  });
   const maxPacket = Number((rows as Array<{ m: number | string }>)[0]?.m ?? 4 * 1024 * 1024);
-  return { ...adapter('mysql', knex, db, Math.floor(maxPacket * 0.8)), readPage: mysqlPageRead(pool) };
+  let kyselyMade = false;
+  return adapter({
+    name: 'mysql',
+    knex: () => knex,
+    db: () => {
+      kyselyMade = true;
+      return new (kyselyModule().Kysely)<Database>({ dialect: new (kyselyModule().MysqlDialect)({ pool }) });
+    },
+    maxStatementBytes: Math.floor(maxPacket * 0.8),
+    readPage: mysqlPageRead(pool),
+    rawRows: async (sql) => (await pool.promise().query(sql))[0] as unknown[],
+    // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
+    // Knex exists from the start here (its connection is warmed): destroyed even if unused
+    // (a second destroy does nothing).
+    extraClose: async () => {
+      await knex.destroy();
+      if (!kyselyMade) await pool.promise().end();
+    },
+  });
 }
 
 export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> {
-  const [{ default: knexFactory }, kysely, { default: BetterSqlite3 }] = await Promise.all([
-    import('knex'),
-    import('kysely'),
-    import('better-sqlite3'),
-  ]);
+  const BetterSqlite3 = require('better-sqlite3') as typeof BetterSqlite3Module;
   fs.mkdirSync(o.dir, { recursive: true });
   const file = path.join(o.dir, SQLITE_FILE);
   const pragmas = (d: { pragma(s: string): unknown }): void => applySqlitePragmas(d, o.sync);
-  const knex = knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename: file },
-    useNullAsDefault: true,
-    log: QUIET_KNEX_LOG,
-    compileSqlOnError: false,
-    pool: {
-      min: 1,
-      max: 1,
-      afterCreate: (c: { pragma(s: string): unknown }, done: (err: Error | null, c: unknown) => void) => {
-        pragmas(c);
-        done(null, c);
-      },
-    },
+  const writer = new SqliteWriterConnection(() => {
+    const c = new BetterSqlite3(file, sqliteOptions());
+    pragmas(c);
+    return c;
   });
-  const reader = new BetterSqlite3(file);
+  const knex = (): Knex =>
+    knexModule()({ client: 'better-sqlite3', connectionPool: writer.knexPool(), useNullAsDefault: true, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+  const reader = new BetterSqlite3(file, sqliteOptions());
   pragmas(reader);
-  const db = new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database: reader }) });
-  const readPage = sqlitePageRead(reader);
-  if (o.writer === undefined) return { ...adapter('sqlite', knex, db, Infinity), readPage };
+  let kyselyMade = false;
+  const db = (): Kysely<Database> => {
+    kyselyMade = true;
+    return new (kyselyModule().Kysely)<Database>({ dialect: new (kyselyModule().SqliteDialect)({ database: reader }) });
+  };
+  const parts = {
+    name: 'sqlite' as const,
+    knex,
+    db,
+    maxStatementBytes: Infinity,
+    readPage: sqlitePageRead(reader),
+    rawRows: async (sql: string) => reader.prepare(sql).all(),
+    sqliteWriter: writer,
+    // Kysely closes the reader when it is destroyed; until it exists, closing closes it here.
+    extraClose: async () => {
+      writer.close();
+      if (!kyselyMade) reader.close();
+    },
+  };
+  if (o.writer === undefined) return adapter(parts);
   // Started by the first batch too large to be written inline (sqlite-inline.ts), not here:
   // a worker with its own isolate and connection cost 30-70 ms of the FILE start-up (first
   // answered connect 281 ms awaited here, 317 ms started here and awaited at recovery, 248 ms
   // started on demand; medians of 10 on this machine). That first batch waits for the start
   // once; a thread that cannot start fails its commits (retried), as a dead thread does.
-  const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer);
-  return { ...adapter('sqlite', knex, db, Infinity, undefined, thread), readPage };
+  return adapter({ ...parts, writeThread: new SqliteWriteThread({ file, sync: o.sync }, o.writer) });
 }
 
 export type LeaseDbSpec =
@@ -174,7 +286,7 @@ export async function openLeaseKnex(spec: LeaseDbSpec, timeoutMs: number): Promi
   if (spec.kind === 'sqlite') {
     const knex = knexFactory({
       client: 'better-sqlite3',
-      connection: { filename: path.join(spec.dir, SQLITE_FILE) },
+      connection: { filename: path.join(spec.dir, SQLITE_FILE), options: sqliteOptions() },
       useNullAsDefault: true,
       log: QUIET_KNEX_LOG,
       pool: {

@@ -150,7 +150,7 @@ export async function findReferenceTables(knex: Knex): Promise<string[]> {
 }
 
 /** The reference Go server's tables among `tables` (see findReferenceTables). */
-function referenceTablesIn(tables: readonly string[]): string[] {
+export function referenceTablesIn(tables: readonly string[]): string[] {
   const lower = tables.map((t) => t.toLowerCase());
   const ref = new Set(REFERENCE_TABLES.map((t) => t.toLowerCase()));
   const found = tables.filter((_, i) => ref.has(lower[i] ?? ''));
@@ -160,30 +160,28 @@ function referenceTablesIn(tables: readonly string[]): string[] {
   return distinctive || found.length >= 2 ? found : [];
 }
 
+/**
+ * The statement listing the tables of the current schema (Postgres), database (MySQL) or file
+ * (SQLite), one row per table with its name as `tn`.
+ */
+export const TABLE_LIST_SQL: Readonly<Record<SqlDialect, string>> = {
+  postgres: "SELECT table_name AS tn FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+  mysql: "SELECT table_name AS tn FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
+  sqlite: "SELECT name AS tn FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+};
+
 /** Tables of the current schema (Postgres), database (MySQL) or file (SQLite). */
 export async function listTables(knex: Knex): Promise<string[]> {
-  switch (dialectOf(knex)) {
-    case 'postgres': {
-      const r = await knex.raw<{ rows: Array<{ tn: string }> }>(
-        "SELECT table_name AS tn FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-      );
-      return r.rows.map((x) => x.tn);
-    }
-    case 'mysql': {
-      const r: unknown = await knex.raw(
-        "SELECT table_name AS tn FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
-      );
-      const rows = Array.isArray(r) ? (r[0] as Array<{ tn: string }>) : [];
-      return rows.map((x) => x.tn);
-    }
-    case 'sqlite': {
-      const rows: Array<{ name: string }> = await knex('sqlite_master')
-        .select('name')
-        .where('type', 'table')
-        .andWhereNot('name', 'like', 'sqlite_%');
-      return rows.map((x) => x.name);
-    }
-  }
+  const d = dialectOf(knex);
+  const r: unknown = await knex.raw(TABLE_LIST_SQL[d]);
+  // Knex answers a raw statement as the driver does: pg a result, mysql2 [rows, fields], better-sqlite3 rows.
+  const rows = d === 'postgres' ? (r as { rows: unknown[] }).rows : d === 'mysql' ? (Array.isArray(r) ? (r[0] as unknown[]) : []) : (r as unknown[]);
+  return tableNames(rows);
+}
+
+/** Table names from rows of TABLE_LIST_SQL. */
+export function tableNames(rows: readonly unknown[]): string[] {
+  return rows.map((x) => String((x as { tn: unknown }).tn));
 }
 
 function referenceSqlError(found: readonly string[]): ReferenceDataError {
@@ -261,28 +259,58 @@ export function assertNoReferenceFileStore(dir: string): void {
  * @throws ReferenceDataError, NotInitialisedError, SchemaTooOldError, SchemaTooNewError
  */
 export async function checkSchema(knex: Knex, opts: SchemaCheckOptions): Promise<SchemaStatus> {
-  const known = opts.migrations ?? MIGRATIONS;
-  const maxSchema = opts.maxSchema ?? (opts.migrations ? (known[known.length - 1]?.version ?? 0) : MAX_SCHEMA);
-  const minSchema = opts.minSchema ?? (opts.migrations ? maxSchema : MIN_SCHEMA);
-  const d = opts.dialect;
-
   // Two round trips in all (was five at start-up, ~2-10 ms each on loopback): the table list
   // answers both "reference tables?" and "is there a migrations table?".
   const tables = await listTables(knex);
   await assertNoReferenceTablesIn(knex, tables);
-  if (!tables.some((t) => t.toLowerCase() === MIGRATIONS_TABLE)) {
-    const first = known[0]?.name ?? '0001_initial';
-    throw new NotInitialisedError(
-      `database not initialised (it has no ${MIGRATIONS_TABLE} table): create the schema with ` +
-        `${migrateCommand(opts)}, or have a DBA apply ${sqlFiles(d, known.map((m) => m.name))}` +
-        (d === 'sqlite' ? '' : `, or start the server once with --sql_auto_migrate`) +
-        ` (${first} is the first migration)`,
-    );
-  }
-  const rows: Array<{ name: string; min_server_schema: number | string }> = await knex(MIGRATIONS_TABLE).select(
-    'name',
-    'min_server_schema',
+  assertInitialised(tables, opts);
+  const rows: MigrationRow[] = await knex(MIGRATIONS_TABLE).select('name', 'min_server_schema');
+  return evaluateSchema(tables, rows, opts);
+}
+
+/** A row of `stan_migrations` as the schema check reads it. */
+export interface MigrationRow {
+  name: string;
+  min_server_schema: number | string;
+}
+
+/** The statement reading what evaluateSchema needs of `stan_migrations`. */
+export const MIGRATION_ROWS_SQL = `SELECT name, min_server_schema FROM ${MIGRATIONS_TABLE}`;
+
+/** True when `tables` holds the migrations table (the schema was created). */
+export function hasMigrationsTable(tables: readonly string[]): boolean {
+  return tables.some((t) => t.toLowerCase() === MIGRATIONS_TABLE);
+}
+
+/** @throws NotInitialisedError when `tables` has no migrations table. */
+function assertInitialised(tables: readonly string[], opts: SchemaCheckOptions): void {
+  if (hasMigrationsTable(tables)) return;
+  const known = opts.migrations ?? MIGRATIONS;
+  const first = known[0]?.name ?? '0001_initial';
+  throw new NotInitialisedError(
+    `database not initialised (it has no ${MIGRATIONS_TABLE} table): create the schema with ` +
+      `${migrateCommand(opts)}, or have a DBA apply ${sqlFiles(opts.dialect, known.map((m) => m.name))}` +
+      (opts.dialect === 'sqlite' ? '' : `, or start the server once with --sql_auto_migrate`) +
+      ` (${first} is the first migration)`,
   );
+}
+
+/** Known migrations that `rows` does not record as applied, in the order they would run. */
+export function pendingIn(rows: readonly MigrationRow[], opts: SchemaCheckOptions): MigrationDef[] {
+  const applied = new Set(rows.map((r) => r.name));
+  return (opts.migrations ?? MIGRATIONS).filter((m) => !applied.has(m.name));
+}
+
+/**
+ * The verdict on the applied migrations `rows` (read from a database whose `tables` hold no
+ * reference data and the migrations table). Runs no statement.
+ * @throws SchemaTooOldError, SchemaTooNewError
+ */
+export function evaluateSchema(tables: string[], rows: readonly MigrationRow[], opts: SchemaCheckOptions): SchemaStatus {
+  const known = opts.migrations ?? MIGRATIONS;
+  const maxSchema = opts.maxSchema ?? (opts.migrations ? (known[known.length - 1]?.version ?? 0) : MAX_SCHEMA);
+  const minSchema = opts.minSchema ?? (opts.migrations ? maxSchema : MIN_SCHEMA);
+  const d = opts.dialect;
   const applied = rows.map((r) => r.name).sort();
   const appliedSet = new Set(applied);
   const knownNames = new Set(known.map((m) => m.name));
@@ -310,7 +338,7 @@ export async function checkSchema(knex: Knex, opts: SchemaCheckOptions): Promise
     );
   }
 
-  const pendingDefs = known.filter((m) => !appliedSet.has(m.name));
+  const pendingDefs = pendingIn(rows, opts);
   const missing = pendingDefs.filter((m) => m.version <= minSchema);
   if (missing.length > 0) {
     const all = pendingDefs.map((m) => m.name);

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { SqliteBatchRunner } from './sqlite-batch';
+import { sqliteOptions } from './sqlite-driver';
 import { applySqlitePragmas, type SqliteWriteReply, type SqliteWriteRequest, type SqliteWriterData } from './sqlite-writer';
 
 const port = parentPort;
@@ -16,7 +17,7 @@ const data = workerData as SqliteWriterData;
 let db: BetterSqlite3.Database | undefined;
 let runner: SqliteBatchRunner | undefined;
 try {
-  db = new BetterSqlite3(data.file);
+  db = new BetterSqlite3(data.file, sqliteOptions());
   applySqlitePragmas(db, data.sync);
   runner = new SqliteBatchRunner(db);
   port.postMessage({ ready: true } satisfies SqliteWriteReply);

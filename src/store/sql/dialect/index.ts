@@ -15,6 +15,7 @@ import type { Dialect, DialectName } from './types';
 import type { PageRead } from './page-reads';
 import type { SnapshotRead } from './postgres-copy-out';
 import type { SqliteWriteThread } from '../sqlite-writer';
+import type { SqliteConnectionSource } from '../sqlite-connection';
 import { postgres } from './postgres';
 import { mysql } from './mysql';
 import { sqlite } from './sqlite';
@@ -27,7 +28,10 @@ export function dialectFor(name: DialectName): Dialect {
   return DIALECTS[name];
 }
 
-/** An open database: the dialect, the writer (Knex) and reader (Kysely) pools. */
+/**
+ * An open database: the dialect, the writer (Knex) and reader (Kysely) pools. `knex` and `db`
+ * may be created on first use (open.ts): read them when needed, not ahead.
+ */
 export interface DialectAdapter {
   readonly name: DialectName;
   readonly dialect: Dialect;
@@ -41,8 +45,15 @@ export interface DialectAdapter {
   readonly readPage?: PageRead;
   /** The newest snapshot on the reader pool without the query builder, where faster (PostgreSQL: COPY binary). */
   readonly readSnapshot?: SnapshotRead;
+  /**
+   * Rows of a statement without parameters, on the reader pool without the query builder
+   * (the start-up's schema check, schema-startup.ts), where open.
+   */
+  readonly rawRows?: (sql: string) => Promise<unknown[]>;
   /** SQLite only, when opened with a write thread: group commits go there (sqlite-writer.ts). */
   readonly writeThread?: SqliteWriteThread;
+  /** SQLite: the main thread's writer connection, Knex's pool too (sqlite-connection.ts). */
+  readonly sqliteWriter?: SqliteConnectionSource;
   close(): Promise<void>;
 }
 
