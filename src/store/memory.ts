@@ -14,7 +14,7 @@ import { encodeMsgProto, encodeMsgProtoInto, msgProtoSize } from '../protocol/fa
 import { MSG_RING_GAP, MsgRing } from './limits/msg-ring';
 import { type ClientInfo, type ServerInfo, type SubState } from '../protocol/codec';
 import { limitsResolver, validateStoreLimits } from './limits/limits';
-import { exceedsCountLimits } from './limits/policy';
+import { ageCutoffNs, exceedsCountLimits, isAgeExpired } from './limits/policy';
 import {
   checkChannelRoom,
   ERR_TOO_MANY_SUBS,
@@ -172,10 +172,9 @@ export class MemoryMsgStore implements MsgStore {
     this.ageTimer = undefined;
     const maxAge = this.limits.maxAge;
     if (maxAge <= 0 || this.closed) return 0;
-    const nowNs = this.hooks.now() * 1e6;
-    const maxAgeNs = maxAge * 1e6;
+    const cutoffNs = ageCutoffNs(this.hooks.now() * 1e6, maxAge);
     let removed = 0;
-    while (this._msgCount > 0 && nowNs - this.ring.tsAt(0) >= maxAgeNs) {
+    while (this._msgCount > 0 && isAgeExpired(this.ring.tsAt(0), cutoffNs)) {
       this.removeFirst();
       removed++;
     }

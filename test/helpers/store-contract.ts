@@ -211,6 +211,21 @@ export function storeContractSuite(s: StoreUnderTest): void {
       await st.close();
     });
 
+    test('max_age boundary: a message exactly max_age old expires, one a millisecond younger stays', async () => {
+      const st = await start(limits({ maxAge: 1000 }));
+      put(st, 'edge', 1, 'at-limit', clock);
+      put(st, 'edge', 2, 'younger', clock + 1);
+      await st.commit();
+      // Every store applies one rule (limits/policy.ts isAgeExpired): age >= max_age expires.
+      clock += 1000;
+      const ch = st.lookupChannel('edge');
+      assert.ok(ch);
+      await until('the message exactly max_age old expires', () => ch.msgs.firstSeq === 2);
+      assert.equal(ch.msgs.msgCount, 1, 'the message 1 ms younger than max_age stays');
+      assert.equal((await ch.msgs.lookup(2))?.seq, 2);
+      await st.close();
+    });
+
     test('subscriptions and pending sets; max_subs refuses the next one', async () => {
       const st = await start(limits({ maxSubscriptions: 2 }));
       const ch = st.createChannel('subs');

@@ -11,7 +11,7 @@ import { encodeMsgProto, encodeMsgProtoInto, msgProtoSize } from '../../protocol
 import { EventKind, type StoreEvent } from '../events/events';
 import { ChannelStore, ERR_TOO_MANY_SUBS, MsgStore, NewMsg, StoredMsg, StoreError, StoreUnavailableError, SubStore } from '../contract';
 import { HotRing } from '../limits/hot-ring';
-import { exceedsCountLimits } from '../limits/policy';
+import { exceedsCountLimits, isAgeExpired } from '../limits/policy';
 import { num, toBuffer } from './dialect';
 import type { Database } from './schema';
 import type { MsgRow } from './pending-batch';
@@ -189,7 +189,7 @@ export class SqlMsgStore implements MsgStore {
     }
     let newFirst = this.firstSeq;
     let bytes = 0;
-    while (newFirst <= this.lastSeq && this.hot.has(newFirst) && this.hot.ts(newFirst) < cutoffNs) {
+    while (newFirst <= this.lastSeq && this.hot.has(newFirst) && isAgeExpired(this.hot.ts(newFirst), cutoffNs)) {
       bytes += this.hot.size(newFirst);
       newFirst++;
     }
@@ -209,7 +209,8 @@ export class SqlMsgStore implements MsgStore {
       .where('channel_id', '=', this.ch.id)
       .where('seq', '>=', first)
       .where('seq', '<', coldEnd)
-      .where('ts', '<', cutoffNs)
+      // The SQL form of isAgeExpired (limits/policy.ts).
+      .where('ts', '<=', cutoffNs)
       .executeTakeFirst()
       .then(
         (row) => {

@@ -4,6 +4,7 @@
  * messages in memory, cold ones by a database query) and commits what that recorded.
  */
 import type { ChannelLimits } from '../../config/options';
+import { ageCutoffNs } from '../limits/policy';
 
 export interface AgedChannel {
   readonly limits: ChannelLimits;
@@ -37,7 +38,7 @@ export class RetentionTimer {
     for (const c of this.channels()) {
       const maxAge = c.limits.maxAge;
       if (maxAge <= 0) continue;
-      if (c.msgs.expireOlderThan(nowNs - maxAge * 1e6)) any = true;
+      if (c.msgs.expireOlderThan(ageCutoffNs(nowNs, maxAge))) any = true;
     }
     if (any) this.commit();
   }
