@@ -8,7 +8,7 @@
  * there). "Settled" means the RSS stopped moving (two samples 500 ms apart within 1%, or 10 s),
  * because the server keeps committing and collecting garbage after the last PubAck. "At rest"
  * is the RSS REST_MS after the last PubAck: the executable gives V8's young generation back
- * once it has been quiet for ~8–10 s (src/cli/idle-memory.ts), which the settled figure, read
+ * once it has been quiet for ~8 s (src/cli/idle-memory.ts), which the settled figure, read
  * within a second or two of the burst, does not show.
  */
 import { nuid } from 'nats';
@@ -18,7 +18,7 @@ import { runLoadgen } from './loadrun';
 import { k, loadavg, mb, median, printTable, readStatusKB, sleep, startServer, stopServer } from './server-proc';
 
 /** When the at-rest RSS is read, after the last PubAck of a fill. */
-const REST_MS = 20_000;
+const REST_MS = 30_000;
 
 interface RssResult {
   idleKB: number;

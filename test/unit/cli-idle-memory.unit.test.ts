@@ -38,12 +38,17 @@ function periods(r: IdleMemoryRelease, p: FakeProcess, n: number): void {
   }
 }
 
-test('idle memory: a busy server is never collected, however large its young generation', () => {
-  const p = new FakeProcess();
-  p.busy = BUSY;
-  const r = new IdleMemoryRelease(p);
-  periods(r, p, 50);
-  assert.equal(p.gcs, 0);
+test('idle memory: never a GC while busy, however large the young generation, nor while it is small', () => {
+  for (const [busy, young] of [
+    [BUSY, 32 * MB],
+    [QUIET, YOUNG_IDLE_BYTES],
+  ]) {
+    const p = new FakeProcess();
+    p.busy = busy;
+    p.young = young;
+    periods(new IdleMemoryRelease(p), p, 50);
+    assert.equal(p.gcs, 0, `busy ${busy}, young ${young}`);
+  }
 });
 
 test('idle memory: one GC after QUIET_CHECKS quiet periods in a row, none once the young generation is small', () => {
@@ -66,14 +71,6 @@ test('idle memory: a busy period in between starts the count again', () => {
     periods(r, p, 1);
     p.busy = QUIET;
   }
-  assert.equal(p.gcs, 0);
-});
-
-test('idle memory: a small young generation is left alone', () => {
-  const p = new FakeProcess();
-  p.young = YOUNG_IDLE_BYTES;
-  const r = new IdleMemoryRelease(p);
-  periods(r, p, 50);
   assert.equal(p.gcs, 0);
 });
 
