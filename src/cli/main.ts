@@ -16,6 +16,7 @@ import { ServerLifecycle } from './lifecycle';
 import { migrateCommandArgs, runMigrateCommand } from './migrate';
 import { sendSignal, SignalError } from './signal';
 import { errorText } from '../errors';
+import { startIdleMemoryRelease } from './idle-memory';
 
 const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -46,6 +47,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   // server is starting (or right after it printed "ready") must still mean a graceful stop
   // with the documented exit code, not the default "killed by signal".
   handleSignals(argv, lifecycle, out);
+  // Returns V8's young generation to the system once the server is quiet (idle-memory.ts).
+  startIdleMemoryRelease();
   await lifecycle.launch();
 }
 
