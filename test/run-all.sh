@@ -73,11 +73,13 @@ run() {
   node --import tsx --test --test-reporter=tap --test-concurrency=2 --test-timeout=300000 "$@" 2>&1 | tee "$out"
   local rc=${PIPESTATUS[0]}
   set -e
-  local p f
+  local p f c
   p=$(grep -E '^# pass [0-9]+' "$out" | tail -1 | awk '{print $3}')
   f=$(grep -E '^# fail [0-9]+' "$out" | tail -1 | awk '{print $3}')
+  # A test cut off by a timeout is reported as cancelled, not failed: it failed all the same.
+  c=$(grep -E '^# cancelled [0-9]+' "$out" | tail -1 | awk '{print $3}')
   total_pass=$((total_pass + ${p:-0}))
-  total_fail=$((total_fail + ${f:-0}))
+  total_fail=$((total_fail + ${f:-0} + ${c:-0}))
   if [ "$rc" != 0 ]; then failed_runs+=("$name"); fi
 }
 

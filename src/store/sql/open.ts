@@ -63,6 +63,13 @@ interface AdapterParts {
   /** PostgreSQL: the newest snapshot by COPY binary (postgres-copy-out.ts). */
   readSnapshot?: SnapshotRead;
   rawRows: RawRows;
+  /**
+   * Settled before anything is closed: the writer's warm-up (warmWriter). A connection still
+   * being opened for it when Knex is destroyed was never given back to the pool, and the pool's
+   * end() then waited for it forever (seen with a multi-host source, whose host walk makes the
+   * warm-up slower than a test's open-query-close).
+   */
+  warming?: () => Promise<void>;
   extraClose?: () => Promise<void>;
   writeThread?: SqliteWriteThread;
   sqliteWriter?: SqliteWriterConnection;
@@ -95,6 +102,7 @@ function adapter(p: AdapterParts): DialectAdapter {
     readSnapshot: p.readSnapshot,
     maxRowsPerInsert: (columns) => Math.max(1, Math.min(dialect.maxRowsPerInsert, Math.floor(dialect.maxParams / columns))),
     close: async () => {
+      if (p.warming) await settledWithin(p.warming(), WARM_UP_CLOSE_WAIT_MS);
       await p.writeThread?.close();
       await db?.destroy();
       // A reader pool Kysely never took over is ended by extraClose.
@@ -102,6 +110,18 @@ function adapter(p: AdapterParts): DialectAdapter {
       await p.extraClose?.();
     },
   };
+}
+
+/**
+ * How long close() waits for the writer's warm-up: a database that does not answer at all
+ * (a black-holed host) must not hold a shutdown for Knex's whole acquire timeout (60 s).
+ */
+const WARM_UP_CLOSE_WAIT_MS = 5000;
+
+async function settledWithin(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
+  clearTimeout(timer);
 }
 
 /** Knex's module, loaded when an adapter first needs it (in the bundle: its initialisation). */
@@ -130,8 +150,8 @@ function loadQueryBuilders(): void {
  * reads of the schema check and the recovery run meanwhile, on the readers' connection). A
  * failure is left to the first commit to report.
  */
-function warmWriter(knex: Knex): void {
-  onConnection(knex, undefined, async () => undefined).catch(() => undefined);
+function warmWriter(knex: Knex): Promise<void> {
+  return onConnection(knex, undefined, async () => undefined).catch(() => undefined);
 }
 
 export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
@@ -168,18 +188,21 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
       if (!kyselyMade) await readerPool.end();
     };
     let a: DialectAdapter;
+    // Set right after the adapter exists (its Knex is what the warm-up opens a connection of).
+    let warm: Promise<void> = Promise.resolve();
+    const warming = (): Promise<void> => warm;
     if (dsn.needsHostWalk(conn)) {
       // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients
       // (its `connectionPool`); Knex does not own that pool, so closing ends it.
       const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
       const knex = (): Knex => knexModule()({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
+      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, warming, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
     } else {
       const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, extraClose: endReaders });
+      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, warming, extraClose: endReaders });
     }
     loadQueryBuilders();
-    warmWriter(a.knex);
+    warm = warmWriter(a.knex);
     return a;
   }
   const mysql = await import('mysql2');
@@ -204,8 +227,9 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   packet.catch(() => undefined);
   loadQueryBuilders();
   const knex = knexModule()({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-  warmWriter(knex);
+  const warm = warmWriter(knex);
   const [rows] = await packet.catch(async (err: unknown) => {
+    await warm;
     await knex.destroy().catch(() => undefined);
     throw err;
   });
@@ -221,6 +245,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     maxStatementBytes: Math.floor(maxPacket * 0.8),
     readPage: mysqlPageRead(pool),
     rawRows: async (sql) => (await pool.promise().query(sql))[0] as unknown[],
+    warming: () => warm,
     // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
     // Knex exists from the start here (its connection is warmed): destroyed even if unused
     // (a second destroy does nothing).
