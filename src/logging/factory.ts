@@ -77,7 +77,7 @@ export function formatLogTime(d: Date, micros: number): string {
 
 export function createLogOutput(s: LogSettings): LogOutput {
   if (s.file === '' && s.syslog) return createSyslogOutput(s, s.syslog);
-  const dest = logDestination({ dest: s.file || 2, sync: s.file === '', mkdir: true });
+  const dest = logDestination({ dest: s.file || 2, mkdir: true });
   const pid = process.pid;
   let write: (level: Level, prefix: string, msg: string) => void;
   if (s.json) {
