@@ -231,5 +231,14 @@ export function openPgPool(
   // An idle pooled client whose server went away (restart, failover) makes the pool emit
   // 'error': without a listener that kills the process. The pool drops the broken client.
   pool.on('error', () => undefined);
+  // pg-pool listens for a client's errors only while the client is idle. A checked-out
+  // client between two queries (Kysely, COPY reads) that receives the server's "terminating
+  // connection" message emits 'error' with no listener, which killed an FT standby when its
+  // database stopped (ft-election e2e, 2 runs in 6). The error reaches the caller anyway (its
+  // next query fails: the client is marked unqueryable) and the pool discards the client at
+  // release; this listener only keeps the process up.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
