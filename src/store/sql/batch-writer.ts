@@ -13,7 +13,7 @@ import type { DialectAdapter } from './dialect';
 import type { MsgRow, Pending } from './pending-batch';
 import { rowData, type RowSealer } from './sealing';
 import { packSqliteBatch, type FenceStatement } from './sqlite-batch';
-import type { SqliteWriteThread } from './sqlite-writer';
+import type { SqliteWriteResult, SqliteWriteThread } from './sqlite-writer';
 import { InlineSqliteWriter, SQLITE_INLINE_MAX_ROWS } from './sqlite-inline';
 import type { SqliteConnectionSource } from './sqlite-connection';
 
@@ -52,6 +52,11 @@ export interface CommitGate {
   readonly first: boolean;
   ready(): void;
   mayCommit(): Promise<void>;
+  /**
+   * The earlier transaction's first attempt as known now: still in flight, committed (or
+   * there is none), or failed (`mayCommit()` then rejects).
+   */
+  earlier(): 'pending' | 'ok' | 'failed';
 }
 
 export interface BatchWriterOptions {
@@ -91,7 +96,8 @@ export class BatchWriter {
    * Writes `b`; resolves once it is durable. A rejection leaves the database as before (the
    * transaction rolled back) unless the commit's answer was lost (see Pending.retry).
    */
-  async write(b: Pending, gate?: CommitGate): Promise<void> {
+  async write(b: Pending, pipelined?: CommitGate): Promise<void> {
+    let gate = pipelined;
     for (const [channelID, firstSeq] of b.truncates) {
       if ((this.truncFloor.get(channelID) ?? 0) < firstSeq) this.truncFloor.set(channelID, firstSeq);
       if ((this.deletesDue.get(channelID) ?? 0) < firstSeq) this.deletesDue.set(channelID, firstSeq);
@@ -114,6 +120,12 @@ export class BatchWriter {
       await this.writeOnThread(thread, b, rows, deletes, gate);
       return;
     }
+    if (gate !== undefined && this.adapter.name === 'sqlite') {
+      // SQLite on the main thread (one connection, one transaction at a time): after the one
+      // before it committed, and the next one starts only once this one committed.
+      await gate.mayCommit();
+      gate = undefined;
+    }
     const rowWrite = this.rowWrite(rows, b.retry);
     const eventRows: EventRow[] = b.events.map((e) => ({
       kind: e.kind,
@@ -135,13 +147,16 @@ export class BatchWriter {
 
   /**
    * The FILE store's write thread (sqlite-writer.ts): the batch is copied into a plan and
-   * committed there in one transaction, fence first. It is handed over only once any
-   * transaction before it committed: the thread would otherwise commit it after a failure.
-   * A batch of a few rows is written inline instead (sqlite-inline.ts: same statements).
+   * committed there in one transaction, fence first. Pipelined: while the batch before it is
+   * still on the thread it is handed over `chained` (the thread commits it only after that
+   * one committed, with it in one transaction when both wait there: sqlite-write-worker.ts),
+   * so the thread starts on it without waiting for the main thread's round trip. A batch of a
+   * few rows with nothing before it in flight is written inline instead (sqlite-inline.ts:
+   * same statements); the next batch starts only once it is written (no `ready()` before).
    */
   private async writeOnThread(thread: SqliteWriteThread, b: Pending, rows: MsgRow[], deletes: Map<number, number> | undefined, gate?: CommitGate): Promise<void> {
-    gate?.ready();
-    await gate?.mayCommit();
+    const earlier = gate?.earlier() ?? 'ok';
+    if (earlier === 'failed') await gate?.mayCommit();
     const plan = packSqliteBatch(b.events, rows, {
       fence: this.fence === undefined ? undefined : this.fenceStatement?.statement(),
       serverRow: this.needsServerRow ? { clusterID: this.opts.clusterID, createdAt: this.opts.now() } : undefined,
@@ -150,8 +165,20 @@ export class BatchWriter {
       skipExisting: b.retry,
       encrypting: this.opts.encrypting,
     });
-    const small = rows.length + b.events.length <= SQLITE_INLINE_MAX_ROWS;
-    const result = small ? await (this.inline ??= new InlineSqliteWriter(this.adapter.sqliteWriter ?? (this.adapter.knex.client as SqliteConnectionSource))).write(plan) : await thread.write(plan);
+    let result: SqliteWriteResult;
+    if (earlier === 'ok' && rows.length + b.events.length <= SQLITE_INLINE_MAX_ROWS) {
+      result = await (this.inline ??= new InlineSqliteWriter(this.adapter.sqliteWriter ?? (this.adapter.knex.client as SqliteConnectionSource))).write(plan);
+    } else {
+      // Handed over synchronously: the next batch, started after ready(), is queued behind it.
+      const written = thread.write(plan, earlier === 'pending');
+      gate?.ready();
+      result = await written;
+    }
+    if (result === 'earlier-failed') {
+      // Rejects (the batch is rolled back and queued again) when the batch before it failed.
+      await gate?.mayCommit();
+      throw new Error('the SQLite write thread was replaced before this batch was written; it is written again');
+    }
     if (result === 'fence-lost' && this.fenceStatement !== undefined) throw this.fenceStatement.lost();
     this.committed(b, deletes);
   }

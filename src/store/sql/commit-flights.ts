@@ -103,7 +103,8 @@ export class CommitFlights<P> {
       rolledBack = true;
       throw new EarlierCommitFailedError();
     };
-    const gate: CommitGate | undefined = this.depth > 1 ? { first: prev === undefined, ready: markGate, mayCommit } : undefined;
+    const earlier = (): 'pending' | 'ok' | 'failed' => (prev === undefined || prev.firstOk === true ? 'ok' : prev.firstOk === undefined ? 'pending' : 'failed');
+    const gate: CommitGate | undefined = this.depth > 1 ? { first: prev === undefined, ready: markGate, mayCommit, earlier } : undefined;
     let first = true;
     slot.result = writeSplitting(batch, {
       write: async (part) => {

@@ -2,6 +2,7 @@
 import type { StoreLimits } from '../../config/options';
 import type { PayloadCipher } from '../crypto';
 import type { SealPoolOptions } from '../seal-pool';
+import type { DialectAdapter } from './dialect';
 
 export interface SqlStoreOptions {
   type: 'SQL' | 'FILE';
@@ -22,10 +23,26 @@ export interface SqlStoreOptions {
   /** The sealing workers (size, how a worker is started): see src/store/seal-pool.ts. */
   sealPool?: SealPoolOptions;
   /**
-   * Group-commit transactions in flight at most (commit-flights.ts). Default: 2 on
-   * PostgreSQL and MySQL/MariaDB (the writer pool's two connections), 1 on SQLite (one
-   * writer at a time; FILE).
+   * Group-commit transactions in flight at most (commit-flights.ts). Default: see
+   * defaultCommitDepth.
    */
   commitDepth?: number;
   now?: () => number;
 }
+
+/**
+ * Batches in flight at most by default: 2 on PostgreSQL and MySQL/MariaDB (the writer pool's
+ * two connections); on SQLite (FILE) with a write thread SQLITE_THREAD_DEPTH (the thread
+ * takes what was handed over while it committed into its next transaction:
+ * sqlite-write-worker.ts), without one 1 (one connection, one transaction at a time).
+ */
+export function defaultCommitDepth(adapter: Pick<DialectAdapter, 'name' | 'writeThread'>): number {
+  if (adapter.name !== 'sqlite') return 2;
+  return adapter.writeThread !== undefined ? SQLITE_THREAD_DEPTH : 1;
+}
+
+/**
+ * Batches handed to the SQLite write thread and not answered yet, at most. Measured
+ * (docs/performance.md, "FILE, round 2"): see there.
+ */
+export const SQLITE_THREAD_DEPTH = 8;

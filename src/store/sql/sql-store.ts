@@ -26,7 +26,7 @@
  * The group commit (group-commit.ts) is the server's only batching layer.
  */
 import type { StoreLimits } from '../../config/options';
-import type { SqlStoreOptions } from './sql-store-options';
+import { defaultCommitDepth, type SqlStoreOptions } from './sql-store-options';
 import type { ClientInfo, ServerInfo } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from '../events/events';
 import { emptyState, evolve, type ProjectedState } from '../events/projection';
@@ -137,7 +137,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
         onCommit: (rows, events, seconds) => this.onCommit?.(rows, events, seconds),
         onError: (err) => this.onError?.(err),
       },
-      { depth: Math.max(1, opts.commitDepth ?? (adapter.name === 'sqlite' ? 1 : 2)), maxBatchRows: opts.maxBatchRows, ioSleepMicros: opts.ioSleepMicros },
+      { depth: Math.max(1, opts.commitDepth ?? defaultCommitDepth(adapter)), maxBatchRows: opts.maxBatchRows, ioSleepMicros: opts.ioSleepMicros },
     );
   }
 

@@ -108,8 +108,11 @@ export function packSqliteBatch(events: readonly StoreEvent[], rows: readonly Ms
 
 /** The buffers of a plan, to transfer to the write thread (the plan is unusable here after). */
 export function planBuffers(p: SqliteBatchPlan): ArrayBuffer[] {
+  // Each array was made with its own buffer (packSqliteBatch): no two share one.
   const all = [p.events.bytes, p.events.ends, p.events.kinds, p.events.channels, p.msgs.bytes, p.msgs.ends, p.msgs.channels, p.msgs.seqs, p.msgs.ts, p.msgs.sizes];
-  return [...new Set(all.map((a) => a.buffer as ArrayBuffer))];
+  const out = new Array<ArrayBuffer>(all.length);
+  for (let i = 0; i < all.length; i++) out[i] = all[i].buffer as ArrayBuffer;
+  return out;
 }
 
 // ------------------------------------------------------------ the write side
@@ -127,10 +130,12 @@ const INSERT_MSGS = `insert into stan_messages (channel_id, seq, ts, size, data)
 /** Prepared statements of one connection, prepared on first use and kept. */
 export class SqliteBatchRunner {
   private readonly stmts = new Map<string, Statement>();
-  private readonly tx: { immediate(p: SqliteBatchPlan): void };
+  private readonly tx: { immediate(plans: readonly SqliteBatchPlan[]): void };
 
   constructor(private readonly db: BetterSqlite3.Database) {
-    this.tx = db.transaction((p: SqliteBatchPlan) => this.writeAll(p));
+    this.tx = db.transaction((plans: readonly SqliteBatchPlan[]) => {
+      for (const p of plans) this.writeAll(p);
+    });
   }
 
   private stmt(sql: string): Statement {
@@ -146,8 +151,13 @@ export class SqliteBatchRunner {
 
   /** Writes the plan in one IMMEDIATE transaction; 'fence-lost' when the fence changed no row (nothing written). */
   run(p: SqliteBatchPlan): 'ok' | 'fence-lost' {
+    return this.runAll([p]);
+  }
+
+  /** Writes the plans, in order, in one IMMEDIATE transaction (each with its statements as in `run`). */
+  runAll(plans: readonly SqliteBatchPlan[]): 'ok' | 'fence-lost' {
     try {
-      this.tx.immediate(p);
+      this.tx.immediate(plans);
       return 'ok';
     } catch (err) {
       if (err instanceof FenceLost) return 'fence-lost';

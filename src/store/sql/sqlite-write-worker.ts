@@ -3,15 +3,22 @@
  * to the store's database and writes each batch it receives in one transaction
  * (sqlite-batch.ts), then answers. better-sqlite3 is synchronous, so the commit (statements
  * and, with file_sync, the WAL fsync) blocks this thread only, not the server's event loop.
+ *
+ * Group commit on the thread: the batches handed over while a transaction was committing are
+ * taken together (receiveMessageOnPort) and a run of chained ones (each `after` the one
+ * before it) is written in one transaction, one WAL sync for all of them. A chained run whose
+ * first batch follows one that did not commit is not written at all ('earlier-failed': the
+ * store queues it again behind the failed one). Unchained batches (the halves of a refused
+ * batch being isolated) always get a transaction of their own.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { SqliteBatchRunner } from './sqlite-batch';
 import { sqliteOptions } from './sqlite-driver';
 import { applySqlitePragmas, type SqliteWriteReply, type SqliteWriteRequest, type SqliteWriterData } from './sqlite-writer';
 
-const port = parentPort;
-if (port === null) throw new Error('sqlite-write-worker must run as a worker thread');
+if (parentPort === null) throw new Error('sqlite-write-worker must run as a worker thread');
+const port: MessagePort = parentPort;
 const data = workerData as SqliteWriterData;
 
 let db: BetterSqlite3.Database | undefined;
@@ -31,18 +38,55 @@ function describe(err: unknown): { message: string; code?: string } {
   return typeof e?.code === 'string' ? { message, code: e.code } : { message };
 }
 
+/** Batches at most per transaction (bounds one transaction's size when the thread lags far behind). */
+const MAX_GROUP = 64;
+type BatchRequest = Extract<SqliteWriteRequest, { id: number }>;
+const queue: SqliteWriteRequest[] = [];
+/** The last batch processed, and whether it committed: a batch `after` it commits only if it did. */
+let lastID = 0;
+let lastOk = false;
+
 port.on('message', (req: SqliteWriteRequest) => {
-  if (req.close === true) {
-    db?.close();
-    port.close();
-    return;
+  queue.push(req);
+  work();
+});
+
+/** Everything handed over so far, without waiting for the event loop. */
+function drain(): void {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) queue.push(m.message as SqliteWriteRequest);
+}
+
+function work(): void {
+  drain();
+  while (queue.length > 0) {
+    if (queue[0].close === true) {
+      db?.close();
+      port.close();
+      return;
+    }
+    const group = [queue.shift() as BatchRequest];
+    for (let next = queue[0]; next !== undefined && next.close !== true && next.after === group[group.length - 1].id && group.length < MAX_GROUP; next = queue[0]) {
+      group.push(queue.shift() as BatchRequest);
+    }
+    port.postMessage(writeGroup(group));
+    drain();
   }
-  let reply: SqliteWriteReply;
+}
+
+function writeGroup(group: BatchRequest[]): SqliteWriteReply {
+  const first = group[0].id;
+  const last = group[group.length - 1].id;
+  const after = group[0].after;
+  const ok = after === undefined || (after === lastID && lastOk);
+  lastID = last;
+  lastOk = false;
+  if (!ok) return { first, last, result: 'earlier-failed' };
   try {
     if (runner === undefined) throw new Error('the SQLite write connection is not open');
-    reply = { id: req.id, result: runner.run(req.plan) };
+    const result = runner.runAll(group.map((r) => r.plan));
+    lastOk = result === 'ok';
+    return { first, last, result };
   } catch (err) {
-    reply = { id: req.id, error: describe(err) };
+    return { first, last, error: describe(err) };
   }
-  port.postMessage(reply);
-});
+}

@@ -7,8 +7,11 @@
  *
  * A batch travels as a plan that owns copies of its bytes (sqlite-batch.ts), its buffers
  * transferred, not cloned. The store awaits each write before it resolves the commit's
- * waiters, so a PubAck still means committed; batches are written one at a time in the order
- * given (the store's commit loop runs one transaction at a time on SQLite).
+ * waiters, so a PubAck still means committed. Batches are committed in the order handed over.
+ * The store hands the next batch over while the thread still commits the one before
+ * (`chained`): the thread then writes every batch queued meanwhile in its next transaction
+ * (sqlite-write-worker.ts), and commits a chained batch only when the batch before it
+ * committed (otherwise it answers 'earlier-failed' and writes nothing of it).
  *
  * Failure: a worker that dies fails every batch it holds with a transient error (the store
  * keeps the rows and retries them as a batch that may have landed, see Pending.retry), and
@@ -30,14 +33,23 @@ export interface SqliteWriterData {
   /** file_sync: synchronous=FULL, else NORMAL. */
   sync: boolean;
 }
-/** Main thread → worker: a batch, or the end. */
-export type SqliteWriteRequest = { id: number; plan: SqliteBatchPlan; close?: undefined } | { close: true; id?: undefined };
-/** Worker → main thread. */
+/**
+ * Main thread → worker: a batch, or the end. `after`: the ID of the batch handed over just
+ * before, still in flight when this one was; this one commits only if that one committed.
+ */
+export type SqliteWriteRequest = { id: number; plan: SqliteBatchPlan; after?: number; close?: undefined } | { close: true; id?: undefined };
+/** What a write came to: committed, refused by the FT fence, or not written because the batch before it was not. */
+export type SqliteWriteResult = 'ok' | 'fence-lost' | 'earlier-failed';
+/**
+ * Worker → main thread: the batches `first`..`last` (IDs are consecutive) were written in one
+ * transaction. On success every one is 'ok'; otherwise `first` gets the result or error and
+ * the others 'earlier-failed'.
+ */
 export type SqliteWriteReply =
   | { ready: true }
   | { startError: { message: string; code?: string } }
-  | { id: number; result: 'ok' | 'fence-lost' }
-  | { id: number; error: { message: string; code?: string } };
+  | { first: number; last: number; result: SqliteWriteResult }
+  | { first: number; last: number; error: { message: string; code?: string } };
 
 /** Starts the write thread with its workerData. */
 export type SqliteWriterSpawner = (data: SqliteWriterData) => Worker;
@@ -69,13 +81,17 @@ function writeError(e: { message: string; code?: string }): Error {
 
 interface Running {
   worker: Worker;
-  waiting: Map<number, { resolve: (r: 'ok' | 'fence-lost') => void; reject: (err: Error) => void }>;
+  waiting: Map<number, { resolve: (r: SqliteWriteResult) => void; reject: (err: Error) => void }>;
 }
 
 export class SqliteWriteThread {
   private running: Running | undefined;
   private starting: Promise<Running> | undefined;
   private nextID = 1;
+  /** The ID of the last batch handed over (0: none yet). */
+  private lastID = 0;
+  /** Batches handed over while the worker starts, posted in order once it runs. */
+  private readonly held: Array<{ send: (run: Running) => void; fail: (err: Error) => void }> = [];
   private closed = false;
 
   constructor(
@@ -83,15 +99,41 @@ export class SqliteWriteThread {
     private readonly spawnWorker: SqliteWriterSpawner,
   ) {}
 
-  /** Writes the plan in one transaction; resolves once it committed ('fence-lost': nothing written). */
-  async write(plan: SqliteBatchPlan): Promise<'ok' | 'fence-lost'> {
-    const run = await this.start();
+  /**
+   * Writes the plan in one transaction; resolves once it committed ('fence-lost': nothing
+   * written). `chained`: the batch before it is still in flight on this thread, and this one
+   * must not commit unless that one did ('earlier-failed': nothing written). The batch is
+   * handed over before this returns when the thread runs (the order of calls is the order of
+   * commits).
+   */
+  write(plan: SqliteBatchPlan, chained = false): Promise<SqliteWriteResult> {
+    // IDs are taken in call order and posted in that order (while a worker starts, the
+    // batches wait in `held`). A batch chained to one a dead worker held is refused by the
+    // new worker, which never saw that ID.
+    const id = this.nextID++;
+    const after = chained ? this.lastID : undefined;
+    this.lastID = id;
+    if (this.running !== undefined && this.held.length === 0) return this.post(this.running, id, plan, after);
     return new Promise((resolve, reject) => {
-      const id = this.nextID++;
+      this.held.push({ send: (run) => this.post(run, id, plan, after).then(resolve, reject), fail: reject });
+      if (this.held.length > 1) return;
+      this.start().then(
+        (run) => {
+          for (const h of this.held.splice(0)) h.send(run);
+        },
+        (err: unknown) => {
+          for (const h of this.held.splice(0)) h.fail(toError(err));
+        },
+      );
+    });
+  }
+
+  private post(run: Running, id: number, plan: SqliteBatchPlan, after: number | undefined): Promise<SqliteWriteResult> {
+    return new Promise((resolve, reject) => {
       run.waiting.set(id, { resolve, reject });
       if (run.waiting.size === 1) run.worker.ref();
       try {
-        run.worker.postMessage({ id, plan } satisfies SqliteWriteRequest, planBuffers(plan));
+        run.worker.postMessage({ id, plan, after } satisfies SqliteWriteRequest, planBuffers(plan));
       } catch (err) {
         run.waiting.delete(id);
         reject(toError(err));
@@ -133,13 +175,16 @@ export class SqliteWriteThread {
       run.waiting.clear();
     };
     worker.on('message', (m: SqliteWriteReply) => {
-      if (!('id' in m)) return;
-      const w = run.waiting.get(m.id);
-      if (w === undefined) return;
-      run.waiting.delete(m.id);
+      if (!('first' in m)) return;
+      for (let id = m.first; id <= m.last; id++) {
+        const w = run.waiting.get(id);
+        if (w === undefined) continue;
+        run.waiting.delete(id);
+        if (id !== m.first) w.resolve('error' in m || m.result !== 'ok' ? 'earlier-failed' : 'ok');
+        else if ('error' in m) w.reject(writeError(m.error));
+        else w.resolve(m.result);
+      }
       if (run.waiting.size === 0) worker.unref();
-      if ('error' in m) w.reject(writeError(m.error));
-      else w.resolve(m.result);
     });
     // Transient for the store (no SQLite code): the rows are kept and retried by a new worker.
     worker.on('error', (err) => lost(new Error(`SQLite write thread failed: ${err.message}`)));

@@ -1,0 +1,94 @@
+/**
+ * Batches handed to the FILE store's write thread while it still commits the one before
+ * (src/store/sql/sqlite-writer.ts, sqlite-write-worker.ts): they commit in the order handed
+ * over (event IDs follow it), a chained batch never commits when the batch before it did not
+ * (it answers 'earlier-failed' and stores nothing), an unchained batch after such a failure is
+ * written, and a chained batch whose thread is gone is not written.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { openSqlite, SQLITE_FILE } from '../../src/store/sql/open';
+import { prepareSchema } from '../../src/store/sql/schema-check';
+import type { DialectAdapter } from '../../src/store/sql/dialect';
+import type { SqliteWriteThread } from '../../src/store/sql/sqlite-writer';
+import { packSqliteBatch, type SqliteBatchPlan } from '../../src/store/sql/sqlite-batch';
+import { EventKind } from '../../src/store/events/events';
+import type { MsgRow } from '../../src/store/sql/pending-batch';
+import { spawnedSqliteWriters, tsxSqliteWriter } from '../helpers/sqlite-writer';
+
+async function openThread(): Promise<{ dir: string; a: DialectAdapter; thread: SqliteWriteThread }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-pipe-'));
+  const a = await openSqlite({ dir, sync: true, writer: tsxSqliteWriter });
+  await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
+  const thread = a.writeThread;
+  assert.ok(thread, 'the store commits through a write thread');
+  await thread.start();
+  return { dir, a, thread };
+}
+
+function row(channel: number, seq: number): MsgRow {
+  const data = Buffer.from(`c${channel}m${seq}`);
+  return { channel_id: channel, seq, ts: 1_700_000_000_000 + seq, size: data.length, data, plain: data };
+}
+
+/** One event (ChannelCreated of `channel`) and message rows `seqs` of that channel. */
+function plan(channel: number, seqs: number[]): SqliteBatchPlan {
+  return packSqliteBatch(
+    [{ kind: EventKind.ChannelCreated, channelID: channel, name: `ch${channel}` }],
+    seqs.map((s) => row(channel, s)),
+    { dropChannels: [], skipExisting: false, encrypting: false },
+  );
+}
+
+function read(dir: string): { events: number[]; msgs: string[] } {
+  const db = new BetterSqlite3(path.join(dir, SQLITE_FILE), { readonly: true });
+  try {
+    const events = (db.prepare('select channel_id from stan_events order by event_id').all() as Array<{ channel_id: number }>).map((r) => Number(r.channel_id));
+    const msgs = (db.prepare('select channel_id, seq from stan_messages order by channel_id, seq').all() as Array<{ channel_id: number; seq: number }>).map((r) => `${r.channel_id}:${r.seq}`);
+    return { events, msgs };
+  } finally {
+    db.close();
+  }
+}
+
+test('batches handed over back to back, each chained to the one before, all commit in the order handed over', async () => {
+  const { dir, a, thread } = await openThread();
+  const results = Array.from({ length: 30 }, (_, i) => thread.write(plan(i + 1, [1, 2, 3]), i > 0));
+  assert.deepEqual(await Promise.all(results), new Array<string>(30).fill('ok'));
+  const got = read(dir);
+  assert.deepEqual(got.events, Array.from({ length: 30 }, (_, i) => i + 1), 'event IDs follow the order handed over');
+  assert.equal(got.msgs.length, 90);
+  await a.close();
+});
+
+test('a batch chained to one that failed is not written; an unchained one after it is', async () => {
+  const { dir, a, thread } = await openThread();
+  assert.equal(await thread.write(plan(1, [1, 2])), 'ok');
+  // Row 1:2 again: the primary key refuses it, so this batch fails.
+  const failing = thread.write(plan(1, [2, 3]));
+  const chained = thread.write(plan(2, [1]), true);
+  const chainedAgain = thread.write(plan(3, [1]), true);
+  await assert.rejects(failing, /UNIQUE|constraint/i);
+  assert.equal(await chained, 'earlier-failed');
+  assert.equal(await chainedAgain, 'earlier-failed');
+  assert.equal(await thread.write(plan(4, [1])), 'ok');
+  const got = read(dir);
+  assert.deepEqual(got.events, [1, 4], 'nothing of the failed batch or of the batches chained to it');
+  assert.deepEqual(got.msgs, ['1:1', '1:2', '4:1']);
+  await a.close();
+});
+
+test('a batch chained to one held by a thread that died is not written', async () => {
+  const { dir, a, thread } = await openThread();
+  assert.equal(await thread.write(plan(1, [1])), 'ok');
+  await spawnedSqliteWriters[spawnedSqliteWriters.length - 1].terminate();
+  assert.equal(await thread.write(plan(2, [1]), true), 'earlier-failed');
+  // Unchained: a new thread is started and writes it.
+  assert.equal(await thread.write(plan(3, [1])), 'ok');
+  assert.deepEqual(read(dir).events, [1, 3]);
+  await a.close();
+});
