@@ -33,7 +33,8 @@ export interface SqlStoreOptions {
 /**
  * Batches in flight at most by default: 2 on PostgreSQL and MySQL/MariaDB (the writer pool's
  * two connections); on SQLite (FILE) with a write thread SQLITE_THREAD_DEPTH (the thread
- * takes what was handed over while it committed into its next transaction:
+ * commits the next batch right after the one before, without waiting for the main thread's
+ * round trip, and writes chained batches queued together in one transaction:
  * sqlite-write-worker.ts), without one 1 (one connection, one transaction at a time).
  */
 export function defaultCommitDepth(adapter: Pick<DialectAdapter, 'name' | 'writeThread'>): number {
@@ -42,7 +43,8 @@ export function defaultCommitDepth(adapter: Pick<DialectAdapter, 'name' | 'write
 }
 
 /**
- * Batches handed to the SQLite write thread and not answered yet, at most. Measured
- * (docs/performance.md, "FILE, round 2"): see there.
+ * Batches handed to the SQLite write thread and not answered yet, at most. 2 and 8 measured
+ * alike on a quiet machine; under load (8-11) 2 did better (docs/performance.md, "FILE, round
+ * 2"): each batch handed over costs its packing, a postMessage and a reply on the main thread.
  */
-export const SQLITE_THREAD_DEPTH = 8;
+export const SQLITE_THREAD_DEPTH = 2;
