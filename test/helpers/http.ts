@@ -8,8 +8,18 @@ export interface HttpResult {
   json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/** fetch's error with its cause (the socket error): "fetch failed" alone says nothing. */
+export function describeFetchError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? `: ${(err.cause as Error & { code?: string }).code ?? ''} ${err.cause.message}` : '';
+  return `${err.message}${cause}`;
+}
+
 export async function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<HttpResult & { header: (name: string) => string | null }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers }).catch((err: unknown) => {
+    // fetch says only "fetch failed": name the socket error it hides (ECONNREFUSED, reset …).
+    throw new Error(`GET http://127.0.0.1:${port}${path}: ${describeFetchError(err)}`, { cause: err });
+  });
   const body = await res.text();
   return {
     header: (name) => res.headers.get(name),
