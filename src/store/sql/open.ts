@@ -229,7 +229,9 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   const knex = knexModule()({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
   const warm = warmWriter(knex);
   const [rows] = await packet.catch(async (err: unknown) => {
-    await warm;
+    // As close() does: a database that does not answer must not hold the failure for Knex's
+    // whole acquire timeout (60 s).
+    await settledWithin(warm, WARM_UP_CLOSE_WAIT_MS);
     await knex.destroy().catch(() => undefined);
     throw err;
   });
