@@ -134,13 +134,12 @@ function kyselyModule(): typeof KyselyModule {
 }
 
 /**
- * Initialises Knex's and Kysely's modules now (CPU work, ~10-20 ms at a start-up): called
- * once a database connection is on its way, so the database does its part of the handshake
- * meanwhile instead of after.
+ * Initialises Knex's modules now (CPU work at a start-up): called once a database connection
+ * is on its way, so the database does its part of the handshake meanwhile instead of after.
+ * Kysely is not needed before serving: the recovery reads plain SQL (plain-reads.ts).
  */
 function loadQueryBuilders(): void {
   knexModule();
-  kyselyModule();
 }
 
 /**
@@ -167,7 +166,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     const { openPgPool } = await import('./pg-multihost');
     const readerPool = openPgPool(pg, conn, cfg, { max: readers });
     // The readers' first connection is set up (TCP, authentication: ~5-15 ms here) while
-    // Knex and Kysely initialise below; the start-up's schema check then runs on it
+    // Knex initialises below; the start-up's schema check then runs on it
     // (rawRows), and the recovery reads on it. A failure is left to the first read to report.
     const first = readerPool.connect().then((c) => c.release(), () => undefined);
     const rawRows: RawRows = async (sql) => {
@@ -222,7 +221,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   const pool = mysql.createPool({ ...cfg, connectionLimit: readers });
   if (setVars.length > 0) pool.on('connection', (c) => c.query(`SET ${setVars.join(', ')}`));
   // The server's packet limit, so batches never exceed it. Its connection (the readers'
-  // first) is set up while Knex and Kysely initialise; the schema check reads on it next.
+  // first) is set up while Knex initialises; the schema check reads on it next.
   const packet = pool.promise().query('SELECT @@max_allowed_packet AS m');
   packet.catch(() => undefined);
   loadQueryBuilders();
