@@ -64,8 +64,13 @@ for (const kind of ['postgres', 'mariadb'] as const) {
         open.splice(open.indexOf(s), 1);
         return kinds;
       })();
-      const clientEvents = before.filter((k) => k === EventKind.ClientConnected).length;
-      assert.equal(clientEvents, 3);
+      // In commit order: two registrations (direct), the channel (Knex), the third registration.
+      assert.deepEqual(before.filter((k) => k === EventKind.ClientConnected || k === EventKind.ChannelCreated), [
+        EventKind.ClientConnected,
+        EventKind.ClientConnected,
+        EventKind.ChannelCreated,
+        EventKind.ClientConnected,
+      ]);
 
       const again = await restart(kind, url);
       const rec = (await again.recover()) ?? assert.fail('nothing recovered');
@@ -75,7 +80,6 @@ for (const kind of ['postgres', 'mariadb'] as const) {
       );
       const foo = rec.channels.find((c) => c.channel.name === 'foo') ?? assert.fail('channel foo not recovered');
       assert.equal(foo.channel.msgs.lastSeq, 1);
-      assert.deepEqual(await eventKinds(again), before);
     });
   });
 }
