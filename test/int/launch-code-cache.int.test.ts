@@ -41,6 +41,14 @@ function useInFreshProcess(file: string, cacheDir: string): string {
   return execFileSync(process.execPath, ['--import', 'tsx', '-e', code], { encoding: 'utf8' });
 }
 
+/** A module whose big() is compiled only when called: a cache written before holds only its outline. */
+function writeBigModule(dir: string): string {
+  const file = path.join(dir, 'big.js');
+  const body = Array.from({ length: 400 }, (_, i) => `  s += (n * ${i}) % 7 === 3 ? ${i} : -${i};`).join('\n');
+  fs.writeFileSync(file, `exports.big = function (n) {\n  let s = 0;\n${body}\n  return s;\n};\n`);
+  return file;
+}
+
 interface ModExports {
   answer(): number;
   file: string;
@@ -210,9 +218,7 @@ test('a run that migrated the schema writes no cache', (t) => {
 
 test('a complete cache is kept as it is; a partial one is completed by a run that served', (t) => {
   const dir = tempDir(t);
-  const file = path.join(dir, 'big.js');
-  const body = Array.from({ length: 400 }, (_, i) => `  s += (n * ${i}) % 7 === 3 ? ${i} : -${i};`).join('\n');
-  fs.writeFileSync(file, `exports.big = function (n) {\n  let s = 0;\n${body}\n  return s;\n};\n`);
+  const file = writeBigModule(dir);
   const cacheDir = path.join(dir, 'cache');
   const cacheFile = path.join(cacheDir, 'big.js.v8cache');
   assert.equal(loadWithCodeCache(file, { dir: cacheDir }).save('partial'), 'written');
@@ -245,10 +251,7 @@ test('a bundle older than the compiled modules (a later tsc-only build) or missi
 
 test('a run that compiled much more than the cache held writes it again', (t) => {
   const dir = tempDir(t);
-  const file = path.join(dir, 'big.js');
-  // big() is compiled only when called: a cache written before holds only its outline.
-  const body = Array.from({ length: 400 }, (_, i) => `  s += (n * ${i}) % 7 === 3 ? ${i} : -${i};`).join('\n');
-  fs.writeFileSync(file, `exports.big = function (n) {\n  let s = 0;\n${body}\n  return s;\n};\n`);
+  const file = writeBigModule(dir);
   const cacheDir = path.join(dir, 'cache');
   assert.equal(loadWithCodeCache(file, { dir: cacheDir }).save(), 'written');
   const before = fs.statSync(path.join(cacheDir, 'big.js.v8cache')).size;
