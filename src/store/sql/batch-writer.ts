@@ -9,7 +9,8 @@
  */
 import type { Knex } from 'knex';
 import { encodeEvent } from '../events/event-codec';
-import type { DialectAdapter } from './dialect';
+import type { DialectAdapter, EventRowValues } from './dialect';
+import { DIRECT_EVENT_MAX_ROWS } from './dialect/event-insert';
 import type { MsgRow, Pending } from './pending-batch';
 import { rowData, type RowSealer } from './sealing';
 import { packSqliteBatch, type FenceStatement } from './sqlite-batch';
@@ -20,11 +21,7 @@ import type { SqliteConnectionSource } from './sqlite-connection';
 /** Retention deletes are batched: at most one range DELETE per channel per this interval (ms). */
 const TRUNCATE_EVERY_MS = 1000;
 
-interface EventRow {
-  kind: number;
-  channel_id: number | null;
-  body: Buffer;
-}
+type EventRow = EventRowValues;
 
 /** A batch's message rows: `run(undefined)` autocommits them (only when `alone`: one atomic statement). */
 interface RowWrite {
@@ -114,12 +111,22 @@ export class BatchWriter {
       await this.writeOnThread(thread, b, rows, deletes, gate);
       return;
     }
-    const rowWrite = this.rowWrite(rows, b.retry);
     const eventRows: EventRow[] = b.events.map((e) => ({
       kind: e.kind,
       channel_id: 'channelID' in e ? e.channelID : null,
       body: Buffer.from(encodeEvent(e)),
     }));
+    const direct = this.adapter.directEvents;
+    if (direct !== undefined && rows.length === 0 && eventRows.length > 0 && eventRows.length <= DIRECT_EVENT_MAX_ROWS && this.plainBatch(b, deletes, gate)) {
+      // A start-up's first commits, before Knex is made (dialect/event-insert.ts): one
+      // autocommitted INSERT. The next batch starts only once it committed (its event IDs
+      // must come after ours).
+      await direct(eventRows);
+      gate?.ready();
+      this.committed(b, deletes);
+      return;
+    }
+    const rowWrite = this.rowWrite(rows, b.retry);
 
     if (rowWrite.alone && this.fence === undefined && !this.needsServerRow && eventRows.length === 0 && deletes === undefined && b.dropChannels.length === 0 && (gate === undefined || gate.first)) {
       // Message rows alone (e.g. a sync publisher's) with no transaction before it in flight:
@@ -131,6 +138,11 @@ export class BatchWriter {
     }
     await this.adapter.knex.transaction((trx) => this.writeIn(trx, b, eventRows, deletes, rowWrite, gate));
     this.committed(b, deletes);
+  }
+
+  /** No fence, no stan_server row, no deletes, not a retry, nothing in flight before it. */
+  private plainBatch(b: Pending, deletes: Map<number, number> | undefined, gate: CommitGate | undefined): boolean {
+    return this.fence === undefined && !this.needsServerRow && deletes === undefined && b.dropChannels.length === 0 && !b.retry && (gate === undefined || gate.first);
   }
 
   /**

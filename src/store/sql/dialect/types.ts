@@ -13,6 +13,13 @@ export interface MsgRowKey {
 
 export type DialectName = 'postgres' | 'mysql' | 'sqlite';
 
+/** An stan_events row as written (its ID is assigned by the database). */
+export interface EventRowValues {
+  readonly kind: number;
+  readonly channel_id: number | null;
+  readonly body: Buffer;
+}
+
 /** What a failed write means (see commit-errors.ts for the three classes). */
 export type CommitErrorKind = 'transient' | 'refused' | 'schema';
 
