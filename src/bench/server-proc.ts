@@ -113,6 +113,8 @@ export interface StartOptions {
   nodeArgs?: string[];
   port?: number;
   timeoutMs?: number;
+  /** The server's launcher (default: this package's bin/nats-streaming-server.js); another build's, to compare. */
+  bin?: string;
   /** Server log level flags: default none (NOTICE level prints the ready line). */
 }
 
@@ -124,7 +126,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     fs.mkdirSync(o.profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);
   }
-  const args = [...nodeArgs, SERVER_BIN, '-p', String(port), '-cid', CLUSTER_ID, ...o.args];
+  const args = [...nodeArgs, o.bin ?? SERVER_BIN, '-p', String(port), '-cid', CLUSTER_ID, ...o.args];
   let out = '';
   let logReadyMs = 0;
   const t0 = performance.now();
