@@ -42,6 +42,8 @@ interface CatchupResult {
   /** Server and client CPU as a share of the span's wall time (100% = one core busy). */
   serverBusyPct: number;
   clientBusyPct: number;
+  /** The server's main thread alone (the event loop; worker threads excluded), per message. */
+  mainUsPerMsg: number;
 }
 
 function connectStan(url: string): Promise<stan.Stan> {
@@ -106,6 +108,7 @@ async function replay(s: RunningServer, subject: string, n: number, kind: Option
   try {
     const t0 = performance.now();
     const cpu0 = readCpuMs(s.pid);
+    const main0 = readCpuMs(s.pid, true);
     const client0 = process.cpuUsage();
     const seconds = await new Promise<number>((resolve, reject) => {
       let got = 0;
@@ -122,6 +125,7 @@ async function replay(s: RunningServer, subject: string, n: number, kind: Option
       );
     });
     const serverMs = readCpuMs(s.pid) - cpu0;
+    const mainMs = readCpuMs(s.pid, true) - main0;
     const used = process.cpuUsage(client0);
     const clientMs = (used.user + used.system) / 1000;
     const rssEndKB = readStatusKB(s.pid, 'VmRSS');
@@ -135,6 +139,7 @@ async function replay(s: RunningServer, subject: string, n: number, kind: Option
       clientUsPerMsg: (clientMs * 1000) / n,
       serverBusyPct: serverMs / (seconds * 10),
       clientBusyPct: clientMs / (seconds * 10),
+      mainUsPerMsg: (mainMs * 1000) / n,
     };
   } finally {
     clearInterval(sampler);
@@ -164,7 +169,7 @@ export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => 
       const r = await replay(s, subject, n, o.catchupClient);
       results.push(r);
       log(
-        `  catch-up run ${i}: ${k(r.rate)} msgs/s (${r.seconds.toFixed(1)} s), server CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg (${r.serverBusyPct.toFixed(0)}% of a core), ` +
+        `  catch-up run ${i}: ${k(r.rate)} msgs/s (${r.seconds.toFixed(1)} s), server CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg (${r.serverBusyPct.toFixed(0)}% of a core; main thread ${r.mainUsPerMsg.toFixed(1)}), ` +
           `client CPU ${r.clientUsPerMsg.toFixed(1)} µs/msg (${r.clientBusyPct.toFixed(0)}%); server RSS before ${mb(r.rssBeforeKB)}, ` +
           `peak ${mb(r.peakRssKB)}, end ${mb(r.rssEndKB)}  load ${la}`,
       );

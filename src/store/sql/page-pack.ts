@@ -12,12 +12,13 @@ const TWO_32 = 4294967296;
 /** A page row as better-sqlite3 returns it in raw mode: seq, ts, data. */
 export type RawPageRow = [number | bigint, number | bigint, Uint8Array];
 
-function writeInt64(buf: Buffer, v: number | bigint, at: number): void {
+/** DataView setters: Buffer's writeInt32BE validates every call (~1 µs per packed row in the thread's profile). */
+function writeInt64(view: DataView, v: number | bigint, at: number): void {
   const n = typeof v === 'bigint' ? Number(v) : v;
   // High half signed (Math.floor keeps negative values exact), low half unsigned.
   const hi = Math.floor(n / TWO_32);
-  buf.writeInt32BE(hi, at);
-  buf.writeUInt32BE(n - hi * TWO_32, at + 4);
+  view.setInt32(at, hi);
+  view.setUint32(at + 4, n - hi * TWO_32);
 }
 
 /** Packs the rows (in sequence order) into one new buffer; null for no rows. */
@@ -27,13 +28,14 @@ export function packPageRows(rows: readonly RawPageRow[]): Buffer | null {
   for (let i = 0; i < rows.length; i++) size += HEADER + rows[i][2].length;
   // allocUnsafeSlow: a buffer of its own (its ArrayBuffer is transferred whole).
   const out = Buffer.allocUnsafeSlow(size);
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
   let p = 0;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     const data = r[2];
-    writeInt64(out, r[0], p);
-    writeInt64(out, r[1], p + 8);
-    out.writeUInt32BE(data.length, p + 16);
+    writeInt64(view, r[0], p);
+    writeInt64(view, r[1], p + 8);
+    view.setUint32(p + 16, data.length);
     out.set(data, p + HEADER);
     p += HEADER + data.length;
   }

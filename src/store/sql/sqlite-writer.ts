@@ -52,9 +52,13 @@ export type SqliteWriteReply =
 
 /** Starts the write thread with its workerData. */
 export type SqliteWriterSpawner = (data: SqliteWriterData) => Worker;
-export function sqliteWriterOptions(data: SqliteWriterData): { workerData: SqliteWriterData; name: string } {
-  return { workerData: data, name: 'stan-sqlite-writer' };
+export function sqliteWriterOptions(data: SqliteWriterData): { workerData: SqliteWriterData; name: string; resourceLimits: { maxYoungGenerationSizeMb: number } } {
+  // A small young generation: the thread's garbage (better-sqlite3's row buffers of the cold
+  // pages it reads, one per row) is short-lived, and V8's default let it grow to ~30-50 MB
+  // of RSS during a catch-up (FILE peak 155 -> 190 MB with the page reads moved here).
+  return { workerData: data, name: 'stan-sqlite-writer', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } };
 }
+const YOUNG_MB = 4;
 
 const WORKER_FILE = path.join(__dirname, 'sqlite-write-worker.js');
 /** The production spawner: the compiled worker file. */
