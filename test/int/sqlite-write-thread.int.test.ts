@@ -133,13 +133,18 @@ async function readAll(msgs: { lookup(seq: number): Promise<{ seq: number; times
   return out;
 }
 
-test('cold messages after a reopen are read in pages on the thread, each exactly as stored', async () => {
-  const { dir, s: s1, ch } = await fresh();
+/** A store of 5,000 messages, closed: its directory and every message as read before the close. */
+async function stored5000(): Promise<{ dir: string; want: Map<number, [number, string]> }> {
+  const { dir, s, ch } = await fresh();
   store(ch, 1, 5000);
-  await s1.commit();
+  await s.commit();
   const want = await readAll(ch.msgs, 5000);
-  await s1.close();
+  await s.close();
+  return { dir, want };
+}
 
+test('cold messages after a reopen are read in pages on the thread, each exactly as stored', async () => {
+  const { dir, want } = await stored5000();
   const s2 = await open(dir);
   const before = spawnedSqliteWriters.length;
   const msgs = (await s2.recover())?.channels[0]?.channel.msgs;
@@ -152,11 +157,7 @@ test('cold messages after a reopen are read in pages on the thread, each exactly
 });
 
 test('a page read whose thread died is answered on the main thread', async () => {
-  const { dir, s: s1, ch } = await fresh();
-  store(ch, 1, 5000);
-  await s1.commit();
-  const want = await readAll(ch.msgs, 5000);
-  await s1.close();
+  const { dir, want } = await stored5000();
 
   const s2 = await open(dir);
   const msgs = (await s2.recover())?.channels[0]?.channel.msgs;
