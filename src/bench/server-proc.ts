@@ -67,10 +67,11 @@ async function tryStanConnect(url: string): Promise<boolean> {
  * CPU time (user + system, ms) the process has used so far: on this shared 2-core machine the
  * wall-clock start-up time swings with the load of other jobs; the CPU it took does not.
  */
-export function readCpuMs(pid: number): number {
+export function readCpuMs(pid: number, mainThreadOnly = false): number {
   try {
     // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The main thread alone (its task ID is the process ID): the event loop, without workers.
+    const text = fs.readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
     return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S;
   } catch {

@@ -149,7 +149,8 @@ export class BatchWriter {
    * The FILE store's write thread (sqlite-writer.ts): the batch is copied into a plan and
    * committed there in one transaction, fence first. It is handed over only once any
    * transaction before it committed: the thread would otherwise commit it after a failure.
-   * A batch of a few rows is written inline instead (sqlite-inline.ts: same statements).
+   * A batch of a few rows that someone awaits is written inline instead (sqlite-inline.ts:
+   * same statements).
    */
   private async writeOnThread(thread: SqliteWriteThread, b: Pending, rows: MsgRow[], deletes: Map<number, number> | undefined, gate?: CommitGate): Promise<void> {
     gate?.ready();
@@ -162,7 +163,10 @@ export class BatchWriter {
       skipExisting: b.retry,
       encrypting: this.opts.encrypting,
     });
-    const small = rows.length + b.events.length <= SQLITE_INLINE_MAX_ROWS;
+    // Inline only when someone waits for it (a sync publisher, a subscribe): a batch nobody
+    // awaits (delivery progress, written back to back while a subscriber catches up) would
+    // block the event loop for its commit and fsync and gain nothing from the shorter trip.
+    const small = b.waiters.length > 0 && rows.length + b.events.length <= SQLITE_INLINE_MAX_ROWS;
     const result = small ? await (this.inline ??= new InlineSqliteWriter(this.adapter.sqliteWriter ?? (this.adapter.knex.client as SqliteConnectionSource))).write(plan) : await thread.write(plan);
     if (result === 'fence-lost' && this.fenceStatement !== undefined) throw this.fenceStatement.lost();
     this.committed(b, deletes);

@@ -14,7 +14,7 @@ import type { Database } from './schema';
 import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
 import type { SqlDriver } from './dsn-common';
 import { loadPg } from './load-pg';
-import { mysqlPageRead, pgPageRead, sqlitePageRead, type PageRead } from './dialect/page-reads';
+import { mysqlPageRead, pgPageRead, sqlitePageRead, threadPageRead, type PageRead } from './dialect/page-reads';
 import { pgSnapshotRead, type SnapshotRead } from './dialect/postgres-copy-out';
 import type { RawRows } from './schema-startup';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
@@ -319,7 +319,9 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   // answered connect 281 ms awaited here, 317 ms started here and awaited at recovery, 248 ms
   // started on demand; medians of 10 on this machine). That first batch waits for the start
   // once; a thread that cannot start fails its commits (retried), as a dead thread does.
-  return adapter({ ...parts, writeThread: new SqliteWriteThread({ file, sync: o.sync }, o.writer) });
+  const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer);
+  // Cold pages are read on the thread too (a catch-up's reads off the event loop).
+  return adapter({ ...parts, writeThread: thread, readPage: threadPageRead(thread, parts.readPage) });
 }
 
 export type LeaseDbSpec =

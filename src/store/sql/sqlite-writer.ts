@@ -30,20 +30,35 @@ export interface SqliteWriterData {
   /** file_sync: synchronous=FULL, else NORMAL. */
   sync: boolean;
 }
-/** Main thread → worker: a batch, or the end. */
-export type SqliteWriteRequest = { id: number; plan: SqliteBatchPlan; close?: undefined } | { close: true; id?: undefined };
+/** A cold page to read (cold-pages.ts): the committed rows of a channel with from <= seq <= to. */
+export interface SqlitePageRequest {
+  channelID: number;
+  from: number;
+  to: number;
+}
+/** Main thread → worker: a batch, a page read, or the end. */
+export type SqliteWriteRequest =
+  | { id: number; plan: SqliteBatchPlan; read?: undefined; close?: undefined }
+  | { id: number; read: SqlitePageRequest; plan?: undefined; close?: undefined }
+  | { close: true; id?: undefined };
 /** Worker → main thread. */
 export type SqliteWriteReply =
   | { ready: true }
   | { startError: { message: string; code?: string } }
   | { id: number; result: 'ok' | 'fence-lost' }
+  /** The page packed (page-pack.ts), its buffer transferred; null: no rows. */
+  | { id: number; page: ArrayBuffer | null }
   | { id: number; error: { message: string; code?: string } };
 
 /** Starts the write thread with its workerData. */
 export type SqliteWriterSpawner = (data: SqliteWriterData) => Worker;
-export function sqliteWriterOptions(data: SqliteWriterData): { workerData: SqliteWriterData; name: string } {
-  return { workerData: data, name: 'stan-sqlite-writer' };
+export function sqliteWriterOptions(data: SqliteWriterData): { workerData: SqliteWriterData; name: string; resourceLimits: { maxYoungGenerationSizeMb: number } } {
+  // A small young generation: the thread's garbage (better-sqlite3's row buffers of the cold
+  // pages it reads, one per row) is short-lived, and V8's default let it grow to ~30-50 MB
+  // of RSS during a catch-up (FILE peak 155 -> 190 MB with the page reads moved here).
+  return { workerData: data, name: 'stan-sqlite-writer', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } };
 }
+const YOUNG_MB = 4;
 
 const WORKER_FILE = path.join(__dirname, 'sqlite-write-worker.js');
 /** The production spawner: the compiled worker file. */
@@ -67,9 +82,12 @@ function writeError(e: { message: string; code?: string }): Error {
   return err;
 }
 
+/** What a reply resolves a waiting call with: a batch's result, or a read page. */
+type ReplyValue = 'ok' | 'fence-lost' | Buffer | null;
+
 interface Running {
   worker: Worker;
-  waiting: Map<number, { resolve: (r: 'ok' | 'fence-lost') => void; reject: (err: Error) => void }>;
+  waiting: Map<number, { resolve: (r: ReplyValue) => void; reject: (err: Error) => void }>;
 }
 
 export class SqliteWriteThread {
@@ -85,13 +103,26 @@ export class SqliteWriteThread {
 
   /** Writes the plan in one transaction; resolves once it committed ('fence-lost': nothing written). */
   async write(plan: SqliteBatchPlan): Promise<'ok' | 'fence-lost'> {
+    return (await this.ask({ id: 0, plan }, planBuffers(plan))) as 'ok' | 'fence-lost';
+  }
+
+  /**
+   * Reads a cold page on the thread's connection (committed rows only), packed (page-pack.ts);
+   * null when there are none. A catch-up's page reads cost the main thread only the unpacking
+   * (docs/performance.md); they queue behind the batches sent before them.
+   */
+  async readPage(read: SqlitePageRequest): Promise<Buffer | null> {
+    return (await this.ask({ id: 0, read })) as Buffer | null;
+  }
+
+  private async ask(req: SqliteWriteRequest & { id: number }, transfer: ArrayBuffer[] = []): Promise<ReplyValue> {
     const run = await this.start();
     return new Promise((resolve, reject) => {
       const id = this.nextID++;
       run.waiting.set(id, { resolve, reject });
       if (run.waiting.size === 1) run.worker.ref();
       try {
-        run.worker.postMessage({ id, plan } satisfies SqliteWriteRequest, planBuffers(plan));
+        run.worker.postMessage({ ...req, id }, transfer);
       } catch (err) {
         run.waiting.delete(id);
         reject(toError(err));
@@ -139,6 +170,7 @@ export class SqliteWriteThread {
       run.waiting.delete(m.id);
       if (run.waiting.size === 0) worker.unref();
       if ('error' in m) w.reject(writeError(m.error));
+      else if ('page' in m) w.resolve(m.page === null ? null : Buffer.from(m.page));
       else w.resolve(m.result);
     });
     // Transient for the store (no SQLite code): the rows are kept and retried by a new worker.
