@@ -129,11 +129,11 @@ export class BatchWriter {
       await rowWrite.run(undefined);
       return;
     }
-    const direct = this.adapter.dialect.directTx;
-    if (direct !== undefined && rowWrite.data !== undefined && this.fence === undefined && !this.needsServerRow && deletes === undefined && b.dropChannels.length === 0) {
+    const directTx = this.adapter.dialect.directTx;
+    if (directTx !== undefined && rowWrite.data !== undefined && this.fence === undefined && !this.needsServerRow && deletes === undefined && b.dropChannels.length === 0) {
       // The common batch (rows, events, no FT): the same statements without Knex's transaction objects.
       const batch = { events: eventRows, eventsPerInsert: this.rowsPerInsert(3), rows, data: rowWrite.data, maxStatementBytes: this.adapter.maxStatementBytes };
-      await writeDirect(this.adapter.knex, direct, batch, gate);
+      await writeDirect(this.adapter.knex, directTx, batch, gate);
       this.committed(b, deletes);
       return;
     }

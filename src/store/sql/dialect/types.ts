@@ -13,7 +13,7 @@ export interface MsgRowKey {
 
 export type DialectName = 'postgres' | 'mysql' | 'sqlite';
 
-/** One `stan_events` row as the batch writer inserts it. */
+/** An stan_events row as written (its ID is assigned by the database). */
 export interface EventRowValues {
   readonly kind: number;
   readonly channel_id: number | null;
