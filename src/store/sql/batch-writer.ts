@@ -17,6 +17,7 @@ import { packSqliteBatch, type FenceStatement } from './sqlite-batch';
 import type { SqliteWriteThread } from './sqlite-writer';
 import { InlineSqliteWriter, SQLITE_INLINE_MAX_ROWS } from './sqlite-inline';
 import type { SqliteConnectionSource } from './sqlite-connection';
+import { writeDirect } from './direct-tx';
 
 /** Retention deletes are batched: at most one range DELETE per channel per this interval (ms). */
 const TRUNCATE_EVERY_MS = 1000;
@@ -26,6 +27,8 @@ type EventRow = EventRowValues;
 /** A batch's message rows: `run(undefined)` autocommits them (only when `alone`: one atomic statement). */
 interface RowWrite {
   readonly alone: boolean;
+  /** The rows' data columns when written the dialect's fast way (writeMessageRows). */
+  readonly data?: readonly Buffer[];
   run(trx: Knex.Transaction | undefined): Promise<void>;
 }
 
@@ -136,6 +139,14 @@ export class BatchWriter {
       await rowWrite.run(undefined);
       return;
     }
+    const directTx = this.adapter.dialect.directTx;
+    if (directTx !== undefined && rowWrite.data !== undefined && this.fence === undefined && !this.needsServerRow && deletes === undefined && b.dropChannels.length === 0) {
+      // The common batch (rows, events, no FT): the same statements without Knex's transaction objects.
+      const batch = { events: eventRows, eventsPerInsert: this.rowsPerInsert(3), rows, data: rowWrite.data, maxStatementBytes: this.adapter.maxStatementBytes };
+      await writeDirect(this.adapter.knex, directTx, batch, gate);
+      this.committed(b, deletes);
+      return;
+    }
     await this.adapter.knex.transaction((trx) => this.writeIn(trx, b, eventRows, deletes, rowWrite, gate));
     this.committed(b, deletes);
   }
@@ -230,7 +241,7 @@ export class BatchWriter {
     if (fast !== undefined) {
       const data = rows.map((m) => rowData(m, this.opts.encrypting));
       const max = this.adapter.maxStatementBytes;
-      return { alone: rows.length > 0, run: async (trx) => (rows.length > 0 ? fast(knex, trx, rows, data, max) : undefined) };
+      return { alone: rows.length > 0, data, run: async (trx) => (rows.length > 0 ? fast(knex, trx, rows, data, max) : undefined) };
     }
     const inserts = this.messageInserts(rows, retry);
     return {
