@@ -109,7 +109,7 @@ function usage(): string {
     'usage: npm run bench -- [--store memory|file|sql] [--sql-driver postgres|mysql] [--sql-source URL] ' +
     `[--runs N] [--msgs N] [--sync-msgs N] [--size BYTES] [--scenario ${SCENARIOS.map((s) => s.name).join('|')}[,...]] ` +
     '[--stan-bench PATH] [--both] [--mpa N] [--warm] [--profile DIR] [--server-arg ARG]... ' +
-    '[--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N] [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]] [--rss [N]] [--node-arg ARG]...'
+    '[--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N] [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]] [--catchup-client node|raw] [--rss [N]] [--node-arg ARG]...'
   );
 }
 
@@ -138,6 +138,7 @@ function parseOptions(argv: string[]): Options {
     soak: 0,
     soakMaxMsgs: 10_000,
     catchup: 0,
+    catchupClient: 'node',
     rss: 0,
     nodeArgs: [],
   };
@@ -229,6 +230,12 @@ function parseOptions(argv: string[]): Options {
       case '--catchup':
         o.catchup = optionalCount(300_000);
         break;
+      case '--catchup-client': {
+        const v = value();
+        if (v !== 'node' && v !== 'raw') throw new Error(`--catchup-client: node or raw, not ${v}`);
+        o.catchupClient = v;
+        break;
+      }
       case '--rss':
         o.rss = optionalCount(100_000);
         break;

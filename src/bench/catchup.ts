@@ -14,10 +14,11 @@
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as stan from 'node-nats-streaming';
-import { nuid } from 'nats';
+import { connect, nuid } from 'nats';
 import type { Options } from './options';
 import type { StoreEnv } from './env';
 import { runLoadgen } from './loadrun';
+import { RawStanClient } from './stan-raw';
 import { printProfile } from './cpuprofile';
 import { CLUSTER_ID, k, loadavg, mb, median, printTable, readCpuMs, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
 
@@ -32,6 +33,17 @@ interface CatchupResult {
   rssEndKB: number;
   /** Server CPU (user + system) from subscribe to the last message, per message: steadier than msgs/s on a loaded machine. */
   cpuUsPerMsg: number;
+  /**
+   * CPU of this process (the node-nats-streaming client, acking each message) over the same
+   * span, per message: on a 2-core machine a client near one full core caps the figure,
+   * whatever the server does.
+   */
+  clientUsPerMsg: number;
+  /** Server and client CPU as a share of the span's wall time (100% = one core busy). */
+  serverBusyPct: number;
+  clientBusyPct: number;
+  /** The server's main thread alone (the event loop; worker threads excluded), per message. */
+  mainUsPerMsg: number;
 }
 
 function connectStan(url: string): Promise<stan.Stan> {
@@ -42,9 +54,51 @@ function connectStan(url: string): Promise<stan.Stan> {
   });
 }
 
+/** A connected subscriber-to-be: `start` subscribes (deliver all, ack each) and calls `onMsg` per message. */
+interface CatchupClient {
+  start(subject: string, onMsg: () => void, onError: (err: Error) => void): void;
+  close(): Promise<void>;
+}
+
+async function nodeClient(url: string): Promise<CatchupClient> {
+  const sc = await connectStan(url);
+  return {
+    start(subject, onMsg, onError) {
+      const opts = sc.subscriptionOptions().setDeliverAllAvailable().setMaxInFlight(MAX_IN_FLIGHT).setManualAckMode(true);
+      const sub = sc.subscribe(subject, opts);
+      sub.on('error', onError);
+      sub.on('message', (m: stan.Message) => {
+        m.ack();
+        onMsg();
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        sc.once('close', () => resolve());
+        sc.close();
+        setTimeout(resolve, 2_000).unref();
+      }),
+  };
+}
+
+/** The lighter client (stan-raw.ts on nats.js): same subscription, same ack per message. */
+async function rawClient(url: string): Promise<CatchupClient> {
+  const nc = await connect({ servers: url, maxReconnectAttempts: 0 });
+  const c = await RawStanClient.connect(nc, `catchup-raw-${nuid.next()}`);
+  return {
+    start(subject, onMsg, onError) {
+      c.startAcker(subject, { maxInFlight: MAX_IN_FLIGHT, ackWaitInSecs: 30 }, onMsg).catch(onError);
+    },
+    close: async () => {
+      await c.close();
+      await nc.close();
+    },
+  };
+}
+
 /** Subscribes with deliver-all and acks every message; resolves when `n` were received. */
-async function replay(s: RunningServer, subject: string, n: number): Promise<CatchupResult> {
-  const sc = await connectStan(s.url);
+async function replay(s: RunningServer, subject: string, n: number, kind: Options['catchupClient']): Promise<CatchupResult> {
+  const client = kind === 'raw' ? await rawClient(s.url) : await nodeClient(s.url);
   const rssBeforeKB = readStatusKB(s.pid, 'VmRSS');
   let peak = rssBeforeKB;
   const sampler = setInterval(() => {
@@ -52,38 +106,50 @@ async function replay(s: RunningServer, subject: string, n: number): Promise<Cat
     if (v > peak) peak = v;
   }, 20);
   try {
-    const opts = sc.subscriptionOptions().setDeliverAllAvailable().setMaxInFlight(MAX_IN_FLIGHT).setManualAckMode(true);
     const t0 = performance.now();
     const cpu0 = readCpuMs(s.pid);
+    const main0 = readCpuMs(s.pid, true);
+    const client0 = process.cpuUsage();
     const seconds = await new Promise<number>((resolve, reject) => {
       let got = 0;
       const timer = setTimeout(() => reject(new Error(`catch-up: only ${got} of ${n} messages within ${REPLAY_TIMEOUT_MS / 1000} s`)), REPLAY_TIMEOUT_MS);
-      const sub = sc.subscribe(subject, opts);
-      sub.on('error', (err: Error) => reject(err));
-      sub.on('message', (m: stan.Message) => {
-        m.ack();
-        if (++got === n) {
-          clearTimeout(timer);
-          resolve((performance.now() - t0) / 1000);
-        }
-      });
+      client.start(
+        subject,
+        () => {
+          if (++got === n) {
+            clearTimeout(timer);
+            resolve((performance.now() - t0) / 1000);
+          }
+        },
+        reject,
+      );
     });
-    const cpuUsPerMsg = ((readCpuMs(s.pid) - cpu0) * 1000) / n;
+    const serverMs = readCpuMs(s.pid) - cpu0;
+    const mainMs = readCpuMs(s.pid, true) - main0;
+    const used = process.cpuUsage(client0);
+    const clientMs = (used.user + used.system) / 1000;
     const rssEndKB = readStatusKB(s.pid, 'VmRSS');
-    return { rate: n / seconds, seconds, rssBeforeKB, peakRssKB: Math.max(peak, rssEndKB), rssEndKB, cpuUsPerMsg };
+    return {
+      rate: n / seconds,
+      seconds,
+      rssBeforeKB,
+      peakRssKB: Math.max(peak, rssEndKB),
+      rssEndKB,
+      cpuUsPerMsg: (serverMs * 1000) / n,
+      clientUsPerMsg: (clientMs * 1000) / n,
+      serverBusyPct: serverMs / (seconds * 10),
+      clientBusyPct: clientMs / (seconds * 10),
+      mainUsPerMsg: (mainMs * 1000) / n,
+    };
   } finally {
     clearInterval(sampler);
-    await new Promise<void>((resolve) => {
-      sc.once('close', () => resolve());
-      sc.close();
-      setTimeout(resolve, 2_000).unref();
-    });
+    await client.close();
   }
 }
 
 export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => void): Promise<void> {
   const n = o.catchup;
-  log(`catch-up: ${n} stored ${o.size}-byte msgs, new subscriber (node-nats-streaming, deliver all, max in flight ${MAX_IN_FLIGHT}, ack each)`);
+  log(`catch-up: ${n} stored ${o.size}-byte msgs, new subscriber (${o.catchupClient === 'raw' ? 'raw client on nats.js' : 'node-nats-streaming'}, deliver all, max in flight ${MAX_IN_FLIGHT}, ack each)`);
   const results: CatchupResult[] = [];
   for (let i = 1; i <= o.runs; i++) {
     const inst = await env.fresh();
@@ -100,10 +166,11 @@ export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => 
         s = await startServer({ args: [...inst.args, ...o.serverArgs], nodeArgs: o.nodeArgs, profileDir, timeoutMs: 120_000 });
       }
       const la = loadavg();
-      const r = await replay(s, subject, n);
+      const r = await replay(s, subject, n, o.catchupClient);
       results.push(r);
       log(
-        `  catch-up run ${i}: ${k(r.rate)} msgs/s (${r.seconds.toFixed(1)} s), server CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg; server RSS before ${mb(r.rssBeforeKB)}, ` +
+        `  catch-up run ${i}: ${k(r.rate)} msgs/s (${r.seconds.toFixed(1)} s), server CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg (${r.serverBusyPct.toFixed(0)}% of a core; main thread ${r.mainUsPerMsg.toFixed(1)}), ` +
+          `client CPU ${r.clientUsPerMsg.toFixed(1)} µs/msg (${r.clientBusyPct.toFixed(0)}%); server RSS before ${mb(r.rssBeforeKB)}, ` +
           `peak ${mb(r.peakRssKB)}, end ${mb(r.rssEndKB)}  load ${la}`,
       );
     } finally {
@@ -114,7 +181,7 @@ export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => 
   }
   log('');
   const table = [
-    ['store', 'stored msgs', 'msgs/s (median)', 'per run', 'seconds', 'server CPU µs/msg', 'RSS before', 'RSS peak'],
+    ['store', 'stored msgs', 'msgs/s (median)', 'per run', 'seconds', 'server CPU µs/msg', 'client CPU µs/msg', 'RSS before', 'RSS peak'],
     [
       env.label,
       String(n),
@@ -122,6 +189,7 @@ export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => 
       results.map((r) => k(r.rate)).join(' / '),
       median(results.map((r) => r.seconds)).toFixed(1),
       median(results.map((r) => r.cpuUsPerMsg)).toFixed(1),
+      median(results.map((r) => r.clientUsPerMsg)).toFixed(1),
       mb(median(results.map((r) => r.rssBeforeKB))),
       mb(median(results.map((r) => r.peakRssKB))),
     ],

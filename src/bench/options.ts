@@ -38,6 +38,12 @@ export interface Options {
   soakMaxMsgs: number;
   /** --catchup N: stored messages a new deliver-all subscriber replays (0 = scenario off). */
   catchup: number;
+  /**
+   * --catchup-client node|raw: the catch-up's subscriber. `node` (default): node-nats-streaming,
+   * what a service runs. `raw`: a minimal client on nats.js (stan-raw.ts), lighter per message,
+   * to see how far the server goes when the client is not what caps the figure.
+   */
+  catchupClient: 'node' | 'raw';
   /** --rss N: stored messages at which the server's RSS is measured (0 = scenario off). */
   rss: number;
   /** --node-arg ARG: extra node/V8 flags for the server under test (e.g. --max-semi-space-size=4). */

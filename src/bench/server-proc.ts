@@ -67,10 +67,11 @@ async function tryStanConnect(url: string): Promise<boolean> {
  * CPU time (user + system, ms) the process has used so far: on this shared 2-core machine the
  * wall-clock start-up time swings with the load of other jobs; the CPU it took does not.
  */
-export function readCpuMs(pid: number): number {
+export function readCpuMs(pid: number, mainThreadOnly = false): number {
   try {
     // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The main thread alone (its task ID is the process ID): the event loop, without workers.
+    const text = fs.readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
     return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S;
   } catch {
@@ -113,6 +114,8 @@ export interface StartOptions {
   nodeArgs?: string[];
   port?: number;
   timeoutMs?: number;
+  /** The server's launcher (default: this package's bin/nats-streaming-server.js); another build's, to compare. */
+  bin?: string;
   /** Server log level flags: default none (NOTICE level prints the ready line). */
 }
 
@@ -124,7 +127,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     fs.mkdirSync(o.profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);
   }
-  const args = [...nodeArgs, SERVER_BIN, '-p', String(port), '-cid', CLUSTER_ID, ...o.args];
+  const args = [...nodeArgs, o.bin ?? SERVER_BIN, '-p', String(port), '-cid', CLUSTER_ID, ...o.args];
   let out = '';
   let logReadyMs = 0;
   const t0 = performance.now();

@@ -131,18 +131,24 @@ export class RawStanClient {
   }
 
   /** Subscribes (DeliverAllAvailable unless given) and acks every message; counts deliveries. */
-  async startAcker(subject: string, opts: Partial<SubscriptionRequest> = {}): Promise<{ received: () => number; stop: () => void }> {
+  async startAcker(subject: string, opts: Partial<SubscriptionRequest> = {}, onMsg?: () => void): Promise<{ received: () => number; stop: () => void }> {
     const inbox = `_INBOX.sub.${nuid.next()}`;
     let received = 0;
     let ackInbox = '';
+    // Messages can be handled before the SubscriptionResponse's await resumes (same socket
+    // read): their acks wait here for the ack inbox instead of being lost.
+    const early: number[] = [];
     const sub = this.nc.subscribe(inbox, {
       callback: (_err, m) => {
         const mp = MsgProtoCodec.decode(m.data);
         received++;
         if (ackInbox) this.nc.publish(ackInbox, AckCodec.encode({ subject, sequence: mp.sequence }));
+        else early.push(mp.sequence);
+        onMsg?.();
       },
     });
     ackInbox = await this.subscribe({ subject, inbox, startPosition: 4, ...opts });
+    for (const sequence of early) this.nc.publish(ackInbox, AckCodec.encode({ subject, sequence }));
     return { received: () => received, stop: () => sub.unsubscribe() };
   }
 

@@ -17,6 +17,7 @@ import { migrateCommandArgs, runMigrateCommand } from './migrate';
 import { sendSignal, SignalError } from './signal';
 import { errorText } from '../errors';
 import { startIdleMemoryRelease } from './idle-memory';
+import { runHints } from '../launch/run-hints';
 
 const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -50,6 +51,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   // Returns V8's young generation to the system once the server is quiet (idle-memory.ts).
   startIdleMemoryRelease();
   await lifecycle.launch();
+  // The launcher writes the code cache of a run that served (src/launch/cache-timing.ts).
+  if (lifecycle.server !== undefined) runHints()?.serving();
 }
 
 /**
@@ -120,8 +123,15 @@ function openLog(options: ServerOptions, warnings: readonly string[]): LogOutput
 
 /** SIGINT/SIGTERM stop, SIGUSR1 reopens the log file, SIGHUP reloads the configuration. */
 function handleSignals(argv: string[], lifecycle: ServerLifecycle<StreamingServer>, out: LogOutput): void {
-  process.on('SIGINT', () => lifecycle.stop('SIGINT'));
-  process.on('SIGTERM', () => lifecycle.stop('SIGTERM'));
+  // The code cache is written before the shutdown's code runs (src/launch/cache-timing.ts).
+  process.on('SIGINT', () => {
+    runHints()?.stopping();
+    lifecycle.stop('SIGINT');
+  });
+  process.on('SIGTERM', () => {
+    runHints()?.stopping();
+    lifecycle.stop('SIGTERM');
+  });
   process.on('SIGUSR1', () => {
     out.reopen();
     out.stan.notice('Reopened log file');

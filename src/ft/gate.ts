@@ -12,7 +12,7 @@
  * the lease is lost instead they never run (the server steps down), which is what dropping
  * them did. Processing them later is safe: every write they cause is fenced by the lease.
  */
-import type { MsgHandler, NatsTransport, SubscribeOptions, TransportSubscription } from '../nats/transport';
+import type { MsgHandler, NatsTransport, SubjectGroup, SubscribeOptions, TransportSubscription } from '../nats/transport';
 import { RequestTimeoutError } from '../nats/transport';
 
 /**
@@ -33,7 +33,14 @@ export class GatedTransport implements NatsTransport {
     private readonly inner: NatsTransport,
     private readonly open: () => boolean,
     private readonly heldLimit = HELD_LIMIT,
-  ) {}
+  ) {
+    // Only when the inner transport has groups: callers test for the method.
+    const groups = inner.subscribeGroup?.bind(inner);
+    if (groups !== undefined) this.subscribeGroup = (handler, subjects) => groups(this.gated(handler), subjects);
+  }
+
+  /** The inner transport's subject groups, each message through the gate (see subscribe). */
+  readonly subscribeGroup?: (handler: MsgHandler, subjects: ReadonlyMap<string, unknown>) => SubjectGroup;
 
   publish(subject: string, data: Uint8Array, reply?: string): void {
     if (!this.open()) {
@@ -44,25 +51,27 @@ export class GatedTransport implements NatsTransport {
   }
 
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): TransportSubscription {
-    // Incoming work is only processed while the gate is open: a server that is not sure it
-    // is active must not even record it. It waits for the gate instead (see the file comment).
-    return this.inner.subscribe(
-      subject,
-      (s, r, d) => {
-        if (this.held.length > 0) this.release();
-        if (this.held.length === 0 && this.open()) {
-          handler(s, r, d);
-          return;
-        }
-        if (this.held.length >= this.heldLimit) {
-          this.dropped++;
-          return;
-        }
-        this.heldTotal++;
-        this.held.push(() => handler(s, r, d));
-      },
-      opts,
-    );
+    return this.inner.subscribe(subject, this.gated(handler), opts);
+  }
+
+  /**
+   * Incoming work is only processed while the gate is open: a server that is not sure it
+   * is active must not even record it. It waits for the gate instead (see the file comment).
+   */
+  private gated(handler: MsgHandler): MsgHandler {
+    return (s, r, d) => {
+      if (this.held.length > 0) this.release();
+      if (this.held.length === 0 && this.open()) {
+        handler(s, r, d);
+        return;
+      }
+      if (this.held.length >= this.heldLimit) {
+        this.dropped++;
+        return;
+      }
+      this.heldTotal++;
+      this.held.push(() => handler(s, r, d));
+    };
   }
 
   /** Runs the held incoming messages in arrival order if the gate is open (call after each renewal). */

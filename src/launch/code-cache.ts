@@ -23,7 +23,7 @@ import { createRequire } from 'node:module';
 import { isAscii } from 'node:buffer';
 
 /** Bump when the header or data layout changes. */
-const FORMAT = 'stan-code-cache-1';
+const FORMAT = 'stan-code-cache-2';
 /**
  * A run that compiled this much more than the cache it loaded holds (another store's
  * modules, a command that was not run before) writes the cache again: so the cache grows to
@@ -35,6 +35,12 @@ const REWRITE_GROWTH = 1.1;
 export type CacheUse = 'hit' | 'miss' | 'stale' | 'rejected' | 'off';
 /** What save() did. */
 export type CacheSave = 'written' | 'unchanged' | 'off' | 'failed';
+/**
+ * What a cache holds, written in its header: `complete`, the code of a start-up that went as
+ * far as serving (./cache-timing.ts); `partial`, a run that ended before (a failed start, -v).
+ * A complete cache is used as it is: a run that loaded it neither serializes nor rewrites it.
+ */
+export type CacheKind = 'complete' | 'partial';
 
 export interface CodeCacheOptions {
   /** Directory of the cache file; undefined turns the cache off. */
@@ -56,12 +62,14 @@ export interface CachedModule {
   /** The cache file (undefined when off). */
   readonly cacheFile: string | undefined;
   /**
-   * Writes the cache when none was used or this run compiled noticeably more than it held
+   * Writes the cache, marked `kind`, when none was used, when the one used was partial and
+   * this run is complete, or when this run compiled noticeably more than a partial cache held
    * (REWRITE_GROWTH); call it once the start-up is done, so the functions the start-up ran
    * are in it. Finding out costs one serialization (13–40 ms of CPU on this machine, busy),
-   * so it runs at most once per process. Never throws.
+   * so it runs at most once per process, and not at all after a complete cache was loaded.
+   * Never throws.
    */
-  save(): CacheSave;
+  save(kind?: CacheKind): CacheSave;
 }
 
 interface CommonJsModule {
@@ -74,14 +82,14 @@ interface CommonJsModule {
   paths: string[];
 }
 
-/** The header line of a cache file for `file` as it is now. */
+/** The header line of a cache file for `file` as it is now, up to its kind. */
 function headerFor(file: string, runtime: string): string {
   const st = fs.statSync(file);
-  return `${FORMAT} ${runtime} ${st.size} ${st.mtimeMs}\n`;
+  return `${FORMAT} ${runtime} ${st.size} ${st.mtimeMs} `;
 }
 
-/** The V8 data in `cacheFile` if its header is `header`, else why not. */
-function readCache(cacheFile: string, header: string): Buffer | 'miss' | 'stale' {
+/** The V8 data in `cacheFile` and its kind if its header starts with `header`, else why not. */
+function readCache(cacheFile: string, header: string): { data: Buffer; kind: CacheKind } | 'miss' | 'stale' {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(cacheFile);
@@ -89,16 +97,19 @@ function readCache(cacheFile: string, header: string): Buffer | 'miss' | 'stale'
     return 'miss';
   }
   const headerBytes = Buffer.byteLength(header);
-  if (buf.length <= headerBytes || buf.toString('utf8', 0, headerBytes) !== header) return 'stale';
-  return buf.subarray(headerBytes);
+  if (buf.length <= headerBytes || buf.toString('latin1', 0, headerBytes) !== header) return 'stale';
+  const end = buf.indexOf(0x0a, headerBytes);
+  const kind = end < 0 ? '' : buf.toString('latin1', headerBytes, end);
+  if (kind !== 'complete' && kind !== 'partial') return 'stale';
+  return { data: buf.subarray(end + 1), kind };
 }
 
 /** Writes atomically (temp file + rename): concurrent start-ups never read half a file. */
-function writeCache(cacheFile: string, header: string, data: Buffer): void {
+function writeCache(cacheFile: string, header: string, kind: CacheKind, data: Buffer): void {
   fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, Buffer.concat([Buffer.from(header), data]));
+    fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${header}${kind}\n`, 'latin1'), data]));
     fs.renameSync(tmp, cacheFile);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
@@ -119,7 +130,7 @@ export function loadWithCodeCache(file: string, options: CodeCacheOptions): Cach
   const cached = cacheFile === undefined ? 'miss' : readCache(cacheFile, header);
   const script = new vm.Script(wrapCommonJs(source), {
     filename: file,
-    cachedData: typeof cached === 'string' ? undefined : cached,
+    cachedData: typeof cached === 'string' ? undefined : cached.data,
     // `import()` inside the file resolves as in any CommonJS module.
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
@@ -133,21 +144,24 @@ export function loadWithCodeCache(file: string, options: CodeCacheOptions): Cach
   fn.call(mod.exports, mod.exports, createRequire(file), mod, file, path.dirname(file));
   mod.loaded = true;
 
-  const loadedBytes = typeof cached === 'string' ? 0 : cached.length;
+  const loaded = typeof cached === 'string' ? undefined : cached;
   let saved = false;
   return {
     exports: mod.exports,
     use,
     cacheFile,
-    save(): CacheSave {
+    save(kind: CacheKind = 'partial'): CacheSave {
       if (cacheFile === undefined) return 'off';
       if (saved) return 'unchanged';
       saved = true;
+      const held = use === 'hit' ? loaded : undefined;
+      if (held?.kind === 'complete') return 'unchanged';
       try {
         const data = script.createCachedData();
-        if (use === 'hit' && data.length < loadedBytes * REWRITE_GROWTH) return 'unchanged';
+        const completes = kind === 'complete' && held?.kind === 'partial';
+        if (held !== undefined && !completes && data.length < held.data.length * REWRITE_GROWTH) return 'unchanged';
         // The header of the source as it was loaded: a file replaced meanwhile gets a stale entry.
-        writeCache(cacheFile, header, data);
+        writeCache(cacheFile, header, kind, data);
         return 'written';
       } catch {
         return 'failed';

@@ -14,25 +14,24 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadWithCodeCache, type CachedModule } from './code-cache';
 import { runShape } from './run-shape';
+import { CacheSaveTiming } from './cache-timing';
+import { setRunHints } from './run-hints';
 
 /** Environment variable: directory of the code cache, or `off`. */
 export const CODE_CACHE_ENV = 'STAN_CODE_CACHE';
-/**
- * The cache is written this long after the start (so it holds what a start-up compiles), on
- * an unreferenced timer that never keeps a stopping process alive, or when the process
- * exits before (a short run: -v, a failed start, a test that stops the server at once).
- * Either way it is rewritten when the run compiled noticeably more than the cache held (a
- * run that went further than the earlier ones of its kind). Each kind of run (MEMORY, FILE,
- * PostgreSQL, MariaDB, a configuration file, import, migrate: ./run-shape) has a cache file of
- * its own, so a MEMORY start-up does not deserialize the SQL drivers' code.
+/*
+ * When the cache is written (once the server serves, before its shutdown code runs; never by
+ * a run that migrated the schema) is ./cache-timing's job, told by the server through
+ * ./run-hints. Each kind of run (MEMORY, FILE, PostgreSQL, MariaDB, a configuration file,
+ * import, migrate: ./run-shape) has a cache file of its own, so a MEMORY start-up does not
+ * deserialize the SQL drivers' code.
  */
-export const SAVE_CACHE_AFTER_MS = 3000;
 
 export interface LaunchOptions {
   /** The dist/ directory of the package. */
   distDir: string;
   env: NodeJS.ProcessEnv;
-  /** Timer for writing the cache (injectable); must not keep the process alive. */
+  /** Timer for writing the cache after the server serves (injectable); must not keep the process alive. */
   schedule?: (fn: () => void, ms: number) => void;
   /** Node's flags of this process (default process.execArgv); NODE_OPTIONS is read from env. */
   execArgv?: readonly string[];
@@ -102,8 +101,9 @@ export function loadServer(o: LaunchOptions): Launched {
   }
   const variant = cacheVariant(o.argv ?? process.argv.slice(2), o.execArgv ?? process.execArgv, o.env);
   const cache = loadWithCodeCache(bundle, { dir: codeCacheDir(o.env, o.distDir), variant });
-  // save() writes at most once: whichever comes first.
-  (o.schedule ?? unrefTimer)(() => cache.save(), SAVE_CACHE_AFTER_MS);
-  (o.onExit ?? ((fn) => process.once('exit', fn)))(() => cache.save());
+  // save() writes at most once: whichever comes first (serving + 3 s, a stop, the exit).
+  const timing = new CacheSaveTiming(cache, o.schedule ?? unrefTimer);
+  setRunHints(timing);
+  (o.onExit ?? ((fn) => process.once('exit', fn)))(() => timing.exit());
   return { file: bundle, cache, main: (cache.exports as { main: Launched['main'] }).main };
 }

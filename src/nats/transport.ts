@@ -14,6 +14,22 @@ export interface TransportSubscription {
   unsubscribe(): void;
 }
 
+/**
+ * Many literal subjects with one handler (the STAN core's ack inboxes of one channel), each
+ * added and removed on its own, with no object per subject: a restart with 60,000 durables
+ * subscribes 60,000 ack inboxes before it serves (docs/performance.md, "Restart"). The group
+ * keeps no list of its subjects: they are the keys of the Map given to subscribeGroup, which
+ * the caller keeps in step (a key added right after add(), deleted right after delete()).
+ */
+export interface SubjectGroup {
+  /** Starts delivering messages on `subject` (a literal subject, not in the group) to the handler. */
+  add(subject: string): void;
+  /** Stops delivering `subject` (a subject in the group). */
+  delete(subject: string): void;
+  /** Removes every subject of the group (the keys of its Map). */
+  close(): void;
+}
+
 export interface SubscribeOptions {
   queue?: string;
   /**
@@ -65,6 +81,12 @@ export interface NatsTransport {
    * once while it is not connected (callers treat all alike: no answer).
    */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  /**
+   * Optional (the in-process connection to the embedded server): a SubjectGroup delivering
+   * to `handler`, whose subjects are the keys of `subjects`. Without it, callers subscribe
+   * each subject on its own.
+   */
+  subscribeGroup?(handler: MsgHandler, subjects: ReadonlyMap<string, unknown>): SubjectGroup;
   /** A fresh `_INBOX.<nuid>` subject. */
   newInbox(): string;
   /** Resolves once everything published so far has been handed to the server. */

@@ -239,10 +239,8 @@ export class StanCore {
     this.clientsPart.stopTimers();
     this.channelsPart.stopTimers();
     for (const ch of this.channels.values()) {
-      for (const sub of ch.byAckInbox.values()) {
-        this.delivery.stopAckTimer(sub);
-        sub.ackSub?.unsubscribe();
-      }
+      for (const sub of ch.byAckInbox.values()) this.delivery.stopAckTimer(sub);
     }
+    this.subs.closeAckInboxes();
   }
 }

@@ -150,6 +150,11 @@ export class Channel {
   }
 }
 
+/**
+ * Joined, not concatenated: a concatenation of 13+ characters is a tree of V8 "cons strings"
+ * (three objects here) that stays one as a Map key, while join makes one flat string; the key
+ * of each of the 30,000 durables recovered at a restart of the scale scenario is kept for good.
+ */
 export function durableKey(clientID: string, channel: string, durableName: string): string {
-  return `${clientID}-${channel}-${durableName}`;
+  return [clientID, channel, durableName].join('-');
 }

@@ -21,6 +21,7 @@ import type { Delivery } from './delivery';
 import type { MsgHandler } from '../nats/transport';
 import * as E from './errors';
 import { ACK_NOT_FAST, fastAckSeq } from '../protocol/ack-fast';
+import { AckInboxes } from './ack-inboxes';
 import { errorText } from '../errors';
 import { ClientRegistry } from './partitioning';
 import { durableKey, QueueGroup, Subscription, type Channel, type Client } from './state';
@@ -38,6 +39,7 @@ function invalidRequest(req: SubscriptionRequest): string | undefined {
 
 export class SubscriptionHandler {
   private readonly ackHandlers = new WeakMap<Channel, MsgHandler>();
+  private readonly ackInboxes: AckInboxes;
   constructor(
     private readonly ctx: CoreContext,
     private readonly clients: Clients,
@@ -45,7 +47,9 @@ export class SubscriptionHandler {
     private readonly delivery: Delivery,
     /** Resolves once every publish received so far is committed and acknowledged. */
     private readonly barrier: () => Promise<void>,
-  ) {}
+  ) {
+    this.ackInboxes = new AckInboxes(ctx.nc, (ch) => this.ackHandler(ch));
+  }
 
   private subError(reply: string | undefined, error: string): void {
     this.ctx.reply(reply, SubscriptionResponseCodec.encode({ error }));
@@ -267,10 +271,12 @@ export class SubscriptionHandler {
   }
 
   attachAckInbox(sub: Subscription): void {
-    sub.ackSub?.unsubscribe();
-    const ch = sub.channel;
-    ch.byAckInbox.set(sub.state.ackInbox, sub);
-    sub.ackSub = this.ctx.nc.subscribe(sub.state.ackInbox, this.ackHandler(ch));
+    this.ackInboxes.attach(sub);
+  }
+
+  /** Shutdown: every ack inbox unsubscribed. */
+  closeAckInboxes(): void {
+    this.ackInboxes.closeAll(this.channels.byName.values());
   }
 
   /**
@@ -366,9 +372,7 @@ export class SubscriptionHandler {
   removeSub(sub: Subscription, unsubscribe: boolean): void {
     const ch = sub.channel;
     this.delivery.stopAckTimer(sub);
-    sub.ackSub?.unsubscribe();
-    sub.ackSub = undefined;
-    ch.byAckInbox.delete(sub.state.ackInbox);
+    this.ackInboxes.detach(sub);
     this.clients.byID.get(sub.state.clientID)?.subs.delete(sub);
     const g = sub.group;
     if (g !== undefined) this.leaveGroup(sub, g, unsubscribe);

@@ -13,7 +13,7 @@ import type { StreamingOptions } from '../../src/config/options';
 import { freePort } from '../helpers/proc';
 import { startTestServer, storeOptionsFor, testStore } from '../helpers/server';
 import { close, Collector, connect, endSub, opts, publish, publishError, publishN, subscribe, waitEvent, type Stan } from '../helpers/stan';
-import { httpGet } from '../helpers/http';
+import { describeFetchError, httpGet } from '../helpers/http';
 
 const TOKEN = 'e2e-admin-write-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -28,6 +28,8 @@ async function call(port: number, method: string, path: string, body?: unknown, 
     method,
     headers: { ...headers, 'content-type': 'application/json' },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  }).catch((err: unknown) => {
+    throw new Error(`${method} ${path}: ${describeFetchError(err)}`, { cause: err });
   });
   assert.equal(r.headers.get('content-type'), 'application/json', `${method} ${path}`);
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };

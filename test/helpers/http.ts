@@ -1,4 +1,5 @@
 /** Tiny HTTP(S) GET helpers for the monitoring tests. */
+import * as http from 'node:http';
 import * as https from 'node:https';
 
 export interface HttpResult {
@@ -8,16 +9,41 @@ export interface HttpResult {
   json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export async function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<HttpResult & { header: (name: string) => string | null }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
-  const body = await res.text();
-  return {
-    header: (name) => res.headers.get(name),
-    status: res.status,
-    contentType: res.headers.get('content-type') ?? '',
-    body,
-    json: () => JSON.parse(body),
-  };
+/** fetch's error with its cause (the socket error): "fetch failed" alone says nothing. */
+export function describeFetchError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? `: ${(err.cause as Error & { code?: string }).code ?? ''} ${err.cause.message}` : '';
+  return `${err.message}${cause}`;
+}
+
+/**
+ * GET on a connection of its own (no keep-alive pool). fetch's pool reused a connection that a
+ * server stopped right before had closed, when the test restarts a server on the same port:
+ * "other side closed" (stan-admin-write e2e, once in CI and 1 run in 6 under load). A real
+ * scraper loses one scrape that way; a test must not depend on when the pool notices.
+ */
+export function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<HttpResult & { header: (name: string) => string | null }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        resolve({
+          header: (name) => {
+            const v = res.headers[name.toLowerCase()];
+            return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+          },
+          status: res.statusCode ?? 0,
+          contentType: res.headers['content-type'] ?? '',
+          body,
+          json: () => JSON.parse(body),
+        });
+      });
+    });
+    req.on('error', (err) => reject(new Error(`GET http://127.0.0.1:${port}${path}: ${err.message}`, { cause: err })));
+  });
 }
 
 /** GET over HTTPS, trusting only `ca` (the test CA): proves the server's certificate chain. */

@@ -9,7 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadWithCodeCache } from '../../src/launch/code-cache';
-import { cacheVariant, codeCacheDir, flagsVariant, isBundleCurrent, loadServer, CODE_CACHE_ENV, SAVE_CACHE_AFTER_MS } from '../../src/launch/launcher';
+import { cacheVariant, codeCacheDir, flagsVariant, isBundleCurrent, loadServer, CODE_CACHE_ENV } from '../../src/launch/launcher';
+import { SAVE_CACHE_AFTER_MS } from '../../src/launch/cache-timing';
+import { runHints, setRunHints } from '../../src/launch/run-hints';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-code-cache-'));
@@ -37,6 +39,14 @@ function useInFreshProcess(file: string, cacheDir: string): string {
     const m = loadWithCodeCache(${JSON.stringify(file)}, { dir: ${JSON.stringify(cacheDir)} });
     process.stdout.write(m.use + ' ' + m.exports.answer());`;
   return execFileSync(process.execPath, ['--import', 'tsx', '-e', code], { encoding: 'utf8' });
+}
+
+/** A module whose big() is compiled only when called: a cache written before holds only its outline. */
+function writeBigModule(dir: string): string {
+  const file = path.join(dir, 'big.js');
+  const body = Array.from({ length: 400 }, (_, i) => `  s += (n * ${i}) % 7 === 3 ? ${i} : -${i};`).join('\n');
+  fs.writeFileSync(file, `exports.big = function (n) {\n  let s = 0;\n${body}\n  return s;\n};\n`);
+  return file;
 }
 
 interface ModExports {
@@ -147,8 +157,9 @@ function setMtime(file: string, ms: number): void {
   fs.utimesSync(file, new Date(ms), new Date(ms));
 }
 
-test('the launcher runs the bundle through the cache when it is current, and writes the cache later', async (t) => {
+test('the launcher runs the bundle through the cache when it is current, and writes the cache once the server serves', async (t) => {
   const dir = tempDir(t);
+  t.after(() => setRunHints(undefined));
   const { bundle, modulesMain } = writeDist(dir);
   setMtime(modulesMain, Date.now() - 10_000);
   assert.equal(isBundleCurrent(bundle, modulesMain), true);
@@ -158,22 +169,71 @@ test('the launcher runs the bundle through the cache when it is current, and wri
   assert.equal(launched.file, bundle);
   assert.equal(await (launched.main() as Promise<unknown>), 'bundle');
   assert.equal(launched.cache?.use, 'miss');
+  // Nothing is timed before the server says it serves.
+  assert.equal(scheduled.length, 0);
+  runHints()?.serving();
   assert.equal(scheduled.length, 1);
   assert.equal(scheduled[0]?.ms, SAVE_CACHE_AFTER_MS);
   assert.equal(atExit.length, 1);
   const cacheFile = path.join(dir, 'bundle', '.v8-cache', 'main.js.v8cache');
   scheduled[0]?.fn();
   assert.ok(fs.existsSync(cacheFile));
+  assert.match(fs.readFileSync(cacheFile, 'latin1').split('\n')[0] ?? '', / complete$/);
   // The exit hook finds the cache written: it does not write it again.
   fs.rmSync(cacheFile);
   atExit[0]?.();
   assert.equal(fs.existsSync(cacheFile), false);
+
+  // A stop writes the cache at once, before the shutdown's code runs.
+  atExit.length = 0;
+  loadServer({ distDir: dir, env: {}, argv: [], execArgv: [], schedule: () => undefined, onExit: (fn) => atExit.push(fn) });
+  runHints()?.serving();
+  runHints()?.stopping();
+  assert.ok(fs.existsSync(cacheFile));
+  fs.rmSync(cacheFile);
+
+  // A process that exits without having served writes it at exit, marked partial.
   atExit.length = 0;
   const again = loadServer({ distDir: dir, env: {}, argv: [], execArgv: [], schedule: () => undefined, onExit: (fn) => atExit.push(fn) });
   assert.equal(again.cache?.use, 'miss');
-  // A process that exits before the timer writes the cache at exit.
   atExit[0]?.();
-  assert.ok(fs.existsSync(cacheFile));
+  assert.match(fs.readFileSync(cacheFile, 'latin1').split('\n')[0] ?? '', / partial$/);
+});
+
+test('a run that migrated the schema writes no cache', (t) => {
+  const dir = tempDir(t);
+  t.after(() => setRunHints(undefined));
+  const { modulesMain } = writeDist(dir);
+  setMtime(modulesMain, Date.now() - 10_000);
+  const scheduled: Array<() => void> = [];
+  const atExit: Array<() => void> = [];
+  loadServer({ distDir: dir, env: {}, argv: ['-st', 'FILE'], execArgv: [], schedule: (fn) => scheduled.push(fn), onExit: (fn) => atExit.push(fn) });
+  runHints()?.oneOff('migration');
+  runHints()?.serving();
+  for (const fn of scheduled) fn();
+  runHints()?.stopping();
+  for (const fn of atExit) fn();
+  assert.equal(fs.existsSync(path.join(dir, 'bundle', '.v8-cache')), false);
+});
+
+test('a complete cache is kept as it is; a partial one is completed by a run that served', (t) => {
+  const dir = tempDir(t);
+  const file = writeBigModule(dir);
+  const cacheDir = path.join(dir, 'cache');
+  const cacheFile = path.join(cacheDir, 'big.js.v8cache');
+  assert.equal(loadWithCodeCache(file, { dir: cacheDir }).save('partial'), 'written');
+  // Served: the partial cache becomes complete even without growth.
+  const served = loadWithCodeCache(file, { dir: cacheDir });
+  assert.equal(served.use, 'hit');
+  assert.equal(served.save('complete'), 'written');
+  assert.match(fs.readFileSync(cacheFile, 'latin1').split('\n')[0] ?? '', / complete$/);
+  const before = fs.readFileSync(cacheFile);
+  // A run that loaded a complete cache does not rewrite it, however much more it compiled.
+  const grown = loadWithCodeCache(file, { dir: cacheDir });
+  assert.equal(grown.use, 'hit');
+  (grown.exports as { big(n: number): number }).big(3);
+  assert.equal(grown.save('complete'), 'unchanged');
+  assert.deepEqual(fs.readFileSync(cacheFile), before);
 });
 
 test('a bundle older than the compiled modules (a later tsc-only build) or missing is not run', async (t) => {
@@ -191,10 +251,7 @@ test('a bundle older than the compiled modules (a later tsc-only build) or missi
 
 test('a run that compiled much more than the cache held writes it again', (t) => {
   const dir = tempDir(t);
-  const file = path.join(dir, 'big.js');
-  // big() is compiled only when called: a cache written before holds only its outline.
-  const body = Array.from({ length: 400 }, (_, i) => `  s += (n * ${i}) % 7 === 3 ? ${i} : -${i};`).join('\n');
-  fs.writeFileSync(file, `exports.big = function (n) {\n  let s = 0;\n${body}\n  return s;\n};\n`);
+  const file = writeBigModule(dir);
   const cacheDir = path.join(dir, 'cache');
   assert.equal(loadWithCodeCache(file, { dir: cacheDir }).save(), 'written');
   const before = fs.statSync(path.join(cacheDir, 'big.js.v8cache')).size;

@@ -226,3 +226,54 @@ test('external transport with auth', async () => {
     await s.close();
   }
 });
+
+test('in-process subject group: one handler for many literal subjects, counted per subject', async () => {
+  const s = await startServer();
+  const ip = connectInProcess(s, 'inproc');
+  const nc = await connect({ servers: `127.0.0.1:${s.port}` });
+  try {
+    const got: [string, string][] = [];
+    const subjects = new Map<string, number>();
+    const group = ip.subscribeGroup((subject, _r, data) => got.push([subject, dec(data)]), subjects);
+    for (const [i, subj] of ['ack.1', 'ack.2', 'ack.3'].entries()) {
+      group.add(subj);
+      subjects.set(subj, i);
+    }
+    assert.throws(() => group.add('ack.*'), /not a literal subject/);
+    const before = s.sublist.size;
+    const mine = ip.snapshot();
+    assert.equal(mine.subscriptions, 3);
+    assert.deepEqual(mine.subscriptionsList.map((e) => e.subject).sort(), ['ack.1', 'ack.2', 'ack.3']);
+    nc.publish('ack.2', enc('two'));
+    nc.publish('ack.4', enc('none'));
+    nc.publish('ack.1', enc('one'));
+    await nc.flush();
+    assert.deepEqual(got, [
+      ['ack.2', 'two'],
+      ['ack.1', 'one'],
+    ]);
+    group.delete('ack.2');
+    subjects.delete('ack.2');
+    assert.equal(s.sublist.size, before - 1);
+    nc.publish('ack.2', enc('late'));
+    nc.publish('ack.3', enc('three'));
+    await nc.flush();
+    assert.deepEqual(got.slice(2), [['ack.3', 'three']]);
+    group.close();
+    assert.equal(s.sublist.size, before - 3);
+    assert.equal(ip.snapshot().subscriptions, 0);
+    nc.publish('ack.3', enc('after close'));
+    await nc.flush();
+    assert.equal(got.length, 3);
+    // A connection closing removes its groups' subjects too.
+    const again = ip.subscribeGroup(() => undefined, new Map([['ack.9', 0]]));
+    again.add('ack.9');
+    assert.equal(s.sublist.size, before - 2);
+    await ip.close();
+    assert.equal(s.sublist.size, before - 3);
+  } finally {
+    await nc.close();
+    await ip.close();
+    await s.close();
+  }
+});

@@ -3,7 +3,9 @@
  * (src/store/sql/sqlite-writer.ts, sqlite-write-worker.ts): they commit in the order handed
  * over (event IDs follow it), a chained batch never commits when the batch before it did not
  * (it answers 'earlier-failed' and stores nothing), an unchained batch after such a failure is
- * written, and a chained batch whose thread is gone is not written.
+ * written, and a chained batch whose thread is gone is not written. A cold page read handed
+ * over between two chained batches is answered on its own and is no link of the chain: the
+ * batch after it still commits only when the batch before the read did.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,7 @@ import { packSqliteBatch, type SqliteBatchPlan } from '../../src/store/sql/sqlit
 import { EventKind } from '../../src/store/events/events';
 import type { MsgRow } from '../../src/store/sql/pending-batch';
 import { spawnedSqliteWriters, tsxSqliteWriter } from '../helpers/sqlite-writer';
+import { unpackPage } from '../../src/store/sql/page-pack';
 
 async function openThread(): Promise<{ dir: string; a: DialectAdapter; thread: SqliteWriteThread }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-pipe-'));
@@ -90,5 +93,36 @@ test('a batch chained to one held by a thread that died is not written', async (
   // Unchained: a new thread is started and writes it.
   assert.equal(await thread.write(plan(3, [1])), 'ok');
   assert.deepEqual(read(dir).events, [1, 3]);
+  await a.close();
+});
+
+/** The sequences of a page read on the thread (null: no rows). */
+async function pageSeqs(thread: SqliteWriteThread, channelID: number): Promise<number[]> {
+  const page = await thread.readPage({ channelID, from: 1, to: 100 });
+  const seqs: number[] = [];
+  if (page !== null) unpackPage(page, 'the test', (seq) => seqs.push(seq));
+  return seqs;
+}
+
+test('a page read between two chained batches is answered on its own; the batch after it follows the batch before it', async () => {
+  const { dir, a, thread } = await openThread();
+  // All handed over before the thread answers any: batch, read, batch chained to the first.
+  const first = thread.write(plan(1, [1, 2]));
+  const page = pageSeqs(thread, 1);
+  const chained = thread.write(plan(2, [1]), true);
+  assert.equal(await first, 'ok');
+  assert.deepEqual(await page, [1, 2], 'the read sees the batch handed over before it');
+  assert.equal(await chained, 'ok', 'chained to the batch before the read, which committed');
+
+  // Row 1:2 again: refused. The read between it and the chained batch must not hide that.
+  const failing = thread.write(plan(1, [2, 3]));
+  const page2 = pageSeqs(thread, 1);
+  const chained2 = thread.write(plan(3, [1]), true);
+  await assert.rejects(failing, /UNIQUE|constraint/i);
+  assert.deepEqual(await page2, [1, 2], 'nothing of the refused batch');
+  assert.equal(await chained2, 'earlier-failed', 'chained to the batch before the read, which failed');
+  const got = read(dir);
+  assert.deepEqual(got.events, [1, 2]);
+  assert.deepEqual(got.msgs, ['1:1', '1:2', '2:1']);
   await a.close();
 });

@@ -194,3 +194,27 @@ test('tokens that only contain a wildcard character are literal', () => {
   assert.deepEqual(ids(sl, 'a.*b.c'), ['a.*b.c']);
   assert.deepEqual(ids(sl, 'a.x.c'), []);
 });
+
+test('one entry under many literal subjects (insertSubject / removeSubject)', () => {
+  const sl = new Sublist<E>();
+  const group = new E('(group)', undefined, 'group');
+  sl.insertSubject('_INBOX.a', group);
+  sl.insertSubject('_INBOX.b', group);
+  // A plain subscriber of one of the subjects, and a wildcard one.
+  sl.insert(new E('_INBOX.b', undefined, 'plain-b'));
+  sl.insert(new E('_INBOX.*', undefined, 'wild'));
+  assert.equal(sl.size, 4);
+  assert.deepEqual(ids(sl, '_INBOX.a'), ['group', 'wild']);
+  assert.deepEqual(ids(sl, '_INBOX.b'), ['group', 'plain-b', 'wild']);
+  assert.deepEqual(ids(sl, '(group)'), [], 'the entry is not indexed under its own subject');
+  assert.equal(sl.removeSubject('_INBOX.b', group), true);
+  assert.equal(sl.removeSubject('_INBOX.b', group), false, 'removed once');
+  assert.deepEqual(ids(sl, '_INBOX.b'), ['plain-b', 'wild']);
+  assert.deepEqual(ids(sl, '_INBOX.a'), ['group', 'wild'], 'its other subjects stay');
+  assert.equal(sl.removeSubject('_INBOX.a', group), true);
+  assert.deepEqual(ids(sl, '_INBOX.a'), ['wild']);
+  assert.equal(sl.size, 2);
+  assert.throws(() => sl.insertSubject('_INBOX.*', group), /not a literal subject/);
+  assert.throws(() => sl.insertSubject('a..b', group), /not a literal subject/);
+  assert.throws(() => sl.insertSubject('x', new E('x', 'q')), /not a literal subject/, 'queue entries are not grouped');
+});

@@ -12,6 +12,7 @@ import {
   RequestTimeoutError,
   type MsgHandler,
   type NatsTransport,
+  type SubjectGroup,
   type SubscribeOptions,
   type TransportSubscription,
 } from '../transport';
@@ -20,6 +21,7 @@ import { nuid } from './nuid';
 import type { EmbeddedNatsServer, InProcessPeer } from './server';
 import { isValidQueueName, isValidSubject } from '../../subject';
 import { NatsSubscription, type SubOwner } from './subscription';
+import type { Sublist } from './sublist';
 
 interface PendingRequest {
   resolve(data: Uint8Array): void;
@@ -31,6 +33,48 @@ interface PendingRequest {
 class InProcessSubscription extends NatsSubscription implements TransportSubscription {
   unsubscribe(): void {
     this.owner.removeSubscription(this);
+  }
+}
+
+/**
+ * A SubjectGroup: one sublist entry indexed under each of its subjects (Sublist.insertSubject),
+ * so a subject costs one entry in the sublist's literal Map and no subscription object, sid or
+ * Set entry of its own; the group's subjects are the keys of the caller's Map. `subject` is
+ * only a label for logs; monitoring counts one subscription per subject.
+ */
+class InProcessSubjectGroup extends NatsSubscription implements SubjectGroup {
+  constructor(
+    private readonly conn: InProcessConnection,
+    private readonly sublist: Sublist<NatsSubscription>,
+    sid: string,
+    handler: MsgHandler,
+    private readonly subjects: ReadonlyMap<string, unknown>,
+  ) {
+    super(conn, '(subject group)', undefined, sid, handler);
+  }
+
+  add(subject: string): void {
+    if (this.closed) throw new Error('nats: connection closed');
+    if (!isValidSubject(subject)) throw new Error(`nats: invalid subject "${subject}"`);
+    this.sublist.insertSubject(subject, this);
+  }
+
+  delete(subject: string): void {
+    this.sublist.removeSubject(subject, this);
+  }
+
+  close(): void {
+    this.conn.removeSubscription(this);
+  }
+
+  /** Every subject out of the sublist (the connection closes the group). */
+  removeAll(): void {
+    for (const subject of this.subjects.keys()) this.sublist.removeSubject(subject, this);
+  }
+
+  /** One /connz entry per subject, as separate subscriptions would show. */
+  entries(): ConnectionStats['subscriptionsList'] {
+    return [...this.subjects.keys()].map((subject) => ({ subject, sid: this.sid, msgs: this.delivered, max: 0 }));
   }
 }
 
@@ -79,6 +123,13 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
     this.subs.add(sub);
     this.server.sublist.insert(sub);
     return sub;
+  }
+
+  subscribeGroup(handler: MsgHandler, subjects: ReadonlyMap<string, unknown>): SubjectGroup {
+    if (this.isClosed) throw new Error('nats: connection closed');
+    const group = new InProcessSubjectGroup(this, this.server.sublist, String(++this.sidSeq), handler, subjects);
+    this.subs.add(group);
+    return group;
   }
 
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
@@ -137,7 +188,8 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
     this.isClosed = true;
     for (const sub of this.subs) {
       sub.closed = true;
-      this.server.sublist.remove(sub);
+      if (sub instanceof InProcessSubjectGroup) sub.removeAll();
+      else this.server.sublist.remove(sub);
     }
     this.subs.clear();
     this.respSub = null;
@@ -168,11 +220,16 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
     if (sub.closed) return;
     sub.closed = true;
     this.subs.delete(sub);
-    this.server.sublist.remove(sub);
+    if (sub instanceof InProcessSubjectGroup) sub.removeAll();
+    else this.server.sublist.remove(sub);
   }
 
   snapshot(): ConnectionStats {
-    const subs = [...this.subs];
+    const subs: ConnectionStats['subscriptionsList'] = [];
+    for (const sub of this.subs) {
+      if (sub instanceof InProcessSubjectGroup) for (const e of sub.entries()) subs.push(e);
+      else subs.push(subscriptionEntry(sub));
+    }
     return {
       cid: this.cid,
       kind: 'inprocess',
@@ -184,7 +241,7 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
       lang: 'ts-inprocess',
       version: '',
       subscriptions: subs.length,
-      subscriptionsList: subs.map(subscriptionEntry),
+      subscriptionsList: subs,
       pendingBytes: 0,
       inMsgs: this.inMsgs,
       outMsgs: this.outMsgs,

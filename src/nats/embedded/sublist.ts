@@ -92,7 +92,7 @@ export class Sublist<T extends SublistEntry> {
 
   insert(entry: T): void {
     if (isPlainLiteral(entry.subject)) {
-      this.insertLiteral(entry);
+      this.insertLiteral(entry.subject, entry);
       return;
     }
     const tokens = entry.subject.split('.');
@@ -133,8 +133,23 @@ export class Sublist<T extends SublistEntry> {
     this.invalidate(entry.subject, wild, tokens);
   }
 
-  private insertLiteral(entry: T): void {
-    const subject = entry.subject;
+  /**
+   * Indexes `entry` under `subject` instead of its own subject: one entry (a plain
+   * subscription, `queue` undefined) may stand for many literal subjects, so 60,000 ack inboxes
+   * need no object each (in-process subject groups, inprocess.ts). Throws for a subject with a
+   * wildcard or an empty token.
+   */
+  insertSubject(subject: string, entry: T): void {
+    if (entry.queue !== undefined || !isPlainLiteral(subject)) throw new Error(`nats: "${subject}" is not a literal subject`);
+    this.insertLiteral(subject, entry);
+  }
+
+  /** Undoes insertSubject; returns false if `entry` was not indexed under `subject`. */
+  removeSubject(subject: string, entry: T): boolean {
+    return isPlainLiteral(subject) && this.removeLiteral(subject, entry);
+  }
+
+  private insertLiteral(subject: string, entry: T): void {
     const cur = this.literals.get(subject);
     if (cur === undefined && entry.queue === undefined) {
       this.literals.set(subject, entry);
@@ -161,7 +176,7 @@ export class Sublist<T extends SublistEntry> {
 
   /** Removes an entry; returns false if it was not in the index. */
   remove(entry: T): boolean {
-    if (isPlainLiteral(entry.subject)) return this.removeLiteral(entry);
+    if (isPlainLiteral(entry.subject)) return this.removeLiteral(entry.subject, entry);
     const tokens = entry.subject.split('.');
     const path: Node<T>[] = [];
     let node: Node<T> | null = this.root;
@@ -206,8 +221,7 @@ export class Sublist<T extends SublistEntry> {
     return true;
   }
 
-  private removeLiteral(entry: T): boolean {
-    const subject = entry.subject;
+  private removeLiteral(subject: string, entry: T): boolean {
     const cur = this.literals.get(subject);
     if (cur === undefined) return false;
     if (cur instanceof LiteralSubs) {

@@ -9,26 +9,26 @@
  */
 import type { Knex } from 'knex';
 import { encodeEvent } from '../events/event-codec';
-import type { DialectAdapter } from './dialect';
+import type { DialectAdapter, EventRowValues } from './dialect';
+import { DIRECT_EVENT_MAX_ROWS } from './dialect/event-insert';
 import type { MsgRow, Pending } from './pending-batch';
 import { rowData, type RowSealer } from './sealing';
 import { packSqliteBatch, type FenceStatement } from './sqlite-batch';
 import type { SqliteWriteResult, SqliteWriteThread } from './sqlite-writer';
 import { InlineSqliteWriter, SQLITE_INLINE_MAX_ROWS } from './sqlite-inline';
 import type { SqliteConnectionSource } from './sqlite-connection';
+import { writeDirect } from './direct-tx';
 
 /** Retention deletes are batched: at most one range DELETE per channel per this interval (ms). */
 const TRUNCATE_EVERY_MS = 1000;
 
-interface EventRow {
-  kind: number;
-  channel_id: number | null;
-  body: Buffer;
-}
+type EventRow = EventRowValues;
 
 /** A batch's message rows: `run(undefined)` autocommits them (only when `alone`: one atomic statement). */
 interface RowWrite {
   readonly alone: boolean;
+  /** The rows' data columns when written the dialect's fast way (writeMessageRows). */
+  readonly data?: readonly Buffer[];
   run(trx: Knex.Transaction | undefined): Promise<void>;
 }
 
@@ -126,12 +126,22 @@ export class BatchWriter {
       await gate.mayCommit();
       gate = undefined;
     }
-    const rowWrite = this.rowWrite(rows, b.retry);
     const eventRows: EventRow[] = b.events.map((e) => ({
       kind: e.kind,
       channel_id: 'channelID' in e ? e.channelID : null,
       body: Buffer.from(encodeEvent(e)),
     }));
+    const direct = this.adapter.directEvents;
+    if (direct !== undefined && rows.length === 0 && eventRows.length > 0 && eventRows.length <= DIRECT_EVENT_MAX_ROWS && this.plainBatch(b, deletes, gate)) {
+      // A start-up's first commits, before Knex is made (dialect/event-insert.ts): one
+      // autocommitted INSERT. The next batch starts only once it committed (its event IDs
+      // must come after ours).
+      await direct(eventRows);
+      gate?.ready();
+      this.committed(b, deletes);
+      return;
+    }
+    const rowWrite = this.rowWrite(rows, b.retry);
 
     if (rowWrite.alone && this.fence === undefined && !this.needsServerRow && eventRows.length === 0 && deletes === undefined && b.dropChannels.length === 0 && (gate === undefined || gate.first)) {
       // Message rows alone (e.g. a sync publisher's) with no transaction before it in flight:
@@ -141,8 +151,21 @@ export class BatchWriter {
       await rowWrite.run(undefined);
       return;
     }
+    const directTx = this.adapter.dialect.directTx;
+    if (directTx !== undefined && rowWrite.data !== undefined && this.fence === undefined && !this.needsServerRow && deletes === undefined && b.dropChannels.length === 0) {
+      // The common batch (rows, events, no FT): the same statements without Knex's transaction objects.
+      const batch = { events: eventRows, eventsPerInsert: this.rowsPerInsert(3), rows, data: rowWrite.data, maxStatementBytes: this.adapter.maxStatementBytes };
+      await writeDirect(this.adapter.knex, directTx, batch, gate);
+      this.committed(b, deletes);
+      return;
+    }
     await this.adapter.knex.transaction((trx) => this.writeIn(trx, b, eventRows, deletes, rowWrite, gate));
     this.committed(b, deletes);
+  }
+
+  /** No fence, no stan_server row, no deletes, not a retry, nothing in flight before it. */
+  private plainBatch(b: Pending, deletes: Map<number, number> | undefined, gate: CommitGate | undefined): boolean {
+    return this.fence === undefined && !this.needsServerRow && deletes === undefined && b.dropChannels.length === 0 && !b.retry && (gate === undefined || gate.first);
   }
 
   /**
@@ -151,8 +174,9 @@ export class BatchWriter {
    * still on the thread it is handed over `chained` (the thread commits it only after that
    * one committed, with it in one transaction when both wait there: sqlite-write-worker.ts),
    * so the thread starts on it without waiting for the main thread's round trip. A batch of a
-   * few rows with nothing before it in flight is written inline instead (sqlite-inline.ts:
-   * same statements); the next batch starts only once it is written (no `ready()` before).
+   * few rows that someone awaits, with nothing before it in flight, is written inline instead
+   * (sqlite-inline.ts: same statements); the next batch starts only once it is written (no
+   * `ready()` before).
    */
   private async writeOnThread(thread: SqliteWriteThread, b: Pending, rows: MsgRow[], deletes: Map<number, number> | undefined, gate?: CommitGate): Promise<void> {
     const earlier = gate?.earlier() ?? 'ok';
@@ -166,7 +190,10 @@ export class BatchWriter {
       encrypting: this.opts.encrypting,
     });
     let result: SqliteWriteResult;
-    if (earlier === 'ok' && rows.length + b.events.length <= SQLITE_INLINE_MAX_ROWS) {
+    // Inline only when someone waits for it (a sync publisher, a subscribe): a batch nobody
+    // awaits (delivery progress, written back to back while a subscriber catches up) would
+    // block the event loop for its commit and fsync and gain nothing from the shorter trip.
+    if (earlier === 'ok' && b.waiters.length > 0 && rows.length + b.events.length <= SQLITE_INLINE_MAX_ROWS) {
       result = await (this.inline ??= new InlineSqliteWriter(this.adapter.sqliteWriter ?? (this.adapter.knex.client as SqliteConnectionSource))).write(plan);
     } else {
       // Handed over synchronously: the next batch, started after ready(), is queued behind it.
@@ -241,7 +268,7 @@ export class BatchWriter {
     if (fast !== undefined) {
       const data = rows.map((m) => rowData(m, this.opts.encrypting));
       const max = this.adapter.maxStatementBytes;
-      return { alone: rows.length > 0, run: async (trx) => (rows.length > 0 ? fast(knex, trx, rows, data, max) : undefined) };
+      return { alone: rows.length > 0, data, run: async (trx) => (rows.length > 0 ? fast(knex, trx, rows, data, max) : undefined) };
     }
     const inserts = this.messageInserts(rows, retry);
     return {

@@ -2,9 +2,8 @@
  * The /readyz database probe of the SQL store: a trivial query with a deadline, its result
  * reused for a short while so frequent probes cost nothing.
  */
-import type { Kysely } from 'kysely';
-import type { Database } from './schema';
 import { errorText } from '../../errors';
+import type { PlainRows } from './plain-reads';
 
 /** /readyz database probe: answer deadline, and how long a result is reused. */
 export const HEALTH_TIMEOUT_MS = 2000;
@@ -14,7 +13,8 @@ export class DatabaseProbe {
   private last: { at: number; result: Promise<string | undefined> } | undefined;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    /** Plain reads on the store's reader (plain-reads.ts): the probe needs no query builder. */
+    private readonly rows: PlainRows,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -32,12 +32,7 @@ export class DatabaseProbe {
     const timeout = new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve(`store unreachable: no answer within ${HEALTH_TIMEOUT_MS} ms`), HEALTH_TIMEOUT_MS);
     });
-    const query = this.db
-      .selectFrom('stan_server')
-      .select('id')
-      .limit(1)
-      .execute()
-      .then(
+    const query = this.rows('SELECT id FROM stan_server LIMIT 1').then(
         () => undefined,
         (err: unknown) => `store unreachable: ${errorText(err)}`,
       );

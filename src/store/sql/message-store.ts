@@ -132,6 +132,8 @@ export class SqlMsgStore implements MsgStore {
 
   /** Count and bytes limits: drop the oldest, always keep the newest (spec §6.1). O(dropped). */
   private enforceLimits(): void {
+    // The common case (within limits) without the closure below: it was made per message.
+    if (!exceedsCountLimits(this.msgCount, this.byteCount, this.ch.limits)) return;
     let newFirst = this.firstSeq;
     let count = this.msgCount;
     let bytes = this.byteCount;

@@ -14,13 +14,14 @@ import type { Database } from './schema';
 import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
 import type { SqlDriver } from './dsn-common';
 import { loadPg } from './load-pg';
-import { mysqlPageRead, pgPageRead, sqlitePageRead, type PageRead } from './dialect/page-reads';
+import { mysqlPageRead, pgPageRead, sqlitePageRead, threadPageRead, type PageRead } from './dialect/page-reads';
 import { pgSnapshotRead, type SnapshotRead } from './dialect/postgres-copy-out';
 import type { RawRows } from './schema-startup';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 import { SqliteWriterConnection } from './sqlite-connection';
 import { onConnection } from './dialect/connection';
 import { sqliteOptions } from './sqlite-driver';
+import { mysqlEventInsert, pgEventInsert, type DirectEventInsert } from './dialect/event-insert';
 
 /**
  * Knex prints pool errors (with stack traces) on stdout by default; the server reports
@@ -71,6 +72,10 @@ interface AdapterParts {
    */
   warming?: () => Promise<void>;
   extraClose?: () => Promise<void>;
+  /** Event rows without Knex, offered until Knex is made (dialect/event-insert.ts). */
+  directEvents?: DirectEventInsert;
+  /** Makes Knex and opens the writer's first connection in the background (warmWriter). */
+  warmUp?: () => void;
   writeThread?: SqliteWriteThread;
   sqliteWriter?: SqliteWriterConnection;
 }
@@ -85,11 +90,27 @@ function adapter(p: AdapterParts): DialectAdapter {
   const dialect = dialectFor(p.name);
   let knex: Knex | undefined;
   let db: Kysely<Database> | undefined;
+  let warmScheduled = false;
+  const direct = p.directEvents;
+  // After the first commit without Knex: Knex and the writer's connection, off the way to
+  // the first answer (the reply is sent when the commit resolves, before this timer fires).
+  const directThenWarm: DirectEventInsert | undefined =
+    direct === undefined
+      ? undefined
+      : async (rows) => {
+          await direct(rows);
+          if (warmScheduled || p.warmUp === undefined) return;
+          warmScheduled = true;
+          setTimeout(p.warmUp, WARM_UP_AFTER_FIRST_COMMIT_MS).unref();
+        };
   return {
     name: p.name,
     dialect,
     get knex(): Knex {
       return (knex ??= p.knex());
+    },
+    get directEvents(): DirectEventInsert | undefined {
+      return knex === undefined ? directThenWarm : undefined;
     },
     get db(): Kysely<Database> {
       return (db ??= p.db());
@@ -111,6 +132,9 @@ function adapter(p: AdapterParts): DialectAdapter {
     },
   };
 }
+
+/** Knex is made this long after a start-up's first commit without it (see adapter()). */
+const WARM_UP_AFTER_FIRST_COMMIT_MS = 50;
 
 /**
  * How long close() waits for the writer's warm-up: a database that does not answer at all
@@ -134,21 +158,11 @@ function kyselyModule(): typeof KyselyModule {
 }
 
 /**
- * Initialises Knex's and Kysely's modules now (CPU work, ~10-20 ms at a start-up): called
- * once a database connection is on its way, so the database does its part of the handshake
- * meanwhile instead of after.
- */
-function loadQueryBuilders(): void {
-  knexModule();
-  kyselyModule();
-}
-
-/**
- * Opens the writer's first connection now, in the background. A start-up answers its first
- * connect only once the client's registration is committed, and that commit then finds the
- * connection ready instead of waiting for TCP, authentication and Knex's version query (the
- * reads of the schema check and the recovery run meanwhile, on the readers' connection). A
- * failure is left to the first commit to report.
+ * Makes Knex and opens the writer's first connection, in the background: called shortly after
+ * a start-up's first commit without Knex (dialect/event-insert.ts), so the commits that need
+ * Knex (message rows, the FT fence, snapshots) find it ready instead of waiting for its
+ * initialisation, TCP, authentication and Knex's version query. A failure is left to the
+ * first commit to report.
  */
 function warmWriter(knex: Knex): Promise<void> {
   return onConnection(knex, undefined, async () => undefined).catch(() => undefined);
@@ -167,7 +181,7 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     const { openPgPool } = await import('./pg-multihost');
     const readerPool = openPgPool(pg, conn, cfg, { max: readers });
     // The readers' first connection is set up (TCP, authentication: ~5-15 ms here) while
-    // Knex and Kysely initialise below; the start-up's schema check then runs on it
+    // Knex initialises below; the start-up's schema check then runs on it
     // (rawRows), and the recovery reads on it. A failure is left to the first read to report.
     const first = readerPool.connect().then((c) => c.release(), () => undefined);
     const rawRows: RawRows = async (sql) => {
@@ -191,18 +205,26 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     // Set right after the adapter exists (its Knex is what the warm-up opens a connection of).
     let warm: Promise<void> = Promise.resolve();
     const warming = (): Promise<void> => warm;
+    const warmUp = (): void => {
+      warm = warmWriter(a.knex);
+    };
+    // Not beside the first connection while it is set up, as rawRows.
+    const directEvents = pgEventInsert({
+      query: async (text, values) => {
+        await first;
+        return readerPool.query(text, values);
+      },
+    });
     if (dsn.needsHostWalk(conn)) {
       // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients
       // (its `connectionPool`); Knex does not own that pool, so closing ends it.
       const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
       const knex = (): Knex => knexModule()({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, warming, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
+      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, warming, directEvents, warmUp, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
     } else {
       const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, warming, extraClose: endReaders });
+      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, warming, directEvents, warmUp, extraClose: endReaders });
     }
-    loadQueryBuilders();
-    warm = warmWriter(a.knex);
     return a;
   }
   const mysql = await import('mysql2');
@@ -222,22 +244,26 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   const pool = mysql.createPool({ ...cfg, connectionLimit: readers });
   if (setVars.length > 0) pool.on('connection', (c) => c.query(`SET ${setVars.join(', ')}`));
   // The server's packet limit, so batches never exceed it. Its connection (the readers'
-  // first) is set up while Knex and Kysely initialise; the schema check reads on it next.
+  // first) is set up while Knex initialises; the schema check reads on it next.
   const packet = pool.promise().query('SELECT @@max_allowed_packet AS m');
   packet.catch(() => undefined);
-  loadQueryBuilders();
-  const knex = knexModule()({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-  const warm = warmWriter(knex);
+  let knexMade: Knex | undefined;
+  const knex = (): Knex =>
+    (knexMade ??= knexModule()({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false }));
+  let warm: Promise<void> = Promise.resolve();
   const [rows] = await packet.catch(async (err: unknown) => {
-    await warm;
-    await knex.destroy().catch(() => undefined);
+    await pool.promise().end().catch(() => undefined);
     throw err;
   });
   const maxPacket = Number((rows as Array<{ m: number | string }>)[0]?.m ?? 4 * 1024 * 1024);
   let kyselyMade = false;
   return adapter({
     name: 'mysql',
-    knex: () => knex,
+    knex,
+    directEvents: mysqlEventInsert(pool.promise()),
+    warmUp: () => {
+      warm = warmWriter(knex());
+    },
     db: () => {
       kyselyMade = true;
       return new (kyselyModule().Kysely)<Database>({ dialect: new (kyselyModule().MysqlDialect)({ pool }) });
@@ -247,10 +273,8 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     rawRows: async (sql) => (await pool.promise().query(sql))[0] as unknown[],
     warming: () => warm,
     // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
-    // Knex exists from the start here (its connection is warmed): destroyed even if unused
-    // (a second destroy does nothing).
+    // Knex, once made, is destroyed by the adapter's close().
     extraClose: async () => {
-      await knex.destroy();
       if (!kyselyMade) await pool.promise().end();
     },
   });
@@ -295,7 +319,9 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   // answered connect 281 ms awaited here, 317 ms started here and awaited at recovery, 248 ms
   // started on demand; medians of 10 on this machine). That first batch waits for the start
   // once; a thread that cannot start fails its commits (retried), as a dead thread does.
-  return adapter({ ...parts, writeThread: new SqliteWriteThread({ file, sync: o.sync }, o.writer) });
+  const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer);
+  // Cold pages are read on the thread too (a catch-up's reads off the event loop).
+  return adapter({ ...parts, writeThread: thread, readPage: threadPageRead(thread, parts.readPage) });
 }
 
 export type LeaseDbSpec =

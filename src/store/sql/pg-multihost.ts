@@ -207,8 +207,28 @@ export function walkingClientClass(pg: Pick<typeof Pg, 'Client'>, walker: PgHost
 }
 
 /**
- * A pg.Pool for a parsed source: the plain pool for one host without target_session_attrs
- * (unchanged behaviour), a pool of host-walking clients otherwise.
+ * `Base` with an 'error' listener from construction on. pg-pool listens for a client's errors
+ * only while the client is idle in the pool. A client being connected (the host walk's
+ * verification queries) or checked out between two queries that received the server's
+ * "terminating connection" message (a stop, a failover; it can arrive in the same packet as
+ * the previous query's end, before the caller's next step) emitted 'error' with no listener,
+ * which kills the process: an FT standby crashed when its database stopped (ft-election e2e,
+ * 2 runs in 6), an in-process multi-host pool at a failover (pg-replication int, once in CI).
+ * The error still reaches the caller: the client's pending and next queries fail, and the
+ * pool discards the client at release.
+ */
+function listeningClientClass(Base: typeof Pg.Client): typeof Pg.Client {
+  return class ListeningClient extends Base {
+    constructor(...args: ConstructorParameters<typeof Pg.Client>) {
+      super(...args);
+      this.on('error', () => undefined);
+    }
+  };
+}
+
+/**
+ * A pg.Pool for a parsed source: plain clients for one host without target_session_attrs,
+ * host-walking clients otherwise; every client listens for its errors (above).
  */
 export function openPgPool(
   pg: Pick<typeof Pg, 'Client' | 'Pool'>,
@@ -216,29 +236,17 @@ export function openPgPool(
   client: PgClientOptions,
   poolOptions: Pick<Pg.PoolConfig, 'max' | 'connectionTimeoutMillis'>,
 ): Pg.Pool {
-  const pool = !needsHostWalk(conn)
-    ? new pg.Pool({ ...client, ...poolOptions })
-    : new pg.Pool({
-        ...client,
-        ...poolOptions,
-        Client: walkingClientClass(pg, new PgHostWalker(pg, {
-          base: client,
-          hosts: pgHosts(conn),
-          ...(conn.targetSessionAttrs !== undefined ? { target: conn.targetSessionAttrs } : {}),
-          ...(conn.loadBalanceHosts === true ? { loadBalance: true } : {}),
-        })),
-      });
+  const base = !needsHostWalk(conn)
+    ? pg.Client
+    : walkingClientClass(pg, new PgHostWalker(pg, {
+        base: client,
+        hosts: pgHosts(conn),
+        ...(conn.targetSessionAttrs !== undefined ? { target: conn.targetSessionAttrs } : {}),
+        ...(conn.loadBalanceHosts === true ? { loadBalance: true } : {}),
+      }));
+  const pool = new pg.Pool({ ...client, ...poolOptions, Client: listeningClientClass(base) });
   // An idle pooled client whose server went away (restart, failover) makes the pool emit
   // 'error': without a listener that kills the process. The pool drops the broken client.
   pool.on('error', () => undefined);
-  // pg-pool listens for a client's errors only while the client is idle. A checked-out
-  // client between two queries (Kysely, COPY reads) that receives the server's "terminating
-  // connection" message emits 'error' with no listener, which killed an FT standby when its
-  // database stopped (ft-election e2e, 2 runs in 6). The error reaches the caller anyway (its
-  // next query fails: the client is marked unqueryable) and the pool discards the client at
-  // release; this listener only keeps the process up.
-  pool.on('connect', (client) => {
-    client.on('error', () => undefined);
-  });
   return pool;
 }

@@ -3,14 +3,16 @@
  * events after it (in pages), the message rows above each channel's projected last sequence
  * (one aggregate per channel), and the key check of the stored payloads.
  */
-import type { Kysely } from 'kysely';
 import type { ProjectedState } from '../events/projection';
 import { LogFollower } from '../events/log-follower';
 import { describeOpenFailure, EncryptionKeyError, openRecord, type PayloadCipher, PayloadCipherError, rowContext } from '../crypto';
 import { num, toBuffer } from './dialect';
 import { SqlEventLogSource } from './event-log-source';
-import type { Database } from './schema';
 import type { SnapshotRead } from './dialect/postgres-copy-out';
+import { sqlInt, type PlainRows } from './plain-reads';
+
+/** One channel's message rows above its projected last sequence (MIN/MAX/COUNT/SUM). */
+type AggregateRow = { channel_id: number | string; lo: number | string; hi: number | string; n: number | string; b: number | string | null };
 
 /** Events replayed per query while recovering, so memory stays bounded. */
 const PAGE = 10_000;
@@ -30,7 +32,7 @@ export interface LoadedState {
  * The committed state: snapshot + later events + message-row aggregates. Refuses (throws
  * StoreError) a database that belongs to another cluster.
  */
-export async function loadCommittedState(db: Kysely<Database>, clusterID: string, readSnapshot?: SnapshotRead): Promise<LoadedState> {
+export async function loadCommittedState(db: PlainRows, clusterID: string, readSnapshot?: SnapshotRead): Promise<LoadedState> {
   // A follower that never polled: the same reads, snapshot then every event after it.
   const { state, replayed } = await new LogFollower(new SqlEventLogSource(db, clusterID, readSnapshot), PAGE).handover();
   if (state === undefined) return { state: undefined, replayed: 0 };
@@ -47,26 +49,24 @@ export async function loadCommittedState(db: Kysely<Database>, clusterID: string
  * a query per channel cost 1,000 round trips for 1,000 channels (~180 ms of a 3.6 s restart
  * under load, docs/performance.md "Restart").
  */
-export async function addMessageAggregates(db: Kysely<Database>, state: ProjectedState): Promise<void> {
+export async function addMessageAggregates(db: PlainRows, state: ProjectedState): Promise<void> {
   const all = [...state.channels.values()];
   for (let i = 0; i < all.length; i += AGG_CHANNELS) {
     const chunk = all.slice(i, i + AGG_CHANNELS);
-    const rows = await db
-      .selectFrom('stan_messages')
-      .select((eb) => ['channel_id', eb.fn.min('seq').as('lo'), eb.fn.max('seq').as('hi'), eb.fn.countAll().as('n'), eb.fn.sum('size').as('b')])
-      .where((eb) => eb.or(chunk.map((ch) => eb.and([eb('channel_id', '=', ch.id), eb('seq', '>', ch.lastSeq)]))))
-      .groupBy('channel_id')
-      .execute();
+    const ranges = chunk.map((ch) => `(channel_id = ${sqlInt(ch.id)} AND seq > ${sqlInt(ch.lastSeq)})`).join(' OR ');
+    const rows = (await db(
+      `SELECT channel_id, MIN(seq) AS lo, MAX(seq) AS hi, COUNT(*) AS n, SUM(size) AS b FROM stan_messages WHERE ${ranges} GROUP BY channel_id`,
+    )) as AggregateRow[];
     const byID = new Map(chunk.map((ch) => [ch.id, ch]));
     for (const agg of rows) {
       const ch = byID.get(num(agg.channel_id));
-      const n = num(agg.n as number | string);
+      const n = num(agg.n);
       if (ch === undefined || n === 0) continue;
       // Same result as folding a MsgStored event per row (rows are contiguous above lastSeq).
-      if (ch.msgCount === 0) ch.firstSeq = num(agg.lo as number | string);
-      ch.lastSeq = num(agg.hi as number | string);
+      if (ch.msgCount === 0) ch.firstSeq = num(agg.lo);
+      ch.lastSeq = num(agg.hi);
       ch.msgCount += n;
-      ch.byteCount += num(agg.b as number | string | null);
+      ch.byteCount += num(agg.b);
     }
   }
 }
@@ -78,7 +78,7 @@ export async function addMessageAggregates(db: Kysely<Database>, state: Projecte
  * timestamp of its newest row (read here anyway): recovery restores it.
  */
 export async function verifyStoredPayloads(
-  db: Kysely<Database>,
+  db: PlainRows,
   cipher: PayloadCipher | undefined,
   channels: Array<{ id: number; name: string; first: number; last: number }>,
 ): Promise<Map<number, number>> {
@@ -86,12 +86,12 @@ export async function verifyStoredPayloads(
   for (let i = 0; i < channels.length; i += PARALLEL) {
     await Promise.all(
       channels.slice(i, i + PARALLEL).map(async (ch) => {
-        const rows = await db
-          .selectFrom('stan_messages')
-          .select(['seq', 'ts', 'data'])
-          .where('channel_id', '=', ch.id)
-          .where('seq', 'in', ch.first === ch.last ? [ch.first] : [ch.first, ch.last])
-          .execute();
+        const seqs = ch.first === ch.last ? sqlInt(ch.first) : `${sqlInt(ch.first)}, ${sqlInt(ch.last)}`;
+        const rows = (await db(`SELECT seq, ts, data FROM stan_messages WHERE channel_id = ${sqlInt(ch.id)} AND seq IN (${seqs})`)) as Array<{
+          seq: number | string;
+          ts: number | string;
+          data: Buffer | Uint8Array;
+        }>;
         for (const r of rows) {
           const seq = num(r.seq);
           if (seq === ch.last) lastTimestamps.set(ch.id, num(r.ts));

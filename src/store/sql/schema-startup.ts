@@ -28,6 +28,7 @@ import {
 } from './schema-check';
 import type { MigrateResult } from './migrator';
 import type { DialectAdapter } from './dialect';
+import { runHints } from '../../launch/run-hints';
 
 /** Rows of a statement without parameters, run on a driver connection. */
 export type RawRows = (sql: string) => Promise<unknown[]>;
@@ -43,12 +44,21 @@ export async function prepareSchemaAtStartup(
 ): Promise<SchemaStatus & { migrated: MigrateResult | null }> {
   if (opts.dialect === 'sqlite' && opts.dir !== undefined) assertNoReferenceFileStore(opts.dir);
   const tables = tableNames(await rows(TABLE_LIST_SQL[opts.dialect]));
-  if (referenceTablesIn(tables).length > 0 || !hasMigrationsTable(tables)) return prepareSchema(knex(), opts);
+  if (referenceTablesIn(tables).length > 0 || !hasMigrationsTable(tables)) return fullWay(knex, opts, 'schema check through Knex');
   const applied = (await rows(MIGRATION_ROWS_SQL)) as MigrationRow[];
   const migrates = opts.dialect === 'sqlite' || opts.autoMigrate;
-  if (migrates && pendingIn(applied, opts).length > 0) return prepareSchema(knex(), opts);
+  if (migrates && pendingIn(applied, opts).length > 0) return fullWay(knex, opts, 'migration');
   // What prepareSchema reports when its migrator found nothing to apply.
   return { ...evaluateSchema(tables, applied, opts), migrated: migrates ? { applied: [], statements: [] } : null };
+}
+
+/**
+ * prepareSchema on Knex (and Umzug for a migration): code the usual restart does not run, so
+ * this run's code cache is not written (src/launch/cache-timing.ts).
+ */
+function fullWay(knex: () => Knex, opts: PrepareSchemaOptions, why: string): Promise<SchemaStatus & { migrated: MigrateResult | null }> {
+  runHints()?.oneOff(why);
+  return prepareSchema(knex(), opts);
 }
 
 /** The start-up schema check of an open store: on its raw reads where it has them. */

@@ -46,6 +46,7 @@ import { loadCommittedState, verifyStoredPayloads } from './recovery';
 import { WarmFollow } from './warm-follow';
 import { RetentionTimer } from './retention';
 import { DatabaseProbe } from './health';
+import { plainRows, type PlainRows } from './plain-reads';
 import { applyBulkToChannel, bulkAppendable, foldBulkRows, writeBulkRows } from './bulk-append';
 import { toError } from '../../errors';
 
@@ -98,6 +99,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   /** Seals message rows when encrypting (its `pool` is the worker pool, undefined otherwise). */
   readonly sealer: RowSealer;
   private readonly probe: DatabaseProbe;
+  private readonly reads: PlainRows;
   /** Following the event log while waiting for the lease (LogFollowingStore), until recover(). */
   private warm: WarmFollow | undefined;
   /** A snapshot started by a bulk append (appendBulk), while it is written. */
@@ -124,7 +126,9 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
       () => this.commit().catch((err: unknown) => this.onError?.(toError(err))),
       this.now,
     );
-    this.probe = new DatabaseProbe(adapter.db);
+    // Plain reads (plain-reads.ts): neither the probe nor the recovery creates Kysely.
+    this.reads = plainRows(adapter);
+    this.probe = new DatabaseProbe(this.reads);
     this.group = new GroupCommit(
       {
         dialect: adapter.name,
@@ -168,7 +172,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   /** LogFollowingStore (contract.ts): keep the state warm until recover() takes over. */
   followLog(o: { intervalMs: number; report: LogFollowReport }): void {
     if (this.warm !== undefined || this.closed) return;
-    this.warm = new WarmFollow(this.adapter.db, this.opts.clusterID, { ...o, readSnapshot: this.adapter.readSnapshot });
+    this.warm = new WarmFollow(this.reads, this.opts.clusterID, { ...o, readSnapshot: this.adapter.readSnapshot });
     this.warm.start();
   }
 
@@ -220,7 +224,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   async recover(): Promise<RecoveredState | null> {
     const warm = this.warm;
     this.warm = undefined;
-    const loaded = warm !== undefined ? await warm.takeOver() : await loadCommittedState(this.adapter.db, this.opts.clusterID, this.adapter.readSnapshot);
+    const loaded = warm !== undefined ? await warm.takeOver() : await loadCommittedState(this.reads, this.opts.clusterID, this.adapter.readSnapshot);
     const state = loaded.state;
     if (state === undefined) return null;
     this.replayedEvents = loaded.replayed;
@@ -228,7 +232,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     if (state.serverInfo === undefined) return null;
     // Opens the oldest and newest row of every channel (key check) and keeps the newest's timestamp.
     const lastTimestamps = await verifyStoredPayloads(
-      this.adapter.db,
+      this.reads,
       this.opts.cipher,
       [...state.channels.values()].filter((c) => c.msgCount > 0).map((c) => ({ id: c.id, name: c.name, first: c.firstSeq, last: c.lastSeq })),
     );

@@ -1,21 +1,28 @@
 /**
  * The FILE store's write thread (sqlite-writer.ts starts it): owns its own SQLite connection
  * to the store's database and writes each batch it receives in one transaction
- * (sqlite-batch.ts), then answers. better-sqlite3 is synchronous, so the commit (statements
- * and, with file_sync, the WAL fsync) blocks this thread only, not the server's event loop.
+ * (sqlite-batch.ts), then answers; it also reads cold pages for a catching-up subscriber
+ * (packed into one transferred buffer, page-pack.ts). better-sqlite3 is synchronous, so the
+ * commit (statements and, with file_sync, the WAL fsync) blocks this thread only, not the
+ * server's event loop.
  *
  * Group commit on the thread: the batches handed over while a transaction was committing are
  * taken together (receiveMessageOnPort) and a run of chained ones (each `after` the one
  * before it) is written in one transaction, one WAL sync for all of them. A chained run whose
  * first batch follows one that did not commit is not written at all ('earlier-failed': the
  * store queues it again behind the failed one). Unchained batches (the halves of a refused
- * batch being isolated) always get a transaction of their own.
+ * batch being isolated) always get a transaction of their own. A page read ends a chained run
+ * and is answered on its own, between two transactions; it leaves the last batch and its
+ * outcome as they were, so a batch chained to the batch before the read still commits only
+ * if that one did.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { SqliteBatchRunner } from './sqlite-batch';
 import { sqliteOptions } from './sqlite-driver';
-import { applySqlitePragmas, type SqliteWriteReply, type SqliteWriteRequest, type SqliteWriterData } from './sqlite-writer';
+import { applySqlitePragmas, type SqlitePageRequest, type SqliteWriteReply, type SqliteWriteRequest, type SqliteWriterData } from './sqlite-writer';
+import { packPageRows, type RawPageRow } from './page-pack';
+import { PAGE_SQL } from './dialect/page-reads';
 
 if (parentPort === null) throw new Error('sqlite-write-worker must run as a worker thread');
 const port: MessagePort = parentPort;
@@ -40,7 +47,8 @@ function describe(err: unknown): { message: string; code?: string } {
 
 /** Batches at most per transaction (bounds one transaction's size when the thread lags far behind). */
 const MAX_GROUP = 64;
-type BatchRequest = Extract<SqliteWriteRequest, { id: number }>;
+type BatchRequest = Extract<SqliteWriteRequest, { plan: object }>;
+type ReadRequest = Extract<SqliteWriteRequest, { read: object }>;
 const queue: SqliteWriteRequest[] = [];
 /** The last batch processed, and whether it committed: a batch `after` it commits only if it did. */
 let lastID = 0;
@@ -64,11 +72,17 @@ function work(): void {
       port.close();
       return;
     }
-    const group = [queue.shift() as BatchRequest];
-    for (let next = queue[0]; next !== undefined && next.close !== true && next.after === group[group.length - 1].id && group.length < MAX_GROUP; next = queue[0]) {
-      group.push(queue.shift() as BatchRequest);
+    const head = queue.shift() as BatchRequest | ReadRequest;
+    if (head.read !== undefined) {
+      answerRead(head);
+    } else {
+      const group = [head];
+      for (let next = queue[0]; next?.plan !== undefined && next.after === group[group.length - 1].id && group.length < MAX_GROUP; next = queue[0]) {
+        group.push(next);
+        queue.shift();
+      }
+      port.postMessage(writeGroup(group));
     }
-    port.postMessage(writeGroup(group));
     drain();
   }
 }
@@ -89,4 +103,24 @@ function writeGroup(group: BatchRequest[]): SqliteWriteReply {
   } catch (err) {
     return { first, last, error: describe(err) };
   }
+}
+
+/** Answers a page read; `lastID` and `lastOk` are left as they were (a read is not a batch). */
+function answerRead(req: ReadRequest): void {
+  try {
+    if (db === undefined) throw new Error('the SQLite write connection is not open');
+    const page = readPage(db, req.read);
+    if (page === null) port.postMessage({ id: req.id, page: null } satisfies SqliteWriteReply);
+    else port.postMessage({ id: req.id, page: page.buffer as ArrayBuffer } satisfies SqliteWriteReply, [page.buffer as ArrayBuffer]);
+  } catch (err) {
+    port.postMessage({ id: req.id, error: describe(err) } satisfies SqliteWriteReply);
+  }
+}
+
+let pageStmt: { all(...params: number[]): unknown[] } | undefined;
+
+/** A cold page's rows, packed into one buffer of its own (page-pack.ts). */
+function readPage(conn: BetterSqlite3.Database, r: SqlitePageRequest): Buffer | null {
+  pageStmt ??= conn.prepare(PAGE_SQL).raw(true);
+  return packPageRows(pageStmt.all(r.channelID, r.from, r.to) as RawPageRow[]);
 }

@@ -33,29 +33,48 @@ export interface SqliteWriterData {
   /** file_sync: synchronous=FULL, else NORMAL. */
   sync: boolean;
 }
+/** A cold page to read (cold-pages.ts): the committed rows of a channel with from <= seq <= to. */
+export interface SqlitePageRequest {
+  channelID: number;
+  from: number;
+  to: number;
+}
 /**
- * Main thread → worker: a batch, or the end. `after`: the ID of the batch handed over just
- * before, still in flight when this one was; this one commits only if that one committed.
+ * Main thread → worker: a batch, a page read, or the end. `after` (batches only): the ID of
+ * the batch handed over just before, still in flight when this one was; this one commits only
+ * if that one committed. A page read takes its ID from the same counter but is never an
+ * `after`: it is answered on its own, between two transactions.
  */
-export type SqliteWriteRequest = { id: number; plan: SqliteBatchPlan; after?: number; close?: undefined } | { close: true; id?: undefined };
+export type SqliteWriteRequest =
+  | { id: number; plan: SqliteBatchPlan; after?: number; read?: undefined; close?: undefined }
+  | { id: number; read: SqlitePageRequest; plan?: undefined; after?: undefined; close?: undefined }
+  | { close: true; id?: undefined };
 /** What a write came to: committed, refused by the FT fence, or not written because the batch before it was not. */
 export type SqliteWriteResult = 'ok' | 'fence-lost' | 'earlier-failed';
 /**
- * Worker → main thread: the batches `first`..`last` (IDs are consecutive) were written in one
- * transaction. On success every one is 'ok'; otherwise `first` gets the result or error and
- * the others 'earlier-failed'.
+ * Worker → main thread. Batches: `first`..`last` (IDs are consecutive: a page read ends a
+ * chained run) were written in one transaction; on success every one is 'ok', otherwise
+ * `first` gets the result or error and the others 'earlier-failed'. A page read: `id` and its
+ * page or error.
  */
 export type SqliteWriteReply =
   | { ready: true }
   | { startError: { message: string; code?: string } }
   | { first: number; last: number; result: SqliteWriteResult }
-  | { first: number; last: number; error: { message: string; code?: string } };
+  | { first: number; last: number; error: { message: string; code?: string } }
+  /** The page packed (page-pack.ts), its buffer transferred; null: no rows. */
+  | { id: number; page: ArrayBuffer | null }
+  | { id: number; error: { message: string; code?: string } };
 
 /** Starts the write thread with its workerData. */
 export type SqliteWriterSpawner = (data: SqliteWriterData) => Worker;
-export function sqliteWriterOptions(data: SqliteWriterData): { workerData: SqliteWriterData; name: string } {
-  return { workerData: data, name: 'stan-sqlite-writer' };
+export function sqliteWriterOptions(data: SqliteWriterData): { workerData: SqliteWriterData; name: string; resourceLimits: { maxYoungGenerationSizeMb: number } } {
+  // A small young generation: the thread's garbage (better-sqlite3's row buffers of the cold
+  // pages it reads, one per row) is short-lived, and V8's default let it grow to ~30-50 MB
+  // of RSS during a catch-up (FILE peak 155 -> 190 MB with the page reads moved here).
+  return { workerData: data, name: 'stan-sqlite-writer', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } };
 }
+const YOUNG_MB = 4;
 
 const WORKER_FILE = path.join(__dirname, 'sqlite-write-worker.js');
 /** The production spawner: the compiled worker file. */
@@ -79,9 +98,35 @@ function writeError(e: { message: string; code?: string }): Error {
   return err;
 }
 
+/** What a reply resolves a waiting call with: a batch's result, or a read page. */
+type ReplyValue = SqliteWriteResult | Buffer | null;
+
+type Waiting = Map<number, { resolve: (r: ReplyValue) => void; reject: (err: Error) => void }>;
+
 interface Running {
   worker: Worker;
-  waiting: Map<number, { resolve: (r: SqliteWriteResult) => void; reject: (err: Error) => void }>;
+  waiting: Waiting;
+}
+
+/** Settles the calls a reply answers: a page read's, or every batch of a written run. */
+function settle(waiting: Waiting, m: SqliteWriteReply): void {
+  if ('id' in m) {
+    const w = waiting.get(m.id);
+    if (w === undefined) return;
+    waiting.delete(m.id);
+    if ('error' in m) w.reject(writeError(m.error));
+    else w.resolve(m.page === null ? null : Buffer.from(m.page));
+    return;
+  }
+  if (!('first' in m)) return;
+  for (let id = m.first; id <= m.last; id++) {
+    const w = waiting.get(id);
+    if (w === undefined) continue;
+    waiting.delete(id);
+    if (id !== m.first) w.resolve('error' in m || m.result !== 'ok' ? 'earlier-failed' : 'ok');
+    else if ('error' in m) w.reject(writeError(m.error));
+    else w.resolve(m.result);
+  }
 }
 
 export class SqliteWriteThread {
@@ -90,7 +135,7 @@ export class SqliteWriteThread {
   private nextID = 1;
   /** The ID of the last batch handed over (0: none yet). */
   private lastID = 0;
-  /** Batches handed over while the worker starts, posted in order once it runs. */
+  /** Batches and page reads handed over while the worker starts, posted in order once it runs. */
   private readonly held: Array<{ send: (run: Running) => void; fail: (err: Error) => void }> = [];
   private closed = false;
 
@@ -107,15 +152,32 @@ export class SqliteWriteThread {
    * commits).
    */
   write(plan: SqliteBatchPlan, chained = false): Promise<SqliteWriteResult> {
-    // IDs are taken in call order and posted in that order (while a worker starts, the
-    // batches wait in `held`). A batch chained to one a dead worker held is refused by the
-    // new worker, which never saw that ID.
+    // A batch chained to one a dead worker held is refused by the new worker, which never
+    // saw that ID.
     const id = this.nextID++;
     const after = chained ? this.lastID : undefined;
     this.lastID = id;
-    if (this.running !== undefined && this.held.length === 0) return this.post(this.running, id, plan, after);
+    return this.ask({ id, plan, after }, planBuffers(plan)) as Promise<SqliteWriteResult>;
+  }
+
+  /**
+   * Reads a cold page on the thread's connection (committed rows only), packed (page-pack.ts);
+   * null when there are none. A catch-up's page reads cost the main thread only the unpacking
+   * (docs/performance.md); they queue behind the batches sent before them. A read is no
+   * batch: `lastID` stays the last batch handed over, the next batch's chain predecessor.
+   */
+  readPage(read: SqlitePageRequest): Promise<Buffer | null> {
+    return this.ask({ id: this.nextID++, read }) as Promise<Buffer | null>;
+  }
+
+  /**
+   * Requests are posted in the order of their IDs, taken in call order (while a worker
+   * starts, they wait in `held`).
+   */
+  private ask(req: SqliteWriteRequest & { id: number }, transfer: ArrayBuffer[] = []): Promise<ReplyValue> {
+    if (this.running !== undefined && this.held.length === 0) return this.post(this.running, req, transfer);
     return new Promise((resolve, reject) => {
-      this.held.push({ send: (run) => this.post(run, id, plan, after).then(resolve, reject), fail: reject });
+      this.held.push({ send: (run) => this.post(run, req, transfer).then(resolve, reject), fail: reject });
       if (this.held.length > 1) return;
       this.start().then(
         (run) => {
@@ -128,12 +190,13 @@ export class SqliteWriteThread {
     });
   }
 
-  private post(run: Running, id: number, plan: SqliteBatchPlan, after: number | undefined): Promise<SqliteWriteResult> {
+  private post(run: Running, req: SqliteWriteRequest & { id: number }, transfer: ArrayBuffer[]): Promise<ReplyValue> {
+    const id = req.id;
     return new Promise((resolve, reject) => {
       run.waiting.set(id, { resolve, reject });
       if (run.waiting.size === 1) run.worker.ref();
       try {
-        run.worker.postMessage({ id, plan, after } satisfies SqliteWriteRequest, planBuffers(plan));
+        run.worker.postMessage(req, transfer);
       } catch (err) {
         run.waiting.delete(id);
         reject(toError(err));
@@ -175,15 +238,7 @@ export class SqliteWriteThread {
       run.waiting.clear();
     };
     worker.on('message', (m: SqliteWriteReply) => {
-      if (!('first' in m)) return;
-      for (let id = m.first; id <= m.last; id++) {
-        const w = run.waiting.get(id);
-        if (w === undefined) continue;
-        run.waiting.delete(id);
-        if (id !== m.first) w.resolve('error' in m || m.result !== 'ok' ? 'earlier-failed' : 'ok');
-        else if ('error' in m) w.reject(writeError(m.error));
-        else w.resolve(m.result);
-      }
+      settle(run.waiting, m);
       if (run.waiting.size === 0) worker.unref();
     });
     // Transient for the store (no SQLite code): the rows are kept and retried by a new worker.

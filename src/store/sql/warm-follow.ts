@@ -3,14 +3,13 @@
  * the lease, and the takeover that ends it: the last tail, the message-row aggregates (message
  * rows are not events) and one log line that says what was replayed.
  */
-import type { Kysely } from 'kysely';
 import { FollowLoop, LogFollower, type FollowTimers } from '../events/log-follower';
 import type { LogFollowReport } from '../contract';
 import { errorText } from '../../errors';
 import { addMessageAggregates, type LoadedState } from './recovery';
 import { SqlEventLogSource } from './event-log-source';
-import type { Database } from './schema';
 import type { SnapshotRead } from './dialect/postgres-copy-out';
+import type { PlainRows } from './plain-reads';
 
 const systemTimers: FollowTimers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -21,7 +20,7 @@ export class WarmFollow {
   private readonly loop: FollowLoop;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: PlainRows,
     clusterID: string,
     private readonly o: { intervalMs: number; report: LogFollowReport; timers?: FollowTimers; readSnapshot?: SnapshotRead },
   ) {

@@ -14,13 +14,14 @@ import type { Database } from '../schema';
 import type { Dialect, DialectName } from './types';
 import type { PageRead } from './page-reads';
 import type { SnapshotRead } from './postgres-copy-out';
+import type { DirectEventInsert } from './event-insert';
 import type { SqliteWriteThread } from '../sqlite-writer';
 import type { SqliteConnectionSource } from '../sqlite-connection';
 import { postgres } from './postgres';
 import { mysql } from './mysql';
 import { sqlite } from './sqlite';
 
-export type { CommitErrorKind, Dialect, DialectName } from './types';
+export type { CommitErrorKind, Dialect, DialectName, EventRowValues } from './types';
 
 const DIALECTS: Readonly<Record<DialectName, Dialect>> = { postgres, mysql, sqlite };
 
@@ -50,6 +51,11 @@ export interface DialectAdapter {
    * (the start-up's schema check, schema-startup.ts), where open.
    */
   readonly rawRows?: (sql: string) => Promise<unknown[]>;
+  /**
+   * Event rows committed without Knex (event-insert.ts), offered only until Knex is made:
+   * a start-up's first commits (the first connect's registration) then need no Knex.
+   */
+  readonly directEvents?: DirectEventInsert;
   /** SQLite only, when opened with a write thread: group commits go there (sqlite-writer.ts). */
   readonly writeThread?: SqliteWriteThread;
   /** SQLite: the main thread's writer connection, Knex's pool too (sqlite-connection.ts). */

@@ -69,22 +69,29 @@ export function statementSizes(data: readonly Buffer[], maxStatementBytes: numbe
 export function executeMessageRows(knex: Knex, trx: Knex.Transaction | undefined, rows: readonly MsgRowKey[], data: readonly Buffer[], maxStatementBytes: number): Promise<void> {
   const sizes = statementSizes(data, maxStatementBytes);
   if (trx === undefined && sizes.length > 1) return knex.transaction((t) => executeMessageRows(knex, t, rows, data, maxStatementBytes));
-  return onConnection<MysqlConnection, void>(knex, trx, async (conn) => {
-    let i = 0;
-    for (const n of sizes) {
-      const values = new Array<number | string | Buffer>(5 * n);
-      for (let k = 0; k < n; k++) {
-        const m = rows[i + k];
-        values[5 * k] = m.channel_id;
-        values[5 * k + 1] = m.seq;
-        // As text: the value stored is then the one the text INSERTs (the import's, a retry's)
-        // store for the same double (its shortest decimal form), not the double's exact value.
-        values[5 * k + 2] = String(m.ts);
-        values[5 * k + 3] = m.size;
-        values[5 * k + 4] = data[i + k];
-      }
-      i += n;
-      await new Promise<void>((resolve, reject) => conn.execute(insertText(n), values, (err) => (err === null ? resolve() : reject(err))));
+  return onConnection<MysqlConnection, void>(knex, trx, (conn) => executeSized(conn, sizes, rows, data));
+}
+
+/** The same inside the transaction open on a raw connection (direct-tx.ts). */
+export function executeMessageRowsOn(conn: unknown, rows: readonly MsgRowKey[], data: readonly Buffer[], maxStatementBytes: number): Promise<void> {
+  return executeSized(conn as MysqlConnection, statementSizes(data, maxStatementBytes), rows, data);
+}
+
+async function executeSized(conn: MysqlConnection, sizes: readonly number[], rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
+  let i = 0;
+  for (const n of sizes) {
+    const values = new Array<number | string | Buffer>(5 * n);
+    for (let k = 0; k < n; k++) {
+      const m = rows[i + k];
+      values[5 * k] = m.channel_id;
+      values[5 * k + 1] = m.seq;
+      // As text: the value stored is then the one the text INSERTs (the import's, a retry's)
+      // store for the same double (its shortest decimal form), not the double's exact value.
+      values[5 * k + 2] = String(m.ts);
+      values[5 * k + 3] = m.size;
+      values[5 * k + 4] = data[i + k];
     }
-  });
+    i += n;
+    await new Promise<void>((resolve, reject) => conn.execute(insertText(n), values, (err) => (err === null ? resolve() : reject(err))));
+  }
 }

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { insertWide } from './mysql-bulk';
 import { executeMessageRows } from './mysql-rows';
+import { mysqlDirectTx } from './mysql-direct';
 import { errField, type CommitErrorKind, type Dialect } from './types';
 
 /** MySQL/MariaDB error numbers (server error reference). */
@@ -43,6 +44,7 @@ export const mysql: Dialect = {
   bulkLanes: 1,
   bulkInsertMessages: insertWide,
   writeMessageRows: executeMessageRows,
+  directTx: mysqlDirectTx,
   nowMs: '(CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED))',
   /** MariaDB only (seconds; counts inside write transactions); MySQL has none (docs/ft.md). */
   async idleTxGuard(knex: Knex, ttlMs: number): Promise<string | undefined> {

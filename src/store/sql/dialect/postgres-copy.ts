@@ -234,3 +234,8 @@ export function copyMessageRows(knex: Knex, trx: Knex.Transaction | undefined, r
   const chunks = encodeRowsCopyBinary(rows, data);
   return onConnection<PgClient, void>(knex, trx, (client) => runCopy(client, COPY_MESSAGES_SQL, chunks));
 }
+
+/** The same COPY on a raw connection (direct-tx.ts: inside its open transaction). */
+export function copyMessageRowsOn(client: unknown, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
+  return runCopy(client as PgClient, COPY_MESSAGES_SQL, encodeRowsCopyBinary(rows, data));
+}

@@ -12,7 +12,7 @@
  */
 import type { Knex } from 'knex';
 import { onConnection } from './connection';
-import { copyMessageRows } from './postgres-copy';
+import { copyMessageRows, copyMessageRowsOn } from './postgres-copy';
 import type { MsgRowKey } from './types';
 
 /** Batches of at most this many rows are one prepared INSERT (one statement name per count). */
@@ -39,6 +39,16 @@ function insertStatement(n: number): { name: string; text: string } {
 /** The message rows inside `trx`, or autocommitted on a pooled connection (one statement: all or none). */
 export function writePgMessageRows(knex: Knex, trx: Knex.Transaction | undefined, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
   if (rows.length > PG_PREPARED_MAX_ROWS) return copyMessageRows(knex, trx, rows, data);
+  return onConnection<PgQueryClient, void>(knex, trx, (client) => insertPrepared(client, rows, data));
+}
+
+/** The same on a raw connection (direct-tx.ts: inside its open transaction). */
+export function writePgMessageRowsOn(client: unknown, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
+  if (rows.length > PG_PREPARED_MAX_ROWS) return copyMessageRowsOn(client, rows, data);
+  return insertPrepared(client as PgQueryClient, rows, data);
+}
+
+async function insertPrepared(client: PgQueryClient, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
   const { name, text } = insertStatement(rows.length);
   const values = new Array<string | number | Buffer>(5 * rows.length);
   for (let i = 0; i < rows.length; i++) {
@@ -52,7 +62,5 @@ export function writePgMessageRows(knex: Knex, trx: Knex.Transaction | undefined
     values[5 * i + 3] = m.size;
     values[5 * i + 4] = data[i];
   }
-  return onConnection<PgQueryClient, void>(knex, trx, async (client) => {
-    await client.query({ name, text, values });
-  });
+  await client.query({ name, text, values });
 }

@@ -1,6 +1,7 @@
 /** PostgreSQL: SQLSTATE classes, clock_timestamp(), idle_in_transaction_session_timeout. */
 import { copyMessages } from './postgres-copy';
 import { writePgMessageRows } from './postgres-rows';
+import { pgDirectTx } from './postgres-direct';
 import { errField, type CommitErrorKind, type Dialect } from './types';
 
 /** PostgreSQL SQLSTATE classes and codes (Appendix A of the PostgreSQL manual). */
@@ -21,6 +22,7 @@ export const postgres: Dialect = {
   // loaded machine: 11.1 s with one session, 9.6 s with two)
   bulkLanes: 2,
   bulkInsertMessages: (trx, channelID, rows) => copyMessages(trx, channelID, rows),
+  directTx: pgDirectTx,
   nowMs: '(CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT))',
   // SET LOCAL: this transaction only.
   idleTxGuard: (_knex, ttlMs) => Promise.resolve(`SET LOCAL idle_in_transaction_session_timeout = ${ttlMs}`),

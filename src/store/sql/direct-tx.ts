@@ -1,0 +1,83 @@
+/**
+ * An unfenced group commit's transaction (batch-writer.ts) run on a raw connection taken from
+ * Knex's writer pool, with the statements sent by the driver itself (DirectTxDriver): BEGIN,
+ * the event rows, the message rows, COMMIT — the same statements and round trips as through
+ * `knex.transaction`, without its per-transaction objects (a Transaction emitter, a
+ * transaction client and a Knex instance made for it, the query builder's compile of the
+ * event INSERT, BEGIN/COMMIT through the runner). Measured: docs/performance.md
+ * ("Group commits without Knex's transaction objects").
+ *
+ * Pipelining (commit-flights.ts) is unchanged: `gate.ready()` once the event rows are
+ * written (their IDs are assigned), COMMIT only after `gate.mayCommit()`, ROLLBACK when it
+ * rejects or any statement failed.
+ */
+import type { Knex } from 'knex';
+import { onConnection } from './dialect/connection';
+import type { DirectTxDriver, EventRowValues, MsgRowKey } from './dialect/types';
+
+export interface DirectBatch {
+  readonly events: readonly EventRowValues[];
+  /** Event rows per INSERT at most. */
+  readonly eventsPerInsert: number;
+  readonly rows: readonly MsgRowKey[];
+  /** `data[i]`: row i's data column. */
+  readonly data: readonly Buffer[];
+  readonly maxStatementBytes: number;
+}
+
+/** What the transaction needs of batch-writer.ts's CommitGate (pipelining). */
+interface Gate {
+  ready(): void;
+  mayCommit(): Promise<void>;
+}
+
+/** Knex marks a connection it must not hand out again this way (its pool validates it first). */
+interface DisposableConnection {
+  __knex__disposed?: unknown;
+}
+
+/** Writes `b` in one transaction; resolves once it committed, rejects with nothing of it committed (or the COMMIT's answer lost). */
+export function writeDirect(knex: Knex, driver: DirectTxDriver, b: DirectBatch, gate: Gate | undefined): Promise<void> {
+  return onConnection<unknown, void>(knex, undefined, async (conn) => {
+    await driver.run(conn, 'BEGIN');
+    try {
+      await insertEvents(driver, conn, b.events, b.eventsPerInsert);
+      gate?.ready();
+      if (b.rows.length > 0) await driver.writeRows(conn, b.rows, b.data, b.maxStatementBytes);
+      await gate?.mayCommit();
+      await driver.run(conn, 'COMMIT');
+    } catch (err) {
+      await rollback(driver, conn, err);
+      throw err;
+    }
+  });
+}
+
+/** The event rows in order, at most `perInsert` per statement. */
+async function insertEvents(driver: DirectTxDriver, conn: unknown, events: readonly EventRowValues[], perInsert: number): Promise<void> {
+  for (let k = 0; k < events.length; k += perInsert) {
+    const n = Math.min(perInsert, events.length - k);
+    const values = new Array<number | Buffer | null>(3 * n);
+    for (let r = 0; r < n; r++) {
+      const e = events[k + r];
+      values[3 * r] = e.kind;
+      values[3 * r + 1] = e.channel_id;
+      values[3 * r + 2] = e.body;
+    }
+    await driver.insertEvents(conn, n, values);
+  }
+}
+
+/**
+ * Ends the failed transaction before the connection goes back to the pool. ROLLBACK after a
+ * failed COMMIT is harmless (no transaction: a warning). When ROLLBACK fails too, the
+ * connection's state is unknown: it is marked so that the pool closes it instead of handing it
+ * out inside a transaction.
+ */
+async function rollback(driver: DirectTxDriver, conn: unknown, cause: unknown): Promise<void> {
+  try {
+    await driver.run(conn, 'ROLLBACK');
+  } catch {
+    (conn as DisposableConnection).__knex__disposed = cause instanceof Error ? cause : new Error('group commit: ROLLBACK failed');
+  }
+}
