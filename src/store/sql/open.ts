@@ -17,6 +17,7 @@ import { loadPg } from './load-pg';
 import { mysqlPageRead, pgPageRead, sqlitePageRead, threadPageRead, type PageRead } from './dialect/page-reads';
 import { pgSnapshotRead, type SnapshotRead } from './dialect/postgres-copy-out';
 import type { RawRows } from './schema-startup';
+import type { PlainRowsMulti } from './plain-reads';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 import { SqliteWriterConnection } from './sqlite-connection';
 import { onConnection } from './dialect/connection';
@@ -54,6 +55,11 @@ export interface OpenSqliteOptions {
 
 export const SQLITE_FILE = 'stan.db';
 
+/** A pg result as rawRowsMulti reads it (pg answers several statements with one per statement). */
+interface PgResult {
+  rows: unknown[];
+}
+
 /** How an adapter's Knex and Kysely are made, on first use (see LazyParts). */
 interface AdapterParts {
   name: DialectName;
@@ -64,6 +70,7 @@ interface AdapterParts {
   /** PostgreSQL: the newest snapshot by COPY binary (postgres-copy-out.ts). */
   readSnapshot?: SnapshotRead;
   rawRows: RawRows;
+  rawRowsMulti: PlainRowsMulti;
   /**
    * Settled before anything is closed: the writer's warm-up (warmWriter). A connection still
    * being opened for it when Knex is destroyed was never given back to the pool, and the pool's
@@ -120,6 +127,7 @@ function adapter(p: AdapterParts): DialectAdapter {
     sqliteWriter: p.sqliteWriter,
     readPage: p.readPage,
     rawRows: p.rawRows,
+    rawRowsMulti: p.rawRowsMulti,
     readSnapshot: p.readSnapshot,
     maxRowsPerInsert: (columns) => Math.max(1, Math.min(dialect.maxRowsPerInsert, Math.floor(dialect.maxParams / columns))),
     close: async () => {
@@ -189,6 +197,12 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
       await first;
       return (await readerPool.query(sql)).rows as unknown[];
     };
+    // The simple-query protocol takes several statements in one message and answers each.
+    const rawRowsMulti: PlainRowsMulti = async (sqls) => {
+      await first;
+      const r = (await readerPool.query(sqls.join(';\n'))) as unknown as PgResult | PgResult[];
+      return (Array.isArray(r) ? r : [r]).map((x) => x.rows);
+    };
     const db = (): Kysely<Database> => new (kyselyModule().Kysely)<Database>({ dialect: new (kyselyModule().PostgresDialect)({ pool: readerPool }) });
     const readPage = pgPageRead(readerPool);
     const readSnapshot = pgSnapshotRead(readerPool);
@@ -220,10 +234,10 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
       // (its `connectionPool`); Knex does not own that pool, so closing ends it.
       const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
       const knex = (): Knex => knexModule()({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, warming, directEvents, warmUp, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
+      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, directEvents, warmUp, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
     } else {
       const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, warming, directEvents, warmUp, extraClose: endReaders });
+      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, directEvents, warmUp, extraClose: endReaders });
     }
     return a;
   }
@@ -241,7 +255,10 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     if (setVars.length === 0) return done(null, c);
     c.query(`SET ${setVars.join(', ')}`, (err) => done(err, c));
   };
-  const pool = mysql.createPool({ ...cfg, connectionLimit: readers });
+  // Multi-statement queries on the readers only, for our own fixed statements without user
+  // text (plain-reads.ts): the recovery's first reads in one round trip. Every other statement
+  // on this pool binds its values (escaped by mysql2), so nothing can be chained into them.
+  const pool = mysql.createPool({ ...cfg, connectionLimit: readers, multipleStatements: true });
   if (setVars.length > 0) pool.on('connection', (c) => c.query(`SET ${setVars.join(', ')}`));
   // The server's packet limit, so batches never exceed it. Its connection (the readers'
   // first) is set up while Knex initialises; the schema check reads on it next.
@@ -271,6 +288,11 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     maxStatementBytes: Math.floor(maxPacket * 0.8),
     readPage: mysqlPageRead(pool),
     rawRows: async (sql) => (await pool.promise().query(sql))[0] as unknown[],
+    // Several statements answer with one array of rows per statement, one with its rows.
+    rawRowsMulti: async (sqls) => {
+      const [r] = await pool.promise().query(sqls.join(';\n'));
+      return (sqls.length === 1 ? [r] : r) as unknown[][];
+    },
     warming: () => warm,
     // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
     // Knex, once made, is destroyed by the adapter's close().
@@ -306,6 +328,7 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
     maxStatementBytes: Infinity,
     readPage: sqlitePageRead(reader),
     rawRows: async (sql: string) => reader.prepare(sql).all(),
+    rawRowsMulti: async (sqls: readonly string[]) => sqls.map((sql) => reader.prepare(sql).all()),
     sqliteWriter: writer,
     // Kysely closes the reader when it is destroyed; until it exists, closing closes it here.
     extraClose: async () => {
