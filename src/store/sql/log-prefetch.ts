@@ -37,22 +37,22 @@ export interface PrefetchedLog {
 }
 
 /**
- * One round trip; undefined when it failed (the reads one at a time then report the error as
- * before). `withBody`: read the snapshot's body in the same statement.
+ * One round trip. `withBody`: read the snapshot's body in the same statement.
+ *
+ * A failure is the recovery's failure, not retried one statement at a time: the schema check
+ * has just found every table, so what fails here (the connection lost, a query cancelled by a
+ * DBA, a table dropped meanwhile) fails the same way and with the same database error one
+ * statement at a time; retrying would only wait again where a start-up must stop (a recovery
+ * whose lock wait was cancelled would queue behind the same lock).
  */
-export async function prefetchLog(multi: PlainRowsMulti, page: number, withBody: boolean): Promise<PrefetchedLog | undefined> {
-  let r: unknown[][];
-  try {
-    r = await multi([
-      SERVER_ROW_SQL,
-      withBody ? NEWEST_SNAPSHOT_SQL : SNAPSHOT_MARK_SQL,
-      `SELECT event_id, kind, body FROM stan_events WHERE event_id > ${MARK_EXPR} ORDER BY event_id LIMIT ${sqlInt(page)}`,
-      SNAPSHOT_MARK_SQL,
-      `SELECT COUNT(*) AS n, MAX(event_id) AS hi FROM stan_events WHERE event_id > ${MARK_EXPR}`,
-    ]);
-  } catch {
-    return undefined;
-  }
+export async function prefetchLog(multi: PlainRowsMulti, page: number, withBody: boolean): Promise<PrefetchedLog> {
+  const r = await multi([
+    SERVER_ROW_SQL,
+    withBody ? NEWEST_SNAPSHOT_SQL : SNAPSHOT_MARK_SQL,
+    `SELECT event_id, kind, body FROM stan_events WHERE event_id > ${MARK_EXPR} ORDER BY event_id LIMIT ${sqlInt(page)}`,
+    SNAPSHOT_MARK_SQL,
+    `SELECT COUNT(*) AS n, MAX(event_id) AS hi FROM stan_events WHERE event_id > ${MARK_EXPR}`,
+  ]);
   const [server] = r[0] as ServerRow[];
   const [snapshot] = r[1] as SnapshotRow[];
   const mark = snapshot === undefined ? 0 : num(snapshot.last_event_id);

@@ -21,8 +21,8 @@ export type PlainRows = (sql: string) => Promise<unknown[]>;
  * Rows of several statements without parameters, sent in one round trip where the driver can
  * (PostgreSQL's simple-query protocol, MySQL/MariaDB multi-statement queries; SQLite, in
  * process, runs them one after the other): one array of rows per statement, in order. Rejects
- * when any statement fails; callers then read one statement at a time, the way that reports
- * the error as it always did.
+ * with the database's error when any statement fails (the same error that statement alone
+ * gives).
  */
 export type PlainRowsMulti = (sqls: readonly string[]) => Promise<unknown[][]>;
 
