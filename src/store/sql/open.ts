@@ -21,6 +21,7 @@ import type { PlainRowsMulti } from './plain-reads';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 import { SqliteWriterConnection } from './sqlite-connection';
 import { onConnection } from './dialect/connection';
+import { runHints } from '../../launch/run-hints';
 import { sqliteOptions } from './sqlite-driver';
 import { mysqlEventInsert, pgEventInsert, type DirectEventInsert } from './dialect/event-insert';
 
@@ -108,7 +109,12 @@ function adapter(p: AdapterParts): DialectAdapter {
           await direct(rows);
           if (warmScheduled || p.warmUp === undefined) return;
           warmScheduled = true;
-          setTimeout(p.warmUp, WARM_UP_AFTER_FIRST_COMMIT_MS).unref();
+          const warmUp = p.warmUp;
+          setTimeout(() => {
+            // Knex is not start-up code: the launcher's code cache is written without it.
+            runHints()?.beyondStartup();
+            warmUp();
+          }, WARM_UP_AFTER_FIRST_COMMIT_MS).unref();
         };
   return {
     name: p.name,
