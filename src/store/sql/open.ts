@@ -12,7 +12,7 @@ import type { Kysely } from 'kysely';
 import type BetterSqlite3Module from 'better-sqlite3';
 import type { Database } from './schema';
 import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
-import type { SqlDriver } from './dsn-common';
+import type { SqlConnectionConfig, SqlDriver } from './dsn-common';
 import { loadPg } from './load-pg';
 import { mysqlPageRead, pgPageRead, sqlitePageRead, threadPageRead, type PageRead } from './dialect/page-reads';
 import { pgSnapshotRead, type SnapshotRead } from './dialect/postgres-copy-out';
@@ -186,67 +186,77 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   const dsn = await import('./dsn');
   const readers = o.maxOpenConns > 0 ? o.maxOpenConns : 10;
   const conn = dsn.parseDataSource(o.driver, o.source);
-  if (o.driver === 'postgres') {
-    const pg = loadPg();
-    // BIGINT (int8) columns: numbers, not strings (our values stay below 2^53 except ns
-    // timestamps, which lose sub-microsecond precision only).
-    pg.types.setTypeParser(20, (v: string) => Number(v));
-    const cfg = dsn.toPgConfig(conn);
-    const { openPgPool } = await import('./pg-multihost');
-    const readerPool = openPgPool(pg, conn, cfg, { max: readers });
-    // The readers' first connection is set up (TCP, authentication: ~5-15 ms here) while
-    // Knex initialises below; the start-up's schema check then runs on it
-    // (rawRows), and the recovery reads on it. A failure is left to the first read to report.
-    const first = readerPool.connect().then((c) => c.release(), () => undefined);
-    const rawRows: RawRows = async (sql) => {
-      // Not beside the first connection while it is set up: the pool would open another.
+  return o.driver === 'postgres' ? openPostgres(dsn, conn, readers) : openMysql(dsn, conn, readers);
+}
+
+/** The dsn module (loaded by openSql on first use). */
+type DsnModule = typeof import('./dsn');
+
+/** PostgreSQL: the readers' pool (its first connection started at once), Knex on first use. */
+async function openPostgres(dsn: DsnModule, conn: SqlConnectionConfig, readers: number): Promise<DialectAdapter> {
+  const pg = loadPg();
+  // BIGINT (int8) columns: numbers, not strings (our values stay below 2^53 except ns
+  // timestamps, which lose sub-microsecond precision only).
+  pg.types.setTypeParser(20, (v: string) => Number(v));
+  const cfg = dsn.toPgConfig(conn);
+  const { openPgPool } = await import('./pg-multihost');
+  const readerPool = openPgPool(pg, conn, cfg, { max: readers });
+  // The readers' first connection is set up (TCP, authentication: ~5-15 ms here) while
+  // Knex initialises below; the start-up's schema check then runs on it
+  // (rawRows), and the recovery reads on it. A failure is left to the first read to report.
+  const first = readerPool.connect().then((c) => c.release(), () => undefined);
+  const rawRows: RawRows = async (sql) => {
+    // Not beside the first connection while it is set up: the pool would open another.
+    await first;
+    return (await readerPool.query(sql)).rows as unknown[];
+  };
+  // The simple-query protocol takes several statements in one message and answers each.
+  const rawRowsMulti: PlainRowsMulti = async (sqls) => {
+    await first;
+    const r = (await readerPool.query(sqls.join(';\n'))) as unknown as PgResult | PgResult[];
+    return (Array.isArray(r) ? r : [r]).map((x) => x.rows);
+  };
+  const db = (): Kysely<Database> => new (kyselyModule().Kysely)<Database>({ dialect: new (kyselyModule().PostgresDialect)({ pool: readerPool }) });
+  const readPage = pgPageRead(readerPool);
+  const readSnapshot = pgSnapshotRead(readerPool);
+  // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
+  let kyselyMade = false;
+  const makeDb = (): Kysely<Database> => {
+    kyselyMade = true;
+    return db();
+  };
+  const endReaders = async (): Promise<void> => {
+    if (!kyselyMade) await readerPool.end();
+  };
+  let a: DialectAdapter;
+  // Set right after the adapter exists (its Knex is what the warm-up opens a connection of).
+  let warm: Promise<void> = Promise.resolve();
+  const warming = (): Promise<void> => warm;
+  const warmUp = (): void => {
+    warm = warmWriter(a.knex);
+  };
+  // Not beside the first connection while it is set up, as rawRows.
+  const directEvents = pgEventInsert({
+    query: async (text, values) => {
       await first;
-      return (await readerPool.query(sql)).rows as unknown[];
-    };
-    // The simple-query protocol takes several statements in one message and answers each.
-    const rawRowsMulti: PlainRowsMulti = async (sqls) => {
-      await first;
-      const r = (await readerPool.query(sqls.join(';\n'))) as unknown as PgResult | PgResult[];
-      return (Array.isArray(r) ? r : [r]).map((x) => x.rows);
-    };
-    const db = (): Kysely<Database> => new (kyselyModule().Kysely)<Database>({ dialect: new (kyselyModule().PostgresDialect)({ pool: readerPool }) });
-    const readPage = pgPageRead(readerPool);
-    const readSnapshot = pgSnapshotRead(readerPool);
-    // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
-    let kyselyMade = false;
-    const makeDb = (): Kysely<Database> => {
-      kyselyMade = true;
-      return db();
-    };
-    const endReaders = async (): Promise<void> => {
-      if (!kyselyMade) await readerPool.end();
-    };
-    let a: DialectAdapter;
-    // Set right after the adapter exists (its Knex is what the warm-up opens a connection of).
-    let warm: Promise<void> = Promise.resolve();
-    const warming = (): Promise<void> => warm;
-    const warmUp = (): void => {
-      warm = warmWriter(a.knex);
-    };
-    // Not beside the first connection while it is set up, as rawRows.
-    const directEvents = pgEventInsert({
-      query: async (text, values) => {
-        await first;
-        return readerPool.query(text, values);
-      },
-    });
-    if (dsn.needsHostWalk(conn)) {
-      // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients
-      // (its `connectionPool`); Knex does not own that pool, so closing ends it.
-      const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
-      const knex = (): Knex => knexModule()({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, directEvents, warmUp, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
-    } else {
-      const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, directEvents, warmUp, extraClose: endReaders });
-    }
-    return a;
+      return readerPool.query(text, values);
+    },
+  });
+  if (dsn.needsHostWalk(conn)) {
+    // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients
+    // (its `connectionPool`); Knex does not own that pool, so closing ends it.
+    const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
+    const knex = (): Knex => knexModule()({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+    a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, directEvents, warmUp, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
+  } else {
+    const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+    a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, directEvents, warmUp, extraClose: endReaders });
   }
+  return a;
+}
+
+/** MySQL/MariaDB: the readers' pool, its first connection reading max_allowed_packet; Knex on first use. */
+async function openMysql(dsn: DsnModule, conn: SqlConnectionConfig, readers: number): Promise<DialectAdapter> {
   const mysql = await import('mysql2');
   // tls=preferred: TLS when the server offers it, plain otherwise (as the Go driver).
   const resolved = await dsn.resolvePreferredTls(conn);
