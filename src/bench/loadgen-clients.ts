@@ -23,7 +23,7 @@ import {
   guidCounter,
   ldField,
   msgProtoSequence,
-  readVarint,
+  varintAt,
   td,
   te,
   writeGuidCounter,
@@ -149,7 +149,7 @@ export class Publisher {
     let pos = 0;
     while (pos < data.length) {
       const tag = data[pos++];
-      const [len, p] = readVarint(data, pos);
+      const [len, p] = varintAt(data, pos);
       pos = p;
       if (tag === 0x0a && len === GUID_LEN) idx = guidCounter(data, pos);
       else if (tag === 0x12) this.errors.push(td.decode(data.subarray(pos, pos + len)));

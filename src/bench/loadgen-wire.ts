@@ -3,6 +3,7 @@
  * except its 22-byte guid, whose last digits are a counter that PubAcks are matched by.
  */
 import { varintSize, writeVarint } from '../protocol/fast';
+import { readVarint, VARINT_TRUNCATED, varintEnd } from '../protocol/varint';
 
 /** Length-delimited field (wire type 2). */
 export function ldField(field: number, bytes: Uint8Array): Uint8Array {
@@ -51,29 +52,24 @@ export function writeGuidCounter(buf: Uint8Array, off: number, n: number): void 
 }
 
 /** Reads a varint at buf[pos]; returns [value, newPos]. Values up to 2^53. */
-export function readVarint(buf: Uint8Array, pos: number): [number, number] {
-  let v = 0;
-  let mul = 1;
-  for (;;) {
-    const b = buf[pos++];
-    if (b === undefined) throw new Error('truncated varint');
-    v += (b & 0x7f) * mul;
-    if (b < 0x80) return [v, pos];
-    mul *= 128;
-  }
+export function varintAt(buf: Uint8Array, pos: number): [number, number] {
+  const v = readVarint(buf, pos, buf.length);
+  if (v === VARINT_TRUNCATED) throw new Error('truncated varint');
+  if (v < 0) throw new Error('varint longer than 10 bytes');
+  return [v, varintEnd.pos];
 }
 
 /** Extracts MsgProto.sequence (field 1) without decoding the rest. */
 export function msgProtoSequence(buf: Uint8Array): number {
   let pos = 0;
   while (pos < buf.length) {
-    const [tag, p] = readVarint(buf, pos);
+    const [tag, p] = varintAt(buf, pos);
     pos = p;
     const wt = tag & 7;
-    if (tag >>> 3 === 1 && wt === 0) return readVarint(buf, pos)[0];
-    if (wt === 0) pos = readVarint(buf, pos)[1];
+    if (tag >>> 3 === 1 && wt === 0) return varintAt(buf, pos)[0];
+    if (wt === 0) pos = varintAt(buf, pos)[1];
     else if (wt === 2) {
-      const [len, p2] = readVarint(buf, pos);
+      const [len, p2] = varintAt(buf, pos);
       pos = p2 + len;
     } else if (wt === 5) pos += 4;
     else if (wt === 1) pos += 8;
