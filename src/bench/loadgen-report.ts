@@ -17,8 +17,8 @@ export interface LoadResult {
   errors: string[];
 }
 
-export function groupRate(samples: Sample[]): number {
-  if (samples.length === 0) return 0;
+/** The samples' messages and the span from the first start to the last end. */
+function extent(samples: Sample[]): { msgs: number; start: bigint; end: bigint } {
   let msgs = 0;
   let start = samples[0].startNs;
   let end = samples[0].endNs;
@@ -27,6 +27,12 @@ export function groupRate(samples: Sample[]): number {
     if (s.startNs < start) start = s.startNs;
     if (s.endNs > end) end = s.endNs;
   }
+  return { msgs, start, end };
+}
+
+export function groupRate(samples: Sample[]): number {
+  if (samples.length === 0) return 0;
+  const { msgs, start, end } = extent(samples);
   const secs = Number(end - start) / 1e9;
   return secs > 0 ? msgs / secs : 0;
 }
@@ -37,14 +43,7 @@ function fmtDuration(ns: bigint): string {
 }
 
 function statLine(samples: Sample[], rate: number, size: number): string {
-  let msgs = 0;
-  let start = samples[0].startNs;
-  let end = samples[0].endNs;
-  for (const s of samples) {
-    msgs += s.msgs;
-    if (s.startNs < start) start = s.startNs;
-    if (s.endNs > end) end = s.endNs;
-  }
+  const { msgs, start, end } = extent(samples);
   const mb = (rate * size) / (1024 * 1024);
   return `${Math.round(rate)} msgs/sec ~ ${mb.toFixed(2)} MB/sec (${msgs} msgs in ${fmtDuration(end - start)})`;
 }

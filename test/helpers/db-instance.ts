@@ -202,6 +202,17 @@ export abstract class BaseInstance implements DbInstance {
   /** Resolves once the server answers a real query. */
   protected abstract probe(): Promise<void>;
 
+  /** Runs `init` on a new instance; an instance that fails to start is removed again. */
+  protected static async startOrRemove<T extends BaseInstance>(inst: T, init: () => Promise<void>): Promise<T> {
+    try {
+      await init();
+      return inst;
+    } catch (err) {
+      await inst.destroy().catch(() => undefined);
+      throw err;
+    }
+  }
+
   logTail(lines = 30): string {
     return tail(this.logFile, lines);
   }

@@ -42,16 +42,9 @@ export class MariaInstance extends BaseInstance {
     return `mysql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${this.host}:${this.port}/${encodeURIComponent(database)}`;
   }
 
-  static async start(opts: DbStartOptions = {}): Promise<MariaInstance> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-maria-'));
-    const inst = new MariaInstance(dir);
-    try {
-      await inst.init(tlsOptions(opts));
-      return inst;
-    } catch (err) {
-      await inst.destroy().catch(() => undefined);
-      throw err;
-    }
+  static start(opts: DbStartOptions = {}): Promise<MariaInstance> {
+    const inst = new MariaInstance(fs.mkdtempSync(path.join(os.tmpdir(), 'stan-maria-')));
+    return BaseInstance.startOrRemove(inst, () => inst.init(tlsOptions(opts)));
   }
 
   protected async installDb(): Promise<void> {

@@ -52,16 +52,9 @@ export class PgInstance extends BaseInstance {
     return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${this.host}:${this.port}/${encodeURIComponent(database)}?sslmode=disable`;
   }
 
-  static async start(opts: DbStartOptions = {}): Promise<PgInstance> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-pg-'));
-    const inst = new PgInstance(dir);
-    try {
-      await inst.init(tlsOptions(opts));
-      return inst;
-    } catch (err) {
-      await inst.destroy().catch(() => undefined);
-      throw err;
-    }
+  static start(opts: DbStartOptions = {}): Promise<PgInstance> {
+    const inst = new PgInstance(fs.mkdtempSync(path.join(os.tmpdir(), 'stan-pg-')));
+    return BaseInstance.startOrRemove(inst, () => inst.init(tlsOptions(opts)));
   }
 
   protected chown(p: string): void {

@@ -9,19 +9,7 @@ import { EventKind, type StoreEvent } from '../../src/store/events/events';
 import { emptyState, evolve } from '../../src/store/events/projection';
 import { toRecovered } from '../../src/store/events/to-recovered';
 import { SNAPSHOT_VERSION, SnapshotFormatError, decodeSnapshot, encodeSnapshot } from '../../src/store/events/snapshot';
-import {
-  fold,
-  init,
-  connect,
-  closeClient,
-  channel,
-  sub,
-  created,
-  updated,
-  deleted,
-  sent,
-  acked,
-} from '../helpers/projection-events';
+import { fold, init, connect, closeClient, channel, sub, created, updated, deleted, sent, acked } from '../helpers/projection-events';
 
 // ------------------------------------------------------------------ snapshots
 

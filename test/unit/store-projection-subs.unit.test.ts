@@ -9,22 +9,7 @@ import { EventKind, type StoreEvent } from '../../src/store/events/events';
 import { evolve } from '../../src/store/events/projection';
 import { toRecovered } from '../../src/store/events/to-recovered';
 import { decodeSnapshot, encodeSnapshot } from '../../src/store/events/snapshot';
-import {
-  fold,
-  init,
-  connect,
-  closeClient,
-  channel,
-  sub,
-  created,
-  updated,
-  deleted,
-  sent,
-  acked,
-  subOf,
-  redelivered,
-  deadLettered,
-} from '../helpers/projection-events';
+import { fold, init, connect, closeClient, channel, sub, created, updated, deleted, sent, acked, subOf, redelivered, deadLettered } from '../helpers/projection-events';
 
 // ------------------------------------------------------------------ subscription kinds (spec §3)
 

@@ -8,21 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventKind, type StoreEvent } from '../../src/store/events/events';
 import { emptyState, evolve } from '../../src/store/events/projection';
-import {
-  fold,
-  init,
-  connect,
-  closeClient,
-  channel,
-  sub,
-  created,
-  updated,
-  deleted,
-  sent,
-  acked,
-  stored,
-  subOf,
-} from '../helpers/projection-events';
+import { fold, init, connect, closeClient, channel, sub, created, updated, deleted, sent, acked, stored, subOf } from '../helpers/projection-events';
 
 // ------------------------------------------------------------------ basics
 
