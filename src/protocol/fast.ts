@@ -10,6 +10,7 @@
  */
 import type { PubMsg } from './codec';
 import { DecodeError } from './codec';
+import { readVarint, VARINT_TRUNCATED, varintEnd } from './varint';
 
 const EMPTY = Buffer.alloc(0);
 const TWO_32 = 4294967296;
@@ -165,17 +166,10 @@ class Cursor {
   constructor(readonly buf: Buffer) {}
 
   varint(): number {
-    const b = this.buf;
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= b.length) throw new Error('index out of range');
-      const byte = b[this.pos++];
-      result += (byte & 127) * mul;
-      if (byte < 128) return result;
-      mul *= 128;
-    }
-    throw new Error('invalid varint encoding');
+    const v = readVarint(this.buf, this.pos, this.buf.length);
+    if (v < 0) throw new Error(v === VARINT_TRUNCATED ? 'index out of range' : 'invalid varint encoding');
+    this.pos = varintEnd.pos;
+    return v;
   }
 
   /** Start of a length-delimited field; advances past it. */
