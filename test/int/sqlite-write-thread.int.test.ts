@@ -19,14 +19,10 @@ import { Lease, LeaseLostError } from '../../src/ft/lease';
 import type { Knex } from 'knex';
 import { serverInfo } from '../helpers/store';
 import { spawnedSqliteWriters, tsxSqliteWriter } from '../helpers/sqlite-writer';
-import type { SqliteWriterSpawner } from '../../src/store/sql/sqlite-writer';
 import { EventKind } from '../../src/store/events/events';
 
-/** The write thread's background start (startSoon) is held here; run it with `startHeld`. */
-const heldStarts: Array<() => void> = [];
-
-async function open(dir: string, writer = tsxSqliteWriter): Promise<SqlStore> {
-  const a = await openSqlite({ dir, sync: true, writer, scheduleWriterStart: (fn) => heldStarts.push(fn) });
+async function open(dir: string): Promise<SqlStore> {
+  const a = await openSqlite({ dir, sync: true, writer: tsxSqliteWriter });
   assert.ok(a.writeThread, 'the store commits through a write thread');
   await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
   return new SqlStore(a, { type: 'FILE', clusterID: 'c1', limits: defaultStoreLimits(), maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0 });
@@ -37,9 +33,9 @@ function tmp(): string {
 }
 
 /** A new store, recovered (empty) and initialised, with one channel. */
-async function fresh(writer = tsxSqliteWriter): Promise<{ dir: string; s: SqlStore; ch: ReturnType<SqlStore['createChannel']> }> {
+async function fresh(): Promise<{ dir: string; s: SqlStore; ch: ReturnType<SqlStore['createChannel']> }> {
   const dir = tmp();
-  const s = await open(dir, writer);
+  const s = await open(dir);
   assert.equal(await s.recover(), null);
   s.init(serverInfo('c1'));
   return { dir, s, ch: s.createChannel('foo') };
@@ -185,31 +181,5 @@ test('delivery progress nobody awaits is committed on the thread, not inline on 
   while (progressRows() < 2) await new Promise((r) => setTimeout(r, 20));
   db.close();
   assert.equal(spawnedSqliteWriters.length, before + 1, 'the background batch started the write thread');
-  await s.close();
-});
-
-test('the write thread is started in the background after the first inline commit, not by the first large batch', async () => {
-  heldStarts.length = 0;
-  let spawns = 0;
-  let spawned: () => void = () => undefined;
-  const started = new Promise<void>((r) => (spawned = r));
-  const counting: SqliteWriterSpawner = (data) => {
-    spawns++;
-    spawned();
-    return tsxSqliteWriter(data);
-  };
-  const { dir, s, ch } = await fresh(counting);
-  await s.commit(); // the channel's creation: awaited, a few rows, inline
-  assert.equal(spawns, 0, 'not started by the inline commit itself');
-  assert.equal(heldStarts.length, 1, 'one background start scheduled');
-  store(ch, 1, 3);
-  await s.commit();
-  assert.equal(heldStarts.length, 1, 'scheduled once');
-  heldStarts[0]();
-  await started;
-  store(ch, 4, 600);
-  await s.commit();
-  assert.equal(spawns, 1, 'the large batch used the thread started in the background');
-  assert.equal(storedSeqs(dir).length, 600);
   await s.close();
 });

@@ -50,8 +50,6 @@ export interface OpenSqliteOptions {
    * they are committed on the main thread through Knex.
    */
   writer?: SqliteWriterSpawner;
-  /** Runs the write thread's background start (SqliteWriteThread.startSoon); default: an unref'd timer. */
-  scheduleWriterStart?: (fn: () => void, ms: number) => void;
 }
 
 export const SQLITE_FILE = 'stan.db';
@@ -321,9 +319,7 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   // answered connect 281 ms awaited here, 317 ms started here and awaited at recovery, 248 ms
   // started on demand; medians of 10 on this machine). That first batch waits for the start
   // once; a thread that cannot start fails its commits (retried), as a dead thread does.
-  // Since then it is also started in the background 50 ms after the first inline commit
-  // (SqliteWriteThread.startSoon): off the start-up, and before the first burst of publishes.
-  const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer, o.scheduleWriterStart);
+  const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer);
   // Cold pages are read on the thread too (a catch-up's reads off the event loop).
   return adapter({ ...parts, writeThread: thread, readPage: threadPageRead(thread, parts.readPage) });
 }

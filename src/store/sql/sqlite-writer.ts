@@ -102,13 +102,6 @@ function writeError(e: { message: string; code?: string }): Error {
   return err;
 }
 
-/** How long after a store's first inline commit its write thread starts (see SqliteWriteThread.startSoon). */
-const START_SOON_MS = 50;
-
-function unrefTimeout(fn: () => void, ms: number): void {
-  setTimeout(fn, ms).unref();
-}
-
 /** What a reply resolves a waiting call with: a batch's result, or a read page. */
 type ReplyValue = SqliteWriteResult | Buffer | null;
 
@@ -149,31 +142,11 @@ export class SqliteWriteThread {
   /** Batches and page reads handed over while the worker starts, posted in order once it runs. */
   private readonly held: Array<{ send: (run: Running) => void; fail: (err: Error) => void }> = [];
   private closed = false;
-  private startScheduled = false;
 
-  /** `schedule`: runs `fn` after `ms` without keeping the process alive (injectable for tests). */
   constructor(
     private readonly data: SqliteWriterData,
     private readonly spawnWorker: SqliteWriterSpawner,
-    private readonly schedule: (fn: () => void, ms: number) => void = unrefTimeout,
   ) {}
-
-  /**
-   * Starts the worker in the background, once, `START_SOON_MS` after the first call (the
-   * store calls it after each commit it writes inline: the first is a start-up's client
-   * registration). Started on demand only, the first batch too large to write inline waited
-   * for the worker's start (its isolate, the bundle, the connection: ~100–150 ms of CPU and
-   * more of latency on this machine) with its publishers' PubAcks: a stall at the first burst
-   * of publishes. Not at open: that start-up cost is what the on-demand start saved
-   * (docs/startup.md); a start that fails here is retried by the first batch.
-   */
-  startSoon(): void {
-    if (this.startScheduled || this.running !== undefined) return;
-    this.startScheduled = true;
-    this.schedule(() => {
-      if (!this.closed) this.start().catch(() => undefined);
-    }, START_SOON_MS);
-  }
 
   /**
    * Writes the plan in one transaction; resolves once it committed ('fence-lost': nothing
