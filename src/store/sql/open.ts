@@ -245,11 +245,11 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     c.query(`SET ${setVars.join(', ')}`, (err) => done(err, c));
   };
   const pool = mysql.createPool({ ...cfg, connectionLimit: readers });
-  // mysql2's pool connections listen for 'error' once (to leave the pool) and then only while
-  // no command runs does the driver emit to the connection: a second error on the same
-  // connection (MySQL >= 8.0.24 sends an ERR packet before it closes a killed session, then
-  // the socket's end follows) would have no listener and end the process. The loss is
-  // reported to the next query on it; the pool replaces it.
+  // mysql2's pool connections listen for 'error' once (to leave the pool), and the driver
+  // still emits 'error' on a connection when no command is running to take it: a second error
+  // on the same connection (MySQL >= 8.0.24 sends an ERR packet before it closes a killed
+  // session, then the socket's end follows) would have no listener and end the process. The
+  // loss is reported to the next query on it; the pool replaces it.
   pool.on('connection', (c) => c.on('error', () => undefined));
   if (setVars.length > 0) pool.on('connection', (c) => c.query(`SET ${setVars.join(', ')}`));
   // The server's packet limit, so batches never exceed it. Its connection (the readers'
