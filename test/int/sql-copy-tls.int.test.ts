@@ -2,8 +2,8 @@
  * PostgreSQL's group-commit COPY (dialect/postgres-copy.ts) writes its frames to the pg
  * connection's socket itself: over TLS that socket is the TLS stream pg switched to after its
  * SSL request, not the TCP socket it opened. A store on a TLS-only connection (sslmode=require)
- * commits a batch large enough for the COPY (more than the prepared INSERT's 4 rows) and one
- * larger than a CopyData frame, and reads every row back identical.
+ * commits batches that take the COPY (more than the prepared INSERT's 4 rows) and are larger
+ * than one CopyData frame (1 MB), and reads every payload back.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,9 +37,9 @@ test('COPY frames over a TLS connection: every row stored, read back identical',
   assert.equal(ssl.rows[0]?.ssl, true, 'the store writes over TLS');
 
   const ch = store.createChannel('tls');
-  const payload = (seq: number): Buffer => Buffer.alloc(seq % 3 === 0 ? 70_000 : 100 + seq, seq % 251);
+  const payload = (seq: number): Buffer => Buffer.alloc(seq % 3 === 0 ? 100_000 : 100 + seq, seq % 251);
   let seq = 0;
-  // 40 rows, then 40 rows with larger payloads (over 1 MB together: more than one frame).
+  // Two commits of 40 rows, each ~1.3 MB (13 payloads of 100 kB): more than one CopyData frame.
   for (const n of [40, 40]) {
     for (let i = 0; i < n; i++) {
       seq++;
