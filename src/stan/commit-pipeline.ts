@@ -32,6 +32,8 @@ export class CommitPipeline {
   private inFlight = 0;
   /** PubAck bytes of the last group, plus a quarter: the next group's first buffer size. */
   private ackBytesHint = 0;
+  /** Publishes of the last group, plus a quarter: the next group's column size. */
+  private ackCountHint = 0;
   /** A failing store fails every group: one log line per incident, not per group. */
   private readonly storeFailures: RepeatedErrorLog;
 
@@ -54,7 +56,7 @@ export class CommitPipeline {
   addRange(channel: Channel, seq: number, guidSrc: Uint8Array, guid0: number, guid1: number, ackSubject: string | undefined): void {
     let group = this.open;
     if (group === undefined) {
-      group = this.open = new AckGroup(this.ackBytesHint);
+      group = this.open = new AckGroup(this.ackBytesHint, this.ackCountHint);
       queueMicrotask(this.commitOpenGroup);
     }
     group.add(channel, seq, guidSrc, guid0, guid1, ackSubject);
@@ -72,6 +74,7 @@ export class CommitPipeline {
     this.open = undefined;
     if (group === undefined || group.length === 0) return;
     this.ackBytesHint = group.usedBytes + (group.usedBytes >> 2);
+    this.ackCountHint = group.length + (group.length >> 2);
     this.inFlight++;
     const committed = this.store.commit().then(
       () => undefined,
