@@ -9,12 +9,15 @@
  * PubAck handed to the transport is one view of that buffer.
  *
  * The buffer is never written again once views of it were handed out (settle runs once, and a
- * group is never reused), so transports that keep the view until their flush stay valid.
+ * reopened group gets a new buffer), so transports that keep the view until their flush stay
+ * valid.
  *
- * The columns are made at the size of the previous group (a steady load makes groups alike):
- * growing four arrays from empty by pushes, group after group, cost ~100 bytes of garbage per
- * publish (measured in isolation, 150–500 publishes per group), a fifth of the publish path's
- * young-generation garbage on MEMORY. Only indexes below `length` hold publishes.
+ * The columns are kept when a settled group is reopened for a later burst (commit-pipeline.ts
+ * keeps a few), and a new group's are made at the size of the previous group: growing four
+ * arrays from empty by pushes, group after group, cost ~100 bytes of garbage per publish
+ * (measured in isolation, 150–500 publishes per group), a fifth of the publish path's
+ * young-generation garbage on MEMORY. Only indexes below `length` hold publishes; the entries
+ * above it may still name channels and ack subjects of an earlier burst until overwritten.
  */
 import { varintSize, writeVarint } from '../protocol/fast';
 import type { Channel } from './state';
@@ -43,6 +46,17 @@ export class AckGroup {
     this.seqs = new Array<number>(n);
     this.ackSubjects = new Array<string | undefined>(n);
     this.ends = new Array<number>(n);
+  }
+
+  /**
+   * Empties a settled group for a new burst, keeping its columns. The PubAck buffer is a new
+   * one: views of the old one may still wait in transports' write queues.
+   */
+  reopen(sizeHint: number): this {
+    this.bytes = Buffer.allocUnsafe(sizeHint > FIRST_BYTES ? sizeHint : FIRST_BYTES);
+    this.used = 0;
+    this.count = 0;
+    return this;
   }
 
   /** Bytes of PubAcks held (the next group's size hint). */
