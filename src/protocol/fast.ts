@@ -163,7 +163,14 @@ function writeBigVarint(buf: Buffer, pos: number, v: bigint): number {
 
 class Cursor {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  constructor(public buf: Buffer) {}
+
+  /** Starts over on `buf` (decodePubMsgRaw reuses one cursor: no object per publish). */
+  reset(buf: Buffer): this {
+    this.buf = buf;
+    this.pos = 0;
+    return this;
+  }
 
   varint(): number {
     const v = readVarint(this.buf, this.pos, this.buf.length);
@@ -264,13 +271,16 @@ export function newPubMsgRaw(): PubMsgRaw {
   };
 }
 
+const pubCursor = new Cursor(EMPTY);
+
 /** Same wire rules as decodePubMsg (including the wrong-wire-type rejection), no allocation. */
 export function decodePubMsgRaw(input: Uint8Array, out: PubMsgRaw): void {
   const buf = asBuffer(input);
   out.buf = buf;
   out.clientID0 = out.clientID1 = out.guid0 = out.guid1 = out.subject0 = out.subject1 = 0;
   out.reply0 = out.reply1 = out.data0 = out.data1 = out.connID0 = out.connID1 = out.sha2560 = out.sha2561 = 0;
-  const c = new Cursor(buf);
+  // Decoding is synchronous and never re-entered: one cursor serves every call.
+  const c = pubCursor.reset(buf);
   try {
     while (c.pos < buf.length) {
       const tag = c.varint();
