@@ -12,7 +12,7 @@
  *   npm run bench -- [--store memory|file|sql] [--sql-driver postgres|mysql] [--sql-source URL]
  *                    [--runs 3] [--msgs 100000] [--sync-msgs N] [--scenario NAME[,NAME]]
  *                    [--stan-bench PATH | env STAN_BENCH] [--both] [--mpa N] [--warm]
- *                    [--profile DIR] [--server-arg ARG]...
+ *                    [--profile DIR] [--server-bin PATH] [--server-arg ARG]...
  *                    [--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N]
  *                    [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]]
  *                    [--rss [N]] [--node-arg ARG]...
@@ -27,6 +27,9 @@
  * --warm: one server per scenario and load generator, one unmeasured warm-up run, then the
  * measured runs on fresh channels (steady-state JIT); default is a fresh server per run.
  * --profile DIR: the server runs under `node --cpu-prof`; a self-time summary is printed.
+ * --server-bin PATH: run another build's server (its bin/nats-streaming-server.js), e.g. to
+ *   alternate a base build and this one with the same bench. Each run prints the server's CPU
+ *   per message and the main thread's part of it.
  * Every throughput run also prints the server's CPU (user + system, all threads) per published
  * message: on a shared machine it moves much less than msgs/s.
  */
@@ -108,7 +111,7 @@ function usage(): string {
   return (
     'usage: npm run bench -- [--store memory|file|sql] [--sql-driver postgres|mysql] [--sql-source URL] ' +
     `[--runs N] [--msgs N] [--sync-msgs N] [--size BYTES] [--scenario ${SCENARIOS.map((s) => s.name).join('|')}[,...]] ` +
-    '[--stan-bench PATH] [--both] [--mpa N] [--warm] [--profile DIR] [--server-arg ARG]... ' +
+    '[--stan-bench PATH] [--both] [--mpa N] [--warm] [--profile DIR] [--server-bin PATH] [--server-arg ARG]... ' +
     '[--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N] [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]] [--catchup-client node|raw] [--rss [N]] [--node-arg ARG]...'
   );
 }
@@ -129,6 +132,7 @@ function parseOptions(argv: string[]): Options {
     mpa: STAN_BENCH_DEFAULT_MPA,
     warm: false,
     profileDir: null,
+    serverBin: null,
     serverArgs: [],
     recovery: 0,
     recoveryChannels: 4,
@@ -221,6 +225,9 @@ function parseOptions(argv: string[]): Options {
       case '--profile':
         o.profileDir = path.resolve(value());
         break;
+      case '--server-bin':
+        o.serverBin = path.resolve(value());
+        break;
       case '--server-arg':
         o.serverArgs.push(value());
         break;
@@ -292,6 +299,8 @@ interface RunResult {
   wallMs: number;
   /** Server CPU (user + system, every thread) per published message during the run, µs. */
   cpuUsPerMsg: number;
+  /** The main thread's share (the event loop; the rest: the FILE write thread, GC helpers, workers). */
+  mainUsPerMsg: number;
 }
 
 async function measure(o: Options, kind: LoadgenKind, sc: Scenario, s: RunningServer, subject: string): Promise<RunResult> {
@@ -303,6 +312,7 @@ async function measure(o: Options, kind: LoadgenKind, sc: Scenario, s: RunningSe
   const t0 = performance.now();
   // Wall clock moves with the other processes on the 2 cores; the server's own CPU per message much less.
   const cpu0 = readCpuMs(s.pid);
+  const main0 = readCpuMs(s.pid, true);
   const msgs = sc.sync ? o.syncMsgs : o.msgs;
   try {
     const out = await runLoadgen({
@@ -320,7 +330,8 @@ async function measure(o: Options, kind: LoadgenKind, sc: Scenario, s: RunningSe
     const r = parseReport(out);
     peak = Math.max(peak, readStatusKB(s.pid, 'VmRSS'));
     const cpuUsPerMsg = ((readCpuMs(s.pid) - cpu0) * 1000) / msgs;
-    return { ...r, peakRssKB: peak, wallMs: performance.now() - t0, cpuUsPerMsg };
+    const mainUsPerMsg = ((readCpuMs(s.pid, true) - main0) * 1000) / msgs;
+    return { ...r, peakRssKB: peak, wallMs: performance.now() - t0, cpuUsPerMsg, mainUsPerMsg };
   } finally {
     clearInterval(sampler);
   }
@@ -350,12 +361,12 @@ async function throughput(o: Options, env: StoreEnv, log: (l: string) => void): 
         let shared: RunningServer | null = null;
         const profileFor = (i: number): string | null => (o.profileDir ? path.join(o.profileDir, `${env.kind}-${sc.name}-${kind}-${i}`) : null);
         if (o.warm) {
-          shared = await startServer({ args: [...(await storeArgs()), ...o.serverArgs], profileDir: profileFor(0) });
+          shared = await startServer({ args: [...(await storeArgs()), ...o.serverArgs], profileDir: profileFor(0), bin: o.serverBin ?? undefined });
           startups.push({ tcp: shared.tcpReadyMs, stan: shared.stanReadyMs, idleRss: shared.idleRssKB, hwm: 0 });
           await measure(o, kind, sc, shared, `bench.warmup.${nuid.next()}`);
         }
         for (let i = 1; i <= o.runs; i++) {
-          const s = shared ?? (await startServer({ args: [...(await storeArgs()), ...o.serverArgs], profileDir: profileFor(i) }));
+          const s = shared ?? (await startServer({ args: [...(await storeArgs()), ...o.serverArgs], profileDir: profileFor(i), bin: o.serverBin ?? undefined }));
           try {
             const la = loadavg();
             const r = await measure(o, kind, sc, s, `bench.${sc.name}.${nuid.next()}`);
@@ -364,7 +375,7 @@ async function throughput(o: Options, env: StoreEnv, log: (l: string) => void): 
             if (!shared) startups.push({ tcp: s.tcpReadyMs, stan: s.stanReadyMs, idleRss: s.idleRssKB, hwm: r.peakRssKB });
             log(
               `  ${sc.name.padEnd(7)} ${kind.padEnd(10)} run ${i}: pub ${k(r.pub).padStart(5)}  sub ${k(r.sub).padStart(5)}  ` +
-                `total ${k(r.total).padStart(5)} msgs/s  server CPU ${r.cpuUsPerMsg.toFixed(2)} µs/msg  peak RSS ${mb(r.peakRssKB)}` +
+                `total ${k(r.total).padStart(5)} msgs/s  server CPU ${r.cpuUsPerMsg.toFixed(2)} µs/msg (main thread ${r.mainUsPerMsg.toFixed(2)})  peak RSS ${mb(r.peakRssKB)}` +
                 (shared ? '' : `  (start: tcp ${s.tcpReadyMs.toFixed(0)} ms, stan ${s.stanReadyMs.toFixed(0)} ms)`) +
                 `  load ${la}`,
             );

@@ -28,6 +28,8 @@ export interface Options {
   mpa: number;
   warm: boolean;
   profileDir: string | null;
+  /** --server-bin: another build's launcher (bin/nats-streaming-server.js), to alternate builds with one bench. */
+  serverBin: string | null;
   serverArgs: string[];
   recovery: number;
   recoveryChannels: number;

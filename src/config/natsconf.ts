@@ -18,122 +18,18 @@
  * Durations are strings here (`"1h"`): the format has no duration type; unquoted `1h`
  * is rejected with a hint to quote it.
  *
- * Size (~590 lines): the grammar is one unit (lexer, values, variables, includes and
- * positions feed each other); splitting the recursive-descent parser by production would
- * spread one grammar over files without making any part reusable.
+ * Layers: natsconf-document.ts (the value tree and its positions), natsconf-scanner.ts (the
+ * character level and scalar tokens), this file (the grammar: maps, arrays, includes,
+ * variables).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { sizeSuffixMultiplier } from './units';
-import { StanServerError, errorText } from '../errors';
+import { errorText } from '../errors';
+import { ConfDocument, ConfParseError, type ConfMap, type ConfPos, type ConfValue } from './natsconf-document';
+import { ConfScanner, describe, isDigit, isNL, isSpace, isWS } from './natsconf-scanner';
 
-export type ConfValue = string | number | boolean | ConfValue[] | ConfMap;
-export interface ConfMap {
-  [key: string]: ConfValue;
-}
-
-export interface ConfPos {
-  file: string;
-  line: number;
-  col: number;
-}
-
-export class ConfParseError extends StanServerError {
-  override readonly kind = 'configuration' as const;
-  constructor(
-    message: string,
-    readonly pos?: ConfPos,
-  ) {
-    super(pos ? `${formatPos(pos)}: ${message}` : message);
-    this.name = 'ConfParseError';
-  }
-}
-
-export function formatPos(p: ConfPos): string {
-  return `${p.file}:${p.line}:${p.col}`;
-}
-
-export function isConfMap(v: ConfValue | undefined): v is ConfMap {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A parsed configuration: the value tree plus source positions. */
-export class ConfDocument {
-  private readonly keyPos = new WeakMap<object, Map<string, ConfPos>>();
-  private readonly elemPos = new WeakMap<object, ConfPos[]>();
-  private readonly usedVars = new WeakMap<object, Set<string>>();
-
-  constructor(
-    readonly file: string,
-    readonly root: ConfMap = {},
-  ) {}
-
-  /** Position of `container[key]` (map key) or `container[index]` (array element). */
-  pos(container: ConfMap | ConfValue[], key: string | number): ConfPos | undefined {
-    if (Array.isArray(container)) return typeof key === 'number' ? this.elemPos.get(container)?.[key] : undefined;
-    return this.keyPos.get(container)?.get(String(key));
-  }
-
-  /** True when the key's value was referenced as `$key` somewhere (a variable definition). */
-  isUsedVariable(container: ConfMap, key: string): boolean {
-    return this.usedVars.get(container)?.has(key) ?? false;
-  }
-
-  /** @internal */
-  setKeyPos(container: ConfMap, key: string, p: ConfPos): void {
-    let m = this.keyPos.get(container);
-    if (!m) {
-      m = new Map();
-      this.keyPos.set(container, m);
-    }
-    m.set(key, p);
-  }
-
-  /** @internal */
-  setElemPos(container: ConfValue[], index: number, p: ConfPos): void {
-    let a = this.elemPos.get(container);
-    if (!a) {
-      a = [];
-      this.elemPos.set(container, a);
-    }
-    a[index] = p;
-  }
-
-  /** @internal */
-  markUsedVar(container: ConfMap, key: string): void {
-    let s = this.usedVars.get(container);
-    if (!s) {
-      s = new Set();
-      this.usedVars.set(container, s);
-    }
-    s.add(key);
-  }
-
-  /** @internal copies positions of an included document's root keys. */
-  adoptPositions(from: ConfDocument, fromMap: ConfMap, toMap: ConfMap): void {
-    for (const k of Object.keys(fromMap)) {
-      const p = from.pos(fromMap, k);
-      if (p) this.setKeyPos(toMap, k, p);
-    }
-    // Nested containers are shared objects: copy their position tables too.
-    const copy = (v: ConfValue): void => {
-      if (Array.isArray(v)) {
-        const a = from.elemPos.get(v);
-        if (a) this.elemPos.set(v, a);
-        v.forEach(copy);
-      } else if (isConfMap(v)) {
-        const m = from.keyPos.get(v);
-        if (m) this.keyPos.set(v, m);
-        const u = from.usedVars.get(v);
-        if (u) this.usedVars.set(v, u);
-        Object.values(v).forEach(copy);
-      }
-    };
-    Object.values(fromMap).forEach(copy);
-    const u = from.usedVars.get(fromMap);
-    if (u) for (const k of u) this.markUsedVar(toMap, k);
-  }
-}
+export { ConfDocument, ConfParseError, confToPlain, formatPos, isConfMap } from './natsconf-document';
+export type { ConfMap, ConfPos, ConfValue } from './natsconf-document';
 
 export interface ParseOptions {
   /** Environment for `$VAR` fallback; defaults to `process.env`. */
@@ -154,38 +50,18 @@ const BOOL_WORDS: Readonly<Record<string, boolean>> = {
   off: false,
 };
 
-function isWS(c: string): boolean {
-  return c === ' ' || c === '\t';
-}
-function isNL(c: string): boolean {
-  return c === '\n' || c === '\r';
-}
-function isSpace(c: string): boolean {
-  return isWS(c) || isNL(c) || c === '\v' || c === '\f';
-}
-function isDigit(c: string): boolean {
-  return c >= '0' && c <= '9';
-}
-function describe(c: string): string {
-  if (c === '') return 'EOF';
-  if (c === '\n') return "'\\n'";
-  if (c === '\r') return "'\\r'";
-  return `'${c}'`;
-}
-
 type Context = 'top' | 'map' | 'array';
 
-class ConfParser {
-  private i = 0;
-  private line = 1;
-  private lineStart = 0;
+class ConfParser extends ConfScanner {
   private readonly stack: ConfMap[] = [];
 
   constructor(
-    private readonly src: string,
+    src: string,
     private readonly doc: ConfDocument,
     private readonly opts: Required<Pick<ParseOptions, 'file'>> & ParseOptions,
-  ) {}
+  ) {
+    super(src, opts.file);
+  }
 
   parse(): void {
     this.stack.push(this.doc.root);
@@ -200,44 +76,6 @@ class ConfParser {
     if (wrapped) {
       this.skipSpaceAndComments();
       if (this.peek() !== '') this.fail(`unexpected ${describe(this.peek())} after the closing '}'`);
-    }
-  }
-
-  // ---------------------------------------------------------------- low level
-  private peek(offset = 0): string {
-    return this.src.charAt(this.i + offset);
-  }
-  private advance(): string {
-    const c = this.src.charAt(this.i);
-    if (c === '') return c;
-    this.i++;
-    if (c === '\n') {
-      this.line++;
-      this.lineStart = this.i;
-    }
-    return c;
-  }
-  private here(): ConfPos {
-    return { file: this.opts.file, line: this.line, col: this.i - this.lineStart + 1 };
-  }
-  private fail(msg: string, pos: ConfPos = this.here()): never {
-    throw new ConfParseError(msg, pos);
-  }
-  private skipWS(): void {
-    while (isWS(this.peek())) this.advance();
-  }
-  private atComment(): boolean {
-    return this.peek() === '#' || (this.peek() === '/' && this.peek(1) === '/');
-  }
-  private skipComment(): void {
-    while (this.peek() !== '' && !isNL(this.peek())) this.advance();
-  }
-  private skipSpaceAndComments(): void {
-    for (;;) {
-      const c = this.peek();
-      if (isSpace(c)) this.advance();
-      else if (this.atComment()) this.skipComment();
-      else return;
     }
   }
 
@@ -427,110 +265,6 @@ class ConfParser {
     }
   }
 
-  private parseDQString(): string {
-    const start = this.here();
-    this.advance();
-    let s = '';
-    for (;;) {
-      const c = this.peek();
-      if (c === '') this.fail('unterminated double-quoted string', start);
-      if (c === '"') {
-        this.advance();
-        return s;
-      }
-      if (c === '\\') {
-        const escPos = this.here();
-        this.advance();
-        const e = this.advance();
-        switch (e) {
-          case 't': s += '\t'; break;
-          case 'n': s += '\n'; break;
-          case 'r': s += '\r'; break;
-          case '"': s += '"'; break;
-          case '\\': s += '\\'; break;
-          case 'x': {
-            const hex = this.advance() + this.advance();
-            if (!/^[0-9a-fA-F]{2}$/.test(hex)) this.fail(`expected two hexadecimal digits after '\\x', but got '${hex}'`, escPos);
-            s += String.fromCharCode(parseInt(hex, 16));
-            break;
-          }
-          default:
-            this.fail(
-              `invalid escape character ${describe(e)}; only \\xXX, \\t, \\n, \\r, \\", \\\\ are allowed`,
-              escPos,
-            );
-        }
-        continue;
-      }
-      s += this.advance();
-    }
-  }
-
-  private parseSQString(): string {
-    const start = this.here();
-    this.advance();
-    let s = '';
-    while (this.peek() !== "'") {
-      if (this.peek() === '') this.fail('unterminated single-quoted string', start);
-      s += this.advance();
-    }
-    this.advance();
-    return s;
-  }
-
-  /** `( … )` block: raw text until a `)` alone on its line. */
-  private parseBlock(): string {
-    const start = this.here();
-    this.advance();
-    const rest = this.src.slice(this.i);
-    const m = /\r?\n[ \t]*\)[ \t]*(?=\r?\n|$)/.exec(rest);
-    if (!m) this.fail("unterminated block: expected ')' on a line by itself", start);
-    const text = rest.slice(0, m.index);
-    const end = this.i + m.index + m[0].length;
-    while (this.i < end) this.advance();
-    return text;
-  }
-
-  private parseNumberLike(): ConfValue {
-    const pos = this.here();
-    let tok = '';
-    for (;;) {
-      const ch = this.peek();
-      if (ch === '' || isSpace(ch) || ch === ',' || ch === ';' || ch === ']' || ch === '}' || ch === '#') break;
-      if (ch === '/' && this.peek(1) === '/') break;
-      tok += this.advance();
-    }
-    if (/^-?\d+$/.test(tok)) return this.toInt(tok, 1, pos);
-    if (/^-?\d+\.\d+$/.test(tok)) return Number(tok);
-    const sized = /^(-?\d+)([A-Za-z]+)$/.exec(tok);
-    if (sized) {
-      const mult = sizeSuffixMultiplier(sized[2] as string);
-      if (mult !== undefined) return this.toInt(sized[1] as string, mult, pos);
-      if (/^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(tok)) {
-        this.fail(`invalid value ${tok}: durations must be quoted strings, e.g. "${tok}"`, pos);
-      }
-      this.fail(`invalid number "${tok}": unknown size suffix "${sized[2]}"`, pos);
-    }
-    if (/^-?\d+(\.\d+)?[a-zµ]/.test(tok) && /^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(tok)) {
-      this.fail(`invalid value ${tok}: durations must be quoted strings, e.g. "${tok}"`, pos);
-    }
-    // ISO8601 Zulu datetime, IP addresses (127.0.0.1:4222) and similar: strings.
-    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(tok)) return tok;
-    if (/^\d+(\.\d+){2,}(:\d+)?$/.test(tok) || /^[\d.:-]+$/.test(tok)) {
-      if (tok.startsWith('-') && !/\d/.test(tok.slice(1, 2))) this.fail(`expected a digit after '-' but got "${tok}"`, pos);
-      return tok;
-    }
-    this.fail(`invalid number "${tok}"`, pos);
-  }
-
-  private toInt(digits: string, mult: number, pos: ConfPos): number {
-    const big = BigInt(digits) * BigInt(mult);
-    if (big > 9223372036854775807n || big < -9223372036854775808n) this.fail(`integer "${digits}" is out of range`, pos);
-    const n = Number(big);
-    if (!Number.isSafeInteger(n)) this.fail(`integer "${digits}" is too large (max ${Number.MAX_SAFE_INTEGER})`, pos);
-    return n;
-  }
-
   private lookupVariable(name: string, pos: ConfPos): ConfValue {
     for (let k = this.stack.length - 1; k >= 0; k--) {
       const m = this.stack[k] as ConfMap;
@@ -576,15 +310,4 @@ export function parseConfFile(file: string, opts: Omit<ParseOptions, 'file'> = {
     throw new ConfParseError(`error opening config file: open ${file}: ${reason}`);
   }
   return parseConf(text, { ...opts, file, includeChain: opts.includeChain ?? [path.resolve(file)] });
-}
-
-/** Deep plain copy of a configuration value (drops position metadata). */
-export function confToPlain(v: ConfValue): ConfValue {
-  if (Array.isArray(v)) return v.map(confToPlain);
-  if (isConfMap(v)) {
-    const o: ConfMap = {};
-    for (const [k, x] of Object.entries(v)) o[k] = confToPlain(x);
-    return o;
-  }
-  return v;
 }

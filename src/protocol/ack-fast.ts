@@ -9,6 +9,8 @@
  * protobufjs as before, so errors and odd inputs keep their exact behaviour and log lines.
  */
 
+import { readVarint, varintEnd } from './varint';
+
 /** Returned when the body is not the fast form for this channel: decode it the slow way. */
 export const ACK_NOT_FAST = -1;
 
@@ -24,26 +26,13 @@ export function fastAckSeq(data: Uint8Array, channelName: Uint8Array): number {
   const n = channelName.length;
   if (end < 4 || data[0] !== 0x0a) return ACK_NOT_FAST;
   // Subject length: 1 or 2 varint bytes (names up to 16 KB).
-  let p = 1;
-  let len = data[p++];
-  if (len >= 0x80) {
-    const b = data[p++];
-    if (b >= 0x80) return ACK_NOT_FAST;
-    len = (len & 0x7f) + b * 128;
-  }
+  const len = readVarint(data, 1, end);
+  if (len < 0 || varintEnd.pos > 3) return ACK_NOT_FAST;
+  let p = varintEnd.pos;
   if (len !== n || p + n + 2 > end) return ACK_NOT_FAST;
   for (let i = 0; i < n; i++) if (data[p + i] !== channelName[i]) return ACK_NOT_FAST;
   p += n;
   if (data[p++] !== 0x10) return ACK_NOT_FAST;
-  let seq = 0;
-  let mul = 1;
-  for (;;) {
-    if (p >= end) return ACK_NOT_FAST;
-    const b = data[p++];
-    seq += (b & 0x7f) * mul;
-    if (b < 0x80) break;
-    mul *= 128;
-    if (mul > MAX_SAFE) return ACK_NOT_FAST;
-  }
-  return p === end && seq > 0 && seq < MAX_SAFE ? seq : ACK_NOT_FAST;
+  const seq = readVarint(data, p, end);
+  return seq > 0 && seq < MAX_SAFE && varintEnd.pos === end ? seq : ACK_NOT_FAST;
 }

@@ -10,6 +10,7 @@
  */
 import type { PubMsg } from './codec';
 import { DecodeError } from './codec';
+import { readVarint, VARINT_TRUNCATED, varintEnd } from './varint';
 
 const EMPTY = Buffer.alloc(0);
 const TWO_32 = 4294967296;
@@ -162,20 +163,20 @@ function writeBigVarint(buf: Buffer, pos: number, v: bigint): number {
 
 class Cursor {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  constructor(public buf: Buffer) {}
+
+  /** Starts over on `buf` (decodePubMsgRaw reuses one cursor: no object per publish). */
+  reset(buf: Buffer): this {
+    this.buf = buf;
+    this.pos = 0;
+    return this;
+  }
 
   varint(): number {
-    const b = this.buf;
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= b.length) throw new Error('index out of range');
-      const byte = b[this.pos++];
-      result += (byte & 127) * mul;
-      if (byte < 128) return result;
-      mul *= 128;
-    }
-    throw new Error('invalid varint encoding');
+    const v = readVarint(this.buf, this.pos, this.buf.length);
+    if (v < 0) throw new Error(v === VARINT_TRUNCATED ? 'index out of range' : 'invalid varint encoding');
+    this.pos = varintEnd.pos;
+    return v;
   }
 
   /** Start of a length-delimited field; advances past it. */
@@ -270,13 +271,16 @@ export function newPubMsgRaw(): PubMsgRaw {
   };
 }
 
+const pubCursor = new Cursor(EMPTY);
+
 /** Same wire rules as decodePubMsg (including the wrong-wire-type rejection), no allocation. */
 export function decodePubMsgRaw(input: Uint8Array, out: PubMsgRaw): void {
   const buf = asBuffer(input);
   out.buf = buf;
   out.clientID0 = out.clientID1 = out.guid0 = out.guid1 = out.subject0 = out.subject1 = 0;
   out.reply0 = out.reply1 = out.data0 = out.data1 = out.connID0 = out.connID1 = out.sha2560 = out.sha2561 = 0;
-  const c = new Cursor(buf);
+  // Decoding is synchronous and never re-entered: one cursor serves every call.
+  const c = pubCursor.reset(buf);
   try {
     while (c.pos < buf.length) {
       const tag = c.varint();

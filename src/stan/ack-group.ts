@@ -9,25 +9,54 @@
  * PubAck handed to the transport is one view of that buffer.
  *
  * The buffer is never written again once views of it were handed out (settle runs once, and a
- * group is never reused), so transports that keep the view until their flush stay valid.
+ * reopened group gets a new buffer), so transports that keep the view until their flush stay
+ * valid.
+ *
+ * The columns are kept when a settled group is reopened for a later burst (commit-pipeline.ts
+ * keeps a few), and a new group's are made at the size of the previous group: growing four
+ * arrays from empty by pushes, group after group, cost ~100 bytes of garbage per publish
+ * (measured in isolation, 150–500 publishes per group), a fifth of the publish path's
+ * young-generation garbage on MEMORY. Only indexes below `length` hold publishes; the entries
+ * above it may still name channels and ack subjects of an earlier burst until overwritten.
  */
 import { varintSize, writeVarint } from '../protocol/fast';
 import type { Channel } from './state';
 
 const FIRST_BYTES = 256;
+const FIRST_COUNT = 16;
 
 export class AckGroup {
-  readonly channels: Channel[] = [];
-  readonly seqs: number[] = [];
-  readonly ackSubjects: Array<string | undefined> = [];
+  readonly channels: Channel[];
+  readonly seqs: number[];
+  readonly ackSubjects: Array<string | undefined>;
   /** PubAck{guid} of publish i at bytes[ends[i-1] .. ends[i]) (ends[-1] = 0). */
   private bytes: Buffer;
-  private readonly ends: number[] = [];
+  private readonly ends: number[];
   private used = 0;
+  private count = 0;
 
-  /** `sizeHint`: bytes the previous group used (groups of a steady load are alike: no regrowing). */
-  constructor(sizeHint = 0) {
+  /**
+   * `sizeHint`: bytes the previous group used, `countHint`: its publishes (groups of a steady
+   * load are alike: no regrowing).
+   */
+  constructor(sizeHint = 0, countHint = 0) {
     this.bytes = Buffer.allocUnsafe(sizeHint > FIRST_BYTES ? sizeHint : FIRST_BYTES);
+    const n = countHint > FIRST_COUNT ? countHint : FIRST_COUNT;
+    this.channels = new Array<Channel>(n);
+    this.seqs = new Array<number>(n);
+    this.ackSubjects = new Array<string | undefined>(n);
+    this.ends = new Array<number>(n);
+  }
+
+  /**
+   * Empties a settled group for a new burst, keeping its columns. The PubAck buffer is a new
+   * one: views of the old one may still wait in transports' write queues.
+   */
+  reopen(sizeHint: number): this {
+    this.bytes = Buffer.allocUnsafe(sizeHint > FIRST_BYTES ? sizeHint : FIRST_BYTES);
+    this.used = 0;
+    this.count = 0;
+    return this;
   }
 
   /** Bytes of PubAcks held (the next group's size hint). */
@@ -36,14 +65,16 @@ export class AckGroup {
   }
 
   get length(): number {
-    return this.seqs.length;
+    return this.count;
   }
 
   /** Adds a publish whose guid is src[start, end) (copied: src is the transport's buffer). */
   add(channel: Channel, seq: number, src: Uint8Array, start: number, end: number, ackSubject: string | undefined): void {
-    this.channels.push(channel);
-    this.seqs.push(seq);
-    this.ackSubjects.push(ackSubject);
+    // Index `count` is within the columns' size, or just past it (the array then grows as by push).
+    const k = this.count++;
+    this.channels[k] = channel;
+    this.seqs[k] = seq;
+    this.ackSubjects[k] = ackSubject;
     const len = end - start;
     const need = 1 + varintSize(len) + len;
     if (this.used + need > this.bytes.length) this.grow(need);
@@ -53,7 +84,7 @@ export class AckGroup {
     let p = writeVarint(b, this.used + 1, len);
     for (let i = start; i < end; i++) b[p++] = src[i];
     this.used = p;
-    this.ends.push(p);
+    this.ends[k] = p;
   }
 
   /** The encoded OK PubAck of publish i (a view of the group's buffer). */

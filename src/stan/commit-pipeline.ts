@@ -24,6 +24,9 @@ import { AckGroup } from './ack-group';
 import type { Channel } from './state';
 import { errorText } from '../errors';
 
+/** Settled groups kept for reuse: enough for the groups of a few bursts in flight at once. */
+const SPARE_GROUPS = 4;
+
 export class CommitPipeline {
   /** The group being filled by the current burst; undefined once its commit was asked. */
   private open: AckGroup | undefined;
@@ -32,6 +35,10 @@ export class CommitPipeline {
   private inFlight = 0;
   /** PubAck bytes of the last group, plus a quarter: the next group's first buffer size. */
   private ackBytesHint = 0;
+  /** Publishes of the last group, plus a quarter: the next new group's column size. */
+  private ackCountHint = 0;
+  /** Settled groups whose columns the next bursts reuse (ack-group.ts: no arrays per burst). */
+  private readonly spare: AckGroup[] = [];
   /** A failing store fails every group: one log line per incident, not per group. */
   private readonly storeFailures: RepeatedErrorLog;
 
@@ -54,7 +61,8 @@ export class CommitPipeline {
   addRange(channel: Channel, seq: number, guidSrc: Uint8Array, guid0: number, guid1: number, ackSubject: string | undefined): void {
     let group = this.open;
     if (group === undefined) {
-      group = this.open = new AckGroup(this.ackBytesHint);
+      const spare = this.spare.pop();
+      group = this.open = spare !== undefined ? spare.reopen(this.ackBytesHint) : new AckGroup(this.ackBytesHint, this.ackCountHint);
       queueMicrotask(this.commitOpenGroup);
     }
     group.add(channel, seq, guidSrc, guid0, guid1, ackSubject);
@@ -72,6 +80,7 @@ export class CommitPipeline {
     this.open = undefined;
     if (group === undefined || group.length === 0) return;
     this.ackBytesHint = group.usedBytes + (group.usedBytes >> 2);
+    this.ackCountHint = group.length + (group.length >> 2);
     this.inFlight++;
     const committed = this.store.commit().then(
       () => undefined,
@@ -87,6 +96,7 @@ export class CommitPipeline {
         // Never break the chain: later groups must still be acknowledged.
         this.log.error(`Unexpected error acknowledging published messages: ${errorText(e)}`);
       }
+      if (this.spare.length < SPARE_GROUPS) this.spare.push(group);
     });
   };
 

@@ -152,6 +152,11 @@ export class StanCore {
     );
   }
 
+  /** A publish received before the core serves: run once `dispatch` lets it. */
+  private publishHeld(dispatch: Dispatch, subj: string, reply: string | undefined, data: Uint8Array): void {
+    dispatch(() => this.publish.onPublish(subj, reply, data));
+  }
+
   /** Subscribes every request subject of `s`, each handler run through `dispatch`. */
   private subscribeRequests(s: ServerInfo, dispatch: Dispatch): void {
     const nc = this.nc;
@@ -159,9 +164,11 @@ export class StanCore {
       return (_subj, reply, data) => dispatch(() => this.track(f(reply, data)));
     };
     this.subscriptions.push(
-      // Once serving, a publish runs directly: no closure per message for dispatch.
+      // Once serving, a publish runs directly: no closure per message for dispatch. The held
+      // form's closure lives in publishHeld(): written here, V8 allocated a context for subj,
+      // reply and data on every call, taken branch or not (~50 bytes per publish, measured).
       ...this.subscribePublish(s.Publish, (subj, reply, data) =>
-        this.early === undefined || this.early.serving ? this.publish.onPublish(subj, reply, data) : dispatch(() => this.publish.onPublish(subj, reply, data)),
+        this.early === undefined || this.early.serving ? this.publish.onPublish(subj, reply, data) : this.publishHeld(dispatch, subj, reply, data),
       ),
       nc.subscribe(s.Subscribe, request((reply, data) => this.subs.onSubscribe(reply, data))),
       nc.subscribe(s.Unsubscribe, request((reply, data) => this.subs.onUnsubscribe(reply, data, false))),

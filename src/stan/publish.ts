@@ -6,7 +6,8 @@
  */
 import { isCtrlMsg, PubAckCodec } from '../protocol/codec';
 import { decodePubMsgRaw, newPubMsgRaw } from '../protocol/fast';
-import { StoreUnavailableError } from '../store/contract';
+import { StoreUnavailableError, type NewMsg } from '../store/contract';
+import { BurstClock } from './burst-clock';
 import type { Channels } from './channels';
 import type { Clients } from './clients';
 import type { CommitPipeline } from './commit-pipeline';
@@ -29,6 +30,8 @@ function sameBytes(cached: Buffer | undefined, buf: Buffer, start: number, end: 
   return true;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class PublishHandler {
   /** Reused by every publish: the decoder fills byte ranges in place (no allocation). */
   private readonly rawPub = newPubMsgRaw();
@@ -37,13 +40,22 @@ export class PublishHandler {
   private lastSubjectChannel: Channel | undefined;
   private lastConnID: Buffer | undefined;
   private lastConnClient: Client | undefined;
+  /** One clock reading per burst of publishes (burst-clock.ts). */
+  private readonly clock: BurstClock;
+  /**
+   * The message handed to the store, refilled for every publish: the stores copy what they
+   * keep (MsgStore.append/store never keep the object), so one object serves them all.
+   */
+  private readonly msg: NewMsg = { seq: 0, timestamp: 0, subject: '', reply: '', data: EMPTY };
 
   constructor(
     private readonly ctx: CoreContext,
     private readonly clients: Clients,
     private readonly channels: Channels,
     private readonly pipeline: CommitPipeline,
-  ) {}
+  ) {
+    this.clock = new BurstClock(ctx.clock);
+  }
 
   private pubAckError(reply: string | undefined, guid: string, error: string): void {
     this.ctx.reply(reply, PubAckCodec.encode(guid ? { guid, error } : { error }));
@@ -122,17 +134,24 @@ export class PublishHandler {
     const r = this.rawPub;
     const buf = r.buf;
     const seq = ch.nextSeq + 1;
-    let ts = ctx.clock.nowNanos();
+    let ts = this.clock.nanos();
     if (ts < ch.lastTimestamp) ts = ch.lastTimestamp;
     const msgReply = r.reply1 > r.reply0 ? buf.toString('utf8', r.reply0, r.reply1) : '';
     const firstBefore = firstSeqBeforeStore(ch);
     try {
       const msgs = ch.store.msgs;
-      const msg = { seq, timestamp: ts, subject: ch.name, reply: msgReply, data: buf.subarray(r.data0, r.data1) };
+      const msg = this.msg;
+      msg.seq = seq;
+      msg.timestamp = ts;
+      msg.subject = ch.name;
+      msg.reply = msgReply;
+      msg.data = buf.subarray(r.data0, r.data1);
       // append: the same as store() without building a stored form nobody reads here.
       if (msgs.append !== undefined) msgs.append(msg);
       else msgs.store(msg);
+      msg.data = EMPTY;
     } catch (err) {
+      this.msg.data = EMPTY;
       const msg = errorText(err);
       // A failed store logs its incident itself: no line per refused publish.
       if (!(err instanceof StoreUnavailableError)) ctx.log.error(`[Client:${c.id}] Unable to store message on "${ch.name}": ${msg}`);

@@ -63,7 +63,8 @@ export interface MsgStore {
   /**
    * Record a message (seq must be lastSeq+1; a seq <= lastSeq is ignored) and apply the
    * channel's count/bytes limits by dropping the oldest messages (always keeping the newest).
-   * Returns the stored form.
+   * Returns the stored form. Neither store() nor append() keeps `msg` or its `data` after
+   * returning (the publish path refills one object for every message).
    */
   store(msg: NewMsg): StoredMsg;
   /**

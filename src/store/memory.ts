@@ -107,7 +107,8 @@ export class MemoryMsgStore implements MsgStore {
     if (ring.len === 0) {
       // Empty (never used, or everything expired): the new message starts the ring.
       this._firstSeq = msg.seq;
-    } else {
+    } else if (msg.seq > this._lastSeq + 1) {
+      // Only a gap needs the previous timestamp (read per message, it was a boxed number each time).
       const prevTs = ring.tsAt(ring.len - 1);
       for (let s = this._lastSeq + 1; s < msg.seq; s++) ring.appendGap(prevTs);
     }

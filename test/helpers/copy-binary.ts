@@ -1,4 +1,7 @@
-/** Parses a PostgreSQL COPY binary stream (header, 5-field tuples, trailer) back into rows, for the encoder tests. */
+/**
+ * Parses what CopyBinaryStream.finish() sends (CopyData messages holding a COPY binary stream:
+ * header, 5-field tuples, trailer; then CopyDone) back into rows, for the encoder tests.
+ */
 import assert from 'node:assert/strict';
 
 export interface CopiedRow {
@@ -9,8 +12,8 @@ export interface CopiedRow {
   data: Buffer;
 }
 
-export function parseCopyBinary(chunks: readonly Buffer[]): CopiedRow[] {
-  const all = Buffer.concat(chunks);
+export function parseCopyBinary(frames: readonly Buffer[]): CopiedRow[] {
+  const all = copyPayload(frames);
   assert.equal(all.subarray(0, 11).toString('latin1'), 'PGCOPY\n\xff\r\n\0');
   const out: CopiedRow[] = [];
   let p = 19;
@@ -33,4 +36,27 @@ export function parseCopyBinary(chunks: readonly Buffer[]): CopiedRow[] {
   }
   assert.equal(p + 2, all.length, 'nothing after the trailer');
   return out;
+}
+
+/** The COPY data inside the protocol messages: every CopyData ('d') payload in order, CopyDone ('c') last. */
+function copyPayload(frames: readonly Buffer[]): Buffer {
+  const wire = Buffer.concat(frames);
+  const parts: Buffer[] = [];
+  let p = 0;
+  let done = false;
+  while (p < wire.length) {
+    assert.equal(done, false, 'nothing after CopyDone');
+    const type = String.fromCharCode(wire[p]);
+    const len = wire.readInt32BE(p + 1);
+    if (type === 'd') parts.push(wire.subarray(p + 5, p + 1 + len));
+    else {
+      assert.equal(type, 'c', 'CopyData or CopyDone messages only');
+      assert.equal(len, 4);
+      done = true;
+    }
+    p += 1 + len;
+  }
+  assert.equal(p, wire.length, 'whole messages');
+  assert.ok(done, 'ends with CopyDone');
+  return Buffer.concat(parts);
 }

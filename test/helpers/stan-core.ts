@@ -29,6 +29,7 @@ import { MemoryTransport } from './memory-transport';
 
 export interface CoreHarness {
   core: StanCore;
+  store: MemoryStore;
   clock: FakeClock;
   nc: MemoryTransport;
   opts: StreamingOptions;
@@ -37,6 +38,16 @@ export interface CoreHarness {
 
 /** A serving core (fresh MEMORY store), options adjusted by `tweak`. */
 export function startCore(tweak: (o: StreamingOptions) => void = () => undefined): CoreHarness {
+  const h = listeningCore(tweak);
+  h.core.startServing();
+  return h;
+}
+
+/**
+ * A core that listens but does not serve yet (as during recovery): requests are held until
+ * `core.startServing()`.
+ */
+export function listeningCore(tweak: (o: StreamingOptions) => void = () => undefined): CoreHarness {
   const opts = defaultStreamingOptions();
   tweak(opts);
   const clock = new FakeClock();
@@ -45,9 +56,9 @@ export function startCore(tweak: (o: StreamingOptions) => void = () => undefined
   const core = new StanCore(opts, store, nc, silentLogger, clock);
   core.recover(null);
   core.listenEarly();
-  core.startServing();
   return {
     core,
+    store,
     clock,
     nc,
     opts,

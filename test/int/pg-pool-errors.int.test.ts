@@ -11,6 +11,7 @@ import { loadPg } from '../../src/store/sql/load-pg';
 import { openPgPool } from '../../src/store/sql/pg-multihost';
 import { parseDataSource, toPgConfig } from '../../src/store/sql/dsn';
 import { startPostgres, type PgInstance } from '../helpers/db';
+import { uncaughtDuring } from '../helpers/uncaught';
 
 let pg: PgInstance;
 before(async () => {
@@ -19,23 +20,6 @@ before(async () => {
 after(async () => {
   await pg.destroy();
 });
-
-/** Uncaught exceptions seen while `f` runs and shortly after (node:test would report them too, but on another test). */
-async function uncaughtDuring(f: () => Promise<void>): Promise<Error[]> {
-  const seen: Error[] = [];
-  const onUncaught = (err: Error): void => {
-    seen.push(err);
-  };
-  // Ahead of node:test's own handler, which would otherwise count it against whichever test runs.
-  process.prependListener('uncaughtException', onUncaught);
-  try {
-    await f();
-    await new Promise((r) => setTimeout(r, 300));
-  } finally {
-    process.removeListener('uncaughtException', onUncaught);
-  }
-  return seen;
-}
 
 for (const source of ['plain', 'host-walking'] as const) {
   test(`${source} pool: a checked-out client whose backend is terminated between queries keeps the process up; the pool replaces it`, async () => {

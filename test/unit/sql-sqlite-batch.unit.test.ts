@@ -52,3 +52,23 @@ test('a row not sealed yet cannot be packed (nothing is ever written unsealed)',
   const r: MsgRow = { ...row(1, Buffer.from('abcd'), 0, 4), data: null };
   assert.throws(() => packSqliteBatch([], [r], { dropChannels: [], skipExisting: false, encrypting: true }));
 });
+
+test('every column of a plan is a view of the one buffer handed over, and none overlaps another', () => {
+  const chunk = Buffer.from('aaaabbbbbbcc');
+  const plan = packSqliteBatch(
+    [{ kind: EventKind.ChannelCreated, channelID: 3, name: 'foo' }],
+    [row(1, chunk, 0, 4), row(2, chunk, 4, 6), row(3, chunk, 10, 2)],
+    { dropChannels: [], skipExisting: false, encrypting: false },
+  );
+  const buffers = planBuffers(plan);
+  assert.equal(buffers.length, 1);
+  const cols = [plan.events.bytes, plan.events.ends, plan.events.kinds, plan.events.channels, plan.msgs.bytes, plan.msgs.ends, plan.msgs.channels, plan.msgs.seqs, plan.msgs.ts, plan.msgs.sizes];
+  for (const c of cols) assert.equal(c.buffer, buffers[0]);
+  const spans = cols.map((c) => [c.byteOffset, c.byteOffset + c.byteLength]).sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) assert.ok(spans[i][0] >= spans[i - 1][1], 'columns overlap');
+  assert.equal(spans[spans.length - 1][1], buffers[0].byteLength);
+  // Written in full: the event body and the rows read back as packed.
+  assert.equal(Buffer.from(plan.msgs.bytes).toString(), 'aaaabbbbbbcc');
+  assert.equal(plan.events.ends[0], plan.events.bytes.byteLength);
+  assert.deepEqual([...plan.msgs.seqs], [1, 2, 3]);
+});

@@ -36,3 +36,34 @@ test('each publish gets the PubAck of its own guid, across growth and long guids
   assert.equal(g.length, 500);
   assert.deepEqual(first, firstCopy);
 });
+
+test('a reopened group starts empty, keeps earlier PubAck views intact, and grows past its columns', () => {
+  const a = new Channel(new MemoryStore(defaultStoreLimits()).createChannel('a'));
+  const b = new Channel(new MemoryStore(defaultStoreLimits()).createChannel('b'));
+  // Columns sized for 16 publishes: the first burst overflows them.
+  const g = new AckGroup(0, 16);
+  for (let i = 0; i < 40; i++) {
+    const src = Buffer.from(`first-${i}`);
+    g.add(a, i + 1, src, 0, src.length, `acks.a.${i}`);
+  }
+  const handedOut = [g.okPubAck(0), g.okPubAck(39)];
+  const copies = handedOut.map((v) => Buffer.from(v));
+
+  assert.equal(g.reopen(0), g);
+  assert.equal(g.length, 0);
+  for (let i = 0; i < 3; i++) {
+    const src = Buffer.from(`second-${i}`);
+    g.add(b, 100 + i, src, 0, src.length, i === 1 ? undefined : `acks.b.${i}`);
+  }
+  assert.equal(g.length, 3);
+  for (let i = 0; i < 3; i++) {
+    assert.equal(PubAckCodec.decode(g.okPubAck(i)).guid, `second-${i}`);
+    assert.equal(g.guid(i), `second-${i}`);
+    assert.equal(g.seqs[i], 100 + i);
+    assert.equal(g.channels[i], b);
+    assert.equal(g.ackSubjects[i], i === 1 ? undefined : `acks.b.${i}`);
+  }
+  // Views handed to transports before the reopen are not overwritten by the new burst.
+  assert.deepEqual(handedOut, copies);
+  assert.equal(PubAckCodec.decode(handedOut[1]).guid, 'first-39');
+});

@@ -42,8 +42,6 @@ export interface MsgFieldOffsets {
   tsNumber: number;
 }
 
-const TWO_32 = 4294967296;
-
 /**
  * Byte copy: a loop for short ranges (subjects, varints), where creating the subarray that
  * TypedArray.set needs costs more than the copy; set for the rest.
@@ -173,11 +171,6 @@ export class MessageBatchBuilder {
 /** Row i's bytes in a batch. */
 export function batchRow(b: MessageBatch, i: number): Buffer {
   return b.data.subarray(i === 0 ? 0 : b.ends[i - 1], b.ends[i]);
-}
-
-/** The double nearest to a 64-bit value given as two 32-bit halves (one rounding, as Number(bigint)). */
-export function halvesToNumber(lo: number, hi: number): number {
-  return hi * TWO_32 + lo;
 }
 
 /** A message as the readers yield it (model.ts ReferenceMessage; not imported: model.ts imports this module). */

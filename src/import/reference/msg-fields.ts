@@ -5,7 +5,8 @@
  * false for anything else, which the caller then decodes with the exact general decoder
  * (records.ts decodeMsg): so the rows written are the same bytes either way.
  */
-import { halvesToNumber, type MsgFieldOffsets } from './msg-batch';
+import type { MsgFieldOffsets } from './msg-batch';
+import { readVarint, varintEnd, varintToNearestNumber } from '../../protocol/varint';
 
 /** The data field's offsets (field 4): set by scanMsgFields. */
 export interface MsgDataOffsets {
@@ -55,31 +56,20 @@ export function scanMsgFields(b: Uint8Array, start: number, end: number, out: Sc
       if (len > 9 || (len > 1 && b[p - 1] === 0)) return false;
       if (num === 1) {
         if (len > 7) return false;
-        let v = 0;
-        let mul = 1;
-        for (let i = vStart; i < p; i++) {
-          v += (b[i] & 0x7f) * mul;
-          mul *= 128;
-        }
-        out.seq = v;
+        out.seq = readVarint(b, vStart, p);
       } else {
         if (len === 1 && b[vStart] === 0) continue;
         out.tsStart = vStart;
         out.tsEnd = p;
-        out.tsNumber = varintToNumber(b, vStart, len);
+        out.tsNumber = varintToNearestNumber(b, vStart, len);
       }
       continue;
     }
     if (wire !== 2) return false;
-    let len = 0;
-    let mul = 1;
-    for (let i = 0; ; i++) {
-      if (p >= end || i > 4) return false;
-      const c = b[p++];
-      len += (c & 0x7f) * mul;
-      mul *= 128;
-      if (c < 0x80) break;
-    }
+    // A length of at most 5 bytes (< 2^35).
+    const len = readVarint(b, p, end);
+    if (len < 0 || varintEnd.pos - p > 5) return false;
+    p = varintEnd.pos;
     const fEnd = p + len;
     if (fEnd > end) return false;
     if (num === 2 || num === 3) {
@@ -98,20 +88,4 @@ export function scanMsgFields(b: Uint8Array, start: number, end: number, out: Sc
     p = fEnd;
   }
   return true;
-}
-
-/** A canonical varint of at most 9 bytes as the double nearest to it. */
-function varintToNumber(b: Uint8Array, at: number, len: number): number {
-  let lo = 0;
-  let hi = 0;
-  for (let i = 0; i < len; i++) {
-    const g = b[at + i] & 0x7f;
-    const shift = 7 * i;
-    if (shift < 28) lo |= g << shift;
-    else if (shift === 28) {
-      lo |= (g & 0x0f) << 28;
-      hi |= g >> 4;
-    } else hi |= g << (shift - 32);
-  }
-  return halvesToNumber(lo >>> 0, hi >>> 0);
 }

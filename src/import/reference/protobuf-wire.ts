@@ -7,6 +7,7 @@
  * default values omitted), which is simplest to guarantee with an explicit writer.
  */
 import { StanServerError } from '../../errors';
+import { readBigVarint, VARINT_TRUNCATED, varintEnd } from '../../protocol/varint';
 
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
@@ -32,18 +33,14 @@ export interface ProtoField {
 }
 
 const EMPTY = new Uint8Array(0);
+const TRUNCATED = BigInt(VARINT_TRUNCATED);
 
+/** The varint at `buf[pos]` and the position after it. */
 function readVarint(buf: Uint8Array, pos: number): [bigint, number] {
-  let result = 0n;
-  let shift = 0n;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= buf.length) throw new ProtoDecodeError('varint runs past the end of the record');
-    const b = buf[pos++];
-    result |= BigInt(b & 0x7f) << shift;
-    if ((b & 0x80) === 0) return [result & 0xffffffffffffffffn, pos];
-    shift += 7n;
-  }
-  throw new ProtoDecodeError('varint longer than 10 bytes');
+  const v = readBigVarint(buf, pos, buf.length);
+  if (v === TRUNCATED) throw new ProtoDecodeError('varint runs past the end of the record');
+  if (v < 0n) throw new ProtoDecodeError('varint longer than 10 bytes');
+  return [v, varintEnd.pos];
 }
 
 /** Every field of a message in stored order (unknown fields included; callers skip them). */

@@ -5,6 +5,7 @@
  * layout.
  */
 import { StanServerError } from '../../errors';
+import { readVarint, VARINT_TRUNCATED, varintEnd } from '../../protocol/varint';
 
 /** Thrown for a body that is not a valid encoding (truncated, corrupted, unknown kind). */
 export class EventDecodeError extends StanServerError {
@@ -200,28 +201,11 @@ export class ByteReader {
   }
 
   uint(): number {
-    const buf = this.buf;
-    const end = buf.length;
-    let pos = this.pos;
-    if (pos >= end) this.truncated();
-    let b = buf[pos++];
-    if (b < 0x80) {
-      this.pos = pos;
-      return b;
-    }
-    let v = b & 0x7f;
-    let mul = 128;
-    for (let i = 1; i < 10; i++) {
-      if (pos >= end) this.truncated();
-      b = buf[pos++];
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) {
-        this.pos = pos;
-        return v;
-      }
-      mul *= 128;
-    }
-    throw new EventDecodeError(`${this.what}: varint longer than 10 bytes at byte ${this.pos}`);
+    const v = readVarint(this.buf, this.pos, this.buf.length);
+    if (v === VARINT_TRUNCATED) this.truncated();
+    if (v < 0) throw new EventDecodeError(`${this.what}: varint longer than 10 bytes at byte ${this.pos}`);
+    this.pos = varintEnd.pos;
+    return v;
   }
 
   sint(): number {

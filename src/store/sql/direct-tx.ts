@@ -13,6 +13,7 @@
  */
 import type { Knex } from 'knex';
 import { onConnection } from './dialect/connection';
+import { insertEventRows } from './dialect/event-insert';
 import type { DirectTxDriver, EventRowValues, MsgRowKey } from './dialect/types';
 
 export interface DirectBatch {
@@ -41,7 +42,7 @@ export function writeDirect(knex: Knex, driver: DirectTxDriver, b: DirectBatch, 
   return onConnection<unknown, void>(knex, undefined, async (conn) => {
     await driver.run(conn, 'BEGIN');
     try {
-      await insertEvents(driver, conn, b.events, b.eventsPerInsert);
+      await insertEventRows(driver, conn, b.events, b.eventsPerInsert);
       gate?.ready();
       if (b.rows.length > 0) await driver.writeRows(conn, b.rows, b.data, b.maxStatementBytes);
       await gate?.mayCommit();
@@ -51,21 +52,6 @@ export function writeDirect(knex: Knex, driver: DirectTxDriver, b: DirectBatch, 
       throw err;
     }
   });
-}
-
-/** The event rows in order, at most `perInsert` per statement. */
-async function insertEvents(driver: DirectTxDriver, conn: unknown, events: readonly EventRowValues[], perInsert: number): Promise<void> {
-  for (let k = 0; k < events.length; k += perInsert) {
-    const n = Math.min(perInsert, events.length - k);
-    const values = new Array<number | Buffer | null>(3 * n);
-    for (let r = 0; r < n; r++) {
-      const e = events[k + r];
-      values[3 * r] = e.kind;
-      values[3 * r + 1] = e.channel_id;
-      values[3 * r + 2] = e.body;
-    }
-    await driver.insertEvents(conn, n, values);
-  }
 }
 
 /**

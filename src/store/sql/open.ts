@@ -23,7 +23,7 @@ import { SqliteWriterConnection } from './sqlite-connection';
 import { onConnection } from './dialect/connection';
 import { runHints } from '../../launch/run-hints';
 import { sqliteOptions } from './sqlite-driver';
-import { mysqlEventInsert, pgEventInsert, type DirectEventInsert } from './dialect/event-insert';
+import { directEventInsert, type DirectEventInsert } from './dialect/event-insert';
 
 /**
  * Knex prints pool errors (with stack traces) on stdout by default; the server reports
@@ -80,8 +80,11 @@ interface AdapterParts {
    */
   warming?: () => Promise<void>;
   extraClose?: () => Promise<void>;
-  /** Event rows without Knex, offered until Knex is made (dialect/event-insert.ts). */
-  directEvents?: DirectEventInsert;
+  /**
+   * Event rows without Knex, offered until Knex is made: the dialect's direct driver's
+   * INSERT run on this pool (dialect/event-insert.ts directEventInsert).
+   */
+  firstCommitPool?: unknown;
   /** Makes Knex and opens the writer's first connection in the background (warmWriter). */
   warmUp?: () => void;
   writeThread?: SqliteWriteThread;
@@ -99,7 +102,7 @@ function adapter(p: AdapterParts): DialectAdapter {
   let knex: Knex | undefined;
   let db: Kysely<Database> | undefined;
   let warmScheduled = false;
-  const direct = p.directEvents;
+  const direct = p.firstCommitPool !== undefined && dialect.directTx !== undefined ? directEventInsert(dialect.directTx, p.firstCommitPool) : undefined;
   // After the first commit without Knex: Knex and the writer's connection, off the way to
   // the first answer (the reply is sent when the commit resolves, before this timer fires).
   const directThenWarm: DirectEventInsert | undefined =
@@ -236,21 +239,21 @@ async function openPostgres(dsn: DsnModule, conn: SqlConnectionConfig, readers: 
     warm = warmWriter(a.knex);
   };
   // Not beside the first connection while it is set up, as rawRows.
-  const directEvents = pgEventInsert({
-    query: async (text, values) => {
+  const firstCommitPool = {
+    query: async (q: { text: string; values: unknown[] }) => {
       await first;
-      return readerPool.query(text, values);
+      return readerPool.query(q);
     },
-  });
+  };
   if (dsn.needsHostWalk(conn)) {
     // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients
     // (its `connectionPool`); Knex does not own that pool, so closing ends it.
     const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
     const knex = (): Knex => knexModule()({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-    a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, directEvents, warmUp, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
+    a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, firstCommitPool, warmUp, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
   } else {
     const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-    a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, directEvents, warmUp, extraClose: endReaders });
+    a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, firstCommitPool, warmUp, extraClose: endReaders });
   }
   return a;
 }
@@ -275,6 +278,12 @@ async function openMysql(dsn: DsnModule, conn: SqlConnectionConfig, readers: num
   // text (plain-reads.ts): the recovery's first reads in one round trip. Every other statement
   // on this pool binds its values (escaped by mysql2), so nothing can be chained into them.
   const pool = mysql.createPool({ ...cfg, connectionLimit: readers, multipleStatements: true });
+  // mysql2's pool connections listen for 'error' once (to leave the pool), and the driver
+  // still emits 'error' on a connection when no command is running to take it: a second error
+  // on the same connection (MySQL >= 8.0.24 sends an ERR packet before it closes a killed
+  // session, then the socket's end follows) would have no listener and end the process. The
+  // loss is reported to the next query on it; the pool replaces it.
+  pool.on('connection', (c) => c.on('error', () => undefined));
   if (setVars.length > 0) pool.on('connection', (c) => c.query(`SET ${setVars.join(', ')}`));
   // The server's packet limit, so batches never exceed it. Its connection (the readers'
   // first) is set up while Knex initialises; the schema check reads on it next.
@@ -293,7 +302,7 @@ async function openMysql(dsn: DsnModule, conn: SqlConnectionConfig, readers: num
   return adapter({
     name: 'mysql',
     knex,
-    directEvents: mysqlEventInsert(pool.promise()),
+    firstCommitPool: pool,
     warmUp: () => {
       warm = warmWriter(knex());
     },

@@ -372,8 +372,14 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   /** Folds a written part into the projection (= committed state). */
   private applyCommitted(part: Pending): void {
     for (const e of part.events) this.projection = evolve(this.projection, e);
+    // One event object for all rows (evolve keeps none of it), not one per committed message.
+    const e = { kind: EventKind.MsgStored as const, channelID: 0, seq: 0, timestamp: 0, size: 0 };
     for (const m of part.msgs) {
-      this.projection = evolve(this.projection, { kind: EventKind.MsgStored, channelID: m.channel_id, seq: m.seq, timestamp: m.ts, size: m.size });
+      e.channelID = m.channel_id;
+      e.seq = m.seq;
+      e.timestamp = m.ts;
+      e.size = m.size;
+      this.projection = evolve(this.projection, e);
     }
     this.snapshots.committed(part.events.length, part.msgs.length);
   }

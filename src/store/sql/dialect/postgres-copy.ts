@@ -26,82 +26,110 @@ export const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER_LEN = COPY_SIGNATURE.length + 8;
 /** Per tuple: field count (int16), three int8 and one int4 with their lengths, bytea's length. */
 const TUPLE_FIXED = 2 + 3 * (4 + 8) + (4 + 4) + 4;
-/** CopyData messages of at most this many bytes (pg copies each into its own frame). */
+/** A CopyData message's header: 'd' and the message's length (int32, itself included). */
+const FRAME_HEADER = 5;
+/** CopyDone: 'c' and its length 4. */
+const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
+/** CopyData messages of at most about this many bytes. */
 const CHUNK_BYTES = 1 << 20;
 const TWO_32 = 4294967296;
 
 export const COPY_MESSAGES_SQL = 'COPY stan_messages (channel_id, seq, ts, size, data) FROM STDIN (FORMAT binary)';
 
-/** A 64-bit integer column from a double holding an integer (|v| < 2^63). */
-function putInt8(buf: Buffer, p: number, v: number): number {
-  const hi = Math.floor(v / TWO_32);
-  buf.writeInt32BE(hi, p);
-  buf.writeUInt32BE(v - hi * TWO_32, p + 4);
-  return p + 8;
-}
-
 /**
- * A COPY binary stream built row by row, in chunks of about CHUNK_BYTES (whole tuples; the
- * first carries the header, the last the trailer). Columns: channel_id, seq, ts (int8), size
- * (int4: the message's plaintext size, as MsgStore.store records it), data (bytea: the row). Used by the
- * import's bulk append (one channel, BulkMessages) and the group commit (MsgRow[]).
+ * The bytes a COPY FROM STDIN sends after its Query message, ready for the socket: the COPY
+ * binary stream (header, tuples, trailer) in CopyData messages of about CHUNK_BYTES (whole
+ * tuples; a larger tuple gets a message of its own size), then CopyDone at the end of the
+ * last one. Columns: channel_id, seq, ts (int8), size (int4: the message's plaintext size, as
+ * MsgStore.store records it), data (bytea: the row). Used by the import's bulk append (one
+ * channel, BulkMessages) and the group commit (MsgRow[]).
+ *
+ * Why framed here and written with unchecked DataView stores: pg's serializer copied every
+ * chunk once more into its own growing buffer (a new allocation per COPY) before the socket
+ * write, and Buffer's checked write* calls (ten per row) were the encoder's largest cost in the
+ * profile of async publishing; measured in docs/performance.md ("The COPY encoder and the
+ * message rows' frames").
  */
 export class CopyBinaryStream {
-  private readonly chunks: Buffer[] = [];
+  private readonly frames: Buffer[] = [];
   private buf = Buffer.alloc(0);
+  private view = new DataView(this.buf.buffer, 0, 0);
   private p = 0;
-  /** Bytes of the stream no chunk was allocated for yet. */
+  /** Bytes of the stream no frame was allocated for yet (CopyDone included). */
   private left: number;
 
-  /** `dataBytes`: the rows' data bytes added up (sizes the chunks: no copy, little slack). */
+  /** `dataBytes`: the rows' data bytes added up (sizes the frames: no copy, little slack). */
   constructor(rowCount: number, dataBytes: number) {
-    this.left = HEADER_LEN + rowCount * TUPLE_FIXED + dataBytes + 2;
+    this.left = HEADER_LEN + rowCount * TUPLE_FIXED + dataBytes + 2 + COPY_DONE.length;
     this.reserve(HEADER_LEN);
-    COPY_SIGNATURE.copy(this.buf, 0);
-    this.buf.writeInt32BE(0, COPY_SIGNATURE.length);
-    this.buf.writeInt32BE(0, COPY_SIGNATURE.length + 4);
-    this.p = HEADER_LEN;
+    COPY_SIGNATURE.copy(this.buf, this.p);
+    this.view.setInt32(this.p + COPY_SIGNATURE.length, 0);
+    this.view.setInt32(this.p + COPY_SIGNATURE.length + 4, 0);
+    this.p += HEADER_LEN;
   }
 
-  /** Room for `n` more bytes in the current chunk, or a new chunk (at least `n`). */
+  /** Room for `n` more bytes in the current frame, or a new frame (at least `n`). */
   private reserve(n: number): void {
     if (this.p + n <= this.buf.length) return;
-    if (this.p > 0) this.chunks.push(this.p === this.buf.length ? this.buf : this.buf.subarray(0, this.p));
-    const size = Math.max(n, Math.min(CHUNK_BYTES, this.left));
-    this.left -= size;
+    this.seal();
+    const size = FRAME_HEADER + Math.max(n, Math.min(CHUNK_BYTES, this.left));
+    this.left -= size - FRAME_HEADER;
     this.buf = Buffer.allocUnsafe(size);
-    this.p = 0;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, size);
+    this.buf[0] = 0x64; // 'd'
+    this.p = FRAME_HEADER;
+  }
+
+  /** Ends the current frame (its length written) when it holds anything. */
+  private seal(): void {
+    if (this.p <= FRAME_HEADER) return;
+    this.view.setInt32(1, this.p - 1);
+    this.frames.push(this.p === this.buf.length ? this.buf : this.buf.subarray(0, this.p));
   }
 
   /** One tuple; its data is `src[start, end)` (copied once, as is); `size`: the message's size column. */
   row(channelID: number, seq: number, ts: number, size: number, src: Buffer, start: number, end: number): void {
     const len = end - start;
     this.reserve(TUPLE_FIXED + len);
-    const buf = this.buf;
-    let p = this.p;
-    buf.writeInt16BE(5, p);
-    buf.writeInt32BE(8, p + 2);
-    p = putInt8(buf, p + 6, channelID);
-    buf.writeInt32BE(8, p);
-    p = putInt8(buf, p + 4, seq);
-    buf.writeInt32BE(8, p);
-    p = putInt8(buf, p + 4, ts);
-    buf.writeInt32BE(4, p);
-    buf.writeInt32BE(size, p + 4);
-    buf.writeInt32BE(len, p + 8);
-    p += 12;
-    src.copy(buf, p, start, end);
-    this.p = p + len;
+    const v = this.view;
+    const p = this.p;
+    v.setInt16(p, 5);
+    v.setInt32(p + 2, 8);
+    putInt8(v, p + 6, channelID);
+    v.setInt32(p + 14, 8);
+    putInt8(v, p + 18, seq);
+    v.setInt32(p + 26, 8);
+    putInt8(v, p + 30, ts);
+    v.setInt32(p + 38, 4);
+    v.setInt32(p + 42, size);
+    v.setInt32(p + 46, len);
+    if (start === 0 && end === src.length) this.buf.set(src, p + TUPLE_FIXED);
+    else src.copy(this.buf, p + TUPLE_FIXED, start, end);
+    this.p = p + TUPLE_FIXED + len;
   }
 
-  /** The stream's chunks, the trailer written. */
+  /** The frames, the trailer and CopyDone written. */
   finish(): Buffer[] {
     this.reserve(2);
-    this.buf.writeInt16BE(-1, this.p);
+    this.view.setInt16(this.p, -1);
     this.p += 2;
-    this.chunks.push(this.buf.subarray(0, this.p));
-    return this.chunks;
+    this.seal();
+    if (this.p + COPY_DONE.length <= this.buf.length) {
+      // The room sized for it in the last frame's allocation.
+      COPY_DONE.copy(this.buf, this.p);
+      this.frames[this.frames.length - 1] = this.buf.subarray(0, this.p + COPY_DONE.length);
+    } else {
+      this.frames.push(COPY_DONE);
+    }
+    return this.frames;
   }
+}
+
+/** A 64-bit integer column from a double holding an integer (|v| < 2^63). */
+function putInt8(v: DataView, p: number, n: number): void {
+  const hi = Math.floor(n / TWO_32);
+  v.setInt32(p, hi);
+  v.setUint32(p + 4, n - hi * TWO_32);
 }
 
 /** One channel's rows of the import's bulk append in COPY binary format (see CopyBinaryStream). */
@@ -116,12 +144,9 @@ export function encodeCopyBinary(channelID: number, rows: BulkMessages): Buffer[
   return s.finish();
 }
 
-/** The parts of pg's Connection a COPY FROM STDIN uses. */
+/** The parts of pg's Connection a COPY FROM STDIN uses: its socket. */
 interface PgConnection {
-  readonly stream: { cork?(): void; uncork?(): void };
-  query(text: string): void;
-  sendCopyFromChunk(chunk: Buffer): void;
-  endCopyFrom(): void;
+  readonly stream: { readonly writable: boolean; write(b: Buffer): boolean; cork?(): void; uncork?(): void };
 }
 
 interface PgClient {
@@ -164,7 +189,7 @@ export abstract class CopySubmittable {
 }
 
 /**
- * A query object for pg's Client.query: runs `text` and sends `chunks` right behind it,
+ * A query object for pg's Client.query: runs `text` and sends `frames` right behind it,
  * without waiting for the server's CopyInResponse: one round trip per COPY instead of two.
  * Safe because a PostgreSQL backend that is not in copy-in mode (the COPY statement failed
  * before it started: no table, no privilege) ignores CopyData, CopyDone and CopyFail messages
@@ -174,7 +199,8 @@ export abstract class CopySubmittable {
 class CopyFromStdin extends CopySubmittable {
   constructor(
     private readonly text: string,
-    private readonly chunks: readonly Buffer[],
+    /** CopyBinaryStream.finish(): CopyData messages and CopyDone. */
+    private readonly frames: readonly Buffer[],
     private readonly done: (err?: Error) => void,
   ) {
     super();
@@ -185,27 +211,45 @@ class CopyFromStdin extends CopySubmittable {
   }
 
   submit(con: PgConnection): void {
-    // One socket write for the query, its data and CopyDone (pg writes each message on its
-    // own, and the socket has Nagle off: a sync publisher's row was three TCP segments).
-    con.stream.cork?.();
+    // Straight to the socket, in one write when the batch fits one frame (pg writes each
+    // message on its own, and the socket has Nagle off: a sync publisher's row was three TCP
+    // segments). A socket that is no longer writable is what pg's own writes skip too: the
+    // connection's error then settles the query (handleError).
+    const s = con.stream;
+    if (!s.writable) return;
+    s.cork?.();
     try {
-      con.query(this.text);
-      for (const c of this.chunks) con.sendCopyFromChunk(c);
-      con.endCopyFrom();
+      s.write(queryMessage(this.text));
+      for (const f of this.frames) s.write(f);
     } finally {
-      con.stream.uncork?.();
+      s.uncork?.();
     }
   }
 }
 
-/** Runs COPY FROM STDIN with `chunks` on the transaction's connection. */
-export async function copyIn(trx: Knex.Transaction, text: string, chunks: readonly Buffer[]): Promise<void> {
-  await runCopy(await trxConnection<PgClient>(trx), text, chunks);
+let copyMessagesQuery: Buffer | undefined;
+
+/** The COPY's Query message ('Q', length, the text, NUL); the group commit's is built once. */
+function queryMessage(text: string): Buffer {
+  if (text === COPY_MESSAGES_SQL && copyMessagesQuery !== undefined) return copyMessagesQuery;
+  const len = Buffer.byteLength(text);
+  const b = Buffer.allocUnsafe(1 + 4 + len + 1);
+  b[0] = 0x51; // 'Q'
+  b.writeInt32BE(4 + len + 1, 1);
+  b.write(text, 5, 'utf8');
+  b[5 + len] = 0;
+  if (text === COPY_MESSAGES_SQL) copyMessagesQuery = b;
+  return b;
 }
 
-function runCopy(client: PgClient, text: string, chunks: readonly Buffer[]): Promise<void> {
+/** Runs COPY FROM STDIN with `frames` (CopyBinaryStream.finish()) on the transaction's connection. */
+export async function copyIn(trx: Knex.Transaction, text: string, frames: readonly Buffer[]): Promise<void> {
+  await runCopy(await trxConnection<PgClient>(trx), text, frames);
+}
+
+function runCopy(client: PgClient, text: string, frames: readonly Buffer[]): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    client.query(new CopyFromStdin(text, chunks, (err) => (err === undefined ? resolve() : reject(err))));
+    client.query(new CopyFromStdin(text, frames, (err) => (err === undefined ? resolve() : reject(err))));
   });
 }
 

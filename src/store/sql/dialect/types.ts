@@ -23,7 +23,9 @@ export interface EventRowValues {
 /**
  * A group commit's write transaction on a raw connection of the writer pool, without Knex's
  * transaction objects (direct-tx.ts): the same statements, in the same round trips, with a
- * fraction of the CPU per transaction. `conn` is the driver's connection as Knex pools it.
+ * fraction of the CPU per transaction. `conn` is the driver's connection as Knex pools it;
+ * `insertEvents` also takes a pool with the same query call (a start-up's first commits,
+ * autocommitted: event-insert.ts directEventInsert).
  */
 export interface DirectTxDriver {
   /** A statement without parameters or results (BEGIN, COMMIT, ROLLBACK). */
