@@ -6,7 +6,9 @@
  * spawn → port accepting and spawn → first answered connect, and how many runs met the
  * window in between (a no-responders reply or an unanswered request after the port opened).
  *
- *   npm run startup-time -- [--runs 10] [--stores memory,file,postgres,mariadb] [--exec PATH]
+ *   npm run startup-time -- [--runs 10] [--stores memory,file,postgres,mysql] [--exec PATH]
+ *
+ * (`mariadb` is accepted for `mysql`.)
  *
  * Persistent stores are measured on an existing, empty store (a restart, the usual case):
  * a first, unmeasured start creates the schema, and its figures are shown as "first start".
@@ -58,9 +60,10 @@ function parseArgs(argv: string[]): { runs: number; stores: StoreName[]; exec: s
       runs = Math.max(1, Number.parseInt(v, 10));
       i++;
     } else if (a === '--stores' && v !== undefined) {
-      const names = v.split(',').map((s) => s.trim());
+      // `mysql` is what the rest of the project calls the MariaDB/MySQL store (STAN_TEST_STORE, --sql_driver).
+      const names = v.split(',').map((s) => (s.trim() === 'mysql' ? 'mariadb' : s.trim()));
       for (const n of names) {
-        if (n !== 'memory' && n !== 'file' && n !== 'postgres' && n !== 'mariadb') throw new Error(`unknown store "${n}": use memory, file, postgres or mariadb`);
+        if (n !== 'memory' && n !== 'file' && n !== 'postgres' && n !== 'mariadb') throw new Error(`unknown store "${n}": use memory, file, postgres or mysql (mariadb)`);
       }
       stores = names as StoreName[];
       i++;
@@ -68,7 +71,7 @@ function parseArgs(argv: string[]): { runs: number; stores: StoreName[]; exec: s
       exec = v;
       i++;
     } else {
-      throw new Error(`unknown argument "${a}"; usage: startup-time [--runs N] [--stores memory,file,postgres,mariadb] [--exec PATH]`);
+      throw new Error(`unknown argument "${a}"; usage: startup-time [--runs N] [--stores memory,file,postgres,mysql] [--exec PATH]`);
     }
   }
   return { runs, stores, exec };

@@ -14,6 +14,11 @@ export interface RunHints {
   /** A graceful stop begins: what runs from here (the last snapshot, closing) is not start-up code. */
   stopping(): void;
   /**
+   * Work that start-ups never wait for begins now (the SQL store's Knex, made in the
+   * background after the first commit): a serving run writes its cache before it.
+   */
+  beyondStartup(): void;
+  /**
    * This run did start-up work the next runs of its kind will not do (the schema created or
    * migrated through Knex and Umzug): what it compiled is not what a start-up needs.
    */

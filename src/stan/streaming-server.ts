@@ -25,6 +25,7 @@ import { errorText } from '../errors';
 import type { SealWorkerSpawner } from '../store/seal-pool';
 import type { SqliteWriterSpawner } from '../store/sql/sqlite-writer';
 import { clusterMember, clusterStep, startClusterGossip, type ClusterMember } from '../cluster/runtime';
+import { startStoreConnection } from '../store/early-connection';
 import {
   checkClientPortFree,
   checkOptions,
@@ -129,7 +130,12 @@ export class StreamingServer {
     log.notice(`ServerID: ${serverID}`);
     log.notice(`Go version: node${process.versions.node}`);
     const member = so.clustering.clustered ? clusterMember(options, log, nuid) : undefined;
-    await checkClientPortFree(options);
+    // The database sets its connection up while the steps before the store run (early-connection.ts).
+    const connection = startStoreConnection(so);
+    await checkClientPortFree(options).catch(async (err: unknown) => {
+      await connection?.release();
+      throw err;
+    });
 
     // The child dying aborts a start-up still waiting (FT standby), later it stops the server.
     const childDied = new AbortController();
@@ -137,7 +143,7 @@ export class StreamingServer {
     const parts: StartupParts = {};
     const startTime = new Date();
     try {
-      const store = (parts.store = await openStoreStep(options, log, { spawnSealWorker: loggers.spawnSealWorker, spawnSqliteWriter: loggers.spawnSqliteWriter }));
+      const store = (parts.store = await openStoreStep(options, log, { spawnSealWorker: loggers.spawnSealWorker, spawnSqliteWriter: loggers.spawnSqliteWriter, connection }));
       const nats = (parts.nats = await connectNatsStep(options, {
         useChild,
         log,
@@ -189,6 +195,8 @@ export class StreamingServer {
       mctx.server = server;
       return server;
     } catch (err) {
+      // The store step did not take the connection (a failure before it): close it.
+      await connection?.release();
       const failure = lifecycle.failure(err);
       await releaseParts(parts, failure);
       throw failure;

@@ -13,6 +13,7 @@ import { cipherFromOptions, type CipherSetup } from './crypto';
 import { StanServerError } from '../errors';
 import type { SealWorkerSpawner } from './seal-pool';
 import type { SqliteWriterSpawner } from './sql/sqlite-writer';
+import type { EarlyConnection } from './early-connection';
 
 /**
  * Tables the SQL store reads and writes. The schema check only compares the recorded
@@ -70,6 +71,8 @@ export interface OpenStoreDeps {
   spawnSealWorker?: SealWorkerSpawner;
   /** Starts the FILE store's write thread (default: the compiled worker file when present, else commits on the main thread). */
   spawnSqliteWriter?: SqliteWriterSpawner;
+  /** The SQL store's connection, started at the beginning of the start-up (early-connection.ts). */
+  connection?: EarlyConnection;
 }
 
 export async function openStore(so: StreamingOptions, log: Logger, deps: OpenStoreDeps = {}): Promise<Store> {
@@ -113,7 +116,8 @@ export async function openStore(so: StreamingOptions, log: Logger, deps: OpenSto
   }
   // The first statements reach the database: a connection failure is said with the store, the
   // redacted source and what to check (the drivers say only `connect ECONNREFUSED h:p`).
-  const adapter = await open.openSql({ driver, source: so.sql.source, maxOpenConns: so.sql.maxOpenConns }).catch((err: unknown) => {
+  const opening = deps.connection?.take() ?? open.openSql({ driver, source: so.sql.source, maxOpenConns: so.sql.maxOpenConns });
+  const adapter = await opening.catch((err: unknown) => {
     throw describeConnectFailure(driver, so.sql.source, err);
   });
   try {

@@ -26,3 +26,13 @@ test('loadPg gives pg without loading undici, and leaves no navigator global beh
     assert.equal(afterLoading(`const pg = require('pg')`).undici, true);
   }
 });
+
+test('loadPg puts pg\'s SCRAM login on node:crypto (pg-scram.ts): the functions are replaced in pg itself', () => {
+  const load = JSON.stringify(require.resolve('../../src/store/sql/load-pg'));
+  const scram = JSON.stringify(require.resolve('../../src/store/sql/pg-scram'));
+  const code = `require(${load}).loadPg();
+    const utils = require('pg/lib/crypto/utils.js');
+    const ours = require(${scram});
+    process.stdout.write(JSON.stringify([utils.deriveKey === ours.deriveKey, utils.hmacSha256 === ours.hmacSha256, utils.sha256 === ours.sha256]));`;
+  assert.deepEqual(JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', code], { encoding: 'utf8' })), [true, true, true]);
+});

@@ -70,9 +70,7 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
     assert.deepEqual(upToDate.ok.pending, []);
     assert.ok(upToDate.ok.tables.includes('stan_events'), 'the table list was read');
     // And it was the raw reads that said so: Knex is not asked for.
-    const rows = a.rawRows;
-    assert.ok(rows !== undefined);
-    const rawOnly = await prepareSchemaAtStartup(rows, () => assert.fail('Knex asked for on an up-to-date schema'), opts);
+    const rawOnly = await prepareSchemaAtStartup(a.rawRows, () => assert.fail('Knex asked for on an up-to-date schema'), opts);
     assert.deepEqual(rawOnly, upToDate.ok);
 
     // A newer release expanded the schema: a warning; contracted it: refused.

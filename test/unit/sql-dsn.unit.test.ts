@@ -366,3 +366,13 @@ test('redactDataSource hides the password of every form', () => {
     assert.ok(!redactDataSource(src).includes(SECRET));
   }
 });
+
+test('verify-full with a server name checks the certificate against that name (node:tls loaded when checking)', async () => {
+  const { tlsOptions } = await import('../../src/store/sql/dsn-common');
+  const check = tlsOptions({ mode: 'verify-full', serverName: 'db.internal' }).checkServerIdentity;
+  assert.ok(check !== undefined);
+  const cert = (name: string): Parameters<typeof check>[1] => ({ subject: { CN: name }, subjectaltname: `DNS:${name}` }) as unknown as Parameters<typeof check>[1];
+  // The host connected to does not matter: the configured name does.
+  assert.equal(check('10.0.0.5', cert('db.internal')), undefined);
+  assert.match(String(check('db.internal', cert('other.example'))), /db\.internal/);
+});

@@ -12,14 +12,16 @@ import type { Kysely } from 'kysely';
 import type BetterSqlite3Module from 'better-sqlite3';
 import type { Database } from './schema';
 import { dialectFor, type DialectAdapter, type DialectName } from './dialect';
-import type { SqlDriver } from './dsn-common';
+import type { SqlConnectionConfig, SqlDriver } from './dsn-common';
 import { loadPg } from './load-pg';
 import { mysqlPageRead, pgPageRead, sqlitePageRead, threadPageRead, type PageRead } from './dialect/page-reads';
 import { pgSnapshotRead, type SnapshotRead } from './dialect/postgres-copy-out';
 import type { RawRows } from './schema-startup';
+import type { PlainRowsMulti } from './plain-reads';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 import { SqliteWriterConnection } from './sqlite-connection';
 import { onConnection } from './dialect/connection';
+import { runHints } from '../../launch/run-hints';
 import { sqliteOptions } from './sqlite-driver';
 import { directEventInsert, type DirectEventInsert } from './dialect/event-insert';
 
@@ -54,6 +56,11 @@ export interface OpenSqliteOptions {
 
 export const SQLITE_FILE = 'stan.db';
 
+/** A pg result as rawRowsMulti reads it (pg answers several statements with one per statement). */
+interface PgResult {
+  rows: unknown[];
+}
+
 /** How an adapter's Knex and Kysely are made, on first use (see LazyParts). */
 interface AdapterParts {
   name: DialectName;
@@ -64,6 +71,7 @@ interface AdapterParts {
   /** PostgreSQL: the newest snapshot by COPY binary (postgres-copy-out.ts). */
   readSnapshot?: SnapshotRead;
   rawRows: RawRows;
+  rawRowsMulti: PlainRowsMulti;
   /**
    * Settled before anything is closed: the writer's warm-up (warmWriter). A connection still
    * being opened for it when Knex is destroyed was never given back to the pool, and the pool's
@@ -104,7 +112,12 @@ function adapter(p: AdapterParts): DialectAdapter {
           await direct(rows);
           if (warmScheduled || p.warmUp === undefined) return;
           warmScheduled = true;
-          setTimeout(p.warmUp, WARM_UP_AFTER_FIRST_COMMIT_MS).unref();
+          const warmUp = p.warmUp;
+          setTimeout(() => {
+            // Knex is not start-up code: the launcher's code cache is written without it.
+            runHints()?.beyondStartup();
+            warmUp();
+          }, WARM_UP_AFTER_FIRST_COMMIT_MS).unref();
         };
   return {
     name: p.name,
@@ -123,6 +136,7 @@ function adapter(p: AdapterParts): DialectAdapter {
     sqliteWriter: p.sqliteWriter,
     readPage: p.readPage,
     rawRows: p.rawRows,
+    rawRowsMulti: p.rawRowsMulti,
     readSnapshot: p.readSnapshot,
     maxRowsPerInsert: (columns) => Math.max(1, Math.min(dialect.maxRowsPerInsert, Math.floor(dialect.maxParams / columns))),
     close: async () => {
@@ -175,61 +189,77 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   const dsn = await import('./dsn');
   const readers = o.maxOpenConns > 0 ? o.maxOpenConns : 10;
   const conn = dsn.parseDataSource(o.driver, o.source);
-  if (o.driver === 'postgres') {
-    const pg = loadPg();
-    // BIGINT (int8) columns: numbers, not strings (our values stay below 2^53 except ns
-    // timestamps, which lose sub-microsecond precision only).
-    pg.types.setTypeParser(20, (v: string) => Number(v));
-    const cfg = dsn.toPgConfig(conn);
-    const { openPgPool } = await import('./pg-multihost');
-    const readerPool = openPgPool(pg, conn, cfg, { max: readers });
-    // The readers' first connection is set up (TCP, authentication: ~5-15 ms here) while
-    // Knex initialises below; the start-up's schema check then runs on it
-    // (rawRows), and the recovery reads on it. A failure is left to the first read to report.
-    const first = readerPool.connect().then((c) => c.release(), () => undefined);
-    const rawRows: RawRows = async (sql) => {
-      // Not beside the first connection while it is set up: the pool would open another.
+  return o.driver === 'postgres' ? openPostgres(dsn, conn, readers) : openMysql(dsn, conn, readers);
+}
+
+/** The dsn module (loaded by openSql on first use). */
+type DsnModule = typeof import('./dsn');
+
+/** PostgreSQL: the readers' pool (its first connection started at once), Knex on first use. */
+async function openPostgres(dsn: DsnModule, conn: SqlConnectionConfig, readers: number): Promise<DialectAdapter> {
+  const pg = loadPg();
+  // BIGINT (int8) columns: numbers, not strings (our values stay below 2^53 except ns
+  // timestamps, which lose sub-microsecond precision only).
+  pg.types.setTypeParser(20, (v: string) => Number(v));
+  const cfg = dsn.toPgConfig(conn);
+  const { openPgPool } = await import('./pg-multihost');
+  const readerPool = openPgPool(pg, conn, cfg, { max: readers });
+  // The readers' first connection is set up (TCP, authentication: ~5-15 ms here) while
+  // Knex initialises below; the start-up's schema check then runs on it
+  // (rawRows), and the recovery reads on it. A failure is left to the first read to report.
+  const first = readerPool.connect().then((c) => c.release(), () => undefined);
+  const rawRows: RawRows = async (sql) => {
+    // Not beside the first connection while it is set up: the pool would open another.
+    await first;
+    return (await readerPool.query(sql)).rows as unknown[];
+  };
+  // The simple-query protocol takes several statements in one message and answers each.
+  const rawRowsMulti: PlainRowsMulti = async (sqls) => {
+    await first;
+    const r = (await readerPool.query(sqls.join(';\n'))) as unknown as PgResult | PgResult[];
+    return (Array.isArray(r) ? r : [r]).map((x) => x.rows);
+  };
+  const db = (): Kysely<Database> => new (kyselyModule().Kysely)<Database>({ dialect: new (kyselyModule().PostgresDialect)({ pool: readerPool }) });
+  const readPage = pgPageRead(readerPool);
+  const readSnapshot = pgSnapshotRead(readerPool);
+  // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
+  let kyselyMade = false;
+  const makeDb = (): Kysely<Database> => {
+    kyselyMade = true;
+    return db();
+  };
+  const endReaders = async (): Promise<void> => {
+    if (!kyselyMade) await readerPool.end();
+  };
+  let a: DialectAdapter;
+  // Set right after the adapter exists (its Knex is what the warm-up opens a connection of).
+  let warm: Promise<void> = Promise.resolve();
+  const warming = (): Promise<void> => warm;
+  const warmUp = (): void => {
+    warm = warmWriter(a.knex);
+  };
+  // Not beside the first connection while it is set up, as rawRows.
+  const firstCommitPool = {
+    query: async (q: { text: string; values: unknown[] }) => {
       await first;
-      return (await readerPool.query(sql)).rows as unknown[];
-    };
-    const db = (): Kysely<Database> => new (kyselyModule().Kysely)<Database>({ dialect: new (kyselyModule().PostgresDialect)({ pool: readerPool }) });
-    const readPage = pgPageRead(readerPool);
-    const readSnapshot = pgSnapshotRead(readerPool);
-    // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
-    let kyselyMade = false;
-    const makeDb = (): Kysely<Database> => {
-      kyselyMade = true;
-      return db();
-    };
-    const endReaders = async (): Promise<void> => {
-      if (!kyselyMade) await readerPool.end();
-    };
-    let a: DialectAdapter;
-    // Set right after the adapter exists (its Knex is what the warm-up opens a connection of).
-    let warm: Promise<void> = Promise.resolve();
-    const warming = (): Promise<void> => warm;
-    const warmUp = (): void => {
-      warm = warmWriter(a.knex);
-    };
-    // Not beside the first connection while it is set up, as rawRows.
-    const firstCommitPool = {
-      query: async (q: { text: string; values: unknown[] }) => {
-        await first;
-        return readerPool.query(q);
-      },
-    };
-    if (dsn.needsHostWalk(conn)) {
-      // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients
-      // (its `connectionPool`); Knex does not own that pool, so closing ends it.
-      const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
-      const knex = (): Knex => knexModule()({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, warming, firstCommitPool, warmUp, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
-    } else {
-      const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
-      a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, warming, firstCommitPool, warmUp, extraClose: endReaders });
-    }
-    return a;
+      return readerPool.query(q);
+    },
+  };
+  if (dsn.needsHostWalk(conn)) {
+    // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients
+    // (its `connectionPool`); Knex does not own that pool, so closing ends it.
+    const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
+    const knex = (): Knex => knexModule()({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+    a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, firstCommitPool, warmUp, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
+  } else {
+    const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+    a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, firstCommitPool, warmUp, extraClose: endReaders });
   }
+  return a;
+}
+
+/** MySQL/MariaDB: the readers' pool, its first connection reading max_allowed_packet; Knex on first use. */
+async function openMysql(dsn: DsnModule, conn: SqlConnectionConfig, readers: number): Promise<DialectAdapter> {
   const mysql = await import('mysql2');
   // tls=preferred: TLS when the server offers it, plain otherwise (as the Go driver).
   const resolved = await dsn.resolvePreferredTls(conn);
@@ -244,7 +274,10 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     if (setVars.length === 0) return done(null, c);
     c.query(`SET ${setVars.join(', ')}`, (err) => done(err, c));
   };
-  const pool = mysql.createPool({ ...cfg, connectionLimit: readers });
+  // Multi-statement queries on the readers only, for our own fixed statements without user
+  // text (plain-reads.ts): the recovery's first reads in one round trip. Every other statement
+  // on this pool binds its values (escaped by mysql2), so nothing can be chained into them.
+  const pool = mysql.createPool({ ...cfg, connectionLimit: readers, multipleStatements: true });
   // mysql2's pool connections listen for 'error' once (to leave the pool), and the driver
   // still emits 'error' on a connection when no command is running to take it: a second error
   // on the same connection (MySQL >= 8.0.24 sends an ERR packet before it closes a killed
@@ -280,6 +313,11 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
     maxStatementBytes: Math.floor(maxPacket * 0.8),
     readPage: mysqlPageRead(pool),
     rawRows: async (sql) => (await pool.promise().query(sql))[0] as unknown[],
+    // Several statements answer with one array of rows per statement, one with its rows.
+    rawRowsMulti: async (sqls) => {
+      const [r] = await pool.promise().query(sqls.join(';\n'));
+      return (sqls.length === 1 ? [r] : r) as unknown[][];
+    },
     warming: () => warm,
     // Kysely ends the reader pool when it is destroyed; until it exists, closing ends it here.
     // Knex, once made, is destroyed by the adapter's close().
@@ -315,6 +353,7 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
     maxStatementBytes: Infinity,
     readPage: sqlitePageRead(reader),
     rawRows: async (sql: string) => reader.prepare(sql).all(),
+    rawRowsMulti: async (sqls: readonly string[]) => sqls.map((sql) => reader.prepare(sql).all()),
     sqliteWriter: writer,
     // Kysely closes the reader when it is destroyed; until it exists, closing closes it here.
     extraClose: async () => {

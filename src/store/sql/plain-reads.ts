@@ -13,20 +13,18 @@
  * written into the text after a check that they are safe integers: no user text ever reaches
  * a statement here.
  */
-import type { DialectAdapter } from './dialect';
 
 /** Rows of one statement without parameters. */
 export type PlainRows = (sql: string) => Promise<unknown[]>;
 
-/** The adapter's reader without the query builder, or the same statement through Kysely where it has none. */
-export function plainRows(adapter: Pick<DialectAdapter, 'rawRows' | 'db'>): PlainRows {
-  const raw = adapter.rawRows;
-  if (raw !== undefined) return raw;
-  return async (text) => {
-    const { sql } = require('kysely') as typeof import('kysely');
-    return (await sql.raw(text).execute(adapter.db)).rows as unknown[];
-  };
-}
+/**
+ * Rows of several statements without parameters, sent in one round trip where the driver can
+ * (PostgreSQL's simple-query protocol, MySQL/MariaDB multi-statement queries; SQLite, in
+ * process, runs them one after the other): one array of rows per statement, in order. Rejects
+ * with the database's error when any statement fails (the same error that statement alone
+ * gives).
+ */
+export type PlainRowsMulti = (sqls: readonly string[]) => Promise<unknown[][]>;
 
 /** `n` as SQL text; throws on anything but a safe integer (never reached with our own values). */
 export function sqlInt(n: number): string {

@@ -9,7 +9,7 @@ import { describeOpenFailure, EncryptionKeyError, openRecord, type PayloadCipher
 import { num, toBuffer } from './dialect';
 import { SqlEventLogSource } from './event-log-source';
 import type { SnapshotRead } from './dialect/postgres-copy-out';
-import { sqlInt, type PlainRows } from './plain-reads';
+import { sqlInt, type PlainRows, type PlainRowsMulti } from './plain-reads';
 
 /** One channel's message rows above its projected last sequence (MIN/MAX/COUNT/SUM). */
 type AggregateRow = { channel_id: number | string; lo: number | string; hi: number | string; n: number | string; b: number | string | null };
@@ -30,11 +30,13 @@ export interface LoadedState {
 
 /**
  * The committed state: snapshot + later events + message-row aggregates. Refuses (throws
- * StoreError) a database that belongs to another cluster.
+ * StoreError) a database that belongs to another cluster. `multi`: the log's first reads in
+ * one round trip (log-prefetch.ts).
  */
-export async function loadCommittedState(db: PlainRows, clusterID: string, readSnapshot?: SnapshotRead): Promise<LoadedState> {
+export async function loadCommittedState(db: PlainRows, clusterID: string, readSnapshot?: SnapshotRead, multi?: PlainRowsMulti): Promise<LoadedState> {
   // A follower that never polled: the same reads, snapshot then every event after it.
-  const { state, replayed } = await new LogFollower(new SqlEventLogSource(db, clusterID, readSnapshot), PAGE).handover();
+  const source = new SqlEventLogSource(db, clusterID, readSnapshot, multi === undefined ? undefined : { multi, page: PAGE });
+  const { state, replayed } = await new LogFollower(source, PAGE).handover();
   if (state === undefined) return { state: undefined, replayed: 0 };
   await addMessageAggregates(db, state);
   return { state, replayed };

@@ -29,6 +29,7 @@ import {
 import type { MigrateResult } from './migrator';
 import type { DialectAdapter } from './dialect';
 import { runHints } from '../../launch/run-hints';
+import type { PlainRowsMulti } from './plain-reads';
 
 /** Rows of a statement without parameters, run on a driver connection. */
 export type RawRows = (sql: string) => Promise<unknown[]>;
@@ -41,11 +42,15 @@ export async function prepareSchemaAtStartup(
   rows: RawRows,
   knex: () => Knex,
   opts: PrepareSchemaOptions,
+  multi?: PlainRowsMulti,
 ): Promise<SchemaStatus & { migrated: MigrateResult | null }> {
   if (opts.dialect === 'sqlite' && opts.dir !== undefined) assertNoReferenceFileStore(opts.dir);
-  const tables = tableNames(await rows(TABLE_LIST_SQL[opts.dialect]));
+  // Both reads in one round trip (the usual restart); it fails when stan_migrations does not
+  // exist (no schema yet, someone else's database), and the reads one at a time decide then.
+  const both = multi === undefined ? undefined : await multi([TABLE_LIST_SQL[opts.dialect], MIGRATION_ROWS_SQL]).catch(() => undefined);
+  const tables = tableNames(both?.[0] ?? (await rows(TABLE_LIST_SQL[opts.dialect])));
   if (referenceTablesIn(tables).length > 0 || !hasMigrationsTable(tables)) return fullWay(knex, opts, 'schema check through Knex');
-  const applied = (await rows(MIGRATION_ROWS_SQL)) as MigrationRow[];
+  const applied = (both?.[1] ?? (await rows(MIGRATION_ROWS_SQL))) as MigrationRow[];
   const migrates = opts.dialect === 'sqlite' || opts.autoMigrate;
   if (migrates && pendingIn(applied, opts).length > 0) return fullWay(knex, opts, 'migration');
   // What prepareSchema reports when its migrator found nothing to apply.
@@ -63,6 +68,5 @@ function fullWay(knex: () => Knex, opts: PrepareSchemaOptions, why: string): Pro
 
 /** The start-up schema check of an open store: on its raw reads where it has them. */
 export function startupSchema(adapter: DialectAdapter, opts: PrepareSchemaOptions): Promise<SchemaStatus & { migrated: MigrateResult | null }> {
-  const rows = adapter.rawRows;
-  return rows === undefined ? prepareSchema(adapter.knex, opts) : prepareSchemaAtStartup(rows, () => adapter.knex, opts);
+  return prepareSchemaAtStartup(adapter.rawRows, () => adapter.knex, opts, adapter.rawRowsMulti);
 }

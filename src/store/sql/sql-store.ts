@@ -46,7 +46,7 @@ import { loadCommittedState, verifyStoredPayloads } from './recovery';
 import { WarmFollow } from './warm-follow';
 import { RetentionTimer } from './retention';
 import { DatabaseProbe } from './health';
-import { plainRows, type PlainRows } from './plain-reads';
+import type { PlainRows } from './plain-reads';
 import { applyBulkToChannel, bulkAppendable, foldBulkRows, writeBulkRows } from './bulk-append';
 import { toError } from '../../errors';
 
@@ -127,7 +127,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
       this.now,
     );
     // Plain reads (plain-reads.ts): neither the probe nor the recovery creates Kysely.
-    this.reads = plainRows(adapter);
+    this.reads = adapter.rawRows;
     this.probe = new DatabaseProbe(this.reads);
     this.group = new GroupCommit(
       {
@@ -224,7 +224,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   async recover(): Promise<RecoveredState | null> {
     const warm = this.warm;
     this.warm = undefined;
-    const loaded = warm !== undefined ? await warm.takeOver() : await loadCommittedState(this.reads, this.opts.clusterID, this.adapter.readSnapshot);
+    const loaded = warm !== undefined ? await warm.takeOver() : await loadCommittedState(this.reads, this.opts.clusterID, this.adapter.readSnapshot, this.adapter.rawRowsMulti);
     const state = loaded.state;
     if (state === undefined) return null;
     this.replayedEvents = loaded.replayed;

@@ -15,6 +15,7 @@ import type { Dialect, DialectName } from './types';
 import type { PageRead } from './page-reads';
 import type { SnapshotRead } from './postgres-copy-out';
 import type { DirectEventInsert } from './event-insert';
+import type { PlainRows, PlainRowsMulti } from '../plain-reads';
 import type { SqliteWriteThread } from '../sqlite-writer';
 import type { SqliteConnectionSource } from '../sqlite-connection';
 import { postgres } from './postgres';
@@ -48,9 +49,11 @@ export interface DialectAdapter {
   readonly readSnapshot?: SnapshotRead;
   /**
    * Rows of a statement without parameters, on the reader pool without the query builder
-   * (the start-up's schema check, schema-startup.ts), where open.
+   * (the start-up's schema check, schema-startup.ts; the recovery's reads, plain-reads.ts).
    */
-  readonly rawRows?: (sql: string) => Promise<unknown[]>;
+  readonly rawRows: PlainRows;
+  /** Rows of several such statements in one round trip (plain-reads.ts PlainRowsMulti). */
+  readonly rawRowsMulti: PlainRowsMulti;
   /**
    * Event rows committed without Knex (event-insert.ts), offered only until Knex is made:
    * a start-up's first commits (the first connect's registration) then need no Knex.
