@@ -16,8 +16,10 @@
  * keeps a few), and a new group's are made at the size of the previous group: growing four
  * arrays from empty by pushes, group after group, cost ~100 bytes of garbage per publish
  * (measured in isolation, 150–500 publishes per group), a fifth of the publish path's
- * young-generation garbage on MEMORY. Only indexes below `length` hold publishes; the entries
- * above it may still name channels and ack subjects of an earlier burst until overwritten.
+ * young-generation garbage on MEMORY. Only indexes below `length` hold publishes. A group is
+ * `release()`d when it is kept for reuse, so that a kept group names no channel: a channel
+ * deleted meanwhile (max_inactivity, the admin API) would otherwise stay reachable from it with
+ * all its stored messages until a later burst overwrote the slot.
  */
 import { varintSize, writeVarint } from '../protocol/fast';
 import type { Channel } from './state';
@@ -57,6 +59,21 @@ export class AckGroup {
     this.used = 0;
     this.count = 0;
     return this;
+  }
+
+  /**
+   * Drops the settled group's references to its channels and ack subjects (the columns keep
+   * their size). The group is empty afterwards; `reopen` makes it usable again.
+   */
+  release(): void {
+    // Entries at or above `length` are never read, so undefined there is safe; the column's
+    // type says what every read (below `length`) finds.
+    const channels = this.channels as Array<Channel | undefined>;
+    for (let i = 0; i < this.count; i++) {
+      channels[i] = undefined;
+      this.ackSubjects[i] = undefined;
+    }
+    this.count = 0;
   }
 
   /** Bytes of PubAcks held (the next group's size hint). */

@@ -96,7 +96,10 @@ export class CommitPipeline {
         // Never break the chain: later groups must still be acknowledged.
         this.log.error(`Unexpected error acknowledging published messages: ${errorText(e)}`);
       }
-      if (this.spare.length < SPARE_GROUPS) this.spare.push(group);
+      if (this.spare.length < SPARE_GROUPS) {
+        group.release();
+        this.spare.push(group);
+      }
     });
   };
 

@@ -2,10 +2,12 @@
  * The commit pipeline (src/stan/commit-pipeline.ts): one store commit per burst of
  * publishes; PubAcks only after the commit covering them resolved, in publish order, even
  * when a later commit resolves first; a failed commit answers its publishers with the error;
- * barrier() waits for everything received so far.
+ * barrier() waits for everything received so far; a group kept for reuse references no channel.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { defaultStoreLimits } from '../../src/config/options';
 import { silentLogger } from '../../src/logging/logger';
 import { PubAckCodec } from '../../src/protocol/codec';
@@ -85,4 +87,30 @@ test('a failed commit answers each publisher of its group with the error; barrie
   await barrier;
   assert.deepEqual(t.acks, [{ guid: 'g1', error: 'database gone' }]);
   assert.deepEqual(t.delivered, []);
+});
+
+test('a settled group kept for reuse holds no channel: a deleted channel can be collected', async () => {
+  v8.setFlagsFromString('--expose_gc');
+  const gc = runInNewContext('gc') as () => void;
+  const t = setUp();
+  // A channel only this burst names (as one deleted later by max_inactivity would be).
+  const ref = ((): WeakRef<Channel> => {
+    const gone = new Channel(t.store.createChannel('gone'));
+    gone.store.msgs.store({ seq: 1, timestamp: 1, subject: 'gone', reply: '', data: Buffer.from('x') });
+    gone.nextSeq = 1;
+    const src = Buffer.from('g1');
+    t.pipeline.addRange(gone, 1, src, 0, src.length, 'acks');
+    return new WeakRef(gone);
+  })();
+  await settle();
+  t.store.commits[0].resolve();
+  await settle();
+  assert.deepEqual(t.acks, [{ guid: 'g1', error: '' }]);
+  // A WeakRef's target is kept until the end of the job that made or read it: collect only
+  // in later turns, and read it once, at the end.
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  assert.equal(ref.deref(), undefined, 'the kept group still references the channel');
 });
