@@ -136,17 +136,10 @@ export class AdminActions {
     const lastSent = Math.min(Math.max(seq, first), ch.nextSeq + 1) - 1;
     const store = ch.store.subs;
     if (!isResettableSubStore(store)) throw new AdminActionRefusal('not_supported', 'this store cannot reset durables');
-    for (const sub of subs) {
-      this.d.delivery.stopAckTimer(sub);
-      sub.acksPending.clear();
-      sub.redeliveries.clear();
-      sub.state.lastSent = lastSent;
-      store.resetPosition(sub.id, lastSent);
-    }
-    if (group !== undefined) {
-      group.lastSent = lastSent;
-      group.redeliveries.clear();
-    }
+    // Memory and events together, in one synchronous step: no delivery runs in between, so
+    // the SubPositionReset events sit between the old position's progress and the new one's.
+    this.d.delivery.resetPosition(subs, group, lastSent);
+    for (const sub of subs) store.resetPosition(sub.id, lastSent);
     await this.d.ctx.store.commit();
     this.d.ctx.log.notice(`Channel "${ch.name}": durable "${t.durable}" reset by an administrator, next sequence ${lastSent + 1}`);
     this.d.delivery.deliverChannel(ch);
