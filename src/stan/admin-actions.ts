@@ -128,9 +128,12 @@ export class AdminActions {
   async resetDurable(t: DurableTarget): Promise<{ next_seq: number }> {
     const ch = this.channel(t.channel);
     await this.settle();
-    const { subs, group } = this.durableSubs(ch, t);
     const msgs = ch.store.msgs;
     const seq = 'seq' in t.at ? t.at.seq : await msgs.firstSeqAtOrAfter(t.at.timeNs);
+    // After the last await: the channel may be gone, and members that joined or left during
+    // the time lookup (a left member's pending messages moved to another) are the group now.
+    if (this.channel(t.channel) !== ch) throw new AdminActionRefusal('channel_not_found', `channel ${JSON.stringify(t.channel)} was deleted during the reset`);
+    const { subs, group } = this.durableSubs(ch, t);
     // Below the first stored message means "from the first"; beyond the last means "new only".
     const first = Math.max(msgs.firstSeq, 1);
     const lastSent = Math.min(Math.max(seq, first), ch.nextSeq + 1) - 1;

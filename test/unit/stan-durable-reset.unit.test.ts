@@ -16,6 +16,9 @@ import { seqs, startCore, TestClient, type CoreHarness, type TestSub } from '../
 class ColdReadStore extends MemoryStore {
   cold = false;
   readonly reads: Array<{ seq: number; release: () => void }> = [];
+  /** While set, a time lookup (a reset to a time) waits in `timeLookups` for the test. */
+  gateTimeLookups = false;
+  readonly timeLookups: Array<() => void> = [];
 
   override createChannel(name: string): ChannelStore {
     const ch = super.createChannel(name);
@@ -26,6 +29,8 @@ class ColdReadStore extends MemoryStore {
       new Promise<StoredMsg | undefined>((resolve) => {
         this.reads.push({ seq, release: () => resolve(cached(seq) ?? undefined) });
       });
+    const atOrAfter = msgs.firstSeqAtOrAfter.bind(msgs);
+    msgs.firstSeqAtOrAfter = (ts) => (this.gateTimeLookups ? new Promise<number>((resolve) => this.timeLookups.push(() => resolve(atOrAfter(ts)))) : atOrAfter(ts));
     return ch;
   }
 
@@ -159,6 +164,30 @@ test('messages pending at a reset are dropped as if acknowledged: never redelive
     assert.deepEqual(seqs(sub).slice(5), ['6*1'], 'only the unacknowledged message of the new position comes again');
     const state = h.core.channels.get('foo')?.durables.values().next().value;
     assert.deepEqual([...(state?.acksPending.keys() ?? [])], [6]);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a reset to a time applies to the members the group has once the time is looked up, not to those it had before', async () => {
+  const { h, store, c } = await setUp();
+  try {
+    await publishN(c, 2);
+    const a = await c.subscribe('foo', { durableName: 'd', qGroup: 'g', startPosition: 4, ackWaitInSecs: 10 });
+    assert.deepEqual(seqs(a), ['1', '2']);
+    store.gateTimeLookups = true;
+    const answer = h.core.admin.resetDurable({ channel: 'foo', clientID: 'c1', durable: 'd', queue: 'g', at: { timeNs: h.clock.nowNanos() + 1_000_000 } });
+    await settle();
+    assert.equal(store.timeLookups.length, 1, 'the reset waits for its time lookup');
+    // Meanwhile b joins and a leaves: a's unacknowledged 1 and 2 move to b.
+    const b = await c.subscribe('foo', { durableName: 'd', qGroup: 'g', ackWaitInSecs: 10 });
+    assert.equal(await c.unsubscribe(a, 'foo'), '');
+    store.timeLookups.splice(0).forEach((go) => go());
+    assert.deepEqual(await answer, { next_seq: 3 });
+    await h.clock.advance(20_000);
+    assert.deepEqual(seqs(b), [], 'the messages pending before the reset are not redelivered to the new member');
+    await publishN(c, 1);
+    assert.deepEqual(seqs(b), ['3']);
   } finally {
     await h.close();
   }
