@@ -3,10 +3,12 @@
  * resetDurable, src/stan/delivery.ts resetPosition), with store reads that resolve only when
  * the test says so (as a SQL/FILE store's cold page reads): once the reset has answered, the
  * subscriber gets messages from the new position only — a read started for the old position
- * is dropped — and the messages pending at the reset are forgotten as if acknowledged.
+ * is dropped — and the messages pending at the reset are forgotten as if acknowledged; a reset
+ * to a time applies to the subscriptions the durable has once the time is looked up.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { SubscriptionRequest } from '../../src/protocol/codec';
 import type { ChannelStore, StoredMsg } from '../../src/store/contract';
 import { MemoryStore } from '../../src/store/memory';
 import { settle } from '../helpers/fake-clock';
@@ -65,30 +67,44 @@ async function setUp(): Promise<Setup> {
   return { h, store, c };
 }
 
+/** Runs `body` against a fresh core over a ColdReadStore, then shuts it down. */
+async function inColdCore(body: (s: Setup) => Promise<void>): Promise<void> {
+  const s = await setUp();
+  try {
+    await body(s);
+  } finally {
+    await s.h.close();
+  }
+}
+
 async function publishN(c: TestClient, n: number): Promise<void> {
   for (let i = 0; i < n; i++) assert.equal((await c.publish('foo', `m${i}`)).error, '');
   await settle();
 }
 
-function ackAll(c: TestClient, sub: TestSub): void {
+/**
+ * Durable `d` (with `extra`: in a queue group) has had messages 1..5 and acked them; message 6
+ * is published while reads are cold: its read for the old position is in flight.
+ */
+async function readingSixth({ store, c }: Setup, extra: Partial<SubscriptionRequest>): Promise<TestSub> {
+  await publishN(c, 5);
+  const sub = await c.subscribe('foo', { durableName: 'd', startPosition: 4 /* First */, ...extra });
+  assert.deepEqual(seqs(sub), ['1', '2', '3', '4', '5']);
   for (const m of sub.msgs) c.ack(sub, 'foo', m.sequence);
+  await settle();
+  store.cold = true;
+  await publishN(c, 1);
+  assert.deepEqual(store.reads.map((r) => r.seq), [6], 'message 6 is being read for the old position');
+  return sub;
 }
 
 function reset(h: CoreHarness, seq: number, queue?: string): Promise<{ next_seq: number }> {
   return h.core.admin.resetDurable({ channel: 'foo', clientID: 'c1', durable: 'd', queue, at: { seq } });
 }
 
-test('a durable reset backwards while the next message is being read: the read is dropped, delivery starts at the new position', async () => {
-  const { h, store, c } = await setUp();
-  try {
-    await publishN(c, 5);
-    const sub = await c.subscribe('foo', { durableName: 'd', startPosition: 4 /* First */ });
-    assert.deepEqual(seqs(sub), ['1', '2', '3', '4', '5']);
-    ackAll(c, sub);
-    await settle();
-    store.cold = true;
-    await publishN(c, 1);
-    assert.deepEqual(store.reads.map((r) => r.seq), [6], 'message 6 is being read for the old position');
+test('a durable reset backwards while the next message is being read: the read is dropped, delivery starts at the new position', () =>
+  inColdCore(async ({ h, store, c }) => {
+    const sub = await readingSixth({ h, store, c }, {});
     assert.deepEqual(await reset(h, 2), { next_seq: 2 });
     const before = sub.msgs.length;
     await store.drain();
@@ -96,34 +112,19 @@ test('a durable reset backwards while the next message is being read: the read i
     await h.clock.advance(60_000);
     await store.drain();
     assert.deepEqual(seqs(sub).slice(before + 5), ['2*1', '3*1', '4*1', '5*1', '6*1'], 'the pending set holds the new deliveries only');
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('a durable queue group reset backwards while the next message is being read: the same', async () => {
-  const { h, store, c } = await setUp();
-  try {
-    await publishN(c, 5);
-    const member = await c.subscribe('foo', { durableName: 'd', qGroup: 'g', startPosition: 4 });
-    assert.deepEqual(seqs(member), ['1', '2', '3', '4', '5']);
-    ackAll(c, member);
-    await settle();
-    store.cold = true;
-    await publishN(c, 1);
-    assert.deepEqual(store.reads.map((r) => r.seq), [6]);
+test('a durable queue group reset backwards while the next message is being read: the same', () =>
+  inColdCore(async ({ h, store, c }) => {
+    const member = await readingSixth({ h, store, c }, { qGroup: 'g' });
     assert.deepEqual(await reset(h, 3, 'g'), { next_seq: 3 });
     const before = member.msgs.length;
     await store.drain();
     assert.deepEqual(seqs(member).slice(before), ['3', '4', '5', '6']);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('a redelivery pass reading an old pending message when the reset comes: it stops, nothing is redelivered early', async () => {
-  const { h, store, c } = await setUp();
-  try {
+test('a redelivery pass reading an old pending message when the reset comes: it stops, nothing is redelivered early', () =>
+  inColdCore(async ({ h, store, c }) => {
     await publishN(c, 2);
     const sub = await c.subscribe('foo', { durableName: 'd', startPosition: 4, ackWaitInSecs: 10 });
     assert.deepEqual(seqs(sub), ['1', '2']);
@@ -143,14 +144,10 @@ test('a redelivery pass reading an old pending message when the reset comes: it 
     await h.clock.advance(1_100);
     await store.drain();
     assert.deepEqual(seqs(sub).slice(before), ['1', '2', '1*1', '2*1'], 'redelivered one ack wait after the new deliveries');
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('messages pending at a reset are dropped as if acknowledged: never redelivered, a late ack of them is ignored', async () => {
-  const { h, c } = await setUp();
-  try {
+test('messages pending at a reset are dropped as if acknowledged: never redelivered, a late ack of them is ignored', () =>
+  inColdCore(async ({ h, c }) => {
     await publishN(c, 6);
     const sub = await c.subscribe('foo', { durableName: 'd', startPosition: 4, maxInFlight: 3, ackWaitInSecs: 5 });
     assert.deepEqual(seqs(sub), ['1', '2', '3']);
@@ -164,14 +161,10 @@ test('messages pending at a reset are dropped as if acknowledged: never redelive
     assert.deepEqual(seqs(sub).slice(5), ['6*1'], 'only the unacknowledged message of the new position comes again');
     const state = h.core.channels.get('foo')?.durables.values().next().value;
     assert.deepEqual([...(state?.acksPending.keys() ?? [])], [6]);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('a reset to a time applies to the members the group has once the time is looked up, not to those it had before', async () => {
-  const { h, store, c } = await setUp();
-  try {
+test('a reset to a time applies to the members the group has once the time is looked up, not to those it had before', () =>
+  inColdCore(async ({ h, store, c }) => {
     await publishN(c, 2);
     const a = await c.subscribe('foo', { durableName: 'd', qGroup: 'g', startPosition: 4, ackWaitInSecs: 10 });
     assert.deepEqual(seqs(a), ['1', '2']);
@@ -188,7 +181,4 @@ test('a reset to a time applies to the members the group has once the time is lo
     assert.deepEqual(seqs(b), [], 'the messages pending before the reset are not redelivered to the new member');
     await publishN(c, 1);
     assert.deepEqual(seqs(b), ['3']);
-  } finally {
-    await h.close();
-  }
-});
+  }));
