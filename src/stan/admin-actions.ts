@@ -128,25 +128,21 @@ export class AdminActions {
   async resetDurable(t: DurableTarget): Promise<{ next_seq: number }> {
     const ch = this.channel(t.channel);
     await this.settle();
-    const { subs, group } = this.durableSubs(ch, t);
     const msgs = ch.store.msgs;
     const seq = 'seq' in t.at ? t.at.seq : await msgs.firstSeqAtOrAfter(t.at.timeNs);
+    // After the last await: the channel may be gone, and members that joined or left during
+    // the time lookup (a left member's pending messages moved to another) are the group now.
+    if (this.channel(t.channel) !== ch) throw new AdminActionRefusal('channel_not_found', `channel ${JSON.stringify(t.channel)} was deleted during the reset`);
+    const { subs, group } = this.durableSubs(ch, t);
     // Below the first stored message means "from the first"; beyond the last means "new only".
     const first = Math.max(msgs.firstSeq, 1);
     const lastSent = Math.min(Math.max(seq, first), ch.nextSeq + 1) - 1;
     const store = ch.store.subs;
     if (!isResettableSubStore(store)) throw new AdminActionRefusal('not_supported', 'this store cannot reset durables');
-    for (const sub of subs) {
-      this.d.delivery.stopAckTimer(sub);
-      sub.acksPending.clear();
-      sub.redeliveries.clear();
-      sub.state.lastSent = lastSent;
-      store.resetPosition(sub.id, lastSent);
-    }
-    if (group !== undefined) {
-      group.lastSent = lastSent;
-      group.redeliveries.clear();
-    }
+    // Memory and events together, in one synchronous step: no delivery runs in between, so
+    // the SubPositionReset events sit between the old position's progress and the new one's.
+    this.d.delivery.resetPosition(subs, group, lastSent);
+    for (const sub of subs) store.resetPosition(sub.id, lastSent);
     await this.d.ctx.store.commit();
     this.d.ctx.log.notice(`Channel "${ch.name}": durable "${t.durable}" reset by an administrator, next sequence ${lastSent + 1}`);
     this.d.delivery.deliverChannel(ch);

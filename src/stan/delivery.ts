@@ -132,8 +132,11 @@ export class Delivery {
       const m = this.read(channel, seq);
       if (m instanceof Promise) {
         sub.pumping = true;
+        const epoch = sub.positionEpoch;
         m.then(
           (msg) => {
+            // Reset meanwhile: the read was for the old position, and a new pass has the flag.
+            if (sub.positionEpoch !== epoch) return;
             sub.pumping = false;
             if (sub.isOffline || !channel.plainSubs.has(sub)) return;
             if (msg && sub.state.lastSent < seq) {
@@ -146,7 +149,7 @@ export class Delivery {
             this.pumpSub(sub);
           },
           (err: unknown) => {
-            sub.pumping = false;
+            if (sub.positionEpoch === epoch) sub.pumping = false;
             this.ctx.logger.error(`Unable to read message ${seq} of channel "${channel.name}": ${String(err)}`);
           },
         );
@@ -196,8 +199,10 @@ export class Delivery {
       const m = this.read(channel, seq);
       if (m instanceof Promise) {
         g.pumping = true;
+        const epoch = g.positionEpoch;
         m.then(
           (msg) => {
+            if (g.positionEpoch !== epoch) return; // as in pumpSub
             g.pumping = false;
             if (g.lastSent < seq) {
               if (msg) {
@@ -212,7 +217,7 @@ export class Delivery {
             this.pumpGroup(channel, g);
           },
           (err: unknown) => {
-            g.pumping = false;
+            if (g.positionEpoch === epoch) g.pumping = false;
             this.ctx.logger.error(`Unable to read message ${seq} of channel "${channel.name}": ${String(err)}`);
           },
         );
@@ -309,6 +314,7 @@ export class Delivery {
       return;
     }
     sub.redelivering = true;
+    const epoch = sub.positionEpoch;
     try {
       const now = this.ctx.clock.now();
       const entries = [...sub.acksPending.entries()].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
@@ -321,6 +327,8 @@ export class Delivery {
         if (!sub.acksPending.has(seq)) continue; // acked meanwhile
         let msg = this.read(channel, seq);
         if (msg instanceof Promise) msg = await msg;
+        // Reset meanwhile: these entries are gone (a same sequence pending now is a new delivery).
+        if (sub.positionEpoch !== epoch) break;
         if (sub.isOffline || !sub.acksPending.has(seq)) continue;
         if (msg === undefined) {
           // Dropped by limits: nothing to redeliver, treat it as acknowledged.
@@ -373,6 +381,7 @@ export class Delivery {
    */
   async redeliverAllPending(sub: Subscription): Promise<void> {
     sub.holdNew = true;
+    const epoch = sub.positionEpoch;
     try {
       const seqs = [...sub.acksPending.keys()].sort((a, b) => a - b);
       const now = this.ctx.clock.now();
@@ -380,6 +389,7 @@ export class Delivery {
         let msg = this.read(sub.channel, seq);
         if (msg instanceof Promise) msg = await msg;
         if (sub.isOffline) return;
+        if (sub.positionEpoch !== epoch) break; // reset meanwhile: nothing of these is pending
         if (!sub.acksPending.has(seq)) continue;
         if (msg === undefined) {
           sub.acksPending.delete(seq);
@@ -399,6 +409,32 @@ export class Delivery {
     }
     if (sub.group) this.pumpGroup(sub.channel, sub.group);
     else this.pumpSub(sub);
+  }
+
+  /**
+   * An operator's reset of a durable (or of a durable queue group: its members, its shadow and
+   * the group itself) to `lastSent` (admin-actions.ts). Pending messages are forgotten as if
+   * acknowledged (their late acks find nothing), redelivery counts too. Every pass with a store
+   * read in flight was started for the old position: bumping the epoch makes it drop what it
+   * read (a cold page read of the next message resolving after the reset sent that message and
+   * went on after it: the reset backwards was lost), and clearing the pump flags lets the next
+   * pump start at the new position at once. The only place a position is moved backwards.
+   */
+  resetPosition(subs: readonly Subscription[], group: QueueGroup | undefined, lastSent: number): void {
+    for (const sub of subs) {
+      this.stopAckTimer(sub);
+      sub.acksPending.clear();
+      sub.redeliveries.clear();
+      sub.state.lastSent = lastSent;
+      sub.positionEpoch++;
+      sub.pumping = false;
+    }
+    if (group !== undefined) {
+      group.lastSent = lastSent;
+      group.redeliveries.clear();
+      group.positionEpoch++;
+      group.pumping = false;
+    }
   }
 
   /**

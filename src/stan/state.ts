@@ -48,6 +48,8 @@ export class Subscription {
   pumping = false;
   /** Guards the (possibly asynchronous) redelivery pass. */
   redelivering = false;
+  /** Bumped by an operator's reset of the position: see Delivery.resetPosition. */
+  positionEpoch = 0;
   group: QueueGroup | undefined;
   /**
    * False between a subscribe's registration and its SubscriptionResponse: nothing may be sent
@@ -99,6 +101,8 @@ export class QueueGroup {
    */
   shadow: Subscription | undefined;
   pumping = false;
+  /** Bumped by an operator's reset of the position: see Delivery.resetPosition. */
+  positionEpoch = 0;
   /**
    * Members still redelivering their recovered pending messages at start-up; new messages
    * for the group wait until it is back to 0 (spec §3.5).

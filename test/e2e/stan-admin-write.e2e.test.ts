@@ -188,6 +188,23 @@ describe(`admin API mutating endpoints (${testStore()} store)`, () => {
     assert.equal((await call(port, 'POST', '/admin/v1/channels/rs/durables/reset', { client_id: 'reset-client', durable: 'd', seq: 3 })).status, 200);
   });
 
+  test('durable reset of an online durable with unacknowledged messages: they leave the pending set for good', async () => {
+    const c = await client('pending-client');
+    await publishN(c, 'rp', 3);
+    const manual = opts(c, (o) => o.setDurableName('p').setDeliverAllAvailable().setManualAckMode(true).setAckWait(60_000));
+    const got = new Collector(await subscribe(c, 'rp', manual), false);
+    await got.waitFor(3);
+    const r = await call(port, 'POST', '/admin/v1/channels/rp/durables/reset', { client_id: 'pending-client', durable: 'p', seq: 4 });
+    assert.deepEqual([r.status, r.body['next_seq']], [200, 4]);
+    const sz = (await httpGet(port, '/streaming/channelsz?channel=rp&subs=1')).json() as { subscriptions: Array<{ last_sent: number; pending_count: number }> };
+    assert.deepEqual([sz.subscriptions[0]?.last_sent, sz.subscriptions[0]?.pending_count], [3, 0]);
+    await publish(c, 'rp', 'after the reset');
+    await got.waitFor(4);
+    assert.deepEqual(got.seqs(), [1, 2, 3, 4]);
+    got.msgs[3]?.ack();
+    // Left with 1..3 never acknowledged: the restart test below checks none comes back.
+  });
+
   test('requeue: a dead-letter envelope is republished to its channel with a new sequence; anything else is refused', async () => {
     const c = await client('requeue-client');
     await publishN(c, 'work', 2);
@@ -228,6 +245,13 @@ describe(`admin API mutating endpoints (${testStore()} store)`, () => {
     const resumed = new Collector(await subscribe(c, 'rs', opts(c, (o) => o.setDurableName('d'))));
     await resumed.waitFor(3);
     assert.deepEqual(resumed.seqs(), [3, 4, 5]);
+    // The messages pending at the online reset stay dropped: a resumed durable gets its pending
+    // messages first, so they would come before the new one.
+    const p = await client('pending-client');
+    const after = new Collector(await subscribe(p, 'rp', opts(p, (o) => o.setDurableName('p'))));
+    await publish(p, 'rp', 'after the restart');
+    await after.waitFor(1);
+    assert.deepEqual(after.seqs(), [5]);
     await publish(c, 'pg', 'next');
     assert.equal((await channelz(port, 'pg')).last_seq, 12);
   });

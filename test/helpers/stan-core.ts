@@ -36,9 +36,14 @@ export interface CoreHarness {
   close(): Promise<void>;
 }
 
-/** A serving core (fresh MEMORY store), options adjusted by `tweak`. */
-export function startCore(tweak: (o: StreamingOptions) => void = () => undefined): CoreHarness {
-  const h = listeningCore(tweak);
+/** Builds the core's store (default: a fresh MEMORY store on the fake clock). */
+export type StoreFactory = (opts: StreamingOptions, clock: FakeClock) => MemoryStore;
+
+const memoryStore: StoreFactory = (opts, clock) => new MemoryStore(opts.storeLimits, { now: () => clock.now() });
+
+/** A serving core (fresh MEMORY store unless `makeStore` says otherwise), options adjusted by `tweak`. */
+export function startCore(tweak: (o: StreamingOptions) => void = () => undefined, makeStore: StoreFactory = memoryStore): CoreHarness {
+  const h = listeningCore(tweak, makeStore);
   h.core.startServing();
   return h;
 }
@@ -47,12 +52,12 @@ export function startCore(tweak: (o: StreamingOptions) => void = () => undefined
  * A core that listens but does not serve yet (as during recovery): requests are held until
  * `core.startServing()`.
  */
-export function listeningCore(tweak: (o: StreamingOptions) => void = () => undefined): CoreHarness {
+export function listeningCore(tweak: (o: StreamingOptions) => void = () => undefined, makeStore: StoreFactory = memoryStore): CoreHarness {
   const opts = defaultStreamingOptions();
   tweak(opts);
   const clock = new FakeClock();
   const nc = new MemoryTransport(clock);
-  const store = new MemoryStore(opts.storeLimits, { now: () => clock.now() });
+  const store = makeStore(opts, clock);
   const core = new StanCore(opts, store, nc, silentLogger, clock);
   core.recover(null);
   core.listenEarly();
