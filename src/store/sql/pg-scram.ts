@@ -31,9 +31,15 @@ function bytes(v: ArrayBuffer | ArrayBufferView | string): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
-/** SCRAM's salted password: PBKDF2-HMAC-SHA-256, 32 bytes. */
-export async function deriveKey(password: string, salt: ArrayBuffer | ArrayBufferView, iterations: number): Promise<ArrayBuffer> {
-  return arrayBuffer(crypto.pbkdf2Sync(password, bytes(salt), iterations, 32, 'sha256'));
+/**
+ * SCRAM's salted password: PBKDF2-HMAC-SHA-256, 32 bytes. On libuv's thread pool, not
+ * pbkdf2Sync: the iteration count is the server's (scram_iterations, 4096 by default and
+ * settable much higher), and a pool reconnecting after a failover must not stall publishing.
+ */
+export function deriveKey(password: string, salt: ArrayBuffer | ArrayBufferView, iterations: number): Promise<ArrayBuffer> {
+  return new Promise((resolve, reject) => {
+    crypto.pbkdf2(password, bytes(salt), iterations, 32, 'sha256', (err, key) => (err ? reject(err) : resolve(arrayBuffer(key))));
+  });
 }
 
 export async function hmacSha256(key: ArrayBuffer | ArrayBufferView, msg: string): Promise<ArrayBuffer> {
