@@ -149,13 +149,14 @@ export class PublishHandler {
       // append: the same as store() without building a stored form nobody reads here.
       if (msgs.append !== undefined) msgs.append(msg);
       else msgs.store(msg);
-      msg.data = EMPTY;
     } catch (err) {
-      this.msg.data = EMPTY;
       const msg = errorText(err);
       // A failed store logs its incident itself: no line per refused publish.
       if (!(err instanceof StoreUnavailableError)) ctx.log.error(`[Client:${c.id}] Unable to store message on "${ch.name}": ${msg}`);
       return this.pubAckError(reply, buf.toString('utf8', r.guid0, r.guid1), msg);
+    } finally {
+      // The reused object must not keep the socket chunk alive.
+      this.msg.data = EMPTY;
     }
     noticeIfLimitReached(ch, firstBefore, ctx.log);
     ch.nextSeq = seq;
