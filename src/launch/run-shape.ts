@@ -34,11 +34,22 @@ function flagValue(argv: readonly string[], names: readonly string[]): string | 
 /**
  * A short name for the kind of run (`''` for the default: a MEMORY server configured by
  * flags), made of known words only: `file`, `sql-postgres`, `sql-mysql`, `sql`, `config`
- * (a configuration file may choose the store), `import`, `migrate`.
+ * (a configuration file may choose the store), `import`, `migrate`; `-ft` added for a member
+ * of a fault-tolerance group (`--ft_group`).
+ *
+ * Why FT runs get caches of their own: a standby compiles the lease code (Knex, the lease
+ * queries) before it ever serves; sharing the cache of plain FILE runs made every later plain
+ * FILE start deserialize that code too (+15 ms CPU measured in the sixth session).
  */
 export function runShape(argv: readonly string[]): string {
   if (argv[0] === 'import' || argv[0] === 'migrate') return argv[0];
   if (argv.includes('migrate')) return 'migrate';
+  const store = storeShape(argv);
+  const ft = flagValue(argv, ['ft_group']) !== undefined;
+  return ft ? `${store === '' ? 'memory' : store}-ft` : store;
+}
+
+function storeShape(argv: readonly string[]): string {
   const store = flagValue(argv, ['st', 'store'])?.toLowerCase();
   if (store !== undefined && STORES.has(store)) {
     if (store !== 'sql') return store === 'memory' ? '' : store;
