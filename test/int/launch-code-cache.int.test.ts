@@ -305,6 +305,12 @@ test('each kind of run keeps its own cache file, named by known words only', () 
   assert.equal(cacheVariant(['-sc', '/etc/stan.conf'], [], {}), 'config');
   assert.equal(cacheVariant(['import', '--from_dir', 'd', '-st', 'FILE'], [], {}), 'import');
   assert.equal(cacheVariant(['-st', 'SQL', 'migrate'], [], {}), 'migrate');
+  // An FT member compiles the lease code before it serves: never the plain store's cache.
+  assert.equal(cacheVariant(['-st', 'FILE', '-dir', '/data', '--ft_group', 'g'], [], {}), 'file-ft');
+  assert.equal(cacheVariant(['--ft_group=g'], [], {}), 'memory-ft');
+  assert.equal(cacheVariant(['-st', 'SQL', '--sql_driver', 'postgres', '-ft_group', 'g'], [], {}), 'sql-postgres-ft');
+  assert.equal(cacheVariant(['-sc', '/etc/stan.conf', '--ft_group', 'g'], [], {}), 'config-ft');
+  assert.equal(cacheVariant(['-st', 'FILE', '--', '--ft_group', 'g'], [], {}), 'file');
   // The Node flags are told apart too.
   assert.match(cacheVariant(['-st', 'FILE'], ['--inspect'], {}), /^file\.[0-9a-f]{8}$/);
 });
