@@ -13,6 +13,7 @@
 import type { Knex } from 'knex';
 import { dialectFor, type DialectName } from '../store/sql/dialect';
 import { StanServerError } from '../errors';
+import type { FenceText } from '../store/contract';
 
 /** Thrown by fence()/renew when this server no longer holds the lease. */
 export class LeaseLostError extends StanServerError {
@@ -73,6 +74,8 @@ export class Lease {
   /** Epoch this server holds; 0 when it holds none. */
   epoch = 0;
   private rowEnsured = false;
+  /** fenceStatement()'s text for the epoch it was compiled for. */
+  private statementCache: { epoch: number; text: FenceText } | undefined;
   /**
    * The statement that, inside a fenced transaction, makes the database end this session if
    * it sits idle in the transaction for longer than the lease: a server frozen (SIGSTOP, VM
@@ -166,13 +169,20 @@ export class Lease {
   }
 
   /**
-   * fence()'s UPDATE as SQL text and bindings, for a write transaction on another connection
-   * (the FILE store's write thread): it must change exactly one row. SQLite only (it has no
-   * idle-transaction guard, which would be a second statement).
+   * fence()'s UPDATE as SQL text (and the idle-transaction guard that goes before it), for a
+   * write transaction that does not go through Knex: the FILE store's write thread, the SQL
+   * stores' direct group commits (src/store/sql/direct-tx.ts). It must change exactly one row.
+   * Compiled once per epoch (the only value in it that changes).
    */
-  fenceStatement(): { sql: string; bindings: Array<string | number> } {
-    const q = this.fenceQuery(this.knex).toSQL().toNative();
-    return { sql: q.sql, bindings: q.bindings as Array<string | number> };
+  fenceStatement(): FenceText {
+    if (this.statementCache?.epoch !== this.epoch) {
+      const q = this.fenceQuery(this.knex);
+      const n = q.toSQL().toNative();
+      const text: FenceText = { sql: n.sql, bindings: n.bindings as Array<string | number>, literal: q.toQuery() };
+      if (this.idleTxGuard !== undefined) text.guard = this.idleTxGuard;
+      this.statementCache = { epoch: this.epoch, text };
+    }
+    return this.statementCache.text;
   }
 
   lostError(): LeaseLostError {

@@ -147,15 +147,16 @@ export async function becomeActive(so: StreamingOptions, store: Store, o: FtStar
       if (err instanceof LeaseLostError) ctl.fenceFailed(err);
       throw err;
     }
-  }, lease.dialect === 'sqlite' ? {
-    // The FILE store's write thread runs the same UPDATE on its own connection.
+  }, {
+    // The same UPDATE as text: the FILE store's write thread runs it on its own connection,
+    // the SQL stores' group commits in their direct transactions (direct-tx.ts).
     statement: () => lease.fenceStatement(),
     lost: () => {
       const err = lease.lostError();
       ctl.fenceFailed(err);
       return err;
     },
-  } : undefined);
+  });
   ctl.startRenewing();
   return ctl;
 }

@@ -257,16 +257,27 @@ export function checkClusterID(stored: string, configured: string, where = 'data
  */
 export interface FencedStore extends Store {
   /**
-   * `statement`: the same fence as one SQL statement, for a store that commits on a
-   * connection the caller's code cannot reach (the FILE store's write thread); without it
-   * such a store commits fenced writes on the main thread.
+   * `statement`: the same fence as SQL text, for a store that commits on a connection the
+   * caller's code cannot reach (the FILE store's write thread) or without the caller's
+   * transaction objects (the SQL stores' direct group commits, direct-tx.ts); without it such
+   * a store commits fenced writes through `fence`.
    */
   setFence(fence: (tx: FenceTransaction) => Promise<void>, statement?: FenceStatementSource): void;
 }
-/** A fence as one statement (`?` placeholders) that must change exactly one row, and the error when it changes none. */
+/** A fence as one statement that must change exactly one row, and the error when it changes none. */
 export interface FenceStatementSource {
-  statement(): { sql: string; bindings: Array<string | number> };
+  statement(): FenceText;
   lost(): Error;
+}
+/** The fence's UPDATE as text, for the driver that runs it. */
+export interface FenceText {
+  /** With the driver's own placeholders (`?`, PostgreSQL `$1`), and its bindings. */
+  sql: string;
+  bindings: Array<string | number>;
+  /** The same UPDATE with the values written in (escaped by Knex): for a multi-statement simple query. */
+  literal: string;
+  /** The idle-transaction guard to run before it in the transaction, when the database has one. */
+  guard?: string;
 }
 /** The write transaction handed to a fence: opaque here (SQL stores pass a Knex transaction). */
 export type FenceTransaction = object;

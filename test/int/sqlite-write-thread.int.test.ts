@@ -16,8 +16,8 @@ import { prepareSchema } from '../../src/store/sql/schema-check';
 import { SqlStore } from '../../src/store/sql/sql-store';
 import { defaultStoreLimits } from '../../src/config/options';
 import { Lease, LeaseLostError } from '../../src/ft/lease';
-import type { Knex } from 'knex';
 import { serverInfo } from '../helpers/store';
+import { setCountingFence } from '../helpers/fence';
 import { spawnedSqliteWriters, tsxSqliteWriter } from '../helpers/sqlite-writer';
 import { EventKind } from '../../src/store/events/events';
 
@@ -77,15 +77,7 @@ test('FT: the fence runs in the write thread transaction; a lost lease refuses t
   const lease = new Lease(knex, 'sqlite', { group: 'g', owner: 'me', ttlMs: 60_000 });
   await lease.init();
   assert.ok((await lease.tryAcquire()) > 0);
-  let fnCalls = 0;
-  let lostCalls = 0;
-  s.setFence(
-    async (tx) => {
-      fnCalls++;
-      await lease.fence(tx as Knex.Transaction);
-    },
-    { statement: () => lease.fenceStatement(), lost: () => (lostCalls++, lease.lostError()) },
-  );
+  const fence = setCountingFence(s, lease);
   const before = (await lease.peek())?.writes ?? 0;
   const first = Array.from({ length: 20 }, (_, i) => i + 1);
   // 20 rows: on the thread; then 2 rows: inline (sqlite-inline.ts). Both run the fence statement.
@@ -95,14 +87,14 @@ test('FT: the fence runs in the write thread transaction; a lost lease refuses t
   store(ch, 21, 22);
   await s.commit();
   assert.equal((await lease.peek())?.writes, before + 2);
-  assert.equal(fnCalls, 0, 'group commits use the statement, not the main-thread fence');
+  assert.equal(fence.knexFence, 0, 'group commits use the statement, not the main-thread fence');
   assert.deepEqual(storedSeqs(dir), [...first, 21, 22]);
 
   // Another server takes the lease over (a new epoch).
   await knex('stan_lease').where('group_name', 'g').update({ owner: 'other', epoch: knex.raw('epoch + 1') });
   store(ch, 23, 50);
   await assert.rejects(s.commit(), LeaseLostError);
-  assert.ok(lostCalls >= 1);
+  assert.ok(fence.lost >= 1);
   assert.deepEqual(storedSeqs(dir), [...first, 21, 22], 'nothing of the fenced-out batch is stored');
   await knex.destroy();
   s.setFence(async () => undefined);

@@ -14,6 +14,7 @@ import { DIRECT_EVENT_MAX_ROWS } from './dialect/event-insert';
 import type { MsgRow, Pending } from './pending-batch';
 import { rowData, type RowSealer } from './sealing';
 import { packSqliteBatch, type FenceStatement } from './sqlite-batch';
+import type { FenceText } from '../contract';
 import type { SqliteWriteResult, SqliteWriteThread } from './sqlite-writer';
 import { InlineSqliteWriter, SQLITE_INLINE_MAX_ROWS } from './sqlite-inline';
 import type { SqliteConnectionSource } from './sqlite-connection';
@@ -34,9 +35,9 @@ interface RowWrite {
 
 /** A check run first in every write transaction (FT: the lease fence); throws to refuse the write. */
 export type WriteFence = (trx: Knex.Transaction) => Promise<void>;
-/** The same fence as one statement, for a write thread (contract.ts FenceStatementSource). */
+/** The same fence as SQL text, for a write thread and direct transactions (contract.ts FenceStatementSource). */
 export interface WriteFenceStatement {
-  statement(): FenceStatement;
+  statement(): FenceText;
   /** The error a write fails with when the statement changed no row. */
   lost(): Error;
 }
@@ -70,7 +71,11 @@ export interface BatchWriterOptions {
 export class BatchWriter {
   /** See Store fencing (contract.ts, FencedStore). */
   fence: WriteFence | undefined;
-  /** The fence as a statement (FT on FILE with a write thread); without it fenced writes stay on the main thread. */
+  /**
+   * The fence as SQL text (FT): FILE's write thread runs it in its transaction, PostgreSQL and
+   * MySQL/MariaDB group commits in their direct transactions (direct-tx.ts). Without it fenced
+   * writes go through `fence` in a Knex transaction.
+   */
   fenceStatement: WriteFenceStatement | undefined;
   /** The stan_server row is written with the next batch (after ServerInit). */
   needsServerRow = false;
@@ -152,10 +157,12 @@ export class BatchWriter {
       return;
     }
     const directTx = this.adapter.dialect.directTx;
-    if (directTx !== undefined && rowWrite.data !== undefined && this.fence === undefined && !this.needsServerRow && deletes === undefined && b.dropChannels.length === 0) {
-      // The common batch (rows, events, no FT): the same statements without Knex's transaction objects.
+    const fence = this.fence === undefined ? undefined : this.fenceStatement;
+    if (directTx !== undefined && rowWrite.data !== undefined && (this.fence === undefined || fence !== undefined) && !this.needsServerRow && deletes === undefined && b.dropChannels.length === 0) {
+      // The common batch (rows, events; FT's fence first when there is one): the same
+      // statements without Knex's transaction objects, the fence with BEGIN in fewer round trips.
       const batch = { events: eventRows, eventsPerInsert: this.rowsPerInsert(3), rows, data: rowWrite.data, maxStatementBytes: this.adapter.maxStatementBytes };
-      await writeDirect(this.adapter.knex, directTx, batch, gate);
+      await writeDirect(this.adapter.knex, directTx, batch, gate, fence);
       this.committed(b, deletes);
       return;
     }
@@ -182,7 +189,7 @@ export class BatchWriter {
     const earlier = gate?.earlier() ?? 'ok';
     if (earlier === 'failed') await gate?.mayCommit();
     const plan = packSqliteBatch(b.events, rows, {
-      fence: this.fence === undefined ? undefined : this.fenceStatement?.statement(),
+      fence: this.fence === undefined ? undefined : threadFence(this.fenceStatement?.statement()),
       serverRow: this.needsServerRow ? { clusterID: this.opts.clusterID, createdAt: this.opts.now() } : undefined,
       deletes,
       dropChannels: b.dropChannels,
@@ -346,4 +353,9 @@ function columnArrayInserts(rows: MsgRow[], sql: string, encrypting: boolean): A
     out.push([sql, [part.map((m) => m.channel_id), part.map((m) => m.seq), part.map((m) => m.ts), part.map((m) => m.size), part.map((m) => rowData(m, encrypting))]]);
   }
   return out;
+}
+
+/** The write thread needs only the UPDATE and its bindings (SQLite has no idle-transaction guard). */
+function threadFence(f: FenceText | undefined): FenceStatement | undefined {
+  return f === undefined ? undefined : { sql: f.sql, bindings: f.bindings };
 }

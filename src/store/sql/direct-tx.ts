@@ -10,11 +10,18 @@
  * Pipelining (commit-flights.ts) is unchanged: `gate.ready()` once the event rows are
  * written (their IDs are assigned), COMMIT only after `gate.mayCommit()`, ROLLBACK when it
  * rejects or any statement failed.
+ *
+ * FT: with a fence, BEGIN, the idle-transaction guard and the fence's UPDATE come first, in
+ * the fewest round trips the driver allows (`DirectTxDriver.fencedBegin`: one on PostgreSQL,
+ * where Knex's transaction took three); an UPDATE that changed no row means the lease is
+ * lost: rolled back, nothing of the batch stored, the fence's error thrown. As through Knex,
+ * the UPDATE holds the lease row's lock until COMMIT, which orders fenced transactions.
  */
 import type { Knex } from 'knex';
 import { onConnection } from './dialect/connection';
 import { insertEventRows } from './dialect/event-insert';
 import type { DirectTxDriver, EventRowValues, MsgRowKey } from './dialect/types';
+import type { FenceStatementSource } from '../contract';
 
 export interface DirectBatch {
   readonly events: readonly EventRowValues[];
@@ -38,10 +45,11 @@ interface DisposableConnection {
 }
 
 /** Writes `b` in one transaction; resolves once it committed, rejects with nothing of it committed (or the COMMIT's answer lost). */
-export function writeDirect(knex: Knex, driver: DirectTxDriver, b: DirectBatch, gate: Gate | undefined): Promise<void> {
+export function writeDirect(knex: Knex, driver: DirectTxDriver, b: DirectBatch, gate: Gate | undefined, fence?: FenceStatementSource): Promise<void> {
   return onConnection<unknown, void>(knex, undefined, async (conn) => {
-    await driver.run(conn, 'BEGIN');
+    if (fence === undefined) await driver.run(conn, 'BEGIN');
     try {
+      if (fence !== undefined && !(await driver.fencedBegin(conn, fence.statement()))) throw fence.lost();
       await insertEventRows(driver, conn, b.events, b.eventsPerInsert);
       gate?.ready();
       if (b.rows.length > 0) await driver.writeRows(conn, b.rows, b.data, b.maxStatementBytes);

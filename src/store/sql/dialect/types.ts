@@ -1,6 +1,6 @@
 /** The Dialect interface (see index.ts); its own file so the dialect files do not import index.ts. */
 import type { Knex } from 'knex';
-import type { BulkMessages } from '../../contract';
+import type { BulkMessages, FenceText } from '../../contract';
 
 /** The columns of a group-commit row besides `data` (pending-batch.ts MsgRow). */
 export interface MsgRowKey {
@@ -34,6 +34,12 @@ export interface DirectTxDriver {
   insertEvents(conn: unknown, count: number, values: Array<number | Buffer | null>): Promise<void>;
   /** Message rows inside the open transaction (as Dialect.writeMessageRows). */
   writeRows(conn: unknown, rows: readonly MsgRowKey[], data: readonly Buffer[], maxStatementBytes: number): Promise<void>;
+  /**
+   * BEGIN, then the fence's guard and UPDATE (FT) in the transaction, in as few round trips
+   * as the driver allows; true when the UPDATE changed exactly one row (the lease is ours).
+   * The transaction stays open either way (the caller commits or rolls back).
+   */
+  fencedBegin(conn: unknown, fence: FenceText): Promise<boolean>;
 }
 
 /** What a failed write means (see commit-errors.ts for the three classes). */
