@@ -39,7 +39,8 @@ export class Recovery {
   private restoreSub(ch: Channel, st: SubState, pending: readonly number[], redeliveries: ReadonlyMap<number, number> | undefined): void {
     const sub = new Subscription(st, ch);
     for (const seq of pending) sub.acksPending.set(seq, 0);
-    const online = st.clientID !== '' && !st.isClosed && this.clients.byID.has(st.clientID);
+    const client = st.clientID !== '' && !st.isClosed ? this.clients.byID.get(st.clientID) : undefined;
+    const online = client !== undefined;
     if (st.qGroup) {
       let g = ch.queues.get(st.qGroup);
       if (!g) {
@@ -68,7 +69,7 @@ export class Recovery {
       restoreCounts(sub, redeliveries);
       ch.plainSubs.add(sub);
     }
-    this.clients.byID.get(st.clientID)?.subs.add(sub);
+    client?.subs.add(sub);
     this.subs.attachAckInbox(sub);
   }
 

@@ -215,6 +215,7 @@ test('one entry under many literal subjects (insertSubject / removeSubject)', ()
   assert.deepEqual(ids(sl, '_INBOX.a'), ['wild']);
   assert.equal(sl.size, 2);
   assert.throws(() => sl.insertSubject('_INBOX.*', group), /not a literal subject/);
-  assert.throws(() => sl.insertSubject('a..b', group), /not a literal subject/);
+  for (const empty of ['a..b', '.a', 'a.', '', '.']) assert.throws(() => sl.insertSubject(empty, group), /not a literal subject/, `"${empty}" has an empty token`);
+  for (const wild of ['>', 'a.>', '*.a']) assert.throws(() => sl.insertSubject(wild, group), /not a literal subject/, wild);
   assert.throws(() => sl.insertSubject('x', new E('x', 'q')), /not a literal subject/, 'queue entries are not grouped');
 });

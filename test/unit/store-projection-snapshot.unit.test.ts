@@ -285,3 +285,36 @@ test('snapshot decode: client IDs, durable names and queue groups (one shared st
     ],
   );
 });
+
+test('snapshot decode: UTF-8 names and inboxes beside ASCII ones, pending lists empty and not, come back exact', () => {
+  // `n` keeps the names as they are, or makes them ASCII (the decoder's whole-body ASCII path).
+  const history = (n: (s: string) => string): StoreEvent[] => [
+    init,
+    connect(n('clïent-ü')),
+    connect('c2'),
+    channel(1, n('chännel.é')),
+    channel(2, 'plain'),
+    created(1, sub(1, { clientID: n('clïent-ü'), durableName: n('dür'), isDurable: true, inbox: n('_INBOX.ü1'), ackInbox: n('_INBOX.äck1') })),
+    created(1, sub(2, { clientID: 'c2', qGroup: n('grüppe'), inbox: '_INBOX.2', ackInbox: '_INBOX.ack2' })),
+    created(2, sub(3, { clientID: 'c2', durableName: 'd', isDurable: true })),
+    created(2, sub(4, { clientID: 'c2' })),
+    sent(1, 2, [5, 6, 9]),
+    sent(2, 4, [1]),
+  ];
+  const withUtf8 = fold(history((s) => s));
+  const ascii = fold(history((s) => s.replace(/[^\x00-\x7f]/g, 'x')));
+  for (const s of [withUtf8, ascii]) {
+    const back = decodeSnapshot(encodeSnapshot(s));
+    for (const [id, ch] of s.channels) {
+      const got = back.channels.get(id);
+      assert.equal(got?.name, ch.name);
+      assert.deepStrictEqual(
+        [...(got?.subs.values() ?? [])].map((x) => [x.state, [...x.pending]]),
+        [...ch.subs.values()].map((x) => [x.state, [...x.pending]]),
+      );
+    }
+    assert.deepStrictEqual([...back.clients.keys()], [...s.clients.keys()]);
+  }
+  assert.equal(withUtf8.channels.get(1)?.subs.get(1)?.state.durableName, 'dür', 'the fixture has non-ASCII strings');
+  assert.equal(ascii.channels.get(1)?.subs.get(1)?.state.durableName, 'dxr');
+});

@@ -4,6 +4,7 @@
  * length-prefixed UTF-8 strings. Their own module so that each format file holds only its
  * layout.
  */
+import { isAscii } from 'node:buffer';
 import { StanServerError } from '../../errors';
 import { readVarint, VARINT_TRUNCATED, varintEnd } from '../../protocol/varint';
 
@@ -166,6 +167,11 @@ export class ByteReader {
   private pos = 0;
   /** The whole body as latin1 text, when strings are cut out of it (`withText`). */
   private text: string | undefined;
+  /**
+   * The whole body is ASCII (checked once by `withText`): every string is then a slice of
+   * `text` without the per-byte scan, ~7 million byte tests for 60,000 subscriptions.
+   */
+  private allAscii = false;
 
   constructor(bytes: Uint8Array, private readonly what = 'event') {
     this.buf = asBuffer(bytes);
@@ -179,6 +185,7 @@ export class ByteReader {
   static withText(bytes: Uint8Array, what: string): ByteReader {
     const r = new ByteReader(bytes, what);
     r.text = r.buf.toString('latin1');
+    r.allAscii = isAscii(r.buf);
     return r;
   }
 
@@ -226,6 +233,10 @@ export class ByteReader {
     const start = this.pos;
     const end = start + len;
     if (end > this.buf.length) this.truncated();
+    if (this.allAscii) {
+      this.pos = end;
+      return len === 0 ? '' : (this.text as string).slice(start, end);
+    }
     const buf = this.buf;
     // ASCII (subjects, inboxes, IDs): latin1 decoding is a plain byte copy, much cheaper
     // than UTF-8 validation; a byte >= 0x80 falls back to UTF-8.
@@ -253,6 +264,15 @@ export class ByteReader {
     out.set(this.buf.subarray(this.pos, end));
     this.pos = end;
     return out;
+  }
+
+  /** Consumes an empty sequence list (a zero count) and returns true; else reads nothing. */
+  noSeqs(): boolean {
+    if (this.pos < this.buf.length && this.buf[this.pos] === 0) {
+      this.pos++;
+      return true;
+    }
+    return false;
   }
 
   seqs(): number[] {

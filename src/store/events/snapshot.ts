@@ -154,8 +154,8 @@ export function decodeSnapshot(bytes: Uint8Array): ProjectedState {
         st.clientID = names.intern(st.clientID);
         st.qGroup = names.intern(st.qGroup);
         st.durableName = names.intern(st.durableName);
-        const seqs = r.seqs();
-        const sub: SubProjection = { state: st, pending: seqs.length === 0 ? noPending() : new Set(seqs) };
+        // Most subscriptions have nothing pending: no array for them (noSeqs).
+        const sub: SubProjection = { state: st, pending: r.noSeqs() ? noPending() : pendingSet(r.seqs()) };
         ch.subs.set(sub.state.ID, sub);
       }
       state.channels.set(ch.id, ch);
@@ -175,6 +175,11 @@ export function decodeSnapshot(bytes: Uint8Array): ProjectedState {
  * subscriptions that name it: 60,000 recovered subscriptions of 100 clients held 60,000
  * copies of their client IDs otherwise (the decoder makes a new string for every field).
  */
+/** A non-empty list read from the snapshot: the shared empty set when it was empty after all. */
+function pendingSet(seqs: number[]): Set<number> {
+  return seqs.length === 0 ? noPending() : new Set(seqs);
+}
+
 class Interner {
   private readonly seen = new Map<string, string>();
   intern(s: string): string {
