@@ -23,8 +23,9 @@ export interface SqlStoreOptions {
   /** The sealing workers (size, how a worker is started): see src/store/seal-pool.ts. */
   sealPool?: SealPoolOptions;
   /**
-   * Group-commit transactions in flight at most (commit-flights.ts). Default: see
-   * defaultCommitDepth.
+   * Group-commit transactions in flight at most (commit-flights.ts): `--sql_commit_depth`
+   * (src/config/sql-commit-depth.ts; the store factory passes it for `-store sql` only). Default:
+   * see defaultCommitDepth.
    */
   commitDepth?: number;
   now?: () => number;
