@@ -2,7 +2,7 @@
  * The command-line flags of the server: every flag of the reference usage text (streaming,
  * clustering, file store, SQL store, TLS client, logging, embedded NATS, auth, TLS server,
  * NATS clustering, common) plus our extensions (`--log_json`, `--sql_auto_migrate`,
- * `--nats_server_bin`).
+ * `--sql_commit_depth`, `--nats_server_bin`).
  *
  * Each flag has its short/long names, a type understood by {@link parseGoFlags}, the
  * canonical long names it records in `ServerOptions.explicit`, and a setter.
@@ -10,6 +10,7 @@
 import type { FlagValue, GoFlag, FlagType } from './goflags';
 import type { ServerOptions, StoreType } from './options';
 import { ConfigError } from './errors';
+import { checkedCommitDepth, SQL_COMMIT_DEPTH_RANGE } from './sql-commit-depth';
 import { asBool as bool, asList as list, asNumber as num, asString as str, toStoreType } from './values';
 
 /** Values that are not options but steer the loader. */
@@ -136,6 +137,12 @@ export const FLAGS: readonly FlagSpec[] = [
   f(['sql_max_open_conns'], 'int', ['sql_max_open_conns'], (o, v) => { o.streaming.sql.maxOpenConns = num(v); }),
   f(['sql_bulk_insert_limit'], 'int', ['sql_bulk_insert_limit'], (o, v) => { o.streaming.sql.bulkInsertLimit = num(v); }),
   f(['sql_auto_migrate'], 'bool', ['sql_auto_migrate'], (o, v) => { o.streaming.sql.autoMigrate = bool(v); }),
+  {
+    ...f(['sql_commit_depth'], 'int', ['sql_commit_depth'], (o, v) => {
+      o.streaming.sql.commitDepth = checkedCommitDepth(num(v), 'flag --sql_commit_depth');
+    }),
+    hint: SQL_COMMIT_DEPTH_RANGE,
+  },
 
   // ------------------------------------------------------------ TLS (client side)
   f(['secure'], 'bool', ['secure'], (o, v) => { o.streaming.secure = bool(v); }),

@@ -21,6 +21,8 @@ export interface GoFlag {
   /** All names of the flag, without dashes (`cid`, `cluster_id`). */
   readonly names: readonly string[];
   readonly type: FlagType;
+  /** What the value may be, added to the error when it does not parse (e.g. a range). */
+  readonly hint?: string;
 }
 
 export interface FlagOccurrence<F extends GoFlag = GoFlag> {
@@ -130,14 +132,15 @@ function convert(type: FlagType, raw: string): FlagValue | undefined {
   }
 }
 
-function badValue(type: FlagType, raw: string, name: string): FlagError {
+function badValue(type: FlagType, raw: string, name: string, hint: string | undefined): FlagError {
+  const expected = hint === undefined ? '' : ` (expected ${hint})`;
   if (type === 'bool') return new FlagError(`invalid boolean value ${JSON.stringify(raw)} for -${name}: parse error`);
   let reason = 'parse error';
   if (type === 'int') {
     const r = parseGoInt(raw);
     if (typeof r === 'string') reason = r;
   }
-  return new FlagError(`invalid value ${JSON.stringify(raw)} for flag -${name}: ${reason}`);
+  return new FlagError(`invalid value ${JSON.stringify(raw)} for flag -${name}: ${reason}${expected}`);
 }
 
 /** Parses `args` (without the program name). Throws {@link FlagError}. */
@@ -187,7 +190,7 @@ export function parseGoFlags<F extends GoFlag>(args: readonly string[], flags: r
       }
     }
     const value = convert(flag.type, raw);
-    if (value === undefined) throw badValue(flag.type, raw, name);
+    if (value === undefined) throw badValue(flag.type, raw, name, flag.hint);
     occurrences.push({ flag, name, raw, value });
   }
   return { occurrences, positionals: args.slice(i) };

@@ -74,6 +74,12 @@ export interface SQLStoreOptions {
   bulkInsertLimit: number;
   /** Apply pending schema migrations at start-up (our extension: `--sql_auto_migrate`). */
   autoMigrate: boolean;
+  /**
+   * Group-commit transactions in flight at most, `--store sql` only (our extension:
+   * `--sql_commit_depth`, src/config/sql-commit-depth.ts); 0 or absent = the default per
+   * database. Optional: option objects written before the flag existed stay valid.
+   */
+  commitDepth?: number;
 }
 
 export interface ClusteringOptions {
@@ -290,7 +296,7 @@ export function defaultStreamingOptions(): StreamingOptions {
       autoSync: 60_000,
       truncateBadEOF: false,
     },
-    sql: { driver: '', source: '', noCaching: false, maxOpenConns: 0, bulkInsertLimit: 0, autoMigrate: false },
+    sql: { driver: '', source: '', noCaching: false, maxOpenConns: 0, bulkInsertLimit: 0, autoMigrate: false, commitDepth: 0 },
     clientHBInterval: 30_000,
     clientHBTimeout: 10_000,
     clientHBFailCount: 10,

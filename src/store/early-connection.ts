@@ -26,7 +26,7 @@ export interface EarlyConnection {
 export function startStoreConnection(so: StreamingOptions): EarlyConnection | undefined {
   const driver = so.sql.driver;
   if (so.storeType !== 'SQL' || (driver !== 'postgres' && driver !== 'mysql') || !so.sql.source) return undefined;
-  const adapter = import('./sql/open').then((open) => open.openSql({ driver, source: so.sql.source, maxOpenConns: so.sql.maxOpenConns }));
+  const adapter = import('./sql/open').then((open) => open.openSql({ driver, source: so.sql.source, maxOpenConns: so.sql.maxOpenConns, commitDepth: so.sql.commitDepth }));
   // A failure is reported by the store step, which awaits it (or by nobody, if the start-up
   // failed before: then the client-port error is the one that counts).
   adapter.catch(() => undefined);

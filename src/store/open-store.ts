@@ -87,6 +87,10 @@ export async function openStore(so: StreamingOptions, log: Logger, deps: OpenSto
   ]);
   if (so.storeType === 'FILE') {
     if (!so.filestoreDir) throw new StoreConfigError('the FILE store needs a directory: add --dir <path>');
+    if ((so.sql.commitDepth ?? 0) > 0) {
+      // The SQLite write thread takes its batches with its own depth (SQLITE_THREAD_DEPTH).
+      log.notice('sql_commit_depth applies to the SQL store (-store sql) only; the FILE store ignores it');
+    }
     // Before opening: opening would create our database file inside the reference's layout.
     assertNoReferenceFileStore(so.filestoreDir);
     const writer = deps.spawnSqliteWriter ?? (await import('./sql/sqlite-writer')).defaultSqliteWriter();
@@ -116,7 +120,7 @@ export async function openStore(so: StreamingOptions, log: Logger, deps: OpenSto
   }
   // The first statements reach the database: a connection failure is said with the store, the
   // redacted source and what to check (the drivers say only `connect ECONNREFUSED h:p`).
-  const opening = deps.connection?.take() ?? open.openSql({ driver, source: so.sql.source, maxOpenConns: so.sql.maxOpenConns });
+  const opening = deps.connection?.take() ?? open.openSql({ driver, source: so.sql.source, maxOpenConns: so.sql.maxOpenConns, commitDepth: so.sql.commitDepth });
   const adapter = await opening.catch((err: unknown) => {
     throw describeConnectFailure(driver, so.sql.source, err);
   });
@@ -133,5 +137,6 @@ export async function openStore(so: StreamingOptions, log: Logger, deps: OpenSto
     await adapter.close().catch(() => undefined);
     throw describeConnectFailure(driver, so.sql.source, err);
   }
-  return await started(new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher, sealPool: { spawn: deps.spawnSealWorker } }));
+  const commitDepth = (so.sql.commitDepth ?? 0) > 0 ? so.sql.commitDepth : undefined;
+  return await started(new SqlStore(adapter, { type: 'SQL', clusterID: so.clusterID, limits: so.storeLimits, maxBatchRows: so.ioBatchSize, bulkInsertLimit: so.sql.bulkInsertLimit, ioSleepMicros: so.ioSleepTime, cipher, sealPool: { spawn: deps.spawnSealWorker }, commitDepth }));
 }

@@ -1,5 +1,6 @@
 /**
- * Pipelined group commit (issue 12): the real executable on PostgreSQL is killed with SIGKILL
+ * Pipelined group commit (issue 12; `--sql_commit_depth 2`, whatever the default): the real
+ * executable on PostgreSQL is killed with SIGKILL
  * at a moment the database shows two of its transactions open at once (one committing, the
  * next one written), while a real client publishes asynchronously. After a restart on the
  * same database every acknowledged message is stored exactly once, with contiguous
@@ -20,7 +21,7 @@ after(async () => {
 
 test('postgres: kill -9 with two transactions in flight loses nothing acked', async () => {
   const db = await testDatabase('postgres', 'pipe_crash');
-  const args = ['-store', 'sql', '--sql_driver', 'postgres', '--sql_source', db.url, '--sql_auto_migrate', '-cid', 'crash'];
+  const args = ['-store', 'sql', '--sql_driver', 'postgres', '--sql_source', db.url, '--sql_auto_migrate', '-cid', 'crash', '--sql_commit_depth', '2'];
   const first = await startServerProc(args);
   procs.push(first.proc);
   const channel = 'pipe.crash';

@@ -31,7 +31,7 @@ function range(from: number, to: number): number[] {
 for (const kind of ['postgres', 'mariadb'] as const) {
   describe(`fenced direct group commits (${kind})`, () => {
     test('each commit runs the fence UPDATE first; a lost lease stores nothing of the batch', async () => {
-      const { store } = await openTestSqlStore(kind, 'fence_direct');
+      const { store } = await openTestSqlStore(kind, 'fence_direct', 2); // depth 2: the pipelined case below has two transactions in flight
       stores.push(store);
       // The server record's first commit goes through Knex (it inserts stan_server): done first.
       await store.commit();

@@ -1,6 +1,6 @@
 /**
  * Pipelined group commit (issue 12) on real PostgreSQL and MariaDB: two transactions in
- * flight on the writer's two connections.
+ * flight on the writer's two connections (depth 2 set here, whatever the default per database).
  *
  *  - Commits resolve strictly in the order they were asked, every row stored.
  *  - A failed earlier commit never acks a later one: the database fails the first of two
@@ -28,7 +28,7 @@ after(async () => {
 });
 
 async function openStore(kind: DbKind, prefix: string): Promise<{ store: SqlStore; url: string; ch: ChannelStore }> {
-  const { store, url } = await openTestSqlStore(kind, prefix);
+  const { store, url } = await openTestSqlStore(kind, prefix, 2);
   stores.push(store);
   const ch = store.createChannel('foo');
   await store.commit();

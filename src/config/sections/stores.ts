@@ -1,7 +1,8 @@
 /** `file`/`file_options { }` and `sql`/`sql_options { }` (spec stan §5.4, §5.5). */
 import { asBool as bool, asNumber as num, asString as str } from '../values';
-import { applyKeys, key, warnUnknown, type ApplyContext } from './keyspec';
-import type { ConfReader } from './reader';
+import { checkedCommitDepth, commitDepthError } from '../sql-commit-depth';
+import { applyKeys, handled, key, mark, warnUnknown, type ApplyContext } from './keyspec';
+import { describeValue, type ConfReader } from './reader';
 
 const FILE_KEYS = [
   key(['compact', 'compact_enabled'], 'bool', 'file_compact_enabled', (o, v) => { o.streaming.file.compactEnabled = bool(v); }),
@@ -37,6 +38,14 @@ const SQL_KEYS = [
   key(['max_open_conns', 'max_conns'], 'int', 'sql_max_open_conns', (o, v) => { o.streaming.sql.maxOpenConns = num(v); }),
   key(['bulk_insert_limit'], 'int', 'sql_bulk_insert_limit', (o, v) => { o.streaming.sql.bulkInsertLimit = num(v); }),
   key(['auto_migrate'], 'bool', 'sql_auto_migrate', (o, v) => { o.streaming.sql.autoMigrate = bool(v); }),
+  // Our extension (`--sql_commit_depth`): its range is checked here, with the key's position.
+  handled(['commit_depth'], (ctx, sec, k) => {
+    const v = sec.get(k);
+    const what = `parameter ${JSON.stringify(k)}`;
+    if (typeof v !== 'number') throw commitDepthError(describeValue(v), what, sec.where(k));
+    ctx.opts.streaming.sql.commitDepth = checkedCommitDepth(v, what, sec.where(k));
+    mark(ctx, 'sql_commit_depth');
+  }),
 ];
 
 export function applyFileOptions(ctx: ApplyContext, sec: ConfReader): void {

@@ -38,8 +38,18 @@ const QUIET_KNEX_LOG = { warn() {}, error() {}, deprecate() {}, debug() {} };
 export interface OpenSqlOptions {
   driver: SqlDriver;
   source: string;
-  /** Reader pool size (sql_max_open_conns; <= 0 → 10). The writer uses its own 2 connections. */
+  /** Reader pool size (sql_max_open_conns; <= 0 → 10). The writer uses its own connections (writerConnections). */
   maxOpenConns: number;
+  /**
+   * The store's `--sql_commit_depth` (0 or absent: the default, at most 2): each transaction in
+   * flight needs a writer connection of its own.
+   */
+  commitDepth?: number;
+}
+
+/** The writer pool: 2 connections (the default depth's), more when a larger depth is asked for. */
+function writerConnections(o: OpenSqlOptions): number {
+  return Math.max(2, o.commitDepth ?? 0);
 }
 
 export interface OpenSqliteOptions {
@@ -189,14 +199,15 @@ export async function openSql(o: OpenSqlOptions): Promise<DialectAdapter> {
   const dsn = await import('./dsn');
   const readers = o.maxOpenConns > 0 ? o.maxOpenConns : 10;
   const conn = dsn.parseDataSource(o.driver, o.source);
-  return o.driver === 'postgres' ? openPostgres(dsn, conn, readers) : openMysql(dsn, conn, readers);
+  const writers = writerConnections(o);
+  return o.driver === 'postgres' ? openPostgres(dsn, conn, readers, writers) : openMysql(dsn, conn, readers, writers);
 }
 
 /** The dsn module (loaded by openSql on first use). */
 type DsnModule = typeof import('./dsn');
 
 /** PostgreSQL: the readers' pool (its first connection started at once), Knex on first use. */
-async function openPostgres(dsn: DsnModule, conn: SqlConnectionConfig, readers: number): Promise<DialectAdapter> {
+async function openPostgres(dsn: DsnModule, conn: SqlConnectionConfig, readers: number, writers: number): Promise<DialectAdapter> {
   const pg = loadPg();
   // BIGINT (int8) columns: numbers, not strings (our values stay below 2^53 except ns
   // timestamps, which lose sub-microsecond precision only).
@@ -248,18 +259,18 @@ async function openPostgres(dsn: DsnModule, conn: SqlConnectionConfig, readers: 
   if (dsn.needsHostWalk(conn)) {
     // Several hosts / target_session_attrs: Knex takes a pg.Pool of host-walking clients
     // (its `connectionPool`); Knex does not own that pool, so closing ends it.
-    const writerPool = openPgPool(pg, conn, cfg, { max: 2 });
+    const writerPool = openPgPool(pg, conn, cfg, { max: writers });
     const knex = (): Knex => knexModule()({ client: 'pg', connectionPool: writerPool, log: QUIET_KNEX_LOG, compileSqlOnError: false });
     a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, firstCommitPool, warmUp, extraClose: async () => Promise.all([writerPool.end(), endReaders()]).then(() => undefined) });
   } else {
-    const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: 2 }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
+    const knex = (): Knex => knexModule()({ client: 'pg', connection: cfg, pool: { min: 0, max: writers }, log: QUIET_KNEX_LOG, compileSqlOnError: false });
     a = adapter({ name: 'postgres', knex, db: makeDb, maxStatementBytes: Infinity, readPage, readSnapshot, rawRows, rawRowsMulti, warming, firstCommitPool, warmUp, extraClose: endReaders });
   }
   return a;
 }
 
 /** MySQL/MariaDB: the readers' pool, its first connection reading max_allowed_packet; Knex on first use. */
-async function openMysql(dsn: DsnModule, conn: SqlConnectionConfig, readers: number): Promise<DialectAdapter> {
+async function openMysql(dsn: DsnModule, conn: SqlConnectionConfig, readers: number, writers: number): Promise<DialectAdapter> {
   const mysql = await import('mysql2');
   // tls=preferred: TLS when the server offers it, plain otherwise (as the Go driver).
   const resolved = await dsn.resolvePreferredTls(conn);
@@ -291,7 +302,7 @@ async function openMysql(dsn: DsnModule, conn: SqlConnectionConfig, readers: num
   packet.catch(() => undefined);
   let knexMade: Knex | undefined;
   const knex = (): Knex =>
-    (knexMade ??= knexModule()({ client: 'mysql2', connection: cfg, pool: { min: 0, max: 2, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false }));
+    (knexMade ??= knexModule()({ client: 'mysql2', connection: cfg, pool: { min: 0, max: writers, afterCreate }, log: QUIET_KNEX_LOG, compileSqlOnError: false }));
   let warm: Promise<void> = Promise.resolve();
   const [rows] = await packet.catch(async (err: unknown) => {
     await pool.promise().end().catch(() => undefined);

@@ -23,22 +23,43 @@ export interface SqlStoreOptions {
   /** The sealing workers (size, how a worker is started): see src/store/seal-pool.ts. */
   sealPool?: SealPoolOptions;
   /**
-   * Group-commit transactions in flight at most (commit-flights.ts). Default: see
-   * defaultCommitDepth.
+   * Group-commit transactions in flight at most (commit-flights.ts): `--sql_commit_depth`
+   * (src/config/sql-commit-depth.ts; the store factory passes it for `-store sql` only). Default:
+   * see defaultCommitDepth.
    */
   commitDepth?: number;
   now?: () => number;
 }
 
 /**
- * Batches in flight at most by default: 2 on PostgreSQL and MySQL/MariaDB (the writer pool's
- * two connections); on SQLite (FILE) with a write thread SQLITE_THREAD_DEPTH (the thread
- * commits the next batch right after the one before, without waiting for the main thread's
- * round trip, and writes chained batches queued together in one transaction:
- * sqlite-write-worker.ts), without one 1 (one connection, one transaction at a time).
+ * Batches in flight at most by default.
+ *
+ * PostgreSQL 1: one transaction at a time did better than two in every measurement made
+ * (docs/performance.md, "Commit depth as an option"). Quiet machine (sixth session), depth
+ * 2 → 1, msgs/s (server CPU µs/msg, peak RSS): async 76k (9.7, 102 MB) → 86k (7.8, 98 MB),
+ * 4 publishers 85k (8.7, 140 MB) → 93k (7.6, 100 MB), pub+sub 112k (13.3) → 122k (12.5). Seventh
+ * session, load 7–19, medians of 6 alternated runs: CPU per message async 10.9 → 8.3 µs, pub+sub
+ * 14.7 → 13.8, 4 publishers 8.4 → 7.2; peak RSS async 128 → 99 MB, 4 publishers 141 → 107 MB
+ * (msgs/s within the noise of that load). With one in flight the batches grow (fewer COMMITs,
+ * COPYs and PubAck flushes per message): the round trip a second transaction hides costs less
+ * than the second transaction does.
+ *
+ * MySQL/MariaDB 2 (the writer pool's two connections). Quiet machine (sixth session), depth
+ * 2 → 1: async 59k (13.2 µs) → 52k (14.6), 4 publishers 66k (12.3) → 70k (9.3), pub+sub 99k → 97k,
+ * peak RSS 20–40 MB lower: mixed, the single publisher lost. Seventh session under load (7–19):
+ * depth 1 better everywhere (CPU async 15.2 → 12.2 µs, pub+sub 16.4 → 13.7, 4 publishers
+ * 11.7 → 9.9; RSS 4 publishers 159 → 121 MB). The goals are measured on a quiet machine, where
+ * 2 won the single publisher, so the default stays 2 until a quiet run says otherwise;
+ * `--sql_commit_depth 1` trades that for memory and CPU.
+ *
+ * SQLite (FILE): with a write thread SQLITE_THREAD_DEPTH (the thread commits the next batch
+ * right after the one before, without waiting for the main thread's round trip, and writes
+ * chained batches queued together in one transaction: sqlite-write-worker.ts), without one 1
+ * (one connection, one transaction at a time). `--sql_commit_depth` does not apply to it.
  */
 export function defaultCommitDepth(adapter: Pick<DialectAdapter, 'name' | 'writeThread'>): number {
-  if (adapter.name !== 'sqlite') return 2;
+  if (adapter.name === 'postgres') return 1;
+  if (adapter.name === 'mysql') return 2;
   return adapter.writeThread !== undefined ? SQLITE_THREAD_DEPTH : 1;
 }
 
