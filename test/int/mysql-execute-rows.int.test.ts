@@ -12,13 +12,15 @@
  *    (errno, code, sqlState, sql), which the commit-error classification reads, and the
  *    connection stays usable; a connection killed by the server fails the execution (no hang).
  *  - The installed mysql2 offers the command queue (else the store would quietly fall back to
- *    mysql2's execute and this file would test the fallback only).
+ *    mysql2's execute and this file would test the fallback only); a connection without it
+ *    (only `execute`, as another driver version might offer) still stores the same rows.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import type { SqlStore } from '../../src/store/sql/sql-store';
 import { mysql } from '../../src/store/sql/dialect/mysql';
+import { executeMessageRowsOn } from '../../src/store/sql/dialect/mysql-rows';
 import { canExecuteRaw, executeRowsRaw, type RawExecuteConnection } from '../../src/store/sql/dialect/mysql-execute';
 import type { MsgRowKey } from '../../src/store/sql/dialect/types';
 import { openTestSqlStore } from '../helpers/sql-store';
@@ -146,6 +148,27 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
     } finally {
       await pool.releaseConnection(conn);
     }
+  });
+
+  test('a connection offering only execute (no command queue) stores the same rows', async () => {
+    const ours = await openKnex('mxqueue');
+    const plain = await openKnex('mxplain');
+    const r = rng(13);
+    const { rows, data } = batch(r, 70, 1);
+    for (const [knex, wrap] of [[ours, false], [plain, true]] as const) {
+      const pool = knex.client as Pool;
+      const conn = await pool.acquireConnection();
+      try {
+        const only = { execute: (sql: string, values: unknown[], cb: (err: Error | null) => void) => conn.execute(sql, values, cb) };
+        assert.equal(canExecuteRaw(only), false);
+        await executeMessageRowsOn(wrap ? only : conn, rows, data, 16 << 20);
+      } finally {
+        await pool.releaseConnection(conn);
+      }
+    }
+    const a = await readBack(ours);
+    assert.equal(a.length, 70);
+    assert.deepEqual(a, await readBack(plain));
   });
 
   test('a connection killed by the server fails the execution', async () => {
