@@ -24,6 +24,7 @@ import { executeMessageRowsOn } from '../../src/store/sql/dialect/mysql-rows';
 import { canExecuteRaw, executeRowsRaw, type RawExecuteConnection } from '../../src/store/sql/dialect/mysql-execute';
 import type { MsgRowKey } from '../../src/store/sql/dialect/types';
 import { openTestSqlStore } from '../helpers/sql-store';
+import { randomRows, seededRandom } from '../helpers/random-rows';
 
 interface Mysql2Conn extends RawExecuteConnection {
   execute(sql: string, values: unknown[], cb: (err: Error | null) => void): unknown;
@@ -55,29 +56,21 @@ function call<T>(f: (cb: (err: Error | null, r?: T) => void) => unknown): Promis
   return new Promise<T>((resolve, reject) => f((err, r) => (err === null ? resolve(r as T) : reject(err))));
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x100000000;
-  };
-}
-
 const LENGTHS = [0, 1, 250, 251, 65_534, 65_535, 65_536, 1 << 20];
 const TS = [0, 1, 1_796_520_990_264_663_808, Number.MAX_SAFE_INTEGER, 9_007_199_254_740_993, 2 ** 62];
 
 function batch(r: () => number, n: number, firstSeq: number): { rows: MsgRowKey[]; data: Buffer[] } {
-  const rows: MsgRowKey[] = [];
-  const data: Buffer[] = [];
-  for (let i = 0; i < n; i++) {
-    const len = r() < 0.85 ? Math.floor(r() * 200) : LENGTHS[Math.floor(r() * LENGTHS.length)];
-    const d = Buffer.alloc(len);
-    for (let j = 0; j < len; j += 61) d[j] = Math.floor(r() * 256);
-    data.push(d);
-    const ts = r() < 0.5 ? TS[Math.floor(r() * TS.length)] : Math.floor(r() * 2 ** 62);
-    rows.push({ channel_id: 1 + (i % 3), seq: firstSeq + i, ts, size: Math.floor(r() * (len + 1)) });
-  }
-  return { rows, data };
+  return randomRows(r, n, { lengths: LENGTHS, smallShare: 0.85, smallMax: 200, ts: TS, firstSeq });
+}
+
+type ServerError = Error & { errno?: number; code?: string; sqlState?: string; sql?: string };
+
+/** The error `p` fails with (the test fails when it succeeds). */
+async function rejection(p: Promise<unknown>, what: string): Promise<ServerError> {
+  return p.then(
+    () => assert.fail(`${what} must fail`),
+    (e: unknown) => e as ServerError,
+  );
 }
 
 async function readBack(knex: Knex): Promise<unknown[]> {
@@ -94,7 +87,7 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
   test('random batches read back identical to the same rows written by mysql2 execute', async () => {
     const ours = await openKnex('mxours');
     const ref = await openKnex('mxref');
-    const r = rng(5);
+    const r = seededRandom(5);
     let seq = 1;
     for (const n of [1, 2, 5, 31, 32, 33, 64, 97, 300]) {
       const { rows, data } = batch(r, n, seq);
@@ -123,7 +116,7 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
       assert.ok(canExecuteRaw(conn), 'the installed mysql2 offers the command queue');
       const prepared = await sessionCounter(conn, 'Com_stmt_prepare');
       const executed = await sessionCounter(conn, 'Com_stmt_execute');
-      const r = rng(9);
+      const r = seededRandom(9);
       for (let k = 0; k < 5; k++) {
         const { rows, data } = batch(r, 32, 1 + 32 * k);
         await executeRowsRaw(conn, insertText(32), rows, data, 0, 32);
@@ -132,10 +125,7 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
       assert.equal((await sessionCounter(conn, 'Com_stmt_execute')) - executed, 5);
 
       const { rows, data } = batch(r, 2, 1); // seq 1 exists: duplicate key
-      const err = (await executeRowsRaw(conn, insertText(2), rows, data, 0, 2).then(
-        () => assert.fail('a duplicate key must fail'),
-        (e: unknown) => e,
-      )) as Error & { errno?: number; code?: string; sqlState?: string; sql?: string };
+      const err = await rejection(executeRowsRaw(conn, insertText(2), rows, data, 0, 2), 'a duplicate key');
       assert.equal(err.errno, 1062);
       assert.equal(err.code, 'ER_DUP_ENTRY');
       assert.equal(err.sqlState, '23000');
@@ -153,7 +143,7 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
   test('a connection offering only execute (no command queue) stores the same rows', async () => {
     const ours = await openKnex('mxqueue');
     const plain = await openKnex('mxplain');
-    const r = rng(13);
+    const r = seededRandom(13);
     const { rows, data } = batch(r, 70, 1);
     for (const [knex, wrap] of [[ours, false], [plain, true]] as const) {
       const pool = knex.client as Pool;
@@ -176,14 +166,11 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
     const pool = knex.client as Pool;
     const conn = await pool.acquireConnection();
     try {
-      const { rows, data } = batch(rng(2), 3, 1);
+      const { rows, data } = batch(seededRandom(2), 3, 1);
       await executeRowsRaw(conn, insertText(3), rows, data, 0, 3);
       await knex.raw(`kill ${conn.threadId}`);
-      const more = batch(rng(3), 3, 10);
-      const err = (await executeRowsRaw(conn, insertText(3), more.rows, more.data, 0, 3).then(
-        () => assert.fail('a killed connection must fail'),
-        (e: unknown) => e,
-      )) as Error;
+      const more = batch(seededRandom(3), 3, 10);
+      const err = await rejection(executeRowsRaw(conn, insertText(3), more.rows, more.data, 0, 3), 'a killed connection');
       assert.ok(err instanceof Error, String(err));
       assert.equal(mysql.classifyCommitError(err), 'transient');
     } finally {

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { encodeExecuteRows } from '../../src/store/sql/dialect/mysql-execute-packet';
 import type { MsgRowKey } from '../../src/store/sql/dialect/types';
+import { randomRows, seededRandom } from '../helpers/random-rows';
 
 /** mysql2's packet encoder (not exported by its package: loaded from its file). */
 interface Mysql2ExecutePacket {
@@ -28,29 +29,11 @@ function mysql2Packet(stmtId: number, rows: MsgRowKey[], data: Buffer[], attrs: 
   return new Mysql2Execute(stmtId, values, UTF8MB4_GENERAL_CI, 'local', undefined, attrs ? CLIENT_QUERY_ATTRIBUTES : 0, true, []).toPacket().buffer;
 }
 
-/** Deterministic pseudo-random numbers (a failing case can be replayed). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x100000000;
-  };
-}
-
 const LENGTHS = [0, 1, 128, 250, 251, 252, 65_534, 65_535, 65_536, 70_000];
 const TS = [0, 1, -5, 1_796_520_990_264_663_808, Number.MAX_SAFE_INTEGER, 2 ** 63, 1.5e21, 123_456_789];
 
 function batch(r: () => number, n: number): { rows: MsgRowKey[]; data: Buffer[] } {
-  const rows: MsgRowKey[] = [];
-  const data: Buffer[] = [];
-  for (let i = 0; i < n; i++) {
-    const len = r() < 0.7 ? Math.floor(r() * 300) : LENGTHS[Math.floor(r() * LENGTHS.length)];
-    const d = Buffer.alloc(len);
-    for (let j = 0; j < len; j += 97) d[j] = Math.floor(r() * 256);
-    data.push(d);
-    rows.push({ channel_id: 1 + Math.floor(r() * 2 ** 31), seq: Math.floor(r() * 2 ** 40), ts: r() < 0.5 ? TS[Math.floor(r() * TS.length)] : Math.floor(r() * 2 ** 62), size: Math.floor(r() * len) });
-  }
-  return { rows, data };
+  return randomRows(r, n, { lengths: LENGTHS, smallShare: 0.7, smallMax: 300, ts: TS });
 }
 
 function body(b: Buffer): Buffer {
@@ -60,7 +43,7 @@ function body(b: Buffer): Buffer {
 describe('COM_STMT_EXECUTE of the message INSERT', () => {
   for (const attrs of [false, true]) {
     test(`random batches equal mysql2's packet (query attributes ${attrs ? 'on' : 'off'})`, () => {
-      const r = rng(attrs ? 7 : 11);
+      const r = seededRandom(attrs ? 7 : 11);
       for (const n of [1, 2, 3, 7, 8, 9, 31, 32, 64, 200]) {
         const { rows, data } = batch(r, n);
         const stmtId = 1 + Math.floor(r() * 2 ** 31);
@@ -71,7 +54,7 @@ describe('COM_STMT_EXECUTE of the message INSERT', () => {
   }
 
   test('a slice of the rows (from, n) encodes only those rows', () => {
-    const { rows, data } = batch(rng(3), 40);
+    const { rows, data } = batch(seededRandom(3), 40);
     const ours = encodeExecuteRows(9, rows, data, 32, 8, false);
     assert.deepEqual(body(ours), body(mysql2Packet(9, rows.slice(32), data.slice(32), false)));
   });
