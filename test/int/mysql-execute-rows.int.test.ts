@@ -48,6 +48,17 @@ async function openKnex(prefix: string): Promise<Knex> {
   return store.adapter.knex;
 }
 
+/** Runs `f` on a connection of `knex`'s pool (given back after). */
+async function onPooled<T>(knex: Knex, f: (conn: Mysql2Conn) => Promise<T>): Promise<T> {
+  const pool = knex.client as Pool;
+  const conn = await pool.acquireConnection();
+  try {
+    return await f(conn);
+  } finally {
+    await pool.releaseConnection(conn).catch(() => undefined);
+  }
+}
+
 function insertText(n: number): string {
   return 'insert into stan_messages (channel_id, seq, ts, size, data) values ' + new Array<string>(n).fill('(?,?,?,?,?)').join(',');
 }
@@ -93,15 +104,9 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
       const { rows, data } = batch(r, n, seq);
       seq += n;
       await mysql.writeMessageRows!(ours, undefined, rows, data, 16 << 20);
-      const pool = ref.client as Pool;
-      const conn = await pool.acquireConnection();
-      try {
-        const values: unknown[] = [];
-        rows.forEach((m, i) => values.push(m.channel_id, m.seq, String(m.ts), m.size, data[i]));
-        await call((cb) => conn.execute(insertText(n), values, cb));
-      } finally {
-        await pool.releaseConnection(conn);
-      }
+      const values: unknown[] = [];
+      rows.forEach((m, i) => values.push(m.channel_id, m.seq, String(m.ts), m.size, data[i]));
+      await onPooled(ref, (conn) => call((cb) => conn.execute(insertText(n), values, cb)));
     }
     const a = await readBack(ours);
     assert.equal(a.length, seq - 1);
@@ -110,9 +115,7 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
 
   test('prepared once per connection; errors as mysql2 reports them; the connection stays usable', async () => {
     const knex = await openKnex('mxonce');
-    const pool = knex.client as Pool;
-    const conn = await pool.acquireConnection();
-    try {
+    await onPooled(knex, async (conn) => {
       assert.ok(canExecuteRaw(conn), 'the installed mysql2 offers the command queue');
       const prepared = await sessionCounter(conn, 'Com_stmt_prepare');
       const executed = await sessionCounter(conn, 'Com_stmt_execute');
@@ -135,9 +138,7 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
       await executeRowsRaw(conn, insertText(2), next.rows, next.data, 0, 2);
       const [count] = (await knex.raw('select count(*) as n from stan_messages')) as [Array<{ n: number }>];
       assert.equal(Number(count[0].n), 5 * 32 + 2);
-    } finally {
-      await pool.releaseConnection(conn);
-    }
+    });
   });
 
   test('a connection offering only execute (no command queue) stores the same rows', async () => {
@@ -146,15 +147,11 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
     const r = seededRandom(13);
     const { rows, data } = batch(r, 70, 1);
     for (const [knex, wrap] of [[ours, false], [plain, true]] as const) {
-      const pool = knex.client as Pool;
-      const conn = await pool.acquireConnection();
-      try {
+      await onPooled(knex, async (conn) => {
         const only = { execute: (sql: string, values: unknown[], cb: (err: Error | null) => void) => conn.execute(sql, values, cb) };
         assert.equal(canExecuteRaw(only), false);
         await executeMessageRowsOn(wrap ? only : conn, rows, data, 16 << 20);
-      } finally {
-        await pool.releaseConnection(conn);
-      }
+      });
     }
     const a = await readBack(ours);
     assert.equal(a.length, 70);
@@ -163,9 +160,7 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
 
   test('a connection killed by the server fails the execution', async () => {
     const knex = await openKnex('mxkill');
-    const pool = knex.client as Pool;
-    const conn = await pool.acquireConnection();
-    try {
+    await onPooled(knex, async (conn) => {
       const { rows, data } = batch(seededRandom(2), 3, 1);
       await executeRowsRaw(conn, insertText(3), rows, data, 0, 3);
       await knex.raw(`kill ${conn.threadId}`);
@@ -173,8 +168,6 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
       const err = await rejection(executeRowsRaw(conn, insertText(3), more.rows, more.data, 0, 3), 'a killed connection');
       assert.ok(err instanceof Error, String(err));
       assert.equal(mysql.classifyCommitError(err), 'transient');
-    } finally {
-      await pool.releaseConnection(conn).catch(() => undefined);
-    }
+    });
   });
 });

@@ -18,7 +18,6 @@ interface Mysql2ExecutePacket {
   toPacket(): { buffer: Buffer };
 }
 type Mysql2ExecuteCtor = new (id: number, params: unknown[], charset: number, tz: string, attrs: undefined, clientFlags: number, jsonAsString: boolean, defs: unknown[]) => Mysql2ExecutePacket;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const Mysql2Execute = require(path.join(path.dirname(require.resolve('mysql2')), 'lib/packets/execute.js')) as Mysql2ExecuteCtor;
 const UTF8MB4_GENERAL_CI = 45;
 const CLIENT_QUERY_ATTRIBUTES = 0x08000000;
