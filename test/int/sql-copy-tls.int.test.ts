@@ -7,13 +7,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSql } from '../../src/store/sql/open';
-import { prepareSchema } from '../../src/store/sql/schema-check';
-import { SqlStore } from '../../src/store/sql/sql-store';
-import { defaultStoreLimits } from '../../src/config/options';
-import { num } from '../../src/store/sql/dialect';
+import type { SqlStore } from '../../src/store/sql/sql-store';
 import { startPostgres, type PgInstance } from '../helpers/db';
-import { serverInfo } from '../helpers/store';
+import { assertPayloadsStored, openSqlStoreAt } from '../helpers/sql-store';
 
 let pg: PgInstance;
 let store: SqlStore | undefined;
@@ -27,13 +23,9 @@ after(async () => {
 
 test('COPY frames over a TLS connection: every row stored, read back identical', async () => {
   const url = `postgres://${pg.user}:${pg.password}@127.0.0.1:${pg.port}/${pg.database}?sslmode=require`;
-  const a = await openSql({ driver: 'postgres', source: url, maxOpenConns: 2 });
-  await prepareSchema(a.knex, { dialect: 'postgres', source: url, autoMigrate: true });
-  store = new SqlStore(a, { type: 'SQL', clusterID: 'c1', limits: defaultStoreLimits(), maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0 });
-  await store.recover();
-  store.init(serverInfo('c1'));
+  store = await openSqlStoreAt('postgres', url);
   await store.commit();
-  const ssl = (await a.knex.raw('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')) as { rows: Array<{ ssl: boolean }> };
+  const ssl = (await store.adapter.knex.raw('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')) as { rows: Array<{ ssl: boolean }> };
   assert.equal(ssl.rows[0]?.ssl, true, 'the store writes over TLS');
 
   const ch = store.createChannel('tls');
@@ -47,11 +39,5 @@ test('COPY frames over a TLS connection: every row stored, read back identical',
     }
     await store.commit();
   }
-  const rows = (await a.knex('stan_messages').select('seq', 'data').orderBy('seq')) as Array<{ seq: number | string; data: Buffer }>;
-  assert.deepEqual(
-    rows.map((r) => num(r.seq)),
-    Array.from({ length: seq }, (_, i) => i + 1),
-  );
-  // The data column is the stored message (MsgProto), which holds the payload as it was sent.
-  for (const r of rows) assert.ok(Buffer.from(r.data).includes(payload(num(r.seq))), `message ${num(r.seq)}`);
+  await assertPayloadsStored(store, seq, payload);
 });

@@ -1,8 +1,9 @@
 /**
  * MySQL/MariaDB: the group commit's message rows (batch-writer.ts) as prepared multi-row
- * INSERTs run with the binary protocol (mysql2 `execute`), so the blobs travel as raw bytes
- * behind a length instead of hex text that the driver builds and escapes (`?` by `?`) and the
- * server parses again.
+ * INSERTs run with the binary protocol, so the blobs travel as raw bytes behind a length
+ * instead of hex text that the driver builds and escapes (`?` by `?`) and the server parses
+ * again. The COM_STMT_EXECUTE packet is our own (mysql-execute.ts), sent on the same mysql2
+ * connection; mysql2's `execute` only when the driver lacks the command queue.
  *
  * A prepared statement is cached per connection and per row count (mysql2 keeps them, up to
  * maxPreparedStatements), and the first use of each costs a round trip to prepare it. So a
@@ -12,6 +13,7 @@
  */
 import type { Knex } from 'knex';
 import { onConnection } from './connection';
+import { canExecuteRaw, executeRowsRaw } from './mysql-execute';
 import type { MsgRowKey } from './types';
 
 /** Rows per prepared statement at most (5 bind parameters each). */
@@ -78,20 +80,27 @@ export function executeMessageRowsOn(conn: unknown, rows: readonly MsgRowKey[], 
 }
 
 async function executeSized(conn: MysqlConnection, sizes: readonly number[], rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
+  const raw = canExecuteRaw(conn);
   let i = 0;
   for (const n of sizes) {
-    const values = new Array<number | string | Buffer>(5 * n);
-    for (let k = 0; k < n; k++) {
-      const m = rows[i + k];
-      values[5 * k] = m.channel_id;
-      values[5 * k + 1] = m.seq;
-      // As text: the value stored is then the one the text INSERTs (the import's, a retry's)
-      // store for the same double (its shortest decimal form), not the double's exact value.
-      values[5 * k + 2] = String(m.ts);
-      values[5 * k + 3] = m.size;
-      values[5 * k + 4] = data[i + k];
-    }
+    if (raw) await executeRowsRaw(conn, insertText(n), rows, data, i, n);
+    else await executeValues(conn, insertText(n), rows, data, i, n);
     i += n;
-    await new Promise<void>((resolve, reject) => conn.execute(insertText(n), values, (err) => (err === null ? resolve() : reject(err))));
   }
+}
+
+/** The same statement through mysql2's `execute` (a driver without the command queue). */
+function executeValues(conn: MysqlConnection, sql: string, rows: readonly MsgRowKey[], data: readonly Buffer[], from: number, n: number): Promise<void> {
+  const values = new Array<number | string | Buffer>(5 * n);
+  for (let k = 0; k < n; k++) {
+    const m = rows[from + k];
+    values[5 * k] = m.channel_id;
+    values[5 * k + 1] = m.seq;
+    // As text: the value stored is then the one the text INSERTs (the import's, a retry's)
+    // store for the same double (its shortest decimal form), not the double's exact value.
+    values[5 * k + 2] = String(m.ts);
+    values[5 * k + 3] = m.size;
+    values[5 * k + 4] = data[from + k];
+  }
+  return new Promise<void>((resolve, reject) => conn.execute(sql, values, (err) => (err === null ? resolve() : reject(err))));
 }
