@@ -68,7 +68,7 @@ test('an answer that wrote nothing waits behind a committed one not yet flushed'
   assert.deepEqual(sent, ['a', 'b-refused', 'c-refused'], 'nothing held before it: answered at once');
 });
 
-test('a failed flush answers every transaction not on disk with the error and stops the queue', () => {
+test('a failed flush answers every transaction not known on disk with the error; later ones wait for a later flush', () => {
   const { q, sent, flushes, broken } = harness(1);
   q.committed('a');
   flushes[0](null);
@@ -77,8 +77,21 @@ test('a failed flush answers every transaction not on disk with the error and st
   q.answer('d-refused');
   flushes[1](new Error('EIO'));
   assert.deepEqual(sent, ['a', 'b:failed(EIO)', 'c:failed(EIO)', 'd-refused:failed(EIO)']);
-  assert.equal(broken(), 1);
-  assert.equal(flushes.length, 2, 'no flush after the failure');
+  assert.equal(broken(), 1, 'the caller learns of the failure once');
+  assert.equal(flushes.length, 2, 'nothing left to flush');
+  q.committed('e');
+  assert.deepEqual(sent.length, 4, 'e waits for its own flush');
+  flushes[2](null);
+  assert.deepEqual(sent.slice(4), ['e']);
+});
+
+test('a flush that started before a failed one and succeeds after it answers nothing twice', () => {
+  const { q, sent, flushes } = harness(2);
+  q.committed('a');
+  q.committed('b');
+  flushes[1](new Error('EIO'));
+  flushes[0](null);
+  assert.deepEqual(sent, ['a:failed(EIO)', 'b:failed(EIO)']);
 });
 
 test('without file_sync (no flush) a commit is answered at once', () => {

@@ -21,10 +21,12 @@
  * a window of 512 rows split in two batches as the store does, 4 alternated runs at load 9:
  * FULL 66k / 73k / 64k / 78k rows/s, NORMAL + this flush 100k / 164k / 119k / 142k.
  *
- * Fsync failures: the thread cannot know what reached the disk (Linux may have dropped the
- * dirty pages), so every transaction not yet flushed is answered with the error and the
- * caller stops the thread (a new one opens a new connection; the store retries the rows as
- * a batch that may have landed).
+ * Flush failures: the thread cannot know what reached the disk, so every transaction not yet
+ * known to be flushed is answered with the error (the store retries its rows as a batch that
+ * may have landed, skipping rows already stored), and the thread's next batch chained to them
+ * is not written ('earlier-failed'). The thread goes on: a later transaction is answered
+ * after a later flush succeeded. (Stopping the thread instead lost the error answers: a
+ * worker's messages posted just before it closes its port are not delivered.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -46,19 +48,18 @@ export class DurableReplies<R> {
   /** Transactions known to be on disk. */
   private durable = 0;
   private flushing = 0;
-  private broken = false;
   private idle: (() => void) | undefined;
 
   /**
    * `flush` undefined: no file_sync (NORMAL without a flush: answered at once, as before).
-   * `failed` turns a held reply into its error reply; `onBroken` runs once after a failed
-   * flush, the failed replies sent.
+   * `failed` turns a held reply into its error reply; `onFailed` runs after a failed flush,
+   * the failed replies sent.
    */
   constructor(
     private readonly send: (reply: R) => void,
     private readonly flush: FlushStarter | undefined,
     private readonly failed: (reply: R, err: Error) => R,
-    private readonly onBroken: () => void,
+    private readonly onFailed: () => void,
     private readonly maxFlushes = 2,
   ) {}
 
@@ -84,14 +85,14 @@ export class DurableReplies<R> {
   }
 
   private startFlush(): void {
-    if (this.flush === undefined || this.broken || this.flushing >= this.maxFlushes || this.covered === this.written) return;
+    if (this.flush === undefined || this.flushing >= this.maxFlushes || this.covered === this.written) return;
     const upTo = this.written;
     this.covered = upTo;
     this.flushing++;
     this.flush((err) => {
       this.flushing--;
       if (err !== null) this.fail(err);
-      else if (!this.broken) this.durable = Math.max(this.durable, upTo);
+      else this.durable = Math.max(this.durable, upTo);
       this.release();
       this.startFlush();
     });
@@ -106,11 +107,13 @@ export class DurableReplies<R> {
     }
   }
 
+  /** Every reply held is answered with the error; what was written so far counts as settled. */
   private fail(err: Error): void {
-    if (this.broken) return;
-    this.broken = true;
-    for (const h of this.held.splice(0)) this.send(this.failed(h.reply, err));
-    this.onBroken();
+    this.durable = this.written;
+    this.covered = this.written;
+    const failed = this.held.splice(0);
+    for (const h of failed) this.send(this.failed(h.reply, err));
+    if (failed.length > 0) this.onFailed();
   }
 }
 

@@ -63,27 +63,20 @@ const replies = new DurableReplies<SqliteWriteReply>(
   (r) => port.postMessage(r),
   wal?.flush,
   (r, err) => ('first' in r ? { first: r.first, last: r.last, error: describe(err) } : r),
-  // A failed flush: what reached the disk is unknown; this thread stops (the store retries
-  // the rows on a new one).
+  // A failed flush: its batches were answered with the error, so a batch chained to them
+  // must not be written.
   () => {
     lastOk = false;
-    shutdown();
   },
 );
-let closing = false;
 
 function shutdown(): void {
-  closing = true;
-  queue.length = 0;
   db?.close();
-  db = undefined;
-  runner = undefined;
   wal?.close();
   port.close();
 }
 
 port.on('message', (req: SqliteWriteRequest) => {
-  if (closing) return;
   queue.push(req);
   work();
 });
@@ -98,7 +91,6 @@ function work(): void {
   while (queue.length > 0) {
     if (queue[0].close === true) {
       // Every answer still held is sent first (its flush completes).
-      closing = true;
       replies.whenIdle(shutdown);
       return;
     }
