@@ -5,7 +5,9 @@
  * (it answers 'earlier-failed' and stores nothing), an unchained batch after such a failure is
  * written, and a chained batch whose thread is gone is not written. A cold page read handed
  * over between two chained batches is answered on its own and is no link of the chain: the
- * batch after it still commits only when the batch before the read did.
+ * batch after it still commits only when the batch before the read did. With file_sync a
+ * batch is answered 'ok' only once its WAL was flushed (sqlite-wal-sync.ts): a flush that
+ * fails answers it with the error, a batch chained to it is not written, and the thread goes on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,6 +95,20 @@ test('a batch chained to one held by a thread that died is not written', async (
   // Unchained: a new thread is started and writes it.
   assert.equal(await thread.write(plan(3, [1])), 'ok');
   assert.deepEqual(read(dir).events, [1, 3]);
+  await a.close();
+});
+
+test('file_sync: a batch whose WAL cannot be flushed is never answered ok; one chained to it is not written', async () => {
+  const { dir, a, thread } = await openThread();
+  assert.equal(await thread.write(plan(1, [1])), 'ok');
+  const wal = path.join(dir, `${SQLITE_FILE}-wal`);
+  // The flush finds no WAL under its name (SQLite still writes to the file it holds open).
+  fs.renameSync(wal, `${wal}.moved`);
+  await assert.rejects(thread.write(plan(2, [1])), /ENOENT/);
+  fs.renameSync(`${wal}.moved`, wal);
+  assert.equal(await thread.write(plan(3, [1]), true), 'earlier-failed', 'chained to the batch whose flush failed');
+  assert.equal(await thread.write(plan(4, [1])), 'ok', 'the thread goes on with the next unchained batch');
+  assert.ok(!read(dir).events.includes(3));
   await a.close();
 });
 

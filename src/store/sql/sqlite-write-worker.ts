@@ -22,6 +22,7 @@ import { SqliteBatchRunner } from './sqlite-batch';
 import { sqliteOptions } from './sqlite-driver';
 import { applySqlitePragmas, type SqlitePageRequest, type SqliteWriteReply, type SqliteWriteRequest, type SqliteWriterData } from './sqlite-writer';
 import { packPageRows, type RawPageRow } from './page-pack';
+import { DurableReplies, WalFile } from './sqlite-wal-sync';
 import { PAGE_SQL } from './dialect/page-reads';
 
 if (parentPort === null) throw new Error('sqlite-write-worker must run as a worker thread');
@@ -33,6 +34,9 @@ let runner: SqliteBatchRunner | undefined;
 try {
   db = new BetterSqlite3(data.file, sqliteOptions());
   applySqlitePragmas(db, data.sync);
+  // file_sync: COMMIT without its fsync, the WAL flushed by `replies` before any answer
+  // (sqlite-wal-sync.ts: FULL's guarantee, the next transaction written during the flush).
+  if (data.sync) db.pragma('synchronous = NORMAL');
   runner = new SqliteBatchRunner(db);
   port.postMessage({ ready: true } satisfies SqliteWriteReply);
 } catch (err) {
@@ -53,6 +57,24 @@ const queue: SqliteWriteRequest[] = [];
 /** The last batch processed, and whether it committed: a batch `after` it commits only if it did. */
 let lastID = 0;
 let lastOk = false;
+const wal = data.sync ? new WalFile(data.file) : undefined;
+/** Batch answers, held in order until their transaction is on disk. */
+const replies = new DurableReplies<SqliteWriteReply>(
+  (r) => port.postMessage(r),
+  wal?.flush,
+  (r, err) => ('first' in r ? { first: r.first, last: r.last, error: describe(err) } : r),
+  // A failed flush: its batches were answered with the error, so a batch chained to them
+  // must not be written.
+  () => {
+    lastOk = false;
+  },
+);
+
+function shutdown(): void {
+  db?.close();
+  wal?.close();
+  port.close();
+}
 
 port.on('message', (req: SqliteWriteRequest) => {
   queue.push(req);
@@ -68,8 +90,8 @@ function work(): void {
   drain();
   while (queue.length > 0) {
     if (queue[0].close === true) {
-      db?.close();
-      port.close();
+      // Every answer still held is sent first (its flush completes).
+      replies.whenIdle(shutdown);
       return;
     }
     const head = queue.shift() as BatchRequest | ReadRequest;
@@ -81,7 +103,9 @@ function work(): void {
         group.push(next);
         queue.shift();
       }
-      port.postMessage(writeGroup(group));
+      const reply = writeGroup(group);
+      if ('result' in reply && reply.result === 'ok') replies.committed(reply);
+      else replies.answer(reply);
     }
     drain();
   }

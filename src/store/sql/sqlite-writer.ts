@@ -30,7 +30,10 @@ import { toError } from '../../errors';
 /** workerData of the write thread. */
 export interface SqliteWriterData {
   file: string;
-  /** file_sync: synchronous=FULL, else NORMAL. */
+  /**
+   * file_sync: synchronous=FULL, else NORMAL. The thread's own connection commits with NORMAL
+   * and flushes the WAL itself before answering (sqlite-wal-sync.ts): FULL's guarantee.
+   */
   sync: boolean;
 }
 /** A cold page to read (cold-pages.ts): the committed rows of a channel with from <= seq <= to. */
