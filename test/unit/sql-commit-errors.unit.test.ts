@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyCommitError, databaseReason, failedStoreReason, refusedMessageReason } from '../../src/store/sql/commit-errors';
+import { FLUSH_FAILED_CODE, flushFailure } from '../../src/store/sql/flush-failure';
 
 function err(message: string, fields: Record<string, unknown>): Error {
   return Object.assign(new Error(message), fields);
@@ -43,7 +44,7 @@ test('MySQL/MariaDB: server error numbers decide; client-side errors are transie
 test('SQLite: result codes decide; a read-only or corrupt file needs an operator', () => {
   const lite = (code: string): string => classifyCommitError('sqlite', err('x', { code }));
   for (const c of ['SQLITE_CONSTRAINT_CHECK', 'SQLITE_CONSTRAINT_TRIGGER', 'SQLITE_CONSTRAINT_NOTNULL', 'SQLITE_CONSTRAINT', 'SQLITE_TOOBIG']) assert.equal(lite(c), 'refused', c);
-  for (const c of ['SQLITE_ERROR', 'SQLITE_READONLY', 'SQLITE_READONLY_DBMOVED', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_AUTH']) assert.equal(lite(c), 'schema', c);
+  for (const c of ['SQLITE_ERROR', 'SQLITE_READONLY', 'SQLITE_READONLY_DBMOVED', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_AUTH', FLUSH_FAILED_CODE]) assert.equal(lite(c), 'schema', c);
   for (const c of ['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR_WRITE', 'SQLITE_NOMEM', 'SQLITE_CANTOPEN']) assert.equal(lite(c), 'transient', c);
 });
 
@@ -62,5 +63,8 @@ test('the texts say what happened and what to do', () => {
   const e = err('insert into stan_messages values (?) - relation "stan_messages" does not exist', { code: '42P01' });
   assert.match(failedStoreReason('schema', e), /^the database refuses the server's writes \(relation "stan_messages" does not exist\): a database administrator must .*retried every 2 s/);
   assert.match(failedStoreReason('unrefusable', e), /client\/subscription state record .* cannot drop .* stan_events/);
+  // A failed WAL flush names itself and the restart it needs, not a DBA's fix.
+  const flush = Object.assign(new Error(flushFailure('/d/stan.db-wal', { message: 'EIO: i/o error, fdatasync', code: 'EIO' }).message), { code: FLUSH_FAILED_CODE });
+  assert.match(failedStoreReason('schema', flush), /^the FILE store could not flush its write-ahead log \/d\/stan\.db-wal to disk \(EIO: i\/o error, fdatasync\).*restart the server.*publishes get an error meanwhile$/);
   assert.match(refusedMessageReason(err('x - violates check constraint "c"', {})), /^message refused by the database, not stored: x - violates check constraint "c" \(a constraint or trigger on stan_messages/);
 });

@@ -115,3 +115,15 @@ test('whenIdle runs once every held answer is sent and no flush runs', () => {
   q.whenIdle(() => idle++);
   assert.equal(idle, 2, 'idle already: at once');
 });
+
+test('a failed flush is reported even when a later flush already released its answers', () => {
+  // The kernel reports a write-back error to one fdatasync only: the later flush's success
+  // proves nothing about the pages the failed one could not write (flush-failure.ts).
+  const { q, sent, flushes, broken } = harness(2);
+  q.committed('a');
+  q.committed('b');
+  flushes[1](null);
+  assert.deepEqual(sent, ['a', 'b']);
+  flushes[0](new Error('EIO'));
+  assert.equal(broken(), 1, 'the caller learns of the failure (and stops writing)');
+});

@@ -186,6 +186,8 @@ export class BatchWriter {
    * `ready()` before).
    */
   private async writeOnThread(thread: SqliteWriteThread, b: Pending, rows: MsgRow[], deletes: Map<number, number> | undefined, gate?: CommitGate): Promise<void> {
+    // A failed WAL flush stops every write, the inline ones too (flush-failure.ts).
+    if (thread.flushFailed !== undefined) throw thread.flushFailed;
     const earlier = gate?.earlier() ?? 'ok';
     if (earlier === 'failed') await gate?.mayCommit();
     const plan = packSqliteBatch(b.events, rows, {

@@ -16,6 +16,7 @@
  */
 import { dialectFor, type CommitErrorKind, type DialectName } from './dialect';
 import { errorText } from '../../errors';
+import { FLUSH_FAILED_CODE } from './flush-failure';
 
 export type { CommitErrorKind };
 
@@ -47,6 +48,8 @@ export const FAILED_RETRY_MS = 2000;
 
 /** The readiness reason and log text of a store that cannot write until someone acts. */
 export function failedStoreReason(kind: 'schema' | 'unrefusable', err: unknown): string {
+  // Says itself what happened and what to do (restart; no retry helps).
+  if (field(err, 'code') === FLUSH_FAILED_CODE) return `${errorText(err)}; publishes get an error meanwhile`;
   const why = databaseReason(err);
   const retry = `the queued writes are retried every ${FAILED_RETRY_MS / 1000} s and go on once it works`;
   if (kind === 'schema') {

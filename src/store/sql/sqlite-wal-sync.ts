@@ -21,12 +21,11 @@
  * a window of 512 rows split in two batches as the store does, 4 alternated runs at load 9:
  * FULL 66k / 73k / 64k / 78k rows/s, NORMAL + this flush 100k / 164k / 119k / 142k.
  *
- * Flush failures: the thread cannot know what reached the disk, so every transaction not yet
- * known to be flushed is answered with the error (the store retries its rows as a batch that
- * may have landed, skipping rows already stored), and the thread's next batch chained to them
- * is not written ('earlier-failed'). The thread goes on: a later transaction is answered
- * after a later flush succeeded. (Stopping the thread instead lost the error answers: a
- * worker's messages posted just before it closes its port are not delivered.)
+ * Flush failures: the thread cannot know what reached the disk, and after a failed fdatasync
+ * a later one proves nothing (the kernel may have dropped the unwritten pages and reports the
+ * error once): the first failure stops the store's writes for good (flush-failure.ts). Every
+ * transaction not yet known to be flushed is answered with the error, every later batch too,
+ * nothing more is written; a restart recovers from what is on disk.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -52,14 +51,15 @@ export class DurableReplies<R> {
 
   /**
    * `flush` undefined: no file_sync (NORMAL without a flush: answered at once, as before).
-   * `failed` turns a held reply into its error reply; `onFailed` runs after a failed flush,
-   * the failed replies sent.
+   * `onFailed` runs first when any flush fails (even one whose replies a later flush already
+   * released: the kernel reports a write-back error to one fdatasync only, so the later one's
+   * success proves nothing); then `failed` turns each held reply into its error reply.
    */
   constructor(
     private readonly send: (reply: R) => void,
     private readonly flush: FlushStarter | undefined,
     private readonly failed: (reply: R, err: Error) => R,
-    private readonly onFailed: () => void,
+    private readonly onFailed: (err: Error) => void,
     private readonly maxFlushes = 2,
   ) {}
 
@@ -111,9 +111,8 @@ export class DurableReplies<R> {
   private fail(err: Error): void {
     this.durable = this.written;
     this.covered = this.written;
-    const failed = this.held.splice(0);
-    for (const h of failed) this.send(this.failed(h.reply, err));
-    if (failed.length > 0) this.onFailed();
+    this.onFailed(err);
+    for (const h of this.held.splice(0)) this.send(this.failed(h.reply, err));
   }
 }
 

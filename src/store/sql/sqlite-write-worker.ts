@@ -23,6 +23,7 @@ import { sqliteOptions } from './sqlite-driver';
 import { applySqlitePragmas, type SqlitePageRequest, type SqliteWriteReply, type SqliteWriteRequest, type SqliteWriterData } from './sqlite-writer';
 import { packPageRows, type RawPageRow } from './page-pack';
 import { DurableReplies, WalFile } from './sqlite-wal-sync';
+import { flushFailure } from './flush-failure';
 import { PAGE_SQL } from './dialect/page-reads';
 
 if (parentPort === null) throw new Error('sqlite-write-worker must run as a worker thread');
@@ -58,14 +59,18 @@ const queue: SqliteWriteRequest[] = [];
 let lastID = 0;
 let lastOk = false;
 const wal = data.sync ? new WalFile(data.file) : undefined;
+/**
+ * Set by the first failed WAL flush, for good: every batch held then and every later one is
+ * answered with it, nothing more is written (flush-failure.ts says why a restart is needed).
+ */
+let flushFailed: { message: string; code: string } | undefined;
 /** Batch answers, held in order until their transaction is on disk. */
 const replies = new DurableReplies<SqliteWriteReply>(
   (r) => port.postMessage(r),
   wal?.flush,
-  (r, err) => ('first' in r ? { first: r.first, last: r.last, error: describe(err) } : r),
-  // A failed flush: its batches were answered with the error, so a batch chained to them
-  // must not be written.
-  () => {
+  (r) => ('first' in r ? { first: r.first, last: r.last, error: flushFailed ?? { message: 'the WAL flush failed' } } : r),
+  (err) => {
+    flushFailed ??= flushFailure(`${data.file}-wal`, describe(err));
     lastOk = false;
   },
 );
@@ -118,6 +123,7 @@ function writeGroup(group: BatchRequest[]): SqliteWriteReply {
   const ok = after === undefined || (after === lastID && lastOk);
   lastID = last;
   lastOk = false;
+  if (flushFailed !== undefined) return { first, last, error: flushFailed };
   if (!ok) return { first, last, result: 'earlier-failed' };
   try {
     if (runner === undefined) throw new Error('the SQLite write connection is not open');

@@ -25,6 +25,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { planBuffers, type SqliteBatchPlan } from './sqlite-batch';
+import { FLUSH_FAILED_CODE } from './flush-failure';
 import { toError } from '../../errors';
 
 /** workerData of the write thread. */
@@ -145,6 +146,11 @@ export class SqliteWriteThread {
   /** Batches and page reads handed over while the worker starts, posted in order once it runs. */
   private readonly held: Array<{ send: (run: Running) => void; fail: (err: Error) => void }> = [];
   private closed = false;
+  /**
+   * The thread's first failed WAL flush (flush-failure.ts), for good: every later write is
+   * refused with it, on the thread and inline (batch-writer.ts) alike.
+   */
+  flushFailed: Error | undefined;
 
   constructor(
     private readonly data: SqliteWriterData,
@@ -159,6 +165,8 @@ export class SqliteWriteThread {
    * commits).
    */
   write(plan: SqliteBatchPlan, chained = false): Promise<SqliteWriteResult> {
+    // After a failed WAL flush nothing more is written, by this worker or a replacement.
+    if (this.flushFailed !== undefined) return Promise.reject(this.flushFailed);
     // A batch chained to one a dead worker held is refused by the new worker, which never
     // saw that ID.
     const id = this.nextID++;
@@ -245,6 +253,7 @@ export class SqliteWriteThread {
       run.waiting.clear();
     };
     worker.on('message', (m: SqliteWriteReply) => {
+      if ('error' in m && m.error.code === FLUSH_FAILED_CODE) this.flushFailed ??= writeError(m.error);
       settle(run.waiting, m);
       if (run.waiting.size === 0) worker.unref();
     });

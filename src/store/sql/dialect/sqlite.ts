@@ -1,4 +1,5 @@
 /** SQLite (`-store file`): result codes, julianday('now'), compound-SELECT limit. */
+import { FLUSH_FAILED_CODE } from '../flush-failure';
 import { insertPrepared } from './sqlite-bulk';
 import { errField, type CommitErrorKind, type Dialect } from './types';
 
@@ -10,7 +11,7 @@ import { errField, type CommitErrorKind, type Dialect } from './types';
  */
 function kindOf(code: string): CommitErrorKind {
   if (code === 'SQLITE_CONSTRAINT' || code.startsWith('SQLITE_CONSTRAINT_') || code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH') return 'refused';
-  if (code === 'SQLITE_ERROR' || code === 'SQLITE_AUTH' || code === 'SQLITE_PERM' || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+  if (code === FLUSH_FAILED_CODE || code === 'SQLITE_ERROR' || code === 'SQLITE_AUTH' || code === 'SQLITE_PERM' || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
     return 'schema';
   }
   return 'transient';
