@@ -197,13 +197,13 @@ export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => 
     const persistent = env.kind !== 'memory';
     // Persistent stores: filled by one server, replayed by a restarted one, so every message
     // is cold (a service coming back after an outage) and a profile shows the replay alone.
-    let s = await startServer({ args: [...inst.args, ...o.serverArgs], nodeArgs: o.nodeArgs, profileDir: persistent ? null : profileDir });
+    let s = await startServer({ args: [...inst.args, ...o.serverArgs], nodeArgs: o.nodeArgs, profileDir: persistent ? null : profileDir, bin: o.serverBin ?? undefined });
     try {
       const subject = `bench.catchup.${nuid.next()}`;
       await runLoadgen({ kind: 'ours', url: s.url, subject, msgs: n, pubs: 1, subs: 0, sync: false, size: o.size, mpa: o.mpa, stanBench: null });
       if (persistent) {
         await stopServer(s);
-        s = await startServer({ args: [...inst.args, ...o.serverArgs], nodeArgs: o.nodeArgs, profileDir, timeoutMs: 120_000 });
+        s = await startServer({ args: [...inst.args, ...o.serverArgs], nodeArgs: o.nodeArgs, profileDir, timeoutMs: 120_000, bin: o.serverBin ?? undefined });
       }
       const la = loadavg();
       const r = await replay(s, subject, n, o.catchupClient);
