@@ -11,6 +11,7 @@ import type { Logger } from '../logging/logger';
 import type { StoredMsg } from '../store/contract';
 import { Channel, Client, QueueGroup, Subscription } from './state';
 import type { Clock } from './clock';
+import { BurstMillis } from './burst-millis';
 import { errorText } from '../errors';
 
 /** Redeliver entries expiring within this window together (reference: 15 ms). */
@@ -56,7 +57,12 @@ export function redeliveredBytes(bytes: Uint8Array, count: number): Uint8Array {
 }
 
 export class Delivery {
-  constructor(private readonly ctx: DeliveryContext) {}
+  /** Ack deadlines of new deliveries: one clock read per burst (burst-millis.ts). */
+  private readonly burstNow: BurstMillis;
+
+  constructor(private readonly ctx: DeliveryContext) {
+    this.burstNow = new BurstMillis(ctx.clock);
+  }
 
   private clientHasFailedHB(sub: Subscription): boolean {
     const c = this.ctx.lookupClient(sub.state.clientID);
@@ -121,8 +127,8 @@ export class Delivery {
     if (sub.pumping || sub.holdNew || !sub.ready || sub.isOffline || sub.group) return;
     const channel = sub.channel;
     const ackWait = sub.ackWaitMs;
-    // One clock read per pass, not per message (a catch-up sends thousands per pass): the
-    // messages of one synchronous pass share their ack deadline.
+    // One clock read per burst, not per message or pass (at max in flight a pass sends one
+    // message per ack): the messages of one synchronous burst share their ack deadline.
     let expiration = 0;
     while (sub.state.lastSent < channel.deliverableSeq && sub.acksPending.size < sub.state.maxInFlight) {
       let seq = sub.state.lastSent + 1;
@@ -158,7 +164,7 @@ export class Delivery {
       sub.state.lastSent = seq;
       if (m === undefined) continue;
       this.send(sub, m, false, 0);
-      if (expiration === 0) expiration = this.ctx.clock.now() + ackWait;
+      if (expiration === 0) expiration = this.burstNow.now() + ackWait;
       this.addPending(sub, seq, expiration);
     }
   }
