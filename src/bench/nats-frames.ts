@@ -19,22 +19,12 @@ export interface FrameEvents {
   onError(text: string): void;
 }
 
+import { parseSize } from '../nats/embedded/parser';
+
 const CR = 13;
 const LF = 10;
 const SP = 32;
 const TAB = 9;
-
-/** A decimal number at buf[from..to), or -1 if it is not one. */
-function decimal(buf: Buffer, from: number, to: number): number {
-  if (from >= to) return -1;
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const d = buf[i] - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
-}
 
 export class NatsFrameParser {
   private rest: Buffer | null = null;
@@ -88,8 +78,8 @@ export class NatsFrameParser {
       te[n++] = i;
     }
     if (n !== 3 && n !== 4) throw new Error(`NATS protocol: MSG with ${n} arguments`);
-    const sid = decimal(buf, ts[1], te[1]);
-    const size = decimal(buf, ts[n - 1], te[n - 1]);
+    const sid = parseSize(buf, ts[1], te[1]);
+    const size = parseSize(buf, ts[n - 1], te[n - 1]);
     if (sid < 0 || size < 0) throw new Error('NATS protocol: MSG with a sid or size that is not a number');
     const end = payloadStart + size;
     if (end + 2 > buf.length) return -1;
