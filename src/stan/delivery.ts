@@ -11,7 +11,6 @@ import type { Logger } from '../logging/logger';
 import type { StoredMsg } from '../store/contract';
 import { Channel, Client, QueueGroup, Subscription } from './state';
 import type { Clock } from './clock';
-import { BurstClock } from './burst-clock';
 import { errorText } from '../errors';
 
 /** Redeliver entries expiring within this window together (reference: 15 ms). */
@@ -57,23 +56,7 @@ export function redeliveredBytes(bytes: Uint8Array, count: number): Uint8Array {
 }
 
 export class Delivery {
-  /**
-   * Ack deadlines of new deliveries from one clock reading per burst (burst-clock.ts): a
-   * subscriber at max in flight frees one slot per ack, so a pass sends one message and read
-   * the clock once per message (`Date.now` 2.3% of the main thread in a catch-up profile,
-   * docs/performance.md "Catch-up, round 3"); the acks of one socket read are handled without
-   * yielding, and a deadline set from their burst's reading is at most that burst early.
-   */
-  private readonly burst: BurstClock;
-
-  constructor(private readonly ctx: DeliveryContext) {
-    this.burst = new BurstClock(ctx.clock);
-  }
-
-  /** The burst's reading in ms (from its ns: within a millisecond of `clock.now()`). */
-  private burstNowMs(): number {
-    return Math.floor(this.burst.nanos() / 1e6);
-  }
+  constructor(private readonly ctx: DeliveryContext) {}
 
   private clientHasFailedHB(sub: Subscription): boolean {
     const c = this.ctx.lookupClient(sub.state.clientID);
@@ -138,8 +121,9 @@ export class Delivery {
     if (sub.pumping || sub.holdNew || !sub.ready || sub.isOffline || sub.group) return;
     const channel = sub.channel;
     const ackWait = sub.ackWaitMs;
-    // One clock read per burst, not per message or pass (at max in flight a pass sends one
-    // message per ack): the messages of one synchronous burst share their ack deadline.
+    // One clock read per pass, not per message (a catch-up sends thousands per pass): the
+    // messages of one synchronous pass share their ack deadline. (One reading per burst of
+    // acks instead was measured in round 4 and not kept: docs/performance.md.)
     let expiration = 0;
     while (sub.state.lastSent < channel.deliverableSeq && sub.acksPending.size < sub.state.maxInFlight) {
       let seq = sub.state.lastSent + 1;
@@ -175,7 +159,7 @@ export class Delivery {
       sub.state.lastSent = seq;
       if (m === undefined) continue;
       this.send(sub, m, false, 0);
-      if (expiration === 0) expiration = this.burstNowMs() + ackWait;
+      if (expiration === 0) expiration = this.ctx.clock.now() + ackWait;
       this.addPending(sub, seq, expiration);
     }
   }
