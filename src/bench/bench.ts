@@ -112,7 +112,7 @@ function usage(): string {
     'usage: npm run bench -- [--store memory|file|sql] [--sql-driver postgres|mysql] [--sql-source URL] ' +
     `[--runs N] [--msgs N] [--sync-msgs N] [--size BYTES] [--scenario ${SCENARIOS.map((s) => s.name).join('|')}[,...]] ` +
     '[--stan-bench PATH] [--both] [--mpa N] [--warm] [--profile DIR] [--server-bin PATH] [--server-arg ARG]... ' +
-    '[--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N] [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]] [--catchup-client node|raw] [--rss [N]] [--node-arg ARG]...'
+    '[--recovery [N]] [--recovery-channels N] [--scale] [--scale-subs N] [--scale-channels N] [--soak SECONDS] [--soak-mm N] [--catchup [N]] [--catchup-client node|raw|loadgen] [--rss [N]] [--node-arg ARG]...'
   );
 }
 
@@ -239,7 +239,7 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--catchup-client': {
         const v = value();
-        if (v !== 'node' && v !== 'raw') throw new Error(`--catchup-client: node or raw, not ${v}`);
+        if (v !== 'node' && v !== 'raw' && v !== 'loadgen') throw new Error(`--catchup-client: node, raw or loadgen, not ${v}`);
         o.catchupClient = v;
         break;
       }

@@ -19,6 +19,7 @@ import type { Options } from './options';
 import type { StoreEnv } from './env';
 import { runLoadgen } from './loadrun';
 import { RawStanClient } from './stan-raw';
+import { LoadgenCatchupClient } from './catchup-loadgen';
 import { printProfile } from './cpuprofile';
 import { CLUSTER_ID, k, loadavg, mb, median, printTable, readCpuMs, readStatusKB, RunningServer, startServer, stopServer } from './server-proc';
 
@@ -44,6 +45,8 @@ interface CatchupResult {
   clientBusyPct: number;
   /** The server's main thread alone (the event loop; worker threads excluded), per message. */
   mainUsPerMsg: number;
+  /** The client's check of the sequences received ('' if it does not check). */
+  checked: string;
 }
 
 function connectStan(url: string): Promise<stan.Stan> {
@@ -58,6 +61,8 @@ function connectStan(url: string): Promise<stan.Stan> {
 interface CatchupClient {
   start(subject: string, onMsg: () => void, onError: (err: Error) => void): void;
   close(): Promise<void>;
+  /** What the client checked about the sequences it got (the load generator's client), for the run's line. */
+  check?(): string;
 }
 
 async function nodeClient(url: string): Promise<CatchupClient> {
@@ -96,9 +101,43 @@ async function rawClient(url: string): Promise<CatchupClient> {
   };
 }
 
+/**
+ * The load generator's subscriber on a raw socket (catchup-loadgen.ts): `onMsg` per sequence
+ * of 1..n received the first time; fails the run on a duplicate without the redelivered flag
+ * or a sequence outside 1..n.
+ */
+async function loadgenClient(url: string, n: number): Promise<CatchupClient> {
+  const c = await LoadgenCatchupClient.connect(url, CLUSTER_ID, `catchup-lg-${nuid.next()}`);
+  return {
+    start(subject, onMsg, onError) {
+      c.start(subject, n, { maxInFlight: MAX_IN_FLIGHT, ackWaitInSecs: 30 }, onMsg, onError);
+    },
+    close: () => c.close(),
+    check() {
+      const r = c.result();
+      if (r.duplicates > 0 || r.unexpected > 0) {
+        throw new Error(`catch-up: ${r.duplicates} duplicate(s) without the redelivered flag, ${r.unexpected} unexpected sequence(s)`);
+      }
+      return `; sequences 1..${n} each received (${r.unique}), ${r.redelivered} redelivered`;
+    },
+  };
+}
+
+function catchupClient(kind: Options['catchupClient'], url: string, n: number): Promise<CatchupClient> {
+  if (kind === 'raw') return rawClient(url);
+  if (kind === 'loadgen') return loadgenClient(url, n);
+  return nodeClient(url);
+}
+
+const CLIENT_LABEL: Record<Options['catchupClient'], string> = {
+  node: 'node-nats-streaming',
+  raw: 'raw client on nats.js',
+  loadgen: 'the load generator on a raw socket',
+};
+
 /** Subscribes with deliver-all and acks every message; resolves when `n` were received. */
 async function replay(s: RunningServer, subject: string, n: number, kind: Options['catchupClient']): Promise<CatchupResult> {
-  const client = kind === 'raw' ? await rawClient(s.url) : await nodeClient(s.url);
+  const client = await catchupClient(kind, s.url, n);
   const rssBeforeKB = readStatusKB(s.pid, 'VmRSS');
   let peak = rssBeforeKB;
   const sampler = setInterval(() => {
@@ -140,6 +179,7 @@ async function replay(s: RunningServer, subject: string, n: number, kind: Option
       serverBusyPct: serverMs / (seconds * 10),
       clientBusyPct: clientMs / (seconds * 10),
       mainUsPerMsg: (mainMs * 1000) / n,
+      checked: client.check?.() ?? '',
     };
   } finally {
     clearInterval(sampler);
@@ -149,7 +189,7 @@ async function replay(s: RunningServer, subject: string, n: number, kind: Option
 
 export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => void): Promise<void> {
   const n = o.catchup;
-  log(`catch-up: ${n} stored ${o.size}-byte msgs, new subscriber (${o.catchupClient === 'raw' ? 'raw client on nats.js' : 'node-nats-streaming'}, deliver all, max in flight ${MAX_IN_FLIGHT}, ack each)`);
+  log(`catch-up: ${n} stored ${o.size}-byte msgs, new subscriber (${CLIENT_LABEL[o.catchupClient]}, deliver all, max in flight ${MAX_IN_FLIGHT}, ack each)`);
   const results: CatchupResult[] = [];
   for (let i = 1; i <= o.runs; i++) {
     const inst = await env.fresh();
@@ -157,13 +197,13 @@ export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => 
     const persistent = env.kind !== 'memory';
     // Persistent stores: filled by one server, replayed by a restarted one, so every message
     // is cold (a service coming back after an outage) and a profile shows the replay alone.
-    let s = await startServer({ args: [...inst.args, ...o.serverArgs], nodeArgs: o.nodeArgs, profileDir: persistent ? null : profileDir });
+    let s = await startServer({ args: [...inst.args, ...o.serverArgs], nodeArgs: o.nodeArgs, profileDir: persistent ? null : profileDir, bin: o.serverBin ?? undefined });
     try {
       const subject = `bench.catchup.${nuid.next()}`;
       await runLoadgen({ kind: 'ours', url: s.url, subject, msgs: n, pubs: 1, subs: 0, sync: false, size: o.size, mpa: o.mpa, stanBench: null });
       if (persistent) {
         await stopServer(s);
-        s = await startServer({ args: [...inst.args, ...o.serverArgs], nodeArgs: o.nodeArgs, profileDir, timeoutMs: 120_000 });
+        s = await startServer({ args: [...inst.args, ...o.serverArgs], nodeArgs: o.nodeArgs, profileDir, timeoutMs: 120_000, bin: o.serverBin ?? undefined });
       }
       const la = loadavg();
       const r = await replay(s, subject, n, o.catchupClient);
@@ -171,7 +211,7 @@ export async function runCatchup(o: Options, env: StoreEnv, log: (l: string) => 
       log(
         `  catch-up run ${i}: ${k(r.rate)} msgs/s (${r.seconds.toFixed(1)} s), server CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg (${r.serverBusyPct.toFixed(0)}% of a core; main thread ${r.mainUsPerMsg.toFixed(1)}), ` +
           `client CPU ${r.clientUsPerMsg.toFixed(1)} µs/msg (${r.clientBusyPct.toFixed(0)}%); server RSS before ${mb(r.rssBeforeKB)}, ` +
-          `peak ${mb(r.peakRssKB)}, end ${mb(r.rssEndKB)}  load ${la}`,
+          `peak ${mb(r.peakRssKB)}, end ${mb(r.rssEndKB)}  load ${la}${r.checked}`,
       );
     } finally {
       await stopServer(s);

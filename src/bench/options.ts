@@ -43,9 +43,11 @@ export interface Options {
   /**
    * --catchup-client node|raw: the catch-up's subscriber. `node` (default): node-nats-streaming,
    * what a service runs. `raw`: a minimal client on nats.js (stan-raw.ts), lighter per message,
-   * to see how far the server goes when the client is not what caps the figure.
+   * to see how far the server goes when the client is not what caps the figure. `loadgen`: the
+   * load generator's subscriber on a raw socket (catchup-loadgen.ts), the lightest, which also
+   * checks that every sequence 1..N arrived and counts redeliveries and duplicates.
    */
-  catchupClient: 'node' | 'raw';
+  catchupClient: 'node' | 'raw' | 'loadgen';
   /** --rss N: stored messages at which the server's RSS is measured (0 = scenario off). */
   rss: number;
   /** --node-arg ARG: extra node/V8 flags for the server under test (e.g. --max-semi-space-size=4). */

@@ -7,6 +7,7 @@ import type { ClientInfo, SubState } from '../protocol/codec';
 import type { ChannelStore } from '../store/contract';
 import type { TransportSubscription } from '../nats/transport';
 import type { TimerHandle } from './clock';
+import { PendingAcks } from './pending-acks';
 
 export class Client {
   /** Failed server→client heartbeats in a row (spec §1.4). */
@@ -35,7 +36,7 @@ export class Subscription {
    * with 60,000 durables (docs/performance.md, "Restart"). Read pendingCount to test for
    * pending messages without creating it.
    */
-  private pendingMap: Map<number, number> | undefined;
+  private pendingMap: PendingAcks | undefined;
   /** Created on first use: most subscriptions never redeliver (60,000 recovered ones = 60,000 Maps). */
   private ownCounts: Map<number, number> | undefined;
   ackTimer: TimerHandle | undefined;
@@ -59,9 +60,9 @@ export class Subscription {
 
   constructor(public state: SubState, public readonly channel: Channel) {}
 
-  /** seq → expiration time (ms since epoch); 0 = unknown (recovered), see spec §3.5. */
-  get acksPending(): Map<number, number> {
-    return (this.pendingMap ??= new Map());
+  /** seq → expiration time (ms since epoch); 0 = unknown (recovered), see spec §3.5. A ring for in-order deliveries (pending-acks.ts). */
+  get acksPending(): PendingAcks {
+    return (this.pendingMap ??= new PendingAcks());
   }
   /** Messages sent and not acknowledged. */
   get pendingCount(): number {

@@ -99,7 +99,8 @@ function verbIs(line: Buffer, s: number, len: number, word: string): boolean {
   return true;
 }
 
-function parseSize(buf: Buffer, s: number, e: number): number {
+/** Parses a non-negative decimal in buf[s..e); -1 if empty, non-numeric, or absurdly long (also the bench's MSG reader, bench/nats-frames.ts). */
+export function parseSize(buf: Buffer, s: number, e: number): number {
   if (e <= s || e - s > 15) return -1;
   let n = 0;
   for (let i = s; i < e; i++) {
