@@ -36,7 +36,10 @@ for (const kind of ['postgres', 'mariadb'] as const) {
       // The server record's first commit goes through Knex (it inserts stan_server): done first.
       await store.commit();
       const knex = store.adapter.knex;
-      const lease = new Lease(knex, kind === 'postgres' ? 'postgres' : 'mysql', { group: 'g', owner: 'me', ttlMs: 60_000 });
+      // Quotes and backslashes in the names: PostgreSQL's fence is sent with its values written
+      // in (Knex's escaping), so they must arrive as the same strings.
+      const group = "g'\\1";
+      const lease = new Lease(knex, kind === 'postgres' ? 'postgres' : 'mysql', { group, owner: "me'\\", ttlMs: 60_000 });
       await lease.init();
       assert.ok((await lease.tryAcquire()) > 0);
       if (kind === 'postgres') assert.match(lease.fenceStatement().guard ?? '', /idle_in_transaction_session_timeout/);
@@ -71,7 +74,7 @@ for (const kind of ['postgres', 'mariadb'] as const) {
       assert.deepEqual(await storedSeqs(knex), range(1, 700));
 
       // Another server takes the lease over (a new epoch).
-      await knex('stan_lease').where('group_name', 'g').update({ owner: 'other', epoch: knex.raw('epoch + 1') });
+      await knex('stan_lease').where('group_name', group).update({ owner: 'other', epoch: knex.raw('epoch + 1') });
       put(701, 720);
       await assert.rejects(store.commit(), LeaseLostError);
       assert.ok(fence.lost >= 1, 'the fence source made the error (the FT controller hears of it)');

