@@ -11,6 +11,8 @@
  *  - A refused statement (duplicate key) fails with the server's error as mysql2 reports it
  *    (errno, code, sqlState, sql), which the commit-error classification reads, and the
  *    connection stays usable; a connection killed by the server fails the execution (no hang).
+ *  - A two-row statement whose packet is 0xFFFFFD bytes (mysql2's writePacket would break the
+ *    connection with an empty packet after it) is split in two; both rows are stored.
  *  - The installed mysql2 offers the command queue (else the store would quietly fall back to
  *    mysql2's execute and this file would test the fallback only); a connection without it
  *    (only `execute`, as another driver version might offer) still stores the same rows.
@@ -21,7 +23,8 @@ import type { Knex } from 'knex';
 import type { SqlStore } from '../../src/store/sql/sql-store';
 import { mysql } from '../../src/store/sql/dialect/mysql';
 import { executeMessageRowsOn } from '../../src/store/sql/dialect/mysql-rows';
-import { canExecuteRaw, executeRowsRaw, type RawExecuteConnection } from '../../src/store/sql/dialect/mysql-execute';
+import { canExecuteRaw, executeRowsRaw, unsendableByMysql2, type RawExecuteConnection } from '../../src/store/sql/dialect/mysql-execute';
+import { encodeExecuteRows } from '../../src/store/sql/dialect/mysql-execute-packet';
 import type { MsgRowKey } from '../../src/store/sql/dialect/types';
 import { openTestSqlStore } from '../helpers/sql-store';
 import { randomRows, seededRandom } from '../helpers/random-rows';
@@ -156,6 +159,32 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
     const a = await readBack(ours);
     assert.equal(a.length, 70);
     assert.deepEqual(a, await readBack(plain));
+  });
+
+  test('a statement whose packet mysql2 cannot send (just under 16 MB) is split; both rows stored', async () => {
+    const knex = await openKnex('mxwindow');
+    // Two rows whose COM_STMT_EXECUTE payload is 0xFFFFFD bytes: mysql2's writePacket would
+    // send an empty packet after it and break the connection (unsendableByMysql2).
+    const rows: MsgRowKey[] = [
+      { channel_id: 1, seq: 1, ts: 1_796_520_990_264_663_808, size: 0 },
+      { channel_id: 1, seq: 2, ts: 1_796_520_990_264_667_904, size: 10 },
+    ];
+    const second = Buffer.alloc(10, 2);
+    const payloadOf = (len: number): number => encodeExecuteRows(1, rows, [Buffer.alloc(len), second], 0, 2, false).length - 4;
+    let len = 0xfffffd - 200;
+    len += 0xfffffd - payloadOf(len);
+    assert.ok(unsendableByMysql2(payloadOf(len)), 'the two rows make a packet of an unsendable length');
+    const data = [Buffer.alloc(len, 1), second];
+    rows[0] = { ...rows[0], size: len };
+    await onPooled(knex, async (conn) => {
+      assert.equal(await executeRowsRaw(conn, insertText(2), rows, data, 0, 2), false, 'not sent as one statement');
+      await executeMessageRowsOn(conn, rows, data, 32 << 20);
+      const [count] = (await knex.raw('select count(*) as n, sum(length(data)) as bytes from stan_messages')) as [Array<{ n: number; bytes: number }>];
+      assert.equal(Number(count[0].n), 2);
+      assert.equal(Number(count[0].bytes), len + 10);
+      // The connection is still usable.
+      assert.ok((await sessionCounter(conn, 'Com_stmt_execute')) >= 2);
+    });
   });
 
   test('a connection killed by the server fails the execution', async () => {

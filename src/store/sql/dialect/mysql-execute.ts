@@ -107,9 +107,23 @@ class RowsExecuteCommand {
   }
 }
 
-/** Runs prepared `sql` (n rows of five parameters) with rows[from..from+n) on `conn`. */
-export function executeRowsRaw(conn: RawExecuteConnection, sql: string, rows: readonly MsgRowKey[], data: readonly Buffer[], from: number, n: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+/**
+ * Payload lengths mysql2's `writePacket` (3.x) cannot send: for 0xFFFFFC–0xFFFFFE bytes it
+ * writes the packet and then an empty one with the next sequence ID, which the server reads
+ * as a malformed command, and the connection breaks (found by the review: a statement just
+ * under 16 MB, e.g. ~1,000 rows of ~16 KB on MySQL 8's default max_allowed_packet).
+ */
+export function unsendableByMysql2(payloadLength: number): boolean {
+  return payloadLength >= 0xfffffc && payloadLength <= 0xfffffe;
+}
+
+/**
+ * Runs prepared `sql` (n rows of five parameters) with rows[from..from+n) on `conn`. Resolves
+ * false, sending nothing, when the packet of more than one row has a length mysql2 cannot send
+ * (unsendableByMysql2): the caller splits the statement.
+ */
+export function executeRowsRaw(conn: RawExecuteConnection, sql: string, rows: readonly MsgRowKey[], data: readonly Buffer[], from: number, n: number): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
     conn.prepare(sql, (err, stmt) => {
       if (err !== null) return reject(err);
       let buf: Buffer;
@@ -119,7 +133,8 @@ export function executeRowsRaw(conn: RawExecuteConnection, sql: string, rows: re
       } catch (e) {
         return reject(e as Error);
       }
-      conn.addCommand(new RowsExecuteCommand(rawPacket(buf), sql, (e) => (e === null ? resolve() : reject(e))));
+      if (n > 1 && unsendableByMysql2(buf.length - 4)) return resolve(false);
+      conn.addCommand(new RowsExecuteCommand(rawPacket(buf), sql, (e) => (e === null ? resolve(true) : reject(e))));
     });
   });
 }

@@ -83,8 +83,12 @@ async function executeSized(conn: MysqlConnection, sizes: readonly number[], row
   const raw = canExecuteRaw(conn);
   let i = 0;
   for (const n of sizes) {
-    if (raw) await executeRowsRaw(conn, insertText(n), rows, data, i, n);
-    else await executeValues(conn, insertText(n), rows, data, i, n);
+    if (!raw) await executeValues(conn, insertText(n), rows, data, i, n);
+    else if (!(await executeRowsRaw(conn, insertText(n), rows, data, i, n))) {
+      // A length mysql2 cannot send (mysql-execute.ts): the last row in a statement of its own.
+      await executeRowsRaw(conn, insertText(n - 1), rows, data, i, n - 1);
+      await executeRowsRaw(conn, insertText(1), rows, data, i + n - 1, 1);
+    }
     i += n;
   }
 }
