@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WalFile } from '../../src/store/sql/sqlite-wal-sync';
+import { WalFile, type WalIo } from '../../src/store/sql/sqlite-wal-sync';
 
 function flush(w: WalFile): Promise<Error | null> {
   return new Promise((resolve) => w.flush(resolve));
@@ -63,4 +63,42 @@ test('a WAL replaced under the same name is reopened by the next flush', async (
     fs.rmSync(dir, { recursive: true, force: true });
   }
   assert.ok(!openTargets().some((t) => t.startsWith(wal)), 'close() closes every descriptor it opened');
+});
+
+test('running out of descriptors while opening the WAL delays the flush instead of failing it; EIO fails it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-wal-file-'));
+  const db = path.join(dir, 'stan.db');
+  fs.writeFileSync(`${db}-wal`, Buffer.alloc(4096, 1));
+  let failOpens = 3;
+  let failWith = 'EMFILE';
+  const io: WalIo = {
+    ...fs,
+    openSync: ((p: fs.PathLike, flags?: fs.OpenMode) => {
+      if (failOpens > 0) {
+        failOpens--;
+        throw Object.assign(new Error(`${failWith}: simulated, open '${String(p)}'`), { code: failWith });
+      }
+      return fs.openSync(p, flags ?? 'r');
+    }) as typeof fs.openSync,
+  };
+  const retries: number[] = [];
+  const w = new WalFile(db, io, (fn, ms) => {
+    retries.push(ms);
+    setImmediate(fn);
+  });
+  try {
+    assert.equal(await flush(w), null, 'flushed once the descriptors were back');
+    assert.equal(retries.length, 3, 'one retry per failed open');
+    w.close();
+    const w2 = new WalFile(db, io, (fn) => setImmediate(fn));
+    failOpens = 1;
+    failWith = 'EIO';
+    const err = await flush(w2);
+    assert.equal((err as NodeJS.ErrnoException | null)?.code, 'EIO', 'a disk error is not retried');
+    w2.close();
+  } finally {
+    w.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(!openTargets().some((t) => t.startsWith(`${db}-wal`)), 'no descriptor left open');
 });

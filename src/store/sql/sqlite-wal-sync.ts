@@ -135,46 +135,80 @@ export class DurableReplies<R> {
  * opened (or reopened) here gets its directory synced once, as SQLite does after creating
  * it with FULL, so the file's name is durable too.
  */
+/** The file operations WalFile uses (node:fs by default; tests inject failing ones). */
+export type WalIo = Pick<typeof fs, 'statSync' | 'openSync' | 'fstatSync' | 'fsyncSync' | 'closeSync' | 'fdatasync'>;
+
+/**
+ * Errors of finding or opening the WAL that say nothing about the disk (out of file
+ * descriptors, interrupted): the flush is tried again after OPEN_RETRY_MS, up to
+ * OPEN_RETRIES times, before it counts as failed (which stops the store: flush-failure.ts).
+ * Anything else (the WAL gone, EIO, EACCES) fails at once.
+ */
+const RETRYABLE_OPEN = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EINTR']);
+const OPEN_RETRIES = 20;
+const OPEN_RETRY_MS = 50;
+
 export class WalFile {
   private fd: number | undefined;
   private ino = -1;
   /** Replaced descriptors, closed only at close(): a flush may still run on one. */
   private readonly old: number[] = [];
 
-  constructor(private readonly dbFile: string) {}
+  constructor(
+    private readonly dbFile: string,
+    private readonly io: WalIo = fs,
+    private readonly retryLater: (fn: () => void, ms: number) => void = (fn, ms) => void setTimeout(fn, ms),
+  ) {}
 
   /** Starts an fdatasync of the WAL on libuv's thread pool. */
-  flush: FlushStarter = (done) => {
+  flush: FlushStarter = (done) => this.attempt(done, 0);
+
+  private attempt(done: (err: Error | null) => void, tries: number): void {
     let fd: number;
     try {
       fd = this.open();
     } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && RETRYABLE_OPEN.has(code) && tries < OPEN_RETRIES) {
+        this.retryLater(() => this.attempt(done, tries + 1), OPEN_RETRY_MS);
+        return;
+      }
       done(err as Error);
       return;
     }
-    fs.fdatasync(fd, (err) => done(err));
-  };
+    this.io.fdatasync(fd, (err) => done(err));
+  }
 
   private open(): number {
+    const io = this.io;
     const walPath = `${this.dbFile}-wal`;
-    const st = fs.statSync(walPath);
+    const st = io.statSync(walPath);
     if (this.fd !== undefined && st.ino === this.ino) return this.fd;
-    if (this.fd !== undefined) this.old.push(this.fd);
-    this.fd = fs.openSync(walPath, 'r+');
-    this.ino = fs.fstatSync(this.fd).ino;
-    const dir = fs.openSync(path.dirname(walPath), 'r');
+    const fd = io.openSync(walPath, 'r+');
+    let ino: number;
     try {
-      fs.fsyncSync(dir);
-    } finally {
-      fs.closeSync(dir);
+      ino = io.fstatSync(fd).ino;
+      const dir = io.openSync(path.dirname(walPath), 'r');
+      try {
+        io.fsyncSync(dir);
+      } finally {
+        io.closeSync(dir);
+      }
+    } catch (err) {
+      io.closeSync(fd);
+      throw err;
     }
-    return this.fd;
+    // Taken only once the directory is synced too: a failed attempt leaves the old state.
+    if (this.fd !== undefined) this.old.push(this.fd);
+    this.fd = fd;
+    this.ino = ino;
+    return fd;
   }
 
   /** Closes the descriptors (no flush runs any more: see DurableReplies.whenIdle). */
   close(): void {
     if (this.fd !== undefined) this.old.push(this.fd);
-    for (const fd of this.old.splice(0)) fs.closeSync(fd);
+    for (const fd of this.old.splice(0)) this.io.closeSync(fd);
     this.fd = undefined;
   }
 }
