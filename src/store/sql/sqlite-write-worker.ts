@@ -34,10 +34,10 @@ let db: BetterSqlite3.Database | undefined;
 let runner: SqliteBatchRunner | undefined;
 try {
   db = new BetterSqlite3(data.file, sqliteOptions());
-  applySqlitePragmas(db, data.sync);
-  // file_sync: COMMIT without its fsync, the WAL flushed by `replies` before any answer
-  // (sqlite-wal-sync.ts: FULL's guarantee, the next transaction written during the flush).
-  if (data.sync) db.pragma('synchronous = NORMAL');
+  // synchronous=NORMAL whatever file_sync says: with file_sync the WAL is flushed by `replies`
+  // before any answer (sqlite-wal-sync.ts: FULL's guarantee, the next transaction written
+  // during the flush), without it NORMAL is what the store asks for anyway.
+  applySqlitePragmas(db, false);
   runner = new SqliteBatchRunner(db);
   port.postMessage({ ready: true } satisfies SqliteWriteReply);
 } catch (err) {
