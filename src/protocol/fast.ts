@@ -163,17 +163,20 @@ function writeBigVarint(buf: Buffer, pos: number, v: bigint): number {
 
 class Cursor {
   pos = 0;
+  /** Where the message ends in `buf` (a message may be a range of a larger buffer). */
+  end = 0;
   constructor(public buf: Buffer) {}
 
-  /** Starts over on `buf` (decodePubMsgRaw reuses one cursor: no object per publish). */
-  reset(buf: Buffer): this {
+  /** Starts over on buf[start, end) (decodePubMsgRaw reuses one cursor: no object per publish). */
+  reset(buf: Buffer, start: number, end: number): this {
     this.buf = buf;
-    this.pos = 0;
+    this.pos = start;
+    this.end = end;
     return this;
   }
 
   varint(): number {
-    const v = readVarint(this.buf, this.pos, this.buf.length);
+    const v = readVarint(this.buf, this.pos, this.end);
     if (v < 0) throw new Error(v === VARINT_TRUNCATED ? 'index out of range' : 'invalid varint encoding');
     this.pos = varintEnd.pos;
     return v;
@@ -183,7 +186,7 @@ class Cursor {
   lengthDelimited(): number {
     const len = this.varint();
     const start = this.pos;
-    if (start + len > this.buf.length) throw new Error(`index out of range: ${start} + ${len} > ${this.buf.length}`);
+    if (start + len > this.end) throw new Error(`index out of range: ${start} + ${len} > ${this.end}`);
     this.pos = start + len;
     return start;
   }
@@ -205,7 +208,7 @@ class Cursor {
       default:
         throw new Error(`invalid wire type ${wireType} at offset ${this.pos}`);
     }
-    if (this.pos > this.buf.length) throw new Error('index out of range');
+    if (this.pos > this.end) throw new Error('index out of range');
   }
 }
 
@@ -273,16 +276,20 @@ export function newPubMsgRaw(): PubMsgRaw {
 
 const pubCursor = new Cursor(EMPTY);
 
-/** Same wire rules as decodePubMsg (including the wrong-wire-type rejection), no allocation. */
-export function decodePubMsgRaw(input: Uint8Array, out: PubMsgRaw): void {
+/**
+ * Same wire rules as decodePubMsg (including the wrong-wire-type rejection), no allocation
+ * when `input` is a Buffer. The message is input[start, end) (default: all of it); the ranges
+ * filled in are offsets in `out.buf`, which is `input` itself when it is a Buffer.
+ */
+export function decodePubMsgRaw(input: Uint8Array, out: PubMsgRaw, start = 0, end = input.length): void {
   const buf = asBuffer(input);
   out.buf = buf;
   out.clientID0 = out.clientID1 = out.guid0 = out.guid1 = out.subject0 = out.subject1 = 0;
   out.reply0 = out.reply1 = out.data0 = out.data1 = out.connID0 = out.connID1 = out.sha2560 = out.sha2561 = 0;
   // Decoding is synchronous and never re-entered: one cursor serves every call.
-  const c = pubCursor.reset(buf);
+  const c = pubCursor.reset(buf, start, end);
   try {
-    while (c.pos < buf.length) {
+    while (c.pos < end) {
       const tag = c.varint();
       const field = Math.floor(tag / 8);
       const wt = tag & 7;

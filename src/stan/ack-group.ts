@@ -106,7 +106,23 @@ export class AckGroup {
 
   /** The encoded OK PubAck of publish i (a view of the group's buffer). */
   okPubAck(i: number): Buffer {
-    return this.bytes.subarray(i === 0 ? 0 : this.ends[i - 1], this.ends[i]);
+    return this.bytes.subarray(this.okStart(i), this.ends[i]);
+  }
+
+  /**
+   * The buffer holding the OK PubAcks: publish i's is at [okStart(i), okEnd(i)) (for transports
+   * that take a range: no view per PubAck). Never written again once settled.
+   */
+  get okBytes(): Buffer {
+    return this.bytes;
+  }
+
+  okStart(i: number): number {
+    return i === 0 ? 0 : this.ends[i - 1];
+  }
+
+  okEnd(i: number): number {
+    return this.ends[i];
   }
 
   /** The guid of publish i as text (for error PubAcks). */

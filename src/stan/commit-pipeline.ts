@@ -140,7 +140,8 @@ export class CommitPipeline {
   private sendAck(group: AckGroup, i: number, error: string): void {
     const ackSubject = group.ackSubjects[i];
     if (!ackSubject) return;
-    const bytes = error ? PubAckCodec.encode({ guid: group.guid(i), error }) : group.okPubAck(i);
-    this.transport.publish(ackSubject, bytes);
+    if (error) this.transport.publish(ackSubject, PubAckCodec.encode({ guid: group.guid(i), error }));
+    else if (this.transport.publishRange !== undefined) this.transport.publishRange(ackSubject, group.okBytes, group.okStart(i), group.okEnd(i));
+    else this.transport.publish(ackSubject, group.okPubAck(i));
   }
 }

@@ -74,7 +74,7 @@ test('PUBs repeating the last subject/reply: every variant parses as the general
       onConnect: () => undefined,
       onPing: () => undefined,
       onPong: () => undefined,
-      onPub: (subject, reply, payload) => void out.push(`${subject}|${reply ?? '-'}|${payload.toString()}`),
+      onPub: (subject, reply, buf, start, end) => void out.push(`${subject}|${reply ?? '-'}|${buf.toString('utf8', start, end)}`),
       onHpub: () => undefined,
       onSub: () => undefined,
       onUnsub: () => undefined,

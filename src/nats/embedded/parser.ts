@@ -3,7 +3,7 @@
  *
  * Control lines are found with `Buffer.indexOf('\n')` (native, fast) rather than a
  * byte-at-a-time state machine; only a line split across chunks is copied. A payload that
- * sits entirely inside one chunk is handed over as a `subarray` view (zero copy); a split
+ * sits entirely inside one chunk is handed over as a range of that chunk (zero copy); a split
  * payload is assembled into one exact-size buffer. Chunks may split anywhere, including
  * inside the CRLF that ends a payload.
  *
@@ -17,9 +17,14 @@ export interface ParserHandler {
   onConnect(json: string): void;
   onPing(): void;
   onPong(): void;
-  onPub(subject: string, reply: string | undefined, payload: Buffer): void;
-  /** `payload` holds headers + body; `hdrLen` is the header block length. */
-  onHpub(subject: string, reply: string | undefined, hdrLen: number, payload: Buffer): void;
+  /**
+   * The payload is buf[start, end): the chunk it was read in when it lies in one (no copy, and
+   * no view object per message), else an assembled buffer of its own. The bytes are never
+   * written again; the handler may keep a view of them.
+   */
+  onPub(subject: string, reply: string | undefined, buf: Buffer, start: number, end: number): void;
+  /** The payload holds headers + body; `hdrLen` is the header block length. */
+  onHpub(subject: string, reply: string | undefined, hdrLen: number, buf: Buffer, start: number, end: number): void;
   onSub(subject: string, queue: string | undefined, sid: string): void;
   onUnsub(sid: string, max: number | undefined): void;
   /** A `-ERR` sent by the client (the connection closes). */
@@ -121,7 +126,9 @@ export class ProtocolParser {
   private reply: string | undefined = undefined;
   private hdrLen = -1;
   private size = 0;
+  /** The payload's buffer: the chunk (payload at payloadStart) or an assembled one (at 0). */
   private payload: Buffer | null = null;
+  private payloadStart = 0;
   private payloadPos = 0;
   /** Token boundaries of the current control line: [start0, end0, start1, end1, ...]. */
   private readonly args = new Int32Array(MAX_ARGS * 2);
@@ -208,14 +215,16 @@ export class ProtocolParser {
           const avail = n - i;
           if (this.payload === null) {
             if (avail >= need) {
-              // Whole payload inside this chunk: a view, no copy.
-              this.payload = chunk.subarray(i, i + need);
+              // Whole payload inside this chunk: its range, no copy.
+              this.payload = chunk;
+              this.payloadStart = i;
               this.payloadPos = need;
               i += need;
               this.state = State.PayloadCR;
               break;
             }
             this.payload = Buffer.allocUnsafe(this.size);
+            this.payloadStart = 0;
           }
           const take = avail < need ? avail : need;
           chunk.copy(this.payload, this.payloadPos, i, i + take);
@@ -234,9 +243,10 @@ export class ProtocolParser {
           i++;
           this.state = State.Op;
           const payload = this.payload!;
+          const ps = this.payloadStart;
           this.payload = null;
-          if (this.hdrLen < 0) this.handler.onPub(this.subject, this.reply, payload);
-          else this.handler.onHpub(this.subject, this.reply, this.hdrLen, payload);
+          if (this.hdrLen < 0) this.handler.onPub(this.subject, this.reply, payload, ps, ps + this.size);
+          else this.handler.onHpub(this.subject, this.reply, this.hdrLen, payload, ps, ps + this.size);
           break;
         }
         case State.Stopped:
@@ -457,6 +467,7 @@ export class ProtocolParser {
     this.hdrLen = hdrLen;
     this.size = size;
     this.payload = null;
+    this.payloadStart = 0;
     this.payloadPos = 0;
     this.state = State.Payload;
     if (size === 0) {
