@@ -143,9 +143,29 @@ export abstract class ClientOutbound {
     this.pos = p;
   }
 
+  /** A MSG line start (~20–80 bytes): copied in JS, the native copy's call costing more. */
+  protected putLine(b: Buffer): void {
+    const buf = this.buf;
+    let p = this.pos;
+    const n = b.length;
+    for (let i = 0; i < n; i++) buf[p++] = b[i];
+    this.pos = p;
+  }
+
   protected putInt(v: number): void {
     if (v < 10) {
       this.buf[this.pos++] = 48 + v;
+      return;
+    }
+    if (v < 1000) {
+      // PubAcks, acks and small messages: no String(v) per message.
+      const buf = this.buf;
+      if (v >= 100) {
+        buf[this.pos++] = 48 + Math.floor(v / 100);
+        v %= 100;
+        buf[this.pos++] = 48 + Math.floor(v / 10);
+      } else buf[this.pos++] = 48 + Math.floor(v / 10);
+      buf[this.pos++] = 48 + (v % 10);
       return;
     }
     const s = String(v);

@@ -36,6 +36,13 @@ export class NatsSubscription implements SublistEntry {
   /** Pre-encoded ` <sid> ` for MSG lines (socket clients only). */
   sidBytes: Buffer | null = null;
   /**
+   * Socket clients, literal subscriptions: `MSG <subject> <sid> ` encoded once, for the subject
+   * string `lineSubject` (the same string object message after message: a publisher's ack
+   * inbox, a subscriber's inbox), so a MSG line costs one short copy, not a character loop.
+   */
+  lineBytes: Buffer | null = null;
+  lineSubject = '';
+  /**
    * When set, messages whose subject it rejects are not delivered to this subscription
    * (a wildcard subscription overlapping its owner's subscribe deny list).
    */
