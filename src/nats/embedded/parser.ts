@@ -11,7 +11,7 @@
  * (subjects, auth, permissions) belong to the connection.
  */
 import { StanServerError } from '../../errors';
-import { LastString } from './last-string';
+import { ChunkView, LastString } from './last-string';
 
 export interface ParserHandler {
   onConnect(json: string): void;
@@ -139,6 +139,8 @@ export class ProtocolParser {
   /** PUB subjects and replies repeat message after message: the same string objects again. */
   private readonly lastSubject = new LastString();
   private readonly lastReply = new LastString();
+  /** The line buffer read by words when compared with lastSubject/lastReply. */
+  private readonly lineView = new ChunkView();
 
   constructor(
     private readonly handler: ParserHandler,
@@ -410,7 +412,9 @@ export class ProtocolParser {
    */
   private pubSameAsLast(line: Buffer, s: number, e: number): boolean {
     const subj = this.lastSubject;
-    if (line[s] !== SP || !subj.matchesAt(line, s + 1, e)) return false;
+    if (line[s] !== SP) return false;
+    const view = this.lineView.of(line);
+    if (!subj.matchesAt(line, view, s + 1, e)) return false;
     let p = s + 1 + subj.length;
     if (line[p] !== SP) return false;
     p++;
@@ -418,7 +422,7 @@ export class ProtocolParser {
     let size = parseSize(line, p, e);
     if (size < 0) {
       const rep = this.lastReply;
-      if (!rep.matchesAt(line, p, e) || line[p + rep.length] !== SP) return false;
+      if (!rep.matchesAt(line, view, p, e) || line[p + rep.length] !== SP) return false;
       size = parseSize(line, p + rep.length + 1, e);
       if (size < 0) return false;
       reply = rep.value;
