@@ -105,6 +105,13 @@ export interface NatsTransport {
    * data). Spares the caller a view per message (every PubAck).
    */
   publishRange?(subject: string, buf: Uint8Array, start: number, end: number): void;
+  /**
+   * Optional (the in-process connection): as publishRange() for the messages
+   * buf[bounds[i], bounds[i + 1]) with i in [from, to), all on `subject` (the PubAcks of one
+   * commit group to one publisher's ack inbox): one subscription lookup for the run, not one
+   * per message.
+   */
+  publishRun?(subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void;
   /** A fresh `_INBOX.<nuid>` subject. */
   newInbox(): string;
   /** Resolves once everything published so far has been handed to the server. */

@@ -188,7 +188,9 @@ class Cursor {
 
   /** Starts over on buf[start, end) (decodePubMsgRaw reuses one cursor: no object per publish). */
   reset(buf: Buffer, start: number, end: number): this {
-    this.buf = buf;
+    // Stored only when it changes: the messages of one socket chunk share it, and storing a
+    // young buffer into this long-lived object costs a write barrier each time.
+    if (this.buf !== buf) this.buf = buf;
     this.pos = start;
     this.end = end;
     return this;
@@ -302,7 +304,7 @@ const pubCursor = new Cursor(EMPTY);
  */
 export function decodePubMsgRaw(input: Uint8Array, out: PubMsgRaw, start = 0, end = input.length): void {
   const buf = asBuffer(input);
-  out.buf = buf;
+  if (out.buf !== buf) out.buf = buf;
   out.clientID0 = out.clientID1 = out.guid0 = out.guid1 = out.subject0 = out.subject1 = 0;
   out.reply0 = out.reply1 = out.data0 = out.data1 = out.connID0 = out.connID1 = out.sha2560 = out.sha2561 = 0;
   // Decoding is synchronous and never re-entered: one cursor serves every call.

@@ -31,9 +31,9 @@ export class AckGroup {
   readonly channels: Channel[];
   readonly seqs: number[];
   readonly ackSubjects: Array<string | undefined>;
-  /** PubAck{guid} of publish i at bytes[ends[i-1] .. ends[i]) (ends[-1] = 0). */
+  /** PubAck{guid} of publish i at bytes[bounds[i] .. bounds[i + 1]) (bounds[0] = 0). */
   private bytes: Buffer;
-  private readonly ends: number[];
+  private readonly bounds: number[];
   private used = 0;
   private count = 0;
 
@@ -47,7 +47,8 @@ export class AckGroup {
     this.channels = new Array<Channel>(n);
     this.seqs = new Array<number>(n);
     this.ackSubjects = new Array<string | undefined>(n);
-    this.ends = new Array<number>(n);
+    this.bounds = new Array<number>(n + 1);
+    this.bounds[0] = 0;
   }
 
   /**
@@ -101,34 +102,30 @@ export class AckGroup {
     let p = writeVarint(b, this.used + 1, len);
     for (let i = start; i < end; i++) b[p++] = src[i];
     this.used = p;
-    this.ends[k] = p;
+    this.bounds[k + 1] = p;
   }
 
   /** The encoded OK PubAck of publish i (a view of the group's buffer). */
   okPubAck(i: number): Buffer {
-    return this.bytes.subarray(this.okStart(i), this.ends[i]);
+    return this.bytes.subarray(this.bounds[i], this.bounds[i + 1]);
   }
 
   /**
-   * The buffer holding the OK PubAcks: publish i's is at [okStart(i), okEnd(i)) (for transports
-   * that take a range: no view per PubAck). Never written again once settled.
+   * The buffer holding the OK PubAcks: publish i's is at [okBounds[i], okBounds[i + 1]) (for
+   * transports that take ranges: no view per PubAck). Never written again once settled.
    */
   get okBytes(): Buffer {
     return this.bytes;
   }
 
-  okStart(i: number): number {
-    return i === 0 ? 0 : this.ends[i - 1];
-  }
-
-  okEnd(i: number): number {
-    return this.ends[i];
+  get okBounds(): readonly number[] {
+    return this.bounds;
   }
 
   /** The guid of publish i as text (for error PubAcks). */
   guid(i: number): string {
-    const start = i === 0 ? 0 : this.ends[i - 1];
-    const end = this.ends[i];
+    const start = this.bounds[i];
+    const end = this.bounds[i + 1];
     // Skip the tag and the length varint.
     let p = start + 1;
     while (this.bytes[p] >= 0x80) p++;

@@ -120,6 +120,11 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
     this.server.route(this, subject, undefined, -1, buf, start, end);
   }
 
+  publishRun(subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void {
+    if (this.isClosed) return;
+    this.server.routeRun(this, subject, buf, bounds, from, to);
+  }
+
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): TransportSubscription {
     return this.addSubscription(subject, handler, null, opts?.queue);
   }
@@ -235,6 +240,10 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
       // socket connection whose publish triggered it).
       this.server.logger.error(`In-process handler for "${sub.subject}" failed: ${(err as Error).stack ?? String(err)}`);
     }
+  }
+
+  deliverRun(sub: NatsSubscription, subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void {
+    for (let i = from; i < to; i++) this.deliver(sub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
   }
 
   removeSubscription(sub: NatsSubscription): void {

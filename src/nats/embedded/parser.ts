@@ -126,8 +126,15 @@ export class ProtocolParser {
   private reply: string | undefined = undefined;
   private hdrLen = -1;
   private size = 0;
-  /** The payload's buffer: the chunk (payload at payloadStart) or an assembled one (at 0). */
+  /** An assembled payload (one split across chunks), at offset 0. */
   private payload: Buffer | null = null;
+  /**
+   * The chunk the current payload lies in, at payloadStart, when payloadInChunk. Kept from one
+   * message to the next and stored only when the chunk changes: the ~150 PUBs of a chunk would
+   * each store a young buffer into this long-lived parser (a write barrier per message).
+   */
+  private payloadChunk: Buffer = EMPTY;
+  private payloadInChunk = false;
   private payloadStart = 0;
   private payloadPos = 0;
   /** Token boundaries of the current control line: [start0, end0, start1, end1, ...]. */
@@ -152,6 +159,7 @@ export class ProtocolParser {
     this.state = State.Stopped;
     this.pending = null;
     this.payload = null;
+    this.payloadChunk = EMPTY;
     this.held.length = 0;
   }
 
@@ -218,7 +226,8 @@ export class ProtocolParser {
           if (this.payload === null) {
             if (avail >= need) {
               // Whole payload inside this chunk: its range, no copy.
-              this.payload = chunk;
+              if (this.payloadChunk !== chunk) this.payloadChunk = chunk;
+              this.payloadInChunk = true;
               this.payloadStart = i;
               this.payloadPos = need;
               i += need;
@@ -244,9 +253,10 @@ export class ProtocolParser {
           if (chunk[i] !== LF) return this.fail(ERR_UNKNOWN_OP, 'missing CRLF after payload');
           i++;
           this.state = State.Op;
-          const payload = this.payload!;
+          const payload = this.payloadInChunk ? this.payloadChunk : this.payload!;
           const ps = this.payloadStart;
           this.payload = null;
+          this.payloadInChunk = false;
           if (this.hdrLen < 0) this.handler.onPub(this.subject, this.reply, payload, ps, ps + this.size);
           else this.handler.onHpub(this.subject, this.reply, this.hdrLen, payload, ps, ps + this.size);
           break;
@@ -471,6 +481,7 @@ export class ProtocolParser {
     this.hdrLen = hdrLen;
     this.size = size;
     this.payload = null;
+    this.payloadInChunk = false;
     this.payloadStart = 0;
     this.payloadPos = 0;
     this.state = State.Payload;
