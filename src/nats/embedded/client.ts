@@ -274,7 +274,7 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
       return;
     }
     this.ensure(size >= REF_THRESHOLD ? lineRoom : lineRoom + size);
-    if (hdr < 0 && subject === sub.lineSubject) this.putLine(sub.lineBytes!);
+    if (hdr < 0 && subject === sub.lineSubject) this.putBytes(sub.lineBytes!);
     else if (hdr < 0 && subject === sub.subject && sub.lineBytes === null) {
       // A literal subscription's first MSG: its line start is kept (see lineBytes).
       const at = this.pos;
