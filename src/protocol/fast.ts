@@ -144,10 +144,12 @@ export function encodeMsgProtoInto(buf: Buffer, p: number, seq: number, subject:
     const n = sb.length;
     buf[p++] = 0x12;
     p = writeVarint(buf, p, n);
-    if (n <= 64) {
+    if (n <= 8) {
       for (let i = 0; i < n; i++) buf[p++] = sb[i];
     } else {
-      sb.copy(buf, p);
+      // TypedArray set of the whole cached Buffer: no view, ~20 ns for 40 bytes where a JS byte
+      // loop took 80–140 ns (in isolation, this Node); Buffer.copy's JS wrapper costs more.
+      buf.set(sb, p);
       p += n;
     }
   }
