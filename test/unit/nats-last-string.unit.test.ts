@@ -118,3 +118,29 @@ test('PUBs repeating the last subject/reply: every variant parses as the general
   assert.deepEqual(run([prime, 'PUB s.a r.1 9\r\n123456789\r\n']), ['s.a|r.1|ab', 'error: maximum payload exceeded: 9 vs 8']);
   assert.deepEqual(run([prime, 'PUB s.a r.1 1x\r\nz\r\n']), ['s.a|r.1|ab', 'error: processPub Bad or Missing Size: "s.a r.1 1x"']);
 });
+
+test('a repeated PUB line split across two chunks at any position parses as in one chunk', () => {
+  const lines = ['PUB _STAN.pub.x.foo _STAN.acks.y 3\r\nabc\r\n', 'PUB _STAN.pub.x.foo _STAN.acks.y 12\r\nabcdefghijkl\r\n', 'PUB _STAN.pub.x.foo 2\r\nhi\r\n', 'PUB _STAN.pub.x.foo _STAN.acks.y 1\r\nz\r\n'];
+  const text = Buffer.from(lines.join(''));
+  const parseWith = (cut: number): string[] => {
+    const out: string[] = [];
+    const h: ParserHandler = {
+      onConnect: () => undefined,
+      onPing: () => undefined,
+      onPong: () => undefined,
+      onPub: (subject, reply, buf, start, end) => void out.push(`${subject}|${reply ?? '-'}|${buf.toString('utf8', start, end)}`),
+      onHpub: () => undefined,
+      onSub: () => undefined,
+      onUnsub: () => undefined,
+      onClientError: () => undefined,
+      onProtocolError: (e) => void out.push(`error: ${e.message}`),
+    };
+    const p = new ProtocolParser(h, { maxControlLine: 4096, maxPayload: 64 });
+    p.parse(text.subarray(0, cut));
+    p.parse(text.subarray(cut));
+    return out;
+  };
+  const whole = parseWith(text.length);
+  assert.deepEqual(whole, ['_STAN.pub.x.foo|_STAN.acks.y|abc', '_STAN.pub.x.foo|_STAN.acks.y|abcdefghijkl', '_STAN.pub.x.foo|-|hi', '_STAN.pub.x.foo|_STAN.acks.y|z']);
+  for (let cut = 1; cut < text.length; cut++) assert.deepEqual(parseWith(cut), whole, `cut at ${cut}`);
+});

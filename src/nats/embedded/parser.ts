@@ -194,6 +194,13 @@ export class ProtocolParser {
     while (i < n) {
       switch (this.state) {
         case State.Op: {
+          if (this.pending === null) {
+            const after = this.repeatedPub(chunk, i, n);
+            if (after > 0) {
+              i = after;
+              break;
+            }
+          }
           const nl = chunk.indexOf(LF, i);
           if (nl < 0) {
             this.stash(chunk, i, n);
@@ -415,6 +422,26 @@ export class ProtocolParser {
   }
 
   /**
+   * A whole `PUB <last subject> [<last reply> ]<size>\r\n` at chunk[s, n) (nearly every line
+   * of a STAN publisher): handled without looking for the line's end first (`indexOf`) nor
+   * identifying the verb (~0.05 µs per PUB). The line's end is where it must be if it repeats
+   * the last subject (and reply): the digits after them and CRLF; pubSameAsLast then checks the
+   * line exactly as the general path would (the cached tokens hold no LF, so no earlier line end
+   * can hide in it). Returns the index after the line, or -1 (nothing consumed).
+   */
+  private repeatedPub(chunk: Buffer, s: number, n: number): number {
+    const subjLen = this.lastSubject.length;
+    if (subjLen < 0 || chunk[s] !== 80 || chunk[s + 1] !== 85 || chunk[s + 2] !== 66) return -1;
+    const args = s + 3;
+    // The size after `PUB <subject> <reply> `, else after `PUB <subject> `.
+    const replyLen = this.lastReply.length;
+    let e = replyLen >= 0 ? digitsThenCrlf(chunk, args + subjLen + replyLen + 3, n) : -1;
+    if (e < 0) e = digitsThenCrlf(chunk, args + subjLen + 2, n);
+    if (e < 0 || e - args - 1 > this.limits.maxControlLine) return -1;
+    return this.pubSameAsLast(chunk, args, e) ? e + 2 : -1;
+  }
+
+  /**
    * `PUB <subject> [reply] <size>` with single spaces and the subject (and reply) of the last
    * PUB: one comparison pass instead of splitting the line and then comparing the tokens, as
    * every PUB of a STAN publisher (and every ack of a subscriber) repeats them. Returns false
@@ -493,6 +520,17 @@ export class ProtocolParser {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** End of 1–15 decimal digits at buf[p..] followed by CRLF within n (the CR's index), else -1. */
+function digitsThenCrlf(buf: Buffer, p: number, n: number): number {
+  let q = p;
+  while (q < n && q - p < 16) {
+    const c = buf[q];
+    if (c < 48 || c > 57) break;
+    q++;
+  }
+  return q > p && q + 1 < n && buf[q] === CR && buf[q + 1] === LF ? q : -1;
+}
 
 /** The arguments part of a line (after the verb), trimmed of leading blanks. */
 function rest(line: Buffer, s: number, e: number): string {
