@@ -9,6 +9,12 @@
  */
 import { StanServerError } from '../errors';
 export type MsgHandler = (subject: string, reply: string | undefined, data: Uint8Array) => void;
+/**
+ * A handler given the message as the bytes buf[start, end) of a buffer it does not own (the
+ * socket chunk the embedded server read it from): no view object per message. The bytes are
+ * valid during the call; a handler that keeps them copies them (or takes its own view).
+ */
+export type MsgRangeHandler = (subject: string, reply: string | undefined, buf: Uint8Array, start: number, end: number) => void;
 
 export interface TransportSubscription {
   unsubscribe(): void;
@@ -87,6 +93,25 @@ export interface NatsTransport {
    * each subject on its own.
    */
   subscribeGroup?(handler: MsgHandler, subjects: ReadonlyMap<string, unknown>): SubjectGroup;
+  /**
+   * Optional (the in-process connection to the embedded server): as subscribe(), the handler
+   * taking each message as a byte range instead of a view (the publish subject: one typed-array
+   * object less per published message, docs/performance.md "The publish path, round 3").
+   */
+  subscribeRange?(subject: string, handler: MsgRangeHandler): TransportSubscription;
+  /**
+   * Optional (the in-process connection): as publish() without a reply, for the bytes
+   * buf[start, end), which must not be written again afterwards (the same rule as publish()'s
+   * data). Spares the caller a view per message (every PubAck).
+   */
+  publishRange?(subject: string, buf: Uint8Array, start: number, end: number): void;
+  /**
+   * Optional (the in-process connection): as publishRange() for the messages
+   * buf[bounds[i], bounds[i + 1]) with i in [from, to), all on `subject` (the PubAcks of one
+   * commit group to one publisher's ack inbox): one subscription lookup for the run, not one
+   * per message.
+   */
+  publishRun?(subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void;
   /** A fresh `_INBOX.<nuid>` subject. */
   newInbox(): string;
   /** Resolves once everything published so far has been handed to the server. */

@@ -31,9 +31,9 @@ export class AckGroup {
   readonly channels: Channel[];
   readonly seqs: number[];
   readonly ackSubjects: Array<string | undefined>;
-  /** PubAck{guid} of publish i at bytes[ends[i-1] .. ends[i]) (ends[-1] = 0). */
+  /** PubAck{guid} of publish i at bytes[bounds[i] .. bounds[i + 1]) (bounds[0] = 0). */
   private bytes: Buffer;
-  private readonly ends: number[];
+  private readonly bounds: number[];
   private used = 0;
   private count = 0;
 
@@ -47,7 +47,8 @@ export class AckGroup {
     this.channels = new Array<Channel>(n);
     this.seqs = new Array<number>(n);
     this.ackSubjects = new Array<string | undefined>(n);
-    this.ends = new Array<number>(n);
+    this.bounds = new Array<number>(n + 1);
+    this.bounds[0] = 0;
   }
 
   /**
@@ -98,21 +99,42 @@ export class AckGroup {
     const b = this.bytes;
     // The PubAck's wire form (proto3: field 1, length-delimited, the guid's bytes).
     b[this.used] = 0x0a;
-    let p = writeVarint(b, this.used + 1, len);
-    for (let i = start; i < end; i++) b[p++] = src[i];
-    this.used = p;
-    this.ends[k] = p;
+    const p = writeVarint(b, this.used + 1, len);
+    // Four bytes per iteration: typed-array element accesses are not cheap on this Node (a byte
+    // loop took 80–140 ns for 40 bytes in isolation, about twice an unrolled one).
+    let i = 0;
+    for (; i + 4 <= len; i += 4) {
+      b[p + i] = src[start + i];
+      b[p + i + 1] = src[start + i + 1];
+      b[p + i + 2] = src[start + i + 2];
+      b[p + i + 3] = src[start + i + 3];
+    }
+    for (; i < len; i++) b[p + i] = src[start + i];
+    this.used = p + len;
+    this.bounds[k + 1] = p + len;
   }
 
   /** The encoded OK PubAck of publish i (a view of the group's buffer). */
   okPubAck(i: number): Buffer {
-    return this.bytes.subarray(i === 0 ? 0 : this.ends[i - 1], this.ends[i]);
+    return this.bytes.subarray(this.bounds[i], this.bounds[i + 1]);
+  }
+
+  /**
+   * The buffer holding the OK PubAcks: publish i's is at [okBounds[i], okBounds[i + 1]) (for
+   * transports that take ranges: no view per PubAck). Never written again once settled.
+   */
+  get okBytes(): Buffer {
+    return this.bytes;
+  }
+
+  get okBounds(): readonly number[] {
+    return this.bounds;
   }
 
   /** The guid of publish i as text (for error PubAcks). */
   guid(i: number): string {
-    const start = i === 0 ? 0 : this.ends[i - 1];
-    const end = this.ends[i];
+    const start = this.bounds[i];
+    const end = this.bounds[i + 1];
     // Skip the tag and the length varint.
     let p = start + 1;
     while (this.bytes[p] >= 0x80) p++;

@@ -125,7 +125,34 @@ export class CommitPipeline {
       }
     }
     // A refused message is a gap that delivery skips; the others of the group are stored.
-    for (let i = 0; i < n; i++) this.sendAck(group, i, this.refusal(channels[i], seqs[i]) ?? '');
+    const run = this.transport.publishRun;
+    if (run === undefined) {
+      for (let i = 0; i < n; i++) this.sendAck(group, i, this.refusal(channels[i], seqs[i]) ?? '');
+      return;
+    }
+    // The OK PubAcks to one ack inbox in a row (one publisher's publishes of the burst) go as
+    // one run; a refused message ends a run and gets its error PubAck. Same order as one by one.
+    const subjects = group.ackSubjects;
+    let i = 0;
+    // Asked once per message: takeRefusal forgets (and this logs) what it returns.
+    let why = n > 0 ? this.refusal(channels[0], seqs[0]) : undefined;
+    while (i < n) {
+      if (why !== undefined) {
+        this.sendAck(group, i, why);
+        i++;
+        why = i < n ? this.refusal(channels[i], seqs[i]) : undefined;
+        continue;
+      }
+      const subject = subjects[i];
+      let j = i + 1;
+      while (j < n) {
+        why = this.refusal(channels[j], seqs[j]);
+        if (why !== undefined || subjects[j] !== subject) break;
+        j++;
+      }
+      if (subject) run.call(this.transport, subject, group.okBytes, group.okBounds, i, j);
+      i = j;
+    }
   }
 
   /** Why the store refused this very message (logged here, once per message), if it did. */
@@ -140,7 +167,8 @@ export class CommitPipeline {
   private sendAck(group: AckGroup, i: number, error: string): void {
     const ackSubject = group.ackSubjects[i];
     if (!ackSubject) return;
-    const bytes = error ? PubAckCodec.encode({ guid: group.guid(i), error }) : group.okPubAck(i);
-    this.transport.publish(ackSubject, bytes);
+    if (error) this.transport.publish(ackSubject, PubAckCodec.encode({ guid: group.guid(i), error }));
+    else if (this.transport.publishRange !== undefined) this.transport.publishRange(ackSubject, group.okBytes, group.okBounds[i], group.okBounds[i + 1]);
+    else this.transport.publish(ackSubject, group.okPubAck(i));
   }
 }

@@ -6,7 +6,7 @@
  * shut down). Each concern lives in its own module of src/stan (see index.ts).
  */
 import type { Logger } from '../logging/logger';
-import type { NatsTransport, TransportSubscription, MsgHandler } from '../nats/transport';
+import type { NatsTransport, TransportSubscription, MsgHandler, MsgRangeHandler } from '../nats/transport';
 import type { StreamingOptions } from '../config/options';
 import type { ServerInfo } from '../protocol/codec';
 import { checkClusterID, type RecoveredState, type Store } from '../store/contract';
@@ -140,21 +140,27 @@ export class StanCore {
    * entries of our own list overlap, a publish matching several of them arrives once per
    * subscription: only the first matching entry's subscription handles it.
    */
-  private subscribePublish(prefix: string, handler: MsgHandler): TransportSubscription[] {
+  private subscribePublish(prefix: string, handler: MsgRangeHandler): TransportSubscription[] {
     const p = this.ctx.routing.partition;
-    if (p === undefined) return [this.nc.subscribe(`${prefix}.>`, handler)];
+    if (p === undefined) return [this.subscribeRange(`${prefix}.>`, handler)];
     const skip = prefix.length + 1;
     return p.channels.map((channel, i) =>
-      this.nc.subscribe(
+      this.subscribeRange(
         `${prefix}.${channel}`,
-        p.selfOverlap ? (subj, reply, data) => (p.firstMatch(subj.slice(skip)) === i ? handler(subj, reply, data) : undefined) : handler,
+        p.selfOverlap ? (subj, reply, buf, start, end) => (p.firstMatch(subj.slice(skip)) === i ? handler(subj, reply, buf, start, end) : undefined) : handler,
       ),
     );
   }
 
+  /** With the transport's range form when it has one (the embedded server's), else whole buffers. */
+  private subscribeRange(subject: string, handler: MsgRangeHandler): TransportSubscription {
+    if (this.nc.subscribeRange !== undefined) return this.nc.subscribeRange(subject, handler);
+    return this.nc.subscribe(subject, (subj, reply, data) => handler(subj, reply, data, 0, data.length));
+  }
+
   /** A publish received before the core serves: run once `dispatch` lets it. */
-  private publishHeld(dispatch: Dispatch, subj: string, reply: string | undefined, data: Uint8Array): void {
-    dispatch(() => this.publish.onPublish(subj, reply, data));
+  private publishHeld(dispatch: Dispatch, subj: string, reply: string | undefined, buf: Uint8Array, start: number, end: number): void {
+    dispatch(() => this.publish.onPublish(subj, reply, buf, start, end));
   }
 
   /** Subscribes every request subject of `s`, each handler run through `dispatch`. */
@@ -167,8 +173,10 @@ export class StanCore {
       // Once serving, a publish runs directly: no closure per message for dispatch. The held
       // form's closure lives in publishHeld(): written here, V8 allocated a context for subj,
       // reply and data on every call, taken branch or not (~50 bytes per publish, measured).
-      ...this.subscribePublish(s.Publish, (subj, reply, data) =>
-        this.early === undefined || this.early.serving ? this.publish.onPublish(subj, reply, data) : this.publishHeld(dispatch, subj, reply, data),
+      ...this.subscribePublish(s.Publish, (subj, reply, buf, start, end) =>
+        this.early === undefined || this.early.serving
+          ? this.publish.onPublish(subj, reply, buf, start, end)
+          : this.publishHeld(dispatch, subj, reply, buf, start, end),
       ),
       nc.subscribe(s.Subscribe, request((reply, data) => this.subs.onSubscribe(reply, data))),
       nc.subscribe(s.Unsubscribe, request((reply, data) => this.subs.onUnsubscribe(reply, data, false))),

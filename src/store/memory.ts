@@ -65,7 +65,8 @@ export class MemoryMsgStore implements MsgStore {
    * Encoded messages and their timestamps; a gap slot repeats the previous timestamp. Its
    * length (messages + gaps) is lastSeq - firstSeq + 1 when non-empty.
    */
-  private readonly ring = new MsgRing();
+  /** Grown in shared chunks: this store keeps every message (msg-ring.ts, `growShared`). */
+  private readonly ring = new MsgRing({ growShared: true });
   private ageTimer: NodeJS.Timeout | undefined;
   private closed = false;
 

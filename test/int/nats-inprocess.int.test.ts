@@ -277,3 +277,42 @@ test('in-process subject group: one handler for many literal subjects, counted p
     await s.close();
   }
 });
+
+test('publishRun: a run of messages on one subject reaches a socket subscriber in order; several subscribers each get every message', async () => {
+  const s = await startServer();
+  const ip = connectInProcess(s, 'inproc');
+  const nc = await connect({ servers: `127.0.0.1:${s.port}` });
+  try {
+    // Messages i = buf[bounds[i], bounds[i + 1]); the run sends 1..3 (not 0, not 4).
+    const buf = Buffer.from('zeroonetwothreefour');
+    const bounds = [0, 4, 7, 10, 15, 19];
+    const one: string[] = [];
+    const done = new Promise<void>((resolve) =>
+      nc.subscribe('run.inbox', { callback: (_e, m) => void (one.push(dec(m.data)) === 3 && resolve()) }),
+    );
+    await nc.flush();
+    const before = s.stats();
+    ip.publishRun('run.inbox', buf, bounds, 1, 4);
+    await done;
+    assert.deepEqual(one, ['one', 'two', 'three']);
+    // Counted per message, as three publish() calls would be.
+    const after = s.stats();
+    assert.deepEqual([after.inMsgs - before.inMsgs, after.inBytes - before.inBytes, after.outMsgs - before.outMsgs, after.outBytes - before.outBytes], [3, 11, 3, 11]);
+    // Two subscriptions (a socket one and an in-process one) take the general path: both get all.
+    const ipGot: string[] = [];
+    ip.subscribe('run.inbox', (_s, reply, d) => ipGot.push(`${dec(d)}${reply === undefined ? '' : reply}`));
+    const more: string[] = [];
+    const done2 = new Promise<void>((resolve) =>
+      nc.subscribe('run.inbox', { callback: (_e, m) => void (more.push(dec(m.data)) === 2 && resolve()) }),
+    );
+    await nc.flush();
+    ip.publishRun('run.inbox', buf, bounds, 3, 5);
+    await done2;
+    assert.deepEqual(more, ['three', 'four']);
+    assert.deepEqual(ipGot, ['three', 'four']);
+  } finally {
+    await nc.close();
+    await ip.close();
+    await s.close();
+  }
+});

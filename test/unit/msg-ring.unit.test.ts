@@ -54,3 +54,21 @@ test('msg ring: a message larger than a chunk gets a chunk of its own', () => {
   assert.equal(r.bytesAt(2)?.toString(), 'after');
   assert.equal(r.bytes, 600_010);
 });
+
+test('msg ring: growShared grows in SharedArrayBuffer chunks until the first release, ordinary ones after', () => {
+  const r = new MsgRing({ growShared: true });
+  for (let i = 0; i < 20_000; i++) put(r, `m${i}`.padEnd(100, '.'), i);
+  const first = r.bytesAt(0);
+  assert.ok(first?.buffer instanceof SharedArrayBuffer, 'chunks of a growing ring are shared');
+  assert.equal(first?.toString().replace(/\.+$/, ''), 'm0');
+  // Dropping the oldest releases chunks: from then on chunks are ordinary (accounted) memory.
+  for (let i = 0; i < 19_000; i++) r.shift();
+  for (let i = 20_000; i < 40_000; i++) put(r, `m${i}`.padEnd(100, '.'), i);
+  const last = r.bytesAt(r.len - 1);
+  assert.ok(last?.buffer instanceof ArrayBuffer && !(last.buffer instanceof SharedArrayBuffer), 'chunks after a release are ordinary');
+  assert.equal(last?.toString().replace(/\.+$/, ''), 'm39999');
+  // Without the option every chunk is ordinary.
+  const plain = new MsgRing();
+  put(plain, 'x', 1);
+  assert.ok(!(plain.bytesAt(0)?.buffer instanceof SharedArrayBuffer));
+});

@@ -74,7 +74,7 @@ test('PUBs repeating the last subject/reply: every variant parses as the general
       onConnect: () => undefined,
       onPing: () => undefined,
       onPong: () => undefined,
-      onPub: (subject, reply, payload) => void out.push(`${subject}|${reply ?? '-'}|${payload.toString()}`),
+      onPub: (subject, reply, buf, start, end) => void out.push(`${subject}|${reply ?? '-'}|${buf.toString('utf8', start, end)}`),
       onHpub: () => undefined,
       onSub: () => undefined,
       onUnsub: () => undefined,
@@ -96,8 +96,51 @@ test('PUBs repeating the last subject/reply: every variant parses as the general
   ]);
   // A reply that is a prefix of the last one, a longer one: decoded, not taken from the cache.
   assert.deepEqual(run([prime, 'PUB s.a r. 1\r\nx\r\n', 'PUB s.a r.12 1\r\ny\r\n']), ['s.a|r.1|ab', 's.a|r.|x', 's.a|r.12|y']);
+  // Long subject and reply (compared four bytes at a time, then the tail): a difference in
+  // every byte position of the first word, of a middle word and of the tail is seen.
+  const subj = '_STAN.pub.abcdefgh.foo'; // 22 bytes: 5 words and a 2-byte tail
+  const rep = '_STAN.acks.0123456789'; // 21 bytes: 5 words and a 1-byte tail
+  const longPrime = `PUB ${subj} ${rep} 1\r\nx\r\n`;
+  const variants: string[] = [];
+  for (const k of [0, 1, 2, 3, 9, 13, 20, 21]) variants.push(`${subj.slice(0, k)}#${subj.slice(k + 1)}|${rep}`);
+  for (const k of [0, 3, 10, 17, 19, 20]) variants.push(`${subj}|${rep.slice(0, k)}#${rep.slice(k + 1)}`);
+  for (const v of variants) {
+    const [sv, rv] = v.split('|');
+    assert.deepEqual(run([longPrime, `PUB ${sv} ${rv} 1\r\ny\r\n`, longPrime]), [`${subj}|${rep}|x`, `${sv}|${rv}|y`, `${subj}|${rep}|x`], v);
+  }
+  // The repeated line at every alignment in the chunk (a PING with 0-3 ignored bytes before it).
+  for (let pad = 0; pad < 4; pad++) {
+    const out = run([longPrime, `PING${'x'.repeat(pad)}\r\n`, `PUB ${subj} ${rep} 1\r\nz\r\n`, `PUB ${subj} ${rep.slice(0, -1)}# 1\r\nw\r\n`]);
+    assert.deepEqual(out, [`${subj}|${rep}|x`, `${subj}|${rep}|z`, `${subj}|${rep.slice(0, -1)}#|w`]);
+  }
   // Errors stay the general path's errors.
   assert.deepEqual(run([prime, 'PUB s.a r.1 x 1\r\nz\r\n']), ['s.a|r.1|ab', 'error: processPub Parse Error: "s.a r.1 x 1"']);
   assert.deepEqual(run([prime, 'PUB s.a r.1 9\r\n123456789\r\n']), ['s.a|r.1|ab', 'error: maximum payload exceeded: 9 vs 8']);
   assert.deepEqual(run([prime, 'PUB s.a r.1 1x\r\nz\r\n']), ['s.a|r.1|ab', 'error: processPub Bad or Missing Size: "s.a r.1 1x"']);
+});
+
+test('a repeated PUB line split across two chunks at any position parses as in one chunk', () => {
+  const lines = ['PUB _STAN.pub.x.foo _STAN.acks.y 3\r\nabc\r\n', 'PUB _STAN.pub.x.foo _STAN.acks.y 12\r\nabcdefghijkl\r\n', 'PUB _STAN.pub.x.foo 2\r\nhi\r\n', 'PUB _STAN.pub.x.foo _STAN.acks.y 1\r\nz\r\n'];
+  const text = Buffer.from(lines.join(''));
+  const parseWith = (cut: number): string[] => {
+    const out: string[] = [];
+    const h: ParserHandler = {
+      onConnect: () => undefined,
+      onPing: () => undefined,
+      onPong: () => undefined,
+      onPub: (subject, reply, buf, start, end) => void out.push(`${subject}|${reply ?? '-'}|${buf.toString('utf8', start, end)}`),
+      onHpub: () => undefined,
+      onSub: () => undefined,
+      onUnsub: () => undefined,
+      onClientError: () => undefined,
+      onProtocolError: (e) => void out.push(`error: ${e.message}`),
+    };
+    const p = new ProtocolParser(h, { maxControlLine: 4096, maxPayload: 64 });
+    p.parse(text.subarray(0, cut));
+    p.parse(text.subarray(cut));
+    return out;
+  };
+  const whole = parseWith(text.length);
+  assert.deepEqual(whole, ['_STAN.pub.x.foo|_STAN.acks.y|abc', '_STAN.pub.x.foo|_STAN.acks.y|abcdefghijkl', '_STAN.pub.x.foo|-|hi', '_STAN.pub.x.foo|_STAN.acks.y|z']);
+  for (let cut = 1; cut < text.length; cut++) assert.deepEqual(parseWith(cut), whole, `cut at ${cut}`);
 });

@@ -5,6 +5,8 @@ import { ProtocolParser, ProtocolError, type ParserHandler } from '../../src/nat
 class Recorder implements ParserHandler {
   events: string[] = [];
   payloads: Buffer[] = [];
+  /** The buffer and start offset each payload was handed over as. */
+  sources: Array<[Buffer, number]> = [];
   error: ProtocolError | null = null;
   onConnect(json: string): void {
     this.events.push(`CONNECT ${json}`);
@@ -15,11 +17,15 @@ class Recorder implements ParserHandler {
   onPong(): void {
     this.events.push('PONG');
   }
-  onPub(subject: string, reply: string | undefined, payload: Buffer): void {
+  onPub(subject: string, reply: string | undefined, buf: Buffer, start: number, end: number): void {
+    const payload = buf.subarray(start, end);
+    this.sources.push([buf, start]);
     this.payloads.push(payload);
     this.events.push(`PUB ${subject} ${reply ?? '-'} [${payload.toString('latin1')}]`);
   }
-  onHpub(subject: string, reply: string | undefined, hdrLen: number, payload: Buffer): void {
+  onHpub(subject: string, reply: string | undefined, hdrLen: number, buf: Buffer, start: number, end: number): void {
+    const payload = buf.subarray(start, end);
+    this.sources.push([buf, start]);
     this.payloads.push(payload);
     this.events.push(`HPUB ${subject} ${reply ?? '-'} ${hdrLen} [${payload.toString('latin1')}]`);
   }
@@ -116,13 +122,26 @@ test('one byte at a time', () => {
   assert.deepEqual(r.events, EXPECTED);
 });
 
-test('payload inside one chunk is a zero-copy view', () => {
+test('payload inside one chunk is handed over as a range of the chunk (no copy)', () => {
   const [p, r] = parser();
-  const chunk = Buffer.from('PUB foo 5\r\nhello\r\n');
+  const chunk = Buffer.from('PUB foo 5\r\nhello\r\nPUB foo 2\r\nhi\r\n');
   p.parse(chunk);
-  assert.equal(r.payloads.length, 1);
-  assert.equal(r.payloads[0].buffer, chunk.buffer);
-  assert.equal(r.payloads[0].byteOffset, chunk.byteOffset + 11);
+  assert.equal(r.payloads.length, 2);
+  assert.equal(r.sources[0][0], chunk);
+  assert.equal(r.sources[0][1], 11);
+  assert.equal(r.sources[1][0], chunk);
+  assert.equal(r.sources[1][1], 29);
+  assert.deepEqual(r.payloads.map((b) => b.toString()), ['hello', 'hi']);
+});
+
+test('a payload split across chunks is assembled into a buffer of its own, at offset 0', () => {
+  const [p, r] = parser();
+  p.parse(Buffer.from('PUB foo 5\r\nhel'));
+  p.parse(Buffer.from('lo\r\n'));
+  assert.equal(r.sources.length, 1);
+  assert.equal(r.sources[0][1], 0);
+  assert.equal(r.sources[0][0].length, 5);
+  assert.equal(r.payloads[0].toString(), 'hello');
 });
 
 test('verbs are case-insensitive and arguments split on tabs and spaces', () => {

@@ -21,7 +21,8 @@ test('encodeMsgProto is byte-identical to protobufjs on random messages', () => 
   const stamps = [0, 1, 1_700_000_000_000_000_000, 1_795_718_434_890_123_456, 2 ** 40];
   for (let i = 0; i < 500; i++) {
     const seq = i < seqs.length ? seqs[i] : randInt(2 ** 40);
-    const timestamp = i < stamps.length ? stamps[i] : 1_700_000_000_000_000_000 + randInt(2 ** 40);
+    // Runs of one timestamp too (a burst shares one clock reading: the encoder keeps the last one's bytes).
+    const timestamp = i < stamps.length ? stamps[i] : i % 3 === 0 ? 1_700_000_000_000_000_000 + randInt(2 ** 40) : 1_700_000_000_000_000_000 + Math.floor(i / 3) * 977;
     const subject = randStr(40);
     const reply = randStr(10);
     const data = randomBytes(randInt(300));
@@ -142,4 +143,30 @@ test('decodePubMsgRaw gives the same fields as decodePubMsg, as byte ranges', as
   }
   // A CtrlMsg (field 1 as a varint) is rejected like by decodePubMsg, so it can be ignored.
   assert.throws(() => decodePubMsgRaw(CtrlMsgCodec.encode({ MsgType: 3, ServerID: 'x' }), raw), DecodeError);
+});
+
+test('decodePubMsgRaw of a range of a larger buffer reads only that range, with offsets in the buffer', async () => {
+  const { decodePubMsgRaw, newPubMsgRaw } = await import('../../src/protocol/fast');
+  const raw = newPubMsgRaw();
+  for (let i = 0; i < 100; i++) {
+    const msg = { clientID: randStr(20), guid: randStr(30), subject: randStr(40), reply: randStr(10), data: randomBytes(randInt(500)), connID: randomBytes(22) };
+    const bytes = Buffer.from(PubMsgCodec.encode(msg));
+    const full = decodePubMsg(bytes);
+    // Garbage before and after the message: as in a socket chunk holding other frames.
+    const before = randomBytes(1 + randInt(40));
+    const chunk = Buffer.concat([before, bytes, Buffer.from('\r\nPUB x 3\r\nabc\r\n')]);
+    decodePubMsgRaw(chunk, raw, before.length, before.length + bytes.length);
+    assert.equal(raw.buf, chunk);
+    assert.equal(chunk.toString('utf8', raw.guid0, raw.guid1), full.guid);
+    assert.equal(chunk.toString('utf8', raw.subject0, raw.subject1), full.subject);
+    assert.deepEqual(chunk.subarray(raw.data0, raw.data1), Buffer.from(full.data));
+    assert.deepEqual(chunk.subarray(raw.connID0, raw.connID1), Buffer.from(full.connID));
+  }
+  // A length running past the range's end is refused even though the buffer goes on.
+  const bytes = Buffer.from(PubMsgCodec.encode({ clientID: 'c', guid: 'g', subject: 's', reply: '', data: Buffer.from('hello'), connID: Buffer.alloc(0) }));
+  const chunk = Buffer.concat([bytes, Buffer.alloc(16)]);
+  decodePubMsgRaw(chunk, raw, 0, bytes.length);
+  assert.equal(chunk.toString('utf8', raw.data0, raw.data1), 'hello');
+  // The range ends inside the data field.
+  assert.throws(() => decodePubMsgRaw(chunk, raw, 0, raw.data1 - 2), DecodeError);
 });

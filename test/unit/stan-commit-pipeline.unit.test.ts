@@ -114,3 +114,50 @@ test('a settled group kept for reuse holds no channel: a deleted channel can be 
   }
   assert.equal(ref.deref(), undefined, 'the kept group still references the channel');
 });
+
+/** A transport with the in-process connection's publishRun: runs recorded, then published one by one. */
+class RunTransport extends MemoryTransport {
+  readonly runs: string[] = [];
+  publishRun(subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void {
+    this.runs.push(`${subject}:${to - from}`);
+    for (let i = from; i < to; i++) this.publish(subject, buf.slice(bounds[i], bounds[i + 1]));
+  }
+}
+
+test('PubAcks to one ack inbox in a row go as one run; a refused message ends a run and gets its error, in publish order', async () => {
+  const store = new GatedStore(defaultStoreLimits());
+  const nc = new RunTransport(new FakeClock());
+  const pipeline = new CommitPipeline(store, nc, silentLogger, () => undefined);
+  const ch = new Channel(store.createChannel('foo'));
+  // As the SQL store does when the database refused one message's row.
+  const refused = new Map([
+    [2, 'row 2 refused'],
+    [5, 'row 5 refused'],
+  ]);
+  ch.store.msgs.takeRefusal = (seq: number): string | undefined => {
+    const why = refused.get(seq);
+    refused.delete(seq);
+    return why;
+  };
+  const acks: string[] = [];
+  for (const inbox of ['a', 'b']) {
+    nc.subscribe(inbox, (_s, _r, data) => {
+      const a = PubAckCodec.decode(data);
+      acks.push(`${inbox} ${a.guid} ${a.error || 'ok'}`);
+    });
+  }
+  const inboxes = ['a', 'a', 'b', 'b', 'b', 'a', undefined, 'a'];
+  inboxes.forEach((inbox, k) => {
+    const seq = k + 1;
+    ch.store.msgs.store({ seq, timestamp: seq, subject: 'foo', reply: '', data: Buffer.from('x') });
+    ch.nextSeq = seq;
+    const src = Buffer.from(`g${seq}`);
+    pipeline.addRange(ch, seq, src, 0, src.length, inbox);
+  });
+  await settle();
+  store.commits[0].resolve();
+  await settle();
+  assert.deepEqual(acks, ['a g1 ok', 'a g2 row 2 refused', 'b g3 ok', 'b g4 ok', 'b g5 row 5 refused', 'a g6 ok', 'a g8 ok']);
+  // Message 7 has no ack inbox: it ends the run of 'a' without a PubAck of its own.
+  assert.deepEqual(nc.runs, ['a:1', 'b:2', 'a:1', 'a:1']);
+});

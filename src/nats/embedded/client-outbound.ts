@@ -95,17 +95,46 @@ export abstract class ClientOutbound {
 
   protected putBytes(b: Buffer): void {
     const n = b.length;
-    if (n > 32) {
-      b.copy(this.buf, this.pos);
+    if (n > 8) {
+      // TypedArray `set` of a whole Buffer (no view to make): measured in isolation for 40 bytes
+      // 18–23 ns, a JS byte loop 80–140 ns. Not `Buffer.copy`, whose JS wrapper (`_copyActual`,
+      // ~2.5% of an earlier publish profile) costs more than the copy.
+      this.buf.set(b, this.pos);
       this.pos += n;
       return;
     }
-    // `MSG `, the ` <sid> ` bytes: for a few bytes the native copy's call costs more than the copy
-    // (`_copyActual` ~2.5% of the async publish profile, two calls per message sent).
+    // `MSG `, the ` <sid> ` bytes: a few bytes, copied in place.
     const buf = this.buf;
     let p = this.pos;
     for (let i = 0; i < n; i++) buf[p++] = b[i];
     this.pos = p;
+  }
+
+  /**
+   * Copies src[start, end) (room ensured by the caller). A PubAck (~25 bytes) is copied in JS
+   * as putBytes does; larger ranges through one plain `Uint8Array` view (measured in isolation
+   * for 128 bytes: ~30 ns with `new Uint8Array` + `set`, ~60 ns with `subarray`, whose Buffer
+   * species constructor is the slow part, and 120–290 ns with a JS loop).
+   */
+  protected putRange(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    const buf = this.buf;
+    if (n <= 32) {
+      // Four bytes per iteration: ~2× a plain byte loop for a PubAck's 24 bytes (in isolation).
+      const p = this.pos;
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        buf[p + i] = src[start + i];
+        buf[p + i + 1] = src[start + i + 1];
+        buf[p + i + 2] = src[start + i + 2];
+        buf[p + i + 3] = src[start + i + 3];
+      }
+      for (; i < n; i++) buf[p + i] = src[start + i];
+      this.pos = p + n;
+      return;
+    }
+    buf.set(start === 0 && end === src.length ? src : new Uint8Array(src.buffer, src.byteOffset + start, n), this.pos);
+    this.pos += n;
   }
 
   /** Callers must have ensured length*3 bytes of room. ASCII is copied in JS (short strings). */
@@ -127,6 +156,17 @@ export abstract class ClientOutbound {
   protected putInt(v: number): void {
     if (v < 10) {
       this.buf[this.pos++] = 48 + v;
+      return;
+    }
+    if (v < 1000) {
+      // PubAcks, acks and small messages: no String(v) per message.
+      const buf = this.buf;
+      if (v >= 100) {
+        buf[this.pos++] = 48 + Math.floor(v / 100);
+        v %= 100;
+        buf[this.pos++] = 48 + Math.floor(v / 10);
+      } else buf[this.pos++] = 48 + Math.floor(v / 10);
+      buf[this.pos++] = 48 + (v % 10);
       return;
     }
     const s = String(v);

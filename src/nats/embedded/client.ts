@@ -130,16 +130,16 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
     this.keepalive.pong();
   }
 
-  onPub(subject: string, reply: string | undefined, payload: Buffer): void {
-    if (this.trace) this.tracePub('PUB', subject, reply, -1, payload);
+  onPub(subject: string, reply: string | undefined, buf: Buffer, start: number, end: number): void {
+    if (this.trace) this.tracePub('PUB', subject, reply, -1, buf.subarray(start, end));
     if (!this.checkAuth()) return;
-    this.publish(subject, reply, -1, payload);
+    this.publish(subject, reply, -1, buf, start, end);
   }
 
-  onHpub(subject: string, reply: string | undefined, hdrLen: number, payload: Buffer): void {
-    if (this.trace) this.tracePub('HPUB', subject, reply, hdrLen, payload);
+  onHpub(subject: string, reply: string | undefined, hdrLen: number, buf: Buffer, start: number, end: number): void {
+    if (this.trace) this.tracePub('HPUB', subject, reply, hdrLen, buf.subarray(start, end));
     if (!this.checkAuth()) return;
-    this.publish(subject, reply, hdrLen, payload);
+    this.publish(subject, reply, hdrLen, buf, start, end);
   }
 
   private tracePub(op: string, subject: string, reply: string | undefined, hdrLen: number, payload: Buffer): void {
@@ -149,7 +149,7 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
     this.server.logger.trace(`${this.prefix}<<- MSG_PAYLOAD: [${JSON.stringify(payload.toString('utf8'))}]`);
   }
 
-  private publish(subject: string, reply: string | undefined, hdrLen: number, payload: Buffer): void {
+  private publish(subject: string, reply: string | undefined, hdrLen: number, buf: Buffer, start: number, end: number): void {
     if (this.pedantic && !isValidLiteralSubject(subject)) {
       // Not fatal, and the message is still delivered (spec §2.6 step 4).
       this.sendErr('Invalid Publish Subject');
@@ -161,7 +161,7 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
       return;
     }
     if (this.verbose) this.sendOk();
-    const n = this.server.route(this, subject, reply, hdrLen, payload);
+    const n = this.server.route(this, subject, reply, hdrLen, buf, start, end);
     if (n === 0 && reply !== undefined && this.noResponders) this.sendNoResponders(reply);
   }
 
@@ -185,7 +185,7 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
         }
       }
     }
-    if (target !== undefined) this.deliver(target, reply, undefined, NO_RESPONDERS_HDR.length, NO_RESPONDERS_HDR);
+    if (target !== undefined) this.deliver(target, reply, undefined, NO_RESPONDERS_HDR.length, NO_RESPONDERS_HDR, 0, NO_RESPONDERS_HDR.length);
   }
 
   onSub(subject: string, queue: string | undefined, sid: string): void {
@@ -256,16 +256,16 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
 
   // ---- outbound --------------------------------------------------------------------
 
-  /** Encodes one MSG/HMSG into the outbound buffer. */
-  deliver(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
+  /** Encodes one MSG/HMSG of the bytes buf[start, end) into the outbound buffer. */
+  deliver(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, buf: Uint8Array, start: number, end: number): void {
     if (this.closed) return;
     if (this.responses !== null && reply !== undefined) this.responses.noteRequest(reply);
     // As in the reference, an HPUB with a 0-byte header block is delivered as plain MSG.
     const isHpub = hdrLen > 0;
     const hdr = isHpub && this.headers ? hdrLen : -1;
     // A client that did not ask for headers gets MSG with the header block stripped.
-    const payload = isHpub && !this.headers ? data.subarray(hdrLen) : data;
-    const size = payload.length;
+    if (isHpub && !this.headers) start += hdrLen;
+    const size = end - start;
     const maxPending = this.server.options.maxPending;
     // Worst-case control line size: UTF-8 may take 3 bytes per UTF-16 unit.
     const lineRoom = 64 + subject.length * 3 + (reply === undefined ? 0 : reply.length * 3) + sub.sidBytes!.length;
@@ -274,9 +274,20 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
       return;
     }
     this.ensure(size >= REF_THRESHOLD ? lineRoom : lineRoom + size);
-    this.putBytes(hdr >= 0 ? HMSG_PREFIX : MSG_PREFIX);
-    this.putString(subject);
-    this.putBytes(sub.sidBytes!);
+    if (hdr < 0 && subject === sub.lineSubject) this.putBytes(sub.lineBytes!);
+    else if (hdr < 0 && subject === sub.subject && sub.lineBytes === null) {
+      // A literal subscription's first MSG: its line start is kept (see lineBytes).
+      const at = this.pos;
+      this.putBytes(MSG_PREFIX);
+      this.putString(subject);
+      this.putBytes(sub.sidBytes!);
+      sub.lineBytes = Buffer.from(this.buf.subarray(at, this.pos));
+      sub.lineSubject = subject;
+    } else {
+      this.putBytes(hdr >= 0 ? HMSG_PREFIX : MSG_PREFIX);
+      this.putString(subject);
+      this.putBytes(sub.sidBytes!);
+    }
     if (reply !== undefined) {
       this.putString(reply);
       this.buf[this.pos++] = 32;
@@ -290,12 +301,11 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
     this.buf[this.pos++] = 10;
     if (size >= REF_THRESHOLD) {
       this.seal();
-      this.parts.push(Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+      this.parts.push(Buffer.from(buf.buffer, buf.byteOffset + start, size));
       this.queued += size;
       this.ensure(2);
     } else {
-      this.buf.set(payload, this.pos);
-      this.pos += size;
+      this.putRange(buf, start, end);
     }
     this.buf[this.pos++] = 13;
     this.buf[this.pos++] = 10;
@@ -305,6 +315,11 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
       this.server.logger.trace(`${this.prefix}->> [${hdr >= 0 ? 'HMSG' : 'MSG'} ${subject} ${sub.sid}${r}${h} ${size}]`);
     }
     this.scheduleFlush();
+  }
+
+  deliverRun(sub: NatsSubscription, subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void {
+    // deliver() stops writing once the connection closed (a slow consumer in the middle of the run).
+    for (let i = from; i < to; i++) this.deliver(sub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
   }
 
   // ---- closing ---------------------------------------------------------------------

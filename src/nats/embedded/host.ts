@@ -49,7 +49,7 @@ export interface ConnectionHost {
   /** The INFO line for a new connection. */
   infoFor(cid: number, ip: string): Buffer;
   /** Routes one publish; returns how many subscriptions received it. */
-  route(pub: SubOwner, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): number;
+  route(pub: SubOwner, subject: string, reply: string | undefined, hdrLen: number, buf: Uint8Array, start: number, end: number): number;
   /** Called once when the connection `cid` has closed, with its final statistics. */
   clientClosed(cid: number, snap: ConnectionStats): void;
   noteSlowConsumer(): void;

@@ -11,6 +11,7 @@ import {
   NoRespondersError,
   RequestTimeoutError,
   type MsgHandler,
+  type MsgRangeHandler,
   type NatsTransport,
   type SubjectGroup,
   type SubscribeOptions,
@@ -111,15 +112,33 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
 
   publish(subject: string, data: Uint8Array, reply?: string): void {
     if (this.isClosed) return;
-    this.server.route(this, subject, reply, -1, data);
+    this.server.route(this, subject, reply, -1, data, 0, data.length);
+  }
+
+  publishRange(subject: string, buf: Uint8Array, start: number, end: number): void {
+    if (this.isClosed) return;
+    this.server.route(this, subject, undefined, -1, buf, start, end);
+  }
+
+  publishRun(subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void {
+    if (this.isClosed) return;
+    this.server.routeRun(this, subject, buf, bounds, from, to);
   }
 
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): TransportSubscription {
+    return this.addSubscription(subject, handler, null, opts?.queue);
+  }
+
+  subscribeRange(subject: string, handler: MsgRangeHandler): TransportSubscription {
+    return this.addSubscription(subject, null, handler, undefined);
+  }
+
+  private addSubscription(subject: string, handler: MsgHandler | null, rangeHandler: MsgRangeHandler | null, queue: string | undefined): TransportSubscription {
     if (this.isClosed) throw new Error('nats: connection closed');
     if (!isValidSubject(subject)) throw new Error(`nats: invalid subject "${subject}"`);
-    const queue = opts?.queue;
     if (queue !== undefined && !isValidQueueName(queue)) throw new Error(`nats: invalid queue name "${queue}"`);
     const sub = new InProcessSubscription(this, subject, queue, String(++this.sidSeq), handler);
+    sub.rangeHandler = rangeHandler;
     this.subs.add(sub);
     this.server.sublist.insert(sub);
     return sub;
@@ -144,7 +163,7 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
     return new Promise<Uint8Array>((resolve, reject) => {
       const entry: PendingRequest = { resolve, reject, timer: null };
       this.pending.set(token, entry);
-      const n = this.server.route(this, subject, this.respPrefix + token, -1, data);
+      const n = this.server.route(this, subject, this.respPrefix + token, -1, data, 0, data.length);
       // An in-process responder may already have answered synchronously.
       if (!this.pending.has(token)) return;
       if (n === 0) {
@@ -203,17 +222,28 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
 
   // ---- SubOwner --------------------------------------------------------------------
 
-  deliver(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, data: Uint8Array): void {
-    const handler = sub.handler;
-    if (handler === null) return;
+  deliver(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, buf: Uint8Array, start: number, end: number): void {
+    // Handlers take no headers; give them the body only.
+    if (hdrLen > 0) start += hdrLen;
     try {
-      // Handlers take no headers; give them the body only.
-      handler(subject, reply, hdrLen > 0 ? data.subarray(hdrLen) : data);
+      const range = sub.rangeHandler;
+      if (range !== null) {
+        range(subject, reply, buf, start, end);
+        return;
+      }
+      const handler = sub.handler;
+      if (handler === null) return;
+      // A whole buffer (an in-process publish) is handed on as it is: no view.
+      handler(subject, reply, start === 0 && end === buf.length ? buf : buf.subarray(start, end));
     } catch (err) {
       // A failing handler must not break delivery to the other subscribers (or the
       // socket connection whose publish triggered it).
       this.server.logger.error(`In-process handler for "${sub.subject}" failed: ${(err as Error).stack ?? String(err)}`);
     }
+  }
+
+  deliverRun(sub: NatsSubscription, subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void {
+    for (let i = from; i < to; i++) this.deliver(sub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
   }
 
   removeSubscription(sub: NatsSubscription): void {

@@ -12,8 +12,27 @@
 /** Longer byte strings are decoded every time (they are not the common case, and the copy would cost). */
 const MAX_CACHED = 256;
 
+/**
+ * A DataView of `buf`, the same object while `buf` is (a socket chunk holds ~150 PUBs: one
+ * view per chunk, not per comparison).
+ */
+export class ChunkView {
+  private buf: Buffer | null = null;
+  private view: DataView = new DataView(new ArrayBuffer(0));
+
+  of(buf: Buffer): DataView {
+    if (buf !== this.buf) {
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+      this.buf = buf;
+    }
+    return this.view;
+  }
+}
+
 export class LastString {
   private bytes = Buffer.alloc(64);
+  /** `bytes` read 4 at a time by matchesAt. */
+  private words: DataView = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
   private len = -1;
   private str = '';
 
@@ -27,12 +46,20 @@ export class LastString {
     return this.str;
   }
 
-  /** True when the cached bytes are at buf[s..] (within e). */
-  matchesAt(buf: Buffer, s: number, e: number): boolean {
+  /**
+   * True when the cached bytes are at buf[s..] (within e); `view` is a DataView of `buf`
+   * (ChunkView). Four bytes per comparison: a STAN PUB's subject and reply are ~70 bytes, which
+   * compared byte by byte cost ~0.15 µs per message (`pub` ~5% of the server's CPU in `perf`);
+   * measured in isolation for 37 bytes, 76–100 ns byte by byte, 24–37 ns by words.
+   */
+  matchesAt(buf: Buffer, view: DataView, s: number, e: number): boolean {
     const n = this.len;
     if (n < 0 || s + n > e) return false;
+    const w = this.words;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) if (w.getInt32(i, true) !== view.getInt32(s + i, true)) return false;
     const b = this.bytes;
-    for (let i = 0; i < n; i++) if (b[i] !== buf[s + i]) return false;
+    for (; i < n; i++) if (b[i] !== buf[s + i]) return false;
     return true;
   }
 
@@ -47,7 +74,10 @@ export class LastString {
     }
     const str = buf.toString('utf8', s, e);
     if (n <= MAX_CACHED) {
-      if (this.bytes.length < n) this.bytes = Buffer.alloc(MAX_CACHED);
+      if (this.bytes.length < n) {
+        this.bytes = Buffer.alloc(MAX_CACHED);
+        this.words = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length);
+      }
       buf.copy(this.bytes, 0, s, e);
       this.len = n;
       this.str = str;

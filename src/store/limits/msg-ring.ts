@@ -16,6 +16,19 @@
  * garbage collector finds it unused.
  *
  * Slots may be gaps (no message: size GAP), so that an index stays seq - first.
+ *
+ * `growShared` (the MEMORY store, which keeps every message): chunks are SharedArrayBuffers
+ * until the ring first releases one. V8 counts an ordinary ArrayBuffer's bytes as external
+ * memory and, when they grow by tens of MB, runs a memory-reducing full GC and then keeps the
+ * old generation's limit so tight that incremental marking runs after nearly every scavenge;
+ * a store growing by 30 MB/s caused a mark-compact every ~100 ms (12–19 per 600,000 async
+ * publishes, ~0.1–0.2 µs per message; none with -mm 10000, docs/performance.md "The publish
+ * path, round 3"). A SharedArrayBuffer's bytes are not counted (V8 does not count shared
+ * backing stores per isolate), so a growing store triggers nothing. The cost: a released
+ * shared chunk is memory V8 does not know is garbage, freed only by the next full GC that
+ * runs for other reasons. Hence only while the ring grows: once it releases a chunk (limits,
+ * purge, expiry) its new chunks are ordinary again, so unaccounted garbage is bounded by the
+ * ring's size before its first release (or before its channel is deleted), once.
  */
 
 const MIN_CHUNK = 1024;
@@ -38,6 +51,12 @@ export class MsgRing {
   private chunks: Buffer[] = [];
   private firstChunk = 0;
   private used = 0;
+  /** New chunks are SharedArrayBuffers (see the file comment): until the first release. */
+  private shared: boolean;
+
+  constructor(opts: { growShared?: boolean } = {}) {
+    this.shared = opts.growShared === true;
+  }
 
   /** Bytes of chunk memory held (for tests and monitoring of the overhead). */
   get chunkBytes(): number {
@@ -55,7 +74,8 @@ export class MsgRing {
     if (cur === undefined || this.used + size > cur.length) {
       const want = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, 2 ** Math.ceil(Math.log2(Math.max(1, this.bytes / 4)))));
       // allocUnsafeSlow: a chunk of its own, not a slice of Node's shared pool.
-      cur = Buffer.allocUnsafeSlow(Math.max(size, want));
+      const n = Math.max(size, want);
+      cur = this.shared ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafeSlow(n);
       this.chunks.push(cur);
       this.used = 0;
     }
@@ -122,6 +142,7 @@ export class MsgRing {
     // Release the chunks before the new oldest slot's chunk.
     const drop = this.chunkNo[this.head] - this.firstChunk;
     if (drop > 0) {
+      this.shared = false;
       this.chunks.splice(0, drop);
       this.firstChunk += drop;
     }
@@ -131,6 +152,7 @@ export class MsgRing {
 
   /** Forgets everything (chunks released). */
   clear(): void {
+    if (this.chunks.length > 0) this.shared = false;
     this.len = 0;
     this.bytes = 0;
     this.head = 0;
