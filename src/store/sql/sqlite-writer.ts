@@ -185,15 +185,15 @@ export class SqliteWriteThread {
    */
   flushFailed: Error | undefined;
   private flushFailedReply: { message: string; code: string } | undefined;
-  private readonly wal: WalFile | undefined;
   /** Batch answers, held in batch order until the WAL holding them is flushed (file_sync). */
   private readonly replies: DurableReplies<{ run: Running; m: BatchReply }>;
 
+  /** `wal`: what flushes the WAL with file_sync (by default the database's WAL file). */
   constructor(
     private readonly data: SqliteWriterData,
     private readonly spawnWorker: SqliteWriterSpawner,
+    private readonly wal: Pick<WalFile, 'flush' | 'close'> | undefined = data.sync ? new WalFile(data.file) : undefined,
   ) {
-    this.wal = data.sync ? new WalFile(data.file) : undefined;
     this.replies = new DurableReplies<{ run: Running; m: BatchReply }>(
       ({ run, m }) => {
         settle(run.waiting, m);
