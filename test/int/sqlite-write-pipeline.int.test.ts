@@ -20,8 +20,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { openSqlite, SQLITE_FILE } from '../../src/store/sql/open';
 import { prepareSchema } from '../../src/store/sql/schema-check';
 import type { DialectAdapter } from '../../src/store/sql/dialect';
-import { SqliteWriteThread } from '../../src/store/sql/sqlite-writer';
-import type { FlushStarter } from '../../src/store/sql/sqlite-wal-sync';
+import type { SqliteWriteThread } from '../../src/store/sql/sqlite-writer';
 import { packSqliteBatch, type SqliteBatchPlan } from '../../src/store/sql/sqlite-batch';
 import { EventKind } from '../../src/store/events/events';
 import type { MsgRow } from '../../src/store/sql/pending-batch';
@@ -115,66 +114,6 @@ test('file_sync: a batch whose WAL cannot be flushed is never answered ok, and n
   await assert.rejects(thread.write(plan(4, [1])), failed, 'an unchained batch after the failure');
   assert.ok(thread.flushFailed !== undefined);
   assert.ok(!read(dir).events.includes(3) && !read(dir).events.includes(4), 'nothing written after the failure');
-  await a.close();
-});
-
-/**
- * A thread on a prepared store whose WAL flushes are started by the test: each flush's
- * completion is in `flushes` until the test calls it.
- */
-async function threadWithHeldFlushes(): Promise<{ dir: string; a: DialectAdapter; thread: SqliteWriteThread; flushes: Array<(err: Error | null) => void> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-pipe-'));
-  const a = await openSqlite({ dir, sync: true, writer: tsxSqliteWriter });
-  await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
-  const flushes: Array<(err: Error | null) => void> = [];
-  const flush: FlushStarter = (done) => void flushes.push(done);
-  const thread = new SqliteWriteThread({ file: path.join(dir, SQLITE_FILE), sync: true }, tsxSqliteWriter, { flush, close: () => undefined });
-  await thread.start();
-  return { dir, a, thread, flushes };
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(cond(), 'the condition never came true');
-}
-
-test('file_sync: a committed batch is answered only once the flush the main thread started after its commit completed, in batch order', async () => {
-  const { dir, a, thread, flushes } = await threadWithHeldFlushes();
-  const answered: number[] = [];
-  const first = thread.write(plan(1, [1])).then((r) => (answered.push(1), r));
-  await until(() => flushes.length === 1);
-  // Committed (another connection reads it) but not on disk yet: not answered.
-  assert.deepEqual(read(dir).msgs, ['1:1']);
-  const second = thread.write(plan(2, [1]), true).then((r) => (answered.push(2), r));
-  // The second commit comes while the first flush runs: it needs a flush of its own.
-  await until(() => flushes.length === 2);
-  await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(answered, []);
-  // The later flush completing first proves nothing about the earlier one: nothing answered.
-  flushes[1](null);
-  await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(answered, []);
-  flushes[0](null);
-  assert.equal(await first, 'ok');
-  assert.equal(await second, 'ok');
-  assert.deepEqual(answered, [1, 2], 'answers in batch order');
-  await thread.close();
-  await a.close();
-});
-
-test('file_sync: a flush failing on the main thread fails the batch it held and refuses every later one before it reaches the thread', async () => {
-  const { dir, a, thread, flushes } = await threadWithHeldFlushes();
-  const held = thread.write(plan(1, [1]));
-  await until(() => flushes.length === 1);
-  flushes[0](Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-  const failed = (err: unknown): boolean => (err as { code?: string }).code === FLUSH_FAILED_CODE && /EIO/.test(String(err)) && /restart the server/.test(String(err));
-  await assert.rejects(held, failed);
-  assert.ok(thread.flushFailed !== undefined, 'inline writes stop too (batch-writer.ts)');
-  await assert.rejects(thread.write(plan(2, [1]), true), failed);
-  await assert.rejects(thread.write(plan(3, [1])), failed);
-  assert.equal(flushes.length, 1, 'no flush after the failure');
-  assert.deepEqual(read(dir).events, [1], 'nothing written after the failure');
-  await thread.close();
   await a.close();
 });
 

@@ -1,13 +1,10 @@
 /**
  * The FILE store's commit made durable off the write path (file_sync): the write thread's
  * connection commits with `synchronous=NORMAL` (SQLite writes the transaction's WAL frames,
- * the commit frame last, and returns without an fsync) and answers; the main thread, once it
- * has that answer, `fdatasync`s the WAL file on libuv's thread pool while the write thread
- * goes on writing the next transaction (sqlite-writer.ts); a transaction's answer (and so
- * every PubAck of it) is held until an fdatasync that *started after its COMMIT returned*
- * has completed. (Until the eighth session the write thread flushed and held the answers
- * itself; a flush that completed while it was inside the next transaction, or a checkpoint,
- * then waited for it: docs/performance.md, "FILE, round 5".)
+ * the commit frame last, and returns without an fsync), then this module `fdatasync`s the
+ * WAL file on libuv's thread pool while the thread goes on writing the next transaction; a
+ * transaction's answer (and so every PubAck of it) is held until an fdatasync that *started
+ * after its COMMIT returned* has completed.
  *
  * Why this is `synchronous=FULL`'s guarantee: in WAL mode FULL does exactly one thing more
  * than NORMAL at a commit, an fsync of the WAL after its commit frame is written, before
@@ -24,7 +21,7 @@
  * a window of 512 rows split in two batches as the store does, 4 alternated runs at load 9:
  * FULL 66k / 73k / 64k / 78k rows/s, NORMAL + this flush 100k / 164k / 119k / 142k.
  *
- * Flush failures: the store cannot know what reached the disk, and after a failed fdatasync
+ * Flush failures: the thread cannot know what reached the disk, and after a failed fdatasync
  * a later one proves nothing (the kernel may have dropped the unwritten pages and reports the
  * error once): the first failure stops the store's writes for good (flush-failure.ts). Every
  * transaction not yet known to be flushed is answered with the error, every later batch too,
@@ -91,6 +88,11 @@ export class DurableReplies<R> {
   whenIdle(fn: () => void): void {
     if (this.held.length === 0 && this.inFlight.length === 0) fn();
     else this.idle = fn;
+  }
+
+  /** Whether answers are held or a flush runs (the write thread then yields to let flushes complete). */
+  busy(): boolean {
+    return this.held.length > 0 || this.inFlight.length > 0;
   }
 
   private startFlush(): void {

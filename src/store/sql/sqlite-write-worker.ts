@@ -15,17 +15,15 @@
  * and is answered on its own, between two transactions; it leaves the last batch and its
  * outcome as they were, so a batch chained to the batch before the read still commits only
  * if that one did.
- *
- * This connection commits with synchronous=NORMAL and answers as soon as COMMIT returned:
- * with file_sync the main thread flushes the WAL before it lets an answer through
- * (sqlite-writer.ts, sqlite-wal-sync.ts), so no PubAck leaves before the frames are on disk.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { SqliteBatchRunner } from './sqlite-batch';
 import { sqliteOptions } from './sqlite-driver';
-import { applySqlitePragmas, describeError as describe, type SqlitePageRequest, type SqliteWriteReply, type SqliteWriteRequest, type SqliteWriterData } from './sqlite-writer';
+import { applySqlitePragmas, type SqlitePageRequest, type SqliteWriteReply, type SqliteWriteRequest, type SqliteWriterData } from './sqlite-writer';
 import { packPageRows, type RawPageRow } from './page-pack';
+import { DurableReplies, WalFile } from './sqlite-wal-sync';
+import { flushFailure } from './flush-failure';
 import { PAGE_SQL } from './dialect/page-reads';
 
 if (parentPort === null) throw new Error('sqlite-write-worker must run as a worker thread');
@@ -39,17 +37,16 @@ let runner: SqliteBatchRunner | undefined;
  * The connection, opened by the first request, not when the thread starts: the store starts
  * the thread ahead of its first batch (sql-store.ts), and an idle thread then holds no
  * second connection to the database (docs/performance.md, "FILE, round 3": the inline
- * commits measured slower with one). A failure to open answers the request with SQLite's
- * error, and the next request tries again.
+ * commits measured slower beside one). A failure to open answers the request with the
+ * driver's error, and the next request tries again.
  */
 function connection(): { db: BetterSqlite3.Database; runner: SqliteBatchRunner } {
   if (db === undefined || runner === undefined) {
     const conn = new BetterSqlite3(data.file, sqliteOptions());
     try {
-      // synchronous=NORMAL whatever file_sync says: with file_sync the main thread flushes the
-      // WAL before any answer reaches a waiter (sqlite-writer.ts, sqlite-wal-sync.ts: FULL's
-      // guarantee, the next transaction written during the flush); without it NORMAL is what
-      // the store asks for anyway.
+      // synchronous=NORMAL whatever file_sync says: with file_sync the WAL is flushed by
+      // `replies` before any answer (sqlite-wal-sync.ts: FULL's guarantee, the next
+      // transaction written during the flush), without it NORMAL is what the store asks for.
       applySqlitePragmas(conn, false);
       runner = new SqliteBatchRunner(conn);
     } catch (err) {
@@ -63,6 +60,12 @@ function connection(): { db: BetterSqlite3.Database; runner: SqliteBatchRunner }
 
 port.postMessage({ ready: true } satisfies SqliteWriteReply);
 
+function describe(err: unknown): { message: string; code?: string } {
+  const e = err as { message?: unknown; code?: unknown } | null;
+  const message = e !== null && typeof e === 'object' && typeof e.message === 'string' ? e.message : String(err);
+  return typeof e?.code === 'string' ? { message, code: e.code } : { message };
+}
+
 /** Batches at most per transaction (bounds one transaction's size when the thread lags far behind). */
 const MAX_GROUP = 64;
 type BatchRequest = Extract<SqliteWriteRequest, { plan: object }>;
@@ -71,9 +74,29 @@ const queue: SqliteWriteRequest[] = [];
 /** The last batch processed, and whether it committed: a batch `after` it commits only if it did. */
 let lastID = 0;
 let lastOk = false;
+const wal = data.sync ? new WalFile(data.file) : undefined;
+/**
+ * Set by the first failed WAL flush, for good: every batch held then and every later one is
+ * answered with it, nothing more is written (flush-failure.ts says why a restart is needed).
+ */
+let flushFailed: { message: string; code: string } | undefined;
+/** Batch answers, held in order until their transaction is on disk. */
+const replies = new DurableReplies<SqliteWriteReply>(
+  (r) => port.postMessage(r),
+  wal?.flush,
+  (r) => ('first' in r ? { first: r.first, last: r.last, error: flushFailed ?? { message: 'the WAL flush failed' } } : r),
+  (err) => {
+    if (flushFailed === undefined) {
+      flushFailed = flushFailure(`${data.file}-wal`, describe(err));
+      port.postMessage({ flushFailed } satisfies SqliteWriteReply);
+    }
+    lastOk = false;
+  },
+);
 
 function shutdown(): void {
   db?.close();
+  wal?.close();
   port.close();
 }
 
@@ -87,11 +110,16 @@ function drain(): void {
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) queue.push(m.message as SqliteWriteRequest);
 }
 
+/** A `work` queued on the event loop (see work). */
+let workQueued = false;
+
 function work(): void {
+  workQueued = false;
   drain();
   while (queue.length > 0) {
     if (queue[0].close === true) {
-      shutdown();
+      // Every answer still held is sent first (its flush completes).
+      replies.whenIdle(shutdown);
       return;
     }
     const head = queue.shift() as BatchRequest | ReadRequest;
@@ -103,7 +131,20 @@ function work(): void {
         group.push(next);
         queue.shift();
       }
-      port.postMessage(writeGroup(group));
+      const reply = writeGroup(group);
+      if ('result' in reply && reply.result === 'ok') replies.committed(reply);
+      else replies.answer(reply);
+    }
+    if (replies.busy()) {
+      // Answers wait for flushes whose completions run on this thread's event loop: let them
+      // in between requests, or a stream of page reads (subscribers catching up) would hold
+      // every PubAck until it ends (measured by the review: 2-3 s with six readers).
+      drain();
+      if (!workQueued && queue.length > 0) {
+        workQueued = true;
+        setImmediate(work);
+      }
+      return;
     }
     drain();
   }
@@ -116,6 +157,7 @@ function writeGroup(group: BatchRequest[]): SqliteWriteReply {
   const ok = after === undefined || (after === lastID && lastOk);
   lastID = last;
   lastOk = false;
+  if (flushFailed !== undefined) return { first, last, error: flushFailed };
   if (!ok) return { first, last, result: 'earlier-failed' };
   try {
     const result = connection().runner.runAll(group.map((r) => r.plan));

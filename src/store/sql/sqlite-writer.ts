@@ -13,18 +13,9 @@
  * (sqlite-write-worker.ts), and commits a chained batch only when the batch before it
  * committed (otherwise it answers 'earlier-failed' and writes nothing of it).
  *
- * Durability (file_sync): the thread commits with synchronous=NORMAL and answers once COMMIT
- * returned; this side `fdatasync`s the WAL (sqlite-wal-sync.ts, on this thread's libuv pool)
- * and lets a batch's answer through only once a flush started after that answer arrived has
- * completed, in batch order: FULL's guarantee (a PubAck means the WAL frames are on disk).
- * The flush completes here, where the waiters are: it no longer waits for the write thread
- * to finish the transaction (or checkpoint) it is in before its answers can leave
- * (docs/performance.md, "FILE, round 5").
- *
  * Failure: a worker that dies fails every batch it holds with a transient error (the store
  * keeps the rows and retries them as a batch that may have landed, see Pending.retry), and
- * the next write starts a new worker. A failed flush fails every batch not known to be on
- * disk and every later one, for good (flush-failure.ts).
+ * the next write starts a new worker.
  *
  * The worker file: the compiled `sqlite-write-worker.js` next to this file, started by
  * `spawnSqliteWriter`. Code run from the TypeScript sources passes its own spawner
@@ -34,16 +25,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { planBuffers, type SqliteBatchPlan } from './sqlite-batch';
-import { flushFailure } from './flush-failure';
-import { DurableReplies, WalFile } from './sqlite-wal-sync';
+import { FLUSH_FAILED_CODE } from './flush-failure';
 import { toError } from '../../errors';
 
 /** workerData of the write thread. */
 export interface SqliteWriterData {
   file: string;
   /**
-   * file_sync: synchronous=FULL, else NORMAL. The thread's own connection commits with NORMAL;
-   * with file_sync the main thread flushes the WAL before its answers count (SqliteWriteThread).
+   * file_sync: synchronous=FULL, else NORMAL. The thread's own connection commits with NORMAL
+   * and flushes the WAL itself before answering (sqlite-wal-sync.ts): FULL's guarantee.
    */
   sync: boolean;
 }
@@ -77,9 +67,9 @@ export type SqliteWriteReply =
   | { first: number; last: number; error: { message: string; code?: string } }
   /** The page packed (page-pack.ts), its buffer transferred; null: no rows. */
   | { id: number; page: ArrayBuffer | null }
-  | { id: number; error: { message: string; code?: string } };
-/** A batch's answer from the worker. */
-type BatchReply = Extract<SqliteWriteReply, { first: number }>;
+  | { id: number; error: { message: string; code?: string } }
+  /** A WAL flush failed (flush-failure.ts), told at once even when no answer is held. */
+  | { flushFailed: { message: string; code: string } };
 
 /** Starts the write thread with its workerData. */
 export type SqliteWriterSpawner = (data: SqliteWriterData) => Worker;
@@ -113,23 +103,17 @@ export function applySqlitePragmas(d: { pragma(s: string): unknown }, sync: bool
 
 /**
  * WAL pages after which a committing connection checkpoints (SQLite's default: 1,000). A
- * checkpoint runs inside the COMMIT of the write thread and holds it for its two fsyncs (the
- * WAL's, the database file's) and the page copies: ~8 ms each on this disk, 40 of them in a
- * 300,000-message run, during which no batch commits (docs/performance.md, "FILE, round 5").
- * At 4,000 (a WAL of up to ~16 MB) a checkpoint copies each page rewritten by many commits
- * once for more commits and pays its fsyncs a quarter as often. Durability is unchanged:
- * the checkpoint interval decides when pages move from the WAL to the database file, not
+ * checkpoint runs inside the COMMIT of the write thread and holds the thread for its two
+ * fsyncs (the WAL's, the database file's) and its page copies: ~8 ms each on this disk, 37-42
+ * of them in a 300,000-message run (~0.3 s of the ~0.7 s the thread spent in transactions),
+ * during which no batch commits and no flushed answer leaves (docs/performance.md, "FILE,
+ * round 5"). At 4,000 (a WAL of up to ~16 MB) a checkpoint copies a page rewritten by many
+ * commits once for more of them and pays its fsyncs a quarter as often. Durability is
+ * unchanged: the interval decides when pages move from the WAL to the database file, not
  * whether a commit is on disk. Set on every connection: one with a lower limit would run the
- * checkpoint itself, e.g. the main thread's inline commits.
+ * checkpoints itself (the main thread's inline commits).
  */
 const WAL_AUTOCHECKPOINT_PAGES = 4000;
-
-/** An error as data that crosses threads: its message and SQLite's (or the OS's) code. */
-export function describeError(err: unknown): { message: string; code?: string } {
-  const e = err as { message?: unknown; code?: unknown } | null;
-  const message = e !== null && typeof e === 'object' && typeof e.message === 'string' ? e.message : String(err);
-  return typeof e?.code === 'string' ? { message, code: e.code } : { message };
-}
 
 /** An error the write thread reported: keeps SQLite's code (SQLITE_BUSY, …) for classifyCommitError. */
 function writeError(e: { message: string; code?: string }): Error {
@@ -179,50 +163,15 @@ export class SqliteWriteThread {
   private readonly held: Array<{ send: (run: Running) => void; fail: (err: Error) => void }> = [];
   private closed = false;
   /**
-   * The first failed WAL flush (flush-failure.ts), for good: every later write is refused with
-   * it, on the thread and inline (batch-writer.ts) alike.
+   * The thread's first failed WAL flush (flush-failure.ts), for good: every later write is
+   * refused with it, on the thread and inline (batch-writer.ts) alike.
    */
   flushFailed: Error | undefined;
-  private flushFailedReply: { message: string; code: string } | undefined;
-  /** Batch answers, held in batch order until the WAL holding them is flushed (file_sync). */
-  private readonly replies: DurableReplies<{ run: Running; m: BatchReply }>;
 
-  /** `wal`: what flushes the WAL with file_sync (by default the database's WAL file). */
   constructor(
     private readonly data: SqliteWriterData,
     private readonly spawnWorker: SqliteWriterSpawner,
-    private readonly wal: Pick<WalFile, 'flush' | 'close'> | undefined = data.sync ? new WalFile(data.file) : undefined,
-  ) {
-    this.replies = new DurableReplies<{ run: Running; m: BatchReply }>(
-      ({ run, m }) => {
-        settle(run.waiting, m);
-        if (run.waiting.size === 0) run.worker.unref();
-      },
-      this.wal?.flush,
-      ({ run, m }) => ({ run, m: { first: m.first, last: m.last, error: this.failedReply() } }),
-      (err) => {
-        if (this.flushFailedReply === undefined) {
-          this.flushFailedReply = flushFailure(`${data.file}-wal`, describeError(err));
-          this.flushFailed = writeError(this.flushFailedReply);
-        }
-      },
-    );
-  }
-
-  private failedReply(): { message: string; code: string } {
-    return this.flushFailedReply ?? { message: 'the WAL flush failed', code: 'SQLITE_IOERR' };
-  }
-
-  /**
-   * A batch's answer: an 'ok' waits for a flush that starts now (file_sync), any other answer
-   * behind the answers before it. After a failed flush, a commit's 'ok' proves nothing (the
-   * kernel may have dropped pages a later flush then does not write): it is the failure too.
-   */
-  private batchReply(run: Running, m: BatchReply): void {
-    if (this.flushFailedReply !== undefined) this.replies.answer({ run, m: { first: m.first, last: m.last, error: this.flushFailedReply } });
-    else if ('result' in m && m.result === 'ok') this.replies.committed({ run, m });
-    else this.replies.answer({ run, m });
-  }
+  ) {}
 
   /**
    * Writes the plan in one transaction; resolves once it committed ('fence-lost': nothing
@@ -290,7 +239,7 @@ export class SqliteWriteThread {
    * Starts the worker ahead of the first batch, without waiting for it: its isolate and bundle
    * take ~80-150 ms of its own CPU, which the first batch too large to be written inline
    * otherwise waited for (every publisher of the first burst with it: a 100,000-message
-   * stan-bench run lasts ~1 s). A failure is only logged by the first batch, which tries again.
+   * stan-bench run lasts ~1 s). A failure only shows in the first batch, which tries again.
    */
   prestart(): void {
     this.start().catch(() => undefined);
@@ -329,10 +278,12 @@ export class SqliteWriteThread {
       run.waiting.clear();
     };
     worker.on('message', (m: SqliteWriteReply) => {
-      if ('first' in m) {
-        this.batchReply(run, m);
+      if ('flushFailed' in m) {
+        // Stops the inline writes at once (batch-writer.ts), not only once a batch is refused.
+        this.flushFailed ??= writeError(m.flushFailed);
         return;
       }
+      if ('error' in m && m.error.code === FLUSH_FAILED_CODE) this.flushFailed ??= writeError(m.error);
       settle(run.waiting, m);
       if (run.waiting.size === 0) worker.unref();
     });
@@ -348,9 +299,6 @@ export class SqliteWriteThread {
   async close(): Promise<void> {
     this.closed = true;
     const run = this.running ?? (await this.starting?.catch(() => undefined));
-    // Every answer still held is let through first (its flush completes).
-    await new Promise<void>((resolve) => this.replies.whenIdle(resolve));
-    this.wal?.close();
     if (run === undefined) return;
     const exited = new Promise<void>((r) => run.worker.once('exit', () => r()));
     run.worker.ref();
