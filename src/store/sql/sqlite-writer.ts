@@ -98,22 +98,7 @@ export function applySqlitePragmas(d: { pragma(s: string): unknown }, sync: bool
   d.pragma('journal_mode = WAL');
   d.pragma(`synchronous = ${sync ? 'FULL' : 'NORMAL'}`);
   d.pragma('busy_timeout = 5000');
-  d.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
 }
-
-/**
- * WAL pages after which a committing connection checkpoints (SQLite's default: 1,000). A
- * checkpoint runs inside the COMMIT of the write thread and holds the thread for its two
- * fsyncs (the WAL's, the database file's) and its page copies: ~8 ms each on this disk, 37-42
- * of them in a 300,000-message run (~0.3 s of the ~0.7 s the thread spent in transactions),
- * during which no batch commits and no flushed answer leaves (docs/performance.md, "FILE,
- * round 5"). At 4,000 (a WAL of up to ~16 MB) a checkpoint copies a page rewritten by many
- * commits once for more of them and pays its fsyncs a quarter as often. Durability is
- * unchanged: the interval decides when pages move from the WAL to the database file, not
- * whether a commit is on disk. Set on every connection: one with a lower limit would run the
- * checkpoints itself (the main thread's inline commits).
- */
-const WAL_AUTOCHECKPOINT_PAGES = 4000;
 
 /** An error the write thread reported: keeps SQLite's code (SQLITE_BUSY, …) for classifyCommitError. */
 function writeError(e: { message: string; code?: string }): Error {
@@ -237,9 +222,10 @@ export class SqliteWriteThread {
 
   /**
    * Starts the worker ahead of the first batch, without waiting for it: its isolate and bundle
-   * take ~80-150 ms of its own CPU, which the first batch too large to be written inline
-   * otherwise waited for (every publisher of the first burst with it: a 100,000-message
-   * stan-bench run lasts ~1 s). A failure only shows in the first batch, which tries again.
+   * take ~80 ms of its own CPU (100-250 ms at load 12), which the first batch too large to be
+   * written inline otherwise waited for, every publisher of the first burst with it (a
+   * 10,000-message stan-bench run: 14-25k msgs/s -> 25-41k; docs/performance.md, "FILE,
+   * round 5"). A failure only shows in the first batch, which tries again.
    */
   prestart(): void {
     this.start().catch(() => undefined);
