@@ -20,6 +20,8 @@ import { serverInfo } from '../helpers/store';
 import { setCountingFence } from '../helpers/fence';
 import { spawnedSqliteWriters, tsxSqliteWriter } from '../helpers/sqlite-writer';
 import { EventKind } from '../../src/store/events/events';
+import { SqliteWriteThread } from '../../src/store/sql/sqlite-writer';
+import { packSqliteBatch } from '../../src/store/sql/sqlite-batch';
 
 async function open(dir: string): Promise<SqlStore> {
   const a = await openSqlite({ dir, sync: true, writer: tsxSqliteWriter });
@@ -174,4 +176,28 @@ test('delivery progress nobody awaits is committed on the thread, not inline on 
   db.close();
   assert.equal(spawnedSqliteWriters.length, before + 1, 'the background batch started the write thread');
   await s.close();
+});
+
+test('the store starts its write thread ahead of the first batch; the thread opens its connection with its first request, and one that cannot open fails that request only', async () => {
+  const dir = tmp();
+  const s = await open(dir);
+  const before = spawnedSqliteWriters.length;
+  await s.start();
+  assert.equal(spawnedSqliteWriters.length, before + 1, 'started by start(), before any batch');
+  await s.close();
+
+  // A thread whose database directory does not exist yet starts (no connection), fails the
+  // first write with the driver's error, and writes once the database is there.
+  const later = path.join(tmp(), 'later');
+  const thread = new SqliteWriteThread({ file: path.join(later, SQLITE_FILE), sync: true }, tsxSqliteWriter);
+  await thread.start();
+  const plan = packSqliteBatch([{ kind: EventKind.ChannelCreated, channelID: 1, name: 'ch1' }], [], { dropChannels: [], skipExisting: false, encrypting: false });
+  await assert.rejects(thread.write(plan), /Cannot open database because the directory does not exist/);
+  fs.mkdirSync(later);
+  const a = await openSqlite({ dir: later, sync: true });
+  await prepareSchema(a.knex, { dialect: 'sqlite', dir: later, autoMigrate: true });
+  const again = packSqliteBatch([{ kind: EventKind.ChannelCreated, channelID: 1, name: 'ch1' }], [], { dropChannels: [], skipExisting: false, encrypting: false });
+  assert.equal(await thread.write(again), 'ok');
+  await thread.close();
+  await a.close();
 });

@@ -32,17 +32,33 @@ const data = workerData as SqliteWriterData;
 
 let db: BetterSqlite3.Database | undefined;
 let runner: SqliteBatchRunner | undefined;
-try {
-  db = new BetterSqlite3(data.file, sqliteOptions());
-  // synchronous=NORMAL whatever file_sync says: with file_sync the WAL is flushed by `replies`
-  // before any answer (sqlite-wal-sync.ts: FULL's guarantee, the next transaction written
-  // during the flush), without it NORMAL is what the store asks for anyway.
-  applySqlitePragmas(db, false);
-  runner = new SqliteBatchRunner(db);
-  port.postMessage({ ready: true } satisfies SqliteWriteReply);
-} catch (err) {
-  port.postMessage({ startError: describe(err) } satisfies SqliteWriteReply);
+
+/**
+ * The connection, opened by the first request, not when the thread starts: the store starts
+ * the thread ahead of its first batch (sql-store.ts), and an idle thread then holds no
+ * second connection to the database (docs/performance.md, "FILE, round 3": the inline
+ * commits measured slower beside one). A failure to open answers the request with the
+ * driver's error, and the next request tries again.
+ */
+function connection(): { db: BetterSqlite3.Database; runner: SqliteBatchRunner } {
+  if (db === undefined || runner === undefined) {
+    const conn = new BetterSqlite3(data.file, sqliteOptions());
+    try {
+      // synchronous=NORMAL whatever file_sync says: with file_sync the WAL is flushed by
+      // `replies` before any answer (sqlite-wal-sync.ts: FULL's guarantee, the next
+      // transaction written during the flush), without it NORMAL is what the store asks for.
+      applySqlitePragmas(conn, false);
+      runner = new SqliteBatchRunner(conn);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    db = conn;
+  }
+  return { db, runner };
 }
+
+port.postMessage({ ready: true } satisfies SqliteWriteReply);
 
 function describe(err: unknown): { message: string; code?: string } {
   const e = err as { message?: unknown; code?: unknown } | null;
@@ -144,8 +160,7 @@ function writeGroup(group: BatchRequest[]): SqliteWriteReply {
   if (flushFailed !== undefined) return { first, last, error: flushFailed };
   if (!ok) return { first, last, result: 'earlier-failed' };
   try {
-    if (runner === undefined) throw new Error('the SQLite write connection is not open');
-    const result = runner.runAll(group.map((r) => r.plan));
+    const result = connection().runner.runAll(group.map((r) => r.plan));
     lastOk = result === 'ok';
     return { first, last, result };
   } catch (err) {
@@ -156,8 +171,7 @@ function writeGroup(group: BatchRequest[]): SqliteWriteReply {
 /** Answers a page read; `lastID` and `lastOk` are left as they were (a read is not a batch). */
 function answerRead(req: ReadRequest): void {
   try {
-    if (db === undefined) throw new Error('the SQLite write connection is not open');
-    const page = readPage(db, req.read);
+    const page = readPage(connection().db, req.read);
     if (page === null) port.postMessage({ id: req.id, page: null } satisfies SqliteWriteReply);
     else port.postMessage({ id: req.id, page: page.buffer as ArrayBuffer } satisfies SqliteWriteReply, [page.buffer as ArrayBuffer]);
   } catch (err) {

@@ -63,7 +63,6 @@ export type SqliteWriteResult = 'ok' | 'fence-lost' | 'earlier-failed';
  */
 export type SqliteWriteReply =
   | { ready: true }
-  | { startError: { message: string; code?: string } }
   | { first: number; last: number; result: SqliteWriteResult }
   | { first: number; last: number; error: { message: string; code?: string } }
   /** The page packed (page-pack.ts), its buffer transferred; null: no rows. */
@@ -221,6 +220,17 @@ export class SqliteWriteThread {
     });
   }
 
+  /**
+   * Starts the worker ahead of the first batch, without waiting for it: its isolate and bundle
+   * take ~80 ms of its own CPU (100-250 ms at load 12), which the first batch too large to be
+   * written inline otherwise waited for, every publisher of the first burst with it (a
+   * 10,000-message stan-bench run: 14-25k msgs/s -> 25-41k; docs/performance.md, "FILE,
+   * round 5"). A failure only shows in the first batch, which tries again.
+   */
+  prestart(): void {
+    this.start().catch(() => undefined);
+  }
+
   /** Starts the worker now (a failure is a clear start-up error). */
   start(): Promise<Running> {
     if (this.closed) return Promise.reject(writeError({ message: 'the SQLite write thread is closed', code: 'SQLITE_MISUSE' }));
@@ -231,7 +241,7 @@ export class SqliteWriteThread {
 
   private async spawn(): Promise<Running> {
     const worker = this.spawnWorker(this.data);
-    // Started once it answers: its connection is open, or why it is not.
+    // Started once it answers (its connection opens with its first request).
     let onError: (err: Error) => void = () => undefined;
     let onExit: (code: number) => void = () => undefined;
     const started = new Promise<SqliteWriteReply>((resolve, reject) => {
@@ -240,8 +250,7 @@ export class SqliteWriteThread {
       worker.once('message', resolve).once('error', onError).once('exit', onExit);
     });
     try {
-      const first = await started;
-      if ('startError' in first) throw writeError(first.startError);
+      await started;
     } catch (err) {
       await worker.terminate();
       throw err;
