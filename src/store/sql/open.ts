@@ -373,12 +373,13 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
     },
   };
   if (o.writer === undefined) return adapter(parts);
-  // Not awaited here: a worker with its own isolate and connection cost 30-70 ms of the FILE
-  // start-up (first answered connect 281 ms awaited here, 317 ms started here and awaited at
-  // recovery, 248 ms started on demand; medians of 10 on this machine). The server's store
-  // starts it without waiting (SqlStore.start → prestart), so the first batch too large to be
-  // written inline does not wait for its boot; it opens its connection with that batch. A
-  // thread that cannot start fails its commits (retried), as a dead thread does.
+  // Started by the first batch too large to be written inline (sqlite-inline.ts), not here:
+  // a worker with its own isolate and connection cost 30-70 ms of the FILE start-up (first
+  // answered connect 281 ms awaited here, 317 ms started here and awaited at recovery, 248 ms
+  // started on demand; medians of 10 on this machine; started at start-up without waiting:
+  // +17 ms of server CPU before the first connect, "FILE, round 5"). That first batch waits
+  // for the start once and opens the thread's connection; a thread that cannot start fails its
+  // commits (retried), as a dead thread does.
   const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer);
   // Cold pages are read on the thread too (a catch-up's reads off the event loop).
   return adapter({ ...parts, writeThread: thread, readPage: threadPageRead(thread, parts.readPage) });

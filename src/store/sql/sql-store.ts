@@ -196,14 +196,12 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
 
   /**
    * Starts what the store needs before serving: the sealing worker thread when encrypting
-   * (a failure is a startup error), and the FILE store's write thread (not awaited). Optional:
-   * the workers are otherwise started by the first batch they take.
+   * (a failure is a startup error). Optional: the worker is otherwise started by the first
+   * batch it seals. The FILE store's write thread is started by its first large batch, not
+   * here (docs/performance.md, "FILE, round 5": started here it cost the start-up CPU).
    */
   async start(): Promise<void> {
     await this.sealer.start();
-    // FILE: the write thread boots beside the rest of the start-up, not in front of the first
-    // large batch (sqlite-writer.ts prestart); it opens its connection with its first request.
-    this.adapter.writeThread?.prestart();
   }
 
   /**

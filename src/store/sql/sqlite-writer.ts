@@ -220,17 +220,6 @@ export class SqliteWriteThread {
     });
   }
 
-  /**
-   * Starts the worker ahead of the first batch, without waiting for it: its isolate and bundle
-   * take ~80 ms of its own CPU (100-250 ms at load 12), which the first batch too large to be
-   * written inline otherwise waited for, every publisher of the first burst with it (a
-   * 10,000-message stan-bench run: 14-25k msgs/s -> 25-41k; docs/performance.md, "FILE,
-   * round 5"). A failure only shows in the first batch, which tries again.
-   */
-  prestart(): void {
-    this.start().catch(() => undefined);
-  }
-
   /** Starts the worker now (a failure is a clear start-up error). */
   start(): Promise<Running> {
     if (this.closed) return Promise.reject(writeError({ message: 'the SQLite write thread is closed', code: 'SQLITE_MISUSE' }));
