@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ProtocolParser, ProtocolError, type ParserHandler } from '../../src/nats/embedded/parser';
 
 class Recorder implements ParserHandler {
@@ -262,4 +264,38 @@ test('UTF-8 subjects survive a chunk split inside a multi-byte character', () =>
     p.parse(all.subarray(i));
     assert.deepEqual(r.events, ['SUB héllo.wörld - 1']);
   }
+});
+
+test('a parsed chunk is not kept by the parser once parse() returns (an idle connection holds no socket chunk)', async () => {
+  v8.setFlagsFromString('--expose_gc');
+  const gc = runInNewContext('gc') as () => void;
+  let sum = 0;
+  const handler: ParserHandler = {
+    onConnect: () => undefined,
+    onPing: () => undefined,
+    onPong: () => undefined,
+    // Reads the payload, keeps nothing.
+    onPub: (_s, _r, buf, start, end) => void (sum += end - start + buf[start]),
+    onHpub: () => undefined,
+    onSub: () => undefined,
+    onUnsub: () => undefined,
+    onClientError: () => undefined,
+    onProtocolError: () => undefined,
+  };
+  const p = new ProtocolParser(handler, LIMITS);
+  const refs: Array<WeakRef<Buffer>> = [];
+  // A chunk whose payloads lie in it whole, the second PUB line a repeat of the first (the
+  // fast path that reads the line through a view of the chunk).
+  (() => {
+    const chunk = Buffer.from('PUB a.b _INBOX.x 3\r\nabc\r\nPUB a.b _INBOX.x 3\r\ndef\r\n');
+    refs.push(new WeakRef(chunk));
+    p.parse(chunk);
+  })();
+  // No deref() before the collections: it would keep the chunk alive to the end of the job.
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(sum, 6 + 'a'.charCodeAt(0) + 'd'.charCodeAt(0));
+  assert.equal(refs[0].deref(), undefined, 'the parser still holds the chunk after parse()');
 });

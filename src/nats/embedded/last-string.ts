@@ -16,9 +16,17 @@ const MAX_CACHED = 256;
  * A DataView of `buf`, the same object while `buf` is (a socket chunk holds ~150 PUBs: one
  * view per chunk, not per comparison).
  */
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+
 export class ChunkView {
   private buf: Buffer | null = null;
-  private view: DataView = new DataView(new ArrayBuffer(0));
+  private view: DataView = NO_VIEW;
+
+  /** Lets go of the buffer (an idle connection keeps no socket chunk alive). */
+  release(): void {
+    this.buf = null;
+    this.view = NO_VIEW;
+  }
 
   of(buf: Buffer): DataView {
     if (buf !== this.buf) {

@@ -185,6 +185,16 @@ export class ProtocolParser {
   }
 
   parse(chunk: Buffer): void {
+    this.parseChunk(chunk);
+    // Let go of the chunk once it is parsed (one store per chunk, not per message): an idle
+    // connection would otherwise keep its last socket chunk alive (review of the eighth
+    // session: 300 idle publishers of one ~60 KB PUB each held 123 KB per connection instead
+    // of 64). A payload still waiting for its CRLF keeps its chunk.
+    if (!this.payloadInChunk) this.payloadChunk = EMPTY;
+    this.lineView.release();
+  }
+
+  private parseChunk(chunk: Buffer): void {
     if (this.suspended) {
       this.held.push(chunk);
       return;
