@@ -278,6 +278,29 @@ test('in-process subject group: one handler for many literal subjects, counted p
   }
 });
 
+test('publishRun: a subscription closed during the run gets nothing more, and only what was delivered is counted (as publish() message by message)', async () => {
+  const s = await startServer();
+  const ip = connectInProcess(s, 'inproc');
+  try {
+    const buf = Buffer.from('zeroonetwothreefour');
+    const bounds = [0, 4, 7, 10, 15, 19];
+    const got: string[] = [];
+    const sub = ip.subscribe('run.once', (_s, _r, d) => {
+      got.push(dec(d));
+      sub.unsubscribe();
+    });
+    const before = s.stats();
+    ip.publishRun('run.once', buf, bounds, 0, 5);
+    assert.deepEqual(got, ['zero']);
+    const after = s.stats();
+    // Five published, one delivered.
+    assert.deepEqual([after.inMsgs - before.inMsgs, after.outMsgs - before.outMsgs, after.outBytes - before.outBytes], [5, 1, 4]);
+  } finally {
+    await ip.close();
+    await s.close();
+  }
+});
+
 test('publishRun: a run of messages on one subject reaches a socket subscriber in order; several subscribers each get every message', async () => {
   const s = await startServer();
   const ip = connectInProcess(s, 'inproc');

@@ -317,11 +317,6 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
     this.scheduleFlush();
   }
 
-  deliverRun(sub: NatsSubscription, subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void {
-    // deliver() stops writing once the connection closed (a slow consumer in the middle of the run).
-    for (let i = from; i < to; i++) this.deliver(sub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
-  }
-
   // ---- closing ---------------------------------------------------------------------
 
   /**

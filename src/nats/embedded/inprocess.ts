@@ -242,10 +242,6 @@ export class InProcessConnection implements NatsTransport, SubOwner, InProcessPe
     }
   }
 
-  deliverRun(sub: NatsSubscription, subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void {
-    for (let i = from; i < to; i++) this.deliver(sub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
-  }
-
   removeSubscription(sub: NatsSubscription): void {
     if (sub.closed) return;
     sub.closed = true;

@@ -335,7 +335,10 @@ export class EmbeddedNatsServer implements ConnectionHost, ReloadTarget {
    * route() for a run of messages on one subject without reply or headers, message i being
    * buf[bounds[i], bounds[i + 1]) for i in [from, to) (the PubAcks of a commit group to one
    * publisher). One subscription lookup for the run when a single plain subscription takes them
-   * all (a client's ack inbox); otherwise message by message, as route() does.
+   * all (a client's ack inbox); otherwise message by message, as route() does. Counted and
+   * delivered message by message: a subscription closed during the run (its connection cut off
+   * as a slow consumer, an in-process handler that unsubscribes) gets nothing more and the
+   * rest is routed as route() would, so the statistics count what was delivered.
    */
   routeRun(pub: SubOwner, subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void {
     const r = this.sublist.match(subject);
@@ -344,19 +347,26 @@ export class EmbeddedNatsServer implements ConnectionHost, ReloadTarget {
       for (let i = from; i < to; i++) this.route(pub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
       return;
     }
-    const n = to - from;
-    const bytes = bounds[to] - bounds[from];
     const owner = sub.owner;
-    pub.inMsgs += n;
-    pub.inBytes += bytes;
-    this.inMsgs += n;
-    this.inBytes += bytes;
-    sub.delivered += n;
-    owner.outMsgs += n;
-    owner.outBytes += bytes;
-    this.outMsgs += n;
-    this.outBytes += bytes;
-    owner.deliverRun(sub, subject, buf, bounds, from, to);
+    for (let i = from; i < to; i++) {
+      if (sub.closed) {
+        for (; i < to; i++) this.route(pub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
+        return;
+      }
+      const start = bounds[i];
+      const end = bounds[i + 1];
+      const size = end - start;
+      pub.inMsgs++;
+      pub.inBytes += size;
+      this.inMsgs++;
+      this.inBytes += size;
+      sub.delivered++;
+      owner.outMsgs++;
+      owner.outBytes += size;
+      this.outMsgs++;
+      this.outBytes += size;
+      owner.deliver(sub, subject, undefined, -1, buf, start, end);
+    }
   }
 
   private deliverOne(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, buf: Uint8Array, start: number, end: number): void {

@@ -23,11 +23,6 @@ export interface SubOwner {
    * per message was a typed-array object of garbage (docs/performance.md, "round 3").
    */
   deliver(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, buf: Uint8Array, start: number, end: number): void;
-  /**
-   * deliver() for the messages buf[bounds[i], bounds[i + 1]), i in [from, to), on `subject`
-   * without reply or headers (the router counted them already).
-   */
-  deliverRun(sub: NatsSubscription, subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void;
   /** Removes a subscription (auto-unsubscribe reached its max). */
   removeSubscription(sub: NatsSubscription): void;
 }
