@@ -12,6 +12,7 @@
 import type { ChannelLimits, StoreLimits } from '../config/options';
 import { encodeMsgProto, encodeMsgProtoInto, msgProtoSize } from '../protocol/fast';
 import { MSG_RING_GAP, MsgRing } from './limits/msg-ring';
+import { sharedChunkBudget } from './limits/shared-chunk-budget';
 import { type ClientInfo, type ServerInfo, type SubState } from '../protocol/codec';
 import { limitsResolver, validateStoreLimits } from './limits/limits';
 import { ageCutoffNs, exceedsCountLimits, isAgeExpired } from './limits/policy';
@@ -66,7 +67,7 @@ export class MemoryMsgStore implements MsgStore {
    * length (messages + gaps) is lastSeq - firstSeq + 1 when non-empty.
    */
   /** Grown in shared chunks: this store keeps every message (msg-ring.ts, `growShared`). */
-  private readonly ring = new MsgRing({ growShared: true });
+  private readonly ring = new MsgRing({ growShared: sharedChunkBudget });
   private ageTimer: NodeJS.Timeout | undefined;
   private closed = false;
 

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { MSG_RING_GAP, MsgRing } from '../../src/store/limits/msg-ring';
+import { SharedChunkBudget } from '../../src/store/limits/shared-chunk-budget';
+import * as v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 function put(r: MsgRing, text: string, ts: number): void {
   const b = Buffer.from(text);
@@ -56,7 +59,7 @@ test('msg ring: a message larger than a chunk gets a chunk of its own', () => {
 });
 
 test('msg ring: growShared grows in SharedArrayBuffer chunks until the first release, ordinary ones after', () => {
-  const r = new MsgRing({ growShared: true });
+  const r = new MsgRing({ growShared: new SharedChunkBudget(64 * 1024 * 1024) });
   for (let i = 0; i < 20_000; i++) put(r, `m${i}`.padEnd(100, '.'), i);
   const first = r.bytesAt(0);
   assert.ok(first?.buffer instanceof SharedArrayBuffer, 'chunks of a growing ring are shared');
@@ -71,4 +74,33 @@ test('msg ring: growShared grows in SharedArrayBuffer chunks until the first rel
   const plain = new MsgRing();
   put(plain, 'x', 1);
   assert.ok(!(plain.bytesAt(0)?.buffer instanceof SharedArrayBuffer));
+});
+
+test('msg ring: shared chunks only within the process budget of shared bytes not yet collected; collected chunks give their bytes back', async () => {
+  v8.setFlagsFromString('--expose_gc');
+  const gc = runInNewContext('gc') as () => void;
+  const budget = new SharedChunkBudget(256 * 1024);
+  // Rings created and dropped (channels deleted before any release): each starts shared.
+  let r: MsgRing | undefined = new MsgRing({ growShared: budget });
+  for (let i = 0; i < 8_000; i++) put(r, `m${i}`.padEnd(100, '.'), i);
+  assert.ok(r.bytesAt(0)?.buffer instanceof SharedArrayBuffer, 'the first chunks are shared');
+  assert.ok(!(r.bytesAt(r.len - 1)?.buffer instanceof SharedArrayBuffer), 'past the budget chunks are ordinary');
+  assert.ok(budget.bytes > 0 && budget.bytes <= 256 * 1024, `budget bytes ${budget.bytes}`);
+  // What is left of the budget taken (less than the ring's next chunk was), then a new ring.
+  let filler = budget.take(budget.limitBytes - budget.bytes);
+  assert.ok(filler !== undefined && budget.bytes === budget.limitBytes);
+  const second = new MsgRing({ growShared: budget });
+  put(second, 'x'.repeat(100), 1);
+  assert.ok(!(second.bytesAt(0)?.buffer instanceof SharedArrayBuffer), 'a new ring past the budget grows in ordinary chunks');
+  r = undefined;
+  filler = undefined;
+  // Finalizers run after the collection, in a later task.
+  for (let i = 0; i < 10 && budget.bytes > 0; i++) {
+    gc();
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  assert.equal(budget.bytes, 0, 'collected shared chunks are no longer counted');
+  const third = new MsgRing({ growShared: budget });
+  put(third, 'y'.repeat(100), 1);
+  assert.ok(third.bytesAt(0)?.buffer instanceof SharedArrayBuffer, 'the budget is free again');
 });

@@ -27,9 +27,11 @@
  * backing stores per isolate), so a growing store triggers nothing. The cost: a released
  * shared chunk is memory V8 does not know is garbage, freed only by the next full GC that
  * runs for other reasons. Hence only while the ring grows: once it releases a chunk (limits,
- * purge, expiry) its new chunks are ordinary again, so unaccounted garbage is bounded by the
- * ring's size before its first release (or before its channel is deleted), once.
+ * purge, expiry) its new chunks are ordinary again; and across all rings (channels created
+ * and deleted start new ones) only within a process-wide budget of shared bytes not yet
+ * collected (shared-chunk-budget.ts), past which chunks are ordinary.
  */
+import { type SharedChunkBudget } from './shared-chunk-budget';
 
 const MIN_CHUNK = 1024;
 const MAX_CHUNK = 256 * 1024;
@@ -53,9 +55,11 @@ export class MsgRing {
   private used = 0;
   /** New chunks are SharedArrayBuffers (see the file comment): until the first release. */
   private shared: boolean;
+  private readonly budget: SharedChunkBudget | undefined;
 
-  constructor(opts: { growShared?: boolean } = {}) {
-    this.shared = opts.growShared === true;
+  constructor(opts: { growShared?: SharedChunkBudget } = {}) {
+    this.budget = opts.growShared;
+    this.shared = this.budget !== undefined;
   }
 
   /** Bytes of chunk memory held (for tests and monitoring of the overhead). */
@@ -75,7 +79,7 @@ export class MsgRing {
       const want = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, 2 ** Math.ceil(Math.log2(Math.max(1, this.bytes / 4)))));
       // allocUnsafeSlow: a chunk of its own, not a slice of Node's shared pool.
       const n = Math.max(size, want);
-      cur = this.shared ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafeSlow(n);
+      cur = (this.shared ? this.budget?.take(n) : undefined) ?? Buffer.allocUnsafeSlow(n);
       this.chunks.push(cur);
       this.used = 0;
     }
