@@ -12,7 +12,9 @@ export type MsgHandler = (subject: string, reply: string | undefined, data: Uint
 /**
  * A handler given the message as the bytes buf[start, end) of a buffer it does not own (the
  * socket chunk the embedded server read it from): no view object per message. The bytes are
- * valid during the call; a handler that keeps them copies them (or takes its own view).
+ * never written again (a socket read is a fresh buffer, an assembled payload one of its own), so
+ * a handler may keep a view of them (the held publishes of a starting server do); keeping
+ * one keeps the whole chunk alive.
  */
 export type MsgRangeHandler = (subject: string, reply: string | undefined, buf: Uint8Array, start: number, end: number) => void;
 
