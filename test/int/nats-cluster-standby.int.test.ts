@@ -144,6 +144,30 @@ test('two routed servers: the standby connection lands on the other member, serv
   assert.ok(log.lines.some((l) => l.includes('standby connection "standby-test-standby" lost its NATS Server')), log.lines.join('\n'));
 });
 
+test('a subscription added once the standby is placed: the requests it receives are answered through the standby too', async () => {
+  const [a, b] = await startRoutedPair('standby-late', { monitor: true });
+  servers.push(a, b);
+  const hb = b.httpPort as number;
+  const t = await connectExternal([a.url], { name: 'late-test' }, captureLogger(true), { clusterStandby: true });
+  transports.push(t);
+  const standby = 'late-test-standby';
+  const echo = (_s: string, reply: string | undefined, data: Uint8Array): void => t.publish(reply ?? '', data);
+  t.subscribe('svc.first', echo, { clusterStandby: true });
+  await eventuallyConn(hb, standby, (c) => c.subscriptions === 1, 'the standby placed on B');
+
+  // A later subject (the core subscribes its request subjects again when the recovered store
+  // names other ones): the standby subscribes it on its connection at once.
+  t.subscribe('svc.late', echo, { clusterStandby: true });
+  await eventuallyConn(hb, standby, (c) => c.subscriptions === 2, 'the standby subscribed to svc.late');
+  const client = await connect({ servers: b.url });
+  try {
+    await requestUntilStandbyServes(client, 'svc.late', hb, standby, 0);
+  } finally {
+    await client.close();
+  }
+  await eventuallyConn(hb, standby, (c) => c.in_msgs === c.out_msgs, 'the standby answering what it received on svc.late');
+});
+
 test('a lone server: no standby connection; a request while disconnected fails at once with NotConnectedError', async () => {
   const s = await RealNatsServer.start({ monitor: true });
   servers.push(s);
