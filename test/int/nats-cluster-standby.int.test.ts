@@ -104,8 +104,11 @@ test('two routed servers: the standby connection lands on the other member, serv
 
   // Its subscription registered on B, not only its connection: until then B has no local member.
   await eventuallyConn(hb, STANDBY, (c) => c.subscriptions === 1, 'the standby connection subscribed on B');
-  const onA = await connNames(ha);
-  assert.ok(onA.includes('standby-test') && !onA.includes(STANDBY), JSON.stringify(onA));
+  // Not on A: the standby may have tried A first (the main connection's server: it connects
+  // to learn the server ID, then closes). A nats-server lists a connection the client has
+  // closed until it reads the close: seen here up to 99 ms under load (37% of 200 closes
+  // still listed at the first /connz), once after the standby had subscribed on B.
+  await eventuallyNames(ha, (n) => n.includes('standby-test') && !n.includes(STANDBY), 'only the main connection on A');
 
   // Requests through B are answered (by the standby, B's local queue member, or the main).
   const client = await connect({ servers: b.url });
@@ -140,7 +143,7 @@ test('two routed servers: the standby connection lands on the other member, serv
   // back and joins the cluster again: the standby is placed there again.
   await b.restart();
   await eventuallyNames(hb, (n) => n.includes(STANDBY), 'the standby connection back on B');
-  assert.ok(!(await connNames(ha)).includes(STANDBY));
+  await eventuallyNames(ha, (n) => n.includes('standby-test') && !n.includes(STANDBY), 'only the main connection on A again');
   assert.ok(log.lines.some((l) => l.includes('standby connection "standby-test-standby" lost its NATS Server')), log.lines.join('\n'));
 });
 
