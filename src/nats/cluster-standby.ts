@@ -10,9 +10,13 @@
  * subscriptions there would time out ("stan: connect request timeout"). With the standby
  * already subscribed on that member the request is served at once.
  *
- * Both connections subscribe as one queue group, so each request is handled once (by the
- * member's local subscriber). Only subjects whose requests do not depend on their order
- * relative to other traffic belong here: a connect request does not; publishes do.
+ * Both connections subscribe as one queue group, so each request is handled once. Which
+ * member gets it is random: nats-server picks among its local members and those behind its
+ * routes alike for a client's message (it prefers local ones only for a message that came
+ * over a route), so while both members are up about half of what reaches the standby's
+ * member goes to the main connection (a member that lost the main connection hands all to
+ * the standby). Only subjects whose requests do not depend on their order relative to other
+ * traffic belong here: a connect request does not; publishes do.
  *
  * The standby has no reconnect of its own: when its server goes away, or the main
  * connection moves onto its server, it is placed again on another member taken from the
@@ -79,7 +83,8 @@ export class ClusterStandby {
   add(subject: string, callback: StandbyCallback): { unsubscribe(): void } {
     const e: Entry = { subject, callback: this.rememberingReplies(callback) };
     this.entries.add(e);
-    if (this.conn !== undefined && !this.conn.isClosed()) e.sub = this.conn.subscribe(subject, { queue: this.queue, callback });
+    // e.callback (not callback): a request received here must be answered through the standby too.
+    if (this.conn !== undefined && !this.conn.isClosed()) e.sub = this.conn.subscribe(subject, { queue: this.queue, callback: e.callback });
     this.check();
     return {
       unsubscribe: () => {

@@ -18,6 +18,12 @@
  * So it runs until two acceptances (at most five runs) and requires at least one, and every
  * refusal must be sc1's answer to the probe: without the standby connection sc2's connect
  * request is lost (`stan: connect request timeout`) and this fails.
+ *
+ * sc1 publishes right after A was sent SIGTERM: now and then A still delivers that publish
+ * to our server before it stops (its main connection is on A too), which stores and acks it
+ * before sc2 replaces sc1 ("ok" is then right). Seen under load: 2 test runs of 11 before
+ * this was allowed, with the server's trace showing the publish stored before the
+ * replacement. So an "ok" is accepted only when the server's log shows exactly that.
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -44,7 +50,8 @@ async function oneRun(i: number): Promise<{ out: ReplaceOutcome; log: string }> 
   // `localhost` URLs, as a user would give them; our server learns B from A's INFO.
   const urlA = `nats://localhost:${a.port}`;
   const urlB = `nats://localhost:${b.port}`;
-  const proc = spawnServer(['-cid', 'rep', '-SD', '-ns', urlA]);
+  // -SV: the trace says when sc1's publish was stored (one message: a few lines).
+  const proc = spawnServer(['-cid', 'rep', '-SDV', '-ns', urlA]);
   procs.push(proc);
   try {
     await proc.waitForLine(READY_RE, { timeoutMs: 20000 });
@@ -59,6 +66,13 @@ async function oneRun(i: number): Promise<{ out: ReplaceOutcome; log: string }> 
   }
 }
 
+/** Our server stored sc1's publish before sc2 replaced sc1 (A delivered it before it stopped). */
+function storedBeforeReplaced(log: string): boolean {
+  const stored = log.indexOf('Received message from publisher subj=replace.ch');
+  const replaced = log.indexOf('Replaced old client');
+  return stored >= 0 && replaced >= 0 && stored < replaced;
+}
+
 test('a client replaced through another NATS cluster member: the new client is accepted, the old one told it was replaced', async () => {
   const runs: Array<{ out: ReplaceOutcome; log: string }> = [];
   for (let i = 1; i <= 5 && runs.filter((r) => r.out.sc2Accepted).length < 2; i++) runs.push(await oneRun(i));
@@ -66,7 +80,8 @@ test('a client replaced through another NATS cluster member: the new client is a
   const report = runs.map((r, i) => `run ${i + 1}: ${JSON.stringify(r.out)}`).join('\n');
   assert.ok(accepted.length >= 1, `sc2 accepted in ${accepted.length} of ${runs.length} runs\n${report}\n${runs.find((r) => !r.out.sc2Accepted)?.log ?? ''}`);
   for (const r of accepted) {
-    assert.equal(r.out.pubResult, REPLACED, `sc1's publish\n${report}`);
+    if (r.out.pubResult === 'ok') assert.ok(storedBeforeReplaced(r.log), `sc1's publish acked although not stored before the replacement\n${report}\n${r.log}`);
+    else assert.equal(r.out.pubResult, REPLACED, `sc1's publish\n${report}`);
     assert.equal(r.out.connectionLost, REPLACED, `sc1's connection_lost\n${report}`);
   }
   // A refused sc2 may only be refused because sc1 answered the probe, never lost.

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, Proc, waitForPort } from './proc';
+import { freePorts, Proc, waitForPort } from './proc';
 
 export interface RealNatsServerOptions {
   /** Client port; a free one when not given. */
@@ -18,7 +18,12 @@ export interface RealNatsServerOptions {
    * command line, which wins over the file.
    */
   config?: string;
+  /** HTTP monitoring (/connz, /routez …) on 127.0.0.1 (see `httpPort`): on this port, or a free one when true. */
+  monitor?: boolean | number;
 }
+
+/** What a nats-server prints when a port it must listen on is taken. */
+const ADDR_IN_USE = /address already in use/i;
 
 export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
 
@@ -29,6 +34,8 @@ export class RealNatsServer {
     readonly port: number,
     /** The generated configuration file, if any (kept for restarts). */
     readonly configFile: string | undefined,
+    /** The HTTP monitoring port (`monitor` option), kept across restarts. */
+    readonly httpPort: number | undefined,
   ) {}
 
   get url(): string {
@@ -36,8 +43,12 @@ export class RealNatsServer {
   }
 
   /**
-   * Starts `nats-server -a 127.0.0.1 -p <port> [-c <file>]` (a free port unless given) and
-   * waits for it to accept connections.
+   * Starts `nats-server -a 127.0.0.1 -p <port> [-m <http port>] [-c <file>]` (free ports
+   * unless given) and waits for it to accept connections.
+   *
+   * A port picked free may be taken before the server binds it (another process's
+   * connection gets it as its local port: the tests open many short HTTP and NATS
+   * connections from the same ephemeral range): then it tries again on other ports.
    */
   static async start(portOrOptions?: number | RealNatsServerOptions): Promise<RealNatsServer> {
     const o: RealNatsServerOptions = typeof portOrOptions === 'number' ? { port: portOrOptions } : (portOrOptions ?? {});
@@ -49,12 +60,14 @@ export class RealNatsServer {
       fs.writeFileSync(configFile, o.config);
     }
     for (let attempt = 0; ; attempt++) {
-      const s = new RealNatsServer(port ?? (await freePort()), configFile);
+      const [picked, pickedHttp] = await freePorts(2);
+      const s = new RealNatsServer(port ?? picked, configFile, o.monitor === true ? pickedHttp : o.monitor === false ? undefined : o.monitor);
       try {
         await s.launch();
         return s;
       } catch (err) {
-        if (port === undefined && attempt < 2) continue;
+        // A picked port taken meanwhile: try others (as before, any failure when the client port was picked).
+        if (attempt < 2 && (port === undefined || (o.monitor === true && ADDR_IN_USE.test((err as Error).message)))) continue;
         throw err;
       }
     }
@@ -62,6 +75,7 @@ export class RealNatsServer {
 
   private async launch(): Promise<void> {
     const args = ['-a', '127.0.0.1', '-p', String(this.port)];
+    if (this.httpPort !== undefined) args.push('-m', String(this.httpPort));
     if (this.configFile !== undefined) args.push('-c', this.configFile);
     const child = spawn(NATS_SERVER_BIN, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,21 +131,28 @@ export class RealNatsServer {
 }
 
 /**
- * Two nats-servers routed to each other (cluster `name`), each with `extraConfig` (e.g. an
- * `http:` line); resolves once both report their route.
+ * Two nats-servers routed to each other (cluster `name`), with HTTP monitoring when
+ * `monitor` is set (each server's `httpPort`); resolves once both report their route. All
+ * their ports are distinct; one taken by another process before its server could bind it:
+ * both are started again on other ports.
  */
-export async function startRoutedPair(name = 'pair', extraConfig: (i: 0 | 1) => string = () => ''): Promise<[RealNatsServer, RealNatsServer]> {
-  const routes = [await freePort(), await freePort()];
-  const conf = (i: 0 | 1): string =>
-    `${extraConfig(i)}cluster { name: ${name}, listen: "127.0.0.1:${routes[i]}", routes: ["nats-route://127.0.0.1:${routes[1 - i]}"] }\n`;
-  const a = await RealNatsServer.start({ config: conf(0) });
-  let b: RealNatsServer;
-  try {
-    b = await RealNatsServer.start({ config: conf(1) });
-  } catch (err) {
-    await a.stop();
-    throw err;
+export async function startRoutedPair(name = 'pair', opts: { monitor?: boolean } = {}): Promise<[RealNatsServer, RealNatsServer]> {
+  for (let attempt = 0; ; attempt++) {
+    // client, route and HTTP port of each server
+    const p = await freePorts(6);
+    const route = (i: 0 | 1): number => p[2 + i];
+    const conf = (i: 0 | 1): string => `cluster { name: ${name}, listen: "127.0.0.1:${route(i)}", routes: ["nats-route://127.0.0.1:${route(i === 0 ? 1 : 0)}"] }\n`;
+    const started: RealNatsServer[] = [];
+    try {
+      for (const i of [0, 1] as const) {
+        started.push(await RealNatsServer.start({ port: p[i], config: conf(i), monitor: opts.monitor === true ? p[4 + i] : undefined }));
+      }
+      await Promise.all(started.map((n) => (n.proc as Proc).waitForLine(/Route connection created/, { timeoutMs: 15000 })));
+      return [started[0], started[1]];
+    } catch (err) {
+      await Promise.all(started.map((n) => n.stop()));
+      if (attempt < 2 && ADDR_IN_USE.test((err as Error).message)) continue;
+      throw err;
+    }
   }
-  await Promise.all([a, b].map((n) => (n.proc as Proc).waitForLine(/Route connection created/, { timeoutMs: 15000 })));
-  return [a, b];
 }

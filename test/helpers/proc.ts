@@ -34,6 +34,36 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `n` distinct free TCP ports on 127.0.0.1, all held until the last is picked: successive
+ * freePort() calls may return the same port again (the OS is free to hand out a released
+ * port at once; seen: a routed pair's route port equal to its other server's client port).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const srv = net.createServer();
+      srv.unref();
+      servers.push(srv);
+      ports.push(
+        await new Promise<number>((resolve, reject) => {
+          srv.once('error', reject);
+          srv.listen(0, '127.0.0.1', () => {
+            const addr = srv.address();
+            if (addr === null || typeof addr === 'string') reject(new Error('no port'));
+            else resolve(addr.port);
+          });
+        }),
+      );
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()))));
+  }
+}
+
 /** Resolves true when a TCP connection to host:port is accepted. */
 export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
