@@ -109,18 +109,25 @@ export class HeldConnection {
 
 
 const held = new WeakMap<Knex, HeldConnection>();
+/** The last lookup (a server has one writer Knex): no WeakMap lookup per commit. */
+let lastKnex: Knex | undefined;
+let lastHeld: HeldConnection | undefined;
 
 /** The writer Knex's held connection (made on first use). */
 export function heldConnection(knex: Knex): HeldConnection {
+  if (knex === lastKnex && lastHeld !== undefined) return lastHeld;
   let h = held.get(knex);
   if (h === undefined) {
     h = new HeldConnection(knex.client as ConnectionSource);
     held.set(knex, h);
   }
+  lastKnex = knex;
+  lastHeld = h;
   return h;
 }
 
 /** Before the writer Knex is destroyed: the held connection back to its pool. */
 export function releaseHeld(knex: Knex): void {
   held.get(knex)?.close();
+  if (lastKnex === knex) lastKnex = lastHeld = undefined;
 }
