@@ -216,7 +216,7 @@ export class GroupCommit {
    * meanwhile wait in `pending` for the loop, as behind a flight. A failed write goes through
    * writeSplitting with this attempt as its first, so a refused row, a transient failure
    * (queued again as a retry) and a schema error are handled exactly as for a flight.
-   * Measured: docs/performance.md ("Sync publishing, round N").
+   * Measured: docs/performance.md ("Sync publishing, round 3").
    */
   private async writeLone(): Promise<boolean> {
     const batch = this.pending;

@@ -6,7 +6,7 @@
  * Knex's pool and giving it back cost more than our own code around it: tarn's acquire makes a
  * PendingOperation with a timeout (a setTimeout and a clearTimeout per commit), runs Knex's
  * asynchronous validate, and settles several promises; Knex's acquire and release log through
- * `debug`. Measured: docs/performance.md ("Sync publishing, round N").
+ * `debug`. Measured: docs/performance.md ("Sync publishing, round 3").
  *
  * The connection stays Knex's: taken from its pool and given back to it. It is given back
  * - at once when anyone else asks Knex's pool for a connection (tarn's `acquireRequest`, which

@@ -7,7 +7,7 @@
  * through property descriptors (`cloneQueryConfig`, the largest JavaScript cost of a sync
  * publish in the profile), every value mapped through `prepareValue`, an EventEmitter and a
  * Result per query, a Describe the INSERT does not need, and four writes on the socket
- * (corked). Measured: docs/performance.md ("Sync publishing, round N").
+ * (corked). Measured: docs/performance.md ("Sync publishing, round 3").
  *
  * Every value travels in binary, with the statement's parameter types given in its Parse
  * (int8, int8, int8, int4, bytea: the columns' types, as COPY binary writes them, and the

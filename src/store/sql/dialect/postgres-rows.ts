@@ -9,7 +9,7 @@
  * (BindComplete, CommandComplete, ReadyForQuery in one packet). Bytea parameters travel in
  * binary (format code 1), so nothing is hex-encoded either. Its messages are framed by
  * postgres-insert.ts (one socket write, without pg's per-query objects). Measured on this
- * machine: docs/performance.md ("Sync publishing", and its round N).
+ * machine: docs/performance.md ("Sync publishing", and its round 3).
  */
 import type { Knex } from 'knex';
 import { onConnection } from './connection';
