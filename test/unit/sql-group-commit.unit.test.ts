@@ -88,3 +88,65 @@ test('given a schema error, when committing, then the store is failed: new commi
   g.markClosed();
   await assert.rejects(g.commit(), /store closed/);
 });
+
+// A lone message row with one waiter (a sync publisher's commit) is written without the
+// flights' machinery (GroupCommit.writeLone): it must settle exactly as a flight would.
+
+test('given a lone row the database refuses, when committing, then its publisher is told, nothing else is held up, and it is not retried', async () => {
+  const refusedErr = Object.assign(new Error('new row violates check constraint'), { code: '23514' });
+  const host = scriptedHost([refusedErr]);
+  const refused: Array<{ seq: number; why: string }> = [];
+  host.refused = (r, why) => refused.push({ seq: r.seq, why });
+  const g = new GroupCommit(host, { ...OPTS, depth: 2 });
+  g.pending.msgs.push(row(1));
+  await g.commit();
+  assert.equal(refused.length, 1);
+  assert.equal(refused[0].seq, 1);
+  assert.match(refused[0].why, /check constraint/);
+  assert.deepEqual(host.committedSeqs, []);
+  g.pending.msgs.push(row(2));
+  await g.commit();
+  assert.deepEqual(host.committedSeqs, [2]);
+  assert.deepEqual(
+    host.written.map((w) => w.seqs),
+    [[1], [2]],
+  );
+});
+
+test('given a commit asked while a lone row is being written, when both settle, then the second is written after the first, never beside it', async () => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const order: number[][] = [];
+  const host = scriptedHost([]);
+  host.write = async (part: Pending) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    order.push(part.msgs.map((m) => m.seq));
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight--;
+  };
+  const g = new GroupCommit(host, { ...OPTS, depth: 2 });
+  g.pending.msgs.push(row(1));
+  const first = g.commit();
+  while (inFlight === 0) await new Promise((r) => setImmediate(r));
+  g.pending.msgs.push(row(2), row(3));
+  const second = g.commit();
+  await Promise.all([first, second]);
+  assert.deepEqual(order, [[1], [2, 3]]);
+  assert.equal(maxInFlight, 1);
+  assert.deepEqual(host.committedSeqs, [1, 2, 3]);
+});
+
+test('given a lone row whose commit answer was lost, when the write is retried, then it is written as a retry (rows already stored are skipped)', async () => {
+  const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+  const host = scriptedHost([lost]);
+  const g = new GroupCommit(host, OPTS);
+  g.pending.msgs.push(row(1));
+  await assert.rejects(g.commit(), /Connection terminated/);
+  await g.commit();
+  assert.deepEqual(host.written, [
+    { seqs: [1], retry: false },
+    { seqs: [1], retry: true },
+  ]);
+  assert.deepEqual(host.committedSeqs, [1]);
+});

@@ -11,7 +11,7 @@
  */
 import type { DialectName } from './dialect';
 import { isLoneMessage, newPending, requeue, requeueWaiting, splitPending, takeBatch, type MsgRow, type Pending } from './pending-batch';
-import type { SplitResult } from './batch-splitter';
+import { writeSplitting, type SplitResult } from './batch-splitter';
 import type { CommitGate } from './batch-writer';
 import { CommitFlights, type Flight } from './commit-flights';
 import { RetryPause } from './retry-pause';
@@ -24,6 +24,9 @@ import { toError } from '../../errors';
 const RETRY_MS = 200;
 /** Acks and deliveries nobody awaits are committed at most this long after they were recorded. */
 const BACKGROUND_COMMIT_MS = 50;
+
+/** What settling a written batch reads of its flight (a lone write has no CommitFlights slot). */
+type SettledFlight = Pick<Flight<Pending>, 'batch' | 'started' | 'rolledBack'>;
 
 /** What the group commit needs of its store. */
 export interface GroupCommitHost {
@@ -141,14 +144,19 @@ export class GroupCommit {
    * queued again behind it, their waiters still waiting: nothing later is acked before it.
    */
   private async loop(): Promise<void> {
-    const flights = new CommitFlights<Pending>(this.o.depth, {
-      write: (part, gate) => this.host.write(part, gate),
-      classify: (err) => classifyCommitError(this.host.dialect, err),
-      split: splitPending,
-      refusable: isLoneMessage,
-    });
+    let flights: CommitFlights<Pending> | undefined;
     try {
       for (;;) {
+        if ((flights === undefined || flights.size === 0) && this.isLone() && !this.closed) {
+          if (!(await this.afterSettle(await this.writeLone()))) break;
+          continue;
+        }
+        flights ??= new CommitFlights<Pending>(this.o.depth, {
+          write: (part, gate) => this.host.write(part, gate),
+          classify: (err) => classifyCommitError(this.host.dialect, err),
+          split: splitPending,
+          refusable: isLoneMessage,
+        });
         // A snapshot captures the committed state: it waits until nothing is in flight.
         if (this.hasWork() && flights.canLaunch() && !this.closed && (flights.size === 0 || !this.host.snapshotDue())) {
           this.progress.flushInto(this.pending.events);
@@ -167,22 +175,75 @@ export class GroupCommit {
           continue;
         }
         const ok = done.result.stopped === undefined ? this.settleWritten(done.flight, done.result) : this.settleStopped(done.flight, done.result, await flights.drain());
-        if (!ok) {
-          // A closed store stops retrying (its connections are gone).
-          if (this.closed) break;
-          // A failed store waits for someone to fix the database: retrying fast only
-          // floods it. Its new commits are answered at once meanwhile (see commit()).
-          await this.retryPause.wait(this.failure !== undefined ? FAILED_RETRY_MS : RETRY_MS);
-          if (this.closed) break;
-        }
-        if (flights.size === 0 && this.host.snapshotDue()) await this.host.writeSnapshot().catch((err: unknown) => this.host.onError(toError(err)));
+        if (!(await this.afterSettle(ok, flights.size === 0))) break;
       }
     } finally {
       this.running = false;
     }
   }
 
-  private settleWritten(flight: Flight<Pending>, result: SplitResult<Pending>): true {
+  /**
+   * After a batch settled (`ok`: written, or rolled back behind an earlier failure; false:
+   * failed on its own): pauses before the retry of a failed one, then writes a snapshot that
+   * is due once nothing is in flight (`idle`). False: the loop stops (the store closed).
+   */
+  private async afterSettle(ok: boolean, idle = true): Promise<boolean> {
+    if (!ok) {
+      // A closed store stops retrying (its connections are gone).
+      if (this.closed) return false;
+      // A failed store waits for someone to fix the database: retrying fast only
+      // floods it. Its new commits are answered at once meanwhile (see commit()).
+      await this.retryPause.wait(this.failure !== undefined ? FAILED_RETRY_MS : RETRY_MS);
+      if (this.closed) return false;
+    }
+    if (idle && this.host.snapshotDue()) await this.host.writeSnapshot().catch((err: unknown) => this.host.onError(toError(err)));
+    return true;
+  }
+
+  /**
+   * What is pending is one message row and at most one waiter, nothing else (a sync
+   * publisher's commit): written by writeLone, without the flights' pipelining machinery.
+   */
+  private isLone(): boolean {
+    const p = this.pending;
+    return p.msgs.length === 1 && p.waiters.length <= 1 && p.events.length === 0 && this.progress.size === 0 && p.truncates.size === 0 && p.dropChannels.length === 0;
+  }
+
+  /**
+   * A lone batch (isLone) written while nothing else is in flight: the same write as the
+   * first flight's (no transaction before it: no gate), settled the same way, without a
+   * CommitFlights, its slot's promises and the race between them per commit. Commits asked
+   * meanwhile wait in `pending` for the loop, as behind a flight. A failed write goes through
+   * writeSplitting with this attempt as its first, so a refused row, a transient failure
+   * (queued again as a retry) and a schema error are handled exactly as for a flight.
+   * Measured: docs/performance.md ("Sync publishing, round 3").
+   */
+  private async writeLone(): Promise<boolean> {
+    const batch = this.pending;
+    this.pending = newPending();
+    const flight = { batch, started: performance.now(), rolledBack: () => false };
+    let result: SplitResult<Pending>;
+    try {
+      await this.host.write(batch);
+      result = { written: [batch], refused: [] };
+    } catch (error) {
+      let failed: unknown = error;
+      result = await writeSplitting(batch, {
+        write: (part) => {
+          if (failed === undefined) return this.host.write(part);
+          const e = failed;
+          failed = undefined;
+          return Promise.reject(e);
+        },
+        classify: (err) => classifyCommitError(this.host.dialect, err),
+        split: splitPending,
+        refusable: isLoneMessage,
+      });
+    }
+    return result.stopped === undefined ? this.settleWritten(flight, result) : this.settleStopped(flight, result, []);
+  }
+
+  private settleWritten(flight: SettledFlight, result: SplitResult<Pending>): true {
     for (const part of result.written) this.host.committed(part);
     for (const { part, error } of result.refused) this.host.refused(part.msgs[0], refusedMessageReason(error));
     this.lastError = undefined;
@@ -198,7 +259,7 @@ export class GroupCommit {
    * when the head failed on its own (pause before the retry); true when it was only rolled
    * back behind an earlier failure (already answered).
    */
-  private settleStopped(flight: Flight<Pending>, result: SplitResult<Pending>, after: Array<Flight<Pending>>): boolean {
+  private settleStopped(flight: SettledFlight, result: SplitResult<Pending>, after: Array<Flight<Pending>>): boolean {
     for (let i = after.length - 1; i >= 0; i--) requeueWaiting(after[i].batch, this.pending);
     if (flight.rolledBack()) {
       requeueWaiting(flight.batch, this.pending);

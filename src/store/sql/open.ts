@@ -21,6 +21,7 @@ import type { PlainRowsMulti } from './plain-reads';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 import { SqliteWriterConnection } from './sqlite-connection';
 import { onConnection } from './dialect/connection';
+import { releaseHeld } from './dialect/held-connection';
 import { runHints } from '../../launch/run-hints';
 import { sqliteOptions } from './sqlite-driver';
 import { directEventInsert, type DirectEventInsert } from './dialect/event-insert';
@@ -153,7 +154,9 @@ function adapter(p: AdapterParts): DialectAdapter {
       if (p.warming) await settledWithin(p.warming(), WARM_UP_CLOSE_WAIT_MS);
       await p.writeThread?.close();
       await db?.destroy();
-      // A reader pool Kysely never took over is ended by extraClose.
+      // A reader pool Kysely never took over is ended by extraClose. The held writer
+      // connection first: the pool's destroy waits for every connection in use.
+      if (knex !== undefined) releaseHeld(knex);
       await knex?.destroy();
       await p.extraClose?.();
     },

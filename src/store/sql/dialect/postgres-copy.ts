@@ -125,8 +125,8 @@ export class CopyBinaryStream {
   }
 }
 
-/** A 64-bit integer column from a double holding an integer (|v| < 2^63). */
-function putInt8(v: DataView, p: number, n: number): void {
+/** A 64-bit integer column from a double holding an integer (|v| < 2^63). Also postgres-insert.ts's. */
+export function putInt8(v: DataView, p: number, n: number): void {
   const hi = Math.floor(n / TWO_32);
   v.setInt32(p, hi);
   v.setUint32(p + 4, n - hi * TWO_32);

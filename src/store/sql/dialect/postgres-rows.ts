@@ -7,20 +7,18 @@
  * a copy-in state it sets up and tears down, and its CopyInResponse wakes the client once more
  * before the answer; a prepared INSERT is parsed once per connection and answered once
  * (BindComplete, CommandComplete, ReadyForQuery in one packet). Bytea parameters travel in
- * binary (pg sends Buffers with format code 1), so nothing is hex-encoded either. Measured on
- * this machine: docs/performance.md ("Sync publishing").
+ * binary (format code 1), so nothing is hex-encoded either. Its messages are framed by
+ * postgres-insert.ts (one socket write, without pg's per-query objects). Measured on this
+ * machine: docs/performance.md ("Sync publishing", and its round 3).
  */
 import type { Knex } from 'knex';
 import { onConnection } from './connection';
 import { copyMessageRows, copyMessageRowsOn } from './postgres-copy';
+import { runPreparedInsert } from './postgres-insert';
 import type { MsgRowKey } from './types';
 
 /** Batches of at most this many rows are one prepared INSERT (one statement name per count). */
 export const PG_PREPARED_MAX_ROWS = 4;
-
-interface PgQueryClient {
-  query(q: { name: string; text: string; values: Array<string | number | Buffer> }): Promise<unknown>;
-}
 
 const texts: string[] = [];
 
@@ -39,28 +37,16 @@ function insertStatement(n: number): { name: string; text: string } {
 /** The message rows inside `trx`, or autocommitted on a pooled connection (one statement: all or none). */
 export function writePgMessageRows(knex: Knex, trx: Knex.Transaction | undefined, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
   if (rows.length > PG_PREPARED_MAX_ROWS) return copyMessageRows(knex, trx, rows, data);
-  return onConnection<PgQueryClient, void>(knex, trx, (client) => insertPrepared(client, rows, data));
+  return onConnection<unknown, void>(knex, trx, (client) => insertPrepared(client, rows, data));
 }
 
 /** The same on a raw connection (direct-tx.ts: inside its open transaction). */
 export function writePgMessageRowsOn(client: unknown, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
   if (rows.length > PG_PREPARED_MAX_ROWS) return copyMessageRowsOn(client, rows, data);
-  return insertPrepared(client as PgQueryClient, rows, data);
+  return insertPrepared(client, rows, data);
 }
 
-async function insertPrepared(client: PgQueryClient, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
+function insertPrepared(client: unknown, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
   const { name, text } = insertStatement(rows.length);
-  const values = new Array<string | number | Buffer>(5 * rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const m = rows[i];
-    values[5 * i] = m.channel_id;
-    values[5 * i + 1] = m.seq;
-    // pg sends numbers as their shortest decimal text (as the retry's `unnest` INSERT does): above
-    // 2^53 it may differ from COPY's exact value in digits the double does not hold, and it is
-    // read back as the same double.
-    values[5 * i + 2] = m.ts;
-    values[5 * i + 3] = m.size;
-    values[5 * i + 4] = data[i];
-  }
-  await client.query({ name, text, values });
+  return runPreparedInsert(client, name, text, rows, data);
 }
