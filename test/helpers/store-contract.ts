@@ -105,6 +105,33 @@ export function storeContractSuite(s: StoreUnderTest): void {
       await re.close();
     });
 
+    test('a message is found by its exact nanosecond timestamp above 2^53, committed alone or in a batch, also after a reopen', async () => {
+      // Doubles whose shortest decimal is not their exact value (…456768 prints as …456800):
+      // a store that writes one form and compares with the other misses the exact match.
+      const T = [1765065600123456768, 1765065600123457024, 1765065600123457280, 1765065600123457536, 1765065600123457792, 1765065600123458048, 1765065600123458304, 1765065600123458560];
+      assert.notEqual(String(T[1]), BigInt(T[1]).toString());
+      const st = await start();
+      const ch = st.createChannel('ts');
+      const store = (seq: number): void => void ch.msgs.store({ seq, timestamp: T[seq - 1], subject: 'ts', reply: '', data: Buffer.from(`m${seq}`) });
+      // Seqs 1-3 one commit each (a sync publisher's lone rows), 4-8 in one batch.
+      for (let seq = 1; seq <= 3; seq++) {
+        store(seq);
+        await st.commit();
+      }
+      for (let seq = 4; seq <= 8; seq++) store(seq);
+      await st.commit();
+      // Not the channel's first message: the answer comes from the store's query, not only its cache.
+      for (const seq of [2, 3, 6]) assert.equal(await ch.msgs.firstSeqAtOrAfter(T[seq - 1]), seq, `seq ${seq} by its own timestamp`);
+      await st.close();
+      if (!s.persistent) return;
+      const re = await open();
+      const rec = await re.recover();
+      const rc = rec?.channels.find((c) => c.channel.name === 'ts');
+      assert.ok(rc);
+      for (const seq of [2, 3, 6]) assert.equal(await rc.channel.msgs.firstSeqAtOrAfter(T[seq - 1]), seq, `seq ${seq} by its own timestamp after a reopen`);
+      await re.close();
+    });
+
     test('binary payloads and a large batch come back byte for byte, also cold after a reopen', async () => {
       const st = await start();
       const ch = st.createChannel('bin');

@@ -312,7 +312,7 @@ export class BatchWriter {
   /** Splits rows into multi-row INSERTs: [sql, flat bindings] each. */
   private messageInserts(rows: MsgRow[], skipExisting = false): Array<[string, Knex.Value[]]> {
     const arraySql = this.adapter.dialect.arrayInsertSql;
-    if (arraySql !== undefined) return columnArrayInserts(rows, arraySql + (skipExisting ? this.adapter.dialect.insertIgnoreSuffix : ''), this.opts.encrypting);
+    if (arraySql !== undefined) return columnArrayInserts(rows, arraySql + (skipExisting ? this.adapter.dialect.insertIgnoreSuffix : ''), this.opts.encrypting, this.adapter.dialect.tsBound);
     const perInsert = Math.min(this.rowsPerInsert(5), this.opts.bulkInsertLimit > 0 ? this.opts.bulkInsertLimit : Infinity);
     const out: Array<[string, Knex.Value[]]> = [];
     let i = 0;
@@ -348,11 +348,13 @@ export class BatchWriter {
 const ROWS_PER_ARRAY_INSERT = 20_000;
 
 /** Message rows as one array per column, ROWS_PER_ARRAY_INSERT rows per statement. */
-function columnArrayInserts(rows: MsgRow[], sql: string, encrypting: boolean): Array<[string, Knex.Value[]]> {
+function columnArrayInserts(rows: MsgRow[], sql: string, encrypting: boolean, tsBound: ((ts: number) => number | bigint) | undefined): Array<[string, Knex.Value[]]> {
   const out: Array<[string, Knex.Value[]]> = [];
+  const ts = tsBound ?? ((t: number): number | bigint => t);
   for (let i = 0; i < rows.length; i += ROWS_PER_ARRAY_INSERT) {
     const part = rows.slice(i, i + ROWS_PER_ARRAY_INSERT);
-    out.push([sql, [part.map((m) => m.channel_id), part.map((m) => m.seq), part.map((m) => m.ts), part.map((m) => m.size), part.map((m) => rowData(m, encrypting))]]);
+    // ts as the dialect's other writes store it (PostgreSQL: exact, as COPY does), as its digits.
+    out.push([sql, [part.map((m) => m.channel_id), part.map((m) => m.seq), part.map((m) => String(ts(m.ts))), part.map((m) => m.size), part.map((m) => rowData(m, encrypting))]]);
   }
   return out;
 }

@@ -29,6 +29,8 @@ export interface ChannelHost {
   readonly db: Kysely<Database>;
   /** Cold page reads without the query builder, where the driver has them (dialect/page-reads.ts). */
   readonly readPage?: PageRead;
+  /** A timestamp as compared with `stan_messages.ts` in a query (dialect/types.ts tsBound). */
+  tsBound(ts: number): number | bigint;
   /** Set while the store cannot write (see SqlStore.failure). */
   readonly failure: string | undefined;
   readonly maxMessageBytes: number | undefined;
@@ -212,7 +214,7 @@ export class SqlMsgStore implements MsgStore {
       .where('seq', '>=', first)
       .where('seq', '<', coldEnd)
       // The SQL form of isAgeExpired (limits/policy.ts).
-      .where('ts', '<=', cutoffNs)
+      .where('ts', '<=', this.ch.host.tsBound(cutoffNs))
       .executeTakeFirst()
       .then(
         (row) => {
@@ -340,7 +342,7 @@ export class SqlMsgStore implements MsgStore {
       .selectFrom('stan_messages')
       .select((eb) => eb.fn.min('seq').as('seq'))
       .where('channel_id', '=', this.ch.id)
-      .where('ts', '>=', ts)
+      .where('ts', '>=', this.ch.host.tsBound(ts))
       .where('seq', '>=', this.firstSeq)
       .executeTakeFirst();
     const s = row ? num(row.seq as number | string | null) : 0;

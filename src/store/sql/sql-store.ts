@@ -157,6 +157,11 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     return this.adapter.readPage;
   }
 
+  tsBound(ts: number): number | bigint {
+    const bound = this.adapter.dialect.tsBound;
+    return bound === undefined ? ts : bound(ts);
+  }
+
   /** True when message rows are sealed before they are written. */
   get encrypting(): boolean {
     return this.opts.cipher?.encrypting === true;

@@ -13,6 +13,8 @@ export const postgres: Dialect = {
   name: 'postgres',
   maxParams: 65_535,
   maxRowsPerInsert: Infinity,
+  // Above 2^53 every double is an integer: BigInt gives its exact value, bound as its digits.
+  tsBound: (ts) => (Math.abs(ts) > Number.MAX_SAFE_INTEGER && Number.isFinite(ts) ? BigInt(ts) : ts),
   insertIgnoreSuffix: ' on conflict (channel_id, seq) do nothing',
   arrayInsertSql:
     'insert into stan_messages (channel_id, seq, ts, size, data) ' +

@@ -52,6 +52,14 @@ export interface Dialect {
   readonly maxParams: number;
   /** Rows one multi-row INSERT may hold besides the parameter limit (SQLite: compound SELECT terms). */
   readonly maxRowsPerInsert: number;
+  /**
+   * A message timestamp (Unix ns, a double) as bound wherever `stan_messages.ts` is written by
+   * a statement with bindings or compared in a query: the value the dialect's other writes
+   * store for it. PostgreSQL: the double's exact integer (COPY binary and the prepared INSERT
+   * write it; a number bound as text is its shortest decimal, up to 128 away above 2^53, so
+   * `ts >= $1` missed a row stored with that very timestamp). Absent: the number as it is.
+   */
+  readonly tsBound?: (ts: number) => number | bigint;
   /** Appended to `INSERT INTO stan_messages …`: rows whose (channel_id, seq) exists are skipped. */
   readonly insertIgnoreSuffix: string;
   /**
