@@ -34,7 +34,9 @@ function fakeSource(events = true) {
       return undefined;
     },
     validateConnection: (c: unknown): boolean => (c as Conn).valid !== false,
-    pool: events ? { on: (_e: string, l: () => void) => listeners.push(l) } : {},
+    /** Askers waiting in the pool's queue (tarn's numPendingAcquires). */
+    pending: 0,
+    pool: events ? { on: (_e: string, l: () => void) => listeners.push(l), numPendingAcquires: (): number => s.pending } : {},
   };
   return s;
 }
@@ -133,4 +135,19 @@ test('unused for IDLE_RELEASE_MS, the connection goes back to the pool', async (
   } finally {
     mock.timers.reset();
   }
+});
+
+test('someone waiting in the pool when the write ends gets the connection: it is not kept for the next commit', async () => {
+  const src = fakeSource();
+  const h = new HeldConnection(src);
+  const a = await h.acquire();
+  // An asker arrived while `a` was in use and the pool was full: it waits in the pool's queue.
+  src.pending = 1;
+  h.release(a, false);
+  assert.deepEqual(src.released, [a], 'given back to the pool for the waiting asker');
+  src.pending = 0;
+  // The next commit asks the pool again.
+  await h.acquire();
+  assert.equal(src.acquired, 2);
+  h.close();
 });

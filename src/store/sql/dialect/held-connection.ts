@@ -11,6 +11,9 @@
  * The connection stays Knex's: taken from its pool and given back to it. It is given back
  * - at once when anyone else asks Knex's pool for a connection (tarn's `acquireRequest`, which
  *   runs before the pool looks for a free one: the asker gets this one, nobody waits for it);
+ * - instead of being kept, when someone is waiting in the pool's queue as the write ends (they
+ *   asked while it was in use and the pool was full: the event found nothing to give back;
+ *   kept, the next commit would take it again ahead of them, for as long as commits follow);
  * - when the store closes (before Knex's pool is destroyed, which waits for used connections);
  * - after IDLE_RELEASE_MS without a write (as the pool closes an idle connection: Knex's
  *   idleTimeoutMillis is the same 30 s);
@@ -28,7 +31,7 @@ interface ConnectionSource {
   releaseConnection(conn: unknown): Promise<unknown>;
   /** The dialect's check of a pooled connection (MySQL: still connected); Knex's pool runs it on acquire. */
   validateConnection?(conn: unknown): unknown;
-  pool?: { on?(event: string, listener: () => void): void };
+  pool?: { on?(event: string, listener: () => void): void; numPendingAcquires?(): number };
 }
 
 /** Knex marks a connection it must not hand out again this way. */
@@ -69,13 +72,18 @@ export class HeldConnection {
 
   /** `failed`: the work on it threw (its state is the pool's validate's to judge). */
   release(conn: unknown, failed: boolean): void {
-    if (!this.holds || this.closed || failed || this.idle !== undefined || !this.usable(conn)) {
+    if (!this.holds || this.closed || failed || this.idle !== undefined || this.othersWaiting() || !this.usable(conn)) {
       void this.source.releaseConnection(conn);
       return;
     }
     this.idle = conn;
     this.usedAt = this.now();
     this.timer ??= setTimeout(this.onIdleCheck, IDLE_RELEASE_MS).unref();
+  }
+
+  private othersWaiting(): boolean {
+    const n = this.source.pool?.numPendingAcquires?.();
+    return n !== undefined && n > 0;
   }
 
   /** Gives the held connection back and holds none from now on (the store closes). */
