@@ -67,20 +67,25 @@ test('the parser hands out each PUB subject and reply as written, repeated or ch
   assert.deepEqual(seen, [...want, ...want]);
 });
 
+/** A parser handler recording each PUB as `subject|reply|payload` and each protocol error. */
+function recordingHandler(out: string[]): ParserHandler {
+  return {
+    onConnect: () => undefined,
+    onPing: () => undefined,
+    onPong: () => undefined,
+    onPub: (subject, reply, buf, start, end) => void out.push(`${subject}|${reply ?? '-'}|${buf.toString('utf8', start, end)}`),
+    onHpub: () => undefined,
+    onSub: () => undefined,
+    onUnsub: () => undefined,
+    onClientError: () => undefined,
+    onProtocolError: (e) => void out.push(`error: ${e.message}`),
+  };
+}
+
 test('PUBs repeating the last subject/reply: every variant parses as the general path does', () => {
   const run = (lines: string[]): string[] => {
     const out: string[] = [];
-    const h: ParserHandler = {
-      onConnect: () => undefined,
-      onPing: () => undefined,
-      onPong: () => undefined,
-      onPub: (subject, reply, buf, start, end) => void out.push(`${subject}|${reply ?? '-'}|${buf.toString('utf8', start, end)}`),
-      onHpub: () => undefined,
-      onSub: () => undefined,
-      onUnsub: () => undefined,
-      onClientError: () => undefined,
-      onProtocolError: (e) => void out.push(`error: ${e.message}`),
-    };
+    const h = recordingHandler(out);
     const p = new ProtocolParser(h, { maxControlLine: 4096, maxPayload: 8 });
     p.parse(Buffer.from(lines.join('')));
     return out;
@@ -124,17 +129,7 @@ test('a repeated PUB line split across two chunks at any position parses as in o
   const text = Buffer.from(lines.join(''));
   const parseWith = (cut: number): string[] => {
     const out: string[] = [];
-    const h: ParserHandler = {
-      onConnect: () => undefined,
-      onPing: () => undefined,
-      onPong: () => undefined,
-      onPub: (subject, reply, buf, start, end) => void out.push(`${subject}|${reply ?? '-'}|${buf.toString('utf8', start, end)}`),
-      onHpub: () => undefined,
-      onSub: () => undefined,
-      onUnsub: () => undefined,
-      onClientError: () => undefined,
-      onProtocolError: (e) => void out.push(`error: ${e.message}`),
-    };
+    const h = recordingHandler(out);
     const p = new ProtocolParser(h, { maxControlLine: 4096, maxPayload: 64 });
     p.parse(text.subarray(0, cut));
     p.parse(text.subarray(cut));
