@@ -22,7 +22,6 @@
  * all its stored messages until a later burst overwrote the slot.
  */
 import { varintSize, writeVarint } from '../protocol/fast';
-import { copyShortBytes } from '../protocol/short-bytes';
 import type { Channel } from './state';
 
 const FIRST_BYTES = 256;
@@ -101,7 +100,19 @@ export class AckGroup {
     // The PubAck's wire form (proto3: field 1, length-delimited, the guid's bytes).
     b[this.used] = 0x0a;
     const p = writeVarint(b, this.used + 1, len);
-    copyShortBytes(b, p, src, start, len);
+    // Four bytes per iteration: typed-array element accesses are not cheap on this Node (a byte
+    // loop took 80–140 ns for 40 bytes in isolation, about twice an unrolled one). The same
+    // loop is in client-outbound.ts on purpose: one shared function, called with Buffers and
+    // plain Uint8Arrays from both places, measured 2–6% slower (MEMORY async/4 publishers,
+    // 3 alternated rounds: its element accesses see several receiver maps).
+    let i = 0;
+    for (; i + 4 <= len; i += 4) {
+      b[p + i] = src[start + i];
+      b[p + i + 1] = src[start + i + 1];
+      b[p + i + 2] = src[start + i + 2];
+      b[p + i + 3] = src[start + i + 3];
+    }
+    for (; i < len; i++) b[p + i] = src[start + i];
     this.used = p + len;
     this.bounds[k + 1] = p + len;
   }

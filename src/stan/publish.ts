@@ -27,7 +27,7 @@ import { isValidChannelName } from '../subject';
 function sameBytes(cached: Buffer | undefined, buf: Buffer, start: number, end: number): boolean {
   const n = end - start;
   if (cached === undefined || cached.length !== n) return false;
-  // Four bytes per iteration (typed-array accesses are not cheap: see protocol/short-bytes.ts).
+  // Four bytes per iteration (typed-array accesses are not cheap: see ack-group.ts).
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     if (cached[i] !== buf[start + i] || cached[i + 1] !== buf[start + i + 1] || cached[i + 2] !== buf[start + i + 2] || cached[i + 3] !== buf[start + i + 3]) return false;

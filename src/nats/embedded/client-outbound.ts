@@ -13,7 +13,6 @@
 import type { Socket } from 'node:net';
 import { CloseReason } from './close-reason';
 import type { ConnectionHost } from './host';
-import { copyShortBytes } from '../../protocol/short-bytes';
 
 /** Size of each outbound backing buffer; small messages are copied into it. */
 const OUT_CHUNK = 64 * 1024;
@@ -121,9 +120,17 @@ export abstract class ClientOutbound {
     const n = end - start;
     const buf = this.buf;
     if (n <= 32) {
-      // In JavaScript: ~2× a plain byte loop for a PubAck's 24 bytes (in isolation).
-      copyShortBytes(buf, this.pos, src, start, n);
-      this.pos += n;
+      // Four bytes per iteration: ~2× a plain byte loop for a PubAck's 24 bytes (in isolation).
+      const p = this.pos;
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        buf[p + i] = src[start + i];
+        buf[p + i + 1] = src[start + i + 1];
+        buf[p + i + 2] = src[start + i + 2];
+        buf[p + i + 3] = src[start + i + 3];
+      }
+      for (; i < n; i++) buf[p + i] = src[start + i];
+      this.pos = p + n;
       return;
     }
     buf.set(start === 0 && end === src.length ? src : new Uint8Array(src.buffer, src.byteOffset + start, n), this.pos);
