@@ -343,30 +343,18 @@ export class EmbeddedNatsServer implements ConnectionHost, ReloadTarget {
   routeRun(pub: SubOwner, subject: string, buf: Uint8Array, bounds: ArrayLike<number>, from: number, to: number): void {
     const r = this.sublist.match(subject);
     const sub = r.psubs.length === 1 && r.qsubs.length === 0 ? r.psubs[0] : undefined;
-    if (sub === undefined || sub.closed || sub.max > 0 || sub.filter !== null || (sub.owner === pub && !pub.echo)) {
-      for (let i = from; i < to; i++) this.route(pub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
-      return;
-    }
-    const owner = sub.owner;
-    for (let i = from; i < to; i++) {
-      if (sub.closed) {
-        for (; i < to; i++) this.route(pub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
-        return;
+    let i = from;
+    if (sub !== undefined && sub.max === 0 && sub.filter === null && (sub.owner !== pub || pub.echo)) {
+      for (; i < to && !sub.closed; i++) {
+        const size = bounds[i + 1] - bounds[i];
+        pub.inMsgs++;
+        pub.inBytes += size;
+        this.inMsgs++;
+        this.inBytes += size;
+        this.deliverOne(sub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
       }
-      const start = bounds[i];
-      const end = bounds[i + 1];
-      const size = end - start;
-      pub.inMsgs++;
-      pub.inBytes += size;
-      this.inMsgs++;
-      this.inBytes += size;
-      sub.delivered++;
-      owner.outMsgs++;
-      owner.outBytes += size;
-      this.outMsgs++;
-      this.outBytes += size;
-      owner.deliver(sub, subject, undefined, -1, buf, start, end);
     }
+    for (; i < to; i++) this.route(pub, subject, undefined, -1, buf, bounds[i], bounds[i + 1]);
   }
 
   private deliverOne(sub: NatsSubscription, subject: string, reply: string | undefined, hdrLen: number, buf: Uint8Array, start: number, end: number): void {
