@@ -275,18 +275,16 @@ export class ClientConnection extends ClientAuthorization implements SubOwner, P
     }
     this.ensure(size >= REF_THRESHOLD ? lineRoom : lineRoom + size);
     if (hdr < 0 && subject === sub.lineSubject) this.putBytes(sub.lineBytes!);
-    else if (hdr < 0 && subject === sub.subject && sub.lineBytes === null) {
-      // A literal subscription's first MSG: its line start is kept (see lineBytes).
+    else {
       const at = this.pos;
-      this.putBytes(MSG_PREFIX);
-      this.putString(subject);
-      this.putBytes(sub.sidBytes!);
-      sub.lineBytes = Buffer.from(this.buf.subarray(at, this.pos));
-      sub.lineSubject = subject;
-    } else {
       this.putBytes(hdr >= 0 ? HMSG_PREFIX : MSG_PREFIX);
       this.putString(subject);
       this.putBytes(sub.sidBytes!);
+      if (hdr < 0 && subject === sub.subject && sub.lineBytes === null) {
+        // A literal subscription's first MSG: its line start is kept (see lineBytes).
+        sub.lineBytes = Buffer.from(this.buf.subarray(at, this.pos));
+        sub.lineSubject = subject;
+      }
     }
     if (reply !== undefined) {
       this.putString(reply);
