@@ -348,9 +348,8 @@ export class BatchWriter {
 const ROWS_PER_ARRAY_INSERT = 20_000;
 
 /** Message rows as one array per column, ROWS_PER_ARRAY_INSERT rows per statement. */
-function columnArrayInserts(rows: MsgRow[], sql: string, encrypting: boolean, tsBound: ((ts: number) => number | bigint) | undefined): Array<[string, Knex.Value[]]> {
+function columnArrayInserts(rows: MsgRow[], sql: string, encrypting: boolean, ts: (ts: number) => number | bigint): Array<[string, Knex.Value[]]> {
   const out: Array<[string, Knex.Value[]]> = [];
-  const ts = tsBound ?? ((t: number): number | bigint => t);
   for (let i = 0; i < rows.length; i += ROWS_PER_ARRAY_INSERT) {
     const part = rows.slice(i, i + ROWS_PER_ARRAY_INSERT);
     // ts as the dialect's other writes store it (PostgreSQL: exact, as COPY does), as its digits.

@@ -158,8 +158,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
   }
 
   tsBound(ts: number): number | bigint {
-    const bound = this.adapter.dialect.tsBound;
-    return bound === undefined ? ts : bound(ts);
+    return this.adapter.dialect.tsBound(ts);
   }
 
   /** True when message rows are sealed before they are written. */

@@ -37,6 +37,8 @@ const SCHEMA = new Set([
 
 export const mysql: Dialect = {
   name: 'mysql',
+  // Timestamps are written and bound the same way (as numbers or their decimal text).
+  tsBound: (ts) => ts,
   maxParams: 65_535,
   maxRowsPerInsert: Infinity,
   insertIgnoreSuffix: ' on duplicate key update seq = seq',

@@ -19,6 +19,8 @@ function kindOf(code: string): CommitErrorKind {
 
 export const sqlite: Dialect = {
   name: 'sqlite',
+  // Timestamps are written and bound the same way (as numbers or their decimal text).
+  tsBound: (ts) => ts,
   maxParams: 32_766,
   /**
    * SQLite's default SQLITE_MAX_COMPOUND_SELECT (500): Knex writes a multi-row INSERT there as
