@@ -19,7 +19,7 @@ export interface MsgRow {
    */
   data: Buffer | null;
   /** The marshalled MsgProto is `src[at, at + size)` (the cached message's bytes, read only). */
-  src: Uint8Array;
+  src: Buffer;
   at: number;
   /** Set while the row is being sealed by the worker: settles when `data` is set (or failed). */
   sealing?: Promise<void>;

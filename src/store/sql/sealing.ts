@@ -34,7 +34,7 @@ export function rowData(m: MsgRow, encrypting: boolean): Buffer {
 
 /** A row's marshalled MsgProto (a view of the bytes it refers to). */
 export function rowPlain(m: MsgRow): Buffer {
-  return Buffer.from(m.src.buffer, m.src.byteOffset + m.at, m.size);
+  return m.src.subarray(m.at, m.at + m.size);
 }
 
 export class RowSealer {
