@@ -39,7 +39,7 @@ async function openThread(): Promise<{ dir: string; a: DialectAdapter; thread: S
 
 function row(channel: number, seq: number): MsgRow {
   const data = Buffer.from(`c${channel}m${seq}`);
-  return { channel_id: channel, seq, ts: 1_700_000_000_000 + seq, size: data.length, data, plain: data };
+  return { channel_id: channel, seq, ts: 1_700_000_000_000 + seq, size: data.length, data, src: data, at: 0 };
 }
 
 /** One event (ChannelCreated of `channel`) and message rows `seqs` of that channel. */
@@ -125,7 +125,7 @@ test('file_sync: a stream of page reads does not hold a commit\'s answer until t
     [{ kind: EventKind.ChannelCreated, channelID: 1, name: 'ch1' }],
     Array.from({ length: 2048 }, (_, i) => {
       const data = Buffer.alloc(200, i);
-      return { channel_id: 1, seq: i + 1, ts: 1_700_000_000_000 + i, size: data.length, data, plain: data };
+      return { channel_id: 1, seq: i + 1, ts: 1_700_000_000_000 + i, size: data.length, data, src: data, at: 0 };
     }),
     { dropChannels: [], skipExisting: false, encrypting: false },
   );

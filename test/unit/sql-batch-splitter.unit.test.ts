@@ -20,7 +20,7 @@ class DbError extends Error {
 function batch(seqs: number[], events = 1): Pending {
   const b = newPending();
   for (const seq of seqs) {
-    b.msgs.push({ channel_id: 1, seq, ts: seq, size: 10, data: Buffer.from(`m${seq}`), plain: Buffer.alloc(0) });
+    b.msgs.push({ channel_id: 1, seq, ts: seq, size: 10, data: Buffer.from(`m${seq}`), src: Buffer.alloc(0), at: 0 });
     b.msgBytes += 10;
   }
   for (let i = 0; i < events; i++) b.events.push({ kind: EventKind.ClientClosed, clientID: `c${i}` });

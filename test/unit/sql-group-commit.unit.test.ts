@@ -12,7 +12,7 @@ import { StoreUnavailableError } from '../../src/store/contract';
 
 function row(seq: number): MsgRow {
   const data = Buffer.from(`m${seq}`);
-  return { channel_id: 1, seq, ts: seq, size: data.length, data, plain: data };
+  return { channel_id: 1, seq, ts: seq, size: data.length, data, src: data, at: 0 };
 }
 
 /** A host whose writes fail with the scripted errors first, then succeed. */

@@ -109,7 +109,8 @@ export class BatchWriter {
     }
     // Rows already dropped by limits before they were written are simply not written.
     const rows = this.truncFloor.size === 0 ? b.msgs : b.msgs.filter((m) => m.seq >= (this.truncFloor.get(m.channel_id) ?? 0));
-    await this.sealer.sealAll(rows);
+    // Rows of a store that does not encrypt are written as they are (rowData).
+    if (this.opts.encrypting) await this.sealer.sealAll(rows);
     // Rows below a channel's first sequence are invisible (every read starts at firstSeq), so
     // their deletion can wait: one range DELETE per channel per second instead of one per
     // commit keeps steady publishing under limits cheap (fewer dead tuples on PostgreSQL).

@@ -80,14 +80,19 @@ export class SqlMsgStore implements MsgStore {
 
   store(msg: NewMsg): StoredMsg {
     if (msg.seq <= this.lastSeq) return { seq: msg.seq, timestamp: msg.timestamp, bytes: encodeMsgProto(msg.seq, msg.subject, msg.reply, msg.data, msg.timestampNs ?? msg.timestamp) };
-    return { seq: msg.seq, timestamp: msg.timestamp, bytes: this.appendBytes(msg) };
+    const chunk = this.appendBytes(msg);
+    const at = this.cache.lastOffset;
+    return { seq: msg.seq, timestamp: msg.timestamp, bytes: chunk.subarray(at, at + this.lastSize) };
   }
 
   append(msg: NewMsg): void {
     if (msg.seq > this.lastSeq) this.appendBytes(msg);
   }
 
-  /** Stores a message above lastSeq; returns its encoded bytes (the row's view of the cache). */
+  /** Size of the message the last appendBytes stored. */
+  private lastSize = 0;
+
+  /** Stores a message above lastSeq; returns the cache chunk its bytes were encoded into (at the cache's lastOffset, lastSize bytes). */
   private appendBytes(msg: NewMsg): Buffer {
     const ts = msg.timestampNs ?? msg.timestamp;
     // A store that cannot write until someone fixes the database takes no new messages:
@@ -102,11 +107,11 @@ export class SqlMsgStore implements MsgStore {
           '(MySQL/MariaDB max_allowed_packet: raise it, or lower the NATS max_payload)',
       );
     }
-    // Encoded once, straight into the cache's chunk; the row to write is a view of it.
+    // Encoded once, straight into the cache's chunk; the row to write refers to it.
     const chunk = this.cache.add(msg.seq, msg.timestamp, size);
     const off = this.cache.lastOffset;
     encodeMsgProtoInto(chunk, off, msg.seq, msg.subject, msg.reply, msg.data, ts);
-    const bytes = chunk.subarray(off, off + size);
+    this.lastSize = size;
     if (this.msgCount === 0) this.firstSeq = msg.seq;
     this.lastSeq = msg.seq;
     this.lastTimestamp = msg.timestamp;
@@ -115,10 +120,11 @@ export class SqlMsgStore implements MsgStore {
     this.hot.push(msg.seq, size, msg.timestamp);
     // `size` stays the plaintext size: limits, monitoring and recovery count the message, not
     // its encryption overhead, whether encryption is on or off.
-    // Encrypted rows are sealed by the store off the main thread (SqlStore.dispatchSeal).
-    this.ch.host.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size, data: this.ch.host.encrypting ? null : bytes, plain: bytes });
+    // Encrypted rows are sealed by the store off the main thread (SqlStore.dispatchSeal). No
+    // Buffer view per row: the writers read the chunk (rowData, packSqliteBatch).
+    this.ch.host.recordMessage({ channel_id: this.ch.id, seq: msg.seq, ts: msg.timestamp, size, data: null, src: chunk, at: off });
     this.enforceLimits();
-    return bytes;
+    return chunk;
   }
 
   /** Size of a stored message: exact for hot ones, the cold region's average otherwise. */

@@ -11,13 +11,16 @@ export interface MsgRow {
   ts: number;
   size: number;
   /**
-   * The `data` column as written: the plaintext copy when not encrypting, the sealed record
-   * when encrypting — null until the row is sealed (dispatchSeal, sealRows). A row whose
-   * data is null is never written.
+   * The `data` column when it is not the plaintext at `src`: the sealed record when
+   * encrypting (null until the row is sealed: dispatchSeal, sealRows; an encrypting store
+   * never writes a row whose data is null). Null on a store that does not encrypt: the row
+   * is written from `src` (rowData), so a stored message costs no Buffer view of its own
+   * (docs/performance.md, "FILE main thread, round 6").
    */
   data: Buffer | null;
-  /** The marshalled MsgProto (the cached message's bytes, read only). */
-  plain: Buffer;
+  /** The marshalled MsgProto is `src[at, at + size)` (the cached message's bytes, read only). */
+  src: Buffer;
+  at: number;
   /** Set while the row is being sealed by the worker: settles when `data` is set (or failed). */
   sealing?: Promise<void>;
 }

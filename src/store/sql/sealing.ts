@@ -22,12 +22,19 @@ export const SEAL_INLINE_MAX_ROWS = 16;
 
 /**
  * The bytes a row is written with. When encrypting, only a sealed record passes (checked by
- * its magic byte): a plaintext can never reach an encrypting store's table.
+ * its magic byte): a plaintext can never reach an encrypting store's table. Otherwise the
+ * row's plaintext (a view made here, not when the message was stored).
  */
 export function rowData(m: MsgRow, encrypting: boolean): Buffer {
   const d = m.data;
-  if (d === null || (encrypting && d[0] !== RECORD_MAGIC)) throw new Error(`internal: message ${m.seq} of channel ${m.channel_id} is not sealed`);
+  if (!encrypting) return d ?? rowPlain(m);
+  if (d === null || d[0] !== RECORD_MAGIC) throw new Error(`internal: message ${m.seq} of channel ${m.channel_id} is not sealed`);
   return d;
+}
+
+/** A row's marshalled MsgProto (a view of the bytes it refers to). */
+export function rowPlain(m: MsgRow): Buffer {
+  return m.src.subarray(m.at, m.at + m.size);
 }
 
 export class RowSealer {
@@ -77,7 +84,7 @@ export class RowSealer {
   private dispatch(rows: MsgRow[]): Promise<void> {
     const pool = this.pool;
     if (pool === undefined || rows.length === 0) return Promise.resolve();
-    const p = pool.seal(rows.map((r) => ({ channelID: r.channel_id, seq: r.seq, plain: r.plain }))).then(
+    const p = pool.seal(rows.map((r) => ({ channelID: r.channel_id, seq: r.seq, plain: rowPlain(r) }))).then(
       (sealed) => {
         for (let i = 0; i < rows.length; i++) {
           rows[i].data = sealed[i];
@@ -114,7 +121,7 @@ export class RowSealer {
     if (todo !== undefined) {
       if (cipher === undefined || !cipher.encrypting) throw new Error('internal: a message row awaits sealing but no cipher encrypts');
       if (this.pool === undefined || todo.length <= SEAL_INLINE_MAX_ROWS) {
-        for (const r of todo) r.data = cipher.seal(r.plain, rowContext(r.channel_id, r.seq));
+        for (const r of todo) r.data = cipher.seal(rowPlain(r), rowContext(r.channel_id, r.seq));
       } else {
         waits.add(this.dispatch(todo));
       }

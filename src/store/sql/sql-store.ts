@@ -346,7 +346,7 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     const p = this.group.pending;
     p.msgs.push(row);
     p.msgBytes += row.size;
-    if (row.data === null) this.sealer.queue(row);
+    if (this.encrypting) this.sealer.queue(row);
   }
 
   /** The rows below firstSeq go in the next commit (the MsgsExpired event is recorded by the caller). */

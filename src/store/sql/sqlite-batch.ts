@@ -3,7 +3,7 @@
  * that writes it on a better-sqlite3 connection. The main thread packs a batch
  * (`packSqliteBatch`: every message row and event body *copied* into a few typed arrays, so
  * the plan owns its bytes and its buffers can be transferred to the write thread: message
- * bytes are otherwise views into a shared MsgRing chunk or the hot cache, reused after the
+ * bytes otherwise lie in a shared MsgRing chunk or the hot cache, reused after the
  * commit); the write thread (sqlite-write-worker.ts) runs `runSqliteBatch` on its own
  * connection with prepared statements kept for its lifetime.
  *
@@ -73,7 +73,7 @@ export function packSqliteBatch(events: readonly StoreEvent[], rows: readonly Ms
   }
   let msgTotal = 0;
   // rowData throws on a row not sealed yet: nothing is ever written unsealed.
-  for (let i = 0; i < n; i++) msgTotal += rowData(rows[i], x.encrypting).byteLength;
+  for (let i = 0; i < n; i++) msgTotal += x.encrypting ? rowData(rows[i], true).byteLength : (rows[i].data?.byteLength ?? rows[i].size);
   const numbers = 8 * (nEv + 3 * n) + 4 * (2 * nEv + 2 * n);
   const buf = Buffer.allocUnsafeSlow(numbers + evTotal + msgTotal).buffer as ArrayBuffer;
   let at = 0;
@@ -103,18 +103,34 @@ export function packSqliteBatch(events: readonly StoreEvent[], rows: readonly Ms
     end += bodies[i].byteLength;
     evEnds[i] = end;
   }
+  // Plaintext rows are copied from the cache chunks they refer to, one copy per run of rows
+  // that lie back to back in one chunk (consecutive messages of a channel): no view per row.
+  const run = { src: undefined as Uint8Array | undefined, from: 0, to: 0, dest: 0 };
   end = 0;
   for (let i = 0; i < n; i++) {
     const r = rows[i];
-    const d = rowData(r, x.encrypting);
     channels[i] = r.channel_id;
     seqs[i] = r.seq;
     ts[i] = r.ts;
     sizes[i] = r.size;
-    msgBytes.set(d, end);
-    end += d.byteLength;
+    const d = x.encrypting || r.data !== null ? rowData(r, x.encrypting) : undefined;
+    if (d !== undefined) {
+      msgBytes.set(d, end);
+      end += d.byteLength;
+    } else if (r.src === run.src && r.at === run.to && run.dest + (run.to - run.from) === end) {
+      run.to += r.size;
+      end += r.size;
+    } else {
+      copyRun(msgBytes, run);
+      run.src = r.src;
+      run.from = r.at;
+      run.to = r.at + r.size;
+      run.dest = end;
+      end += r.size;
+    }
     msgEnds[i] = end;
   }
+  copyRun(msgBytes, run);
   return {
     fence: x.fence,
     serverRow: x.serverRow,
@@ -124,6 +140,11 @@ export function packSqliteBatch(events: readonly StoreEvent[], rows: readonly Ms
     dropChannels: [...x.dropChannels],
     skipExisting: x.skipExisting,
   };
+}
+
+/** Copies a run of rows' bytes (src[from, to)) to `dest` in `out`. */
+function copyRun(out: Uint8Array, run: { src: Uint8Array | undefined; from: number; to: number; dest: number }): void {
+  if (run.src !== undefined && run.to > run.from) out.set(new Uint8Array(run.src.buffer, run.src.byteOffset + run.from, run.to - run.from), run.dest);
 }
 
 /** The buffer of a plan, to transfer to the write thread (the plan is unusable here after). */
