@@ -77,7 +77,7 @@ Streaming Server SQL Store Options:
     --sql_max_open_conns <int>       Maximum number of opened connections to the database
     --sql_bulk_insert_limit <int>    Maximum number of messages stored with a single SQL "INSERT" statement
     --sql_auto_migrate <bool>        Apply pending database schema migrations at startup (default: false)
-    --sql_commit_depth <int>         Group-commit transactions in flight at most, 1 to 8 (default: 1 on PostgreSQL, 2 on MySQL)
+    --sql_commit_depth <int>         Group-commit transactions in flight at most, 1 to 8 (default: 1)
 
 Streaming Server TLS Options:
     -secure <bool>                   Use a TLS connection to the NATS server without

@@ -21,9 +21,9 @@ test('commit depth: 0 (the default) and 1..8 pass, anything else is a ConfigErro
   }
 });
 
-test('default commit depth: 1 on PostgreSQL, 2 on MySQL/MariaDB, the write thread\'s on SQLite', () => {
+test('default commit depth: 1 on PostgreSQL and MySQL/MariaDB, the write thread\'s on SQLite', () => {
   assert.equal(defaultCommitDepth({ name: 'postgres', writeThread: undefined }), 1);
-  assert.equal(defaultCommitDepth({ name: 'mysql', writeThread: undefined }), 2);
+  assert.equal(defaultCommitDepth({ name: 'mysql', writeThread: undefined }), 1);
   assert.equal(defaultCommitDepth({ name: 'sqlite', writeThread: undefined }), 1);
   assert.equal(defaultCommitDepth({ name: 'sqlite', writeThread: {} as SqliteWriteThread }), SQLITE_THREAD_DEPTH);
 });

@@ -44,13 +44,15 @@ export interface SqlStoreOptions {
  * COPYs and PubAck flushes per message): the round trip a second transaction hides costs less
  * than the second transaction does.
  *
- * MySQL/MariaDB 2 (the writer pool's two connections). Quiet machine (sixth session), depth
- * 2 → 1: async 59k (13.2 µs) → 52k (14.6), 4 publishers 66k (12.3) → 70k (9.3), pub+sub 99k → 97k,
- * peak RSS 20–40 MB lower: mixed, the single publisher lost. Seventh session under load (7–19):
- * depth 1 better everywhere (CPU async 15.2 → 12.2 µs, pub+sub 16.4 → 13.7, 4 publishers
- * 11.7 → 9.9; RSS 4 publishers 159 → 121 MB). The goals are measured on a quiet machine, where
- * 2 won the single publisher, so the default stays 2 until a quiet run says otherwise;
- * `--sql_commit_depth 1` trades that for memory and CPU.
+ * MySQL/MariaDB 1 since the ninth session (was 2). With one transaction in flight a batch of
+ * message rows alone takes the autocommitted path (batch-writer.ts: no BEGIN and COMMIT, its
+ * statements committed one by one: mysql-rows.ts), as PostgreSQL's takes one COPY; with two,
+ * every batch launched behind another is a transaction of four round trips. Ninth session,
+ * 3 alternated rounds, load 3.6–4.6 (docs/performance.md, "MariaDB, round 2"): async
+ * 56–72k (7.3–8.4 µs/msg) with the start build's default 2 → 68–113k (5.0–6.1) with depth 1,
+ * 4 publishers 56–108k (6.7–7.0) → 72–133k (4.4–5.0); the same build at depth 2 gained little
+ * (58–95k, 7.0–8.1 µs). Before (sixth and seventh sessions, the rows in a transaction either
+ * way) depth 1 was mixed on the quiet machine and better under load.
  *
  * SQLite (FILE): with a write thread SQLITE_THREAD_DEPTH (the thread commits the next batch
  * right after the one before, without waiting for the main thread's round trip, and writes
@@ -58,8 +60,7 @@ export interface SqlStoreOptions {
  * (one connection, one transaction at a time). `--sql_commit_depth` does not apply to it.
  */
 export function defaultCommitDepth(adapter: Pick<DialectAdapter, 'name' | 'writeThread'>): number {
-  if (adapter.name === 'postgres') return 1;
-  if (adapter.name === 'mysql') return 2;
+  if (adapter.name === 'postgres' || adapter.name === 'mysql') return 1;
   return adapter.writeThread !== undefined ? SQLITE_THREAD_DEPTH : 1;
 }
 
