@@ -272,6 +272,9 @@ async function openPostgres(dsn: DsnModule, conn: SqlConnectionConfig, readers: 
   return a;
 }
 
+/** Set on every MySQL/MariaDB connection we open (why: openMysql). */
+const MYSQL_AUTOCOMMIT = 'autocommit = 1';
+
 /** MySQL/MariaDB: the readers' pool, its first connection reading max_allowed_packet; Knex on first use. */
 async function openMysql(dsn: DsnModule, conn: SqlConnectionConfig, readers: number, writers: number): Promise<DialectAdapter> {
   const mysql = await import('mysql2');
@@ -281,11 +284,17 @@ async function openMysql(dsn: DsnModule, conn: SqlConnectionConfig, readers: num
   // connection), e.g. `?time_zone=%27%2B00:00%27`.
   const sessionVars = dsn.mysqlSessionVariables(resolved);
   const cfg = { ...dsn.toMysqlConfig(resolved), supportBigNumbers: true, bigNumberStrings: false };
-  const setVars = Object.entries(sessionVars)
-    .map(([k, v]) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : ''} = ${v}`)
-    .filter((x) => !x.startsWith(' '));
+  // autocommit = 1 last, whatever the DSN, the server's default or its init_connect say: every
+  // statement we send outside BEGIN/COMMIT (message rows, event rows, the lone sync commit) is
+  // durable once answered only with autocommit on; with it off, acked rows would sit in an open
+  // transaction that a disconnect rolls back, and a reader's snapshot would never advance.
+  const setVars = [
+    ...Object.entries(sessionVars)
+      .map(([k, v]) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : ''} = ${v}`)
+      .filter((x) => !x.startsWith(' ')),
+    MYSQL_AUTOCOMMIT,
+  ];
   const afterCreate = (c: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, c: unknown) => void): void => {
-    if (setVars.length === 0) return done(null, c);
     c.query(`SET ${setVars.join(', ')}`, (err) => done(err, c));
   };
   // Multi-statement queries on the readers only, for our own fixed statements without user
@@ -298,7 +307,7 @@ async function openMysql(dsn: DsnModule, conn: SqlConnectionConfig, readers: num
   // session, then the socket's end follows) would have no listener and end the process. The
   // loss is reported to the next query on it; the pool replaces it.
   pool.on('connection', (c) => c.on('error', () => undefined));
-  if (setVars.length > 0) pool.on('connection', (c) => c.query(`SET ${setVars.join(', ')}`));
+  pool.on('connection', (c) => c.query(`SET ${setVars.join(', ')}`));
   // The server's packet limit, so batches never exceed it. Its connection (the readers'
   // first) is set up while Knex initialises; the schema check reads on it next.
   const packet = pool.promise().query('SELECT @@max_allowed_packet AS m');
@@ -448,7 +457,8 @@ export async function openLeaseKnex(spec: LeaseDbSpec, timeoutMs: number): Promi
   const mysqlPool = {
     ...pool,
     afterCreate: (c: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, c: unknown) => void) => {
-      c.query(`SET SESSION innodb_lock_wait_timeout = ${lockWaitS}`, (err) => done(err, c));
+      // The lease's renewal is one autocommitted UPDATE (see openMysql's autocommit).
+      c.query(`SET SESSION innodb_lock_wait_timeout = ${lockWaitS}, ${MYSQL_AUTOCOMMIT}`, (err) => done(err, c));
     },
   };
   return { knex: knexFactory({ client: 'mysql2', connection: cfg, pool: mysqlPool, log: QUIET_KNEX_LOG }), dialect: 'mysql' };
