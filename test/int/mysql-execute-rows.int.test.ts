@@ -13,9 +13,6 @@
  *    connection stays usable; a connection killed by the server fails the execution (no hang).
  *  - A two-row statement whose packet is 0xFFFFFD bytes (mysql2's writePacket would break the
  *    connection with an empty packet after it) is split in two; both rows are stored.
- *  - Without a transaction (a group commit's rows alone) the statements are committed one by
- *    one, with no BEGIN or COMMIT; a failed statement leaves the statements before it stored
- *    (the batch's lowest sequences) and none of its own rows.
  *  - The installed mysql2 offers the command queue (else the store would quietly fall back to
  *    mysql2's execute and this file would test the fallback only); a connection without it
  *    (only `execute`, as another driver version might offer) still stores the same rows.
@@ -188,38 +185,6 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
       // The connection is still usable.
       assert.ok((await sessionCounter(conn, 'Com_stmt_execute')) >= 2);
     });
-  });
-
-  test('without a transaction: the statements commit one by one, no BEGIN/COMMIT; a failure keeps the rows before it', async () => {
-    const knex = await openKnex('mxauto');
-    const global = async (name: string): Promise<number> => {
-      const [rows] = (await knex.raw(`show global status like '${name}'`)) as [Array<{ Value: string }>];
-      return Number(rows[0].Value);
-    };
-    const r = seededRandom(21);
-    const begins = await global('Com_begin');
-    const commits = await global('Com_commit');
-    const executes = await global('Com_stmt_execute');
-    // 70 rows: a 64-row statement and a 6-row remainder.
-    const first = batch(r, 70, 1);
-    await mysql.writeMessageRows!(knex, undefined, first.rows, first.data, 16 << 20);
-    assert.equal((await global('Com_stmt_execute')) - executes, 2, 'two statements');
-    assert.equal((await global('Com_begin')) - begins, 0, 'no transaction');
-    assert.equal((await global('Com_commit')) - commits, 0, 'no transaction');
-    assert.equal((await readBack(knex)).length, 70);
-
-    // The next 70 rows, the 67th (in the remainder) a key stored above: the 64-row statement
-    // is committed, the remainder is not (its statement failed whole).
-    const second = batch(r, 70, 71);
-    second.rows[66] = { ...second.rows[66], channel_id: first.rows[3].channel_id, seq: first.rows[3].seq };
-    const err = await rejection(mysql.writeMessageRows!(knex, undefined, second.rows, second.data, 16 << 20), 'a duplicate key in the remainder');
-    assert.equal(err.errno, 1062);
-    const [stored] = (await knex.raw('select seq from stan_messages where seq > 70 order by seq')) as [Array<{ seq: number }>];
-    assert.deepEqual(
-      stored.map((x) => Number(x.seq)),
-      second.rows.slice(0, 64).map((m) => m.seq),
-      'the first statement\'s rows, the lowest sequences of the batch',
-    );
   });
 
   test('a connection killed by the server fails the execution', async () => {

@@ -25,11 +25,7 @@ const TRUNCATE_EVERY_MS = 1000;
 
 type EventRow = EventRowValues;
 
-/**
- * A batch's message rows: `run(undefined)` autocommits them (only when `alone`: one atomic
- * statement, or the dialect's fast way, which on MySQL/MariaDB may commit a prefix of them
- * before failing: see Dialect.writeMessageRows).
- */
+/** A batch's message rows: `run(undefined)` autocommits them (only when `alone`: one atomic statement). */
 interface RowWrite {
   readonly alone: boolean;
   /** The rows' data columns when written the dialect's fast way (writeMessageRows). */
@@ -156,8 +152,7 @@ export class BatchWriter {
     if (rowWrite.alone && this.fence === undefined && !this.needsServerRow && eventRows.length === 0 && deletes === undefined && b.dropChannels.length === 0 && (gate === undefined || gate.first)) {
       // Message rows alone (e.g. a sync publisher's) with no transaction before it in flight:
       // autocommitted, one round trip instead of three (BEGIN, rows, COMMIT). No event rows:
-      // the next batch may start now. Nothing before it in flight is also what makes a
-      // prefix of these rows committed on its own harmless (MySQL/MariaDB's statements).
+      // the next batch may start now.
       gate?.ready();
       await rowWrite.run(undefined);
       return;

@@ -64,28 +64,14 @@ export function statementSizes(data: readonly Buffer[], maxStatementBytes: numbe
 }
 
 /**
- * Runs the prepared INSERTs in order on `trx`'s connection. Without `trx`, on a pooled
- * connection, each statement autocommitted, the next one sent once the one before it
- * committed.
- *
- * Why not one transaction: BEGIN and COMMIT are two more round trips per batch (four with the
- * usual two statements: a multiple of 32 rows and a remainder), each an event-loop wake-up
- * with its socket read and write and mysql2's command; they were most of what MariaDB's group
- * commit cost our server above PostgreSQL's (one autocommitted COPY per batch), measured in
- * docs/performance.md ("MariaDB, round 2 (ninth session)").
- *
- * What it changes: a batch may be stored in part. When a statement fails (or the server stops
- * between two), the statements before it are committed: a prefix of the batch's rows, which
- * is, per channel, its lowest sequences (the rows are in record order and the remainder
- * statement comes last), i.e. what a smaller batch would have stored. Nobody was answered for
- * them (the batch's PubAcks wait for the last statement), and every later write of these rows
- * skips those stored (a failed batch is written again as a retry: Pending.retry, the
- * splitter's halves), as after a COMMIT whose answer was lost. The caller (batch-writer.ts)
- * takes this path only with no transaction before it in flight and no event rows, deletes or
- * fence in the batch: a later batch's rows are never stored before an earlier batch's.
+ * Runs the prepared INSERTs on `trx`'s connection; without `trx`, autocommitted on a pooled
+ * connection when one statement holds them all, else in a transaction of their own (the rows
+ * of a batch are stored all or none).
  */
 export function executeMessageRows(knex: Knex, trx: Knex.Transaction | undefined, rows: readonly MsgRowKey[], data: readonly Buffer[], maxStatementBytes: number): Promise<void> {
-  return onConnection<MysqlConnection, void>(knex, trx, (conn) => executeSized(conn, statementSizes(data, maxStatementBytes), rows, data));
+  const sizes = statementSizes(data, maxStatementBytes);
+  if (trx === undefined && sizes.length > 1) return knex.transaction((t) => executeMessageRows(knex, t, rows, data, maxStatementBytes));
+  return onConnection<MysqlConnection, void>(knex, trx, (conn) => executeSized(conn, sizes, rows, data));
 }
 
 /** The same inside the transaction open on a raw connection (direct-tx.ts). */

@@ -73,9 +73,7 @@ export interface Dialect {
   /**
    * The group commit's message rows the database's fastest way (PostgreSQL: COPY binary, a
    * prepared INSERT for a few rows),
-   * inside `trx`, or on their own, autocommitted, when `trx` is undefined (PostgreSQL: one
-   * statement, all or none; MySQL/MariaDB: its statements committed one after the other, so a
-   * failure may leave a prefix of the rows stored, which a retry skips: mysql-rows.ts); undefined where
+   * inside `trx`, or on their own (all or none, autocommitted) when `trx` is undefined; undefined where
    * multi-row INSERTs are the fastest. Never used for a retried batch (rows that may exist
    * already are skipped with insertIgnoreSuffix, which COPY cannot do). `data[i]` is row i's
    * `data` column; `maxStatementBytes`: the adapter's statement size limit.
