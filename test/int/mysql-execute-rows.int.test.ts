@@ -13,6 +13,12 @@
  *    connection stays usable; a connection killed by the server fails the execution (no hang).
  *  - A two-row statement whose packet is 0xFFFFFD bytes (mysql2's writePacket would break the
  *    connection with an empty packet after it) is split in two; both rows are stored.
+ *  - A batch of several statements without a transaction is stored all or none, in one
+ *    transaction: BEGIN and the statements written at once, then COMMIT (one of each in the
+ *    session's counters), ROLLBACK and the first error when a statement fails (in the first or
+ *    the last statement: nothing of the batch stored), the connection usable after, and no
+ *    "packets out of order" warning from mysql2 (the answers' sequence ids); a connection
+ *    killed between two batches fails the next one.
  *  - The installed mysql2 offers the command queue (else the store would quietly fall back to
  *    mysql2's execute and this file would test the fallback only); a connection without it
  *    (only `execute`, as another driver version might offer) still stores the same rows.
@@ -22,8 +28,8 @@ import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import type { SqlStore } from '../../src/store/sql/sql-store';
 import { mysql } from '../../src/store/sql/dialect/mysql';
-import { executeMessageRowsOn } from '../../src/store/sql/dialect/mysql-rows';
-import { canExecuteRaw, executeRowsRaw, unsendableByMysql2, type RawExecuteConnection } from '../../src/store/sql/dialect/mysql-execute';
+import { executeMessageRowsOn, statementSizes } from '../../src/store/sql/dialect/mysql-rows';
+import { canExecuteRaw, canPipelineRaw, executeRowsRaw, executeTransactionRaw, unsendableByMysql2, type RawExecuteConnection } from '../../src/store/sql/dialect/mysql-execute';
 import { encodeExecuteRows } from '../../src/store/sql/dialect/mysql-execute-packet';
 import type { MsgRowKey } from '../../src/store/sql/dialect/types';
 import { openTestSqlStore } from '../helpers/sql-store';
@@ -185,6 +191,66 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
       // The connection is still usable.
       assert.ok((await sessionCounter(conn, 'Com_stmt_execute')) >= 2);
     });
+  });
+
+  test('several statements without a transaction: BEGIN and the statements in one write, then COMMIT; a failure stores none of the batch', async () => {
+    const knex = await openKnex('mxpipe');
+    const warnings: string[] = [];
+    const consoleError = console.error;
+    console.error = (...a: unknown[]) => void warnings.push(a.map(String).join(' '));
+    try {
+      const r = seededRandom(21);
+      await onPooled(knex, async (conn) => {
+        assert.ok(canPipelineRaw(conn), 'the installed mysql2 takes the pipelined transaction');
+        const counters = async (): Promise<number[]> => Promise.all(['Com_begin', 'Com_commit', 'Com_rollback', 'Com_stmt_execute'].map((c) => sessionCounter(conn, c)));
+        const delta = async (before: number[]): Promise<number[]> => (await counters()).map((v, i) => v - before[i]);
+        // 70 rows: a 64-row statement and a 6-row remainder.
+        const first = batch(r, 70, 1);
+        const sizes = statementSizes(first.data, 16 << 20);
+        assert.deepEqual(sizes, [64, 6]);
+        let before = await counters();
+        await executeTransactionRaw(conn, sizes, insertText, first.rows, first.data);
+        assert.deepEqual(await delta(before), [1, 1, 0, 2], 'one BEGIN, one COMMIT, two statements');
+        assert.equal((await readBack(knex)).length, 70);
+
+        // A duplicate key in the remainder, then one in the first statement: nothing of either batch.
+        for (const at of [66, 3]) {
+          const bad = batch(r, 70, 1000 + at);
+          bad.rows[at] = { ...bad.rows[at], channel_id: first.rows[5].channel_id, seq: first.rows[5].seq };
+          before = await counters();
+          const err = await rejection(executeTransactionRaw(conn, statementSizes(bad.data, 16 << 20), insertText, bad.rows, bad.data), `a duplicate key at row ${at}`);
+          assert.equal(err.errno, 1062);
+          assert.equal(err.sql, insertText(at < 64 ? 64 : 6), 'the error names the refused statement');
+          assert.deepEqual(await delta(before), [1, 0, 1, 2], 'rolled back');
+          assert.equal((await readBack(knex)).length, 70, `no row of the batch refused at row ${at}`);
+        }
+        // The connection serves the next batch.
+        const next = batch(r, 40, 2000);
+        await executeTransactionRaw(conn, statementSizes(next.data, 16 << 20), insertText, next.rows, next.data);
+        assert.equal((await readBack(knex)).length, 110);
+      });
+      // The store's own entry point takes the same path: all or none.
+      const bad = batch(r, 70, 3000);
+      bad.rows[69] = { ...bad.rows[69], channel_id: bad.rows[0].channel_id, seq: bad.rows[0].seq };
+      await rejection(mysql.writeMessageRows!(knex, undefined, bad.rows, bad.data, 16 << 20), 'a batch repeating its own first key');
+      assert.equal((await readBack(knex)).length, 110);
+    } finally {
+      console.error = consoleError;
+    }
+    assert.deepEqual(warnings.filter((w) => /out of order/.test(w)), [], 'mysql2 saw every answer with the sequence id it expects');
+  });
+
+  test('a connection killed by the server fails the next pipelined transaction', async () => {
+    const knex = await openKnex('mxpipekill');
+    await onPooled(knex, async (conn) => {
+      const one = batch(seededRandom(4), 40, 1);
+      await executeTransactionRaw(conn, statementSizes(one.data, 16 << 20), insertText, one.rows, one.data);
+      await knex.raw(`kill ${conn.threadId}`);
+      const two = batch(seededRandom(5), 40, 100);
+      const err = await rejection(executeTransactionRaw(conn, statementSizes(two.data, 16 << 20), insertText, two.rows, two.data), 'a killed connection');
+      assert.equal(mysql.classifyCommitError(err), 'transient');
+    });
+    assert.equal((await readBack(knex)).length, 40);
   });
 
   test('a connection killed by the server fails the execution', async () => {

@@ -21,6 +21,7 @@ import type { MsgRowKey } from './types';
 
 /** mysql2 3.x: CLIENT_QUERY_ATTRIBUTES (capability flag). */
 const CLIENT_QUERY_ATTRIBUTES = 0x08000000;
+const COM_QUERY = 0x03;
 
 /** The packet as mysql2's `writePacket` takes it (its Packet's interface, header included). */
 interface RawPacket {
@@ -42,18 +43,19 @@ interface PreparedStatement {
 /** The part of mysql2's Connection used here. */
 export interface RawExecuteConnection {
   prepare(sql: string, cb: (err: Error | null, stmt: PreparedStatement) => void): unknown;
-  addCommand(cmd: RowsExecuteCommand): unknown;
+  addCommand(cmd: PipelinedCommand): unknown;
   writePacket(p: RawPacket): void;
   _resetSequenceId(): void;
+  _bumpSequenceId(n: number): void;
   readonly clientEncoding: string;
-  readonly config: { readonly clientFlags: number };
+  readonly config: { readonly clientFlags: number; readonly compress?: boolean };
   readonly serverCapabilityFlags?: number;
 }
 
 /** The mysql2 connection offers the command queue this module writes to. */
 export function canExecuteRaw(conn: unknown): conn is RawExecuteConnection {
   const c = conn as Partial<Record<keyof RawExecuteConnection, unknown>>;
-  return typeof c.prepare === 'function' && typeof c.addCommand === 'function' && typeof c.writePacket === 'function' && typeof c._resetSequenceId === 'function';
+  return typeof c.prepare === 'function' && typeof c.addCommand === 'function' && typeof c.writePacket === 'function' && typeof c._resetSequenceId === 'function' && typeof c._bumpSequenceId === 'function';
 }
 
 function rawPacket(buffer: Buffer): RawPacket {
@@ -68,43 +70,6 @@ function rawPacket(buffer: Buffer): RawPacket {
       buffer[3] = sequenceId;
     },
   };
-}
-
-/**
- * One COM_STMT_EXECUTE in mysql2's command queue: `execute` is called with no packet when the
- * command's turn comes (it writes), then with the server's answer (an INSERT answers with one
- * OK or ERR packet). `onResult` is what the connection calls when it fails or is closed.
- */
-class RowsExecuteCommand {
-  private started = false;
-
-  constructor(
-    private readonly packet: RawPacket,
-    private readonly sql: string,
-    readonly onResult: (err: Error | null) => void,
-  ) {}
-
-  /** mysql2's debug log names the command's state. */
-  stateName(): string {
-    return this.started ? 'awaiting the answer' : 'not started';
-  }
-
-  execute(packet: ServerPacket | undefined, conn: RawExecuteConnection): boolean {
-    if (!this.started) {
-      this.started = true;
-      conn._resetSequenceId();
-      conn.writePacket(this.packet);
-      return false;
-    }
-    if (packet !== undefined && packet.isError()) {
-      const err = packet.asError(conn.clientEncoding) as Error & { sql?: string };
-      err.sql = this.sql;
-      this.onResult(err);
-      return true;
-    }
-    this.onResult(null);
-    return true;
-  }
 }
 
 /**
@@ -128,13 +93,125 @@ export function executeRowsRaw(conn: RawExecuteConnection, sql: string, rows: re
       if (err !== null) return reject(err);
       let buf: Buffer;
       try {
-        const attrs = (conn.config.clientFlags & (conn.serverCapabilityFlags ?? 0) & CLIENT_QUERY_ATTRIBUTES) !== 0;
-        buf = encodeExecuteRows(stmt.id, rows, data, from, n, attrs);
+        buf = encodeExecuteRows(stmt.id, rows, data, from, n, queryAttributes(conn));
       } catch (e) {
         return reject(e as Error);
       }
       if (n > 1 && unsendableByMysql2(buf.length - 4)) return resolve(false);
-      conn.addCommand(new RowsExecuteCommand(rawPacket(buf), sql, (e) => (e === null ? resolve(true) : reject(e))));
+      conn.addCommand(new PipelinedCommand([rawPacket(buf)], [sql], (e) => (e === null ? resolve(true) : reject(e))));
     });
   });
+}
+
+/** Both ends agreed on query attributes (MySQL 8): COM_QUERY and COM_STMT_EXECUTE then carry a parameter count. */
+function queryAttributes(conn: RawExecuteConnection): boolean {
+  return (conn.config.clientFlags & (conn.serverCapabilityFlags ?? 0) & CLIENT_QUERY_ATTRIBUTES) !== 0;
+}
+
+/** A COM_QUERY packet of a fixed statement without parameters, the header left for the connection. */
+function queryPacket(sql: string, attrs: boolean): Buffer {
+  // With query attributes: parameter_count 0 and parameter_set_count 1 (length-encoded) first.
+  const pre = attrs ? [COM_QUERY, 0, 1] : [COM_QUERY];
+  return Buffer.concat([Buffer.alloc(4), Buffer.from(pre), Buffer.from(sql, 'utf8')]);
+}
+
+/**
+ * Commands in mysql2's command queue, written at once when their turn comes, their answers
+ * read in order (each one OK or ERR packet: an INSERT's, BEGIN's, COMMIT's):
+ * one round trip for all. The server runs pipelined commands one after the other as if each
+ * had waited for the previous answer; mysql2 expects sequence id 1 for every answer, so the
+ * counter is set back after each one. `onResult` gets the first error (with its statement's
+ * text, as mysql2's own error objects: commit-error classification and the retries see what
+ * they see from mysql2), once every answer has arrived, or the connection's failure (the
+ * queue calls `onResult` of the running and of every queued command).
+ */
+class PipelinedCommand {
+  private started = false;
+  private answered = 0;
+  private firstError: Error | null = null;
+
+  constructor(
+    private readonly packets: readonly RawPacket[],
+    private readonly sqls: readonly string[],
+    readonly onResult: (err: Error | null) => void,
+  ) {}
+
+  stateName(): string {
+    return this.started ? `awaiting answer ${this.answered + 1} of ${this.packets.length}` : 'not started';
+  }
+
+  execute(packet: ServerPacket | undefined, conn: RawExecuteConnection): boolean {
+    if (!this.started) {
+      this.started = true;
+      for (const p of this.packets) {
+        conn._resetSequenceId();
+        conn.writePacket(p);
+      }
+      return false;
+    }
+    if (packet !== undefined && packet.isError() && this.firstError === null) {
+      const err = packet.asError(conn.clientEncoding) as Error & { sql?: string };
+      err.sql = this.sqls[this.answered];
+      this.firstError = err;
+    }
+    this.answered++;
+    if (this.answered < this.packets.length) {
+      // The next answer is the first packet of its command's answer again.
+      conn._resetSequenceId();
+      conn._bumpSequenceId(1);
+      return false;
+    }
+    this.onResult(this.firstError);
+    return true;
+  }
+}
+
+function prepared(conn: RawExecuteConnection, sql: string): Promise<PreparedStatement> {
+  return new Promise((resolve, reject) => conn.prepare(sql, (err, stmt) => (err === null ? resolve(stmt) : reject(err))));
+}
+
+/**
+ * Whether the connection can take a pipelined transaction: the command queue, and no
+ * compression (its frames may carry several answers; not needed by this path, not tested).
+ */
+export function canPipelineRaw(conn: unknown): conn is RawExecuteConnection {
+  return canExecuteRaw(conn) && conn.config.compress !== true;
+}
+
+/**
+ * BEGIN and the prepared INSERTs in one round trip (PipelinedCommand), then COMMIT when every
+ * one succeeded, else ROLLBACK and the first error: the rows are stored all or none, with one
+ * commit (one redo-log flush) and two round trips instead of one per statement plus BEGIN and
+ * COMMIT (docs/performance.md, "MariaDB, round 2 (ninth session)"). A BEGIN that fails is a
+ * broken connection, whose statements fail too.
+ */
+export async function executeTransactionRaw(conn: RawExecuteConnection, sizes: readonly number[], insertText: (n: number) => string, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
+  const attrs = queryAttributes(conn);
+  const packets: RawPacket[] = [rawPacket(queryPacket('BEGIN', attrs))];
+  const sqls: string[] = ['BEGIN'];
+  const add = async (sql: string, from: number, n: number): Promise<boolean> => {
+    const buf = encodeExecuteRows((await prepared(conn, sql)).id, rows, data, from, n, attrs);
+    if (n > 1 && unsendableByMysql2(buf.length - 4)) return false;
+    packets.push(rawPacket(buf));
+    sqls.push(sql);
+    return true;
+  };
+  let from = 0;
+  for (const n of sizes) {
+    if (!(await add(insertText(n), from, n))) {
+      // A length mysql2 cannot send: the last row in a statement of its own (as executeSized).
+      await add(insertText(n - 1), from, n - 1);
+      await add(insertText(1), from + n - 1, 1);
+    }
+    from += n;
+  }
+  const failed = await new Promise<Error | null>((resolve) => conn.addCommand(new PipelinedCommand(packets, sqls, resolve)));
+  const end = (sql: string): Promise<Error | null> =>
+    new Promise((resolve) => conn.addCommand(new PipelinedCommand([rawPacket(queryPacket(sql, attrs))], [sql], resolve)));
+  if (failed !== null) {
+    await end('ROLLBACK');
+    throw failed;
+  }
+  const commitFailed = await end('COMMIT');
+  if (commitFailed !== null) throw commitFailed;
 }

@@ -13,7 +13,7 @@
  */
 import type { Knex } from 'knex';
 import { onConnection } from './connection';
-import { canExecuteRaw, executeRowsRaw } from './mysql-execute';
+import { canExecuteRaw, canPipelineRaw, executeRowsRaw, executeTransactionRaw } from './mysql-execute';
 import type { MsgRowKey } from './types';
 
 /** Rows per prepared statement at most (5 bind parameters each). */
@@ -68,10 +68,17 @@ export function statementSizes(data: readonly Buffer[], maxStatementBytes: numbe
  * connection when one statement holds them all, else in a transaction of their own (the rows
  * of a batch are stored all or none).
  */
-export function executeMessageRows(knex: Knex, trx: Knex.Transaction | undefined, rows: readonly MsgRowKey[], data: readonly Buffer[], maxStatementBytes: number): Promise<void> {
+export async function executeMessageRows(knex: Knex, trx: Knex.Transaction | undefined, rows: readonly MsgRowKey[], data: readonly Buffer[], maxStatementBytes: number): Promise<void> {
   const sizes = statementSizes(data, maxStatementBytes);
-  if (trx === undefined && sizes.length > 1) return knex.transaction((t) => executeMessageRows(knex, t, rows, data, maxStatementBytes));
-  return onConnection<MysqlConnection, void>(knex, trx, (conn) => executeSized(conn, sizes, rows, data));
+  if (trx !== undefined || sizes.length === 1) return onConnection<MysqlConnection, void>(knex, trx, (conn) => executeSized(conn, sizes, rows, data));
+  // Several statements, all or none: BEGIN and the statements in one round trip, then COMMIT
+  // (mysql-execute.ts executeTransactionRaw); Knex's transaction where that cannot be done.
+  const pipelined = await onConnection<unknown, boolean>(knex, undefined, async (conn) => {
+    if (!canPipelineRaw(conn)) return false;
+    await executeTransactionRaw(conn, sizes, insertText, rows, data);
+    return true;
+  });
+  if (!pipelined) await knex.transaction((t) => executeMessageRows(knex, t, rows, data, maxStatementBytes));
 }
 
 /** The same inside the transaction open on a raw connection (direct-tx.ts). */
