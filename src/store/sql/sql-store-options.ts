@@ -45,14 +45,14 @@ export interface SqlStoreOptions {
  * than the second transaction does.
  *
  * MySQL/MariaDB 1 since the ninth session (was 2). With one transaction in flight a batch of
- * message rows alone takes the autocommitted path (batch-writer.ts: no BEGIN and COMMIT, its
- * statements committed one by one: mysql-rows.ts), as PostgreSQL's takes one COPY; with two,
- * every batch launched behind another is a transaction of four round trips. Ninth session,
- * 3 alternated rounds, load 3.6–4.6 (docs/performance.md, "MariaDB, round 2"): async
- * 56–72k (7.3–8.4 µs/msg) with the start build's default 2 → 68–113k (5.0–6.1) with depth 1,
- * 4 publishers 56–108k (6.7–7.0) → 72–133k (4.4–5.0); the same build at depth 2 gained little
- * (58–95k, 7.0–8.1 µs). Before (sixth and seventh sessions, the rows in a transaction either
- * way) depth 1 was mixed on the quiet machine and better under load.
+ * message rows alone takes batch-writer.ts's path without a transaction before it: its BEGIN
+ * and statements written at once, then COMMIT (mysql-rows.ts, two round trips), as
+ * PostgreSQL's takes one COPY; with two, every batch launched behind another is a direct
+ * transaction of a round trip per statement. Ninth session, the same build alternated, load
+ * 0.1–0.9 (docs/performance.md, "MariaDB, round 2"): async 109–113k (5.4–5.8 µs/msg) at depth
+ * 1 against 91–100k (6.5–7.0) at 2, 4 publishers 127–146k (4.1–5.0) against 111–112k (6.0).
+ * Before (sixth and seventh sessions, the rows in a transaction either way) depth 1 was mixed
+ * on the quiet machine and better under load.
  *
  * SQLite (FILE): with a write thread SQLITE_THREAD_DEPTH (the thread commits the next batch
  * right after the one before, without waiting for the main thread's round trip, and writes
