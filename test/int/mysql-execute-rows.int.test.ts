@@ -14,11 +14,12 @@
  *  - A two-row statement whose packet is 0xFFFFFD bytes (mysql2's writePacket would break the
  *    connection with an empty packet after it) is split in two; both rows are stored.
  *  - A batch of several statements without a transaction is stored all or none, in one
- *    transaction: BEGIN and the statements written at once, then COMMIT (one of each in the
- *    session's counters), ROLLBACK and the first error when a statement fails (in the first or
- *    the last statement: nothing of the batch stored), the connection usable after, and no
- *    "packets out of order" warning from mysql2 (the answers' sequence ids); a connection
- *    killed between two batches fails the next one.
+ *    transaction: `SET autocommit = 0` and the statements written at once, then COMMIT (or
+ *    ROLLBACK and the first error when a statement fails, in the first or the last statement:
+ *    nothing of the batch stored) with `SET autocommit = 1`; the connection usable after, and
+ *    no "packets out of order" warning from mysql2 (the answers' sequence ids); a deadlock
+ *    that rolls the transaction back in the first statement leaves none of the second
+ *    statement's rows; a connection killed between two batches fails the next one.
  *  - The installed mysql2 offers the command queue (else the store would quietly fall back to
  *    mysql2's execute and this file would test the fallback only); a connection without it
  *    (only `execute`, as another driver version might offer) still stores the same rows.
@@ -193,7 +194,7 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
     });
   });
 
-  test('several statements without a transaction: BEGIN and the statements in one write, then COMMIT; a failure stores none of the batch', async () => {
+  test('several statements without a transaction: autocommit off and the statements in one write, then COMMIT; a failure stores none of the batch', async () => {
     const knex = await openKnex('mxpipe');
     const warnings: string[] = [];
     const consoleError = console.error;
@@ -202,7 +203,8 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
       const r = seededRandom(21);
       await onPooled(knex, async (conn) => {
         assert.ok(canPipelineRaw(conn), 'the installed mysql2 takes the pipelined transaction');
-        const counters = async (): Promise<number[]> => Promise.all(['Com_begin', 'Com_commit', 'Com_rollback', 'Com_stmt_execute'].map((c) => sessionCounter(conn, c)));
+        const counters = async (): Promise<number[]> => Promise.all(['Com_set_option', 'Com_commit', 'Com_rollback', 'Com_stmt_execute'].map((c) => sessionCounter(conn, c)));
+        const autocommit = async (): Promise<number> => Number((await call<Array<Record<string, unknown>>>((cb) => conn.query('select @@autocommit as a', cb)))[0].a);
         const delta = async (before: number[]): Promise<number[]> => (await counters()).map((v, i) => v - before[i]);
         // 70 rows: a 64-row statement and a 6-row remainder.
         const first = batch(r, 70, 1);
@@ -210,7 +212,8 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
         assert.deepEqual(sizes, [64, 6]);
         let before = await counters();
         await executeTransactionRaw(conn, sizes, insertText, first.rows, first.data);
-        assert.deepEqual(await delta(before), [1, 1, 0, 2], 'one BEGIN, one COMMIT, two statements');
+        assert.deepEqual(await delta(before), [2, 1, 0, 2], 'autocommit off and on again, one COMMIT, two statements');
+        assert.equal(await autocommit(), 1);
         assert.equal((await readBack(knex)).length, 70);
 
         // A duplicate key in the remainder, then one in the first statement: nothing of either batch.
@@ -221,7 +224,8 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
           const err = await rejection(executeTransactionRaw(conn, statementSizes(bad.data, 16 << 20), insertText, bad.rows, bad.data), `a duplicate key at row ${at}`);
           assert.equal(err.errno, 1062);
           assert.equal(err.sql, insertText(at < 64 ? 64 : 6), 'the error names the refused statement');
-          assert.deepEqual(await delta(before), [1, 0, 1, 2], 'rolled back');
+          assert.deepEqual(await delta(before), [2, 0, 1, 2], 'rolled back');
+          assert.equal(await autocommit(), 1);
           assert.equal((await readBack(knex)).length, 70, `no row of the batch refused at row ${at}`);
         }
         // The connection serves the next batch.
@@ -238,6 +242,38 @@ describe('MariaDB message rows through our COM_STMT_EXECUTE', () => {
       console.error = consoleError;
     }
     assert.deepEqual(warnings.filter((w) => /out of order/.test(w)), [], 'mysql2 saw every answer with the sequence id it expects');
+  });
+
+  test('a deadlock in the first statement (InnoDB rolls the transaction back) stores none of the later statements', async () => {
+    const knex = await openKnex('mxdeadlock');
+    await knex.raw('create table mx_heavy (id int primary key, pad varchar(100))');
+    const admin = await openKnex('mxdeadlockadmin');
+    const db = (await knex.raw('select database() as d'))[0][0].d as string;
+    const other = await (admin.client as Pool).acquireConnection();
+    const q = (sql: string): Promise<unknown> => call((cb) => other.query(sql, cb));
+    try {
+      // Another transaction, heavier (InnoDB rolls back the lighter one), holds seq 64.
+      await q('begin');
+      await q(`insert into \`${db}\`.mx_heavy select seq, repeat('x', 100) from seq_1_to_20000`);
+      await q(`insert into \`${db}\`.stan_messages (channel_id, seq, ts, size, data) values (1, 64, 1, 1, 'a')`);
+      const rows = Array.from({ length: 70 }, (_, i) => ({ channel_id: 1, seq: i + 1, ts: 1_700_000_000_000 + i, size: 16 }));
+      const data = rows.map((r) => Buffer.alloc(16, r.seq));
+      await onPooled(knex, async (conn) => {
+        // The first statement (seq 1..64) waits on seq 64; then the other wants seq 1: a cycle.
+        const ours = executeTransactionRaw(conn, statementSizes(data, 16 << 20), insertText, rows, data).then(
+          () => undefined,
+          (e: ServerError) => e,
+        );
+        await new Promise((r) => setTimeout(r, 500));
+        await q(`insert into \`${db}\`.stan_messages (channel_id, seq, ts, size, data) values (1, 1, 1, 1, 'a')`);
+        const err = await ours;
+        assert.equal(err?.errno, 1213, 'our transaction is the deadlock victim');
+        await q('rollback');
+        assert.equal((await readBack(knex)).length, 0, 'none of the second statement\'s rows (65..70) either');
+      });
+    } finally {
+      await (admin.client as Pool).releaseConnection(other).catch(() => undefined);
+    }
   });
 
   test('a connection killed by the server fails the next pipelined transaction', async () => {

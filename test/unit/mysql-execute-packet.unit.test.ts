@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { encodeExecuteRows } from '../../src/store/sql/dialect/mysql-execute-packet';
+import { unsendableByMysql2 } from '../../src/store/sql/dialect/mysql-execute';
 import type { MsgRowKey } from '../../src/store/sql/dialect/types';
 import { randomRows, seededRandom } from '../helpers/random-rows';
 
@@ -64,4 +65,11 @@ describe('COM_STMT_EXECUTE of the message INSERT', () => {
     const ours = encodeExecuteRows(2, rows, [d], 0, 1, false);
     assert.deepEqual(body(ours), body(mysql2Packet(2, rows, [d], false)));
   });
+});
+
+test("the payload lengths mysql2's writePacket breaks on: a last 16 MB piece of 0xFFFFFC-0xFFFFFE bytes, above 16 MB too", () => {
+  const bad = [0xfffffc, 0xfffffd, 0xfffffe, 0x1fffffb, 0x1fffffc, 0x1fffffd, 0x2fffffa, 0x2fffffc];
+  const good = [0, 1, 0xfffffb, 0xffffff, 0x1000000, 0x1fffffa, 0x1fffffe, 0x2fffff9, 0x2fffffd];
+  assert.deepEqual(bad.filter((n) => !unsendableByMysql2(n)), []);
+  assert.deepEqual(good.filter((n) => unsendableByMysql2(n)), []);
 });

@@ -45,8 +45,8 @@ export interface SqlStoreOptions {
  * than the second transaction does.
  *
  * MySQL/MariaDB 1 since the ninth session (was 2). With one transaction in flight a batch of
- * message rows alone takes batch-writer.ts's path without a transaction before it: its BEGIN
- * and statements written at once, then COMMIT (mysql-rows.ts, two round trips), as
+ * message rows alone takes batch-writer.ts's path without a transaction before it: its
+ * statements written at once in one transaction, then COMMIT (mysql-rows.ts, two round trips), as
  * PostgreSQL's takes one COPY; with two, every batch launched behind another is a direct
  * transaction of a round trip per statement. Ninth session, the same build alternated, load
  * 0.1–0.9 (docs/performance.md, "MariaDB, round 2"): async 109–113k (5.4–5.8 µs/msg) at depth

@@ -47,15 +47,24 @@ export interface RawExecuteConnection {
   writePacket(p: RawPacket): void;
   _resetSequenceId(): void;
   _bumpSequenceId(n: number): void;
+  destroy(): void;
   readonly clientEncoding: string;
-  readonly config: { readonly clientFlags: number; readonly compress?: boolean };
+  /** `compress` is what the handshake agreed (mysql2 sets it to the capability bit: a number). */
+  readonly config: { readonly clientFlags: number; readonly compress?: unknown };
   readonly serverCapabilityFlags?: number;
 }
 
 /** The mysql2 connection offers the command queue this module writes to. */
 export function canExecuteRaw(conn: unknown): conn is RawExecuteConnection {
   const c = conn as Partial<Record<keyof RawExecuteConnection, unknown>>;
-  return typeof c.prepare === 'function' && typeof c.addCommand === 'function' && typeof c.writePacket === 'function' && typeof c._resetSequenceId === 'function' && typeof c._bumpSequenceId === 'function';
+  return (
+    typeof c.prepare === 'function' &&
+    typeof c.addCommand === 'function' &&
+    typeof c.writePacket === 'function' &&
+    typeof c._resetSequenceId === 'function' &&
+    typeof c._bumpSequenceId === 'function' &&
+    typeof c.destroy === 'function'
+  );
 }
 
 function rawPacket(buffer: Buffer): RawPacket {
@@ -73,13 +82,26 @@ function rawPacket(buffer: Buffer): RawPacket {
 }
 
 /**
- * Payload lengths mysql2's `writePacket` (3.x) cannot send: for 0xFFFFFC–0xFFFFFE bytes it
- * writes the packet and then an empty one with the next sequence ID, which the server reads
- * as a malformed command, and the connection breaks (found by the review: a statement just
- * under 16 MB, e.g. ~1,000 rows of ~16 KB on MySQL 8's default max_allowed_packet).
+ * Payload lengths mysql2's `writePacket` (3.x) cannot send: for 0xFFFFFC–0xFFFFFE bytes (and
+ * the same remainder above each further 16 MB) it writes the packet and then an empty one with
+ * the next sequence ID, which the server reads as a malformed command, and the connection
+ * breaks (found by the reviews: a statement just under 16 MB, e.g. ~1,000 rows of ~16 KB on
+ * MySQL 8's default max_allowed_packet, or just under 32 MB with a 64 MB packet limit).
  */
 export function unsendableByMysql2(payloadLength: number): boolean {
-  return payloadLength >= 0xfffffc && payloadLength <= 0xfffffe;
+  // Every length whose last 16 MB piece would be 0xFFFFFC–0xFFFFFE bytes (0x1FFFFFB… too).
+  return payloadLength % MAX_PIECE >= 0xfffffc;
+}
+
+/** mysql2 and the server cut a packet into pieces of at most this many payload bytes. */
+const MAX_PIECE = 0xffffff;
+
+/**
+ * Pieces mysql2's writePacket sends for `buffer` (header included), i.e. the sequence id of
+ * the server's answer to that command.
+ */
+function piecesOf(buffer: Buffer): number {
+  return buffer.length < MAX_PIECE ? 1 : Math.ceil(buffer.length / MAX_PIECE);
 }
 
 /**
@@ -119,8 +141,9 @@ function queryPacket(sql: string, attrs: boolean): Buffer {
  * Commands in mysql2's command queue, written at once when their turn comes, their answers
  * read in order (each one OK or ERR packet: an INSERT's, BEGIN's, COMMIT's):
  * one round trip for all. The server runs pipelined commands one after the other as if each
- * had waited for the previous answer; mysql2 expects sequence id 1 for every answer, so the
- * counter is set back after each one. `onResult` gets the first error (with its statement's
+ * had waited for the previous answer; mysql2 checks each answer's sequence id against its
+ * counter, which is set before each answer to what the server sends (the number of 16 MB
+ * pieces of that command: 1 below 16 MB). `onResult` gets the first error (with its statement's
  * text, as mysql2's own error objects: commit-error classification and the retries see what
  * they see from mysql2), once every answer has arrived, or the connection's failure (the
  * queue calls `onResult` of the running and of every queued command).
@@ -147,6 +170,7 @@ class PipelinedCommand {
         conn._resetSequenceId();
         conn.writePacket(p);
       }
+      this.expectAnswer(conn);
       return false;
     }
     if (packet !== undefined && packet.isError() && this.firstError === null) {
@@ -156,13 +180,17 @@ class PipelinedCommand {
     }
     this.answered++;
     if (this.answered < this.packets.length) {
-      // The next answer is the first packet of its command's answer again.
-      conn._resetSequenceId();
-      conn._bumpSequenceId(1);
+      this.expectAnswer(conn);
       return false;
     }
     this.onResult(this.firstError);
     return true;
+  }
+
+  /** The next answer's sequence id is the number of pieces its command was sent in. */
+  private expectAnswer(conn: RawExecuteConnection): void {
+    conn._resetSequenceId();
+    conn._bumpSequenceId(piecesOf(this.packets[this.answered].buffer));
   }
 }
 
@@ -175,20 +203,27 @@ function prepared(conn: RawExecuteConnection, sql: string): Promise<PreparedStat
  * compression (its frames may carry several answers; not needed by this path, not tested).
  */
 export function canPipelineRaw(conn: unknown): conn is RawExecuteConnection {
-  return canExecuteRaw(conn) && conn.config.compress !== true;
+  return canExecuteRaw(conn) && !conn.config.compress;
 }
 
 /**
- * BEGIN and the prepared INSERTs in one round trip (PipelinedCommand), then COMMIT when every
- * one succeeded, else ROLLBACK and the first error: the rows are stored all or none, with one
- * commit (one redo-log flush) and two round trips instead of one per statement plus BEGIN and
- * COMMIT (docs/performance.md, "MariaDB, round 2 (ninth session)"). A BEGIN that fails is a
- * broken connection, whose statements fail too.
+ * The prepared INSERTs in one transaction, sent in one round trip (PipelinedCommand) behind
+ * `SET autocommit = 0`, then COMMIT when every one succeeded, else ROLLBACK and the first
+ * error, each with `SET autocommit = 1` in the same write: the rows are stored all or none,
+ * with one commit (one redo-log flush) and two round trips instead of one per statement plus
+ * BEGIN and COMMIT (docs/performance.md, "MariaDB, round 2 (ninth session)").
+ *
+ * Why not BEGIN: an error that makes InnoDB roll the whole transaction back (a deadlock, a lock
+ * wait timeout with innodb_rollback_on_timeout) ends a BEGIN's transaction, and the statements
+ * already sent behind it would then each be committed on their own (the review reproduced it:
+ * a deadlock in the first statement, the second's rows stored). With autocommit off every
+ * statement opens a transaction if none is open, which the ROLLBACK undoes. A connection whose
+ * last step fails is destroyed: it may still be in a transaction or without autocommit.
  */
 export async function executeTransactionRaw(conn: RawExecuteConnection, sizes: readonly number[], insertText: (n: number) => string, rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
   const attrs = queryAttributes(conn);
-  const packets: RawPacket[] = [rawPacket(queryPacket('BEGIN', attrs))];
-  const sqls: string[] = ['BEGIN'];
+  const packets: RawPacket[] = [rawPacket(queryPacket(AUTOCOMMIT_OFF, attrs))];
+  const sqls: string[] = [AUTOCOMMIT_OFF];
   const add = async (sql: string, from: number, n: number): Promise<boolean> => {
     const buf = encodeExecuteRows((await prepared(conn, sql)).id, rows, data, from, n, attrs);
     if (n > 1 && unsendableByMysql2(buf.length - 4)) return false;
@@ -205,13 +240,14 @@ export async function executeTransactionRaw(conn: RawExecuteConnection, sizes: r
     }
     from += n;
   }
-  const failed = await new Promise<Error | null>((resolve) => conn.addCommand(new PipelinedCommand(packets, sqls, resolve)));
-  const end = (sql: string): Promise<Error | null> =>
-    new Promise((resolve) => conn.addCommand(new PipelinedCommand([rawPacket(queryPacket(sql, attrs))], [sql], resolve)));
-  if (failed !== null) {
-    await end('ROLLBACK');
-    throw failed;
-  }
-  const commitFailed = await end('COMMIT');
-  if (commitFailed !== null) throw commitFailed;
+  const run = (ps: readonly RawPacket[], ss: readonly string[]): Promise<Error | null> => new Promise((resolve) => conn.addCommand(new PipelinedCommand(ps, ss, resolve)));
+  const failed = await run(packets, sqls);
+  const end = failed === null ? 'COMMIT' : 'ROLLBACK';
+  const ended = await run([rawPacket(queryPacket(end, attrs)), rawPacket(queryPacket(AUTOCOMMIT_ON, attrs))], [end, AUTOCOMMIT_ON]);
+  if (ended !== null) conn.destroy();
+  if (failed !== null) throw failed;
+  if (ended !== null) throw ended;
 }
+
+const AUTOCOMMIT_OFF = 'SET autocommit = 0';
+const AUTOCOMMIT_ON = 'SET autocommit = 1';

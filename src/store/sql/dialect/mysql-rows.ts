@@ -71,7 +71,7 @@ export function statementSizes(data: readonly Buffer[], maxStatementBytes: numbe
 export async function executeMessageRows(knex: Knex, trx: Knex.Transaction | undefined, rows: readonly MsgRowKey[], data: readonly Buffer[], maxStatementBytes: number): Promise<void> {
   const sizes = statementSizes(data, maxStatementBytes);
   if (trx !== undefined || sizes.length === 1) return onConnection<MysqlConnection, void>(knex, trx, (conn) => executeSized(conn, sizes, rows, data));
-  // Several statements, all or none: BEGIN and the statements in one round trip, then COMMIT
+  // Several statements, all or none: autocommit off and the statements in one round trip, then COMMIT
   // (mysql-execute.ts executeTransactionRaw); Knex's transaction where that cannot be done.
   const pipelined = await onConnection<unknown, boolean>(knex, undefined, async (conn) => {
     if (!canPipelineRaw(conn)) return false;
