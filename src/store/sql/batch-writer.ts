@@ -315,6 +315,8 @@ export class BatchWriter {
     const arraySql = this.adapter.dialect.arrayInsertSql;
     if (arraySql !== undefined) return columnArrayInserts(rows, arraySql + (skipExisting ? this.adapter.dialect.insertIgnoreSuffix : ''), this.opts.encrypting, this.adapter.dialect.tsBound);
     const perInsert = Math.min(this.rowsPerInsert(5), this.opts.bulkInsertLimit > 0 ? this.opts.bulkInsertLimit : Infinity);
+    // One view per row (rowData makes it), for its size and its binding.
+    const data = rows.map((m) => rowData(m, this.opts.encrypting));
     const out: Array<[string, Knex.Value[]]> = [];
     let i = 0;
     while (i < rows.length) {
@@ -323,7 +325,7 @@ export class BatchWriter {
       let bytes = 0;
       let j = i;
       while (j < rows.length && j - i < perInsert) {
-        const cost = rowData(rows[j], this.opts.encrypting).length * 2 + 64;
+        const cost = data[j].length * 2 + 64;
         if (j > i && bytes + cost >= this.adapter.maxStatementBytes) break;
         bytes += cost;
         j++;
@@ -336,7 +338,7 @@ export class BatchWriter {
         flat[k++] = m.seq;
         flat[k++] = m.ts;
         flat[k++] = m.size;
-        flat[k++] = rowData(m, this.opts.encrypting);
+        flat[k++] = data[r];
       }
       out.push([this.messageInsert(j - i, skipExisting), flat]);
       i = j;
