@@ -107,22 +107,43 @@ function piecesOf(buffer: Buffer): number {
 /**
  * Runs prepared `sql` (n rows of five parameters) with rows[from..from+n) on `conn`. Resolves
  * false, sending nothing, when the packet of more than one row has a length mysql2 cannot send
- * (unsendableByMysql2): the caller splits the statement.
+ * (unsendableByMysql2): the caller splits the statement (eachStatement).
  */
-export function executeRowsRaw(conn: RawExecuteConnection, sql: string, rows: readonly MsgRowKey[], data: readonly Buffer[], from: number, n: number): Promise<boolean> {
-  return new Promise<boolean>((resolve, reject) => {
-    conn.prepare(sql, (err, stmt) => {
-      if (err !== null) return reject(err);
-      let buf: Buffer;
-      try {
-        buf = encodeExecuteRows(stmt.id, rows, data, from, n, queryAttributes(conn));
-      } catch (e) {
-        return reject(e as Error);
-      }
-      if (n > 1 && unsendableByMysql2(buf.length - 4)) return resolve(false);
-      conn.addCommand(new PipelinedCommand([rawPacket(buf)], [sql], (e) => (e === null ? resolve(true) : reject(e))));
-    });
-  });
+export async function executeRowsRaw(conn: RawExecuteConnection, sql: string, rows: readonly MsgRowKey[], data: readonly Buffer[], from: number, n: number): Promise<boolean> {
+  const buf = await encodeStatement(conn, sql, rows, data, from, n, queryAttributes(conn));
+  if (buf === undefined) return false;
+  const failed = await runCommands(conn, [rawPacket(buf)], [sql]);
+  if (failed !== null) throw failed;
+  return true;
+}
+
+/**
+ * The COM_STMT_EXECUTE packet of prepared `sql` with rows[from..from+n), or undefined when a
+ * statement of more than one row has a length mysql2 cannot send.
+ */
+async function encodeStatement(conn: RawExecuteConnection, sql: string, rows: readonly MsgRowKey[], data: readonly Buffer[], from: number, n: number, attrs: boolean): Promise<Buffer | undefined> {
+  const buf = encodeExecuteRows((await prepared(conn, sql)).id, rows, data, from, n, attrs);
+  return n > 1 && unsendableByMysql2(buf.length - 4) ? undefined : buf;
+}
+
+/**
+ * Calls `run(from, n)` for each statement size in turn; when it answers false (a length mysql2
+ * cannot send), the statement's last row goes in a statement of its own after the others.
+ */
+export async function eachStatement(sizes: readonly number[], run: (from: number, n: number) => Promise<boolean>): Promise<void> {
+  let from = 0;
+  for (const n of sizes) {
+    if (!(await run(from, n))) {
+      await run(from, n - 1);
+      await run(from + n - 1, 1);
+    }
+    from += n;
+  }
+}
+
+/** Queues `packets` as one PipelinedCommand; resolves with its first error, or null. */
+function runCommands(conn: RawExecuteConnection, packets: readonly RawPacket[], sqls: readonly string[]): Promise<Error | null> {
+  return new Promise((resolve) => conn.addCommand(new PipelinedCommand(packets, sqls, resolve)));
 }
 
 /** Both ends agreed on query attributes (MySQL 8): COM_QUERY and COM_STMT_EXECUTE then carry a parameter count. */
@@ -224,26 +245,17 @@ export async function executeTransactionRaw(conn: RawExecuteConnection, sizes: r
   const attrs = queryAttributes(conn);
   const packets: RawPacket[] = [rawPacket(queryPacket(AUTOCOMMIT_OFF, attrs))];
   const sqls: string[] = [AUTOCOMMIT_OFF];
-  const add = async (sql: string, from: number, n: number): Promise<boolean> => {
-    const buf = encodeExecuteRows((await prepared(conn, sql)).id, rows, data, from, n, attrs);
-    if (n > 1 && unsendableByMysql2(buf.length - 4)) return false;
+  await eachStatement(sizes, async (from, n) => {
+    const sql = insertText(n);
+    const buf = await encodeStatement(conn, sql, rows, data, from, n, attrs);
+    if (buf === undefined) return false;
     packets.push(rawPacket(buf));
     sqls.push(sql);
     return true;
-  };
-  let from = 0;
-  for (const n of sizes) {
-    if (!(await add(insertText(n), from, n))) {
-      // A length mysql2 cannot send: the last row in a statement of its own (as executeSized).
-      await add(insertText(n - 1), from, n - 1);
-      await add(insertText(1), from + n - 1, 1);
-    }
-    from += n;
-  }
-  const run = (ps: readonly RawPacket[], ss: readonly string[]): Promise<Error | null> => new Promise((resolve) => conn.addCommand(new PipelinedCommand(ps, ss, resolve)));
-  const failed = await run(packets, sqls);
+  });
+  const failed = await runCommands(conn, packets, sqls);
   const end = failed === null ? 'COMMIT' : 'ROLLBACK';
-  const ended = await run([rawPacket(queryPacket(end, attrs)), rawPacket(queryPacket(AUTOCOMMIT_ON, attrs))], [end, AUTOCOMMIT_ON]);
+  const ended = await runCommands(conn, [rawPacket(queryPacket(end, attrs)), rawPacket(queryPacket(AUTOCOMMIT_ON, attrs))], [end, AUTOCOMMIT_ON]);
   if (ended !== null) conn.destroy();
   if (failed !== null) throw failed;
   if (ended !== null) throw ended;

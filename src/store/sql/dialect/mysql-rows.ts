@@ -13,7 +13,7 @@
  */
 import type { Knex } from 'knex';
 import { onConnection } from './connection';
-import { canExecuteRaw, canPipelineRaw, executeRowsRaw, executeTransactionRaw } from './mysql-execute';
+import { canExecuteRaw, canPipelineRaw, eachStatement, executeRowsRaw, executeTransactionRaw } from './mysql-execute';
 import type { MsgRowKey } from './types';
 
 /** Rows per prepared statement at most (5 bind parameters each). */
@@ -87,16 +87,14 @@ export function executeMessageRowsOn(conn: unknown, rows: readonly MsgRowKey[], 
 }
 
 async function executeSized(conn: MysqlConnection, sizes: readonly number[], rows: readonly MsgRowKey[], data: readonly Buffer[]): Promise<void> {
-  const raw = canExecuteRaw(conn);
-  let i = 0;
+  if (canExecuteRaw(conn)) {
+    await eachStatement(sizes, (from, n) => executeRowsRaw(conn, insertText(n), rows, data, from, n));
+    return;
+  }
+  let from = 0;
   for (const n of sizes) {
-    if (!raw) await executeValues(conn, insertText(n), rows, data, i, n);
-    else if (!(await executeRowsRaw(conn, insertText(n), rows, data, i, n))) {
-      // A length mysql2 cannot send (mysql-execute.ts): the last row in a statement of its own.
-      await executeRowsRaw(conn, insertText(n - 1), rows, data, i, n - 1);
-      await executeRowsRaw(conn, insertText(1), rows, data, i + n - 1, 1);
-    }
-    i += n;
+    await executeValues(conn, insertText(n), rows, data, from, n);
+    from += n;
   }
 }
 
