@@ -9,12 +9,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultStoreLimits } from '../../src/config/options';
 import { silentLogger, type Logger } from '../../src/logging/logger';
-import { PubAckCodec } from '../../src/protocol/codec';
+import { PubAckCodec, StartPosition } from '../../src/protocol/codec';
 import { MemoryStore } from '../../src/store/memory';
 import { CommitPipeline } from '../../src/stan/commit-pipeline';
 import { Channel } from '../../src/stan/state';
 import { FakeClock, settle } from '../helpers/fake-clock';
 import { MemoryTransport } from '../helpers/memory-transport';
+import { seqs, startCore, TestClient } from '../helpers/stan-core';
 
 /** The MEMORY store, with commits that resolve or fail only when the test says so. */
 class GatedStore extends MemoryStore {
@@ -274,4 +275,43 @@ test('close() stops the retry: no timer left, no commit asked, nothing delivered
   u.store.commits[2].reject(new Error('database gone'));
   await settle();
   assert.equal(u.clock.pendingTimers, 0);
+});
+
+/** The MEMORY store, whose commits are rejected while `failing` (as a SQL store whose write failed, rows kept). */
+class FlakyStore extends MemoryStore {
+  failing = false;
+  commits = 0;
+  override commit(): Promise<void> {
+    this.commits++;
+    return this.failing ? Promise.reject(new Error('database gone')) : super.commit();
+  }
+}
+
+test('the core: a subscriber gets the message of a failed commit with no further publish; shutdown stops the retry', async () => {
+  let store: FlakyStore | undefined;
+  const h = startCore(undefined, (o, clock) => (store = new FlakyStore(o.storeLimits, { now: () => clock.now() })));
+  const flaky = store as unknown as FlakyStore;
+  try {
+    const c = new TestClient(h, 'c1');
+    await c.connect();
+    const sub = await c.subscribe('foo', { startPosition: StartPosition.First });
+    flaky.failing = true;
+    const ack = await c.publish('foo', 'only');
+    assert.equal(ack.error, 'database gone');
+    await h.clock.advance(1000);
+    assert.deepEqual(seqs(sub), [], 'not delivered while commits fail');
+    flaky.failing = false;
+    await h.clock.advance(5000);
+    assert.deepEqual(seqs(sub), ['1']);
+    assert.equal(String(sub.msgs[0].data), 'only');
+
+    // Failing again, then the server stops: nothing is asked of the store after shutdown.
+    flaky.failing = true;
+    assert.equal((await c.publish('foo', 'second')).error, 'database gone');
+  } finally {
+    await h.close();
+  }
+  const asked = flaky.commits;
+  await h.clock.advance(60_000);
+  assert.equal(flaky.commits, asked, 'no commit after shutdown');
 });
