@@ -14,6 +14,15 @@
  * group, once its commit resolved: advances the channels' deliverable sequence, delivers,
  * then acknowledges its publishers in arrival order. A PubAck is therefore never sent
  * before the commit that covers its message, and PubAcks keep the order of the publishes.
+ *
+ * A failed commit answers its publishers with the error (their messages were not durable when
+ * the answer left), but the SQL store keeps the rows and writes them on a later attempt
+ * (group-commit.ts: only a row the database refuses for good is dropped, and it is a gap
+ * delivery skips). So the messages of a failed group are remembered per channel and become
+ * deliverable once a later commit() resolves, which covers everything recorded before it was
+ * asked (store contract): the next group's commit, or, when nobody publishes on, a commit the
+ * pipeline asks by itself after a pause (retryFailed). Without that, a channel with no further
+ * publish kept such a message stored (counted by monitoring) and undelivered until a restart.
  */
 import type { Logger } from '../logging/logger';
 import { RepeatedErrorLog } from '../logging/repeated-error';
@@ -21,11 +30,25 @@ import type { NatsTransport } from '../nats/transport';
 import { PubAckCodec } from '../protocol/codec';
 import type { Store } from '../store/contract';
 import { AckGroup } from './ack-group';
+import type { Clock, TimerHandle } from './clock';
 import type { Channel } from './state';
 import { errorText } from '../errors';
 
 /** Settled groups kept for reuse: enough for the groups of a few bursts in flight at once. */
 const SPARE_GROUPS = 4;
+/**
+ * First pause before the pipeline asks a commit by itself after a failed one (the SQL store
+ * retries a transient failure after 200 ms), doubled after each rejected ask up to
+ * RETRY_MAX_MS: a failed store rejects commits at once, which must not become a hot loop.
+ */
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 3200;
+
+/** The messages of failed groups on one channel, lowest and highest sequence. */
+interface Undelivered {
+  from: number;
+  to: number;
+}
 
 export class CommitPipeline {
   /** The group being filled by the current burst; undefined once its commit was asked. */
@@ -41,6 +64,15 @@ export class CommitPipeline {
   private readonly spare: AckGroup[] = [];
   /** A failing store fails every group: one log line per incident, not per group. */
   private readonly storeFailures: RepeatedErrorLog;
+  /**
+   * Channels with messages of failed groups (not refused by the store at the time), waiting for
+   * a later commit to resolve; undefined while there are none (the success path's one check).
+   */
+  private failed: Map<Channel, Undelivered> | undefined;
+  /** The pipeline's own commit after a failure: its timer, or 'asked' while it is in flight. */
+  private retry: TimerHandle | 'asked' | undefined;
+  private retryMs = RETRY_FIRST_MS;
+  private closed = false;
 
   constructor(
     private readonly store: Store,
@@ -48,6 +80,8 @@ export class CommitPipeline {
     private readonly log: Logger,
     /** Delivers the committed messages of a channel (delivery.ts). */
     private readonly deliver: (channel: Channel) => void,
+    /** Times the pipeline's own commit after a failure (retryFailed). */
+    private readonly clock: Clock,
   ) {
     this.storeFailures = new RepeatedErrorLog(log, 'Unable to store messages', 'Publishing');
   }
@@ -73,6 +107,18 @@ export class CommitPipeline {
     if (this.open === undefined && this.inFlight === 0) return Promise.resolve();
     // The open group asks its commit in a microtask: wait for it to join the chain first.
     return new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => this.tail);
+  }
+
+  /**
+   * The server stops (shutdown, FT step-down): no more commits of the pipeline's own, and the
+   * messages of failed groups are no longer delivered here (a restart recovers what is stored).
+   * Groups in flight still settle (barrier() waits for them).
+   */
+  close(): void {
+    this.closed = true;
+    this.failed = undefined;
+    if (this.retry !== undefined && this.retry !== 'asked') this.clock.clearTimeout(this.retry);
+    this.retry = undefined;
   }
 
   private readonly commitOpenGroup = (): void => {
@@ -109,11 +155,19 @@ export class CommitPipeline {
     if (err) {
       this.storeFailures.error(err.message);
       // The messages are not durable: every publisher of the group gets the store error, or
-      // the reason the database refused its very message.
-      for (let i = 0; i < n; i++) this.sendAck(group, i, this.refusal(channels[i], seqs[i]) ?? err.message);
+      // the reason the database refused its very message. The others may still be stored by
+      // the store's retry: delivered once a later commit resolves (see the module comment).
+      for (let i = 0; i < n; i++) {
+        const why = this.refusal(channels[i], seqs[i]);
+        this.sendAck(group, i, why ?? err.message);
+        if (why === undefined) this.noteUndelivered(channels[i], seqs[i]);
+      }
+      this.scheduleRetry();
       return;
     }
     this.storeFailures.ok();
+    // This commit covers the failed groups before it (asked before it, settled before it).
+    if (this.failed !== undefined) this.deliverFailed();
     for (let i = 0; i < n; i++) {
       if (seqs[i] > channels[i].deliverableSeq) channels[i].deliverableSeq = seqs[i];
     }
@@ -154,6 +208,75 @@ export class CommitPipeline {
       i = j;
     }
   }
+
+  private noteUndelivered(channel: Channel, seq: number): void {
+    if (this.closed) return;
+    const failed = (this.failed ??= new Map());
+    const r = failed.get(channel);
+    if (r === undefined) failed.set(channel, { from: seq, to: seq });
+    else {
+      if (seq < r.from) r.from = seq;
+      if (seq > r.to) r.to = seq;
+    }
+  }
+
+  /**
+   * A commit resolved that covers every failed group so far: their messages are durable, or
+   * were refused by the store's retry after their publishers were answered (gaps that
+   * delivery skips; their reason is logged here, and the store forgets it). Never moves
+   * deliverableSeq back; delivery sends in sequence order from each subscription's position.
+   */
+  private deliverFailed(): void {
+    const failed = this.failed;
+    this.failed = undefined;
+    this.retryMs = RETRY_FIRST_MS;
+    if (this.retry !== undefined && this.retry !== 'asked') {
+      this.clock.clearTimeout(this.retry);
+      this.retry = undefined;
+    }
+    if (failed === undefined) return;
+    for (const [channel, r] of failed) {
+      // Every sequence in from..to is of a failed group: a success in between would have
+      // emptied `failed`. Refusals taken when the group failed are asked again for nothing.
+      for (let seq = r.from; seq <= r.to; seq++) this.refusal(channel, seq);
+      if (r.to > channel.deliverableSeq) channel.deliverableSeq = r.to;
+      this.deliver(channel);
+    }
+  }
+
+  /** After a failed group: ask a commit by itself later, in case nobody publishes any more. */
+  private scheduleRetry(): void {
+    if (this.closed || this.failed === undefined || this.retry !== undefined) return;
+    this.retry = this.clock.setTimeout(this.retryFailed, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+  }
+
+  /**
+   * The pipeline's own commit, chained behind the groups asked before it like a group with no
+   * message: when it settles, every failed group in `failed` was asked, hence recorded, before
+   * it, so its success makes them deliverable. A rejection is not logged again (the group's
+   * failure opened the incident; its success closes it: "working again"); it pauses longer.
+   */
+  private readonly retryFailed = (): void => {
+    this.retry = 'asked';
+    const committed = this.store.commit().then(
+      () => true,
+      () => false,
+    );
+    this.tail = Promise.all([committed, this.tail]).then(([ok]) => {
+      if (this.retry === 'asked') this.retry = undefined;
+      if (this.closed) return;
+      try {
+        if (!ok) this.scheduleRetry();
+        else if (this.failed !== undefined) {
+          this.storeFailures.ok();
+          this.deliverFailed();
+        }
+      } catch (e) {
+        this.log.error(`Unexpected error delivering messages after a failed commit: ${errorText(e)}`);
+      }
+    });
+  };
 
   /** Why the store refused this very message (logged here, once per message), if it did. */
   private refusal(channel: Channel, seq: number): string | undefined {

@@ -88,7 +88,7 @@ export class StanCore {
     this.ctx = ctx;
     const cap = deadLetterCap(ctx, { channel: (name) => this.channelsPart.getOrCreate(name), commit: (ch, seq) => this.publisher.add(ch, seq, NO_GUID, undefined) });
     this.delivery = new Delivery({ cap, transport: nc, logger: log, lookupClient: (id) => this.clientsPart.byID.get(id), stats: this.stats, clock });
-    this.publisher = new CommitPipeline(store, nc, log, (ch) => this.delivery.deliverChannel(ch));
+    this.publisher = new CommitPipeline(store, nc, log, (ch) => this.delivery.deliverChannel(ch), clock);
     const barrier = (): Promise<void> => this.publisher.barrier();
     this.clientsPart = new Clients(ctx, { removeSub: (sub, unsubscribe) => this.subs.removeSub(sub, unsubscribe), barrier });
     this.channelsPart = new Channels(ctx, this.delivery, barrier);
@@ -247,6 +247,9 @@ export class StanCore {
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // No commit of the pipeline's own after a failed one from here on (the store closes next,
+    // or, after an FT step-down, refuses every write).
+    this.publisher.close();
     for (const s of this.subscriptions) s.unsubscribe();
     this.ctx.routing.registry?.close();
     await Promise.allSettled([...this.inflight]);

@@ -25,18 +25,19 @@ class GatedStore extends MemoryStore {
   }
 }
 
-function setUp(): { store: GatedStore; nc: MemoryTransport; pipeline: CommitPipeline; ch: Channel; delivered: string[]; acks: Array<{ guid: string; error: string }> } {
+function setUp(): { store: GatedStore; clock: FakeClock; nc: MemoryTransport; pipeline: CommitPipeline; ch: Channel; delivered: string[]; acks: Array<{ guid: string; error: string }> } {
   const store = new GatedStore(defaultStoreLimits());
-  const nc = new MemoryTransport(new FakeClock());
+  const clock = new FakeClock();
+  const nc = new MemoryTransport(clock);
   const delivered: string[] = [];
-  const pipeline = new CommitPipeline(store, nc, silentLogger, (c) => delivered.push(`${c.name}@${c.deliverableSeq}`));
+  const pipeline = new CommitPipeline(store, nc, silentLogger, (c) => delivered.push(`${c.name}@${c.deliverableSeq}`), clock);
   const ch = new Channel(store.createChannel('foo'));
   const acks: Array<{ guid: string; error: string }> = [];
   nc.subscribe('acks', (_s, _r, data) => {
     const a = PubAckCodec.decode(data);
     acks.push({ guid: a.guid, error: a.error });
   });
-  return { store, nc, pipeline, ch, delivered, acks };
+  return { store, clock, nc, pipeline, ch, delivered, acks };
 }
 
 function publish(t: ReturnType<typeof setUp>, seq: number): void {
@@ -126,8 +127,9 @@ class RunTransport extends MemoryTransport {
 
 test('PubAcks to one ack inbox in a row go as one run; a refused message ends a run and gets its error, in publish order', async () => {
   const store = new GatedStore(defaultStoreLimits());
-  const nc = new RunTransport(new FakeClock());
-  const pipeline = new CommitPipeline(store, nc, silentLogger, () => undefined);
+  const clock = new FakeClock();
+  const nc = new RunTransport(clock);
+  const pipeline = new CommitPipeline(store, nc, silentLogger, () => undefined, clock);
   const ch = new Channel(store.createChannel('foo'));
   // As the SQL store does when the database refused one message's row.
   const refused = new Map([
