@@ -81,5 +81,7 @@ test('a stop while back in standby (--ft_standby_on_loss) removes the pid file a
   assert.equal(exit.code, 143, a.output);
   assert.equal(fs.existsSync(pidFile), false, 'pid file removed');
   b.child.kill('SIGTERM');
+  // B still writes its store while it stops: removing the directory under it failed with ENOTEMPTY.
+  await b.waitExit(10000);
   await store.cleanup();
 });

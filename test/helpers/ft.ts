@@ -59,7 +59,7 @@ export async function ftStore(backend: FtBackend, schema: 'current' | 'v1' = 'cu
       knex,
       cleanup: async () => {
         await knex.destroy();
-        fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
       },
     };
   }
