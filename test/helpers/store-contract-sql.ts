@@ -7,6 +7,21 @@ import { prepareSchema } from '../../src/store/sql/schema-check';
 import { SqlStore } from '../../src/store/sql/sql-store';
 import { testDatabase, type DbKind } from './db';
 import type { StoreUnderTest } from './store-contract';
+import type { ChannelStore, Store } from '../../src/store/contract';
+import { SqlChannelStore } from '../../src/store/sql/message-store';
+
+/** stan_messages rows per channel ID, read on the store's own reader connection. */
+const storedRows: NonNullable<StoreUnderTest['storedRows']> = {
+  perChannel: async (st: Store) => {
+    if (!(st instanceof SqlStore)) throw new TypeError('not an SQL store');
+    const rows = (await st.adapter.rawRows('SELECT channel_id, COUNT(*) AS n FROM stan_messages GROUP BY channel_id ORDER BY channel_id')) as Array<{ channel_id: number | string; n: number | string }>;
+    return new Map(rows.map((r) => [Number(r.channel_id), Number(r.n)]));
+  },
+  idOf: (ch: ChannelStore) => {
+    if (!(ch instanceof SqlChannelStore)) throw new TypeError('not an SQL channel');
+    return ch.id;
+  },
+};
 import type { SqliteWriterSpawner } from '../../src/store/sql/sqlite-writer';
 
 /** `writer`: commits through the FILE store's write thread (sqlite-writer.ts). */
@@ -15,6 +30,7 @@ export function sqliteUnderTest(writer?: SqliteWriterSpawner): StoreUnderTest {
   return {
     name: writer === undefined ? 'SQL on SQLite (FILE)' : 'SQL on SQLite (FILE), write thread',
     persistent: true,
+    storedRows,
     capabilities: { fenced: true, commitObservable: true, healthChecked: true },
     fresh: () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-contract-'));
@@ -34,6 +50,7 @@ export function sqlUnderTest(kind: DbKind): StoreUnderTest {
   return {
     name: `SQL on ${kind === 'postgres' ? 'PostgreSQL' : 'MariaDB'}`,
     persistent: true,
+    storedRows,
     capabilities: { fenced: true, commitObservable: true, healthChecked: true },
     fresh: async () => {
       url = (await testDatabase(kind, 'contract')).url;

@@ -85,6 +85,11 @@ export function requeue(batch: Pending, next: Pending): void {
   next.events = batch.events.concat(next.events);
   for (const [k, v] of batch.truncates) if (!next.truncates.has(k)) next.truncates.set(k, v);
   next.dropChannels = batch.dropChannels.concat(next.dropChannels);
+  // The batch's rows may belong to a channel deleted since they were taken (its DELETE waits
+  // in `next`): they now share a transaction with that DELETE, which runs before the rows, so
+  // they are left out (see dropChannel). Any of them that did land (the commit's answer was
+  // lost) are removed by the DELETE.
+  for (const channelID of next.dropChannels) removeChannelRows(next, channelID);
 }
 
 /**
@@ -121,4 +126,31 @@ export function splitPending(b: Pending): [Pending, Pending] | undefined {
 /** A part holding one message row and nothing else: the database may refuse it alone. */
 export function isLoneMessage(b: Pending): boolean {
   return b.msgs.length === 1 && b.events.length === 0 && b.truncates.size === 0 && b.dropChannels.length === 0;
+}
+
+/**
+ * Records the deletion of a channel's rows in `p` and takes its rows still pending out of it:
+ * a batch runs its channel DELETEs before its message rows (in the same transaction), so
+ * written they would outlive the channel in stan_messages, for good. Channel IDs are never
+ * reused and a deleted channel records no more rows, so after this no batch at or after the
+ * one carrying its DELETE holds a row of it; the batches before it in flight commit first (the
+ * DELETE waits for them: BatchWriter.writeIn, the write thread's chaining), or fail and are
+ * queued again in front of it, without those rows (requeue). One pass over the pending rows,
+ * per deletion only: the write path pays nothing.
+ */
+export function dropChannel(p: Pending, channelID: number): void {
+  removeChannelRows(p, channelID);
+  p.dropChannels.push(channelID);
+}
+
+function removeChannelRows(p: Pending, channelID: number): void {
+  let kept = 0;
+  for (let i = 0; i < p.msgs.length; i++) {
+    const m = p.msgs[i];
+    if (m.channel_id === channelID) p.msgBytes -= m.size;
+    else p.msgs[kept++] = m;
+  }
+  p.msgs.length = kept;
+  // Retention deletes of a channel whose rows all go are moot.
+  p.truncates.delete(channelID);
 }

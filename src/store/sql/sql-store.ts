@@ -35,7 +35,7 @@ import { limitsResolver, type LimitsResolver, validateStoreLimits } from '../lim
 import { BulkAppendStore, BulkMessages, ChannelStore, CommitObservable, checkChannelRoom, FencedStore, FenceStatementSource, HealthCheckedStore, ImportMarker, LogFollowingStore, LogFollowReport, RecoveredState, StoreError } from '../contract';
 import { readImportMarker, writeImportMarker } from './import-marker';
 import type { DialectAdapter } from './dialect';
-import type { MsgRow, Pending } from './pending-batch';
+import { dropChannel, type MsgRow, type Pending } from './pending-batch';
 import { GroupCommit } from './group-commit';
 import { describeOpenFailure, openRecord, RECORD_OVERHEAD, rowContext } from '../crypto';
 import { SqlChannelStore, type ChannelHost } from './message-store';
@@ -315,7 +315,9 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     this.channels.delete(name);
     this.channelsByID.delete(cs.id);
     this.recordEvent({ kind: EventKind.ChannelDeleted, channelID: cs.id });
-    this.group.pending.dropChannels.push(cs.id);
+    // Its rows still pending are never written (dropChannel says why); the next batch deletes
+    // those written, or in a transaction before it.
+    dropChannel(this.group.pending, cs.id);
   }
 
   readImportMarker(): Promise<ImportMarker | undefined> {
