@@ -37,7 +37,7 @@ export const m0001_initial: MigrationDef = {
         t.integer(M[3]).notNullable();
         t.specificType(M[4], blobType(dialect, 'medium')).notNullable();
         t.primary([M[0], M[1]]);
-        if (dialect !== 'sqlite') t.index([M[0], M[2]], INDEXES.stan_messages_channel_ts);
+        t.index([M[0], M[2]], INDEXES.stan_messages_channel_ts);
         mysqlTableOptions(t, dialect);
       }),
       knex.schema.createTable('stan_snapshots', (t) => {
