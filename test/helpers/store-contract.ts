@@ -32,14 +32,14 @@ export interface StoreUnderTest {
   open(o: { clusterID: string; limits: StoreLimits; now: () => number }): Promise<Store>;
 }
 
-const T0_MS = 1_700_000_000_000;
+export const T0_MS = 1_700_000_000_000;
 
-function limits(over: Partial<StoreLimits> = {}): StoreLimits {
+export function limits(over: Partial<StoreLimits> = {}): StoreLimits {
   return { ...defaultStoreLimits(), ...over };
 }
 
 /** Polls `cond` until it holds (events, not durations: the bound only ends a hung test). */
-async function until(what: string, cond: () => boolean, boundMs = 15_000): Promise<void> {
+export async function until(what: string, cond: () => boolean, boundMs = 15_000): Promise<void> {
   const end = Date.now() + boundMs;
   while (!cond()) {
     if (Date.now() > end) assert.fail(`never happened: ${what}`);
