@@ -11,5 +11,6 @@ import type { MigrationDef } from '../src/store/sql/migration-types';
 import { m0001_initial } from './0001_initial';
 import { m0002_ft_lease } from './0002_ft_lease';
 import { m0003_import_marker } from './0003_import_marker';
+import { m0004_drop_channel_ts_index } from './0004_drop_channel_ts_index';
 
-export const MIGRATIONS: readonly MigrationDef[] = [m0001_initial, m0002_ft_lease, m0003_import_marker];
+export const MIGRATIONS: readonly MigrationDef[] = [m0001_initial, m0002_ft_lease, m0003_import_marker, m0004_drop_channel_ts_index];

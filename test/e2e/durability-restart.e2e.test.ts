@@ -291,5 +291,34 @@ for (const store of STORES) {
       );
       await s.close();
     });
+
+    test('start at time over recovered messages: from the first one at or after the time, and none older (no index on ts: migration 0004)', async () => {
+      const port = await freePort();
+      const clusterID = `dst-${store}-${process.pid}`;
+      const cfg: EmbeddedServerConfig = { streaming: { ...(await storeOptionsFor(store)), clusterID }, nats: { port } };
+      let s = await startServer(cfg);
+      open.push(() => s.close());
+      const url = s.natsURL;
+      const pub = await connect(url, clusterID, 'stpub');
+      await publishN(pub, 't.time', 20);
+      // Message timestamps have sub-millisecond resolution; the client's start time has ms.
+      await sleep(30);
+      const between = new Date();
+      await sleep(30);
+      await publishN(pub, 't.time', 20, 'n');
+      await close(pub);
+      await s.close();
+
+      s = await startServer(cfg);
+      const sc = await connect(url, clusterID, 'stsub');
+      const col = new Collector(await subscribe(sc, 't.time', opts(sc, (o) => o.setStartTime(between))));
+      const all = new Collector(await subscribe(sc, 't.time', opts(sc, (o) => o.setStartTime(new Date(between.getTime() - 3_600_000)))));
+      await until(() => col.seqs().length >= 20 && all.seqs().length >= 40, 5000, 'the recovered messages from the start time');
+      await flushNats(sc);
+      assert.deepEqual(col.seqs(), Array.from({ length: 20 }, (_, i) => 21 + i));
+      assert.deepEqual(all.seqs(), Array.from({ length: 40 }, (_, i) => 1 + i));
+      await close(sc);
+      await s.close();
+    });
   });
 }

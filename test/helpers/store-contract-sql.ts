@@ -3,7 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openSql, openSqlite } from '../../src/store/sql/open';
-import { prepareSchema } from '../../src/store/sql/schema-check';
+import { checkSchema, prepareSchema, type SchemaTarget } from '../../src/store/sql/schema-check';
+import { migrate } from '../../src/store/sql/migrator';
+import { MIGRATIONS } from '../../migrations';
+import type { Knex } from 'knex';
 import { SqlStore } from '../../src/store/sql/sql-store';
 import { testDatabase, type DbKind } from './db';
 import type { StoreUnderTest } from './store-contract';
@@ -24,11 +27,28 @@ const storedRows: NonNullable<StoreUnderTest['storedRows']> = {
 };
 import type { SqliteWriterSpawner } from '../../src/store/sql/sqlite-writer';
 
-/** `writer`: commits through the FILE store's write thread (sqlite-writer.ts). */
-export function sqliteUnderTest(writer?: SqliteWriterSpawner): StoreUnderTest {
+/**
+ * The schema as this release prepares it, or (`atSchema`) a database whose migrations stop at
+ * that version, as a DBA who has not applied the later ones leaves it: this release checks it
+ * (the later migrations are only a warning) and runs on it.
+ */
+async function schemaFor(knex: Knex, target: SchemaTarget, atSchema: number | undefined): Promise<void> {
+  if (atSchema === undefined) {
+    await prepareSchema(knex, { ...target, autoMigrate: true });
+    return;
+  }
+  await migrate(knex, { migrations: MIGRATIONS.filter((m) => m.version <= atSchema) });
+  const status = await checkSchema(knex, target);
+  if (status.version !== atSchema) throw new Error(`test set-up: schema ${status.version}, wanted ${atSchema}`);
+}
+
+const atName = (atSchema: number | undefined): string => (atSchema === undefined ? '' : `, database at schema ${atSchema}`);
+
+/** `writer`: commits through the FILE store's write thread (sqlite-writer.ts). `atSchema`: see schemaFor. */
+export function sqliteUnderTest(writer?: SqliteWriterSpawner, atSchema?: number): StoreUnderTest {
   let dir = '';
   return {
-    name: writer === undefined ? 'SQL on SQLite (FILE)' : 'SQL on SQLite (FILE), write thread',
+    name: (writer === undefined ? 'SQL on SQLite (FILE)' : 'SQL on SQLite (FILE), write thread') + atName(atSchema),
     persistent: true,
     storedRows,
     capabilities: { fenced: true, commitObservable: true, healthChecked: true },
@@ -38,17 +58,17 @@ export function sqliteUnderTest(writer?: SqliteWriterSpawner): StoreUnderTest {
     },
     open: async ({ clusterID, limits, now }) => {
       const a = await openSqlite({ dir, sync: false, writer });
-      await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
+      await schemaFor(a.knex, { dialect: 'sqlite', dir }, atSchema);
       return new SqlStore(a, { type: 'FILE', clusterID, limits, maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0, now });
     },
   };
 }
 
-export function sqlUnderTest(kind: DbKind): StoreUnderTest {
+export function sqlUnderTest(kind: DbKind, atSchema?: number): StoreUnderTest {
   let url = '';
   const driver = kind === 'postgres' ? 'postgres' : 'mysql';
   return {
-    name: `SQL on ${kind === 'postgres' ? 'PostgreSQL' : 'MariaDB'}`,
+    name: `SQL on ${kind === 'postgres' ? 'PostgreSQL' : 'MariaDB'}${atName(atSchema)}`,
     persistent: true,
     storedRows,
     capabilities: { fenced: true, commitObservable: true, healthChecked: true },
@@ -57,7 +77,7 @@ export function sqlUnderTest(kind: DbKind): StoreUnderTest {
     },
     open: async ({ clusterID, limits, now }) => {
       const a = await openSql({ driver, source: url, maxOpenConns: 2 });
-      await prepareSchema(a.knex, { dialect: driver, source: url, autoMigrate: true });
+      await schemaFor(a.knex, { dialect: driver, source: url }, atSchema);
       return new SqlStore(a, { type: 'SQL', clusterID, limits, maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0, now });
     },
   };

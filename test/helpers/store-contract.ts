@@ -38,14 +38,14 @@ export interface StoreUnderTest {
   readonly storedRows?: { perChannel(st: Store): Promise<Map<number, number>>; idOf(ch: ChannelStore): number };
 }
 
-const T0_MS = 1_700_000_000_000;
+export const T0_MS = 1_700_000_000_000;
 
-function limits(over: Partial<StoreLimits> = {}): StoreLimits {
+export function limits(over: Partial<StoreLimits> = {}): StoreLimits {
   return { ...defaultStoreLimits(), ...over };
 }
 
 /** Polls `cond` until it holds (events, not durations: the bound only ends a hung test). */
-async function until(what: string, cond: () => boolean, boundMs = 15_000): Promise<void> {
+export async function until(what: string, cond: () => boolean, boundMs = 15_000): Promise<void> {
   const end = Date.now() + boundMs;
   while (!cond()) {
     if (Date.now() > end) assert.fail(`never happened: ${what}`);

@@ -51,6 +51,9 @@ import {
 
 after(cleanupMigrationTests);
 
+/** The index migration 0004 drops. */
+const TS_INDEX = 'stan_messages_channel_ts_idx';
+
 for (const dialect of SQL_DIALECTS) {
   describe(`migrations on ${dialect}`, { concurrency: false }, () => {
     test('migrate applies 0001 once, creating every table; the schema check then passes', async () => {
@@ -132,7 +135,7 @@ for (const dialect of SQL_DIALECTS) {
       for (const m of MIGRATIONS) await applyScript(viaScripts, fs.readFileSync(scriptPath(REPO_ROOT, dialect, m), 'utf8'));
       const a = await catalog(viaMigrations);
       const b = await catalog(viaScripts);
-      assert.ok(JSON.stringify(a).includes('stan_messages_channel_ts_idx'), 'the catalog sees indexes');
+      assert.ok(!JSON.stringify(a).includes(TS_INDEX), '0004 dropped the (channel_id, ts) index');
       assert.deepEqual(b, a);
       // The server sees the scripted database as migrated.
       const status = await checkSchema(viaScripts.knex, { dialect, source: viaScripts.source });
@@ -141,6 +144,28 @@ for (const dialect of SQL_DIALECTS) {
       // And the comparison is sharp: one extra index is a difference.
       await viaScripts.knex.schema.alterTable('stan_events', (t) => t.index(['kind'], 'stan_events_kind_idx'));
       assert.notDeepEqual(await catalog(viaScripts), a);
+    });
+
+    test('0004 drops the (channel_id, ts) index of a database at 0003 holding messages, keeping the rows; both this release and one at schema 3 run on either', async () => {
+      const db = await freshDb(dialect);
+      const target = { dialect, source: db.source, dir: dialect === 'sqlite' ? db.source : undefined };
+      const at3 = MIGRATIONS.filter((m) => m.version <= 3);
+      await migrate(db.knex, { migrations: at3 });
+      assert.ok(JSON.stringify(await catalog(db)).includes(TS_INDEX), 'schema 3 has the index (the catalog sees indexes)');
+      const rowsIn = [1, 2, 3].map((seq) => ({ channel_id: 7, seq, ts: 1_765_065_600_123_456_768 + seq * 1000, size: 1, data: Buffer.from([seq]) }));
+      await db.knex('stan_messages').insert(rowsIn);
+      // This release on a database where 0004 is not applied (MIN_SCHEMA stays 1): a warning.
+      const before = await checkSchema(db.knex, target);
+      assert.equal(before.version, 3);
+      assert.deepEqual(before.pending, ['0004_drop_channel_ts_index']);
+      assert.deepEqual((await migrate(db.knex)).applied, ['0004_drop_channel_ts_index']);
+      assert.ok(!JSON.stringify(await catalog(db)).includes(TS_INDEX), 'the index is gone');
+      const back = await db.knex('stan_messages').select('seq').where('channel_id', 7).orderBy('seq');
+      assert.deepEqual(back.map((r: { seq: number | string }) => Number(r.seq)), [1, 2, 3]);
+      // A release that knows only schema 3 still starts on it: 0004 is an expand (min_server_schema 1).
+      const older = await checkSchema(db.knex, { ...target, migrations: at3, minSchema: 1 });
+      assert.equal(older.version, 3);
+      assert.match(older.warnings.join(' '), /expanded by a newer server release/);
     });
 
     test('schema check: not initialised, too old, too new, expanded by a newer release', async () => {

@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openSqlite } from '../../src/store/sql/open';
-import { prepareSchema } from '../../src/store/sql/schema-check';
+import { checkSchema, prepareSchema } from '../../src/store/sql/schema-check';
+import { migrate } from '../../src/store/sql/migrator';
+import { MIGRATIONS } from '../../migrations';
 import { SqlStore } from '../../src/store/sql/sql-store';
 import { defaultStoreLimits } from '../../src/config/options';
 import { MsgProtoCodec } from '../../src/protocol/codec';
@@ -189,5 +191,38 @@ test('the newest message timestamp of every channel is restored (new timestamps 
   const fooStore = s2.lookupChannel('foo');
   assert.ok(fooStore);
   assert.equal(new Channel(fooStore).lastTimestamp, ahead + 3);
+  await s2.close();
+});
+
+test('a FILE store created at schema 3 with messages migrates itself to 0004 at its next open: the index goes, rows, recovery and time searches stay', async () => {
+  const dir = tmp();
+  // What a release at schema 3 left: its migrations only, and messages written through it.
+  const a = await openSqlite({ dir, sync: true });
+  await migrate(a.knex, { migrations: MIGRATIONS.filter((m) => m.version <= 3) });
+  assert.equal((await checkSchema(a.knex, { dialect: 'sqlite', dir })).version, 3);
+  const s1 = new SqlStore(a, { type: 'FILE', clusterID: 'c1', limits: defaultStoreLimits(), maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0 });
+  assert.equal(await s1.recover(), null);
+  s1.init(info);
+  const ch = s1.createChannel('old');
+  const ts = (seq: number): number => 1_765_065_600_000_000_000 + Math.ceil(seq / 3) * 1_000_000;
+  for (let seq = 1; seq <= 30; seq++) ch.msgs.store({ seq, timestamp: ts(seq), subject: 'old', reply: '', data: Buffer.from(`m${seq}`) });
+  await s1.commit();
+  const indexes = async (st: SqlStore): Promise<string[]> =>
+    ((await st.adapter.knex.raw("select name from sqlite_master where type = 'index' and tbl_name = 'stan_messages'")) as { name: string }[]).map((r) => r.name);
+  assert.ok((await indexes(s1)).includes('stan_messages_channel_ts_idx'));
+  await s1.close();
+
+  const s2 = await open(dir);
+  assert.equal((await checkSchema(s2.adapter.knex, { dialect: 'sqlite', dir })).version, 4);
+  assert.deepEqual((await indexes(s2)).filter((n) => !n.startsWith('sqlite_autoindex')), [], 'only the primary key is left');
+  const rc = (await s2.recover())?.channels.find((c) => c.channel.name === 'old');
+  assert.ok(rc);
+  const m = rc.channel.msgs;
+  assert.deepEqual([m.firstSeq, m.lastSeq, m.msgCount], [1, 30, 30]);
+  assert.equal((await m.lookup(17))?.seq, 17);
+  // Three messages per timestamp: the first of each run, from the recovered rows.
+  for (const seq of [1, 4, 16, 28]) assert.equal(await m.firstSeqAtOrAfter(ts(seq)), seq);
+  assert.equal(await m.firstSeqAtOrAfter(ts(30) + 1_000_000), 31);
+  assert.equal(await m.firstSeqAtOrAfter(ts(16) - 1_000_000), 16, "between two timestamps");
   await s2.close();
 });

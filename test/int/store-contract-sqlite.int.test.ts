@@ -1,5 +1,12 @@
-/** The store contract suite (test/helpers/store-contract.ts) against the SQL store on SQLite. */
+/**
+ * The store contract suite (test/helpers/store-contract.ts) against the SQL store on SQLite,
+ * and its time searches also on a database at schema 3 (the `(channel_id, ts)` index that
+ * migration 0004 drops still there).
+ */
 import { storeContractSuite } from '../helpers/store-contract';
+import { storeTimeSuite } from '../helpers/store-contract-time';
 import { sqliteUnderTest } from '../helpers/store-contract-sql';
 
 storeContractSuite(sqliteUnderTest());
+storeTimeSuite(sqliteUnderTest());
+storeTimeSuite(sqliteUnderTest(undefined, 3));

@@ -5,7 +5,7 @@
  * whatever the message sizes, so the server's memory does not grow with the stored count.
  */
 import type { StoredMsg } from '../contract';
-import { MSG_RING_GAP, MsgRing } from '../limits/msg-ring';
+import { MsgRing } from '../limits/msg-ring';
 
 /** Recent messages kept in memory per channel so live delivery never reads the database. */
 const CACHE_MSGS = 4096;
@@ -64,23 +64,6 @@ export class HotCache {
 
   clear(): void {
     this.ring.clear();
-  }
-
-  /**
-   * The first held sequence whose timestamp is >= ts, answered from memory only when it is the
-   * channel's first message (`channelFirst`); otherwise older rows may hold the answer.
-   */
-  firstAtOrAfter(ts: number, channelFirst: number): number | undefined {
-    const seq = this.newestAtOrAfter(ts);
-    return seq === channelFirst ? seq : undefined;
-  }
-
-  /** The first held (possibly uncommitted) sequence whose timestamp is >= ts. */
-  newestAtOrAfter(ts: number): number | undefined {
-    for (let k = 0; k < this.ring.len; k++) {
-      if (this.ring.sizeAt(k) !== MSG_RING_GAP && this.ring.tsAt(k) >= ts) return this.first + k;
-    }
-    return undefined;
   }
 
   private shift(): void {

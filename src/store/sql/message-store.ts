@@ -19,6 +19,7 @@ import { ColdPages } from './cold-pages';
 import { HotCache } from './hot-cache';
 import type { PageRead } from './dialect/page-reads';
 import { toError } from '../../errors';
+import { firstHotReaching, firstStoredReaching, type RowProbe } from './ts-search';
 
 /**
  * What a channel needs from its store: the reader pool, the store-wide state that gates a
@@ -29,8 +30,6 @@ export interface ChannelHost {
   readonly db: Kysely<Database>;
   /** Cold page reads without the query builder, where the driver has them (dialect/page-reads.ts). */
   readonly readPage?: PageRead;
-  /** A timestamp as compared with `stan_messages.ts` in a query (dialect/types.ts tsBound). */
-  tsBound(ts: number): number | bigint;
   /** Set while the store cannot write (see SqlStore.failure). */
   readonly failure: string | undefined;
   readonly maxMessageBytes: number | undefined;
@@ -213,30 +212,55 @@ export class SqlMsgStore implements MsgStore {
     this.coldAgeQuery = true;
     const first = this.firstSeq;
     const coldEnd = this.hot.len > 0 ? this.hot.start : this.lastSeq + 1;
-    this.ch.host.db
+    this.expiredColdPrefix(first, coldEnd, cutoffNs).then(
+      (row) => {
+        this.coldAgeQuery = false;
+        // Apply only if nothing moved meanwhile (limits may have truncated already).
+        if (row === undefined || this.firstSeq !== first) return;
+        this.truncate(row.last + 1, row.count, row.bytes);
+        this.ch.host.commitSoon();
+      },
+      (err: unknown) => {
+        this.coldAgeQuery = false;
+        this.ch.host.reportError(toError(err));
+      },
+    );
+  }
+
+  /**
+   * The expired prefix of the cold rows [first, coldEnd): its last sequence, row count and
+   * exact bytes, or undefined when nothing there is expired. Its end is found by the
+   * timestamp search (ts-search.ts: no index on `ts`), then summed through the primary key.
+   */
+  private async expiredColdPrefix(first: number, coldEnd: number, cutoffNs: number): Promise<{ last: number; count: number; bytes: number } | undefined> {
+    const kept = await firstStoredReaching(this.probe, first, coldEnd, (ts) => !isAgeExpired(ts, cutoffNs));
+    const end = kept ?? coldEnd;
+    if (end <= first) return undefined;
+    const row = await this.ch.host.db
       .selectFrom('stan_messages')
       .select((eb) => [eb.fn.max('seq').as('m'), eb.fn.countAll().as('c'), eb.fn.sum('size').as('b')])
       .where('channel_id', '=', this.ch.id)
       .where('seq', '>=', first)
-      .where('seq', '<', coldEnd)
-      // The SQL form of isAgeExpired (limits/policy.ts).
-      .where('ts', '<=', this.ch.host.tsBound(cutoffNs))
-      .executeTakeFirst()
-      .then(
-        (row) => {
-          this.coldAgeQuery = false;
-          const m = row ? num(row.m as number | string | null) : 0;
-          // Apply only if nothing moved meanwhile (limits may have truncated already).
-          if (m === 0 || this.firstSeq !== first) return;
-          this.truncate(m + 1, num(row?.c as number | string), num(row?.b as number | string | null));
-          this.ch.host.commitSoon();
-        },
-        (err: unknown) => {
-          this.coldAgeQuery = false;
-          this.ch.host.reportError(toError(err));
-        },
-      );
+      .where('seq', '<', end)
+      .executeTakeFirst();
+    const last = row ? num(row.m as number | string | null) : 0;
+    if (last === 0) return undefined;
+    return { last, count: num(row?.c as number | string), bytes: num(row?.b as number | string | null) };
   }
+
+  /** The first committed row of this channel at or after `from` and below `end` (ts-search.ts RowProbe). */
+  private readonly probe: RowProbe = async (from, end) => {
+    const row = await this.ch.host.db
+      .selectFrom('stan_messages')
+      .select(['seq', 'ts'])
+      .where('channel_id', '=', this.ch.id)
+      .where('seq', '>=', from)
+      .where('seq', '<', end)
+      .orderBy('seq')
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? undefined : { seq: num(row.seq), ts: num(row.ts) };
+  };
 
   /**
    * Admin purge (PurgeableMsgStore). The caller committed every message below beforeSeq, so
@@ -339,22 +363,26 @@ export class SqlMsgStore implements MsgStore {
     });
   }
 
+  /**
+   * By binary searches (ts-search.ts: timestamps never decrease along the sequence): over the
+   * hot ring in memory, and through the primary key for the cold rows (recovered at start-up)
+   * only when the answer may lie among them. No index on `ts` is needed (migration 0004).
+   */
   async firstSeqAtOrAfter(ts: number): Promise<number> {
-    // The cache covers the newest messages: older rows may hold the answer unless the hit
-    // is the channel's first message.
-    const cached = this.cache.firstAtOrAfter(ts, this.firstSeq);
-    if (cached !== undefined) return cached;
-    const row = await this.ch.host.db
-      .selectFrom('stan_messages')
-      .select((eb) => eb.fn.min('seq').as('seq'))
-      .where('channel_id', '=', this.ch.id)
-      .where('ts', '>=', this.ch.host.tsBound(ts))
-      .where('seq', '>=', this.firstSeq)
-      .executeTakeFirst();
-    const s = row ? num(row.seq as number | string | null) : 0;
-    if (s > 0) return s;
-    // Not yet committed messages are only in the cache.
-    return this.cache.newestAtOrAfter(ts) ?? this.lastSeq + 1;
+    const after = this.lastSeq + 1;
+    if (this.msgCount === 0) return after;
+    const reached = (t: number): boolean => t >= ts;
+    const coldEnd = this.hot.len > 0 ? Math.max(this.hot.start, this.firstSeq) : after;
+    if (coldEnd < after) {
+      let hit = firstHotReaching(this.hot, coldEnd, after, reached);
+      if (hit === undefined) return after;
+      // A message the database refused is a gap (no row): start at the next one.
+      while (hit < this.lastSeq && this.hot.size(hit) === 0) hit++;
+      if (hit > coldEnd || coldEnd === this.firstSeq) return hit;
+      // The first hot message reaches: an older cold row may too.
+      return (await firstStoredReaching(this.probe, this.firstSeq, coldEnd, reached)) ?? hit;
+    }
+    return (await firstStoredReaching(this.probe, this.firstSeq, after, reached)) ?? after;
   }
 }
 

@@ -28,7 +28,7 @@ import { StanServerError } from '../../errors';
 /** The oldest schema version this release can run on. */
 export const MIN_SCHEMA = 1;
 /** The newest schema version this release knows (its last migration). */
-export const MAX_SCHEMA = 3;
+export const MAX_SCHEMA = 4;
 
 /** Base class: every schema refusal is one line telling the operator what to do. */
 export class SchemaError extends StanServerError {

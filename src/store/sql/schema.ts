@@ -27,7 +27,11 @@ export const TABLES = {
 
 export type TableName = keyof typeof TABLES;
 
-/** Index names (PRIMARY KEY names are left to each dialect). */
+/**
+ * Index names (PRIMARY KEY names are left to each dialect). `stan_messages_channel_ts` was
+ * created by 0001_initial and dropped by 0004_drop_channel_ts_index: no query needs it (time
+ * searches go through the primary key, ts-search.ts), but databases at schema ≤ 3 still have it.
+ */
 export const INDEXES = {
   stan_messages_channel_ts: 'stan_messages_channel_ts_idx',
 } as const;

@@ -157,10 +157,6 @@ export class SqlStore implements FencedStore, LogFollowingStore, CommitObservabl
     return this.adapter.readPage;
   }
 
-  tsBound(ts: number): number | bigint {
-    return this.adapter.dialect.tsBound(ts);
-  }
-
   /** True when message rows are sealed before they are written. */
   get encrypting(): boolean {
     return this.opts.cipher?.encrypting === true;

@@ -54,10 +54,10 @@ export interface Dialect {
   readonly maxRowsPerInsert: number;
   /**
    * A message timestamp (Unix ns, a double) as bound wherever `stan_messages.ts` is written by
-   * a statement with bindings or compared in a query: the value the dialect's other writes
+   * a statement with bindings: the value the dialect's other writes
    * store for it. PostgreSQL: the double's exact integer (COPY binary and the prepared INSERT
    * write it; a number bound as text is its shortest decimal, up to 128 away above 2^53, so
-   * `ts >= $1` missed a row stored with that very timestamp). MySQL/MariaDB and SQLite: the
+   * a query `ts >= $1` missed a row stored with that very timestamp). MySQL/MariaDB and SQLite: the
    * number as it is (their writes store what the queries bind).
    */
   readonly tsBound: (ts: number) => number | bigint;
