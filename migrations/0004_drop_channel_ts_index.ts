@@ -11,10 +11,14 @@
  * queries only scanning the channel's rows through the primary key instead. minServerSchema
  * stays 1, and MIN_SCHEMA is not raised: a PostgreSQL/MySQL database where 0004 is not applied
  * yet keeps working (with the index, which only costs its writes).
+ *
+ * Applying it on PostgreSQL/MySQL takes an exclusive lock on stan_messages for a moment: it
+ * waits DDL_LOCK_WAIT_S at most for one (a longer wait would hold the server's writes), then
+ * fails saying which transaction kind to wait for (migrations/README.md).
  */
 import type { Knex } from 'knex';
 import { INDEXES, TABLES } from '../src/store/sql/schema';
-import type { MigrationDef } from '../src/store/sql/migration-types';
+import { DDL_LOCK_WAIT_S, type MigrationDef, type SqlDialect } from '../src/store/sql/migration-types';
 
 const M = TABLES.stan_messages;
 
@@ -22,11 +26,16 @@ export const m0004_drop_channel_ts_index: MigrationDef = {
   name: '0004_drop_channel_ts_index',
   version: 4,
   minServerSchema: 1,
-  build(knex: Knex): Knex.SchemaBuilder[] {
-    return [
-      knex.schema.alterTable('stan_messages', (t) => {
-        t.dropIndex([M[0], M[2]], INDEXES.stan_messages_channel_ts);
-      }),
-    ];
+  build(knex: Knex, dialect: SqlDialect): Knex.SchemaBuilder[] {
+    const drop = knex.schema.alterTable('stan_messages', (t) => {
+      t.dropIndex([M[0], M[2]], INDEXES.stan_messages_channel_ts);
+    });
+    // The first migration that alters a table in use: the DROP needs an exclusive lock on
+    // stan_messages, and while it waits for one (behind a backup's or a report's long
+    // transaction) every write of a running server queues behind it. So it waits a few
+    // seconds at most and fails with what to do (migrator.ts) rather than stall publishing.
+    if (dialect === 'postgres') return [knex.schema.raw(`SET LOCAL lock_timeout = '${DDL_LOCK_WAIT_S}s'`), drop];
+    if (dialect === 'mysql') return [knex.schema.raw(`SET SESSION lock_wait_timeout = ${DDL_LOCK_WAIT_S}`), drop];
+    return [drop];
   },
 };

@@ -5,6 +5,8 @@
 -- or let the server do it: nats-streaming-server migrate (see migrations/README.md).
 -- MySQL commits each CREATE implicitly: if a statement fails, fix the cause and run the rest.
 
+SET SESSION lock_wait_timeout = 5;
+
 alter table `stan_messages` drop index `stan_messages_channel_ts_idx`;
 
 -- record the migration: the server checks this table at start-up

@@ -6,6 +6,8 @@
 
 BEGIN;
 
+SET LOCAL lock_timeout = '5s';
+
 drop index "stan_messages_channel_ts_idx";
 
 -- record the migration: the server checks this table at start-up

@@ -14,11 +14,12 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import knexFactory from 'knex';
 import { sharedMariaDB, sharedPostgres, testDatabase, uniqueName } from '../helpers/db';
 import { REPO_ROOT } from '../helpers/proc';
 import { MIGRATIONS } from '../../migrations';
 import { MigrationDef, SQL_DIALECTS } from '../../src/store/sql/migration-types';
-import { migrate, MigrationPermissionError, pendingMigrations } from '../../src/store/sql/migrator';
+import { migrate, MigrationLockTimeoutError, MigrationPermissionError, pendingMigrations } from '../../src/store/sql/migrator';
 import {
   checkSchema,
   listTables,
@@ -167,6 +168,39 @@ for (const dialect of SQL_DIALECTS) {
       assert.equal(older.version, 3);
       assert.match(older.warnings.join(' '), /expanded by a newer server release/);
     });
+
+    if (dialect !== 'sqlite') {
+      test('0004 behind a long transaction on stan_messages (a backup): fails within its lock wait, saying what to do, applies nothing; applies once the transaction ends', async () => {
+        const db = await freshDb(dialect);
+        await migrate(db.knex, { migrations: MIGRATIONS.filter((m) => m.version <= 3) });
+        // A reader's open transaction, as pg_dump's or mysqldump --single-transaction's.
+        const holder = knexFor(dialect, db.source);
+        const trx = await holder.transaction();
+        await trx('stan_messages').select('seq').limit(1);
+        // One connection: the session checked below is the one the migration ran on.
+        const one = dialect === 'mysql' ? knexFactory({ client: 'mysql2', connection: db.source, pool: { min: 0, max: 1 } }) : db.knex;
+        const t0 = Date.now();
+        await assert.rejects(migrate(one), (err: Error) => {
+          assert.ok(err instanceof MigrationLockTimeoutError, `${err.name}: ${err.message}`);
+          assert.match(err.message, /held by another transaction for more than 5 s .*backup.*run the migration again once it has ended; nothing of that migration was applied/);
+          return true;
+        });
+        // Bounded by DDL_LOCK_WAIT_S, not by the transaction (the 60 s migration lock wait).
+        assert.ok(Date.now() - t0 < 30_000, `gave up after ${Date.now() - t0} ms`);
+        assert.ok(JSON.stringify(await catalog(db)).includes(TS_INDEX), 'the index is still there');
+        assert.deepEqual((await pendingMigrations(db.knex)).map((m) => m.name), ['0004_drop_channel_ts_index']);
+        if (dialect === 'mysql') {
+          // The session's shortened lock wait is not left on the pooled connections.
+          const [r] = (await one.raw('SELECT @@session.lock_wait_timeout AS s, @@global.lock_wait_timeout AS g')) as [Array<{ s: number; g: number }>];
+          assert.equal(Number(r[0].s), Number(r[0].g));
+          await one.destroy();
+        }
+        await trx.commit();
+        await holder.destroy();
+        assert.deepEqual((await migrate(db.knex)).applied, ['0004_drop_channel_ts_index']);
+        assert.ok(!JSON.stringify(await catalog(db)).includes(TS_INDEX), 'the index is gone');
+      });
+    }
 
     test('schema check: not initialised, too old, too new, expanded by a newer release', async () => {
       const db = await freshDb(dialect);

@@ -12,6 +12,14 @@ export type SqlDialect = DialectName;
 
 export const SQL_DIALECTS: readonly SqlDialect[] = ['postgres', 'mysql', 'sqlite'];
 
+/**
+ * How long a migration's DDL waits for a lock on a table in use (PostgreSQL lock_timeout,
+ * MySQL lock_wait_timeout). While it waits, every write to that table queues behind it, so a
+ * running server's publishing stalls for as long: a few seconds, then the migration fails
+ * with what to do (migrator.ts) instead of a stall as long as the transaction in the way.
+ */
+export const DDL_LOCK_WAIT_S = 5;
+
 export interface MigrationDef {
   /** `NNNN_description`: the name recorded in `stan_migrations`. */
   readonly name: string;

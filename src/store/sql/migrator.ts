@@ -20,7 +20,7 @@
 import type { Knex } from 'knex';
 import type { UmzugStorage, MigrationParams } from 'umzug';
 import { MIGRATIONS } from '../../../migrations';
-import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migration-types';
+import { DDL_LOCK_WAIT_S, dialectOf, MigrationDef, SqlDialect, versionOf } from './migration-types';
 import { MIGRATIONS_TABLE, TABLES } from './schema';
 import { StanServerError } from '../../errors';
 
@@ -267,6 +267,9 @@ async function withMigrationLock<T>(knex: Knex, dialect: SqlDialect, fn: (conn: 
       return await fn(trx);
     } finally {
       await trx.raw(`SELECT RELEASE_LOCK(${lockName})`).catch(() => undefined);
+      // A migration may shorten the session's lock wait (0004): the pooled connection goes
+      // back to the server with the global value.
+      await trx.raw('SET SESSION lock_wait_timeout = DEFAULT').catch(() => undefined);
     }
   });
 }
@@ -277,10 +280,13 @@ function lockTimeout(): MigrationLockTimeoutError {
   );
 }
 
+/** The driver's error code, also through the `cause` of Umzug's wrapper ("Migration X (up) failed"). */
 function errorCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err) {
-    const c = (err as { code: unknown }).code;
-    return typeof c === 'string' ? c : undefined;
+  let e = err;
+  for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
+    const c = (e as { code?: unknown }).code;
+    if (typeof c === 'string') return c;
+    e = (e as { cause?: unknown }).cause;
   }
   return undefined;
 }
@@ -295,11 +301,21 @@ const PERMISSION_CODES = new Set([
   'SQLITE_AUTH',
 ]);
 
+/** A DDL statement's lock wait ran out (DDL_LOCK_WAIT_S): PostgreSQL lock_not_available, MySQL 1205. */
+const LOCK_WAIT_CODES = new Set(['55P03', 'ER_LOCK_WAIT_TIMEOUT']);
+
 function translateMigrationError(err: unknown, dialect: SqlDialect): unknown {
   if (err instanceof MigrationPermissionError || err instanceof MigrationLockTimeoutError) return err;
   const code = errorCode(err);
+  if (code !== undefined && LOCK_WAIT_CODES.has(code)) {
+    return new MigrationLockTimeoutError(
+      `cannot migrate the schema now: a table the migration alters was held by another transaction for more than ${DDL_LOCK_WAIT_S} s ` +
+        `(a backup such as pg_dump or mysqldump --single-transaction, a long report?): run the migration again once it has ended; ` +
+        `nothing of that migration was applied, and the server keeps running on the current schema (${firstLine(err)})`,
+    );
+  }
   if (code !== undefined && PERMISSION_CODES.has(code)) {
-    const detail = err instanceof Error ? err.message.split('\n')[0]?.replace(/^.* - /, '') : String(err);
+    const detail = firstLine(err);
     return new MigrationPermissionError(
       `cannot migrate the schema: the database role may not change it (${detail}); ` +
         `run the migration as a role allowed to create tables (or have a DBA apply sql/${dialect}/), ` +
@@ -308,4 +324,9 @@ function translateMigrationError(err: unknown, dialect: SqlDialect): unknown {
     );
   }
   return err;
+}
+
+/** The driver's message without Knex's echo of the statement. */
+function firstLine(err: unknown): string {
+  return err instanceof Error ? (err.message.split('\n')[0]?.replace(/^.* - /, '') ?? err.message) : String(err);
 }
