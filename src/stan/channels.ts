@@ -16,8 +16,13 @@ export class Channels {
   constructor(
     private readonly ctx: CoreContext,
     private readonly delivery: Delivery,
-    /** Resolves once every publish received so far is committed and acknowledged. */
-    private readonly barrier: () => Promise<void>,
+    /** The commit pipeline (commit-pipeline.ts), as far as a channel deletion needs it. */
+    private readonly publisher: {
+      /** Resolves once every publish received so far is committed and acknowledged. */
+      barrier(): Promise<void>;
+      /** Drops what it still keeps of a deleted channel (its messages of a failed commit). */
+      forget(channel: Channel): void;
+    },
   ) {}
 
   add(cs: Channel['store']): Channel {
@@ -72,7 +77,7 @@ export class Channels {
   /** `why` is appended to the log line (the max_inactivity line keeps the reference's text). */
   async deleteNow(ch: Channel, why: string): Promise<boolean> {
     ch.deleting = true;
-    await this.barrier();
+    await this.publisher.barrier();
     if (ch.hasActiveSubs()) {
       ch.deleting = false;
       return false;
@@ -82,6 +87,7 @@ export class Channels {
     for (const sub of ch.durables.values()) this.delivery.stopAckTimer(sub);
     for (const g of ch.queues.values()) if (g.shadow) this.delivery.stopAckTimer(g.shadow);
     this.ctx.store.deleteChannel(ch.name);
+    this.publisher.forget(ch);
     this.byName.delete(ch.name);
     this.folded.delete(ch.name.toLowerCase());
     try {

@@ -121,6 +121,17 @@ export class CommitPipeline {
     this.retry = undefined;
   }
 
+  /**
+   * A deleted channel: its messages of failed groups are never delivered (it has no active
+   * subscription, and its rows go with it), and the pipeline no longer holds the channel
+   * (its message cache) until a commit resolves, which a store failed for good never does.
+   */
+  forget(channel: Channel): void {
+    if (this.failed === undefined) return;
+    this.failed.delete(channel);
+    if (this.failed.size === 0) this.failed = undefined;
+  }
+
   private readonly commitOpenGroup = (): void => {
     const group = this.open;
     this.open = undefined;

@@ -91,7 +91,7 @@ export class StanCore {
     this.publisher = new CommitPipeline(store, nc, log, (ch) => this.delivery.deliverChannel(ch), clock);
     const barrier = (): Promise<void> => this.publisher.barrier();
     this.clientsPart = new Clients(ctx, { removeSub: (sub, unsubscribe) => this.subs.removeSub(sub, unsubscribe), barrier });
-    this.channelsPart = new Channels(ctx, this.delivery, barrier);
+    this.channelsPart = new Channels(ctx, this.delivery, this.publisher);
     this.subs = new SubscriptionHandler(ctx, this.clientsPart, this.channelsPart, this.delivery, barrier);
     this.publish = new PublishHandler(ctx, this.clientsPart, this.channelsPart, this.publisher);
     this.recovery = new Recovery(ctx, this.clientsPart, this.channelsPart, this.subs, this.delivery);

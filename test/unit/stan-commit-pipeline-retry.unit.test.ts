@@ -315,3 +315,43 @@ test('the core: a subscriber gets the message of a failed commit with no further
   await h.clock.advance(60_000);
   assert.equal(flaky.commits, asked, 'no commit after shutdown');
 });
+
+test('a channel deleted with messages of a failed commit: forgotten (not held, not delivered); other channels still are', async () => {
+  const t = setUp();
+  const foo = t.channel('foo');
+  const bar = t.channel('bar');
+  t.publish(foo);
+  t.publish(bar);
+  await settle();
+  t.store.commits[0].reject(new Error('database gone'));
+  await settle();
+  assert.deepEqual(t.acks, ['foo1 database gone', 'bar1 database gone']);
+  // foo is deleted meanwhile (max_inactivity, admin): the pipeline lets go of it.
+  t.pipeline.forget(foo);
+  await t.clock.advance(1000);
+  t.store.commits[1].resolve();
+  await settle();
+  assert.deepEqual(t.delivered, ['bar@1'], 'the deleted channel is not delivered');
+  assert.equal(foo.deliverableSeq, 0);
+  // Once nothing is left, the pipeline asks nothing more.
+  t.pipeline.forget(bar);
+  await t.clock.advance(60_000);
+  assert.equal(t.store.commits.length, 2);
+});
+
+test('the last channel with failed messages deleted: the pipeline stops asking commits of its own', async () => {
+  const t = setUp();
+  const foo = t.channel('foo');
+  t.publish(foo);
+  await settle();
+  t.store.rejectAll = new Error('store failed: read-only');
+  t.store.commits[0].reject(t.store.rejectAll);
+  await settle();
+  await t.clock.advance(200);
+  const asked = t.store.commits.length;
+  assert.ok(asked >= 2, 'the pipeline asks while the channel waits');
+  t.pipeline.forget(foo);
+  await t.clock.advance(60_000);
+  assert.ok(t.store.commits.length <= asked + 1, `asked ${t.store.commits.length - asked} more after the channel was forgotten`);
+  assert.deepEqual(t.delivered, []);
+});
