@@ -22,6 +22,7 @@ export type AdminRefusalCode =
   | 'channel_has_subscriptions'
   | 'durable_not_found'
   | 'message_not_found'
+  | 'not_stored'
   | 'not_supported';
 
 /** An action the core refuses, with a stable code and a message saying what to do. */
@@ -171,6 +172,20 @@ export class AdminActions {
     // No PubAck to send (no ack subject): the pipeline commits it and delivers it.
     this.d.publisher.add(ch, seq, new Uint8Array(0), undefined);
     await this.settle();
+    // The barrier settles whether that commit succeeded or not, and nobody gets its PubAck:
+    // answer success only for a message known to be stored (a commit resolved after it, and
+    // the store did not refuse it), as a publisher's PubAck would.
+    try {
+      await this.d.ctx.store.commit();
+    } catch (err) {
+      throw new AdminActionRefusal(
+        'not_stored',
+        `message ${seq} of channel ${JSON.stringify(ch.name)} is not known to be stored (${errorText(err)}): the store may still write it once it works again; look at the channel before trying again`,
+      );
+    }
+    if ((await ch.store.msgs.lookup(seq)) === undefined) {
+      throw new AdminActionRefusal('not_stored', `the store refused message ${seq} of channel ${JSON.stringify(ch.name)} (the server log says why): it is not stored`);
+    }
     return { seq };
   }
 }

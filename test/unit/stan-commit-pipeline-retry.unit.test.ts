@@ -11,6 +11,7 @@ import { defaultStoreLimits } from '../../src/config/options';
 import { silentLogger, type Logger } from '../../src/logging/logger';
 import { PubAckCodec, StartPosition } from '../../src/protocol/codec';
 import { MemoryStore } from '../../src/store/memory';
+import { AdminActionRefusal } from '../../src/stan/admin-actions';
 import { CommitPipeline } from '../../src/stan/commit-pipeline';
 import { Channel } from '../../src/stan/state';
 import { FakeClock, settle } from '../helpers/fake-clock';
@@ -354,4 +355,22 @@ test('the last channel with failed messages deleted: the pipeline stops asking c
   await t.clock.advance(60_000);
   assert.ok(t.store.commits.length <= asked + 1, `asked ${t.store.commits.length - asked} more after the channel was forgotten`);
   assert.deepEqual(t.delivered, []);
+});
+
+test('the admin republish answers success only for a stored message: a failed commit is not_stored, with what to do', async () => {
+  let store: FlakyStore | undefined;
+  const h = startCore(undefined, (o, clock) => (store = new FlakyStore(o.storeLimits, { now: () => clock.now() })));
+  const flaky = store as unknown as FlakyStore;
+  try {
+    assert.deepEqual(await h.core.admin.republish('foo', '', Buffer.from('a')), { seq: 1 });
+    flaky.failing = true;
+    await assert.rejects(h.core.admin.republish('foo', '', Buffer.from('b')), (err: AdminActionRefusal) => {
+      assert.equal(err.code, 'not_stored');
+      assert.match(err.message, /message 2 of channel "foo" is not known to be stored \(database gone\): the store may still write it/);
+      return true;
+    });
+  } finally {
+    flaky.failing = false;
+    await h.close();
+  }
 });

@@ -24,6 +24,7 @@ const STATUS: Record<AdminRefusalCode, number> = {
   durable_not_found: 404,
   message_not_found: 404,
   channel_has_subscriptions: 409,
+  not_stored: 503,
   not_supported: 501,
 };
 

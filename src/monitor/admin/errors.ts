@@ -20,6 +20,7 @@ export type AdminErrorCode =
   | 'message_not_found'
   | 'channel_has_subscriptions'
   | 'not_dead_letter'
+  | 'not_stored'
   | 'not_supported'
   | 'internal';
 

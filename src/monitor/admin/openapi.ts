@@ -79,6 +79,7 @@ const SCHEMAS: Record<string, Schema> = {
           'message_not_found',
           'channel_has_subscriptions',
           'not_dead_letter',
+          'not_stored',
           'not_supported',
           'not_active',
           'internal',
@@ -237,6 +238,7 @@ const OPERATIONS: Record<Endpoint['id'], Operation> = {
       '404': { description: 'No such channel or message (channel_not_found, message_not_found).', content: json(ref('Error')) },
       '409': { description: 'The message is not a dead-letter envelope (not_dead_letter).', content: json(ref('Error')) },
       ...MUTATING_ERRORS,
+      '503': { description: 'Not the active server (not_active: send it to active_server), or the republished message is not known to be stored: the store failed or refused it (not_stored).', content: json(ref('Error')) },
     },
   },
 };
