@@ -376,11 +376,16 @@ export class SqlMsgStore implements MsgStore {
     if (coldEnd < after) {
       let hit = firstHotReaching(this.hot, coldEnd, after, reached);
       if (hit === undefined) return after;
+      // The first hot message reaches: an older cold row may too. Decided before the gaps are
+      // stepped over: when that first hot message was refused (no row, but its timestamp is
+      // kept), stepping first made hit > coldEnd and skipped every cold row.
+      if (hit === coldEnd && coldEnd > this.firstSeq) {
+        const cold = await firstStoredReaching(this.probe, this.firstSeq, coldEnd, reached);
+        if (cold !== undefined) return cold;
+      }
       // A message the database refused is a gap (no row): start at the next one.
       while (hit < this.lastSeq && this.hot.size(hit) === 0) hit++;
-      if (hit > coldEnd || coldEnd === this.firstSeq) return hit;
-      // The first hot message reaches: an older cold row may too.
-      return (await firstStoredReaching(this.probe, this.firstSeq, coldEnd, reached)) ?? hit;
+      return hit;
     }
     return (await firstStoredReaching(this.probe, this.firstSeq, after, reached)) ?? after;
   }
