@@ -12,6 +12,7 @@ import { testDatabase, type DbKind } from './db';
 import type { StoreUnderTest } from './store-contract';
 import type { ChannelStore, Store } from '../../src/store/contract';
 import { SqlChannelStore } from '../../src/store/sql/message-store';
+import { refusePoison, type PoisonDialect } from './poison-trigger';
 
 /** stan_messages rows per channel ID, read on the store's own reader connection. */
 const storedRows: NonNullable<StoreUnderTest['storedRows']> = {
@@ -25,6 +26,14 @@ const storedRows: NonNullable<StoreUnderTest['storedRows']> = {
     return ch.id;
   },
 };
+
+/** StoreUnderTest.refusePoison on the SQL store's own connection. */
+function poisonRule(dialect: PoisonDialect): NonNullable<StoreUnderTest['refusePoison']> {
+  return async (st: Store) => {
+    if (!(st instanceof SqlStore)) throw new TypeError('not an SQL store');
+    await refusePoison(st.adapter.knex, dialect);
+  };
+}
 import type { SqliteWriterSpawner } from '../../src/store/sql/sqlite-writer';
 
 /**
@@ -51,6 +60,7 @@ export function sqliteUnderTest(writer?: SqliteWriterSpawner, atSchema?: number)
     name: (writer === undefined ? 'SQL on SQLite (FILE)' : 'SQL on SQLite (FILE), write thread') + atName(atSchema),
     persistent: true,
     storedRows,
+    refusePoison: poisonRule('sqlite'),
     capabilities: { fenced: true, commitObservable: true, healthChecked: true },
     fresh: () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-contract-'));
@@ -71,6 +81,7 @@ export function sqlUnderTest(kind: DbKind, atSchema?: number): StoreUnderTest {
     name: `SQL on ${kind === 'postgres' ? 'PostgreSQL' : 'MariaDB'}${atName(atSchema)}`,
     persistent: true,
     storedRows,
+    refusePoison: poisonRule(kind),
     capabilities: { fenced: true, commitObservable: true, healthChecked: true },
     fresh: async () => {
       url = (await testDatabase(kind, 'contract')).url;

@@ -36,6 +36,12 @@ export interface StoreUnderTest {
    * SQL (not through the store), and a channel's ID. Undefined: the test is skipped.
    */
   readonly storedRows?: { perChannel(st: Store): Promise<Map<number, number>>; idOf(ch: ChannelStore): number };
+  /**
+   * A store on a database: installs a DBA's rule that refuses every message row whose payload
+   * contains `poison` (test/helpers/poison-trigger.ts), once per fresh database. Undefined:
+   * the tests of refused messages are skipped.
+   */
+  refusePoison?(st: Store): Promise<void>;
 }
 
 export const T0_MS = 1_700_000_000_000;

@@ -24,6 +24,7 @@ import type { SqlChannelStore } from '../../src/store/sql/message-store';
 import type { DbKind } from '../helpers/db';
 import { openTestSqlStore } from '../helpers/sql-store';
 import { assertRefusals, storePoisoned } from '../helpers/store';
+import { refusePoison } from '../helpers/poison-trigger';
 
 const TS = 1_796_520_990_264_663_808;
 const stores: SqlStore[] = [];
@@ -50,23 +51,6 @@ async function readRows(store: SqlStore): Promise<Array<{ channel: number; seq: 
   const rows = (await store.adapter.knex('stan_messages').select('channel_id', 'seq', 'ts', 'size', 'data').orderBy(['channel_id', 'seq'])) as Row[];
   return rows.map((r) => ({ channel: num(r.channel_id), seq: num(r.seq), ts: num(r.ts), size: num(r.size), data: toBuffer(r.data) }));
 }
-
-const TRIGGERS: Record<DbKind, string[]> = {
-  postgres: [
-    `CREATE FUNCTION no_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-     BEGIN
-       IF position('poison'::bytea in NEW.data) > 0 THEN RAISE EXCEPTION 'poison payload refused'; END IF;
-       RETURN NEW;
-     END $$`,
-    'CREATE TRIGGER no_poison BEFORE INSERT ON stan_messages FOR EACH ROW EXECUTE FUNCTION no_poison()',
-  ],
-  mariadb: [
-    `CREATE TRIGGER no_poison BEFORE INSERT ON stan_messages FOR EACH ROW
-     BEGIN
-       IF LOCATE('poison', NEW.data) > 0 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poison payload refused'; END IF;
-     END`,
-  ],
-};
 
 for (const kind of ['postgres', 'mariadb'] as const) {
   describe(`group commit rows (${kind})`, () => {
@@ -119,7 +103,7 @@ for (const kind of ['postgres', 'mariadb'] as const) {
 
     test('a row refused in the middle of a batch fails its own publish only', async () => {
       const store = await openStore(kind, 'wrrefuse');
-      for (const sql of TRIGGERS[kind]) await store.adapter.knex.raw(sql);
+      await refusePoison(store.adapter.knex, kind);
       const ch = store.createChannel('foo');
       const poison = new Set([2, 17, 18, 40]);
       storePoisoned(ch, 40, poison, TS);

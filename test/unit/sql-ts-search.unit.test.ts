@@ -57,7 +57,7 @@ test('firstStoredReaching: the first row at or after a time, as a scan finds it,
       const calls = { n: 0 };
       const want = rows.seqs.find((s) => (rows.ts.get(s) ?? 0) >= t);
       const got = await firstStoredReaching(probeOf(rows, calls), from, to + 1, (x) => x >= t);
-      assert.equal(got, want, `round ${round}, time ${t}`);
+      assert.deepEqual(got, want === undefined ? undefined : { seq: want, ts: rows.ts.get(want) }, `round ${round}, time ${t}`);
       // Each probe halves the range at least: O(log n) point reads.
       assert.ok(calls.n <= 2 + Math.ceil(Math.log2(to - from + 2)), `${calls.n} probes for ${to - from + 1} sequences`);
     }

@@ -63,6 +63,17 @@ export class SqlMsgStore implements MsgStore {
   private readonly hot = new HotRing();
   /** A cold-age query is running (retention timer): don't start another. */
   private coldAgeQuery = false;
+  /**
+   * No cold row at or after firstSeq is older than this: the timestamp of the first one that
+   * the last cold-age query found unexpired (-Infinity: not known). Timestamps never decrease
+   * along the sequence (ts-search.ts) and truncations (limits, max_age, purge) only move
+   * firstSeq up, so it stays a floor. Until the cutoff reaches it the retention tick asks the
+   * database nothing: the search costs ~log2(cold rows) + 1 queries, and the timer ticks every
+   * second for every max_age channel that still has recovered messages.
+   */
+  private coldTsFloor = -Infinity;
+  /** Bumped when the rows may change other than by truncation (restore, forgetRecent): a cold-age answer of before no longer sets the floor. */
+  private coldEpoch = 0;
 
   /** Cold messages read a page at a time, ahead of a catching-up subscriber. */
   private readonly cold: ColdPages;
@@ -208,16 +219,23 @@ export class SqlMsgStore implements MsgStore {
   }
 
   private expireCold(cutoffNs: number): void {
-    if (this.coldAgeQuery) return;
+    if (this.coldAgeQuery || !isAgeExpired(this.coldTsFloor, cutoffNs)) return;
     this.coldAgeQuery = true;
     const first = this.firstSeq;
+    const epoch = this.coldEpoch;
     const coldEnd = this.hot.len > 0 ? this.hot.start : this.lastSeq + 1;
     this.expiredColdPrefix(first, coldEnd, cutoffNs).then(
-      (row) => {
+      (age) => {
         this.coldAgeQuery = false;
+        if (age === undefined || epoch !== this.coldEpoch) return;
+        // The first row's timestamp is a floor for every row at or after `first`, whatever
+        // moved meanwhile; the first row kept is one only once the prefix before it is gone.
+        this.coldTsFloor = Math.max(this.coldTsFloor, age.firstTs);
+        const exp = age.expired;
         // Apply only if nothing moved meanwhile (limits may have truncated already).
-        if (row === undefined || this.firstSeq !== first) return;
-        this.truncate(row.last + 1, row.count, row.bytes);
+        if (exp === undefined || this.firstSeq !== first) return;
+        this.truncate(exp.last + 1, exp.count, exp.bytes);
+        if (exp.keptTs !== undefined) this.coldTsFloor = exp.keptTs;
         this.ch.host.commitSoon();
       },
       (err: unknown) => {
@@ -228,14 +246,23 @@ export class SqlMsgStore implements MsgStore {
   }
 
   /**
-   * The expired prefix of the cold rows [first, coldEnd): its last sequence, row count and
-   * exact bytes, or undefined when nothing there is expired. Its end is found by the
-   * timestamp search (ts-search.ts: no index on `ts`), then summed through the primary key.
+   * The cold rows [first, coldEnd) against max_age: the first row's timestamp and, when it is
+   * expired, the expired prefix (its last sequence, row count and exact bytes, and the
+   * timestamp of the first row kept if any); undefined when there is no cold row. The first
+   * row is read alone first: unexpired, nothing after it is, and that one query is the whole
+   * tick's cost, as with the `(channel_id, ts)` index. Otherwise the prefix's end is found by
+   * the timestamp search (ts-search.ts: no index on `ts`), then summed through the primary key.
    */
-  private async expiredColdPrefix(first: number, coldEnd: number, cutoffNs: number): Promise<{ last: number; count: number; bytes: number } | undefined> {
-    const kept = await firstStoredReaching(this.probe, first, coldEnd, (ts) => !isAgeExpired(ts, cutoffNs));
-    const end = kept ?? coldEnd;
-    if (end <= first) return undefined;
+  private async expiredColdPrefix(
+    first: number,
+    coldEnd: number,
+    cutoffNs: number,
+  ): Promise<{ firstTs: number; expired?: { last: number; count: number; bytes: number; keptTs: number | undefined } } | undefined> {
+    const head = await this.probe(first, coldEnd);
+    if (head === undefined) return undefined;
+    if (!isAgeExpired(head.ts, cutoffNs)) return { firstTs: head.ts };
+    const kept = await firstStoredReaching(this.probe, head.seq + 1, coldEnd, (ts) => !isAgeExpired(ts, cutoffNs));
+    const end = kept?.seq ?? coldEnd;
     const row = await this.ch.host.db
       .selectFrom('stan_messages')
       .select((eb) => [eb.fn.max('seq').as('m'), eb.fn.countAll().as('c'), eb.fn.sum('size').as('b')])
@@ -244,8 +271,8 @@ export class SqlMsgStore implements MsgStore {
       .where('seq', '<', end)
       .executeTakeFirst();
     const last = row ? num(row.m as number | string | null) : 0;
-    if (last === 0) return undefined;
-    return { last, count: num(row?.c as number | string), bytes: num(row?.b as number | string | null) };
+    if (last === 0) return { firstTs: head.ts };
+    return { firstTs: head.ts, expired: { last, count: num(row?.c as number | string), bytes: num(row?.b as number | string | null), keptTs: kept?.ts } };
   }
 
   /** The first committed row of this channel at or after `from` and below `end` (ts-search.ts RowProbe). */
@@ -308,6 +335,8 @@ export class SqlMsgStore implements MsgStore {
     return r;
   }
   forgetRecent(): void {
+    this.coldEpoch++;
+    this.coldTsFloor = -Infinity;
     this.cold.clear();
     this.cache.clear();
     this.hot.dropBelow(this.lastSeq + 1);
@@ -321,6 +350,8 @@ export class SqlMsgStore implements MsgStore {
 
 
   restore(first: number, last: number, count: number, bytes: number, lastTimestamp: number): void {
+    this.coldEpoch++;
+    this.coldTsFloor = -Infinity;
     this.firstSeq = first;
     this.lastSeq = last;
     this.msgCount = count;
@@ -376,13 +407,18 @@ export class SqlMsgStore implements MsgStore {
     if (coldEnd < after) {
       let hit = firstHotReaching(this.hot, coldEnd, after, reached);
       if (hit === undefined) return after;
+      // The first hot message reaches: an older cold row may too. Decided before the gaps are
+      // stepped over: when that first hot message was refused (no row, but its timestamp is
+      // kept), stepping first made hit > coldEnd and skipped every cold row.
+      if (hit === coldEnd && coldEnd > this.firstSeq) {
+        const cold = await firstStoredReaching(this.probe, this.firstSeq, coldEnd, reached);
+        if (cold !== undefined) return cold.seq;
+      }
       // A message the database refused is a gap (no row): start at the next one.
       while (hit < this.lastSeq && this.hot.size(hit) === 0) hit++;
-      if (hit > coldEnd || coldEnd === this.firstSeq) return hit;
-      // The first hot message reaches: an older cold row may too.
-      return (await firstStoredReaching(this.probe, this.firstSeq, coldEnd, reached)) ?? hit;
+      return hit;
     }
-    return (await firstStoredReaching(this.probe, this.firstSeq, after, reached)) ?? after;
+    return (await firstStoredReaching(this.probe, this.firstSeq, after, reached))?.seq ?? after;
   }
 }
 

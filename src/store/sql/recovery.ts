@@ -14,6 +14,9 @@ import { sqlInt, type PlainRows, type PlainRowsMulti } from './plain-reads';
 /** One channel's message rows above its projected last sequence (MIN/MAX/COUNT/SUM). */
 type AggregateRow = { channel_id: number | string; lo: number | string; hi: number | string; n: number | string; b: number | string | null };
 
+/** A message row as the key check reads it. */
+type StoredRow = { seq: number | string; ts: number | string; data: Buffer | Uint8Array };
+
 /** Events replayed per query while recovering, so memory stays bounded. */
 const PAGE = 10_000;
 /** Channels whose payloads are key-checked at once. */
@@ -77,7 +80,8 @@ export async function addMessageAggregates(db: PlainRows, state: ProjectedState)
  * Startup check that the configured key (or its absence) fits the stored messages: the
  * oldest and newest row of every channel are opened. Refusing to start with a clear reason
  * beats serving and failing each delivery of an old message later. Returns channel id →
- * timestamp of its newest row (read here anyway): recovery restores it.
+ * timestamp of its newest row (read here anyway, or the newest below the last sequence when
+ * that one has no row): recovery restores it.
  */
 export async function verifyStoredPayloads(
   db: PlainRows,
@@ -89,11 +93,18 @@ export async function verifyStoredPayloads(
     await Promise.all(
       channels.slice(i, i + PARALLEL).map(async (ch) => {
         const seqs = ch.first === ch.last ? sqlInt(ch.first) : `${sqlInt(ch.first)}, ${sqlInt(ch.last)}`;
-        const rows = (await db(`SELECT seq, ts, data FROM stan_messages WHERE channel_id = ${sqlInt(ch.id)} AND seq IN (${seqs})`)) as Array<{
-          seq: number | string;
-          ts: number | string;
-          data: Buffer | Uint8Array;
-        }>;
+        const rows = (await db(`SELECT seq, ts, data FROM stan_messages WHERE channel_id = ${sqlInt(ch.id)} AND seq IN (${seqs})`)) as StoredRow[];
+        if (!rows.some((r) => num(r.seq) === ch.last)) {
+          // No row at the last sequence: its message was refused by the database (a gap) and
+          // a limits truncation recorded it as the last. The newest row below it holds the
+          // last timestamp: restored as 0, a clock behind it would give the next messages
+          // decreasing timestamps, which the time searches rely on never happening (ts-search.ts).
+          const newest = (await db(
+            `SELECT seq, ts, data FROM stan_messages WHERE channel_id = ${sqlInt(ch.id)} AND seq >= ${sqlInt(ch.first)} AND seq < ${sqlInt(ch.last)} ORDER BY seq DESC LIMIT 1`,
+          )) as StoredRow[];
+          rows.push(...newest.filter((r) => num(r.seq) !== ch.first));
+          if (newest.length > 0) lastTimestamps.set(ch.id, num(newest[0].ts));
+        }
         for (const r of rows) {
           const seq = num(r.seq);
           if (seq === ch.last) lastTimestamps.set(ch.id, num(r.ts));

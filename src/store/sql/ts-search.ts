@@ -14,20 +14,23 @@
  */
 import type { HotRing } from '../limits/hot-ring';
 
-/** The first stored row at or after `from` and below `end`: its sequence and timestamp. */
-export type RowProbe = (from: number, end: number) => Promise<{ seq: number; ts: number } | undefined>;
+/** A stored row's sequence and timestamp. */
+export type RowStamp = { seq: number; ts: number };
+
+/** The first stored row at or after `from` and below `end`. */
+export type RowProbe = (from: number, end: number) => Promise<RowStamp | undefined>;
 
 /**
- * The smallest sequence in [from, end) whose stored row's timestamp satisfies `reached` (a
+ * The stored row of smallest sequence in [from, end) whose timestamp satisfies `reached` (a
  * predicate that, once true along the sequence, stays true), or undefined when none does.
  * A binary search on the sequence through the primary key `(channel_id, seq)`: each probe is
  * one index seek, O(log(end - from)) probes. Missing rows (a refused message's gap, rows not
  * committed yet) are stepped over by the probe's "first row at or after".
  */
-export async function firstStoredReaching(probe: RowProbe, from: number, end: number, reached: (ts: number) => boolean): Promise<number | undefined> {
+export async function firstStoredReaching(probe: RowProbe, from: number, end: number, reached: (ts: number) => boolean): Promise<RowStamp | undefined> {
   let lo = from;
   let hi = end;
-  let best: number | undefined;
+  let best: RowStamp | undefined;
   // Invariant: every row below lo is not reached; the answer is best or a row in [lo, hi).
   while (lo < hi) {
     const mid = lo + Math.floor((hi - lo) / 2);
@@ -35,7 +38,7 @@ export async function firstStoredReaching(probe: RowProbe, from: number, end: nu
     if (row === undefined) hi = mid;
     else if (reached(row.ts)) {
       // No row between mid and row.seq: an earlier answer can only be below mid.
-      best = row.seq;
+      best = row;
       hi = mid;
     } else lo = row.seq + 1;
   }
