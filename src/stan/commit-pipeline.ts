@@ -129,7 +129,15 @@ export class CommitPipeline {
   forget(channel: Channel): void {
     if (this.failed === undefined) return;
     this.failed.delete(channel);
-    if (this.failed.size === 0) this.failed = undefined;
+    if (this.failed.size > 0) return;
+    // Nothing left to wait for: no commit of its own any more, and the next incident starts
+    // with the first pause again.
+    this.failed = undefined;
+    this.retryMs = RETRY_FIRST_MS;
+    if (this.retry !== undefined && this.retry !== 'asked') {
+      this.clock.clearTimeout(this.retry);
+      this.retry = undefined;
+    }
   }
 
   private readonly commitOpenGroup = (): void => {

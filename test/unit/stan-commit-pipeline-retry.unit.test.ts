@@ -355,6 +355,15 @@ test('the last channel with failed messages deleted: the pipeline stops asking c
   await t.clock.advance(60_000);
   assert.ok(t.store.commits.length <= asked + 1, `asked ${t.store.commits.length - asked} more after the channel was forgotten`);
   assert.deepEqual(t.delivered, []);
+  // The next incident starts with the first pause (200 ms), not where the backoff was.
+  t.store.rejectAll = undefined;
+  const before = t.store.commits.length;
+  t.publish(foo);
+  await settle();
+  t.store.commits[before].reject(new Error('database gone'));
+  await settle();
+  await t.clock.advance(250);
+  assert.equal(t.store.commits.length, before + 2, 'the pipeline asked again after the first pause');
 });
 
 test('the admin republish answers success only for a stored message: a failed commit is not_stored, with what to do', async () => {

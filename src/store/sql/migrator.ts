@@ -41,9 +41,21 @@ export class MigrationPermissionError extends StanServerError {
 /** Another migrator held the lock for longer than MIGRATION_LOCK_TIMEOUT_S. */
 export class MigrationLockTimeoutError extends StanServerError {
   override readonly kind = 'store' as const;
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
     this.name = 'MigrationLockTimeoutError';
+  }
+}
+
+/**
+ * A migration's DDL waited DDL_LOCK_WAIT_S for a table another transaction holds (a backup):
+ * nothing is wrong with the schema, the migration just has to run later. A server starting
+ * with --sql_auto_migrate on a schema it can run on starts anyway (schema-check.ts).
+ */
+export class MigrationBusyError extends MigrationLockTimeoutError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause);
+    this.name = 'MigrationBusyError';
   }
 }
 
@@ -202,11 +214,14 @@ async function dryRun(
     log(`-- create the table of applied migrations`);
     for (const s of await builderStatements(migrationsTableBuilder(knex, dialect))) emit(s);
   }
+  // As the sql/ scripts and the migrator: one transaction on PostgreSQL (SET LOCAL needs one).
+  if (dialect === 'postgres') emit('BEGIN');
   for (const m of pending) {
     log(`-- migration ${m.name}`);
     for (const b of m.build(knex, dialect)) for (const s of await builderStatements(b)) emit(s);
     emit(recordMigrationQuery(knex, dialect, m).toString());
   }
+  if (dialect === 'postgres') emit('COMMIT');
   return { applied: pending.map((m) => m.name), statements };
 }
 
@@ -308,10 +323,15 @@ function translateMigrationError(err: unknown, dialect: SqlDialect): unknown {
   if (err instanceof MigrationPermissionError || err instanceof MigrationLockTimeoutError) return err;
   const code = errorCode(err);
   if (code !== undefined && LOCK_WAIT_CODES.has(code)) {
-    return new MigrationLockTimeoutError(
-      `cannot migrate the schema now: a table the migration alters was held by another transaction for more than ${DDL_LOCK_WAIT_S} s ` +
-        `(a backup such as pg_dump or mysqldump --single-transaction, a long report?): run the migration again once it has ended; ` +
-        `nothing of that migration was applied, and the server keeps running on the current schema (${firstLine(err)})`,
+    const which = /Migration (\S+) \(up\) failed/.exec(err instanceof Error ? err.message : '')?.[1];
+    return new MigrationBusyError(
+      `cannot migrate the schema now: ${which ?? 'a migration'} waited more than ${DDL_LOCK_WAIT_S} s for a table that another transaction holds ` +
+        `(a backup such as pg_dump or mysqldump --single-transaction, a long report?): run the migration again once that transaction has ended. ` +
+        (dialect === 'postgres'
+          ? 'Nothing of this run was applied'
+          : 'The statement that waited was not applied (migrations before it in this run stay applied)') +
+        `; a server already running is not affected (${firstLine(err)})`,
+      err,
     );
   }
   if (code !== undefined && PERMISSION_CODES.has(code)) {

@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import type { Knex } from 'knex';
 import { MIGRATIONS } from '../../../migrations';
 import { dialectOf, MigrationDef, SqlDialect, versionOf } from './migration-types';
-import { migrate, MigrateResult } from './migrator';
+import { migrate, MigrateResult, MigrationBusyError } from './migrator';
 import { MIGRATIONS_TABLE } from './schema';
 import { StanServerError } from '../../errors';
 
@@ -381,9 +381,21 @@ export async function prepareSchema(
     // Before migrating into it: a database holding the reference's tables is refused untouched
     // (checkSchema checks again, on the table list it reads anyway).
     await assertNoReferenceTables(knex);
-    const m = await migrate(knex, { migrations: opts.migrations, log: opts.log });
+    try {
+      migrated = await migrate(knex, { migrations: opts.migrations, log: opts.log });
+    } catch (err) {
+      // A table held by a backup: start on the schema there is if this release can run on it
+      // (a pending expand-only migration), and say why it is still pending; refuse otherwise.
+      if (!(err instanceof MigrationBusyError)) throw err;
+      let status: SchemaStatus;
+      try {
+        status = await checkSchema(knex, opts);
+      } catch {
+        throw err;
+      }
+      return { ...status, warnings: [...status.warnings, err.message], migrated: null };
+    }
     // A schema expanded by a newer release has nothing pending here; contracted is refused below.
-    migrated = m;
   }
   const status = await checkSchema(knex, opts);
   return { ...status, migrated };
