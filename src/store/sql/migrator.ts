@@ -338,7 +338,7 @@ function translateMigrationError(err: unknown, dialect: SqlDialect): unknown {
     const detail = firstLine(err);
     return new MigrationPermissionError(
       `cannot migrate the schema: the database role may not change it (${detail}); ` +
-        `run the migration as a role allowed to create tables (or have a DBA apply sql/${dialect}/), ` +
+        `run the migration as a role allowed to create and alter the tables (on PostgreSQL, their owner) (or have a DBA apply sql/${dialect}/), ` +
         `then run the server with its restricted role`,
       err,
     );
