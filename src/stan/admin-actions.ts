@@ -5,7 +5,10 @@
  * store, delivery) so that the store records it as events, and waits for its commit before
  * answering: once the caller has the answer, a restart or an FT standby sees the change.
  *
- * Knows nothing of HTTP: refusals are {@link AdminActionRefusal}s with a stable code.
+ * Knows nothing of HTTP: refusals are {@link AdminActionRefusal}s with a stable code. When the
+ * store's commit fails, the change is already made in memory (as for a protocol request, it
+ * is not undone: the store keeps the events and may write them once it works again), so the
+ * answer is a `not_stored` refusal saying what happened and what to check before retrying.
  */
 import { isPurgeableMsgStore, isResettableSubStore } from '../store/contract';
 import type { Channels } from './channels';
@@ -54,6 +57,17 @@ export interface DurableTarget {
   at: { seq: number } | { timeNs: number };
 }
 
+/**
+ * The `not_stored` refusal of an action whose commit failed: `done` says what was changed in
+ * memory, `check` what to look at before trying again (the store may still record it).
+ */
+function notStored(err: unknown, done: string, check: string): AdminActionRefusal {
+  return new AdminActionRefusal(
+    'not_stored',
+    `${done} on this server, but the store's commit failed (${errorText(err)}): the change is not known to be stored, and the store may still record it once it works again; ${check}`,
+  );
+}
+
 export class AdminActions {
   constructor(private readonly d: AdminActionsDeps) {}
 
@@ -68,14 +82,35 @@ export class AdminActions {
     await this.d.publisher.barrier();
   }
 
+  /**
+   * `store.commit()`, its failure as a {@link notStored} refusal, logged (the access log has
+   * only the code; client close and channel deletion log their own commit errors).
+   */
+  private async commit(done: () => string, check: string): Promise<void> {
+    try {
+      await this.d.ctx.store.commit();
+    } catch (err) {
+      const refusal = notStored(err, done(), check);
+      this.d.ctx.log.error(`Administrator's action: ${refusal.message}`);
+      throw refusal;
+    }
+  }
+
   /** Closes the client as its CloseRequest would: plain subscriptions end, durables go offline. */
   async evictClient(clientID: string): Promise<{ subscriptions: number }> {
     await this.settle();
     const c = this.d.clients.byID.get(clientID);
     if (c === undefined) throw new AdminActionRefusal('client_not_found', `client ${JSON.stringify(clientID)} is not connected`);
     const subscriptions = c.subs.size;
-    await this.d.clients.close(c, 'evicted');
+    const { commitError } = await this.d.clients.close(c, 'evicted');
     this.d.ctx.log.notice(`[Client:${clientID}] Evicted by an administrator (${subscriptions} subscription(s) closed)`);
+    if (commitError !== undefined) {
+      throw notStored(
+        commitError,
+        `client ${JSON.stringify(clientID)} was evicted (${subscriptions} subscription(s) closed)`,
+        'if the client is listed again after a restart or a failover, evict it again',
+      );
+    }
     return { subscriptions };
   }
 
@@ -85,9 +120,12 @@ export class AdminActions {
     if (ch.hasActiveSubs()) {
       throw new AdminActionRefusal('channel_has_subscriptions', `channel ${JSON.stringify(name)} has subscriptions: close them (or evict their clients) first`);
     }
-    const deleted = await this.d.channels.deleteNow(ch, 'by an administrator');
+    const { deleted, commitError } = await this.d.channels.deleteNow(ch, 'by an administrator');
     if (!deleted) {
       throw new AdminActionRefusal('channel_has_subscriptions', `channel ${JSON.stringify(name)} got a subscription while being deleted: close it first`);
+    }
+    if (commitError !== undefined) {
+      throw notStored(commitError, `channel ${JSON.stringify(name)} was deleted`, 'if the channel is listed again after a restart or a failover, delete it again');
     }
   }
 
@@ -105,7 +143,11 @@ export class AdminActions {
     else if ('seq' in before) beforeSeq = before.seq;
     else beforeSeq = await msgs.firstSeqAtOrAfter(before.timeNs);
     const removed = await msgs.purgeBefore(beforeSeq);
-    await this.d.ctx.store.commit();
+    // Purging again is not idempotent ({} would also drop what was published since): look first.
+    await this.commit(
+      () => `${removed} message(s) of channel ${JSON.stringify(name)} were purged (first=${msgs.firstSeq} last=${msgs.lastSeq})`,
+      "look at the channel's first sequence (after a restart or a failover too) before purging again",
+    );
     this.d.ctx.log.notice(`Channel "${name}": ${removed} message(s) purged by an administrator (first=${msgs.firstSeq} last=${msgs.lastSeq})`);
     return { removed, first_seq: msgs.firstSeq, last_seq: msgs.lastSeq };
   }
@@ -144,9 +186,16 @@ export class AdminActions {
     // the SubPositionReset events sit between the old position's progress and the new one's.
     this.d.delivery.resetPosition(subs, group, lastSent);
     for (const sub of subs) store.resetPosition(sub.id, lastSent);
-    await this.d.ctx.store.commit();
-    this.d.ctx.log.notice(`Channel "${ch.name}": durable "${t.durable}" reset by an administrator, next sequence ${lastSent + 1}`);
-    this.d.delivery.deliverChannel(ch);
+    try {
+      await this.commit(
+        () => `durable ${JSON.stringify(t.durable)} of channel ${JSON.stringify(ch.name)} was moved to sequence ${lastSent + 1}`,
+        "look at the durable's position (after a restart or a failover too) before resetting it again: it may have received messages since",
+      );
+      this.d.ctx.log.notice(`Channel "${ch.name}": durable "${t.durable}" reset by an administrator, next sequence ${lastSent + 1}`);
+    } finally {
+      // Memory has moved whether or not the commit failed: deliver from the new position.
+      this.d.delivery.deliverChannel(ch);
+    }
     return { next_seq: lastSent + 1 };
   }
 
@@ -175,14 +224,7 @@ export class AdminActions {
     // The barrier settles whether that commit succeeded or not, and nobody gets its PubAck:
     // answer success only for a message known to be stored (a commit resolved after it, and
     // the store did not refuse it), as a publisher's PubAck would.
-    try {
-      await this.d.ctx.store.commit();
-    } catch (err) {
-      throw new AdminActionRefusal(
-        'not_stored',
-        `message ${seq} of channel ${JSON.stringify(ch.name)} is not known to be stored (${errorText(err)}): the store may still write it once it works again; look at the channel before trying again`,
-      );
-    }
+    await this.commit(() => `message ${seq} of channel ${JSON.stringify(ch.name)} was published`, 'look at the channel (after a restart or a failover too) before requeuing again');
     if ((await ch.store.msgs.lookup(seq)) === undefined) {
       throw new AdminActionRefusal('not_stored', `the store refused message ${seq} of channel ${JSON.stringify(ch.name)} (the server log says why): it is not stored`);
     }

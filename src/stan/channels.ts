@@ -72,15 +72,17 @@ export class Channels {
   /**
    * Deletes a channel that has no active subscription (offline durables go with it): its
    * messages and subscriptions, in memory and in the store (one ChannelDeleted event).
-   * Returns false when a subscription arrived while pending publishes were committed.
+   * `why` is appended to the log line (the max_inactivity line keeps the reference's text).
+   * Answers whether it was deleted (not when a subscription arrived while pending publishes
+   * were committed) and, when the store's commit failed, its error: logged here for every
+   * caller, and reported so that an administrator is not told the deletion is durable.
    */
-  /** `why` is appended to the log line (the max_inactivity line keeps the reference's text). */
-  async deleteNow(ch: Channel, why: string): Promise<boolean> {
+  async deleteNow(ch: Channel, why: string): Promise<{ deleted: boolean; commitError?: unknown }> {
     ch.deleting = true;
     await this.publisher.barrier();
     if (ch.hasActiveSubs()) {
       ch.deleting = false;
-      return false;
+      return { deleted: false };
     }
     this.ctx.clock.clearTimeout(ch.inactivityTimer);
     ch.inactivityTimer = undefined;
@@ -90,12 +92,14 @@ export class Channels {
     this.publisher.forget(ch);
     this.byName.delete(ch.name);
     this.folded.delete(ch.name.toLowerCase());
+    let commitError: unknown;
     try {
       await this.ctx.store.commit();
     } catch (err) {
+      commitError = err;
       this.ctx.log.error(`Error deleting channel "${ch.name}": ${String(err)}`);
     }
     this.ctx.log.notice(`Channel "${ch.name}" has been deleted${why ? ` ${why}` : ''}`);
-    return true;
+    return commitError === undefined ? { deleted: true } : { deleted: true, commitError };
   }
 }

@@ -149,9 +149,13 @@ export class Clients {
     if (!replaced) ctx.log.debug(`[Client:${req.clientID}] Connected (Inbox=${req.heartbeatInbox})`);
   }
 
-  /** Closes a client as a CloseRequest does: plain subs removed, durables offline (§3.7). */
-  async close(c: Client, why: string): Promise<void> {
-    if (c.closing) return;
+  /**
+   * Closes a client as a CloseRequest does: plain subs removed, durables offline (§3.7).
+   * Resolves with the store's commit error, if it failed (logged here for every caller; the
+   * protocol answers the close anyway, an administrator's eviction reports it).
+   */
+  async close(c: Client, why: string): Promise<{ commitError?: unknown }> {
+    if (c.closing) return {};
     c.closing = true;
     this.heartbeats.stop(c);
     for (const sub of [...c.subs]) this.deps.removeSub(sub, false);
@@ -162,12 +166,15 @@ export class Clients {
       this.ctx.store.deleteClient(c.id);
     }
     if (c.connKey && this.byConn.get(c.connKey) === c) this.byConn.delete(c.connKey);
+    let commitError: unknown;
     try {
       await this.ctx.store.commit();
     } catch (err) {
+      commitError = err;
       this.ctx.log.error(`[Client:${c.id}] Error closing client: ${String(err)}`);
     }
     if (why !== 'replaced') this.ctx.log.debug(`[Client:${c.id}] Closed (Inbox=${c.info.HbInbox})`);
+    return commitError === undefined ? {} : { commitError };
   }
 
   async onClose(reply: string | undefined, data: Uint8Array): Promise<void> {

@@ -149,10 +149,19 @@ const ERRORS: Operation['responses'] = {
   '401': { description: 'No credentials (WWW-Authenticate: Bearer).', content: json(ref('Error')) },
   '403': { description: 'Wrong token, or the admin API is disabled (admin_disabled).', content: json(ref('Error')) },
 };
-const MUTATING_ERRORS: Operation['responses'] = {
-  ...ERRORS,
-  '503': { description: 'Not the active server (not_active): send it to active_server (null: nobody holds the lease, retry).', content: json(ref('Error')) },
-};
+/**
+ * The errors of every mutating call; its 503 names both causes: not the active server, or
+ * `notStored` (what was changed in memory when the store's commit failed), then `more`.
+ */
+function mutatingErrors(notStored: string, more = ''): Operation['responses'] {
+  return {
+    ...ERRORS,
+    '503': {
+      description: `Not the active server (not_active): send it to active_server (null: nobody holds the lease, retry). Or the store's commit failed (not_stored): ${notStored} on this server and the store may still record it once it works again; check (after a restart or a failover too) before retrying.${more}`,
+      content: json(ref('Error')),
+    },
+  };
+}
 const channelParam: Parameter = { name: 'name', in: 'path', required: true, description: 'Channel name.', schema: { type: 'string' } };
 
 /** One hand-written operation per endpoint ID. */
@@ -172,7 +181,11 @@ const OPERATIONS: Record<Endpoint['id'], Operation> = {
     summary: 'Evict a client: its subscriptions end as on a close.',
     tags: ['clients'],
     parameters: [{ name: 'id', in: 'path', required: true, description: 'Client ID.', schema: { type: 'string' } }],
-    responses: { '200': { description: 'Evicted.', content: json(ref('Result')) }, '404': { description: 'No such client (client_not_found).', content: json(ref('Error')) }, ...MUTATING_ERRORS },
+    responses: {
+      '200': { description: 'Evicted.', content: json(ref('Result')) },
+      '404': { description: 'No such client (client_not_found).', content: json(ref('Error')) },
+      ...mutatingErrors('the client was evicted'),
+    },
   },
   listMessages: {
     operationId: 'listMessages',
@@ -199,7 +212,11 @@ const OPERATIONS: Record<Endpoint['id'], Operation> = {
       required: false,
       content: json({ type: 'object', properties: { before_seq: int('', 1), before_time: { type: 'string', format: 'date-time' } } }),
     },
-    responses: { '200': { description: 'Purged.', content: json(ref('Result')) }, '404': { description: 'No such channel.', content: json(ref('Error')) }, ...MUTATING_ERRORS },
+    responses: {
+      '200': { description: 'Purged.', content: json(ref('Result')) },
+      '404': { description: 'No such channel.', content: json(ref('Error')) },
+      ...mutatingErrors('the messages were purged (purging again is not idempotent: look at the first sequence)'),
+    },
   },
   deleteChannel: {
     operationId: 'deleteChannel',
@@ -210,7 +227,7 @@ const OPERATIONS: Record<Endpoint['id'], Operation> = {
       '200': { description: 'Deleted.', content: json(ref('Result')) },
       '404': { description: 'No such channel.', content: json(ref('Error')) },
       '409': { description: 'The channel has subscriptions.', content: json(ref('Error')) },
-      ...MUTATING_ERRORS,
+      ...mutatingErrors('the channel was deleted'),
     },
   },
   resetDurable: {
@@ -226,7 +243,11 @@ const OPERATIONS: Record<Endpoint['id'], Operation> = {
         properties: { client_id: str(''), durable: str(''), queue: str(''), seq: int('', 1), time: { type: 'string', format: 'date-time' } },
       }),
     },
-    responses: { '200': { description: 'Reset.', content: json(ref('Result')) }, '404': { description: 'No such durable.', content: json(ref('Error')) }, ...MUTATING_ERRORS },
+    responses: {
+      '200': { description: 'Reset.', content: json(ref('Result')) },
+      '404': { description: 'No such durable.', content: json(ref('Error')) },
+      ...mutatingErrors('the durable was moved'),
+    },
   },
   requeueMessage: {
     operationId: 'requeueMessage',
@@ -237,8 +258,7 @@ const OPERATIONS: Record<Endpoint['id'], Operation> = {
       '200': { description: 'Requeued.', content: json(ref('Result')) },
       '404': { description: 'No such channel or message (channel_not_found, message_not_found).', content: json(ref('Error')) },
       '409': { description: 'The message is not a dead-letter envelope (not_dead_letter).', content: json(ref('Error')) },
-      ...MUTATING_ERRORS,
-      '503': { description: 'Not the active server (not_active: send it to active_server), or the republished message is not known to be stored: the store failed or refused it (not_stored).', content: json(ref('Error')) },
+      ...mutatingErrors('the message was republished', ' Also not_stored when the store refused the republished message (the server log says why): it is not stored.'),
     },
   },
 };
