@@ -203,6 +203,12 @@ export function storeRefusalTimeSuite(s: StoreUnderTest): void {
 
     /** What monitoring shows of a channel: first, last, count, bytes. */
     const counts = (m: MsgStore): number[] => [m.firstSeq, m.lastSeq, m.msgCount, m.byteCount];
+    /** The bytes of the messages present in first..last (byteCount is their sum: contract.ts). */
+    const bytesPresent = async (m: MsgStore): Promise<number> => {
+      let sum = 0;
+      for (let q = m.firstSeq; q <= m.lastSeq; q++) sum += (await m.lookup(q))?.bytes.length ?? 0;
+      return sum;
+    };
     const MAX_AGE_MS = 60_000;
     /** Moves the clock so that every message up to `seq` is max_age old, the next ones not. */
     const ageThrough = (seq: number): void => {
@@ -262,6 +268,27 @@ export function storeRefusalTimeSuite(s: StoreUnderTest): void {
       await again.st.commit();
       assert.deepEqual(counts(again.m), [13, 12, 0, 0]);
       await again.st.close();
+    });
+
+    test('a refused message after the last truncation: a restart recovers the count the running server had, and max_age then empties the channel', async () => {
+      const l = limits({ maxAge: MAX_AGE_MS });
+      const first = await start(l);
+      const ch1 = first.createChannel('rf');
+      for (let seq = 1; seq <= 10; seq++) put(ch1, seq, tsOf(seq), seq === 4);
+      await first.commit();
+      const before = counts(ch1.msgs);
+      assert.deepEqual(before, [1, 10, 10, await bytesPresent(ch1.msgs)]);
+      await first.close();
+      const { st, channels } = await reopen(l);
+      const m = channels.get('rf')?.msgs;
+      assert.ok(m);
+      // Before: the restart counted the rows (9), the running server the span (10).
+      assert.deepEqual(counts(m), before);
+      ageThrough(10);
+      await until('every message expires', () => m.firstSeq === 11);
+      await st.commit();
+      assert.deepEqual(counts(m), [11, 10, 0, 0]);
+      await st.close();
     });
   });
 }
