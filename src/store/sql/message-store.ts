@@ -171,8 +171,12 @@ export class SqlMsgStore implements MsgStore {
     if (newFirst !== this.firstSeq) this.truncate(newFirst, this.msgCount - count, this.byteCount - Math.max(0, bytes));
   }
 
+  /** The last sequence the latest truncation event recorded (its bytes count every message up to it). */
+  private truncatedThrough = 0;
+
   /** Removes every message below newFirst (limits): memory now, rows in the next commit. */
   truncate(newFirst: number, removedMsgs: number, removedBytes: number): void {
+    this.truncatedThrough = this.lastSeq;
     this.firstSeq = newFirst;
     this.msgCount -= removedMsgs;
     this.byteCount = Math.max(0, this.byteCount - removedBytes);
@@ -333,7 +337,15 @@ export class SqlMsgStore implements MsgStore {
    */
   refuse(seq: number, reason: string): void {
     this.cache.remove(seq);
-    if (this.hot.has(seq)) this.byteCount = Math.max(0, this.byteCount - this.hot.clear(seq));
+    const size = this.hot.has(seq) ? this.hot.clear(seq) : 0;
+    this.byteCount = Math.max(0, this.byteCount - size);
+    // A truncation recorded before the refusal was known counted its bytes (the event holds
+    // absolute counts: MsgsExpiredEvent), and a restart restored them: record the counts
+    // again, without them (nothing removed).
+    if (size > 0 && seq >= this.firstSeq && seq <= this.truncatedThrough) {
+      const { firstSeq, lastSeq, msgCount, byteCount } = this;
+      this.ch.host.recordBackgroundEvent({ kind: EventKind.MsgsExpired, channelID: this.ch.id, firstSeq, removedMsgs: 0, removedBytes: 0, lastSeq, msgCount, byteCount });
+    }
     this.refusals.set(seq, reason);
   }
 
