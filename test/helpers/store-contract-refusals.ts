@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import type { StoreLimits } from '../../src/config/options';
 import { isPurgeableMsgStore, type ChannelStore, type MsgStore, type Store } from '../../src/store/contract';
 import { serverInfo } from './store';
-import { limits, T0_MS, type StoreUnderTest } from './store-contract';
+import { limits, T0_MS, until, type StoreUnderTest } from './store-contract';
 
 const T0_NS = T0_MS * 1e6;
 /** Message `seq`'s timestamp (ns) in the fixed cases: one second apart. */
@@ -90,9 +90,12 @@ export function storeRefusalTimeSuite(s: StoreUnderTest): void {
   const skip = s.persistent && refusePoison !== undefined ? false : 'this store has no database to refuse a message, or keeps nothing across a restart';
   describe(`store contract, time searches with refused messages: ${s.name}`, { skip }, () => {
     if (refusePoison === undefined) return;
-    const open = (l: StoreLimits): Promise<Store> => s.open({ clusterID: 'refusals', limits: l, now: () => T0_MS });
+    /** The stores' clock (ms): max_age cases move it, every fresh start resets it. */
+    let clock = T0_MS;
+    const open = (l: StoreLimits): Promise<Store> => s.open({ clusterID: 'refusals', limits: l, now: () => clock });
     /** A fresh store, initialised, with the rule that refuses `poison` payloads. */
     const start = async (l: StoreLimits): Promise<Store> => {
+      clock = T0_MS;
       await s.fresh();
       const st = await open(l);
       assert.equal(await st.recover(), null);
@@ -196,6 +199,99 @@ export function storeRefusalTimeSuite(s: StoreUnderTest): void {
       // Message 10 has no row: the newest timestamp stored is message 9's. Restored as 0, a
       // clock behind it after the restart would give the next messages decreasing timestamps.
       assert.deepEqual(got, { first: 6, last: 10, count: 5, lastTimestamp: tsOf(9) });
+    });
+
+    /** What monitoring shows of a channel: first, last, count, bytes. */
+    const counts = (m: MsgStore): number[] => [m.firstSeq, m.lastSeq, m.msgCount, m.byteCount];
+    /** The bytes of the messages present in first..last (byteCount is their sum: contract.ts). */
+    const bytesPresent = async (m: MsgStore): Promise<number> => {
+      let sum = 0;
+      for (let q = m.firstSeq; q <= m.lastSeq; q++) sum += (await m.lookup(q))?.bytes.length ?? 0;
+      return sum;
+    };
+    const MAX_AGE_MS = 60_000;
+    /** Moves the clock so that every message up to `seq` is max_age old, the next ones not. */
+    const ageThrough = (seq: number): void => {
+      clock = T0_MS + seq * 1000 + MAX_AGE_MS;
+    };
+    /**
+     * Stores 1..10 (`refused` poisoned) under max_msgs 5 (a truncation records 6..10), restarts
+     * with max_age only (no count limit to drop recovered messages by an estimate of their
+     * sizes), and stores 11 and 12 after the restart.
+     */
+    const recoveredThenNew = async (refused: number): Promise<{ st: Store; m: MsgStore }> => {
+      const first = await start(limits({ maxMsgs: 5, maxAge: MAX_AGE_MS }));
+      const ch1 = first.createChannel('rf');
+      for (let seq = 1; seq <= 10; seq++) put(ch1, seq, tsOf(seq), seq === refused);
+      await first.commit();
+      await first.close();
+      const { st, channels } = await reopen(limits({ maxAge: MAX_AGE_MS }));
+      const ch = channels.get('rf');
+      assert.ok(ch);
+      // The count is the span first..last: the refused message counts until it is dropped;
+      // its bytes do not (the truncation recorded them before the refusal was known).
+      assert.deepEqual(counts(ch.msgs), [6, 10, 5, await bytesPresent(ch.msgs)]);
+      for (const seq of [11, 12]) put(ch, seq, tsOf(seq), false);
+      await st.commit();
+      return { st, m: ch.msgs };
+    };
+    const reopened = async (): Promise<{ st: Store; m: MsgStore }> => {
+      const { st, channels } = await reopen(limits({ maxAge: MAX_AGE_MS }));
+      const m = channels.get('rf')?.msgs;
+      assert.ok(m);
+      return { st, m };
+    };
+
+    test('max_age after a restart whose recovered messages end with a refused one: once they expire, the newer messages still expire', async () => {
+      const { st, m } = await recoveredThenNew(10);
+      ageThrough(12);
+      // Before: the first sequence stopped on 10 (no row, not a new message) and stayed there.
+      await until('every message expires', () => m.firstSeq === 13);
+      await st.commit();
+      assert.deepEqual(counts(m), [13, 12, 0, 0]);
+      await st.close();
+      const again = await reopened();
+      assert.deepEqual(counts(again.m), [13, 12, 0, 0]);
+      await again.st.close();
+    });
+
+    test('max_age with a refused message among the expired recovered ones: count and bytes stay those of the messages held, also after a restart', async () => {
+      const { st, m } = await recoveredThenNew(7);
+      ageThrough(9);
+      await until('6..9 expire', () => m.firstSeq === 10);
+      await st.commit();
+      // Before: the expiry subtracted the rows (6, 8, 9) from a count that held 7 too: 4.
+      assert.deepEqual(counts(m), [10, 12, 3, await bytesPresent(m)]);
+      const before = counts(m);
+      await st.close();
+      const again = await reopened();
+      assert.deepEqual(counts(again.m), before, 'a restart recovers the counts of the running server');
+      ageThrough(12);
+      await until('every message expires', () => again.m.firstSeq === 13);
+      await again.st.commit();
+      assert.deepEqual(counts(again.m), [13, 12, 0, 0]);
+      await again.st.close();
+    });
+
+    test('a refused message after the last truncation: a restart recovers the count the running server had, and max_age then empties the channel', async () => {
+      const l = limits({ maxAge: MAX_AGE_MS });
+      const first = await start(l);
+      const ch1 = first.createChannel('rf');
+      for (let seq = 1; seq <= 10; seq++) put(ch1, seq, tsOf(seq), seq === 4);
+      await first.commit();
+      const before = counts(ch1.msgs);
+      assert.deepEqual(before, [1, 10, 10, await bytesPresent(ch1.msgs)]);
+      await first.close();
+      const { st, channels } = await reopen(l);
+      const m = channels.get('rf')?.msgs;
+      assert.ok(m);
+      // Before: the restart counted the rows (9), the running server the span (10).
+      assert.deepEqual(counts(m), before);
+      ageThrough(10);
+      await until('every message expires', () => m.firstSeq === 11);
+      await st.commit();
+      assert.deepEqual(counts(m), [11, 10, 0, 0]);
+      await st.close();
     });
   });
 }

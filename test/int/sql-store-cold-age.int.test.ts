@@ -20,6 +20,7 @@ import { SqlMsgStore } from '../../src/store/sql/message-store';
 import type { DialectAdapter } from '../../src/store/sql/dialect';
 import { defaultStoreLimits } from '../../src/config/options';
 import { serverInfo } from '../helpers/store';
+import { refusePoison } from '../helpers/poison-trigger';
 
 const T0 = 1_700_000_000_000_000_000;
 const tsOf = (seq: number): number => T0 + seq * 1e9;
@@ -49,11 +50,23 @@ function counted(a: DialectAdapter, counter: StatementCounter): DialectAdapter {
   });
 }
 
-async function open(dir: string, counter?: StatementCounter): Promise<SqlStore> {
+async function open(dir: string, counter?: StatementCounter, maxMsgs = 0): Promise<SqlStore> {
   const a = await openSqlite({ dir, sync: false });
   await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
   // max_age 0: no retention timer of the store's own; the test ticks.
-  return new SqlStore(counter === undefined ? a : counted(a, counter), { type: 'FILE', clusterID: 'c1', limits: defaultStoreLimits(), maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0 });
+  const limits = { ...defaultStoreLimits(), maxMsgs };
+  return new SqlStore(counter === undefined ? a : counted(a, counter), { type: 'FILE', clusterID: 'c1', limits, maxBatchRows: 0, bulkInsertLimit: 0, ioSleepMicros: 0 });
+}
+
+/** One retention tick at `cutoffNs`: the statements it ran, once every one is answered. */
+async function tickOnce(msgs: SqlMsgStore, counter: StatementCounter, cutoffNs: number): Promise<number> {
+  const before = counter.started;
+  msgs.expireOlderThan(cutoffNs);
+  // SQLite answers in process: the tick's chain of queries is settled once no statement
+  // is unanswered after the pending callbacks ran.
+  do await new Promise((r) => setImmediate(r));
+  while (counter.started !== counter.answered);
+  return counter.started - before;
 }
 
 test('max_age of recovered messages: a retention tick where nothing can expire runs at most one statement, the next ones none; expiry still happens when due, also after a purge', async () => {
@@ -75,16 +88,7 @@ test('max_age of recovered messages: a retention tick where nothing can expire r
   for (const seq of [41, 42]) msgs.store({ seq, timestamp: tsOf(seq), subject: 'foo', reply: '', data: Buffer.from(`m${seq}`) });
   await s2.commit();
 
-  /** One retention tick at `cutoffNs`: the statements it ran, once every one is answered. */
-  const tick = async (cutoffNs: number): Promise<number> => {
-    const before = counter.started;
-    msgs.expireOlderThan(cutoffNs);
-    // SQLite answers in process: the tick's chain of queries is settled once no statement
-    // is unanswered after the pending callbacks ran.
-    do await new Promise((r) => setImmediate(r));
-    while (counter.started !== counter.answered);
-    return counter.started - before;
-  };
+  const tick = (cutoffNs: number): Promise<number> => tickOnce(msgs, counter, cutoffNs);
   const ticks = async (cutoffNs: number, n: number): Promise<number[]> => {
     const out: number[] = [];
     for (let i = 0; i < n; i++) out.push(await tick(cutoffNs));
@@ -121,4 +125,32 @@ test('max_age of recovered messages: a retention tick where nothing can expire r
   const again = (await s3.recover())?.channels.find((c) => c.channel.name === 'foo')?.channel.msgs;
   assert.deepEqual([again?.firstSeq, again?.lastSeq, again?.msgCount], [31, 42, 12]);
   await s3.close();
+});
+
+test('max_age after a restart whose recovered messages end with a refused one (no row): one tick expires them and the newer messages due, the next ticks ask nothing', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-coldage-gap-'));
+  const s1 = await open(dir, undefined, 5);
+  await s1.recover();
+  s1.init(serverInfo('c1'));
+  await refusePoison(s1.adapter.knex, 'sqlite');
+  const ch1 = s1.createChannel('foo');
+  // Limits keep 6..10; the database refuses 10, the last one a truncation recorded.
+  for (let seq = 1; seq <= 10; seq++) ch1.msgs.store({ seq, timestamp: tsOf(seq), subject: 'foo', reply: '', data: Buffer.from(seq === 10 ? 'poison' : `m${seq}`) });
+  await s1.commit();
+  await s1.close();
+
+  const counter = new StatementCounter();
+  const s2 = await open(dir, counter, 5);
+  const msgs = (await s2.recover())?.channels.find((c) => c.channel.name === 'foo')?.channel.msgs;
+  assert.ok(msgs instanceof SqlMsgStore);
+  assert.deepEqual([msgs.firstSeq, msgs.lastSeq, msgs.msgCount], [6, 10, 5]);
+  for (const seq of [11, 12]) msgs.store({ seq, timestamp: tsOf(seq), subject: 'foo', reply: '', data: Buffer.from(`m${seq}`) });
+  await s2.commit();
+  // Everything due. Before: 6..9 expired, then the first sequence stayed on 10 (no row) and
+  // every tick asked the database again for nothing; 11 and 12 never expired.
+  await tickOnce(msgs, counter, tsOf(13));
+  assert.deepEqual([msgs.firstSeq, msgs.lastSeq, msgs.msgCount, msgs.byteCount], [13, 12, 0, 0], 'one tick: the cold messages and the new ones due with them');
+  assert.deepEqual([await tickOnce(msgs, counter, tsOf(13)), await tickOnce(msgs, counter, tsOf(13))], [0, 0]);
+  await s2.commit();
+  await s2.close();
 });

@@ -115,6 +115,13 @@ test('messages and limits: MsgStored counts, MsgsExpired sets absolute state, pe
   assert.deepStrictEqual([ch?.firstSeq, ch?.lastSeq, ch?.msgCount, ch?.byteCount], [12, 12, 1, 5]);
 });
 
+test('a sequence without a row (refused by the database) counts: the count is the span first..last, as the stores count in memory', () => {
+  let s = fold([init, channel(1, 'foo')]);
+  for (const seq of [1, 2, 4, 5]) s = evolve(s, stored(1, seq, 10));
+  const ch = s.channels.get(1);
+  assert.deepStrictEqual([ch?.firstSeq, ch?.lastSeq, ch?.msgCount, ch?.byteCount], [1, 5, 5, 40]);
+});
+
 test('recovery order: expiry events replayed before the surviving rows give the live counts', () => {
   // Live: rows 1..200 stored, then limits remove 1..150 (rows deleted). Recovery replays the
   // MsgsExpired event first, then only the rows that still exist (151..200).

@@ -272,9 +272,15 @@ export function evolve(state: ProjectedState, event: StoreEvent, eventID?: numbe
       // At or below lastSeq: already counted (replay after a snapshot, or covered by a
       // MsgsExpired), like the stores that ignore a sequence <= last.
       if (ch === undefined || event.seq <= ch.lastSeq) break;
+      // The count is the span first..last, as the stores count in memory: a sequence the
+      // database refused (no row, a gap before this one) still counts until it is dropped
+      // (message-store.ts refuse()). Counting rows made a restart disagree with the running
+      // server, and max_age then removed more or fewer than the count held.
+      if (ch.msgCount === 0) {
+        ch.firstSeq = event.seq;
+        ch.msgCount = 1;
+      } else ch.msgCount += event.seq - ch.lastSeq;
       ch.lastSeq = event.seq;
-      if (ch.firstSeq === 0) ch.firstSeq = event.seq;
-      ch.msgCount++;
       ch.byteCount += event.size;
       break;
     }

@@ -171,8 +171,12 @@ export class SqlMsgStore implements MsgStore {
     if (newFirst !== this.firstSeq) this.truncate(newFirst, this.msgCount - count, this.byteCount - Math.max(0, bytes));
   }
 
+  /** The last sequence the latest truncation event recorded (its bytes count every message up to it). */
+  private truncatedThrough = 0;
+
   /** Removes every message below newFirst (limits): memory now, rows in the next commit. */
   truncate(newFirst: number, removedMsgs: number, removedBytes: number): void {
+    this.truncatedThrough = this.lastSeq;
     this.firstSeq = newFirst;
     this.msgCount -= removedMsgs;
     this.byteCount = Math.max(0, this.byteCount - removedBytes);
@@ -207,15 +211,20 @@ export class SqlMsgStore implements MsgStore {
       this.expireCold(cutoffNs);
       return false;
     }
-    let newFirst = this.firstSeq;
-    let bytes = 0;
-    while (newFirst <= this.lastSeq && this.hot.has(newFirst) && isAgeExpired(this.hot.ts(newFirst), cutoffNs)) {
-      bytes += this.hot.size(newFirst);
-      newFirst++;
-    }
-    if (newFirst === this.firstSeq) return false;
-    this.truncate(newFirst, newFirst - this.firstSeq, bytes);
+    const { end, bytes } = this.expiredHot(this.firstSeq, 0, cutoffNs);
+    if (end === this.firstSeq) return false;
+    this.truncate(end, end - this.firstSeq, bytes);
     return true;
+  }
+
+  /** The hot messages from `from` on older than the cutoff: the first one kept (or lastSeq + 1) and `bytes` plus their sizes. */
+  private expiredHot(from: number, bytes: number, cutoffNs: number): { end: number; bytes: number } {
+    let end = from;
+    while (end <= this.lastSeq && this.hot.has(end) && isAgeExpired(this.hot.ts(end), cutoffNs)) {
+      bytes += this.hot.size(end);
+      end++;
+    }
+    return { end, bytes };
   }
 
   private expireCold(cutoffNs: number): void {
@@ -227,14 +236,19 @@ export class SqlMsgStore implements MsgStore {
     this.expiredColdPrefix(first, coldEnd, cutoffNs).then(
       (age) => {
         this.coldAgeQuery = false;
-        if (age === undefined || epoch !== this.coldEpoch) return;
+        if (epoch !== this.coldEpoch) return;
         // The first row's timestamp is a floor for every row at or after `first`, whatever
         // moved meanwhile; the first row kept is one only once the prefix before it is gone.
-        this.coldTsFloor = Math.max(this.coldTsFloor, age.firstTs);
+        if (age.firstTs !== undefined) this.coldTsFloor = Math.max(this.coldTsFloor, age.firstTs);
         const exp = age.expired;
         // Apply only if nothing moved meanwhile (limits may have truncated already).
         if (exp === undefined || this.firstSeq !== first) return;
-        this.truncate(exp.last + 1, exp.count, exp.bytes);
+        // Every cold message gone: the hot ones due at the same cutoff go in the same
+        // truncation (otherwise a tick later).
+        const { end, bytes } = exp.end === coldEnd ? this.expiredHot(coldEnd, exp.bytes, cutoffNs) : { end: exp.end, bytes: exp.bytes };
+        // The span first..end is the count, as for limits and purge (refused messages, which
+        // have no row, count until they are dropped: see refuse()).
+        this.truncate(end, end - first, bytes);
         if (exp.keptTs !== undefined) this.coldTsFloor = exp.keptTs;
         this.ch.host.commitSoon();
       },
@@ -246,43 +260,47 @@ export class SqlMsgStore implements MsgStore {
   }
 
   /**
-   * The cold rows [first, coldEnd) against max_age: the first row's timestamp and, when it is
-   * expired, the expired prefix (its last sequence, row count and exact bytes, and the
-   * timestamp of the first row kept if any); undefined when there is no cold row. The first
-   * row is read alone first: unexpired, nothing after it is, and that one query is the whole
-   * tick's cost, as with the `(channel_id, ts)` index. Otherwise the prefix's end is found by
-   * the timestamp search (ts-search.ts: no index on `ts`), then summed through the primary key.
+   * The cold messages [first, coldEnd) against max_age: the first row's timestamp (when there
+   * is a row) and, when it is expired, the expired prefix: where it ends (the first row kept,
+   * or coldEnd when none is), the exact bytes of its rows, and the timestamp of the first row
+   * kept if any. A cold region without a row (its messages were refused: gaps) is all
+   * expired: it ends at coldEnd, where the hot ring takes over. The first row is read alone
+   * first: unexpired, nothing after it is, and that one query is the whole tick's cost, as
+   * with the `(channel_id, ts)` index. Otherwise the prefix's end is found by the timestamp
+   * search (ts-search.ts: no index on `ts`), then its bytes summed through the primary key.
    */
   private async expiredColdPrefix(
     first: number,
     coldEnd: number,
     cutoffNs: number,
-  ): Promise<{ firstTs: number; expired?: { last: number; count: number; bytes: number; keptTs: number | undefined } } | undefined> {
+  ): Promise<{ firstTs?: number; expired?: { end: number; bytes: number; keptTs: number | undefined } }> {
     const head = await this.probe(first, coldEnd);
-    if (head === undefined) return undefined;
+    // No row left: refused messages only. Without this the first sequence stayed on them
+    // for good (no row to expire), and the newer messages never expired.
+    if (head === undefined) return { expired: { end: coldEnd, bytes: 0, keptTs: undefined } };
     if (!isAgeExpired(head.ts, cutoffNs)) return { firstTs: head.ts };
     const kept = await firstStoredReaching(this.probe, head.seq + 1, coldEnd, (ts) => !isAgeExpired(ts, cutoffNs));
     const end = kept?.seq ?? coldEnd;
-    const row = await this.ch.host.db
-      .selectFrom('stan_messages')
-      .select((eb) => [eb.fn.max('seq').as('m'), eb.fn.countAll().as('c'), eb.fn.sum('size').as('b')])
-      .where('channel_id', '=', this.ch.id)
-      .where('seq', '>=', first)
-      .where('seq', '<', end)
+    return { firstTs: head.ts, expired: { end, bytes: await this.rowBytes(first, end), keptTs: kept?.ts } };
+  }
+
+  /** This channel's committed rows of sequences [from, end) (the primary key's range). */
+  private rowsIn(from: number, end: number) {
+    return this.ch.host.db.selectFrom('stan_messages').where('channel_id', '=', this.ch.id).where('seq', '>=', from).where('seq', '<', end);
+  }
+
+  /** The exact bytes of this channel's rows of sequences [from, end). */
+  private async rowBytes(from: number, end: number): Promise<number> {
+    const row = await this.rowsIn(from, end)
+      .select((eb) => eb.fn.sum('size').as('b'))
       .executeTakeFirst();
-    const last = row ? num(row.m as number | string | null) : 0;
-    if (last === 0) return { firstTs: head.ts };
-    return { firstTs: head.ts, expired: { last, count: num(row?.c as number | string), bytes: num(row?.b as number | string | null), keptTs: kept?.ts } };
+    return num(row?.b as number | string | null);
   }
 
   /** The first committed row of this channel at or after `from` and below `end` (ts-search.ts RowProbe). */
   private readonly probe: RowProbe = async (from, end) => {
-    const row = await this.ch.host.db
-      .selectFrom('stan_messages')
+    const row = await this.rowsIn(from, end)
       .select(['seq', 'ts'])
-      .where('channel_id', '=', this.ch.id)
-      .where('seq', '>=', from)
-      .where('seq', '<', end)
       .orderBy('seq')
       .limit(1)
       .executeTakeFirst();
@@ -299,17 +317,11 @@ export class SqlMsgStore implements MsgStore {
       const first = this.firstSeq;
       const end = Math.min(beforeSeq, this.lastSeq + 1);
       if (this.msgCount === 0 || end <= first) return 0;
-      const row = await this.ch.host.db
-        .selectFrom('stan_messages')
-        .select((eb) => eb.fn.sum('size').as('b'))
-        .where('channel_id', '=', this.ch.id)
-        .where('seq', '>=', first)
-        .where('seq', '<', end)
-        .executeTakeFirst();
+      const bytes = await this.rowBytes(first, end);
       // Limits or max_age may have moved the first sequence while we read: read again.
       if (this.firstSeq !== first) continue;
       const removed = end - first;
-      this.truncate(end, removed, end === this.lastSeq + 1 ? this.byteCount : num(row?.b as number | string | null));
+      this.truncate(end, removed, end === this.lastSeq + 1 ? this.byteCount : bytes);
       return removed;
     }
   }
@@ -325,7 +337,15 @@ export class SqlMsgStore implements MsgStore {
    */
   refuse(seq: number, reason: string): void {
     this.cache.remove(seq);
-    if (this.hot.has(seq)) this.byteCount = Math.max(0, this.byteCount - this.hot.clear(seq));
+    const size = this.hot.has(seq) ? this.hot.clear(seq) : 0;
+    this.byteCount = Math.max(0, this.byteCount - size);
+    // A truncation recorded before the refusal was known counted its bytes (the event holds
+    // absolute counts: MsgsExpiredEvent), and a restart restored them: record the counts
+    // again, without them (nothing removed).
+    if (size > 0 && seq >= this.firstSeq && seq <= this.truncatedThrough) {
+      const { firstSeq, lastSeq, msgCount, byteCount } = this;
+      this.ch.host.recordBackgroundEvent({ kind: EventKind.MsgsExpired, channelID: this.ch.id, firstSeq, removedMsgs: 0, removedBytes: 0, lastSeq, msgCount, byteCount });
+    }
     this.refusals.set(seq, reason);
   }
 

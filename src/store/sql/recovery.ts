@@ -67,10 +67,14 @@ export async function addMessageAggregates(db: PlainRows, state: ProjectedState)
       const ch = byID.get(num(agg.channel_id));
       const n = num(agg.n);
       if (ch === undefined || n === 0) continue;
-      // Same result as folding a MsgStored event per row (rows are contiguous above lastSeq).
-      if (ch.msgCount === 0) ch.firstSeq = num(agg.lo);
-      ch.lastSeq = num(agg.hi);
-      ch.msgCount += n;
+      // Same result as folding a MsgStored event per row (projection.ts): the count is the
+      // span first..last, a refused message (a gap between rows) included.
+      const hi = num(agg.hi);
+      if (ch.msgCount === 0) {
+        ch.firstSeq = num(agg.lo);
+        ch.msgCount = hi - ch.firstSeq + 1;
+      } else ch.msgCount += hi - ch.lastSeq;
+      ch.lastSeq = hi;
       ch.byteCount += num(agg.b);
     }
   }
