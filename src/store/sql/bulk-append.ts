@@ -30,7 +30,9 @@ export function bulkAppendable(cs: SqlChannelStore, rows: BulkMessages, maxMessa
     last = seq;
     start = end;
   }
-  return !exceedsCountLimits(cs.msgs.msgCount + rows.count, cs.msgs.byteCount + start, cs.limits);
+  // Counted as the store counts: the span first..last (a skipped sequence counts).
+  const first = cs.msgs.msgCount === 0 ? rows.seqs[0] : cs.msgs.firstSeq;
+  return !exceedsCountLimits(rows.count === 0 ? cs.msgs.msgCount : last - first + 1, cs.msgs.byteCount + start, cs.limits);
 }
 
 /** Writes the rows in one transaction (the FT fence first, as every write transaction). */
@@ -60,5 +62,6 @@ export function applyBulkToChannel(cs: SqlChannelStore, rows: BulkMessages): voi
   const m = cs.msgs;
   m.forgetRecent();
   const n = rows.count;
-  m.restore(m.msgCount === 0 ? rows.seqs[0] : m.firstSeq, rows.seqs[n - 1], m.msgCount + n, m.byteCount + rows.ends[n - 1], rows.timestamps[n - 1]);
+  const first = m.msgCount === 0 ? rows.seqs[0] : m.firstSeq;
+  m.restore(first, rows.seqs[n - 1], rows.seqs[n - 1] - first + 1, m.byteCount + rows.ends[n - 1], rows.timestamps[n - 1]);
 }

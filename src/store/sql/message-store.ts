@@ -122,10 +122,14 @@ export class SqlMsgStore implements MsgStore {
     const off = this.cache.lastOffset;
     encodeMsgProtoInto(chunk, off, msg.seq, msg.subject, msg.reply, msg.data, ts);
     this.lastSize = size;
-    if (this.msgCount === 0) this.firstSeq = msg.seq;
+    // The span first..last, as the projection counts it (a sequence skipped, e.g. a damaged
+    // record left out by an import, counts as a refused one does).
+    if (this.msgCount === 0) {
+      this.firstSeq = msg.seq;
+      this.msgCount = 1;
+    } else this.msgCount += msg.seq - this.lastSeq;
     this.lastSeq = msg.seq;
     this.lastTimestamp = msg.timestamp;
-    this.msgCount++;
     this.byteCount += size;
     this.hot.push(msg.seq, size, msg.timestamp);
     // `size` stays the plaintext size: limits, monitoring and recovery count the message, not
@@ -344,6 +348,9 @@ export class SqlMsgStore implements MsgStore {
     // again, without them (nothing removed).
     if (size > 0 && seq >= this.firstSeq && seq <= this.truncatedThrough) {
       const { firstSeq, lastSeq, msgCount, byteCount } = this;
+      // This event's counts cover every message up to lastSeq too: a later refusal in the same
+      // commit must record its own correction.
+      this.truncatedThrough = lastSeq;
       this.ch.host.recordBackgroundEvent({ kind: EventKind.MsgsExpired, channelID: this.ch.id, firstSeq, removedMsgs: 0, removedBytes: 0, lastSeq, msgCount, byteCount });
     }
     this.refusals.set(seq, reason);
