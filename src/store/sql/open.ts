@@ -20,6 +20,7 @@ import type { RawRows } from './schema-startup';
 import type { PlainRowsMulti } from './plain-reads';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 import { SqliteWriterConnection } from './sqlite-connection';
+import { BOUND_PAGES } from './sqlite-checkpoint';
 import { onConnection } from './dialect/connection';
 import { releaseHeld } from './dialect/held-connection';
 import { runHints } from '../../launch/run-hints';
@@ -392,7 +393,9 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   // +17 ms of server CPU before the first connect, "FILE, round 5"). That first batch waits
   // for the start once and opens the thread's connection; a thread that cannot start fails its
   // commits (retried), as a dead thread does.
-  const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer);
+  // Once the thread runs it checkpoints the WAL (sqlite-checkpoint.ts); this connection's
+  // automatic checkpoint stays as a fallback, past the thread's bound.
+  const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer, () => writer.setCheckpointMark(2 * BOUND_PAGES));
   // Cold pages are read on the thread too (a catch-up's reads off the event loop).
   return adapter({ ...parts, writeThread: thread, readPage: threadPageRead(thread, parts.readPage) });
 }

@@ -153,9 +153,11 @@ export class SqliteWriteThread {
    */
   flushFailed: Error | undefined;
 
+  /** `onStarted`: runs each time a worker has started (open.ts raises the main connection's checkpoint mark). */
   constructor(
     private readonly data: SqliteWriterData,
     private readonly spawnWorker: SqliteWriterSpawner,
+    private readonly onStarted: () => void = () => undefined,
   ) {}
 
   /**
@@ -267,6 +269,7 @@ export class SqliteWriteThread {
     worker.on('exit', (code) => lost(new Error(`SQLite write thread exited (code ${code})`)));
     this.running = run;
     worker.unref();
+    this.onStarted();
     return run;
   }
 
