@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const batch = (first: number, n: number, withChannel: boolean) =>
     packSqliteBatch(
       withChannel ? [{ kind: EventKind.ChannelCreated, channelID: 1, name: 'c' }] : [],
-      Array.from({ length: n }, (_, i) => ({ channel_id: 1, seq: first + i, ts: 1_700_000_000_000 + first + i, size: data.length, data, plain: data })),
+      Array.from({ length: n }, (_, i) => ({ channel_id: 1, seq: first + i, ts: 1_700_000_000_000 + first + i, size: data.length, data, src: data, at: 0 })),
       { dropChannels: [], skipExisting: false, encrypting: false },
     );
   const results: Array<Promise<string>> = [];

@@ -26,7 +26,7 @@ const DATA = Buffer.alloc(160, 7);
 function plan(first: number, n: number): SqliteBatchPlan {
   return packSqliteBatch(
     first === 1 ? [{ kind: EventKind.ChannelCreated, channelID: 1, name: 'c' }] : [],
-    Array.from({ length: n }, (_, i) => ({ channel_id: 1, seq: first + i, ts: 1_700_000_000_000 + first + i, size: DATA.length, data: DATA, plain: DATA })),
+    Array.from({ length: n }, (_, i) => ({ channel_id: 1, seq: first + i, ts: 1_700_000_000_000 + first + i, size: DATA.length, data: DATA, src: DATA, at: 0 })),
     { dropChannels: [], skipExisting: false, encrypting: false },
   );
 }
