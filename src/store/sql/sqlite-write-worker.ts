@@ -26,6 +26,8 @@ import { DurableReplies, WalFile } from './sqlite-wal-sync';
 import { flushFailure } from './flush-failure';
 import { PAGE_SQL } from './dialect/page-reads';
 import { takeOverCheckpoints, WalCheckpointer } from './sqlite-checkpoint';
+import { growWal, spillAndRollBack } from './sqlite-wal-grow';
+import * as fs from 'node:fs';
 
 if (parentPort === null) throw new Error('sqlite-write-worker must run as a worker thread');
 const port: MessagePort = parentPort;
@@ -62,6 +64,42 @@ function connection(): { db: BetterSqlite3.Database; runner: SqliteBatchRunner }
 }
 
 port.postMessage({ ready: true } satisfies SqliteWriteReply);
+// Before any request is taken (they queue meanwhile): the store starts the thread at open.
+if ((data.growWal ?? 0) > 0) growAtStart(data.growWal ?? 0);
+
+/**
+ * Grows the WAL file ahead of the first burst (sqlite-wal-grow.ts) on a connection of its own,
+ * closed at once: the thread's connection opens with its first request, so an idle thread holds
+ * none (see connection()).
+ */
+function growAtStart(target: number): void {
+  let conn: BetterSqlite3.Database | undefined;
+  const walFile = `${data.file}-wal`;
+  growWal(
+    {
+      size: () => (fs.existsSync(walFile) ? fs.statSync(walFile).size : 0),
+      spill: (bytes) => {
+        conn = new BetterSqlite3(data.file, sqliteOptions());
+        applySqlitePragmas(conn, false);
+        spillAndRollBack(conn, bytes);
+      },
+      sync: () => {
+        const fd = fs.openSync(walFile, 'r+');
+        try {
+          fs.fdatasyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      },
+    },
+    target,
+  );
+  try {
+    conn?.close();
+  } catch {
+    // Closing a connection that is not the last one only releases it.
+  }
+}
 
 function describe(err: unknown): { message: string; code?: string } {
   const e = err as { message?: unknown; code?: unknown } | null;
