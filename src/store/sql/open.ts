@@ -404,7 +404,7 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   const thread = new SqliteWriteThread({ file, sync: o.sync, growWal: o.growWal }, o.writer, () => writer.setCheckpointMark(2 * BOUND_PAGES));
   // Growing the WAL ahead of the first burst (sqlite-wal-grow.ts) needs the thread started now,
   // not by that burst: started without waiting, beside the rest of the start-up (the first
-  // answered connect +8-10 ms, "FILE, round 8"); a thread that fails to start here is started
+  // answered connect +8-10 ms, its CPU +13-20 ms, "FILE, round 8"); a thread that fails to start here is started
   // again by the first batch, which then sees the error.
   if ((o.growWal ?? 0) > 0) void thread.start().catch(() => undefined);
   // Cold pages are read on the thread too (a catch-up's reads off the event loop).

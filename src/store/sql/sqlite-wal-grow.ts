@@ -23,7 +23,7 @@
  * grown region is then flushed once (`fdatasync`), so that the first burst's first flush does
  * not write those 32 MB. Cost, on the write thread beside the rest of the start-up: ~25 ms of
  * writes + ~25 ms of flush for 32 MB (the first answered connect +8-10 ms, its server CPU
- * +13 ms, thread start included). A failure (disk full, a lock held for longer than the busy
+ * +13-20 ms, thread start included). A failure (disk full, a lock held for longer than the busy
  * timeout) is ignored: growing is only ahead of time what the first burst would do anyway.
  */
 
