@@ -66,6 +66,7 @@ test('the thread grows the WAL at its start; later commits reuse the file from i
   assert.equal(size(wal), grown, 'written over the rolled-back frames, not appended');
   assert.deepEqual(check(dir), { n: 5000, top: 5000, integrity: 'ok' });
   await a.close();
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('a process killed -9 mid-burst on a grown WAL loses no answered row; the store opens again with them', async () => {
@@ -100,5 +101,6 @@ test('a process killed -9 mid-burst on a grown WAL loses no answered row; the st
     const [row] = (await a.rawRows('select count(*) as n from stan_messages where channel_id = 1')) as Array<{ n: number }>;
     assert.equal(row.n, after.n);
     await a.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
