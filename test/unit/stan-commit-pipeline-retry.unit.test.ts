@@ -87,13 +87,23 @@ function refusing(ch: Channel): Map<number, string> {
   return refused;
 }
 
-test('a failed commit: error PubAck, then the pipeline commits by itself and delivers, with no further publish', async () => {
+/**
+ * A message published on "foo" whose commit was rejected: "database gone" (a transient
+ * failure), or with `failed` by a store that now rejects every commit at once.
+ */
+async function failedCommit(failed = false): Promise<{ t: Setup; foo: Channel }> {
   const t = setUp();
   const foo = t.channel('foo');
   t.publish(foo);
   await settle();
-  t.store.commits[0].reject(new Error('database gone'));
+  if (failed) t.store.rejectAll = new Error('store failed: read-only');
+  t.store.commits[0].reject(t.store.rejectAll ?? new Error('database gone'));
   await settle();
+  return { t, foo };
+}
+
+test('a failed commit: error PubAck, then the pipeline commits by itself and delivers, with no further publish', async () => {
+  const { t, foo } = await failedCommit();
   assert.deepEqual(t.acks, ['foo1 database gone']);
   assert.deepEqual(t.delivered, []);
   assert.equal(foo.deliverableSeq, 0, 'not deliverable while not known durable');
@@ -112,13 +122,7 @@ test('a failed commit: error PubAck, then the pipeline commits by itself and del
 });
 
 test('a failed store: the pipeline keeps asking, backing off (no hot loop), logs once, delivers once it works', async () => {
-  const t = setUp();
-  const foo = t.channel('foo');
-  t.publish(foo);
-  await settle();
-  t.store.rejectAll = new Error('store failed: read-only');
-  t.store.commits[0].reject(t.store.rejectAll);
-  await settle();
+  const { t } = await failedCommit(true);
   // A commit rejected at once must not be asked again at once.
   await t.clock.advance(0);
   assert.equal(t.store.commits.length, 1);
@@ -243,12 +247,7 @@ test('a group whose only message was refused asks no commit of its own', async (
 });
 
 test('close() stops the retry: no timer left, no commit asked, nothing delivered, even when the asked one resolves after', async () => {
-  const t = setUp();
-  const foo = t.channel('foo');
-  t.publish(foo);
-  await settle();
-  t.store.commits[0].reject(new Error('database gone'));
-  await settle();
+  const { t } = await failedCommit();
   assert.equal(t.clock.pendingTimers, 1, 'the retry timer');
   t.pipeline.close();
   assert.equal(t.clock.pendingTimers, 0);
@@ -341,13 +340,7 @@ test('a channel deleted with messages of a failed commit: forgotten (not held, n
 });
 
 test('the last channel with failed messages deleted: the pipeline stops asking commits of its own', async () => {
-  const t = setUp();
-  const foo = t.channel('foo');
-  t.publish(foo);
-  await settle();
-  t.store.rejectAll = new Error('store failed: read-only');
-  t.store.commits[0].reject(t.store.rejectAll);
-  await settle();
+  const { t, foo } = await failedCommit(true);
   await t.clock.advance(200);
   const asked = t.store.commits.length;
   assert.ok(asked >= 2, 'the pipeline asks while the channel waits');
