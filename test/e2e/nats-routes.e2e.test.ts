@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as net from 'node:net';
-import { freePort, spawnServer, type Proc } from '../helpers/proc';
+import { freePort, freePorts, spawnServer, type Proc } from '../helpers/proc';
 import { ACTIVE_RE, STANDBY_RE, ftStore, waitActive, connectClient, type FtStore } from '../helpers/ft';
 import { close, Collector, publish, subscribe, until } from '../helpers/stan';
 import { httpGet } from '../helpers/http';
@@ -61,9 +61,29 @@ function childConfDirs(): Set<string> {
   return new Set(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('stan-nats-')));
 }
 
-/** Ports for one routed server: client, cluster, monitor. */
-async function ports(): Promise<{ client: number; cluster: number; http: number }> {
-  return { client: await freePort(), cluster: await freePort(), http: await freePort() };
+interface RoutedPorts {
+  client: number;
+  cluster: number;
+  http: number;
+}
+
+/** Ports for one routed server: client, cluster, monitor (distinct: freePorts, not freePort three times). */
+async function ports(): Promise<RoutedPorts> {
+  const [client, cluster, http] = await freePorts(3);
+  return { client, cluster, http };
+}
+
+/**
+ * Ports for the two servers of a routed pair, all six distinct: ports picked one after the
+ * other may repeat (a port released by one pick is handed out again), and a pair's monitor
+ * port equal to the other's listener failed a run with EADDRINUSE.
+ */
+async function pairPorts(): Promise<[RoutedPorts, RoutedPorts]> {
+  const p = await freePorts(6);
+  return [
+    { client: p[0], cluster: p[1], http: p[2] },
+    { client: p[3], cluster: p[4], http: p[5] },
+  ];
 }
 
 function routedArgs(me: { client: number; cluster: number }, peer: { cluster: number }): string[] {
@@ -83,8 +103,7 @@ describe('NATS cluster routes: an FT pair over routed nats-server children', () 
 
   test('publish via A\'s NATS, subscribe via B\'s; /routez from the child; kill -9 of A → its child dies, B takes over, the subscriber keeps receiving', async () => {
     const cid = 'routes-ft';
-    const pa = await ports();
-    const pb = await ports();
+    const [pa, pb] = await pairPorts();
     const urlA = `nats://127.0.0.1:${pa.client}`;
     const urlB = `nats://127.0.0.1:${pb.client}`;
     const ftArgs = ['-cid', cid, '--ft_group', 'g', ...store.args];
@@ -164,8 +183,7 @@ describe('NATS cluster routes: a standby whose child dies', () => {
     const procs: Proc[] = [];
     try {
       const cid = 'routes-standby';
-      const pa = await ports();
-      const pb = await ports();
+      const [pa, pb] = await pairPorts();
       const ftArgs = ['-cid', cid, '--ft_group', 'g2', ...store.args];
       const a = spawnServer([...routedArgs(pa, pb), ...ftArgs]);
       procs.push(a);
