@@ -16,6 +16,7 @@ import { sharedChunkBudget } from './limits/shared-chunk-budget';
 import { type ClientInfo, type ServerInfo, type SubState } from '../protocol/codec';
 import { limitsResolver, validateStoreLimits } from './limits/limits';
 import { ageCutoffNs, exceedsCountLimits, isAgeExpired } from './limits/policy';
+import { firstReaching } from './limits/first-reaching';
 import {
   checkChannelRoom,
   ERR_TOO_MANY_SUBS,
@@ -148,16 +149,10 @@ export class MemoryMsgStore implements MsgStore {
 
   /** Synchronous form of firstSeqAtOrAfter (the data is in memory). */
   firstSeqAtOrAfterSync(ts: number): number {
-    // Binary search over the ring: timestamps are non-decreasing in sequence order.
-    let lo = 0;
-    let hi = this.ring.len;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.ring.tsAt(mid) < ts) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo === this.ring.len) return this._lastSeq + 1;
-    return this._firstSeq + lo;
+    // Over the ring: timestamps are non-decreasing in sequence order.
+    const i = firstReaching(0, this.ring.len, (k) => this.ring.tsAt(k) >= ts);
+    if (i === this.ring.len) return this._lastSeq + 1;
+    return this._firstSeq + i;
   }
 
   firstSeqAtOrAfter(ts: number): Promise<number> {

@@ -13,6 +13,7 @@
  * message at or after the bound whose predecessor is before it), as it is on the reference.
  */
 import type { HotRing } from '../limits/hot-ring';
+import { firstReaching } from '../limits/first-reaching';
 
 /** A stored row's sequence and timestamp. */
 export type RowStamp = { seq: number; ts: number };
@@ -51,12 +52,6 @@ export async function firstStoredReaching(probe: RowProbe, from: number, end: nu
  * keeps [from, end) within the ring.
  */
 export function firstHotReaching(hot: HotRing, from: number, end: number, reached: (ts: number) => boolean): number | undefined {
-  let lo = from;
-  let hi = end;
-  while (lo < hi) {
-    const mid = lo + Math.floor((hi - lo) / 2);
-    if (reached(hot.ts(mid))) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo < end ? lo : undefined;
+  const seq = firstReaching(from, end, (s) => reached(hot.ts(s)));
+  return seq < end ? seq : undefined;
 }
