@@ -387,12 +387,9 @@ export async function prepareSchema(
       // A table held by a backup: start on the schema there is if this release can run on it
       // (a pending expand-only migration), and say why it is still pending; refuse otherwise.
       if (!(err instanceof MigrationBusyError)) throw err;
-      let status: SchemaStatus;
-      try {
-        status = await checkSchema(knex, opts);
-      } catch {
+      const status = await checkSchema(knex, opts).catch(() => {
         throw err;
-      }
+      });
       return { ...status, warnings: [...status.warnings, err.message], migrated: null };
     }
     // A schema expanded by a newer release has nothing pending here; contracted is refused below.
