@@ -25,6 +25,9 @@ import { packPageRows, type RawPageRow } from './page-pack';
 import { DurableReplies, WalFile } from './sqlite-wal-sync';
 import { flushFailure } from './flush-failure';
 import { PAGE_SQL } from './dialect/page-reads';
+import { takeOverCheckpoints, WalCheckpointer } from './sqlite-checkpoint';
+import { growWal, spillAndRollBack } from './sqlite-wal-grow';
+import * as fs from 'node:fs';
 
 if (parentPort === null) throw new Error('sqlite-write-worker must run as a worker thread');
 const port: MessagePort = parentPort;
@@ -48,6 +51,8 @@ function connection(): { db: BetterSqlite3.Database; runner: SqliteBatchRunner }
       // `replies` before any answer (sqlite-wal-sync.ts: FULL's guarantee, the next
       // transaction written during the flush), without it NORMAL is what the store asks for.
       applySqlitePragmas(conn, false);
+      // Checkpoints when idle or at a bound, never inside COMMIT (sqlite-checkpoint.ts).
+      takeOverCheckpoints(conn);
       runner = new SqliteBatchRunner(conn);
     } catch (err) {
       conn.close();
@@ -59,6 +64,42 @@ function connection(): { db: BetterSqlite3.Database; runner: SqliteBatchRunner }
 }
 
 port.postMessage({ ready: true } satisfies SqliteWriteReply);
+// Before any request is taken (they queue meanwhile): the store starts the thread at open.
+if ((data.growWal ?? 0) > 0) growAtStart(data.growWal ?? 0);
+
+/**
+ * Grows the WAL file ahead of the first burst (sqlite-wal-grow.ts) on a connection of its own,
+ * closed at once: the thread's connection opens with its first request, so an idle thread holds
+ * none (see connection()).
+ */
+function growAtStart(target: number): void {
+  let conn: BetterSqlite3.Database | undefined;
+  const walFile = `${data.file}-wal`;
+  growWal(
+    {
+      size: () => (fs.existsSync(walFile) ? fs.statSync(walFile).size : 0),
+      spill: (bytes) => {
+        conn = new BetterSqlite3(data.file, sqliteOptions());
+        applySqlitePragmas(conn, false);
+        spillAndRollBack(conn, bytes);
+      },
+      sync: () => {
+        const fd = fs.openSync(walFile, 'r+');
+        try {
+          fs.fdatasyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      },
+    },
+    target,
+  );
+  try {
+    conn?.close();
+  } catch {
+    // Closing a connection that is not the last one only releases it.
+  }
+}
 
 function describe(err: unknown): { message: string; code?: string } {
   const e = err as { message?: unknown; code?: unknown } | null;
@@ -75,6 +116,20 @@ const queue: SqliteWriteRequest[] = [];
 let lastID = 0;
 let lastOk = false;
 const wal = data.sync ? new WalFile(data.file) : undefined;
+const checkpoints = new WalCheckpointer(
+  () => db?.pragma('wal_checkpoint(PASSIVE)'),
+  () => queue.length === 0 && !replies.busy(),
+);
+/** Answers being sent: the checkpointer is told once they are all out (see WalCheckpointer.answered). */
+let answersSent = false;
+function answerSent(): void {
+  if (answersSent) return;
+  answersSent = true;
+  queueMicrotask(() => {
+    answersSent = false;
+    checkpoints.answered();
+  });
+}
 /**
  * Set by the first failed WAL flush, for good: every batch held then and every later one is
  * answered with it, nothing more is written (flush-failure.ts says why a restart is needed).
@@ -82,7 +137,10 @@ const wal = data.sync ? new WalFile(data.file) : undefined;
 let flushFailed: { message: string; code: string } | undefined;
 /** Batch answers, held in order until their transaction is on disk. */
 const replies = new DurableReplies<SqliteWriteReply>(
-  (r) => port.postMessage(r),
+  (r) => {
+    port.postMessage(r);
+    answerSent();
+  },
   wal?.flush,
   (r) => ('first' in r ? { first: r.first, last: r.last, error: flushFailed ?? { message: 'the WAL flush failed' } } : r),
   (err) => {
@@ -162,6 +220,7 @@ function writeGroup(group: BatchRequest[]): SqliteWriteReply {
   try {
     const result = connection().runner.runAll(group.map((r) => r.plan));
     lastOk = result === 'ok';
+    if (lastOk) checkpoints.wrote(group.reduce((n, r) => n + r.plan.msgs.bytes.byteLength + r.plan.events.bytes.byteLength, 0));
     return { first, last, result };
   } catch (err) {
     return { first, last, error: describe(err) };

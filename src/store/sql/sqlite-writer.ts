@@ -36,6 +36,11 @@ export interface SqliteWriterData {
    * and flushes the WAL itself before answering (sqlite-wal-sync.ts): FULL's guarantee.
    */
   sync: boolean;
+  /**
+   * Bytes to grow the WAL file to as the thread starts (sqlite-wal-grow.ts), on a connection
+   * closed again at once; 0 or absent: not grown.
+   */
+  growWal?: number;
 }
 /** A cold page to read (cold-pages.ts): the committed rows of a channel with from <= seq <= to. */
 export interface SqlitePageRequest {
@@ -153,9 +158,18 @@ export class SqliteWriteThread {
    */
   flushFailed: Error | undefined;
 
+  /** Whether a batch was handed to a thread yet (onFirstBatch has run). */
+  private batched = false;
+
+  /**
+   * `onFirstBatch`: runs when the first batch is handed over (open.ts raises the main
+   * connection's checkpoint mark then, not when the thread starts: a thread started at open to
+   * grow the WAL that never receives a batch leaves the inline commits' checkpoints as they were).
+   */
   constructor(
     private readonly data: SqliteWriterData,
     private readonly spawnWorker: SqliteWriterSpawner,
+    private readonly onFirstBatch: () => void = () => undefined,
   ) {}
 
   /**
@@ -173,6 +187,10 @@ export class SqliteWriteThread {
     const id = this.nextID++;
     const after = chained ? this.lastID : undefined;
     this.lastID = id;
+    if (!this.batched) {
+      this.batched = true;
+      this.onFirstBatch();
+    }
     return this.ask({ id, plan, after }, planBuffers(plan)) as Promise<SqliteWriteResult>;
   }
 

@@ -1,0 +1,124 @@
+/**
+ * The FILE store's WAL checkpoints, run by the write thread when it is idle instead of inside
+ * one of its COMMITs every 1,000 pages.
+ *
+ * SQLite's automatic checkpoint (`wal_autocheckpoint`, 1,000 WAL pages) runs inside the COMMIT
+ * that crosses the mark: it copies the WAL's pages into the database file and syncs it while
+ * the transaction's answer and every later commit wait (47 checkpoints of 5-56 ms, ~11 ms
+ * mean, in 600,000 messages). Its cost is the I/O, wherever it runs: the database file
+ * receives ~50% more bytes than the WAL. So the write thread turns it off on its connection
+ * (`wal_autocheckpoint = 0`) and checkpoints
+ * * when it has been idle for IDLE_MS (no answer sent meanwhile): a burst of publishes is
+ *   written to the WAL only, and copied once it is over;
+ * * at BOUND_PAGES estimated pages even while busy, right after the answers being sent (none
+ *   waits for it; later ones wait for it as they did inside COMMIT): the WAL stays bounded
+ *   under a load that never pauses (~70 MB of WAL file).
+ * A WAL file is reused from its start once a checkpoint copied all of it (SQLite never
+ * shrinks it: journal_size_limit is left at -1), so after the first burst of a server's life
+ * the WAL's flushes no longer change the file's size. Measured in docs/performance.md ("FILE,
+ * round 6", V4): in a sustained burst on a server whose WAL file had grown, 4 publishers +54%
+ * and +26% (medians of 14 and 16 alternated pairs), 1 publisher +15% and 0%; in a fresh
+ * store's first burst no consistent difference (4 publishers higher in 24 of 50 pairs); in a
+ * burst that starts during the idle checkpoint of the one before, a loss (227k -> 183k msgs/s,
+ * 4 publishers, 10 pairs).
+ *
+ * Durability is unchanged: a checkpoint only copies pages the WAL already holds, and SQLite
+ * reuses the WAL only after a checkpoint copied and synced all of it; a crash at any point of
+ * a checkpoint leaves the WAL as it was, replayed at the next open
+ * (test/int/sqlite-checkpoint.int.test.ts kills a process while it checkpoints). What a larger
+ * WAL costs: the replay after a crash reads up to the bound, and the disk holds it.
+ *
+ * The main thread's connection keeps SQLite's automatic checkpoint for what it writes (small
+ * commits written inline, snapshots); once the write thread runs, its mark is raised to twice
+ * the thread's bound (open.ts), so a small commit never copies a burst's pages on the event
+ * loop, and the WAL stays bounded should the thread stop.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+
+/** SQLite's page size for the store (the default; the store does not change it). */
+const PAGE = 4096;
+/**
+ * A transaction's WAL pages: its rows' bytes fill ~1.7× as many pages (the rows, the table's
+ * two indexes, pages half full after an index split) plus ~6 it rewrites each time (page 1, the
+ * last leaves and the pages above them). Measured against SQLite's count at 1,000 estimated
+ * pages: 976-1,166 (`stan-bench`, 1 and 4 publishers).
+ */
+const FIXED_PAGES = 6;
+const BYTES_FACTOR = 1.7;
+
+/** Estimated WAL pages at which a busy thread checkpoints anyway (~64 MB of frames). */
+export const BOUND_PAGES = 16_000;
+/** A thread that sent no answer for this long is idle: it checkpoints then. */
+export const IDLE_MS = 50;
+
+/** The estimated WAL pages a transaction of `bytes` row and event bytes writes. */
+export function walPagesOf(bytes: number): number {
+  return FIXED_PAGES + Math.ceil((bytes * BYTES_FACTOR) / PAGE);
+}
+
+/** An idle timer: `refresh` starts it again from now; it must not keep the thread alive. */
+export interface IdleTimer {
+  refresh(): void;
+}
+export type IdleTimerFactory = (fn: () => void, ms: number) => IdleTimer;
+
+const unrefTimer: IdleTimerFactory = (fn, ms) => {
+  const t = setTimeout(fn, ms);
+  t.unref();
+  return t;
+};
+
+/** Turns SQLite's automatic checkpoint off on the write thread's connection (WalCheckpointer runs them). */
+export function takeOverCheckpoints(db: Pick<BetterSqlite3.Database, 'pragma'>): void {
+  db.pragma('wal_autocheckpoint = 0');
+}
+
+export class WalCheckpointer {
+  private pages = 0;
+  private timer: IdleTimer | undefined;
+
+  /**
+   * `checkpoint`: runs one PASSIVE checkpoint on the thread's connection (nothing when it is
+   * not open). `idle`: whether nothing is queued or held (the idle timer checks it).
+   */
+  constructor(
+    private readonly checkpoint: () => void,
+    private readonly idle: () => boolean,
+    private readonly bound = BOUND_PAGES,
+    private readonly idleMs = IDLE_MS,
+    private readonly timers: IdleTimerFactory = unrefTimer,
+  ) {}
+
+  /** A transaction of `bytes` row and event bytes committed. */
+  wrote(bytes: number): void {
+    this.pages += walPagesOf(bytes);
+  }
+
+  /**
+   * Answers were just sent: at the bound, the checkpoint runs now (they left first); else the
+   * idle timer starts again.
+   */
+  answered(): void {
+    if (this.pages >= this.bound) {
+      this.run();
+      return;
+    }
+    if (this.timer === undefined) this.timer = this.timers(() => this.onIdle(), this.idleMs);
+    else this.timer.refresh();
+  }
+
+  private onIdle(): void {
+    // Busy again (a batch queued or held): its answers start the timer again.
+    if (this.pages > 0 && this.idle()) this.run();
+  }
+
+  private run(): void {
+    this.pages = 0;
+    try {
+      this.checkpoint();
+    } catch {
+      // As for SQLite's own automatic checkpoint, whose failure COMMIT ignores: nothing is lost
+      // (the WAL still holds every page and is not reused), and the next one tries again.
+    }
+  }
+}
