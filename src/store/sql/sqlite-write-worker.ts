@@ -25,7 +25,7 @@ import { packPageRows, type RawPageRow } from './page-pack';
 import { DurableReplies, WalFile } from './sqlite-wal-sync';
 import { flushFailure } from './flush-failure';
 import { PAGE_SQL } from './dialect/page-reads';
-import { takeOverCheckpoints, WalCheckpointer } from './sqlite-checkpoint';
+import { takeOverCheckpoints, WalCheckpointer, type CheckpointResult } from './sqlite-checkpoint';
 import { growWal, spillAndRollBack } from './sqlite-wal-grow';
 import * as fs from 'node:fs';
 
@@ -117,7 +117,8 @@ let lastID = 0;
 let lastOk = false;
 const wal = data.sync ? new WalFile(data.file) : undefined;
 const checkpoints = new WalCheckpointer(
-  () => db?.pragma('wal_checkpoint(PASSIVE)'),
+  // Nothing more is written once a WAL flush failed (flush-failure.ts), checkpoints included.
+  () => (flushFailed === undefined ? (db?.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[] | undefined)?.[0] : undefined),
   () => queue.length === 0 && !replies.busy(),
 );
 /** Answers being sent: the checkpointer is told once they are all out (see WalCheckpointer.answered). */
