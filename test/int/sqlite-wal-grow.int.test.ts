@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { openSqlite, SQLITE_FILE } from '../../src/store/sql/open';
+import { openLeaseKnex, openSqlite, SQLITE_FILE } from '../../src/store/sql/open';
+import { BOUND_PAGES, LEASE_MARK, MAIN_MARK_BUSY, SQLITE_DEFAULT_MARK } from '../../src/store/sql/sqlite-checkpoint';
 import { prepareSchema } from '../../src/store/sql/schema-check';
 import { packSqliteBatch, type SqliteBatchPlan } from '../../src/store/sql/sqlite-batch';
 import { EventKind } from '../../src/store/events/events';
@@ -67,6 +68,48 @@ test('the thread grows the WAL at its start; later commits reuse the file from i
   assert.deepEqual(check(dir), { n: 5000, top: 5000, integrity: 'ok' });
   await a.close();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('after a burst through the thread, small commits on the main connection keep the WAL at its size (its mark lowered once the thread copied the burst)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-walgrow-inline-'));
+  const a = await openSqlite({ dir, sync: true, writer: tsxSqliteWriter, growWal: GROW });
+  await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
+  const wal = path.join(dir, `${SQLITE_FILE}-wal`);
+  await until(() => size(wal) >= GROW, 'the WAL to be grown');
+  const thread = a.writeThread;
+  assert.ok(thread);
+  for (let seq = 1; seq <= 20_000; seq += 1000) assert.equal(await thread.write(plan(seq, 1000), seq > 1), 'ok');
+  const mark = async (): Promise<number> => {
+    const rows = (await a.knex.raw('PRAGMA wal_autocheckpoint')) as Array<{ wal_autocheckpoint: number }>;
+    return rows[0].wal_autocheckpoint;
+  };
+  assert.equal(await mark(), MAIN_MARK_BUSY, 'raised while the thread holds uncopied batches');
+  const deadline = Date.now() + 10_000;
+  while ((await mark()) !== SQLITE_DEFAULT_MARK && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(await mark(), SQLITE_DEFAULT_MARK, 'lowered once the idle checkpoint copied the burst');
+  const afterBurst = size(wal);
+  // A sync publisher's commits: one row each, written inline on the main connection (~3 WAL
+  // frames each: 5,000 of them are ~60 MB of frames should nothing checkpoint them).
+  const row = Buffer.alloc(128, 1);
+  for (let seq = 20_001; seq <= 25_000; seq++) await a.knex.raw('insert into stan_messages (channel_id, seq, ts, size, data) values (1, ?, ?, ?, ?)', [seq, seq, row.length, row]);
+  const grew = size(wal) - afterBurst;
+  assert.ok(grew < 4 << 20, `the WAL grew by ${grew} bytes under 5,000 small commits (at most SQLite's 1,000-page mark)`);
+  assert.deepEqual(check(dir), { n: 25_000, top: 25_000, integrity: 'ok' });
+  await a.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("an FT lease's connection never checkpoints a burst's pages (its mark past the thread's bound)", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-walgrow-lease-'));
+  const { knex } = await openLeaseKnex({ kind: 'sqlite', dir }, 1000);
+  try {
+    const rows = (await knex.raw('PRAGMA wal_autocheckpoint')) as Array<{ wal_autocheckpoint: number }>;
+    assert.equal(rows[0].wal_autocheckpoint, LEASE_MARK);
+    assert.ok(LEASE_MARK > BOUND_PAGES);
+  } finally {
+    await knex.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a process killed -9 mid-burst on a grown WAL loses no answered row; the store opens again with them', async () => {

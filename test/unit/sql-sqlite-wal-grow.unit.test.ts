@@ -85,8 +85,8 @@ test('the spill is one rolled-back transaction with a small cache, the cache siz
   assert.deepEqual(sql.slice(-2), ['ROLLBACK', 'pragma cache_size = -2000']);
 });
 
-/** A worker that answers ready, then 'ok' to every batch. */
-function fakeWorker(seen: SqliteWriterData[]): (data: SqliteWriterData) => Worker {
+/** A worker that answers ready, then 'ok' to every batch; `tell` sends a reply as the worker. */
+function fakeWorker(seen: SqliteWriterData[], workers: Array<(m: SqliteWriteReply) => void>): (data: SqliteWriterData) => Worker {
   return (data) => {
     seen.push(data);
     const w = new EventEmitter() as EventEmitter & Record<string, unknown>;
@@ -99,20 +99,33 @@ function fakeWorker(seen: SqliteWriterData[]): (data: SqliteWriterData) => Worke
         setImmediate(() => w.emit('message', { first: id, last: id, result: 'ok' } satisfies SqliteWriteReply));
       }
     };
+    workers.push((m) => w.emit('message', m));
     setImmediate(() => w.emit('message', { ready: true } satisfies SqliteWriteReply));
     return w as unknown as Worker;
   };
 }
 
-test('the write thread: the growth is handed to the worker, the first batch (not the start) raises the mark', async () => {
+test('the write thread: the growth is handed to the worker; a batch handed over raises the mark, a checkpoint that copied every batch lowers it', async () => {
   const seen: SqliteWriterData[] = [];
-  let raised = 0;
-  const thread = new SqliteWriteThread({ file: '/nonexistent/stan.db', sync: true, growWal: 1 << 20 }, fakeWorker(seen), () => raised++);
+  const tell: Array<(m: SqliteWriteReply) => void> = [];
+  const marks: string[] = [];
+  const thread = new SqliteWriteThread({ file: '/nonexistent/stan.db', sync: true, growWal: 1 << 20 }, fakeWorker(seen, tell), {
+    raise: () => marks.push('raise'),
+    lower: () => marks.push('lower'),
+  });
   await thread.start();
   assert.equal(seen[0].growWal, 1 << 20);
-  assert.equal(raised, 0, 'started, no batch yet: the mark is left as it was');
+  assert.deepEqual(marks, [], 'started, no batch yet: the mark is left as it was');
   const plan = packSqliteBatch([], [], { dropChannels: [], skipExisting: false, encrypting: false });
+  assert.equal(await thread.write(plan), 'ok'); // id 1
+  assert.equal(await thread.write(plan, true), 'ok'); // id 2
+  assert.deepEqual(marks, ['raise'], 'raised once, at the first batch');
+  tell[0]({ checkpointed: 1 });
+  assert.deepEqual(marks, ['raise'], 'batch 2 was handed over after the copied one: still raised');
+  tell[0]({ checkpointed: 2 });
+  assert.deepEqual(marks, ['raise', 'lower']);
+  tell[0]({ checkpointed: 2 });
+  assert.deepEqual(marks, ['raise', 'lower'], 'lowered once');
   assert.equal(await thread.write(plan), 'ok');
-  assert.equal(await thread.write(plan, true), 'ok');
-  assert.equal(raised, 1, 'raised once, at the first batch');
+  assert.deepEqual(marks, ['raise', 'lower', 'raise'], 'the next batch raises it again');
 });

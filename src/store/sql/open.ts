@@ -20,7 +20,7 @@ import type { RawRows } from './schema-startup';
 import type { PlainRowsMulti } from './plain-reads';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 import { SqliteWriterConnection } from './sqlite-connection';
-import { BOUND_PAGES } from './sqlite-checkpoint';
+import { LEASE_MARK, MAIN_MARK_BUSY, SQLITE_DEFAULT_MARK } from './sqlite-checkpoint';
 export { WAL_GROWTH_BYTES } from './sqlite-wal-grow';
 import { onConnection } from './dialect/connection';
 import { releaseHeld } from './dialect/held-connection';
@@ -399,9 +399,12 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
   // +17 ms of server CPU before the first connect, "FILE, round 5"). That first batch waits
   // for the start once and opens the thread's connection; a thread that cannot start fails its
   // commits (retried), as a dead thread does.
-  // Once the thread runs it checkpoints the WAL (sqlite-checkpoint.ts); this connection's
-  // automatic checkpoint stays as a fallback, past the thread's bound.
-  const thread = new SqliteWriteThread({ file, sync: o.sync, growWal: o.growWal }, o.writer, () => writer.setCheckpointMark(2 * BOUND_PAGES));
+  // The thread checkpoints what it writes (sqlite-checkpoint.ts); this connection's automatic
+  // checkpoint is raised past the thread's bound while the thread holds uncopied batches.
+  const thread = new SqliteWriteThread({ file, sync: o.sync, growWal: o.growWal }, o.writer, {
+    raise: () => writer.setCheckpointMark(MAIN_MARK_BUSY),
+    lower: () => writer.setCheckpointMark(SQLITE_DEFAULT_MARK),
+  });
   // Growing the WAL ahead of the first burst (sqlite-wal-grow.ts) needs the thread started now,
   // not by that burst: started without waiting, beside the rest of the start-up (the first
   // answered connect +8-10 ms, its CPU +13-20 ms, "FILE, round 8"); a thread that fails to start here is started
@@ -432,6 +435,8 @@ export async function openLeaseKnex(spec: LeaseDbSpec, timeoutMs: number): Promi
         max: 1,
         afterCreate: (c: { pragma(s: string): unknown }, done: (err: Error | null, c: unknown) => void) => {
           c.pragma(`busy_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+          // Renewals never copy a burst's pages on the event loop (sqlite-checkpoint.ts).
+          c.pragma(`wal_autocheckpoint = ${LEASE_MARK}`);
           done(null, c);
         },
       },

@@ -28,10 +28,20 @@
  * (test/int/sqlite-checkpoint.int.test.ts kills a process while it checkpoints). What a larger
  * WAL costs: the replay after a crash reads up to the bound, and the disk holds it.
  *
- * The main thread's connection keeps SQLite's automatic checkpoint for what it writes (small
- * commits written inline, snapshots); once the write thread runs, its mark is raised to twice
- * the thread's bound (open.ts), so a small commit never copies a burst's pages on the event
- * loop, and the WAL stays bounded should the thread stop.
+ * The other connections keep SQLite's automatic checkpoint, with marks that never copy a burst
+ * on the event loop:
+ * * the main thread's connection (small commits written inline: sync publishing; snapshots) at
+ *   SQLite's default (1,000 pages) while the thread has nothing uncopied, raised to
+ *   MAIN_MARK_BUSY from the moment a batch is handed to the thread until the thread tells it
+ *   that a checkpoint copied that batch (sqlite-writer.ts). Raised for good (round 8's first
+ *   build), a server whose traffic turned to sync publishes after a burst grew its WAL to
+ *   ~130 MB: a checkpoint from another connection never lets the WAL start again from its
+ *   beginning while commits keep arriving (SQLite restarts it only at a write that finds every
+ *   frame copied), so the writer's own checkpoint must do it;
+ * * an FT lease's connection (a renewal every 250 ms) at LEASE_MARK: with the default, a
+ *   renewal's COMMIT during a burst copied the burst's pages on the event loop (renewals of
+ *   20-89 ms measured); its few frames are copied by the main connection's next checkpoint or
+ *   the thread's sweep (SWEEP_MS).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 
@@ -51,14 +61,19 @@ export const BOUND_PAGES = 16_000;
 /** A thread that sent no answer for this long is idle: it checkpoints then. */
 export const IDLE_MS = 50;
 /**
- * Every this often an idle thread checkpoints whatever it wrote itself: the WAL also receives
- * the main thread's commits (sync publishing and small batches written inline, snapshots, an FT
- * lease's renewals every 250 ms), whose connections' automatic checkpoint is raised past the
- * bound once the thread runs; without this a server whose traffic turned to sync publishes
- * after a burst grew its WAL to ~130 MB (the review's run: 16,000 sync publishes). Nothing to
- * copy costs SQLite a look at the WAL index, no sync.
+ * Every this often an idle thread checkpoints whatever is in the WAL, its own frames or not: an
+ * FT lease's renewals (LEASE_MARK) on a server that writes nothing else, a commit of the main
+ * connection while its mark was raised. An idle FT server's WAL thus holds at most ~10 s of
+ * renewals, copied with one database sync; nothing to copy costs SQLite a look at the WAL
+ * index, no sync.
  */
-export const SWEEP_MS = 1000;
+export const SWEEP_MS = 10_000;
+/** SQLite's own automatic checkpoint mark (pages): the main connection's while the thread has nothing uncopied. */
+export const SQLITE_DEFAULT_MARK = 1000;
+/** The main connection's mark while the thread has written pages no checkpoint copied yet. */
+export const MAIN_MARK_BUSY = 2 * BOUND_PAGES;
+/** An FT lease connection's mark: a bound should the thread stop, never reached while it runs. */
+export const LEASE_MARK = 2 * BOUND_PAGES;
 
 /** The estimated WAL pages a transaction of `bytes` row and event bytes writes. */
 export function walPagesOf(bytes: number): number {
@@ -92,25 +107,40 @@ export interface CheckpointResult {
   checkpointed: number;
 }
 
+/** What the checkpointer works with, injected (the write thread's connection and queue). */
+export interface CheckpointSeams {
+  /**
+   * Runs one PASSIVE checkpoint on the thread's connection and returns SQLite's answer
+   * (undefined when it is not open, or when nothing may be written any more).
+   */
+  checkpoint(): CheckpointResult | undefined;
+  /** Whether nothing is queued or held (the timers check it). */
+  idle(): boolean;
+  /** A checkpoint copied every frame of the WAL (the thread tells the main thread: sqlite-writer.ts). */
+  copiedAll(): void;
+}
+
+/** The policy's numbers; the defaults are the measured ones (above). */
+export interface CheckpointTuning {
+  bound: number;
+  idleMs: number;
+  sweepMs: number;
+  timers: IdleTimerFactory;
+}
+
 export class WalCheckpointer {
+  /** Estimated pages the thread wrote since the last complete checkpoint. */
   private pages = 0;
   private timer: IdleTimer | undefined;
   private readonly sweep: IdleTimer;
+  private readonly tuning: CheckpointTuning;
 
-  /**
-   * `checkpoint`: runs one PASSIVE checkpoint on the thread's connection and returns SQLite's
-   * answer (undefined when it is not open, or when nothing may be written any more). `idle`:
-   * whether nothing is queued or held (the timers check it).
-   */
   constructor(
-    private readonly checkpoint: () => CheckpointResult | undefined,
-    private readonly idle: () => boolean,
-    private readonly bound = BOUND_PAGES,
-    private readonly idleMs = IDLE_MS,
-    private readonly timers: IdleTimerFactory = unrefTimer,
-    sweepMs = SWEEP_MS,
+    private readonly seams: CheckpointSeams,
+    tuning: Partial<CheckpointTuning> = {},
   ) {
-    this.sweep = this.timers(() => this.onSweep(), sweepMs);
+    this.tuning = { bound: BOUND_PAGES, idleMs: IDLE_MS, sweepMs: SWEEP_MS, timers: unrefTimer, ...tuning };
+    this.sweep = this.tuning.timers(() => this.onSweep(), this.tuning.sweepMs);
   }
 
   /** A transaction of `bytes` row and event bytes committed. */
@@ -123,35 +153,47 @@ export class WalCheckpointer {
    * idle timer starts again.
    */
   answered(): void {
-    if (this.pages >= this.bound) {
-      this.run();
-      return;
-    }
-    if (this.timer === undefined) this.timer = this.timers(() => this.onIdle(), this.idleMs);
+    if (this.pages >= this.tuning.bound) this.run();
+    else this.arm();
+  }
+
+  private arm(): void {
+    if (this.timer === undefined) this.timer = this.tuning.timers(() => this.onIdle(), this.tuning.idleMs);
     else this.timer.refresh();
   }
 
   private onIdle(): void {
     // Busy again (a batch queued or held): its answers start the timer again.
-    if (this.pages > 0 && this.idle()) this.run();
+    if (this.pages > 0 && this.seams.idle()) this.run();
   }
 
   private onSweep(): void {
-    if (this.idle()) this.run();
+    if (this.seams.idle()) this.run();
     this.sweep.refresh();
   }
 
   private run(): void {
     let r: CheckpointResult | undefined;
     try {
-      r = this.checkpoint();
+      r = this.seams.checkpoint();
     } catch {
       // As for SQLite's own automatic checkpoint, whose failure COMMIT ignores: nothing is lost
-      // (the WAL still holds every page and is not reused), and the next one tries again.
+      // (the WAL still holds every page and is not reused); tried again past half the bound, or
+      // by the sweep, not every IDLE_MS while an I/O error lasts.
+      this.pages = this.tuning.bound >> 1;
+      return;
     }
-    // Kept from running (another connection checkpointing or writing) or stopped short by a
-    // reader: not done, so the next answers try again past half the bound rather than a whole
-    // bound later (the sweep meanwhile when idle).
-    this.pages = r !== undefined && (r.busy !== 0 || r.checkpointed < r.log) ? Math.max(this.pages, this.bound >> 1) : 0;
+    // No connection yet (nothing written by the thread), or nothing may be written any more.
+    if (r === undefined) return;
+    if (r.busy === 0 && r.checkpointed >= r.log) {
+      this.pages = 0;
+      this.seams.copiedAll();
+      return;
+    }
+    // Kept from running (another connection checkpointing) or stopped short by a reader: tried
+    // again once idle (the main connection's mark stays raised meanwhile), and past half the
+    // bound while busy rather than a whole bound later.
+    this.pages = this.tuning.bound >> 1;
+    this.arm();
   }
 }

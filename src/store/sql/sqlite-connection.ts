@@ -53,9 +53,9 @@ export class SqliteWriterConnection implements SqliteConnectionSource {
 
   /**
    * SQLite's automatic checkpoint mark (WAL pages) for this connection, now and when it opens
-   * again. Raised once the write thread runs: the thread checkpoints the WAL itself when idle
-   * (sqlite-checkpoint.ts), and a small commit here must not copy a burst's pages on the event
-   * loop; the raised mark still bounds the WAL should the thread stop.
+   * again: raised while the write thread holds batches no checkpoint copied yet (a small commit
+   * here must not copy a burst's pages on the event loop), SQLite's default otherwise
+   * (sqlite-checkpoint.ts, sqlite-writer.ts).
    */
   setCheckpointMark(pages: number): void {
     this.checkpointMark = pages;

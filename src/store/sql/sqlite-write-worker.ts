@@ -37,11 +37,10 @@ let db: BetterSqlite3.Database | undefined;
 let runner: SqliteBatchRunner | undefined;
 
 /**
- * The connection, opened by the first request, not when the thread starts: the store starts
- * the thread ahead of its first batch (sql-store.ts), and an idle thread then holds no
- * second connection to the database (docs/performance.md, "FILE, round 3": the inline
- * commits measured slower beside one). A failure to open answers the request with the
- * driver's error, and the next request tries again.
+ * The connection, opened when the thread grows the WAL at its start (the server's FILE store),
+ * else by the first request (tools and tests that start the thread with their first large
+ * batch). A failure to open answers the request with the driver's error, and the next request
+ * tries again.
  */
 function connection(): { db: BetterSqlite3.Database; runner: SqliteBatchRunner } {
   if (db === undefined || runner === undefined) {
@@ -68,21 +67,16 @@ port.postMessage({ ready: true } satisfies SqliteWriteReply);
 if ((data.growWal ?? 0) > 0) growAtStart(data.growWal ?? 0);
 
 /**
- * Grows the WAL file ahead of the first burst (sqlite-wal-grow.ts) on a connection of its own,
- * closed at once: the thread's connection opens with its first request, so an idle thread holds
- * none (see connection()).
+ * Grows the WAL file ahead of the first burst (sqlite-wal-grow.ts) on the thread's connection,
+ * which then stays open: the sweep (sqlite-checkpoint.ts) checkpoints through it from the start,
+ * an FT lease's renewals included, before any batch arrives.
  */
 function growAtStart(target: number): void {
-  let conn: BetterSqlite3.Database | undefined;
   const walFile = `${data.file}-wal`;
   growWal(
     {
       size: () => (fs.existsSync(walFile) ? fs.statSync(walFile).size : 0),
-      spill: (bytes) => {
-        conn = new BetterSqlite3(data.file, sqliteOptions());
-        applySqlitePragmas(conn, false);
-        spillAndRollBack(conn, bytes);
-      },
+      spill: (bytes) => spillAndRollBack(connection().db, bytes),
       sync: () => {
         const fd = fs.openSync(walFile, 'r+');
         try {
@@ -94,11 +88,6 @@ function growAtStart(target: number): void {
     },
     target,
   );
-  try {
-    conn?.close();
-  } catch {
-    // Closing a connection that is not the last one only releases it.
-  }
 }
 
 function describe(err: unknown): { message: string; code?: string } {
@@ -116,11 +105,20 @@ const queue: SqliteWriteRequest[] = [];
 let lastID = 0;
 let lastOk = false;
 const wal = data.sync ? new WalFile(data.file) : undefined;
-const checkpoints = new WalCheckpointer(
+/** The last batch the main thread was told a checkpoint copied (see copiedAll below). */
+let toldCopied = 0;
+const checkpoints = new WalCheckpointer({
   // Nothing more is written once a WAL flush failed (flush-failure.ts), checkpoints included.
-  () => (flushFailed === undefined ? (db?.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[] | undefined)?.[0] : undefined),
-  () => queue.length === 0 && !replies.busy(),
-);
+  checkpoint: () => (flushFailed === undefined ? (db?.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[] | undefined)?.[0] : undefined),
+  idle: () => queue.length === 0 && !replies.busy(),
+  // The main thread lowers its connection's checkpoint mark again once every batch it handed
+  // over is copied (sqlite-writer.ts); told once per batch at most.
+  copiedAll: () => {
+    if (lastID === toldCopied) return;
+    toldCopied = lastID;
+    port.postMessage({ checkpointed: lastID } satisfies SqliteWriteReply);
+  },
+});
 /** Answers being sent: the checkpointer is told once they are all out (see WalCheckpointer.answered). */
 let answersSent = false;
 function answerSent(): void {

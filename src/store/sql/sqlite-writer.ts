@@ -74,7 +74,9 @@ export type SqliteWriteReply =
   | { id: number; page: ArrayBuffer | null }
   | { id: number; error: { message: string; code?: string } }
   /** A WAL flush failed (flush-failure.ts), told at once even when no answer is held. */
-  | { flushFailed: { message: string; code: string } };
+  | { flushFailed: { message: string; code: string } }
+  /** A checkpoint copied every frame of the WAL, the batches up to this ID included (sqlite-checkpoint.ts). */
+  | { checkpointed: number };
 
 /** Starts the write thread with its workerData. */
 export type SqliteWriterSpawner = (data: SqliteWriterData) => Worker;
@@ -158,18 +160,19 @@ export class SqliteWriteThread {
    */
   flushFailed: Error | undefined;
 
-  /** Whether a batch was handed to a thread yet (onFirstBatch has run). */
-  private batched = false;
+  /** Whether the thread holds batches no checkpoint copied yet (`marks.raise` ran, `marks.lower` not since). */
+  private uncopied = false;
 
   /**
-   * `onFirstBatch`: runs when the first batch is handed over (open.ts raises the main
-   * connection's checkpoint mark then, not when the thread starts: a thread started at open to
-   * grow the WAL that never receives a batch leaves the inline commits' checkpoints as they were).
+   * `marks`: the main connection's checkpoint mark (open.ts), raised when a batch is handed
+   * over and lowered once the thread says a checkpoint copied every batch handed over, so that
+   * an inline commit never copies a burst's pages on the event loop, and otherwise
+   * checkpoints the inline commits itself (sqlite-checkpoint.ts says why).
    */
   constructor(
     private readonly data: SqliteWriterData,
     private readonly spawnWorker: SqliteWriterSpawner,
-    private readonly onFirstBatch: () => void = () => undefined,
+    private readonly marks: { raise(): void; lower(): void } = { raise: () => undefined, lower: () => undefined },
   ) {}
 
   /**
@@ -187,9 +190,9 @@ export class SqliteWriteThread {
     const id = this.nextID++;
     const after = chained ? this.lastID : undefined;
     this.lastID = id;
-    if (!this.batched) {
-      this.batched = true;
-      this.onFirstBatch();
+    if (!this.uncopied) {
+      this.uncopied = true;
+      this.marks.raise();
     }
     return this.ask({ id, plan, after }, planBuffers(plan)) as Promise<SqliteWriteResult>;
   }
@@ -274,6 +277,14 @@ export class SqliteWriteThread {
       if ('flushFailed' in m) {
         // Stops the inline writes at once (batch-writer.ts), not only once a batch is refused.
         this.flushFailed ??= writeError(m.flushFailed);
+        return;
+      }
+      if ('checkpointed' in m) {
+        // Not when a later batch was handed over since: its pages may not be copied yet.
+        if (this.uncopied && m.checkpointed === this.lastID) {
+          this.uncopied = false;
+          this.marks.lower();
+        }
         return;
       }
       if ('error' in m && m.error.code === FLUSH_FAILED_CODE) this.flushFailed ??= writeError(m.error);
