@@ -12,40 +12,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { openSqlite, SQLITE_FILE } from '../../src/store/sql/open';
-import { prepareSchema } from '../../src/store/sql/schema-check';
-import { packSqliteBatch, type SqliteBatchPlan } from '../../src/store/sql/sqlite-batch';
-import { EventKind } from '../../src/store/events/events';
+import { SQLITE_FILE } from '../../src/store/sql/open';
 import type { SqliteWriteThread } from '../../src/store/sql/sqlite-writer';
-import type { DialectAdapter } from '../../src/store/sql/dialect';
 import { BOUND_PAGES, IDLE_MS } from '../../src/store/sql/sqlite-checkpoint';
-import { tsxSqliteWriter } from '../helpers/sqlite-writer';
+import { BURST_ROW_BYTES, burstPlan, openThreadStore } from '../helpers/sqlite-thread-store';
 
-const DATA = Buffer.alloc(160, 7);
-
-function plan(first: number, n: number): SqliteBatchPlan {
-  return packSqliteBatch(
-    first === 1 ? [{ kind: EventKind.ChannelCreated, channelID: 1, name: 'c' }] : [],
-    Array.from({ length: n }, (_, i) => ({ channel_id: 1, seq: first + i, ts: 1_700_000_000_000 + first + i, size: DATA.length, data: DATA, src: DATA, at: 0 })),
-    { dropChannels: [], skipExisting: false, encrypting: false },
-  );
-}
-
-async function openThread(): Promise<{ dir: string; a: DialectAdapter; thread: SqliteWriteThread }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-ckpt-'));
-  const a = await openSqlite({ dir, sync: true, writer: tsxSqliteWriter });
-  await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
-  const thread = a.writeThread;
-  assert.ok(thread, 'the store commits through a write thread');
-  await thread.start();
-  return { dir, a, thread };
-}
+const openThread = (): ReturnType<typeof openThreadStore> => openThreadStore('stan-sqlite-ckpt-');
 
 /** `total` rows in batches of 1,000, two in flight, chained (as the store hands them over). */
 async function writeRows(thread: SqliteWriteThread, total: number): Promise<void> {
   const results: Array<Promise<string>> = [];
   for (let seq = 1; seq <= total; seq += 1000) {
-    results.push(thread.write(plan(seq, Math.min(1000, total - seq + 1)), seq > 1));
+    results.push(thread.write(burstPlan(seq, Math.min(1000, total - seq + 1)), seq > 1));
     if (results.length >= 2) assert.equal(await results[results.length - 2], 'ok');
   }
   for (const r of await Promise.all(results)) assert.equal(r, 'ok');
@@ -59,8 +37,8 @@ test('a burst written through the thread is copied into the database file once t
   const before = size(dbFile);
   await writeRows(thread, 20_000);
   const deadline = Date.now() + 10_000;
-  while (size(dbFile) - before < 20_000 * DATA.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, IDLE_MS));
-  assert.ok(size(dbFile) - before >= 20_000 * DATA.length, `the database file holds the rows (grew by ${size(dbFile) - before} bytes)`);
+  while (size(dbFile) - before < 20_000 * BURST_ROW_BYTES && Date.now() < deadline) await new Promise((r) => setTimeout(r, IDLE_MS));
+  assert.ok(size(dbFile) - before >= 20_000 * BURST_ROW_BYTES, `the database file holds the rows (grew by ${size(dbFile) - before} bytes)`);
   await a.close();
 });
 

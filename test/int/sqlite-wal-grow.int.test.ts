@@ -15,20 +15,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { openLeaseKnex, openSqlite, SQLITE_FILE } from '../../src/store/sql/open';
 import { BOUND_PAGES, LEASE_MARK, MAIN_MARK_BUSY, SQLITE_DEFAULT_MARK } from '../../src/store/sql/sqlite-checkpoint';
 import { prepareSchema } from '../../src/store/sql/schema-check';
-import { packSqliteBatch, type SqliteBatchPlan } from '../../src/store/sql/sqlite-batch';
-import { EventKind } from '../../src/store/events/events';
-import { tsxSqliteWriter } from '../helpers/sqlite-writer';
+import { burstPlan, openThreadStore } from '../helpers/sqlite-thread-store';
 
-const DATA = Buffer.alloc(160, 7);
 const GROW = 8 << 20;
-
-function plan(first: number, n: number): SqliteBatchPlan {
-  return packSqliteBatch(
-    first === 1 ? [{ kind: EventKind.ChannelCreated, channelID: 1, name: 'c' }] : [],
-    Array.from({ length: n }, (_, i) => ({ channel_id: 1, seq: first + i, ts: 1_700_000_000_000 + first + i, size: DATA.length, data: DATA, src: DATA, at: 0 })),
-    { dropChannels: [], skipExisting: false, encrypting: false },
-  );
-}
 
 const size = (f: string): number => (fs.existsSync(f) ? fs.statSync(f).size : 0);
 
@@ -38,6 +27,14 @@ async function until(cond: () => boolean, what: string): Promise<void> {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A store whose thread grew its WAL to GROW. */
+async function openGrown(prefix: string): Promise<Awaited<ReturnType<typeof openThreadStore>> & { wal: string }> {
+  const o = await openThreadStore(prefix, GROW);
+  const wal = path.join(o.dir, `${SQLITE_FILE}-wal`);
+  await until(() => size(wal) >= GROW, 'the WAL to be grown');
+  return { ...o, wal };
 }
 
 function check(dir: string): { n: number; top: number; integrity: unknown } {
@@ -53,17 +50,11 @@ function check(dir: string): { n: number; top: number; integrity: unknown } {
 }
 
 test('the thread grows the WAL at its start; later commits reuse the file from its start and keep its size', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-walgrow-'));
-  const a = await openSqlite({ dir, sync: true, writer: tsxSqliteWriter, growWal: GROW });
-  await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
-  const wal = path.join(dir, `${SQLITE_FILE}-wal`);
-  await until(() => size(wal) >= GROW, 'the WAL to be grown');
+  const { dir, a, thread, wal } = await openGrown('stan-sqlite-walgrow-');
   const grown = size(wal);
   assert.ok(grown < GROW + (1 << 20), `grown to about the target (${grown})`);
-  const thread = a.writeThread;
-  assert.ok(thread);
   // ~2 MB of frames: well inside the grown file.
-  for (let seq = 1; seq <= 5000; seq += 500) assert.equal(await thread.write(plan(seq, 500)), 'ok');
+  for (let seq = 1; seq <= 5000; seq += 500) assert.equal(await thread.write(burstPlan(seq, 500)), 'ok');
   assert.equal(size(wal), grown, 'written over the rolled-back frames, not appended');
   assert.deepEqual(check(dir), { n: 5000, top: 5000, integrity: 'ok' });
   await a.close();
@@ -71,14 +62,8 @@ test('the thread grows the WAL at its start; later commits reuse the file from i
 });
 
 test('after a burst through the thread, small commits on the main connection keep the WAL at its size (its mark lowered once the thread copied the burst)', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-walgrow-inline-'));
-  const a = await openSqlite({ dir, sync: true, writer: tsxSqliteWriter, growWal: GROW });
-  await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
-  const wal = path.join(dir, `${SQLITE_FILE}-wal`);
-  await until(() => size(wal) >= GROW, 'the WAL to be grown');
-  const thread = a.writeThread;
-  assert.ok(thread);
-  for (let seq = 1; seq <= 20_000; seq += 1000) assert.equal(await thread.write(plan(seq, 1000), seq > 1), 'ok');
+  const { dir, a, thread, wal } = await openGrown('stan-sqlite-walgrow-inline-');
+  for (let seq = 1; seq <= 20_000; seq += 1000) assert.equal(await thread.write(burstPlan(seq, 1000), seq > 1), 'ok');
   const mark = async (): Promise<number> => {
     const rows = (await a.knex.raw('PRAGMA wal_autocheckpoint')) as Array<{ wal_autocheckpoint: number }>;
     return rows[0].wal_autocheckpoint;
