@@ -13,9 +13,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { openLeaseKnex, openSqlite, SQLITE_FILE } from '../../src/store/sql/open';
-import { BOUND_PAGES, LEASE_MARK, MAIN_MARK_BUSY, SQLITE_DEFAULT_MARK } from '../../src/store/sql/sqlite-checkpoint';
+import { BOUND_PAGES, LEASE_MARK, MAIN_MARK_BUSY, SQLITE_DEFAULT_MARK, SWEEP_MS } from '../../src/store/sql/sqlite-checkpoint';
 import { prepareSchema } from '../../src/store/sql/schema-check';
 import { burstPlan, openThreadStore } from '../helpers/sqlite-thread-store';
+import { tsxSqliteWriter } from '../helpers/sqlite-writer';
 
 const GROW = 8 << 20;
 
@@ -95,6 +96,31 @@ test("an FT lease's connection never checkpoints a burst's pages (its mark past 
     await knex.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a store opened on a WAL already grown (a restart after a crash, an FT standby) still sweeps it: another connection's commits are copied into the database", async () => {
+  // A: the first server, which grew the WAL; B opens beside it (an FT standby, or the restart
+  // that finds a crashed server's WAL), then A goes away.
+  const first = await openGrown('stan-sqlite-walgrow-reopen-');
+  const b = await openSqlite({ dir: first.dir, sync: true, writer: tsxSqliteWriter, growWal: GROW });
+  await b.writeThread?.start();
+  await first.a.close();
+  // Another connection (an FT lease's renewals) writes without checkpointing.
+  const other = new BetterSqlite3(path.join(first.dir, SQLITE_FILE));
+  other.pragma('wal_autocheckpoint = 0');
+  const dbFile = path.join(first.dir, SQLITE_FILE);
+  const before = size(dbFile);
+  const insert = other.prepare('insert into stan_messages (channel_id, seq, ts, size, data) values (1, ?, ?, 128, ?)');
+  const row = Buffer.alloc(128, 2);
+  other.transaction(() => {
+    for (let seq = 1; seq <= 2000; seq++) insert.run(seq, seq, row);
+  })();
+  other.close();
+  const deadline = Date.now() + SWEEP_MS + 5000;
+  while (size(dbFile) - before < 2000 * 128 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(size(dbFile) - before >= 2000 * 128, `copied into the database within a sweep (grew by ${size(dbFile) - before} bytes)`);
+  await b.close();
+  fs.rmSync(first.dir, { recursive: true, force: true });
 });
 
 test('a process killed -9 mid-burst on a grown WAL loses no answered row; the store opens again with them', async () => {

@@ -198,3 +198,14 @@ test('the write connection hands its automatic checkpoint over', () => {
   takeOverCheckpoints({ pragma: (s: string) => set.push(s) } as unknown as Parameters<typeof takeOverCheckpoints>[0]);
   assert.deepEqual(set, ['wal_autocheckpoint = 0']);
 });
+
+test("pages another connection wrote (the main connection's inline commits) count toward the bound", () => {
+  const h = harness(100);
+  h.setIdle(false);
+  h.c.wrote(0);
+  h.c.answered();
+  assert.equal(h.runs(), 0);
+  h.c.wroteElsewhere(100);
+  h.c.answered();
+  assert.equal(h.runs(), 1);
+});

@@ -12,7 +12,8 @@
  *   written to the WAL only, and copied once it is over;
  * * at BOUND_PAGES estimated pages even while busy, right after the answers being sent (none
  *   waits for it; later ones wait for it as they did inside COMMIT): the WAL stays bounded
- *   under a load that never pauses (~70 MB of WAL file).
+ *   under a load that never pauses (~70 MB of WAL file; ~40-80 MB measured with the main
+ *   connection's inline commits beside it, which the thread counts too: sqlite-writer.ts).
  * A WAL file is reused from its start once a checkpoint copied all of it (SQLite never
  * shrinks it: journal_size_limit is left at -1), so after the first burst of a server's life
  * the WAL's flushes no longer change the file's size. Measured in docs/performance.md ("FILE,
@@ -65,7 +66,8 @@ export const IDLE_MS = 50;
  * FT lease's renewals (LEASE_MARK) on a server that writes nothing else, a commit of the main
  * connection while its mark was raised. An idle FT server's WAL thus holds at most ~10 s of
  * renewals, copied with one database sync; nothing to copy costs SQLite a look at the WAL
- * index, no sync.
+ * index, no sync. An FT standby's thread sweeps the shared WAL too (its connection opens at the
+ * thread's start: sqlite-write-worker.ts).
  */
 export const SWEEP_MS = 10_000;
 /** SQLite's own automatic checkpoint mark (pages): the main connection's while the thread has nothing uncopied. */
@@ -146,6 +148,11 @@ export class WalCheckpointer {
   /** A transaction of `bytes` row and event bytes committed. */
   wrote(bytes: number): void {
     this.pages += walPagesOf(bytes);
+  }
+
+  /** Estimated pages another connection wrote that only this thread will checkpoint (the main connection's inline commits while its mark is raised). */
+  wroteElsewhere(pages: number): void {
+    this.pages += pages;
   }
 
   /**

@@ -67,11 +67,18 @@ port.postMessage({ ready: true } satisfies SqliteWriteReply);
 if ((data.growWal ?? 0) > 0) growAtStart(data.growWal ?? 0);
 
 /**
- * Grows the WAL file ahead of the first burst (sqlite-wal-grow.ts) on the thread's connection,
- * which then stays open: the sweep (sqlite-checkpoint.ts) checkpoints through it from the start,
- * an FT lease's renewals included, before any batch arrives.
+ * Opens the thread's connection and grows the WAL file ahead of the first burst
+ * (sqlite-wal-grow.ts) through it. The connection stays open, also when the WAL needs no growing
+ * (a restart after a crash, an FT standby beside its active): the sweep (sqlite-checkpoint.ts)
+ * checkpoints through it from the start, an FT lease's renewals included, before any batch.
  */
 function growAtStart(target: number): void {
+  try {
+    connection();
+  } catch {
+    // Opened again by the first request, which then answers with the driver's error.
+    return;
+  }
   const walFile = `${data.file}-wal`;
   growWal(
     {
@@ -211,6 +218,8 @@ function writeGroup(group: BatchRequest[]): SqliteWriteReply {
   const first = group[0].id;
   const last = group[group.length - 1].id;
   const after = group[0].after;
+  // The main connection's inline commits since the last batch: in the WAL whatever comes of this one.
+  for (const r of group) if (r.inlinePages !== undefined && r.inlinePages > 0) checkpoints.wroteElsewhere(r.inlinePages);
   const ok = after === undefined || (after === lastID && lastOk);
   lastID = last;
   lastOk = false;
