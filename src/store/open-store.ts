@@ -94,7 +94,7 @@ export async function openStore(so: StreamingOptions, log: Logger, deps: OpenSto
     // Before opening: opening would create our database file inside the reference's layout.
     assertNoReferenceFileStore(so.filestoreDir);
     const writer = deps.spawnSqliteWriter ?? (await import('./sql/sqlite-writer')).defaultSqliteWriter();
-    const adapter = await open.openSqlite({ dir: so.filestoreDir, sync: so.file.doSync, writer });
+    const adapter = await open.openSqlite({ dir: so.filestoreDir, sync: so.file.doSync, writer, growWal: open.WAL_GROWTH_BYTES });
     try {
       const st = await startupSchema(adapter, { dialect: 'sqlite', dir: so.filestoreDir, autoMigrate: true, log: (l) => log.notice(l) });
       for (const w of st.warnings) log.warn(w);

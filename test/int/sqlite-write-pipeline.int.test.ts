@@ -14,28 +14,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FLUSH_FAILED_CODE } from '../../src/store/sql/flush-failure';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { openSqlite, SQLITE_FILE } from '../../src/store/sql/open';
-import { prepareSchema } from '../../src/store/sql/schema-check';
-import type { DialectAdapter } from '../../src/store/sql/dialect';
+import { SQLITE_FILE } from '../../src/store/sql/open';
 import type { SqliteWriteThread } from '../../src/store/sql/sqlite-writer';
 import { packSqliteBatch, type SqliteBatchPlan } from '../../src/store/sql/sqlite-batch';
 import { EventKind } from '../../src/store/events/events';
 import type { MsgRow } from '../../src/store/sql/pending-batch';
-import { spawnedSqliteWriters, tsxSqliteWriter } from '../helpers/sqlite-writer';
+import { spawnedSqliteWriters } from '../helpers/sqlite-writer';
+import { openThreadStore } from '../helpers/sqlite-thread-store';
 import { unpackPage } from '../../src/store/sql/page-pack';
 
-async function openThread(): Promise<{ dir: string; a: DialectAdapter; thread: SqliteWriteThread }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stan-sqlite-pipe-'));
-  const a = await openSqlite({ dir, sync: true, writer: tsxSqliteWriter });
-  await prepareSchema(a.knex, { dialect: 'sqlite', dir, autoMigrate: true });
-  const thread = a.writeThread;
-  assert.ok(thread, 'the store commits through a write thread');
-  await thread.start();
-  return { dir, a, thread };
-}
+const openThread = (): ReturnType<typeof openThreadStore> => openThreadStore('stan-sqlite-pipe-');
 
 function row(channel: number, seq: number): MsgRow {
   const data = Buffer.from(`c${channel}m${seq}`);

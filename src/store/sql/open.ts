@@ -20,6 +20,8 @@ import type { RawRows } from './schema-startup';
 import type { PlainRowsMulti } from './plain-reads';
 import { applySqlitePragmas, SqliteWriteThread, type SqliteWriterSpawner } from './sqlite-writer';
 import { SqliteWriterConnection } from './sqlite-connection';
+import { LEASE_MARK, MAIN_MARK_BUSY, SQLITE_DEFAULT_MARK } from './sqlite-checkpoint';
+export { WAL_GROWTH_BYTES } from './sqlite-wal-grow';
 import { onConnection } from './dialect/connection';
 import { releaseHeld } from './dialect/held-connection';
 import { runHints } from '../../launch/run-hints';
@@ -63,6 +65,11 @@ export interface OpenSqliteOptions {
    * they are committed on the main thread through Knex.
    */
   writer?: SqliteWriterSpawner;
+  /**
+   * With `writer`: starts the thread at open and has it grow the WAL file to this many bytes
+   * ahead of the first burst (sqlite-wal-grow.ts); the server passes WAL_GROWTH_BYTES.
+   */
+  growWal?: number;
 }
 
 export const SQLITE_FILE = 'stan.db';
@@ -385,14 +392,24 @@ export async function openSqlite(o: OpenSqliteOptions): Promise<DialectAdapter> 
     },
   };
   if (o.writer === undefined) return adapter(parts);
-  // Started by the first batch too large to be written inline (sqlite-inline.ts), not here:
+  // Unless it grows the WAL (below), started by the first batch too large to be written inline (sqlite-inline.ts), not here:
   // a worker with its own isolate and connection cost 30-70 ms of the FILE start-up (first
   // answered connect 281 ms awaited here, 317 ms started here and awaited at recovery, 248 ms
   // started on demand; medians of 10 on this machine; started at start-up without waiting:
   // +17 ms of server CPU before the first connect, "FILE, round 5"). That first batch waits
   // for the start once and opens the thread's connection; a thread that cannot start fails its
   // commits (retried), as a dead thread does.
-  const thread = new SqliteWriteThread({ file, sync: o.sync }, o.writer);
+  // The thread checkpoints what it writes (sqlite-checkpoint.ts); this connection's automatic
+  // checkpoint is raised past the thread's bound while the thread holds uncopied batches.
+  const thread = new SqliteWriteThread({ file, sync: o.sync, growWal: o.growWal }, o.writer, {
+    raise: () => writer.setCheckpointMark(MAIN_MARK_BUSY),
+    lower: () => writer.setCheckpointMark(SQLITE_DEFAULT_MARK),
+  });
+  // Growing the WAL ahead of the first burst (sqlite-wal-grow.ts) needs the thread started now,
+  // not by that burst: started without waiting, beside the rest of the start-up (the first
+  // answered connect +8-10 ms, its CPU +13-20 ms, "FILE, round 8"); a thread that fails to start here is started
+  // again by the first batch, which then sees the error.
+  if ((o.growWal ?? 0) > 0) void thread.start().catch(() => undefined);
   // Cold pages are read on the thread too (a catch-up's reads off the event loop).
   return adapter({ ...parts, writeThread: thread, readPage: threadPageRead(thread, parts.readPage) });
 }
@@ -418,6 +435,8 @@ export async function openLeaseKnex(spec: LeaseDbSpec, timeoutMs: number): Promi
         max: 1,
         afterCreate: (c: { pragma(s: string): unknown }, done: (err: Error | null, c: unknown) => void) => {
           c.pragma(`busy_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+          // Renewals never copy a burst's pages on the event loop (sqlite-checkpoint.ts).
+          c.pragma(`wal_autocheckpoint = ${LEASE_MARK}`);
           done(null, c);
         },
       },

@@ -22,6 +22,8 @@ export interface SqliteConnectionSource {
 export class SqliteWriterConnection implements SqliteConnectionSource {
   private db: BetterSqlite3.Database | undefined;
   private lent = false;
+  /** `wal_autocheckpoint` set on the connection when opened (undefined: SQLite's default). */
+  private checkpointMark: number | undefined;
   /** Borrowers waiting, first come first served; each is handed the connection in turn. */
   private readonly waiting: Array<() => void> = [];
 
@@ -32,7 +34,12 @@ export class SqliteWriterConnection implements SqliteConnectionSource {
     if (this.lent) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.lent = true;
     try {
-      return (this.db ??= this.open());
+      if (this.db === undefined) {
+        const db = this.open();
+        if (this.checkpointMark !== undefined) db.pragma(`wal_autocheckpoint = ${this.checkpointMark}`);
+        this.db = db;
+      }
+      return this.db;
     } catch (err) {
       this.handOn();
       throw err;
@@ -42,6 +49,17 @@ export class SqliteWriterConnection implements SqliteConnectionSource {
   releaseConnection(): Promise<void> {
     this.handOn();
     return Promise.resolve();
+  }
+
+  /**
+   * SQLite's automatic checkpoint mark (WAL pages) for this connection, now and when it opens
+   * again: raised while the write thread holds batches no checkpoint copied yet (a small commit
+   * here must not copy a burst's pages on the event loop), SQLite's default otherwise
+   * (sqlite-checkpoint.ts, sqlite-writer.ts).
+   */
+  setCheckpointMark(pages: number): void {
+    this.checkpointMark = pages;
+    this.db?.pragma(`wal_autocheckpoint = ${pages}`);
   }
 
   /** Closes the connection (the store closes); a later borrower would open a new one. */

@@ -25,6 +25,9 @@ import { packPageRows, type RawPageRow } from './page-pack';
 import { DurableReplies, WalFile } from './sqlite-wal-sync';
 import { flushFailure } from './flush-failure';
 import { PAGE_SQL } from './dialect/page-reads';
+import { takeOverCheckpoints, WalCheckpointer, type CheckpointResult } from './sqlite-checkpoint';
+import { growWal, spillAndRollBack } from './sqlite-wal-grow';
+import * as fs from 'node:fs';
 
 if (parentPort === null) throw new Error('sqlite-write-worker must run as a worker thread');
 const port: MessagePort = parentPort;
@@ -34,11 +37,10 @@ let db: BetterSqlite3.Database | undefined;
 let runner: SqliteBatchRunner | undefined;
 
 /**
- * The connection, opened by the first request, not when the thread starts: the store starts
- * the thread ahead of its first batch (sql-store.ts), and an idle thread then holds no
- * second connection to the database (docs/performance.md, "FILE, round 3": the inline
- * commits measured slower beside one). A failure to open answers the request with the
- * driver's error, and the next request tries again.
+ * The connection, opened when the thread grows the WAL at its start (the server's FILE store),
+ * else by the first request (tools and tests that start the thread with their first large
+ * batch). A failure to open answers the request with the driver's error, and the next request
+ * tries again.
  */
 function connection(): { db: BetterSqlite3.Database; runner: SqliteBatchRunner } {
   if (db === undefined || runner === undefined) {
@@ -48,6 +50,8 @@ function connection(): { db: BetterSqlite3.Database; runner: SqliteBatchRunner }
       // `replies` before any answer (sqlite-wal-sync.ts: FULL's guarantee, the next
       // transaction written during the flush), without it NORMAL is what the store asks for.
       applySqlitePragmas(conn, false);
+      // Checkpoints when idle or at a bound, never inside COMMIT (sqlite-checkpoint.ts).
+      takeOverCheckpoints(conn);
       runner = new SqliteBatchRunner(conn);
     } catch (err) {
       conn.close();
@@ -59,6 +63,39 @@ function connection(): { db: BetterSqlite3.Database; runner: SqliteBatchRunner }
 }
 
 port.postMessage({ ready: true } satisfies SqliteWriteReply);
+// Before any request is taken (they queue meanwhile): the store starts the thread at open.
+if ((data.growWal ?? 0) > 0) growAtStart(data.growWal ?? 0);
+
+/**
+ * Opens the thread's connection and grows the WAL file ahead of the first burst
+ * (sqlite-wal-grow.ts) through it. The connection stays open, also when the WAL needs no growing
+ * (a restart after a crash, an FT standby beside its active): the sweep (sqlite-checkpoint.ts)
+ * checkpoints through it from the start, an FT lease's renewals included, before any batch.
+ */
+function growAtStart(target: number): void {
+  try {
+    connection();
+  } catch {
+    // Opened again by the first request, which then answers with the driver's error.
+    return;
+  }
+  const walFile = `${data.file}-wal`;
+  growWal(
+    {
+      size: () => (fs.existsSync(walFile) ? fs.statSync(walFile).size : 0),
+      spill: (bytes) => spillAndRollBack(connection().db, bytes),
+      sync: () => {
+        const fd = fs.openSync(walFile, 'r+');
+        try {
+          fs.fdatasyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      },
+    },
+    target,
+  );
+}
 
 function describe(err: unknown): { message: string; code?: string } {
   const e = err as { message?: unknown; code?: unknown } | null;
@@ -75,6 +112,30 @@ const queue: SqliteWriteRequest[] = [];
 let lastID = 0;
 let lastOk = false;
 const wal = data.sync ? new WalFile(data.file) : undefined;
+/** The last batch the main thread was told a checkpoint copied (see copiedAll below). */
+let toldCopied = 0;
+const checkpoints = new WalCheckpointer({
+  // Nothing more is written once a WAL flush failed (flush-failure.ts), checkpoints included.
+  checkpoint: () => (flushFailed === undefined ? (db?.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[] | undefined)?.[0] : undefined),
+  idle: () => queue.length === 0 && !replies.busy(),
+  // The main thread lowers its connection's checkpoint mark again once every batch it handed
+  // over is copied (sqlite-writer.ts); told once per batch at most.
+  copiedAll: () => {
+    if (lastID === toldCopied) return;
+    toldCopied = lastID;
+    port.postMessage({ checkpointed: lastID } satisfies SqliteWriteReply);
+  },
+});
+/** Answers being sent: the checkpointer is told once they are all out (see WalCheckpointer.answered). */
+let answersSent = false;
+function answerSent(): void {
+  if (answersSent) return;
+  answersSent = true;
+  queueMicrotask(() => {
+    answersSent = false;
+    checkpoints.answered();
+  });
+}
 /**
  * Set by the first failed WAL flush, for good: every batch held then and every later one is
  * answered with it, nothing more is written (flush-failure.ts says why a restart is needed).
@@ -82,7 +143,10 @@ const wal = data.sync ? new WalFile(data.file) : undefined;
 let flushFailed: { message: string; code: string } | undefined;
 /** Batch answers, held in order until their transaction is on disk. */
 const replies = new DurableReplies<SqliteWriteReply>(
-  (r) => port.postMessage(r),
+  (r) => {
+    port.postMessage(r);
+    answerSent();
+  },
   wal?.flush,
   (r) => ('first' in r ? { first: r.first, last: r.last, error: flushFailed ?? { message: 'the WAL flush failed' } } : r),
   (err) => {
@@ -154,6 +218,8 @@ function writeGroup(group: BatchRequest[]): SqliteWriteReply {
   const first = group[0].id;
   const last = group[group.length - 1].id;
   const after = group[0].after;
+  // The main connection's inline commits since the last batch: in the WAL whatever comes of this one.
+  for (const r of group) if (r.inlinePages !== undefined && r.inlinePages > 0) checkpoints.wroteElsewhere(r.inlinePages);
   const ok = after === undefined || (after === lastID && lastOk);
   lastID = last;
   lastOk = false;
@@ -162,6 +228,7 @@ function writeGroup(group: BatchRequest[]): SqliteWriteReply {
   try {
     const result = connection().runner.runAll(group.map((r) => r.plan));
     lastOk = result === 'ok';
+    if (lastOk) checkpoints.wrote(group.reduce((n, r) => n + r.plan.msgs.bytes.byteLength + r.plan.events.bytes.byteLength, 0));
     return { first, last, result };
   } catch (err) {
     return { first, last, error: describe(err) };

@@ -26,6 +26,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { planBuffers, type SqliteBatchPlan } from './sqlite-batch';
 import { FLUSH_FAILED_CODE } from './flush-failure';
+import { walPagesOf } from './sqlite-checkpoint';
 import { toError } from '../../errors';
 
 /** workerData of the write thread. */
@@ -36,6 +37,11 @@ export interface SqliteWriterData {
    * and flushes the WAL itself before answering (sqlite-wal-sync.ts): FULL's guarantee.
    */
   sync: boolean;
+  /**
+   * Bytes to grow the WAL file to as the thread starts (sqlite-wal-grow.ts), on a connection
+   * closed again at once; 0 or absent: not grown.
+   */
+  growWal?: number;
 }
 /** A cold page to read (cold-pages.ts): the committed rows of a channel with from <= seq <= to. */
 export interface SqlitePageRequest {
@@ -50,7 +56,7 @@ export interface SqlitePageRequest {
  * `after`: it is answered on its own, between two transactions.
  */
 export type SqliteWriteRequest =
-  | { id: number; plan: SqliteBatchPlan; after?: number; read?: undefined; close?: undefined }
+  | { id: number; plan: SqliteBatchPlan; after?: number; inlinePages?: number; read?: undefined; close?: undefined }
   | { id: number; read: SqlitePageRequest; plan?: undefined; after?: undefined; close?: undefined }
   | { close: true; id?: undefined };
 /** What a write came to: committed, refused by the FT fence, or not written because the batch before it was not. */
@@ -69,7 +75,9 @@ export type SqliteWriteReply =
   | { id: number; page: ArrayBuffer | null }
   | { id: number; error: { message: string; code?: string } }
   /** A WAL flush failed (flush-failure.ts), told at once even when no answer is held. */
-  | { flushFailed: { message: string; code: string } };
+  | { flushFailed: { message: string; code: string } }
+  /** A checkpoint copied every frame of the WAL, the batches up to this ID included (sqlite-checkpoint.ts). */
+  | { checkpointed: number };
 
 /** Starts the write thread with its workerData. */
 export type SqliteWriterSpawner = (data: SqliteWriterData) => Worker;
@@ -153,9 +161,21 @@ export class SqliteWriteThread {
    */
   flushFailed: Error | undefined;
 
+  /** Whether the thread holds batches no checkpoint copied yet (`marks.raise` ran, `marks.lower` not since). */
+  private uncopied = false;
+  /** Estimated WAL pages of the inline commits written while `uncopied`, not yet told to the thread. */
+  private inlinePages = 0;
+
+  /**
+   * `marks`: the main connection's checkpoint mark (open.ts), raised when a batch is handed
+   * over and lowered once the thread says a checkpoint copied every batch handed over, so that
+   * an inline commit never copies a burst's pages on the event loop, and otherwise
+   * checkpoints the inline commits itself (sqlite-checkpoint.ts says why).
+   */
   constructor(
     private readonly data: SqliteWriterData,
     private readonly spawnWorker: SqliteWriterSpawner,
+    private readonly marks: { raise(): void; lower(): void } = { raise: () => undefined, lower: () => undefined },
   ) {}
 
   /**
@@ -173,7 +193,24 @@ export class SqliteWriteThread {
     const id = this.nextID++;
     const after = chained ? this.lastID : undefined;
     this.lastID = id;
-    return this.ask({ id, plan, after }, planBuffers(plan)) as Promise<SqliteWriteResult>;
+    if (!this.uncopied) {
+      this.uncopied = true;
+      this.marks.raise();
+    }
+    const inlinePages = this.inlinePages;
+    this.inlinePages = 0;
+    return this.ask({ id, plan, after, inlinePages }, planBuffers(plan)) as Promise<SqliteWriteResult>;
+  }
+
+  /**
+   * A plan was committed inline on the main connection (sqlite-inline.ts). While the mark is
+   * raised nothing but the thread checkpoints those pages, and only a checkpoint that no commit
+   * overlaps lets the WAL start again from its beginning: the thread counts them toward its
+   * bound (told with the next batch), or a mix of sync publishers and batches that never leaves
+   * the thread idle grew the WAL to ~80-123 MB (the review's run: 12 sync publishers).
+   */
+  wroteInline(plan: SqliteBatchPlan): void {
+    if (this.uncopied) this.inlinePages += walPagesOf(plan.msgs.bytes.byteLength + plan.events.bytes.byteLength);
   }
 
   /**
@@ -249,6 +286,13 @@ export class SqliteWriteThread {
     const run: Running = { worker, waiting: new Map() };
     const lost = (err: Error): void => {
       if (this.running === run) this.running = undefined;
+      // A new worker knows nothing of what this one wrote: the main connection checkpoints
+      // again itself rather than keep its mark raised for a thread that may not come back.
+      if (this.uncopied) {
+        this.uncopied = false;
+        this.inlinePages = 0;
+        this.marks.lower();
+      }
       for (const w of run.waiting.values()) w.reject(err);
       run.waiting.clear();
     };
@@ -256,6 +300,14 @@ export class SqliteWriteThread {
       if ('flushFailed' in m) {
         // Stops the inline writes at once (batch-writer.ts), not only once a batch is refused.
         this.flushFailed ??= writeError(m.flushFailed);
+        return;
+      }
+      if ('checkpointed' in m) {
+        // Not when a later batch was handed over since: its pages may not be copied yet.
+        if (this.uncopied && m.checkpointed === this.lastID) {
+          this.uncopied = false;
+          this.marks.lower();
+        }
         return;
       }
       if ('error' in m && m.error.code === FLUSH_FAILED_CODE) this.flushFailed ??= writeError(m.error);
