@@ -27,16 +27,21 @@ import { close, Collector, connect, subscribe } from '../helpers/stan';
 import { serverInfo } from '../helpers/store';
 
 /**
- * A worker spawner (SealPoolOptions.spawn) whose workers are terminated right after a batch
- * was posted to them, while `kill()` says so (it is asked once per batch posted).
+ * A worker spawner (SealPoolOptions.spawn) whose workers are terminated as a batch is handed
+ * to them, the batch undelivered, while `kill()` says so (it is asked once per batch).
  */
 function killingSpawn(kill: () => boolean): (data: SealWorkerData) => Worker {
   return (data) => {
     const w = tsxSealWorker(data);
     const post = w.postMessage.bind(w);
     w.postMessage = (value: unknown, transfer?: Parameters<Worker['postMessage']>[1]) => {
+      // Killed with the batch undelivered: terminating it after the post raced with the worker,
+      // which could seal and answer first (a CI run saw the commit succeed).
+      if (kill()) {
+        void w.terminate();
+        return;
+      }
       post(value, transfer);
-      if (kill()) void w.terminate();
     };
     return w;
   };
