@@ -21,8 +21,10 @@ function harness(bound = 100): {
   setIdle: (v: boolean) => void;
   fail: (v: boolean) => void;
   answer: (a: Answer) => void;
+  setFrames: (n: number | undefined) => void;
   timers: () => number;
 } {
+  let frames: number | undefined;
   let runs = 0;
   let copied = 0;
   let idle = true;
@@ -48,6 +50,7 @@ function harness(bound = 100): {
       },
       idle: () => idle,
       copiedAll: () => copied++,
+      frames: () => frames,
     },
     { bound, idleMs: 50, sweepMs: 1000, timers: factory },
   );
@@ -64,6 +67,7 @@ function harness(bound = 100): {
     setIdle: (v) => (idle = v),
     fail: (v) => (next = v ? 'throw' : { busy: 0, log: 10, checkpointed: 10 }),
     answer: (a) => (next = a),
+    setFrames: (n) => (frames = n),
     timers: () => timers,
   };
 }
@@ -199,13 +203,20 @@ test('the write connection hands its automatic checkpoint over', () => {
   assert.deepEqual(set, ['wal_autocheckpoint = 0']);
 });
 
-test("pages another connection wrote (the main connection's inline commits) count toward the bound", () => {
+test('with the WAL\'s real length known, the bound is on it: frames other connections wrote, or a WAL a complete checkpoint could not start again, count', () => {
   const h = harness(100);
   h.setIdle(false);
+  h.setFrames(99);
   h.c.wrote(0);
   h.c.answered();
-  assert.equal(h.runs(), 0);
-  h.c.wroteElsewhere(100);
+  assert.equal(h.runs(), 0, 'below the bound');
+  h.setFrames(100);
   h.c.answered();
-  assert.equal(h.runs(), 1);
+  assert.equal(h.runs(), 1, 'at the bound although the thread itself wrote ~6 pages');
+  h.c.answered();
+  assert.equal(h.runs(), 2, 'still that long after a complete checkpoint (not started again): again, copying what came meanwhile');
+  h.setFrames(3);
+  h.c.wrote(10_000_000);
+  h.c.answered();
+  assert.equal(h.runs(), 2, 'the real length, not the estimate, once known');
 });

@@ -86,7 +86,7 @@ test('the spill is one rolled-back transaction with a small cache, the cache siz
 });
 
 /** A worker that answers ready, then 'ok' to every batch; `tell` sends a reply as the worker. */
-function fakeWorker(seen: SqliteWriterData[], workers: Array<(m: SqliteWriteReply) => void>, requests: SqliteWriteRequest[] = [], exits: Array<() => void> = []): (data: SqliteWriterData) => Worker {
+function fakeWorker(seen: SqliteWriterData[], workers: Array<(m: SqliteWriteReply) => void>, exits: Array<() => void> = []): (data: SqliteWriterData) => Worker {
   return (data) => {
     seen.push(data);
     const w = new EventEmitter() as EventEmitter & Record<string, unknown>;
@@ -95,7 +95,6 @@ function fakeWorker(seen: SqliteWriterData[], workers: Array<(m: SqliteWriteRepl
     w.terminate = async () => 0;
     exits.push(() => w.emit('exit', 1));
     w.postMessage = (req: SqliteWriteRequest) => {
-      requests.push(req);
       if ('plan' in req && req.plan !== undefined) {
         const id = req.id;
         setImmediate(() => w.emit('message', { first: id, last: id, result: 'ok' } satisfies SqliteWriteReply));
@@ -132,33 +131,10 @@ test('the write thread: the growth is handed to the worker; a batch handed over 
   assert.deepEqual(marks, ['raise', 'lower', 'raise'], 'the next batch raises it again');
 });
 
-test('inline commits while the mark is raised are told to the thread with the next batch; none while it is lowered', async () => {
-  const tell: Array<(m: SqliteWriteReply) => void> = [];
-  const requests: SqliteWriteRequest[] = [];
-  const thread = new SqliteWriteThread({ file: '/nonexistent/stan.db', sync: true }, fakeWorker([], tell, requests));
-  const small = packSqliteBatch([], [{ channel_id: 1, seq: 1, ts: 1, size: 3, data: Buffer.from('abc'), src: Buffer.from('abc'), at: 0 }], { dropChannels: [], skipExisting: false, encrypting: false });
-  const big = packSqliteBatch([], [], { dropChannels: [], skipExisting: false, encrypting: false });
-  const inlineOf = (): Array<number | undefined> => requests.flatMap((r) => ('plan' in r && r.plan !== undefined ? [r.inlinePages] : []));
-  thread.wroteInline(small);
-  assert.equal(await thread.write(big), 'ok');
-  assert.deepEqual(inlineOf(), [0], 'written before the mark was raised: the main connection checkpointed them itself');
-  thread.wroteInline(small);
-  thread.wroteInline(small);
-  assert.equal(await thread.write(big, true), 'ok');
-  const pages = inlineOf()[1] ?? 0;
-  assert.ok(pages >= 2, `two inline commits counted (${pages} pages)`);
-  assert.equal(await thread.write(big, true), 'ok');
-  assert.equal(inlineOf()[2], 0, 'told once');
-  tell[0]({ checkpointed: 3 });
-  thread.wroteInline(small);
-  assert.equal(await thread.write(big), 'ok');
-  assert.equal(inlineOf()[3], 0, 'lowered meanwhile: not counted');
-});
-
 test('a worker lost while the mark is raised lowers it: the main connection checkpoints itself again', async () => {
   const exits: Array<() => void> = [];
   const marks: string[] = [];
-  const thread = new SqliteWriteThread({ file: '/nonexistent/stan.db', sync: true }, fakeWorker([], [], [], exits), {
+  const thread = new SqliteWriteThread({ file: '/nonexistent/stan.db', sync: true }, fakeWorker([], [], exits), {
     raise: () => marks.push('raise'),
     lower: () => marks.push('lower'),
   });

@@ -205,7 +205,6 @@ export class BatchWriter {
     // block the event loop for its commit and fsync and gain nothing from the shorter trip.
     if (earlier === 'ok' && b.waiters.length > 0 && rows.length + b.events.length <= SQLITE_INLINE_MAX_ROWS) {
       result = await (this.inline ??= new InlineSqliteWriter(this.adapter.sqliteWriter ?? (this.adapter.knex.client as SqliteConnectionSource))).write(plan);
-      thread.wroteInline(plan);
     } else {
       // Handed over synchronously: the next batch, started after ready(), is queued behind it.
       const written = thread.write(plan, earlier === 'pending');

@@ -10,10 +10,10 @@
  * (`wal_autocheckpoint = 0`) and checkpoints
  * * when it has been idle for IDLE_MS (no answer sent meanwhile): a burst of publishes is
  *   written to the WAL only, and copied once it is over;
- * * at BOUND_PAGES estimated pages even while busy, right after the answers being sent (none
- *   waits for it; later ones wait for it as they did inside COMMIT): the WAL stays bounded
- *   under a load that never pauses (~70 MB of WAL file; ~40-80 MB measured with the main
- *   connection's inline commits beside it, which the thread counts too: sqlite-writer.ts).
+ * * at BOUND_PAGES frames in the WAL even while busy (its real length, whoever wrote them:
+ *   sqlite-wal-frames.ts), right after the answers being sent (none waits for it; later ones
+ *   wait for it as they did inside COMMIT): the WAL stays bounded under a load that never
+ *   pauses (~70 MB of WAL file).
  * A WAL file is reused from its start once a checkpoint copied all of it (SQLite never
  * shrinks it: journal_size_limit is left at -1), so after the first burst of a server's life
  * the WAL's flushes no longer change the file's size. Measured in docs/performance.md ("FILE,
@@ -57,7 +57,7 @@ const PAGE = 4096;
 const FIXED_PAGES = 6;
 const BYTES_FACTOR = 1.7;
 
-/** Estimated WAL pages at which a busy thread checkpoints anyway (~64 MB of frames). */
+/** WAL frames (pages) at which a busy thread checkpoints anyway (~64 MB of frames). */
 export const BOUND_PAGES = 16_000;
 /** A thread that sent no answer for this long is idle: it checkpoints then. */
 export const IDLE_MS = 50;
@@ -120,6 +120,11 @@ export interface CheckpointSeams {
   idle(): boolean;
   /** A checkpoint copied every frame of the WAL (the thread tells the main thread: sqlite-writer.ts). */
   copiedAll(): void;
+  /**
+   * Frames in the WAL now, whoever wrote them (sqlite-wal-frames.ts); undefined when unknown:
+   * the bound then counts the thread's own estimated pages.
+   */
+  frames(): number | undefined;
 }
 
 /** The policy's numbers; the defaults are the measured ones (above). */
@@ -150,17 +155,15 @@ export class WalCheckpointer {
     this.pages += walPagesOf(bytes);
   }
 
-  /** Estimated pages another connection wrote that only this thread will checkpoint (the main connection's inline commits while its mark is raised). */
-  wroteElsewhere(pages: number): void {
-    this.pages += pages;
-  }
 
   /**
    * Answers were just sent: at the bound, the checkpoint runs now (they left first); else the
-   * idle timer starts again.
+   * idle timer starts again. The bound is on the WAL's real length: a WAL that a complete
+   * checkpoint could not start again from its beginning (another connection committed during
+   * it) is checkpointed again after the next answers, copying only what came meanwhile.
    */
   answered(): void {
-    if (this.pages >= this.tuning.bound) this.run();
+    if ((this.seams.frames() ?? this.pages) >= this.tuning.bound) this.run();
     else this.arm();
   }
 

@@ -27,6 +27,7 @@ import { flushFailure } from './flush-failure';
 import { PAGE_SQL } from './dialect/page-reads';
 import { takeOverCheckpoints, WalCheckpointer, type CheckpointResult } from './sqlite-checkpoint';
 import { growWal, spillAndRollBack } from './sqlite-wal-grow';
+import { WalFrameCount } from './sqlite-wal-frames';
 import * as fs from 'node:fs';
 
 if (parentPort === null) throw new Error('sqlite-write-worker must run as a worker thread');
@@ -112,6 +113,8 @@ const queue: SqliteWriteRequest[] = [];
 let lastID = 0;
 let lastOk = false;
 const wal = data.sync ? new WalFile(data.file) : undefined;
+/** The WAL's real length after each transaction (the checkpoint bound). */
+const walFrames = new WalFrameCount(data.file);
 /** The last batch the main thread was told a checkpoint copied (see copiedAll below). */
 let toldCopied = 0;
 const checkpoints = new WalCheckpointer({
@@ -125,6 +128,7 @@ const checkpoints = new WalCheckpointer({
     toldCopied = lastID;
     port.postMessage({ checkpointed: lastID } satisfies SqliteWriteReply);
   },
+  frames: () => walFrames.frames(),
 });
 /** Answers being sent: the checkpointer is told once they are all out (see WalCheckpointer.answered). */
 let answersSent = false;
@@ -159,6 +163,7 @@ const replies = new DurableReplies<SqliteWriteReply>(
 );
 
 function shutdown(): void {
+  // walFrames' descriptor stays open (sqlite-wal-frames.ts says why).
   db?.close();
   wal?.close();
   port.close();
@@ -218,8 +223,6 @@ function writeGroup(group: BatchRequest[]): SqliteWriteReply {
   const first = group[0].id;
   const last = group[group.length - 1].id;
   const after = group[0].after;
-  // The main connection's inline commits since the last batch: in the WAL whatever comes of this one.
-  for (const r of group) if (r.inlinePages !== undefined && r.inlinePages > 0) checkpoints.wroteElsewhere(r.inlinePages);
   const ok = after === undefined || (after === lastID && lastOk);
   lastID = last;
   lastOk = false;

@@ -26,7 +26,6 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { planBuffers, type SqliteBatchPlan } from './sqlite-batch';
 import { FLUSH_FAILED_CODE } from './flush-failure';
-import { walPagesOf } from './sqlite-checkpoint';
 import { toError } from '../../errors';
 
 /** workerData of the write thread. */
@@ -38,8 +37,9 @@ export interface SqliteWriterData {
    */
   sync: boolean;
   /**
-   * Bytes to grow the WAL file to as the thread starts (sqlite-wal-grow.ts), on a connection
-   * closed again at once; 0 or absent: not grown.
+   * Bytes to grow the WAL file to as the thread starts (sqlite-wal-grow.ts), on the thread's
+   * connection, opened then and kept; 0 or absent: not grown, the connection opened by the
+   * first request.
    */
   growWal?: number;
 }
@@ -56,7 +56,7 @@ export interface SqlitePageRequest {
  * `after`: it is answered on its own, between two transactions.
  */
 export type SqliteWriteRequest =
-  | { id: number; plan: SqliteBatchPlan; after?: number; inlinePages?: number; read?: undefined; close?: undefined }
+  | { id: number; plan: SqliteBatchPlan; after?: number; read?: undefined; close?: undefined }
   | { id: number; read: SqlitePageRequest; plan?: undefined; after?: undefined; close?: undefined }
   | { close: true; id?: undefined };
 /** What a write came to: committed, refused by the FT fence, or not written because the batch before it was not. */
@@ -163,8 +163,6 @@ export class SqliteWriteThread {
 
   /** Whether the thread holds batches no checkpoint copied yet (`marks.raise` ran, `marks.lower` not since). */
   private uncopied = false;
-  /** Estimated WAL pages of the inline commits written while `uncopied`, not yet told to the thread. */
-  private inlinePages = 0;
 
   /**
    * `marks`: the main connection's checkpoint mark (open.ts), raised when a batch is handed
@@ -197,20 +195,7 @@ export class SqliteWriteThread {
       this.uncopied = true;
       this.marks.raise();
     }
-    const inlinePages = this.inlinePages;
-    this.inlinePages = 0;
-    return this.ask({ id, plan, after, inlinePages }, planBuffers(plan)) as Promise<SqliteWriteResult>;
-  }
-
-  /**
-   * A plan was committed inline on the main connection (sqlite-inline.ts). While the mark is
-   * raised nothing but the thread checkpoints those pages, and only a checkpoint that no commit
-   * overlaps lets the WAL start again from its beginning: the thread counts them toward its
-   * bound (told with the next batch), or a mix of sync publishers and batches that never leaves
-   * the thread idle grew the WAL to ~80-123 MB (the review's run: 12 sync publishers).
-   */
-  wroteInline(plan: SqliteBatchPlan): void {
-    if (this.uncopied) this.inlinePages += walPagesOf(plan.msgs.bytes.byteLength + plan.events.bytes.byteLength);
+    return this.ask({ id, plan, after }, planBuffers(plan)) as Promise<SqliteWriteResult>;
   }
 
   /**
@@ -290,7 +275,6 @@ export class SqliteWriteThread {
       // again itself rather than keep its mark raised for a thread that may not come back.
       if (this.uncopied) {
         this.uncopied = false;
-        this.inlinePages = 0;
         this.marks.lower();
       }
       for (const w of run.waiting.values()) w.reject(err);
