@@ -52,7 +52,7 @@ function harness(bound = 100): {
       copiedAll: () => copied++,
       frames: () => frames,
     },
-    { bound, minCopy: 10, idleMs: 50, sweepMs: 1000, timers: factory },
+    { bound, idleMs: 50, sweepMs: 1000, timers: factory },
   );
   return {
     c,
@@ -219,23 +219,4 @@ test('with the WAL\'s real length known, the bound is on it: frames other connec
   h.c.wrote(10_000_000);
   h.c.answered();
   assert.equal(h.runs(), 2, 'the real length, not the estimate, once known');
-});
-
-test('past the bound, a WAL not started again is checkpointed again only once there is enough to copy', () => {
-  const h = harness(100);
-  h.setIdle(false);
-  h.answer({ busy: 0, log: 100, checkpointed: 100 });
-  h.setFrames(100);
-  h.c.answered();
-  assert.equal(h.runs(), 1);
-  h.setFrames(105);
-  h.c.answered();
-  assert.equal(h.runs(), 1, '5 frames to copy: not yet');
-  h.setFrames(110);
-  h.c.answered();
-  assert.equal(h.runs(), 2, '10 frames to copy');
-  h.answer({ busy: 0, log: 8, checkpointed: 8 });
-  h.setFrames(8);
-  h.c.answered();
-  assert.equal(h.runs(), 2, 'started again: below the bound');
 });
