@@ -155,12 +155,15 @@ export class WalCheckpointer {
     this.pages += walPagesOf(bytes);
   }
 
-
   /**
    * Answers were just sent: at the bound, the checkpoint runs now (they left first); else the
    * idle timer starts again. The bound is on the WAL's real length: a WAL that a complete
    * checkpoint could not start again from its beginning (another connection committed during
-   * it) is checkpointed again after the next answers, copying only what came meanwhile.
+   * it) is checkpointed again after the next answers, copying only what came meanwhile: a short
+   * checkpoint is what fits between another connection's commits (int test, a commit every
+   * 10 ms: 67 MB against 214 MB with the bound on the thread's estimated pages; every 1 ms, an
+   * extreme: 67-125 MB, and 107 MB with 450,000 rows when it first waited for 1,000 frames to
+   * copy). A reviewer's simulation: ~4 checkpoints per start of the WAL, -4% transactions.
    */
   answered(): void {
     if ((this.seams.frames() ?? this.pages) >= this.tuning.bound) this.run();
