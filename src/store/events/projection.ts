@@ -18,6 +18,7 @@
 import type { ClientInfo, ServerInfo, SubState } from '../../protocol/codec';
 import { EventKind, type StoreEvent } from './events';
 import { NO_PENDING, noPending } from './no-pending';
+import { countThrough } from '../limits/span-count';
 
 export interface SubProjection {
   state: SubState;
@@ -272,15 +273,10 @@ export function evolve(state: ProjectedState, event: StoreEvent, eventID?: numbe
       // At or below lastSeq: already counted (replay after a snapshot, or covered by a
       // MsgsExpired), like the stores that ignore a sequence <= last.
       if (ch === undefined || event.seq <= ch.lastSeq) break;
-      // The count is the span first..last, as the stores count in memory: a sequence the
-      // database refused (no row, a gap before this one) still counts until it is dropped
-      // (message-store.ts refuse()). Counting rows made a restart disagree with the running
-      // server, and max_age then removed more or fewer than the count held.
-      if (ch.msgCount === 0) {
-        ch.firstSeq = event.seq;
-        ch.msgCount = 1;
-      } else ch.msgCount += event.seq - ch.lastSeq;
-      ch.lastSeq = event.seq;
+      // The count is the span first..last, as the stores count in memory (limits/span-count.ts):
+      // counting rows made a restart disagree with the running server, and max_age then removed
+      // more or fewer than the count held.
+      countThrough(ch, event.seq);
       ch.byteCount += event.size;
       break;
     }

@@ -20,6 +20,7 @@ import { HotCache } from './hot-cache';
 import type { PageRead } from './dialect/page-reads';
 import { toError } from '../../errors';
 import { firstHotReaching, firstStoredReaching, type RowProbe } from './ts-search';
+import { countThrough } from '../limits/span-count';
 
 /**
  * What a channel needs from its store: the reader pool, the store-wide state that gates a
@@ -124,11 +125,7 @@ export class SqlMsgStore implements MsgStore {
     this.lastSize = size;
     // The span first..last, as the projection counts it (a sequence skipped, e.g. a damaged
     // record left out by an import, counts as a refused one does).
-    if (this.msgCount === 0) {
-      this.firstSeq = msg.seq;
-      this.msgCount = 1;
-    } else this.msgCount += msg.seq - this.lastSeq;
-    this.lastSeq = msg.seq;
+    countThrough(this, msg.seq);
     this.lastTimestamp = msg.timestamp;
     this.byteCount += size;
     this.hot.push(msg.seq, size, msg.timestamp);

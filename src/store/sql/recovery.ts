@@ -10,6 +10,7 @@ import { num, toBuffer } from './dialect';
 import { SqlEventLogSource } from './event-log-source';
 import type { SnapshotRead } from './dialect/postgres-copy-out';
 import { sqlInt, type PlainRows, type PlainRowsMulti } from './plain-reads';
+import { countThrough } from '../limits/span-count';
 
 /** One channel's message rows above its projected last sequence (MIN/MAX/COUNT/SUM). */
 type AggregateRow = { channel_id: number | string; lo: number | string; hi: number | string; n: number | string; b: number | string | null };
@@ -69,12 +70,8 @@ export async function addMessageAggregates(db: PlainRows, state: ProjectedState)
       if (ch === undefined || n === 0) continue;
       // Same result as folding a MsgStored event per row (projection.ts): the count is the
       // span first..last, a refused message (a gap between rows) included.
-      const hi = num(agg.hi);
-      if (ch.msgCount === 0) {
-        ch.firstSeq = num(agg.lo);
-        ch.msgCount = hi - ch.firstSeq + 1;
-      } else ch.msgCount += hi - ch.lastSeq;
-      ch.lastSeq = hi;
+      countThrough(ch, num(agg.lo));
+      countThrough(ch, num(agg.hi));
       ch.byteCount += num(agg.b);
     }
   }
