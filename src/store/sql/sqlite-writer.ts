@@ -242,6 +242,13 @@ export class SqliteWriteThread {
     });
   }
 
+  /** Nothing the thread holds is left to copy: the main connection's mark is lowered (once). */
+  private allCopied(): void {
+    if (!this.uncopied) return;
+    this.uncopied = false;
+    this.marks.lower();
+  }
+
   /** Starts the worker now (a failure is a clear start-up error). */
   start(): Promise<Running> {
     if (this.closed) return Promise.reject(writeError({ message: 'the SQLite write thread is closed', code: 'SQLITE_MISUSE' }));
@@ -273,10 +280,7 @@ export class SqliteWriteThread {
       if (this.running === run) this.running = undefined;
       // A new worker knows nothing of what this one wrote: the main connection checkpoints
       // again itself rather than keep its mark raised for a thread that may not come back.
-      if (this.uncopied) {
-        this.uncopied = false;
-        this.marks.lower();
-      }
+      this.allCopied();
       for (const w of run.waiting.values()) w.reject(err);
       run.waiting.clear();
     };
@@ -288,10 +292,7 @@ export class SqliteWriteThread {
       }
       if ('checkpointed' in m) {
         // Not when a later batch was handed over since: its pages may not be copied yet.
-        if (this.uncopied && m.checkpointed === this.lastID) {
-          this.uncopied = false;
-          this.marks.lower();
-        }
+        if (m.checkpointed === this.lastID) this.allCopied();
         return;
       }
       if ('error' in m && m.error.code === FLUSH_FAILED_CODE) this.flushFailed ??= writeError(m.error);
